@@ -1,0 +1,1 @@
+//! Punctures + skin -> channels.

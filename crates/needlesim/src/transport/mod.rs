@@ -1,0 +1,1 @@
+//! Reaction-diffusion transport engine (issue 3). The transport helper owns this module.
