@@ -1,1 +1,195 @@
-fn main() {}
+//! The `needlesim` command-line tool: a thin layer over the library.
+//!
+//! Exit codes: 0 success, 2 bad input (scenario or flags), 1 any other failure.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use needlesim::pipeline::{self, PuncturesReport};
+use needlesim::report;
+use needlesim::scenario::{self, ScenarioError};
+use needlesim::skin::LayerKind;
+
+#[derive(Parser)]
+#[command(name = "needlesim", version, about = "Microneedling simulator and treatment planner", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the puncture map of a scenario and analyse its channels in the skin.
+    ///
+    /// Prints a summary per zone and writes punctures.json, channels_<zone>.csv,
+    /// zone_<zone>.svg and depth_<zone>.svg to the output folder.
+    Punctures {
+        /// Scenario file (TOML); see examples/.
+        scenario: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Seed of all random streams (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+        /// Print the time each pipeline stage took.
+        #[arg(long)]
+        timings: bool,
+    },
+    /// Print the JSON Schema of an input file or an output.
+    Schema {
+        /// Which schema.
+        #[arg(value_enum, default_value = "all")]
+        which: SchemaKind,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaKind {
+    /// The scenario file (input of `punctures`).
+    Scenario,
+    /// punctures.json (output of `punctures`).
+    Punctures,
+    /// Both, as one JSON object keyed by name.
+    All,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let bad_input = e.downcast_ref::<ScenarioError>().is_some();
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Punctures { scenario, out, seed, quiet, timings } => punctures(&scenario, &out, seed, quiet, timings),
+        Command::Schema { which } => {
+            let scen = schemars::schema_for!(scenario::ScenarioFile);
+            let punc = schemars::schema_for!(PuncturesReport);
+            let v = match which {
+                SchemaKind::Scenario => serde_json::to_value(scen)?,
+                SchemaKind::Punctures => serde_json::to_value(punc)?,
+                SchemaKind::All => serde_json::json!({ "scenario": scen, "punctures": punc }),
+            };
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+    }
+}
+
+fn punctures(path: &Path, out: &Path, seed: Option<u64>, quiet: bool, timings: bool) -> anyhow::Result<()> {
+    let mut s = scenario::load(path)?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    let run = pipeline::run_punctures(&s).context("generating punctures")?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating output folder `{}`", out.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        let p = out.join(name);
+        report::write_atomic(&p, bytes).with_context(|| format!("writing `{}`", p.display()))
+    };
+    for (zone, (set, ch, column, _)) in s.zones.iter().zip(&run.sets) {
+        let name = &zone.zone.name;
+        write(&format!("channels_{name}.csv"), report::channels_csv(ch).as_bytes())?;
+        write(&format!("zone_{name}.svg"), report::zone_map_svg(&zone.zone, set, ch)?.as_bytes())?;
+        write(&format!("depth_{name}.svg"), report::depth_histogram_svg(&zone.zone, column, ch)?.as_bytes())?;
+    }
+    write("punctures.json", serde_json::to_string_pretty(&run.report)?.as_bytes())?;
+    if !quiet {
+        print_summary(&run.report, out);
+    }
+    if timings {
+        for (stage, t) in &run.timings.stages {
+            eprintln!("timing  {stage:<20} {:>9.3} ms", t * 1e3);
+        }
+    }
+    Ok(())
+}
+
+fn short(kind: LayerKind) -> &'static str {
+    match kind {
+        LayerKind::StratumCorneum => "SC",
+        LayerKind::ViableEpidermis => "VE",
+        LayerKind::PapillaryDermis => "PD",
+        LayerKind::ReticularDermis => "RD",
+        LayerKind::Subcutis => "SubQ",
+    }
+}
+
+fn print_summary(r: &PuncturesReport, out: &Path) {
+    println!("needlesim punctures: {} (seed {})", r.title, r.seed);
+    let p = &r.person;
+    println!("person: {:.0} y, {:?}, Fitzpatrick {}", p.age_years, p.sex, p.phototype);
+    for z in &r.zones {
+        println!();
+        println!(
+            "zone {} ({}, {:.1} cm², {}; skin {:.2} mm = SC {:.0} + VE {:.0} + PD {:.0} µm + RD {:.2} mm)",
+            z.name,
+            z.site,
+            z.area_cm2,
+            z.device,
+            z.skin_thickness_mm,
+            z.layers[0].thickness_um,
+            z.layers[1].thickness_um,
+            z.layers[2].thickness_um,
+            z.layers[3].thickness_um / 1000.0
+        );
+        println!(
+            "  punctures     {:>9}   density {:.0}/cm² (kinematic {:.0}/cm²)",
+            z.punctures, z.density_per_cm2, z.expected_density_per_cm2
+        );
+        let d = &z.depth;
+        println!(
+            "  depth (µm)    nominal {:.0}  mean {:.0} ± {:.0} (ratio {:.2}, model range {:.0}-{:.0})",
+            d.nominal_um, d.mean_um, d.sd_um, d.ratio, d.model_range_um[0], d.model_range_um[1]
+        );
+        println!(
+            "                p5 {:.0}  p25 {:.0}  p50 {:.0}  p75 {:.0}  p95 {:.0}",
+            d.p5_um, d.p25_um, d.p50_um, d.p75_um, d.p95_um
+        );
+        let reach: Vec<String> = z
+            .reach_fraction
+            .iter()
+            .skip(1)
+            .map(|v| format!("{} {:.0} %", short(v.layer), v.value * 100.0))
+            .collect();
+        println!("  reaching      {}", reach.join("  "));
+        let inj: Vec<String> = z
+            .injured_volume_fraction
+            .iter()
+            .filter(|v| v.value > 0.0)
+            .map(|v| format!("{} {:.2} %", short(v.layer), v.value * 100.0))
+            .collect();
+        println!("  injured vol.  {}", inj.join("  "));
+        println!(
+            "  bleeding      {:.0} % of channels   open surface {:.2} %   needling {:.1} min",
+            z.bleeding_fraction * 100.0,
+            z.open_surface_fraction * 100.0,
+            z.needling_min
+        );
+    }
+    let t = &r.session;
+    println!();
+    println!(
+        "session: preparation {:.0} + numbing {:.0} ({:?}) + needling {:.1} + aftercare {:.0} = {:.0} min",
+        t.preparation_min, t.numbing_min, t.numbing, t.needling_min, t.aftercare_min, t.total_min
+    );
+    for w in &r.warnings {
+        println!("warning: {w}");
+    }
+    println!("wrote {}/punctures.json, channels_*.csv, zone_*.svg, depth_*.svg", out.display());
+}

@@ -1,1 +1,286 @@
-//! Output writers: atomic files, SVG plots.
+//! Output writers: atomic files, CSV tables and SVG plots.
+//!
+//! Everything here renders data the pipeline already computed; nothing is simulated.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::colors::colormaps::ViridisRGB;
+
+use crate::device::{PunctureSet, Shape, Zone};
+use crate::injury::ChannelSet;
+use crate::skin::{LayerKind, SkinColumn};
+use crate::units::{to_mm, to_um};
+
+/// Writes a file atomically: to a temporary file in the same folder, then renamed over the
+/// target, so a stopped run never leaves a half-written output.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// The channels as CSV: one row per channel, human units.
+pub fn channels_csv(ch: &ChannelSet) -> String {
+    let mut s = String::with_capacity(ch.channels.len() * 48 + 64);
+    s.push_str("x_mm,y_mm,t_s,pass,depth_um,deepest_layer,bleeds\n");
+    for c in &ch.channels {
+        let _ = writeln!(
+            s,
+            "{:.4},{:.4},{:.4},{},{:.1},{},{}",
+            to_mm(c.x_m),
+            to_mm(c.y_m),
+            c.t_s,
+            c.pass,
+            to_um(c.depth_m),
+            c.deepest.name(),
+            u8::from(c.bleeds)
+        );
+    }
+    s
+}
+
+/// Colours of the layers in plots.
+pub fn layer_color(kind: LayerKind) -> RGBColor {
+    match kind {
+        LayerKind::StratumCorneum => RGBColor(200, 170, 120),
+        LayerKind::ViableEpidermis => RGBColor(240, 190, 150),
+        LayerKind::PapillaryDermis => RGBColor(230, 110, 110),
+        LayerKind::ReticularDermis => RGBColor(170, 60, 80),
+        LayerKind::Subcutis => RGBColor(250, 220, 90),
+    }
+}
+
+/// Human-readable layer name.
+pub fn layer_label(kind: LayerKind) -> &'static str {
+    match kind {
+        LayerKind::StratumCorneum => "stratum corneum",
+        LayerKind::ViableEpidermis => "viable epidermis",
+        LayerKind::PapillaryDermis => "papillary dermis",
+        LayerKind::ReticularDermis => "reticular dermis",
+        LayerKind::Subcutis => "subcutis",
+    }
+}
+
+fn plot_err<E: std::fmt::Debug>(e: E) -> std::io::Error {
+    std::io::Error::other(format!("plot: {e:?}"))
+}
+
+/// Maximum number of punctures drawn on the whole-zone map (the detail panel draws all).
+pub const MAP_MAX_POINTS: usize = 20_000;
+
+fn outline(shape: &Shape) -> Vec<(f64, f64)> {
+    match shape {
+        Shape::Rectangle { width_m, height_m } => {
+            let (w, h) = (to_mm(*width_m), to_mm(*height_m));
+            vec![(0.0, 0.0), (w, 0.0), (w, h), (0.0, h), (0.0, 0.0)]
+        }
+        Shape::Ellipse { width_m, height_m } => {
+            let (a, b) = (to_mm(*width_m) / 2.0, to_mm(*height_m) / 2.0);
+            (0..=180)
+                .map(|i| {
+                    let t = i as f64 / 180.0 * std::f64::consts::TAU;
+                    (a + a * t.cos(), b + b * t.sin())
+                })
+                .collect()
+        }
+        Shape::Polygon { vertices_m } => {
+            let mut v: Vec<(f64, f64)> = vertices_m.iter().map(|p| (to_mm(p[0]), to_mm(p[1]))).collect();
+            if let Some(&f) = v.first() {
+                v.push(f);
+            }
+            v
+        }
+    }
+}
+
+/// SVG of a zone: left, the whole zone with punctures coloured by effective depth (at most
+/// [`MAP_MAX_POINTS`], evenly thinned); right, a 5 mm x 5 mm detail at the zone centre with
+/// every channel drawn at its open surface radius; a depth colour bar below.
+pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1100, 620)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let (main, bar) = root.split_vertically(540);
+        let (left, right) = main.split_horizontally(600);
+        let (w, h) = zone.shape.bbox();
+        let (wmm, hmm) = (to_mm(w), to_mm(h));
+        let side = wmm.max(hmm);
+        let (dmin, dmax) = depth_range(ch);
+        let color = |d: f64| ViridisRGB::get_color_normalized(to_um(d), to_um(dmin), to_um(dmax));
+
+        let stride = ch.channels.len().div_ceil(MAP_MAX_POINTS).max(1);
+        let caption = if stride > 1 {
+            format!("zone `{}` ({}): {} punctures, 1 in {} shown", zone.name, zone.site.name(), ch.channels.len(), stride)
+        } else {
+            format!("zone `{}` ({}): {} punctures", zone.name, zone.site.name(), ch.channels.len())
+        };
+        let mut chart = ChartBuilder::on(&left)
+            .caption(caption, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(45)
+            .build_cartesian_2d(0.0..side, 0.0..side)
+            .map_err(plot_err)?;
+        chart.configure_mesh().x_desc("x (mm)").y_desc("y (mm)").disable_mesh().draw().map_err(plot_err)?;
+        chart.draw_series(LineSeries::new(outline(&zone.shape), BLACK.stroke_width(2))).map_err(plot_err)?;
+        chart
+            .draw_series(
+                ch.channels
+                    .iter()
+                    .step_by(stride)
+                    .map(|c| Circle::new((to_mm(c.x_m), to_mm(c.y_m)), 1, color(c.depth_m).filled())),
+            )
+            .map_err(plot_err)?;
+        // Detail window.
+        let win = 5.0_f64.min(side);
+        let (cx, cy) = (wmm / 2.0, hmm / 2.0);
+        let (x0, y0) = (cx - win / 2.0, cy - win / 2.0);
+        chart
+            .draw_series(std::iter::once(Rectangle::new([(x0, y0), (x0 + win, y0 + win)], RED.stroke_width(2))))
+            .map_err(plot_err)?;
+
+        let mut detail = ChartBuilder::on(&right)
+            .caption(
+                format!("detail {win:.0} x {win:.0} mm (red box): open channels to scale, {:.1} % of surface open", ch.open_surface_fraction * 100.0),
+                ("sans-serif", 14),
+            )
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(45)
+            .build_cartesian_2d(x0..x0 + win, y0..y0 + win)
+            .map_err(plot_err)?;
+        detail.configure_mesh().x_desc("x (mm)").y_desc("y (mm)").disable_mesh().draw().map_err(plot_err)?;
+        let plot_px = (right.dim_in_pixel().0.saturating_sub(65)) as f64;
+        let px_per_mm = plot_px / win;
+        detail
+            .draw_series(
+                ch.channels
+                    .iter()
+                    .filter(|c| {
+                        let (x, y) = (to_mm(c.x_m), to_mm(c.y_m));
+                        x >= x0 && x <= x0 + win && y >= y0 && y <= y0 + win
+                    })
+                    .map(|c| {
+                        let r_mm = to_mm(ch.open_radius_at(c.depth_m, 0.0)).max(0.0);
+                        let r_px = ((r_mm * px_per_mm).round() as i32).max(1);
+                        let style = if c.bleeds { color(c.depth_m).filled() } else { color(c.depth_m).stroke_width(1) };
+                        Circle::new((to_mm(c.x_m), to_mm(c.y_m)), r_px, style)
+                    }),
+            )
+            .map_err(plot_err)?;
+        let _ = set;
+
+        // Colour bar.
+        let mut cb = ChartBuilder::on(&bar)
+            .margin_left(60)
+            .margin_right(60)
+            .margin_bottom(5)
+            .x_label_area_size(30)
+            .build_cartesian_2d(to_um(dmin)..to_um(dmax).max(to_um(dmin) + 1.0), 0.0..1.0)
+            .map_err(plot_err)?;
+        cb.configure_mesh()
+            .disable_mesh()
+            .disable_y_axis()
+            .x_desc("effective depth (µm); filled circles in the detail bleed (reach capillaries)")
+            .draw()
+            .map_err(plot_err)?;
+        let steps = 100;
+        let span = (dmax - dmin).max(1e-6);
+        cb.draw_series((0..steps).map(|i| {
+            let a = dmin + span * i as f64 / steps as f64;
+            let b = dmin + span * (i + 1) as f64 / steps as f64;
+            Rectangle::new([(to_um(a), 0.0), (to_um(b), 1.0)], color((a + b) / 2.0).filled())
+        }))
+        .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
+fn depth_range(ch: &ChannelSet) -> (f64, f64) {
+    let lo = ch.channels.iter().map(|c| c.depth_m).fold(f64::INFINITY, f64::min);
+    let hi = ch.channels.iter().map(|c| c.depth_m).fold(0.0, f64::max);
+    if lo.is_finite() && hi > lo { (lo, hi) } else { (0.0, hi.max(1e-6)) }
+}
+
+/// SVG histogram of effective channel depths, stacked by the layer each channel ends in, with
+/// the layer boundaries of the column marked.
+pub fn depth_histogram_svg(zone: &Zone, column: &SkinColumn, ch: &ChannelSet) -> std::io::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let nominal = ch.channels.iter().map(|c| c.depth_m).fold(0.0, f64::max);
+        let xmax = to_um(nominal.max(column.dej_m()) * 1.1).max(to_um(column.layer(LayerKind::PapillaryDermis).bottom_m()) * 1.05);
+        let bins = 60usize;
+        let bw = xmax / bins as f64;
+        let mut counts = vec![[0u64; 5]; bins];
+        for c in &ch.channels {
+            let b = ((to_um(c.depth_m) / bw) as usize).min(bins - 1);
+            counts[b][c.deepest.index()] += 1;
+        }
+        let total = ch.channels.len().max(1) as f64;
+        let ymax = counts.iter().map(|c| c.iter().sum::<u64>()).max().unwrap_or(1) as f64 / total * 100.0 * 1.15;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("zone `{}` ({}): effective depth by layer reached, {:.0} % bleeding", zone.name, zone.site.name(), ch.bleeding_fraction * 100.0),
+                ("sans-serif", 18),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0..xmax, 0.0..ymax.max(1.0))
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("effective penetration depth (µm)")
+            .y_desc("channels (% per bin)")
+            .draw()
+            .map_err(plot_err)?;
+        // Layer bands along the top and boundaries.
+        for l in &column.layers {
+            let (a, b) = (to_um(l.top_m), to_um(l.bottom_m()).min(xmax));
+            if a >= xmax {
+                continue;
+            }
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(a, ymax * 0.96), (b, ymax)], layer_color(l.kind).filled())))
+                .map_err(plot_err)?;
+            chart
+                .draw_series(LineSeries::new(vec![(a, 0.0), (a, ymax)], BLACK.mix(0.3)))
+                .map_err(plot_err)?;
+        }
+        for kind in LayerKind::ALL {
+            let k = kind.index();
+            chart
+                .draw_series(counts.iter().enumerate().filter(|(_, c)| c[k] > 0).map(|(b, c)| {
+                    let below: u64 = c[..k].iter().sum();
+                    let y0 = below as f64 / total * 100.0;
+                    let y1 = (below + c[k]) as f64 / total * 100.0;
+                    Rectangle::new([(b as f64 * bw, y0), ((b + 1) as f64 * bw, y1)], layer_color(kind).filled())
+                }))
+                .map_err(plot_err)?
+                .label(layer_label(kind))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], layer_color(kind).filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
