@@ -76,7 +76,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Punctures { scenario, out, seed, quiet, timings } => punctures(&scenario, &out, seed, quiet, timings),
+        Command::Punctures {
+            scenario,
+            out,
+            seed,
+            quiet,
+            timings,
+        } => punctures(&scenario, &out, seed, quiet, timings),
         Command::Schema { which } => {
             let scen = schemars::schema_for!(scenario::ScenarioFile);
             let punc = schemars::schema_for!(PuncturesReport);
@@ -91,24 +97,43 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn punctures(path: &Path, out: &Path, seed: Option<u64>, quiet: bool, timings: bool) -> anyhow::Result<()> {
+fn punctures(
+    path: &Path,
+    out: &Path,
+    seed: Option<u64>,
+    quiet: bool,
+    timings: bool,
+) -> anyhow::Result<()> {
     let mut s = scenario::load(path)?;
     if let Some(seed) = seed {
         s.seed = seed;
     }
     let run = pipeline::run_punctures(&s).context("generating punctures")?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating output folder `{}`", out.display()))?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output folder `{}`", out.display()))?;
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
         let p = out.join(name);
         report::write_atomic(&p, bytes).with_context(|| format!("writing `{}`", p.display()))
     };
     for (zone, (set, ch, column, _)) in s.zones.iter().zip(&run.sets) {
         let name = &zone.zone.name;
-        write(&format!("channels_{name}.csv"), report::channels_csv(ch).as_bytes())?;
-        write(&format!("zone_{name}.svg"), report::zone_map_svg(&zone.zone, set, ch)?.as_bytes())?;
-        write(&format!("depth_{name}.svg"), report::depth_histogram_svg(&zone.zone, column, ch)?.as_bytes())?;
+        write(
+            &format!("channels_{name}.csv"),
+            report::channels_csv(ch).as_bytes(),
+        )?;
+        write(
+            &format!("zone_{name}.svg"),
+            report::zone_map_svg(&zone.zone, set, ch)?.as_bytes(),
+        )?;
+        write(
+            &format!("depth_{name}.svg"),
+            report::depth_histogram_svg(&zone.zone, column, ch)?.as_bytes(),
+        )?;
     }
-    write("punctures.json", serde_json::to_string_pretty(&run.report)?.as_bytes())?;
+    write(
+        "punctures.json",
+        serde_json::to_string_pretty(&run.report)?.as_bytes(),
+    )?;
     if !quiet {
         print_summary(&run.report, out);
     }
@@ -133,7 +158,10 @@ fn short(kind: LayerKind) -> &'static str {
 fn print_summary(r: &PuncturesReport, out: &Path) {
     println!("needlesim punctures: {} (seed {})", r.title, r.seed);
     let p = &r.person;
-    println!("person: {:.0} y, {:?}, Fitzpatrick {}", p.age_years, p.sex, p.phototype);
+    println!(
+        "person: {:.0} y, {:?}, Fitzpatrick {}",
+        p.age_years, p.sex, p.phototype
+    );
     for z in &r.zones {
         println!();
         println!(
@@ -191,5 +219,8 @@ fn print_summary(r: &PuncturesReport, out: &Path) {
     for w in &r.warnings {
         println!("warning: {w}");
     }
-    println!("wrote {}/punctures.json, channels_*.csv, zone_*.svg, depth_*.svg", out.display());
+    println!(
+        "wrote {}/punctures.json, channels_*.csv, zone_*.svg, depth_*.svg",
+        out.display()
+    );
 }

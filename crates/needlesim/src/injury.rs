@@ -117,7 +117,8 @@ fn mode_factor(mode: InsertionMode, p: &InjuryParams) -> f64 {
 pub fn mean_depth(device: &Device, length_m: f64, p: &InjuryParams) -> f64 {
     let needle = device.needle();
     let g_tip = (needle.tip_angle_rad / 2.0).tan() / p.tip_half_angle_ref_rad.tan();
-    let delta = p.tenting_ref_m * g_tip * mode_factor(device.insertion_mode(), p) / p.relative_stiffness;
+    let delta =
+        p.tenting_ref_m * g_tip * mode_factor(device.insertion_mode(), p) / p.relative_stiffness;
     (length_m - delta).max(p.min_ratio * length_m)
 }
 
@@ -185,7 +186,8 @@ impl ChannelSet {
         if z_m > depth_m || z_m < 0.0 {
             0.0
         } else {
-            self.needle_radius_m.min((depth_m - z_m) * self.tip_half_angle_rad.tan())
+            self.needle_radius_m
+                .min((depth_m - z_m) * self.tip_half_angle_rad.tan())
         }
     }
 
@@ -218,7 +220,13 @@ impl ChannelSet {
 const CHUNK: usize = 4096;
 
 /// Turns punctures into channels in a skin column.
-pub fn channels(set: &PunctureSet, column: &SkinColumn, device: &Device, p: &InjuryParams, seed: u64) -> ChannelSet {
+pub fn channels(
+    set: &PunctureSet,
+    column: &SkinColumn,
+    device: &Device,
+    p: &InjuryParams,
+    seed: u64,
+) -> ChannelSet {
     let needle = &set.needle;
     let length = needle.length_m;
     let mean = mean_depth(device, length, p);
@@ -251,7 +259,8 @@ pub fn channels(set: &PunctureSet, column: &SkinColumn, device: &Device, p: &Inj
                         true
                     } else if depth > apex {
                         let r = a.min((depth - apex) * beta.tan()) + p.capillary_radius_m;
-                        let prob = 1.0 - (-p.capillary_loops_per_m2 * std::f64::consts::PI * r * r).exp();
+                        let prob =
+                            1.0 - (-p.capillary_loops_per_m2 * std::f64::consts::PI * r * r).exp();
                         rng.random::<f64>() < prob
                     } else {
                         false
@@ -275,8 +284,8 @@ pub fn channels(set: &PunctureSet, column: &SkinColumn, device: &Device, p: &Inj
     let mut deepest = [0.0; 5];
     for c in &chans {
         deepest[c.deepest.index()] += 1.0 / n;
-        for k in 0..=c.deepest.index() {
-            reach[k] += 1.0 / n;
+        for r in reach.iter_mut().take(c.deepest.index() + 1) {
+            *r += 1.0 / n;
         }
     }
     let bleeding = chans.iter().filter(|c| c.bleeds).count() as f64 / n;
@@ -292,7 +301,11 @@ pub fn channels(set: &PunctureSet, column: &SkinColumn, device: &Device, p: &Inj
         mean_depth_range_m: [(mean - 2.0 * sd).max(lo), (mean + 2.0 * sd).min(length)],
         reach_fraction: reach,
         deepest_fraction: deepest,
-        bleeding_fraction: if set.punctures.is_empty() { 0.0 } else { bleeding },
+        bleeding_fraction: if set.punctures.is_empty() {
+            0.0
+        } else {
+            bleeding
+        },
         injured_volume_fraction: [0.0; 5],
         open_surface_fraction: 0.0,
     };
@@ -357,7 +370,11 @@ mod tests {
             rows: 1,
             cols: 1,
             pitch_m: 1e-3,
-            needle: Needle { length_m, diameter_m: 2e-4, tip_angle_rad: tip_deg.to_radians() },
+            needle: Needle {
+                length_m,
+                diameter_m: 2e-4,
+                tip_angle_rad: tip_deg.to_radians(),
+            },
         })
     }
 
@@ -381,15 +398,26 @@ mod tests {
                 stroke_rate_hz: 100.0,
                 min_depth_m: 0.0,
                 max_depth_m: 2.5e-3,
-                needle: Needle { length_m: l, diameter_m: 2e-4, tip_angle_rad: 20f64.to_radians() },
+                needle: Needle {
+                    length_m: l,
+                    diameter_m: 2e-4,
+                    tip_angle_rad: 20f64.to_radians(),
+                },
             })
         };
         for l in [0.5e-3, 1.5e-3] {
             assert!(mean_depth(&pen(l), l, &p) / l >= 0.9);
         }
-        assert!(mean_depth(&stamp(1e-3, 40.0), 1e-3, &p) < mean_depth(&stamp(1e-3, 20.0), 1e-3, &p));
-        let stiff = InjuryParams { relative_stiffness: 2.0, ..p.clone() };
-        assert!(mean_depth(&stamp(1e-3, 20.0), 1e-3, &stiff) > mean_depth(&stamp(1e-3, 20.0), 1e-3, &p));
+        assert!(
+            mean_depth(&stamp(1e-3, 40.0), 1e-3, &p) < mean_depth(&stamp(1e-3, 20.0), 1e-3, &p)
+        );
+        let stiff = InjuryParams {
+            relative_stiffness: 2.0,
+            ..p.clone()
+        };
+        assert!(
+            mean_depth(&stamp(1e-3, 20.0), 1e-3, &stiff) > mean_depth(&stamp(1e-3, 20.0), 1e-3, &p)
+        );
     }
 
     #[test]

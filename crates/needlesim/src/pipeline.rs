@@ -16,7 +16,7 @@ use crate::device::{self, Device, DeviceError, PunctureSet};
 use crate::injury::{self, ChannelSet};
 use crate::scenario::{Numbing, Scenario};
 use crate::skin::{LayerKind, Person, SkinColumn};
-use crate::units::{per_cm2, to_mm, to_um, MINUTE};
+use crate::units::{MINUTE, per_cm2, to_mm, to_um};
 
 /// Wall time spent per stage, s.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -72,7 +72,13 @@ pub struct LayerValue {
 }
 
 fn per_layer(v: &injury::PerLayer) -> Vec<LayerValue> {
-    LayerKind::ALL.iter().map(|&layer| LayerValue { layer, value: v[layer.index()] }).collect()
+    LayerKind::ALL
+        .iter()
+        .map(|&layer| LayerValue {
+            layer,
+            value: v[layer.index()],
+        })
+        .collect()
 }
 
 /// One point of the channel profile.
@@ -171,7 +177,11 @@ pub fn run_punctures(s: &Scenario) -> Result<PuncturesRun, DeviceError> {
         numbing_min: s.session.numbing.wait_s() / MINUTE,
         needling_min: needling_s / MINUTE,
         aftercare_min: s.session.aftercare_s / MINUTE,
-        total_min: (s.session.preparation_s + s.session.numbing.wait_s() + needling_s + s.session.aftercare_s) / MINUTE,
+        total_min: (s.session.preparation_s
+            + s.session.numbing.wait_s()
+            + needling_s
+            + s.session.aftercare_s)
+            / MINUTE,
     };
     let report = PuncturesReport {
         schema_version: crate::SCHEMA_VERSION.into(),
@@ -183,10 +193,19 @@ pub fn run_punctures(s: &Scenario) -> Result<PuncturesRun, DeviceError> {
         session,
         warnings: s.warnings.clone(),
     };
-    Ok(PuncturesRun { report, sets, timings })
+    Ok(PuncturesRun {
+        report,
+        sets,
+        timings,
+    })
 }
 
-fn summarise(zp: &crate::scenario::ZonePlan, set: &PunctureSet, ch: &ChannelSet, passes: u32) -> ZoneSummary {
+fn summarise(
+    zp: &crate::scenario::ZonePlan,
+    set: &PunctureSet,
+    ch: &ChannelSet,
+    passes: u32,
+) -> ZoneSummary {
     let sorted = ch.sorted_depths();
     let n = sorted.len().max(1) as f64;
     // Fold from +0.0 so an empty zone reports 0, not -0.
@@ -198,7 +217,10 @@ fn summarise(zp: &crate::scenario::ZonePlan, set: &PunctureSet, ch: &ChannelSet,
         nominal_um: to_um(nominal),
         model_mean_um: to_um(ch.mean_depth_m),
         ratio: ch.mean_depth_m / nominal,
-        model_range_um: [to_um(ch.mean_depth_range_m[0]), to_um(ch.mean_depth_range_m[1])],
+        model_range_um: [
+            to_um(ch.mean_depth_range_m[0]),
+            to_um(ch.mean_depth_range_m[1]),
+        ],
         mean_um: to_um(mean),
         sd_um: to_um(sd),
         p5_um: pct(5.0),

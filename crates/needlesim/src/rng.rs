@@ -17,7 +17,9 @@ pub fn mix(mut z: u64) -> u64 {
 
 /// Derives a seed from a base seed and a path of indices, e.g. `(seed, [session, zone, pass])`.
 pub fn derive(seed: u64, path: &[u64]) -> u64 {
-    path.iter().fold(mix(seed), |acc, &i| mix(acc ^ mix(i.wrapping_add(0x632B_E59B_D9B4_E019))))
+    path.iter().fold(mix(seed), |acc, &i| {
+        mix(acc ^ mix(i.wrapping_add(0x632B_E59B_D9B4_E019)))
+    })
 }
 
 /// A generator for the stream identified by `(seed, path)`.

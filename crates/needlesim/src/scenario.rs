@@ -35,7 +35,11 @@ pub struct FieldError {
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(l) => write!(f, "{} = {} (line {}): {}", self.path, self.value, l, self.message)?,
+            Some(l) => write!(
+                f,
+                "{} = {} (line {}): {}",
+                self.path, self.value, l, self.message
+            )?,
             None => write!(f, "{} = {}: {}", self.path, self.value, self.message)?,
         }
         if !self.hint.is_empty() {
@@ -48,20 +52,36 @@ impl fmt::Display for FieldError {
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("cannot read scenario file `{file}`: {source}\n  hint: check the path; scenario files are TOML, see `needlesim schema scenario` and examples/")]
+    #[error(
+        "cannot read scenario file `{file}`: {source}\n  hint: check the path; scenario files are TOML, see `needlesim schema scenario` and examples/"
+    )]
     Io {
         file: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("scenario file `{file}` is not valid TOML (line {line}, column {column}): {message}\n  hint: check quoting, brackets and `key = value` syntax near that line")]
-    Syntax { file: String, line: usize, column: usize, message: String },
+    #[error(
+        "scenario file `{file}` is not valid TOML (line {line}, column {column}): {message}\n  hint: check quoting, brackets and `key = value` syntax near that line"
+    )]
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("scenario file `{file}` has {} problem(s):\n{}", .errors.len(), format_list(.errors))]
-    Invalid { file: String, errors: Vec<FieldError> },
+    Invalid {
+        file: String,
+        errors: Vec<FieldError>,
+    },
 }
 
 fn format_list(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n")
+    errors
+        .iter()
+        .map(|e| format!("  - {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl ScenarioError {
@@ -290,7 +310,10 @@ pub struct Scenario {
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        file: file.clone(),
+        source,
+    })?;
     parse(&text, &file)
 }
 
@@ -304,7 +327,12 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+    let col = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
     (line, col)
 }
 
@@ -312,7 +340,12 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 pub fn parse_raw(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
     let de = toml::Deserializer::parse(text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-        ScenarioError::Syntax { file: file.to_string(), line, column, message: e.message().trim().to_string() }
+        ScenarioError::Syntax {
+            file: file.to_string(),
+            line,
+            column,
+            message: e.message().trim().to_string(),
+        }
     })?;
     serde_path_to_error::deserialize::<_, ScenarioFile>(de).map_err(|e| {
         let path = e.path().to_string();
@@ -345,7 +378,13 @@ struct Checker {
 }
 
 impl Checker {
-    fn fail(&mut self, path: &str, value: impl fmt::Display, message: impl Into<String>, hint: impl Into<String>) {
+    fn fail(
+        &mut self,
+        path: &str,
+        value: impl fmt::Display,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         self.errors.push(FieldError {
             path: path.to_string(),
             value: value.to_string(),
@@ -356,18 +395,40 @@ impl Checker {
     }
 
     /// A finite number in `[min, max]`; returns it or records an error and returns `None`.
-    fn range(&mut self, path: &str, v: f64, min: f64, max: f64, unit: &str, hint: &str) -> Option<f64> {
+    fn range(
+        &mut self,
+        path: &str,
+        v: f64,
+        min: f64,
+        max: f64,
+        unit: &str,
+        hint: &str,
+    ) -> Option<f64> {
         if v.is_finite() && v >= min && v <= max {
             Some(v)
         } else {
-            self.fail(path, v, format!("must be a finite number within {min}-{max} {unit}"), hint);
+            self.fail(
+                path,
+                v,
+                format!("must be a finite number within {min}-{max} {unit}"),
+                hint,
+            );
             None
         }
     }
 
     /// An optional number with a default, range-checked.
     #[allow(clippy::too_many_arguments)]
-    fn opt(&mut self, path: &str, v: Option<f64>, default: f64, min: f64, max: f64, unit: &str, hint: &str) -> f64 {
+    fn opt(
+        &mut self,
+        path: &str,
+        v: Option<f64>,
+        default: f64,
+        min: f64,
+        max: f64,
+        unit: &str,
+        hint: &str,
+    ) -> f64 {
         match v {
             Some(x) => self.range(path, x, min, max, unit, hint).unwrap_or(default),
             None => default,
@@ -376,11 +437,25 @@ impl Checker {
 
     /// A required number (per device kind), range-checked.
     #[allow(clippy::too_many_arguments)]
-    fn req(&mut self, path: &str, v: Option<f64>, min: f64, max: f64, unit: &str, what: &str, hint: &str) -> f64 {
+    fn req(
+        &mut self,
+        path: &str,
+        v: Option<f64>,
+        min: f64,
+        max: f64,
+        unit: &str,
+        what: &str,
+        hint: &str,
+    ) -> f64 {
         match v {
             Some(x) => self.range(path, x, min, max, unit, hint).unwrap_or(min),
             None => {
-                self.fail(path, "(missing)", format!("is required {what}; allowed {min}-{max} {unit}"), hint);
+                self.fail(
+                    path,
+                    "(missing)",
+                    format!("is required {what}; allowed {min}-{max} {unit}"),
+                    hint,
+                );
                 min
             }
         }
@@ -390,7 +465,12 @@ impl Checker {
         if (min..=max).contains(&v) {
             Some(v as u32)
         } else {
-            self.fail(path, v, format!("must be a whole number within {min}-{max}"), hint);
+            self.fail(
+                path,
+                v,
+                format!("must be a whole number within {min}-{max}"),
+                hint,
+            );
             None
         }
     }
@@ -402,7 +482,7 @@ impl Checker {
                 path,
                 format!("{x:?}"),
                 format!("does not apply to a {kind}"),
-                format!("remove it, or change device.kind if you meant another device"),
+                "remove it, or change device.kind if you meant another device",
             );
         }
     }
@@ -416,20 +496,42 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
     // Person.
     let p = &raw.person;
     let age = c
-        .range("person.age_years", p.age_years, 18.0, 100.0, "years", "the skin tables cover adults 18-100 years")
+        .range(
+            "person.age_years",
+            p.age_years,
+            18.0,
+            100.0,
+            "years",
+            "the skin tables cover adults 18-100 years",
+        )
         .unwrap_or(35.0);
     let sex = match p.sex.as_str() {
         "female" => Sex::Female,
         "male" => Sex::Male,
         other => {
-            c.fail("person.sex", format!("{other:?}"), "must be \"female\" or \"male\"", "the thickness tables are split by sex");
+            c.fail(
+                "person.sex",
+                format!("{other:?}"),
+                "must be \"female\" or \"male\"",
+                "the thickness tables are split by sex",
+            );
             Sex::Female
         }
     };
     let phototype = c
-        .int("person.phototype", p.phototype, 1, 6, "Fitzpatrick phototypes are 1 (always burns) to 6 (never burns)")
+        .int(
+            "person.phototype",
+            p.phototype,
+            1,
+            6,
+            "Fitzpatrick phototypes are 1 (always burns) to 6 (never burns)",
+        )
         .unwrap_or(3) as u8;
-    let person = Person { age_years: age, sex, phototype };
+    let person = Person {
+        age_years: age,
+        sex,
+        phototype,
+    };
 
     // Skin overrides.
     let s = &raw.skin;
@@ -440,10 +542,34 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         v.and_then(|x| c.range(path, x, min, max, unit, hint_thick).map(|_| x))
     };
     let overrides = ThicknessOverrides {
-        stratum_corneum_m: um(checked("skin.stratum_corneum_um", s.stratum_corneum_um, 1.0, 500.0, "µm")),
-        viable_epidermis_m: um(checked("skin.viable_epidermis_um", s.viable_epidermis_um, 10.0, 1000.0, "µm")),
-        papillary_dermis_m: um(checked("skin.papillary_dermis_um", s.papillary_dermis_um, 20.0, 1000.0, "µm")),
-        reticular_dermis_m: mm(checked("skin.reticular_dermis_mm", s.reticular_dermis_mm, 0.1, 6.0, "mm")),
+        stratum_corneum_m: um(checked(
+            "skin.stratum_corneum_um",
+            s.stratum_corneum_um,
+            1.0,
+            500.0,
+            "µm",
+        )),
+        viable_epidermis_m: um(checked(
+            "skin.viable_epidermis_um",
+            s.viable_epidermis_um,
+            10.0,
+            1000.0,
+            "µm",
+        )),
+        papillary_dermis_m: um(checked(
+            "skin.papillary_dermis_um",
+            s.papillary_dermis_um,
+            20.0,
+            1000.0,
+            "µm",
+        )),
+        reticular_dermis_m: mm(checked(
+            "skin.reticular_dermis_mm",
+            s.reticular_dermis_mm,
+            0.1,
+            6.0,
+            "mm",
+        )),
         subcutis_m: mm(checked("skin.subcutis_mm", s.subcutis_mm, 0.1, 20.0, "mm")),
     };
     let stiffness = c.opt(
@@ -460,10 +586,22 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
     let d = &raw.device;
     let kind = d.kind.as_str();
     let needle_hint = "microneedling needles are 0.1-3.5 mm long";
-    let tip_angle = c.opt("device.tip_angle_deg", d.tip_angle_deg, 20.0, 5.0, 90.0, "degrees", "a sharp steel needle tip is about 15-30 degrees");
+    let tip_angle = c.opt(
+        "device.tip_angle_deg",
+        d.tip_angle_deg,
+        20.0,
+        5.0,
+        90.0,
+        "degrees",
+        "a sharp steel needle tip is about 15-30 degrees",
+    );
     let device = match kind {
         "roller" => {
-            c.absent("device.depth_mm", &d.depth_mm, "roller (use needle_length_mm)");
+            c.absent(
+                "device.depth_mm",
+                &d.depth_mm,
+                "roller (use needle_length_mm)",
+            );
             c.absent("device.stroke_rate_hz", &d.stroke_rate_hz, "roller");
             c.absent("device.head_diameter_mm", &d.head_diameter_mm, "roller");
             c.absent("device.layout", &d.layout, "roller");
@@ -471,19 +609,72 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
             c.absent("device.max_depth_mm", &d.max_depth_mm, "roller");
             c.absent("device.cols", &d.cols, "roller");
             c.absent("device.pitch_mm", &d.pitch_mm, "roller");
-            let length = c.req("device.needle_length_mm", d.needle_length_mm, 0.1, 3.5, "mm", "for a roller", needle_hint);
-            let dia = c.opt("device.needle_diameter_mm", d.needle_diameter_mm, 0.25, 0.05, 0.5, "mm", "roller needles are 0.1-0.25 mm thick");
-            let drum_d = c.req("device.drum_diameter_mm", d.drum_diameter_mm, 5.0, 50.0, "mm", "for a roller", "the Dermaroller MF8 drum is 20 mm");
-            let drum_w = c.req("device.drum_width_mm", d.drum_width_mm, 5.0, 100.0, "mm", "for a roller", "the Dermaroller MF8 drum is 20 mm wide");
+            let length = c.req(
+                "device.needle_length_mm",
+                d.needle_length_mm,
+                0.1,
+                3.5,
+                "mm",
+                "for a roller",
+                needle_hint,
+            );
+            let dia = c.opt(
+                "device.needle_diameter_mm",
+                d.needle_diameter_mm,
+                0.25,
+                0.05,
+                0.5,
+                "mm",
+                "roller needles are 0.1-0.25 mm thick",
+            );
+            let drum_d = c.req(
+                "device.drum_diameter_mm",
+                d.drum_diameter_mm,
+                5.0,
+                50.0,
+                "mm",
+                "for a roller",
+                "the Dermaroller MF8 drum is 20 mm",
+            );
+            let drum_w = c.req(
+                "device.drum_width_mm",
+                d.drum_width_mm,
+                5.0,
+                100.0,
+                "mm",
+                "for a roller",
+                "the Dermaroller MF8 drum is 20 mm wide",
+            );
             let count = match d.needle_count {
-                Some(n) => c.int("device.needle_count", n, 1, 2000, "the standard roller has 192 needles").unwrap_or(1),
+                Some(n) => c
+                    .int(
+                        "device.needle_count",
+                        n,
+                        1,
+                        2000,
+                        "the standard roller has 192 needles",
+                    )
+                    .unwrap_or(1),
                 None => {
-                    c.fail("device.needle_count", "(missing)", "is required for a roller; allowed 1-2000", "the standard roller has 192 needles");
+                    c.fail(
+                        "device.needle_count",
+                        "(missing)",
+                        "is required for a roller; allowed 1-2000",
+                        "the standard roller has 192 needles",
+                    );
                     1
                 }
             };
             let rows = match d.rows {
-                Some(n) => c.int("device.rows", n, 1, count.max(1) as i64, "rows must not exceed needle_count; the standard roller has 8").unwrap_or(1),
+                Some(n) => c
+                    .int(
+                        "device.rows",
+                        n,
+                        1,
+                        count.max(1) as i64,
+                        "rows must not exceed needle_count; the standard roller has 8",
+                    )
+                    .unwrap_or(1),
                 None => 8.min(count),
             };
             Device::Roller(Roller {
@@ -491,48 +682,139 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
                 drum_width_m: drum_w * MM,
                 needle_count: count,
                 rows,
-                needle: Needle { length_m: length * MM, diameter_m: dia * MM, tip_angle_rad: tip_angle.to_radians() },
+                needle: Needle {
+                    length_m: length * MM,
+                    diameter_m: dia * MM,
+                    tip_angle_rad: tip_angle.to_radians(),
+                },
             })
         }
         "pen" => {
-            c.absent("device.needle_length_mm", &d.needle_length_mm, "pen (use depth_mm, the depth setting)");
+            c.absent(
+                "device.needle_length_mm",
+                &d.needle_length_mm,
+                "pen (use depth_mm, the depth setting)",
+            );
             c.absent("device.drum_diameter_mm", &d.drum_diameter_mm, "pen");
             c.absent("device.drum_width_mm", &d.drum_width_mm, "pen");
             c.absent("device.cols", &d.cols, "pen");
             c.absent("device.pitch_mm", &d.pitch_mm, "pen");
-            let min_depth = c.opt("device.min_depth_mm", d.min_depth_mm, 0.25, 0.0, 5.0, "mm", "pens set depth in 0.25 mm steps from 0 (SkinPen: 0-2.5 mm)");
-            let max_depth = c.opt("device.max_depth_mm", d.max_depth_mm, 2.5, 0.1, 5.0, "mm", "most pens reach 2.5 mm; some 3 mm");
+            let min_depth = c.opt(
+                "device.min_depth_mm",
+                d.min_depth_mm,
+                0.25,
+                0.0,
+                5.0,
+                "mm",
+                "pens set depth in 0.25 mm steps from 0 (SkinPen: 0-2.5 mm)",
+            );
+            let max_depth = c.opt(
+                "device.max_depth_mm",
+                d.max_depth_mm,
+                2.5,
+                0.1,
+                5.0,
+                "mm",
+                "most pens reach 2.5 mm; some 3 mm",
+            );
             if min_depth > max_depth {
-                c.fail("device.min_depth_mm", min_depth, format!("is larger than device.max_depth_mm = {max_depth}"), "swap the two values");
+                c.fail(
+                    "device.min_depth_mm",
+                    min_depth,
+                    format!("is larger than device.max_depth_mm = {max_depth}"),
+                    "swap the two values",
+                );
             }
-            let depth = c.req("device.depth_mm", d.depth_mm, 0.1, 3.5, "mm", "for a pen (the depth setting)", "typical settings are 0.25-2.5 mm");
+            let depth = c.req(
+                "device.depth_mm",
+                d.depth_mm,
+                0.1,
+                3.5,
+                "mm",
+                "for a pen (the depth setting)",
+                "typical settings are 0.25-2.5 mm",
+            );
             let count = match d.needle_count {
-                Some(n) => c.int("device.needle_count", n, 1, 100, "pen cartridges hold about 9-42 needles").unwrap_or(1),
+                Some(n) => c
+                    .int(
+                        "device.needle_count",
+                        n,
+                        1,
+                        100,
+                        "pen cartridges hold about 9-42 needles",
+                    )
+                    .unwrap_or(1),
                 None => 12,
             };
             let layout = match d.layout.as_deref() {
                 None | Some("round") => {
-                    c.absent("device.rows", &d.rows, "round pen cartridge (rows apply to layout = \"grid\")");
+                    c.absent(
+                        "device.rows",
+                        &d.rows,
+                        "round pen cartridge (rows apply to layout = \"grid\")",
+                    );
                     CartridgeLayout::Round
                 }
                 Some("grid") => {
                     let rows = match d.rows {
-                        Some(n) => c.int("device.rows", n, 1, count.max(1) as i64, "rows must not exceed needle_count").unwrap_or(1),
+                        Some(n) => c
+                            .int(
+                                "device.rows",
+                                n,
+                                1,
+                                count.max(1) as i64,
+                                "rows must not exceed needle_count",
+                            )
+                            .unwrap_or(1),
                         None => {
-                            c.fail("device.rows", "(missing)", "is required for a grid cartridge", "e.g. rows = 3 for a 3x4 cartridge of 12");
+                            c.fail(
+                                "device.rows",
+                                "(missing)",
+                                "is required for a grid cartridge",
+                                "e.g. rows = 3 for a 3x4 cartridge of 12",
+                            );
                             1
                         }
                     };
                     CartridgeLayout::Grid { rows }
                 }
                 Some(other) => {
-                    c.fail("device.layout", format!("{other:?}"), "must be \"round\" or \"grid\"", "round cartridges are the common case");
+                    c.fail(
+                        "device.layout",
+                        format!("{other:?}"),
+                        "must be \"round\" or \"grid\"",
+                        "round cartridges are the common case",
+                    );
                     CartridgeLayout::Round
                 }
             };
-            let head = c.opt("device.head_diameter_mm", d.head_diameter_mm, 7.0, 1.0, 20.0, "mm", "pen cartridge faces are about 5-10 mm across");
-            let rate = c.req("device.stroke_rate_hz", d.stroke_rate_hz, 1.0, 300.0, "Hz", "for a pen", "pens run at about 90-120 Hz");
-            let dia = c.opt("device.needle_diameter_mm", d.needle_diameter_mm, 0.2, 0.05, 0.5, "mm", "pen needles are about 0.15-0.25 mm thick");
+            let head = c.opt(
+                "device.head_diameter_mm",
+                d.head_diameter_mm,
+                7.0,
+                1.0,
+                20.0,
+                "mm",
+                "pen cartridge faces are about 5-10 mm across",
+            );
+            let rate = c.req(
+                "device.stroke_rate_hz",
+                d.stroke_rate_hz,
+                1.0,
+                300.0,
+                "Hz",
+                "for a pen",
+                "pens run at about 90-120 Hz",
+            );
+            let dia = c.opt(
+                "device.needle_diameter_mm",
+                d.needle_diameter_mm,
+                0.2,
+                0.05,
+                0.5,
+                "mm",
+                "pen needles are about 0.15-0.25 mm thick",
+            );
             Device::Pen(Pen {
                 needle_count: count,
                 layout,
@@ -540,67 +822,185 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
                 stroke_rate_hz: rate,
                 min_depth_m: min_depth * MM,
                 max_depth_m: max_depth * MM,
-                needle: Needle { length_m: depth * MM, diameter_m: dia * MM, tip_angle_rad: tip_angle.to_radians() },
+                needle: Needle {
+                    length_m: depth * MM,
+                    diameter_m: dia * MM,
+                    tip_angle_rad: tip_angle.to_radians(),
+                },
             })
         }
         "stamp" => {
-            c.absent("device.depth_mm", &d.depth_mm, "stamp (use needle_length_mm)");
+            c.absent(
+                "device.depth_mm",
+                &d.depth_mm,
+                "stamp (use needle_length_mm)",
+            );
             c.absent("device.drum_diameter_mm", &d.drum_diameter_mm, "stamp");
             c.absent("device.drum_width_mm", &d.drum_width_mm, "stamp");
             c.absent("device.stroke_rate_hz", &d.stroke_rate_hz, "stamp");
             c.absent("device.head_diameter_mm", &d.head_diameter_mm, "stamp");
             c.absent("device.layout", &d.layout, "stamp");
-            c.absent("device.needle_count", &d.needle_count, "stamp (it has rows x cols needles)");
+            c.absent(
+                "device.needle_count",
+                &d.needle_count,
+                "stamp (it has rows x cols needles)",
+            );
             c.absent("device.min_depth_mm", &d.min_depth_mm, "stamp");
             c.absent("device.max_depth_mm", &d.max_depth_mm, "stamp");
-            let length = c.req("device.needle_length_mm", d.needle_length_mm, 0.1, 3.5, "mm", "for a stamp", needle_hint);
-            let dia = c.opt("device.needle_diameter_mm", d.needle_diameter_mm, 0.2, 0.05, 0.5, "mm", "stamp needles are about 0.1-0.25 mm thick");
+            let length = c.req(
+                "device.needle_length_mm",
+                d.needle_length_mm,
+                0.1,
+                3.5,
+                "mm",
+                "for a stamp",
+                needle_hint,
+            );
+            let dia = c.opt(
+                "device.needle_diameter_mm",
+                d.needle_diameter_mm,
+                0.2,
+                0.05,
+                0.5,
+                "mm",
+                "stamp needles are about 0.1-0.25 mm thick",
+            );
             let mut dim = |path: &str, v: Option<i64>| match v {
-                Some(n) => c.int(path, n, 1, 100, "stamps carry up to about 100 x 100 needles").unwrap_or(1),
+                Some(n) => c
+                    .int(
+                        path,
+                        n,
+                        1,
+                        100,
+                        "stamps carry up to about 100 x 100 needles",
+                    )
+                    .unwrap_or(1),
                 None => {
-                    c.fail(path, "(missing)", "is required for a stamp; allowed 1-100", "e.g. rows = 6, cols = 6");
+                    c.fail(
+                        path,
+                        "(missing)",
+                        "is required for a stamp; allowed 1-100",
+                        "e.g. rows = 6, cols = 6",
+                    );
                     1
                 }
             };
             let rows = dim("device.rows", d.rows);
             let cols = dim("device.cols", d.cols);
-            let pitch = c.req("device.pitch_mm", d.pitch_mm, 0.1, 10.0, "mm", "for a stamp", "needle pitch on stamps is about 0.5-2 mm");
+            let pitch = c.req(
+                "device.pitch_mm",
+                d.pitch_mm,
+                0.1,
+                10.0,
+                "mm",
+                "for a stamp",
+                "needle pitch on stamps is about 0.5-2 mm",
+            );
             Device::Stamp(Stamp {
                 rows,
                 cols,
                 pitch_m: pitch * MM,
-                needle: Needle { length_m: length * MM, diameter_m: dia * MM, tip_angle_rad: tip_angle.to_radians() },
+                needle: Needle {
+                    length_m: length * MM,
+                    diameter_m: dia * MM,
+                    tip_angle_rad: tip_angle.to_radians(),
+                },
             })
         }
         other => {
-            c.fail("device.kind", format!("{other:?}"), "is not a known device; allowed: \"roller\", \"pen\", \"stamp\"", "see examples/ for one scenario of each");
+            c.fail(
+                "device.kind",
+                format!("{other:?}"),
+                "is not a known device; allowed: \"roller\", \"pen\", \"stamp\"",
+                "see examples/ for one scenario of each",
+            );
             // Keep going to report the other fields' problems too.
             Device::Stamp(Stamp {
                 rows: 1,
                 cols: 1,
                 pitch_m: 1e-3,
-                needle: Needle { length_m: 1e-3, diameter_m: 2e-4, tip_angle_rad: 0.35 },
+                needle: Needle {
+                    length_m: 1e-3,
+                    diameter_m: 2e-4,
+                    tip_angle_rad: 0.35,
+                },
             })
         }
     };
 
     // Technique.
     let t = &raw.technique;
-    let passes = c.int("technique.passes", t.passes, 1, 100, "practitioners make about 2-8 passes; rollers up to 15-20").unwrap_or(1);
+    let passes = c
+        .int(
+            "technique.passes",
+            t.passes,
+            1,
+            100,
+            "practitioners make about 2-8 passes; rollers up to 15-20",
+        )
+        .unwrap_or(1);
     let directions = match t.directions {
-        Some(n) => c.int("technique.directions", n, 1, 4, "1: parallel strokes only; 4: horizontal, vertical and both diagonals").unwrap_or(1),
+        Some(n) => c
+            .int(
+                "technique.directions",
+                n,
+                1,
+                4,
+                "1: parallel strokes only; 4: horizontal, vertical and both diagonals",
+            )
+            .unwrap_or(1),
         None => 3,
     };
-    let overlap = c.opt("technique.overlap", t.overlap, 0.0, 0.0, 0.9, "", "0 means neighbouring strokes just touch; 0.5 means half-overlapping");
-    let default_speed = if matches!(device, Device::Roller(_)) { 20.0 } else { 10.0 };
-    let speed = c.opt("technique.speed_mm_s", t.speed_mm_s, default_speed, 1.0, 200.0, "mm/s", "a slow, steady glide is about 5-20 mm/s");
+    let overlap = c.opt(
+        "technique.overlap",
+        t.overlap,
+        0.0,
+        0.0,
+        0.9,
+        "",
+        "0 means neighbouring strokes just touch; 0.5 means half-overlapping",
+    );
+    let default_speed = if matches!(device, Device::Roller(_)) {
+        20.0
+    } else {
+        10.0
+    };
+    let speed = c.opt(
+        "technique.speed_mm_s",
+        t.speed_mm_s,
+        default_speed,
+        1.0,
+        200.0,
+        "mm/s",
+        "a slow, steady glide is about 5-20 mm/s",
+    );
     if matches!(device, Device::Stamp(_)) {
-        c.absent("technique.speed_mm_s", &t.speed_mm_s, "stamp (use presses_per_s)");
+        c.absent(
+            "technique.speed_mm_s",
+            &t.speed_mm_s,
+            "stamp (use presses_per_s)",
+        );
     } else {
         c.absent("technique.presses_per_s", &t.presses_per_s, kind);
     }
-    let presses = c.opt("technique.presses_per_s", t.presses_per_s, 1.0, 0.1, 20.0, "1/s", "a hand stamp is pressed about once a second");
-    let turnaround = c.opt("technique.turnaround_s", t.turnaround_s, 0.5, 0.0, 10.0, "s", "time to lift and reposition at each stroke end");
+    let presses = c.opt(
+        "technique.presses_per_s",
+        t.presses_per_s,
+        1.0,
+        0.1,
+        20.0,
+        "1/s",
+        "a hand stamp is pressed about once a second",
+    );
+    let turnaround = c.opt(
+        "technique.turnaround_s",
+        t.turnaround_s,
+        0.5,
+        0.0,
+        10.0,
+        "s",
+        "time to lift and reposition at each stroke end",
+    );
     let technique = Technique {
         passes,
         directions,
@@ -612,22 +1012,47 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
 
     // Zones.
     if raw.zones.is_empty() {
-        c.fail("zones", "[]", "at least one zone is required", "add a [[zones]] table with name, site, shape and size");
+        c.fail(
+            "zones",
+            "[]",
+            "at least one zone is required",
+            "add a [[zones]] table with name, site, shape and size",
+        );
     }
     let mut zones = Vec::new();
     let mut names = std::collections::BTreeSet::new();
     for (i, z) in raw.zones.iter().enumerate() {
         let path = |f: &str| format!("zones[{i}].{f}");
         let before = c.errors.len();
-        if z.name.is_empty() || !z.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
-            c.fail(&path("name"), format!("{:?}", z.name), "must be non-empty and use only letters, digits, `_` and `-`", "it names output files");
+        if z.name.is_empty()
+            || !z
+                .name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        {
+            c.fail(
+                &path("name"),
+                format!("{:?}", z.name),
+                "must be non-empty and use only letters, digits, `_` and `-`",
+                "it names output files",
+            );
         } else if !names.insert(z.name.clone()) {
-            c.fail(&path("name"), format!("{:?}", z.name), "is used by another zone", "give each zone its own name");
+            c.fail(
+                &path("name"),
+                format!("{:?}", z.name),
+                "is used by another zone",
+                "give each zone its own name",
+            );
         }
         let site = Site::from_name(&z.site);
         if site.is_none() {
             let all: Vec<_> = Site::ALL.iter().map(|s| s.name()).collect();
-            c.fail(&path("site"), format!("{:?}", z.site), format!("is not a known site; allowed: {}", all.join(", ")), "pick the nearest anatomical site");
+            c.fail(
+                &path("site"),
+                format!("{:?}", z.site),
+                format!("is not a known site; allowed: {}", all.join(", ")),
+                "pick the nearest anatomical site",
+            );
         }
         let size_hint = "zone sizes are 1-1000 mm; a cheek is about 60 x 50 mm";
         let wh = |c: &mut Checker| -> Option<(f64, f64)> {
@@ -638,9 +1063,30 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
                     Some((w?, h?))
                 }
                 (None, None, Some(a)) => {
-                    let a = c.range(&path("area_cm2"), a, 0.01, 10_000.0, "cm²", "a full face is about 300 cm²")?;
-                    let aspect = c.opt(&path("aspect"), z.aspect, 1.0, 0.05, 20.0, "", "width/height of the zone");
-                    let a_mm2 = a * 100.0 * if z.shape == "ellipse" { 4.0 / std::f64::consts::PI } else { 1.0 };
+                    let a = c.range(
+                        &path("area_cm2"),
+                        a,
+                        0.01,
+                        10_000.0,
+                        "cm²",
+                        "a full face is about 300 cm²",
+                    )?;
+                    let aspect = c.opt(
+                        &path("aspect"),
+                        z.aspect,
+                        1.0,
+                        0.05,
+                        20.0,
+                        "",
+                        "width/height of the zone",
+                    );
+                    let a_mm2 = a
+                        * 100.0
+                        * if z.shape == "ellipse" {
+                            4.0 / std::f64::consts::PI
+                        } else {
+                            1.0
+                        };
                     Some(((a_mm2 * aspect).sqrt(), (a_mm2 / aspect).sqrt()))
                 }
                 _ => {
@@ -656,53 +1102,111 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         };
         let shape = match z.shape.as_str() {
             "rectangle" | "ellipse" => {
-                c.absent(&path("vertices_mm"), &z.vertices_mm, "rectangle or ellipse (vertices are for polygons)");
+                c.absent(
+                    &path("vertices_mm"),
+                    &z.vertices_mm,
+                    "rectangle or ellipse (vertices are for polygons)",
+                );
                 wh(&mut c).map(|(w, h)| {
                     if z.shape == "rectangle" {
-                        Shape::Rectangle { width_m: w * MM, height_m: h * MM }
+                        Shape::Rectangle {
+                            width_m: w * MM,
+                            height_m: h * MM,
+                        }
                     } else {
-                        Shape::Ellipse { width_m: w * MM, height_m: h * MM }
+                        Shape::Ellipse {
+                            width_m: w * MM,
+                            height_m: h * MM,
+                        }
                     }
                 })
             }
             "polygon" => match &z.vertices_mm {
-                Some(v) if v.len() >= 3 && v.iter().flatten().all(|x| x.is_finite() && x.abs() <= 1000.0) => {
+                Some(v)
+                    if v.len() >= 3
+                        && v.iter()
+                            .flatten()
+                            .all(|x| x.is_finite() && x.abs() <= 1000.0) =>
+                {
                     let minx = v.iter().map(|p| p[0]).fold(f64::INFINITY, f64::min);
                     let miny = v.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
-                    let shape = Shape::Polygon { vertices_m: v.iter().map(|p| [(p[0] - minx) * MM, (p[1] - miny) * MM]).collect() };
+                    let shape = Shape::Polygon {
+                        vertices_m: v
+                            .iter()
+                            .map(|p| [(p[0] - minx) * MM, (p[1] - miny) * MM])
+                            .collect(),
+                    };
                     if shape.area_m2() < 1e-6 {
-                        c.fail(&path("vertices_mm"), format!("{v:?}"), "encloses less than 1 mm² (empty zone)", "check the vertex order and values");
+                        c.fail(
+                            &path("vertices_mm"),
+                            format!("{v:?}"),
+                            "encloses less than 1 mm² (empty zone)",
+                            "check the vertex order and values",
+                        );
                         None
                     } else {
                         Some(shape)
                     }
                 }
                 Some(v) => {
-                    c.fail(&path("vertices_mm"), format!("{v:?}"), "needs at least 3 finite vertices within ±1000 mm", "list the outline as [[x, y], ...] in mm");
+                    c.fail(
+                        &path("vertices_mm"),
+                        format!("{v:?}"),
+                        "needs at least 3 finite vertices within ±1000 mm",
+                        "list the outline as [[x, y], ...] in mm",
+                    );
                     None
                 }
                 None => {
-                    c.fail(&path("vertices_mm"), "(missing)", "is required for a polygon", "list the outline as [[x, y], ...] in mm");
+                    c.fail(
+                        &path("vertices_mm"),
+                        "(missing)",
+                        "is required for a polygon",
+                        "list the outline as [[x, y], ...] in mm",
+                    );
                     None
                 }
             },
             other => {
-                c.fail(&path("shape"), format!("{other:?}"), "must be \"rectangle\", \"ellipse\" or \"polygon\"", "ellipses suit cheeks and foreheads");
+                c.fail(
+                    &path("shape"),
+                    format!("{other:?}"),
+                    "must be \"rectangle\", \"ellipse\" or \"polygon\"",
+                    "ellipses suit cheeks and foreheads",
+                );
                 None
             }
         };
         // Per-zone pen depth.
         let mut zone_device = device.clone();
-        let depth_override = z.depth_mm.and_then(|v| c.range(&path("depth_mm"), v, 0.1, 3.5, "mm", "typical settings are 0.25-2.5 mm"));
+        let depth_override = z.depth_mm.and_then(|v| {
+            c.range(
+                &path("depth_mm"),
+                v,
+                0.1,
+                3.5,
+                "mm",
+                "typical settings are 0.25-2.5 mm",
+            )
+        });
         if let Some(dz) = depth_override {
             match &mut zone_device {
                 Device::Pen(p) => p.needle.length_m = dz * MM,
-                _ => c.fail(&path("depth_mm"), dz, "only pens have a depth setting per zone", "for rollers and stamps the depth is the needle length of the device"),
+                _ => c.fail(
+                    &path("depth_mm"),
+                    dz,
+                    "only pens have a depth setting per zone",
+                    "for rollers and stamps the depth is the needle length of the device",
+                ),
             }
         }
         if let Device::Pen(p) = &zone_device {
             let depth_mm = p.needle.length_m / MM;
-            let field = if depth_override.is_some() { path("depth_mm") } else { "device.depth_mm".to_string() };
+            let field = if depth_override.is_some() {
+                path("depth_mm")
+            } else {
+                "device.depth_mm".to_string()
+            };
             if depth_mm < p.min_depth_m / MM - 1e-9 || depth_mm > p.max_depth_m / MM + 1e-9 {
                 c.fail(
                     &field,
@@ -712,35 +1216,74 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
                 );
             }
         }
-        let (Some(site), Some(shape)) = (site, shape) else { continue };
+        let (Some(site), Some(shape)) = (site, shape) else {
+            continue;
+        };
         if c.errors.len() > before {
             continue;
         }
         let column = match skin::column(site, &person, &overrides) {
             Ok(col) => col,
             Err(e) => {
-                c.fail("skin", "-", e.to_string(), "adjust person or skin overrides");
+                c.fail(
+                    "skin",
+                    "-",
+                    e.to_string(),
+                    "adjust person or skin overrides",
+                );
                 continue;
             }
         };
-        zones.push(ZonePlan { zone: Zone { name: z.name.clone(), site, shape }, device: zone_device, column });
+        zones.push(ZonePlan {
+            zone: Zone {
+                name: z.name.clone(),
+                site,
+                shape,
+            },
+            device: zone_device,
+            column,
+        });
     }
 
     // Session.
     let se = &raw.session;
-    let prep = c.opt("session.preparation_min", se.preparation_min, 10.0, 0.0, 120.0, "min", "cleansing, marking and photographs take about 5-15 min");
-    let after = c.opt("session.aftercare_min", se.aftercare_min, 5.0, 0.0, 60.0, "min", "clean-up and applying a serum or mask");
+    let prep = c.opt(
+        "session.preparation_min",
+        se.preparation_min,
+        10.0,
+        0.0,
+        120.0,
+        "min",
+        "cleansing, marking and photographs take about 5-15 min",
+    );
+    let after = c.opt(
+        "session.aftercare_min",
+        se.aftercare_min,
+        5.0,
+        0.0,
+        60.0,
+        "min",
+        "clean-up and applying a serum or mask",
+    );
     let numbing = match se.numbing.as_deref() {
         None | Some("lidocaine_4_liposomal") => Numbing::Lidocaine4Liposomal,
         Some("emla_occluded") => Numbing::EmlaOccluded,
         Some("none") => Numbing::None,
         Some(other) => {
-            c.fail("session.numbing", format!("{other:?}"), "allowed: \"none\", \"lidocaine_4_liposomal\", \"emla_occluded\"", "liposomal 4 % lidocaine needs no occlusion");
+            c.fail(
+                "session.numbing",
+                format!("{other:?}"),
+                "allowed: \"none\", \"lidocaine_4_liposomal\", \"emla_occluded\"",
+                "liposomal 4 % lidocaine needs no occlusion",
+            );
             Numbing::None
         }
     };
 
-    let injury = InjuryParams { relative_stiffness: stiffness, ..InjuryParams::default() };
+    let injury = InjuryParams {
+        relative_stiffness: stiffness,
+        ..InjuryParams::default()
+    };
 
     // Depth against the skin: the expected effective depth must stay in the skin
     // (epidermis + dermis); a nominal depth past it is only a warning because tenting
@@ -781,16 +1324,26 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
     }
 
     if !c.errors.is_empty() {
-        return Err(ScenarioError::Invalid { file: file.to_string(), errors: c.errors });
+        return Err(ScenarioError::Invalid {
+            file: file.to_string(),
+            errors: c.errors,
+        });
     }
     Ok(Scenario {
-        title: raw.title.clone().unwrap_or_else(|| "untitled scenario".into()),
+        title: raw
+            .title
+            .clone()
+            .unwrap_or_else(|| "untitled scenario".into()),
         seed: raw.seed.unwrap_or(1),
         person,
         technique,
         zones,
         injury,
-        session: SessionPlan { preparation_s: prep * MINUTE, numbing, aftercare_s: after * MINUTE },
+        session: SessionPlan {
+            preparation_s: prep * MINUTE,
+            numbing,
+            aftercare_s: after * MINUTE,
+        },
         warnings,
     })
 }

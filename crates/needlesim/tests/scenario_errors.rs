@@ -1,7 +1,7 @@
 //! Bad input: every case gives a clear error naming the file, the field path, the value, the
 //! allowed range and a hint — never a panic.
 
-use needlesim::scenario::{parse, ScenarioError};
+use needlesim::scenario::{ScenarioError, parse};
 
 const FILE: &str = "test.toml";
 
@@ -72,56 +72,100 @@ fn malformed_toml_names_line_and_column() {
 
 #[test]
 fn unknown_key_is_named() {
-    expect_field(&replace("passes = 2", "passes = 2\npasess = 3"), "technique.pasess", &["unknown field", "pasess", "line"]);
+    expect_field(
+        &replace("passes = 2", "passes = 2\npasess = 3"),
+        "technique.pasess",
+        &["unknown field", "pasess", "line"],
+    );
 }
 
 #[test]
 fn unknown_top_level_table() {
-    let msg = parse(&format!("{BASE}\n[devise]\nkind = \"pen\"\n"), FILE).expect_err("unknown").to_string();
-    assert!(msg.contains("devise") && msg.contains("unknown field"), "{msg}");
+    let msg = parse(&format!("{BASE}\n[devise]\nkind = \"pen\"\n"), FILE)
+        .expect_err("unknown")
+        .to_string();
+    assert!(
+        msg.contains("devise") && msg.contains("unknown field"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn unknown_site_lists_the_allowed_ones() {
-    expect_field(&replace("site = \"cheek\"", "site = \"elbow\""), "zones[0].site", &["\"elbow\"", "forehead", "dorsal_hand", "scalp"]);
+    expect_field(
+        &replace("site = \"cheek\"", "site = \"elbow\""),
+        "zones[0].site",
+        &["\"elbow\"", "forehead", "dorsal_hand", "scalp"],
+    );
 }
 
 #[test]
 fn unknown_device_kind() {
-    expect_field(&replace("kind = \"pen\"", "kind = \"laser\""), "device.kind", &["\"laser\"", "roller", "pen", "stamp"]);
+    expect_field(
+        &replace("kind = \"pen\"", "kind = \"laser\""),
+        "device.kind",
+        &["\"laser\"", "roller", "pen", "stamp"],
+    );
 }
 
 #[test]
 fn wrong_type_is_reported_with_path() {
-    let msg = expect_field(&replace("passes = 2", "passes = \"two\""), "technique.passes", &["line"]);
-    assert!(msg.contains("integer") || msg.contains("invalid type"), "{msg}");
+    let msg = expect_field(
+        &replace("passes = 2", "passes = \"two\""),
+        "technique.passes",
+        &["line"],
+    );
+    assert!(
+        msg.contains("integer") || msg.contains("invalid type"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn zero_passes() {
-    expect_field(&replace("passes = 2", "passes = 0"), "technique.passes", &["= 0", "1-100"]);
+    expect_field(
+        &replace("passes = 2", "passes = 0"),
+        "technique.passes",
+        &["= 0", "1-100"],
+    );
 }
 
 #[test]
 fn negative_width() {
-    expect_field(&replace("width_mm = 50", "width_mm = -50"), "zones[0].width_mm", &["-50", "1-1000 mm"]);
+    expect_field(
+        &replace("width_mm = 50", "width_mm = -50"),
+        "zones[0].width_mm",
+        &["-50", "1-1000 mm"],
+    );
 }
 
 #[test]
 fn absurd_stroke_rate() {
-    expect_field(&replace("stroke_rate_hz = 100", "stroke_rate_hz = 1e9"), "device.stroke_rate_hz", &["1000000000", "1-300 Hz"]);
+    expect_field(
+        &replace("stroke_rate_hz = 100", "stroke_rate_hz = 1e9"),
+        "device.stroke_rate_hz",
+        &["1000000000", "1-300 Hz"],
+    );
 }
 
 #[test]
 fn non_finite_value() {
-    expect_field(&replace("width_mm = 50", "width_mm = nan"), "zones[0].width_mm", &["NaN", "finite"]);
+    expect_field(
+        &replace("width_mm = 50", "width_mm = nan"),
+        "zones[0].width_mm",
+        &["NaN", "finite"],
+    );
 }
 
 #[test]
 fn absurd_age_and_phototype() {
-    let text = replace("age_years = 40", "age_years = 400").replacen("phototype = 3", "phototype = 9", 1);
+    let text =
+        replace("age_years = 40", "age_years = 400").replacen("phototype = 3", "phototype = 9", 1);
     let msg = expect_field(&text, "person.age_years", &["400", "18-100"]);
-    assert!(msg.contains("person.phototype") && msg.contains("1-6"), "all problems are reported at once: {msg}");
+    assert!(
+        msg.contains("person.phototype") && msg.contains("1-6"),
+        "all problems are reported at once: {msg}"
+    );
 }
 
 #[test]
@@ -139,8 +183,16 @@ fn zone_depth_outside_device_range() {
 #[test]
 fn depth_deeper_than_the_skin() {
     // Periorbital skin is thin; a 2.5 mm setting reaches past the dermis.
-    let text = replace("site = \"cheek\"", "site = \"periorbital\"").replacen("depth_mm = 0.5", "depth_mm = 2.5", 1);
-    expect_field(&text, "device.depth_mm", &["beyond the skin", "periorbital", "epidermis + dermis"]);
+    let text = replace("site = \"cheek\"", "site = \"periorbital\"").replacen(
+        "depth_mm = 0.5",
+        "depth_mm = 2.5",
+        1,
+    );
+    expect_field(
+        &text,
+        "device.depth_mm",
+        &["beyond the skin", "periorbital", "epidermis + dermis"],
+    );
 }
 
 #[test]
@@ -160,30 +212,46 @@ fn degenerate_polygon_is_an_empty_zone() {
 
 #[test]
 fn field_for_another_device_kind() {
-    expect_field(&replace("depth_mm = 0.5", "depth_mm = 0.5\ndrum_diameter_mm = 20"), "device.drum_diameter_mm", &["does not apply to a pen"]);
+    expect_field(
+        &replace("depth_mm = 0.5", "depth_mm = 0.5\ndrum_diameter_mm = 20"),
+        "device.drum_diameter_mm",
+        &["does not apply to a pen"],
+    );
 }
 
 #[test]
 fn roller_needs_its_fields() {
-    let text = replace("kind = \"pen\"\nneedle_count = 12\nstroke_rate_hz = 100\ndepth_mm = 0.5", "kind = \"roller\"\nneedle_length_mm = 0.5");
+    let text = replace(
+        "kind = \"pen\"\nneedle_count = 12\nstroke_rate_hz = 100\ndepth_mm = 0.5",
+        "kind = \"roller\"\nneedle_length_mm = 0.5",
+    );
     let msg = expect_field(&text, "device.drum_diameter_mm", &["required"]);
     assert!(msg.contains("device.needle_count"), "{msg}");
 }
 
 #[test]
 fn duplicate_zone_names() {
-    let text = format!("{BASE}\n[[zones]]\nname = \"cheek\"\nsite = \"chin\"\nshape = \"rectangle\"\nwidth_mm = 10\nheight_mm = 10\n");
+    let text = format!(
+        "{BASE}\n[[zones]]\nname = \"cheek\"\nsite = \"chin\"\nshape = \"rectangle\"\nwidth_mm = 10\nheight_mm = 10\n"
+    );
     expect_field(&text, "zones[1].name", &["another zone"]);
 }
 
 #[test]
 fn bad_override() {
-    expect_field(&format!("{BASE}\n[skin]\nstratum_corneum_um = 0\n"), "skin.stratum_corneum_um", &["1-500 µm"]);
+    expect_field(
+        &format!("{BASE}\n[skin]\nstratum_corneum_um = 0\n"),
+        "skin.stratum_corneum_um",
+        &["1-500 µm"],
+    );
 }
 
 #[test]
 fn missing_section() {
     let text = BASE.replace("[technique]\npasses = 2\n", "");
     let msg = parse(&text, FILE).expect_err("missing").to_string();
-    assert!(msg.contains("missing field") && msg.contains("technique"), "{msg}");
+    assert!(
+        msg.contains("missing field") && msg.contains("technique"),
+        "{msg}"
+    );
 }

@@ -3,7 +3,12 @@
 use super::*;
 
 /// Generates the punctures of `device` moved over `zone` with `technique`.
-pub fn generate(device: &Device, zone: &Zone, _technique: &Technique, _seed: u64) -> Result<PunctureSet, DeviceError> {
+pub fn generate(
+    device: &Device,
+    zone: &Zone,
+    _technique: &Technique,
+    _seed: u64,
+) -> Result<PunctureSet, DeviceError> {
     Ok(PunctureSet {
         zone_area_m2: zone.shape.area_m2(),
         insertion: device.insertion_mode(),

@@ -183,7 +183,9 @@ impl PunctureSet {
 pub enum DeviceError {
     #[error("the zone is empty: {0}")]
     EmptyZone(String),
-    #[error("the puncture map would hold {count} punctures, more than the limit of {limit}; reduce passes, density or zone area")]
+    #[error(
+        "the puncture map would hold {count} punctures, more than the limit of {limit}; reduce passes, density or zone area"
+    )]
     TooManyPunctures { count: u64, limit: u64 },
     #[error("{0}")]
     Inconsistent(String),

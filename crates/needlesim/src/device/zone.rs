@@ -11,18 +11,28 @@ use crate::skin::Site;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "shape", rename_all = "snake_case")]
 pub enum Shape {
-    Rectangle { width_m: f64, height_m: f64 },
+    Rectangle {
+        width_m: f64,
+        height_m: f64,
+    },
     /// An ellipse inscribed in a `width_m` x `height_m` box.
-    Ellipse { width_m: f64, height_m: f64 },
+    Ellipse {
+        width_m: f64,
+        height_m: f64,
+    },
     /// A simple polygon (vertices in order, not closed), with its bounding box at the origin.
-    Polygon { vertices_m: Vec<[f64; 2]> },
+    Polygon {
+        vertices_m: Vec<[f64; 2]>,
+    },
 }
 
 impl Shape {
     /// Width and height of the bounding box, m.
     pub fn bbox(&self) -> (f64, f64) {
         match self {
-            Shape::Rectangle { width_m, height_m } | Shape::Ellipse { width_m, height_m } => (*width_m, *height_m),
+            Shape::Rectangle { width_m, height_m } | Shape::Ellipse { width_m, height_m } => {
+                (*width_m, *height_m)
+            }
             Shape::Polygon { vertices_m } => {
                 let w = vertices_m.iter().map(|v| v[0]).fold(0.0, f64::max);
                 let h = vertices_m.iter().map(|v| v[1]).fold(0.0, f64::max);
@@ -53,7 +63,9 @@ impl Shape {
     /// Whether a point lies inside (boundary included for rectangles and ellipses).
     pub fn contains(&self, x: f64, y: f64) -> bool {
         match self {
-            Shape::Rectangle { width_m, height_m } => (0.0..=*width_m).contains(&x) && (0.0..=*height_m).contains(&y),
+            Shape::Rectangle { width_m, height_m } => {
+                (0.0..=*width_m).contains(&x) && (0.0..=*height_m).contains(&y)
+            }
             Shape::Ellipse { width_m, height_m } => {
                 let (a, b) = (width_m / 2.0, height_m / 2.0);
                 let (u, v) = ((x - a) / a, (y - b) / b);
@@ -92,11 +104,19 @@ mod tests {
 
     #[test]
     fn areas() {
-        let r = Shape::Rectangle { width_m: 0.02, height_m: 0.03 };
+        let r = Shape::Rectangle {
+            width_m: 0.02,
+            height_m: 0.03,
+        };
         assert!((r.area_m2() - 6e-4).abs() < 1e-15);
-        let e = Shape::Ellipse { width_m: 0.02, height_m: 0.02 };
+        let e = Shape::Ellipse {
+            width_m: 0.02,
+            height_m: 0.02,
+        };
         assert!((e.area_m2() - std::f64::consts::PI * 1e-4).abs() < 1e-15);
-        let p = Shape::Polygon { vertices_m: vec![[0.0, 0.0], [0.02, 0.0], [0.0, 0.02]] };
+        let p = Shape::Polygon {
+            vertices_m: vec![[0.0, 0.0], [0.02, 0.0], [0.0, 0.02]],
+        };
         assert!((p.area_m2() - 2e-4).abs() < 1e-15);
         assert!(p.contains(0.005, 0.005));
         assert!(!p.contains(0.015, 0.015));

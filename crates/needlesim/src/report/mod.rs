@@ -17,8 +17,14 @@ use crate::units::{to_mm, to_um};
 /// Writes a file atomically: to a temporary file in the same folder, then renamed over the
 /// target, so a stopped run never leaves a half-written output.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     {
         let mut f = std::fs::File::create(&tmp)?;
@@ -93,7 +99,10 @@ fn outline(shape: &Shape) -> Vec<(f64, f64)> {
                 .collect()
         }
         Shape::Polygon { vertices_m } => {
-            let mut v: Vec<(f64, f64)> = vertices_m.iter().map(|p| (to_mm(p[0]), to_mm(p[1]))).collect();
+            let mut v: Vec<(f64, f64)> = vertices_m
+                .iter()
+                .map(|p| (to_mm(p[0]), to_mm(p[1])))
+                .collect();
             if let Some(&f) = v.first() {
                 v.push(f);
             }
@@ -120,9 +129,20 @@ pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io:
 
         let stride = ch.channels.len().div_ceil(MAP_MAX_POINTS).max(1);
         let caption = if stride > 1 {
-            format!("zone `{}` ({}): {} punctures, 1 in {} shown", zone.name, zone.site.name(), ch.channels.len(), stride)
+            format!(
+                "zone `{}` ({}): {} punctures, 1 in {} shown",
+                zone.name,
+                zone.site.name(),
+                ch.channels.len(),
+                stride
+            )
         } else {
-            format!("zone `{}` ({}): {} punctures", zone.name, zone.site.name(), ch.channels.len())
+            format!(
+                "zone `{}` ({}): {} punctures",
+                zone.name,
+                zone.site.name(),
+                ch.channels.len()
+            )
         };
         let mut chart = ChartBuilder::on(&left)
             .caption(caption, ("sans-serif", 16))
@@ -131,14 +151,21 @@ pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io:
             .y_label_area_size(45)
             .build_cartesian_2d(0.0..side, 0.0..side)
             .map_err(plot_err)?;
-        chart.configure_mesh().x_desc("x (mm)").y_desc("y (mm)").disable_mesh().draw().map_err(plot_err)?;
-        chart.draw_series(LineSeries::new(outline(&zone.shape), BLACK.stroke_width(2))).map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("x (mm)")
+            .y_desc("y (mm)")
+            .disable_mesh()
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(LineSeries::new(outline(&zone.shape), BLACK.stroke_width(2)))
+            .map_err(plot_err)?;
         chart
             .draw_series(
-                ch.channels
-                    .iter()
-                    .step_by(stride)
-                    .map(|c| Circle::new((to_mm(c.x_m), to_mm(c.y_m)), 1, color(c.depth_m).filled())),
+                ch.channels.iter().step_by(stride).map(|c| {
+                    Circle::new((to_mm(c.x_m), to_mm(c.y_m)), 1, color(c.depth_m).filled())
+                }),
             )
             .map_err(plot_err)?;
         // Detail window.
@@ -146,7 +173,10 @@ pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io:
         let (cx, cy) = (wmm / 2.0, hmm / 2.0);
         let (x0, y0) = (cx - win / 2.0, cy - win / 2.0);
         chart
-            .draw_series(std::iter::once(Rectangle::new([(x0, y0), (x0 + win, y0 + win)], RED.stroke_width(2))))
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x0, y0), (x0 + win, y0 + win)],
+                RED.stroke_width(2),
+            )))
             .map_err(plot_err)?;
 
         let mut detail = ChartBuilder::on(&right)
@@ -159,7 +189,13 @@ pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io:
             .y_label_area_size(45)
             .build_cartesian_2d(x0..x0 + win, y0..y0 + win)
             .map_err(plot_err)?;
-        detail.configure_mesh().x_desc("x (mm)").y_desc("y (mm)").disable_mesh().draw().map_err(plot_err)?;
+        detail
+            .configure_mesh()
+            .x_desc("x (mm)")
+            .y_desc("y (mm)")
+            .disable_mesh()
+            .draw()
+            .map_err(plot_err)?;
         let plot_px = (right.dim_in_pixel().0.saturating_sub(65)) as f64;
         let px_per_mm = plot_px / win;
         detail
@@ -173,7 +209,11 @@ pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io:
                     .map(|c| {
                         let r_mm = to_mm(ch.open_radius_at(c.depth_m, 0.0)).max(0.0);
                         let r_px = ((r_mm * px_per_mm).round() as i32).max(1);
-                        let style = if c.bleeds { color(c.depth_m).filled() } else { color(c.depth_m).stroke_width(1) };
+                        let style = if c.bleeds {
+                            color(c.depth_m).filled()
+                        } else {
+                            color(c.depth_m).stroke_width(1)
+                        };
                         Circle::new((to_mm(c.x_m), to_mm(c.y_m)), r_px, style)
                     }),
             )
@@ -199,7 +239,10 @@ pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io:
         cb.draw_series((0..steps).map(|i| {
             let a = dmin + span * i as f64 / steps as f64;
             let b = dmin + span * (i + 1) as f64 / steps as f64;
-            Rectangle::new([(to_um(a), 0.0), (to_um(b), 1.0)], color((a + b) / 2.0).filled())
+            Rectangle::new(
+                [(to_um(a), 0.0), (to_um(b), 1.0)],
+                color((a + b) / 2.0).filled(),
+            )
         }))
         .map_err(plot_err)?;
         root.present().map_err(plot_err)?;
@@ -208,20 +251,33 @@ pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io:
 }
 
 fn depth_range(ch: &ChannelSet) -> (f64, f64) {
-    let lo = ch.channels.iter().map(|c| c.depth_m).fold(f64::INFINITY, f64::min);
+    let lo = ch
+        .channels
+        .iter()
+        .map(|c| c.depth_m)
+        .fold(f64::INFINITY, f64::min);
     let hi = ch.channels.iter().map(|c| c.depth_m).fold(0.0, f64::max);
-    if lo.is_finite() && hi > lo { (lo, hi) } else { (0.0, hi.max(1e-6)) }
+    if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else {
+        (0.0, hi.max(1e-6))
+    }
 }
 
 /// SVG histogram of effective channel depths, stacked by the layer each channel ends in, with
 /// the layer boundaries of the column marked.
-pub fn depth_histogram_svg(zone: &Zone, column: &SkinColumn, ch: &ChannelSet) -> std::io::Result<String> {
+pub fn depth_histogram_svg(
+    zone: &Zone,
+    column: &SkinColumn,
+    ch: &ChannelSet,
+) -> std::io::Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let nominal = ch.channels.iter().map(|c| c.depth_m).fold(0.0, f64::max);
-        let xmax = to_um(nominal.max(column.dej_m()) * 1.1).max(to_um(column.layer(LayerKind::PapillaryDermis).bottom_m()) * 1.05);
+        let xmax = to_um(nominal.max(column.dej_m()) * 1.1)
+            .max(to_um(column.layer(LayerKind::PapillaryDermis).bottom_m()) * 1.05);
         let bins = 60usize;
         let bw = xmax / bins as f64;
         let mut counts = vec![[0u64; 5]; bins];
@@ -230,10 +286,22 @@ pub fn depth_histogram_svg(zone: &Zone, column: &SkinColumn, ch: &ChannelSet) ->
             counts[b][c.deepest.index()] += 1;
         }
         let total = ch.channels.len().max(1) as f64;
-        let ymax = counts.iter().map(|c| c.iter().sum::<u64>()).max().unwrap_or(1) as f64 / total * 100.0 * 1.15;
+        let ymax = counts
+            .iter()
+            .map(|c| c.iter().sum::<u64>())
+            .max()
+            .unwrap_or(1) as f64
+            / total
+            * 100.0
+            * 1.15;
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("zone `{}` ({}): effective depth by layer reached, {:.0} % bleeding", zone.name, zone.site.name(), ch.bleeding_fraction * 100.0),
+                format!(
+                    "zone `{}` ({}): effective depth by layer reached, {:.0} % bleeding",
+                    zone.name,
+                    zone.site.name(),
+                    ch.bleeding_fraction * 100.0
+                ),
                 ("sans-serif", 18),
             )
             .margin(15)
@@ -254,7 +322,10 @@ pub fn depth_histogram_svg(zone: &Zone, column: &SkinColumn, ch: &ChannelSet) ->
                 continue;
             }
             chart
-                .draw_series(std::iter::once(Rectangle::new([(a, ymax * 0.96), (b, ymax)], layer_color(l.kind).filled())))
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(a, ymax * 0.96), (b, ymax)],
+                    layer_color(l.kind).filled(),
+                )))
                 .map_err(plot_err)?;
             chart
                 .draw_series(LineSeries::new(vec![(a, 0.0), (a, ymax)], BLACK.mix(0.3)))
@@ -263,15 +334,26 @@ pub fn depth_histogram_svg(zone: &Zone, column: &SkinColumn, ch: &ChannelSet) ->
         for kind in LayerKind::ALL {
             let k = kind.index();
             chart
-                .draw_series(counts.iter().enumerate().filter(|(_, c)| c[k] > 0).map(|(b, c)| {
-                    let below: u64 = c[..k].iter().sum();
-                    let y0 = below as f64 / total * 100.0;
-                    let y1 = (below + c[k]) as f64 / total * 100.0;
-                    Rectangle::new([(b as f64 * bw, y0), ((b + 1) as f64 * bw, y1)], layer_color(kind).filled())
-                }))
+                .draw_series(
+                    counts
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c[k] > 0)
+                        .map(|(b, c)| {
+                            let below: u64 = c[..k].iter().sum();
+                            let y0 = below as f64 / total * 100.0;
+                            let y1 = (below + c[k]) as f64 / total * 100.0;
+                            Rectangle::new(
+                                [(b as f64 * bw, y0), ((b + 1) as f64 * bw, y1)],
+                                layer_color(kind).filled(),
+                            )
+                        }),
+                )
                 .map_err(plot_err)?
                 .label(layer_label(kind))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], layer_color(kind).filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], layer_color(kind).filled())
+                });
         }
         chart
             .configure_series_labels()

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Anatomical treatment sites with thickness presets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Site {
     Forehead,
@@ -93,12 +95,18 @@ pub struct Person {
 
 impl Default for Person {
     fn default() -> Self {
-        Person { age_years: 35.0, sex: Sex::Female, phototype: 3 }
+        Person {
+            age_years: 35.0,
+            sex: Sex::Female,
+            phototype: 3,
+        }
     }
 }
 
 /// The layers of the column, from the surface down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LayerKind {
     StratumCorneum,
@@ -254,8 +262,15 @@ pub enum SkinError {
     AgeOutOfRange { age_years: f64 },
     #[error("Fitzpatrick phototype {0} is not one of 1-6")]
     Phototype(u8),
-    #[error("thickness override for {layer} is {value_m} m; it must be finite and within {min_m}-{max_m} m")]
-    Override { layer: &'static str, value_m: f64, min_m: f64, max_m: f64 },
+    #[error(
+        "thickness override for {layer} is {value_m} m; it must be finite and within {min_m}-{max_m} m"
+    )]
+    Override {
+        layer: &'static str,
+        value_m: f64,
+        min_m: f64,
+        max_m: f64,
+    },
 }
 
 pub use tables::column;

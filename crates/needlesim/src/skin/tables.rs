@@ -3,7 +3,11 @@
 use super::*;
 
 /// Builds the column for a site and person, applying user overrides.
-pub fn column(site: Site, person: &Person, overrides: &ThicknessOverrides) -> Result<SkinColumn, SkinError> {
+pub fn column(
+    site: Site,
+    person: &Person,
+    overrides: &ThicknessOverrides,
+) -> Result<SkinColumn, SkinError> {
     let base = [15e-6, 70e-6, 100e-6, 1600e-6, 1000e-6];
     let mut top = 0.0;
     let mut layers = Vec::new();
@@ -25,5 +29,9 @@ pub fn column(site: Site, person: &Person, overrides: &ThicknessOverrides) -> Re
         });
         top += t;
     }
-    Ok(SkinColumn { site, person: person.clone(), layers })
+    Ok(SkinColumn {
+        site,
+        person: person.clone(),
+        layers,
+    })
 }
