@@ -1,0 +1,358 @@
+//! Transport parameters derived from a compound's physicochemistry.
+//!
+//! Owns the relations that turn library data (MW, log P, radius) into the coefficients the
+//! delivery simulation needs: intact-skin permeability (Potts-Guy), molecular size and free
+//! diffusivity (Stokes-Einstein), hindered diffusion in a narrow channel (Renkin), diffusivity in
+//! viable epidermis and dermis, and dermal capillary clearance. Every constant lives in
+//! [`PhysChemParams`] with its value, unit and source or "calibrated"/"assumed" tag; the
+//! equations are written out in `docs/model/delivery.md`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::compounds::{Compound, CompoundClass};
+
+/// Boltzmann constant, J/K.
+pub const K_B: f64 = 1.380_649e-23;
+/// Avogadro constant, 1/mol.
+pub const N_A: f64 = 6.022_140_76e23;
+/// cm/h in m/s.
+pub const CM_PER_H: f64 = 1e-2 / 3600.0;
+
+/// Which Potts-Guy fit gives the intact-skin permeability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PermeabilityModel {
+    /// Potts & Guy 1992, Pharm Res 9:663: log kp[cm/h] = −2.7 + 0.71 log Kow − 0.0061 MW
+    /// (coefficients read secondhand, grade S; VT-17 checks the implementation).
+    #[default]
+    PottsGuy1992,
+    /// 2023 refit, J Appl Toxicol 43:940 (doi:10.1002/jat.4435), grade P:
+    /// log kp = −2.55 + 0.65 log P − 0.0085 MW.
+    Refit2023,
+}
+
+impl PermeabilityModel {
+    /// log10 kp in cm/h.
+    pub fn log_kp_cm_h(self, log_kow: f64, mw_g_mol: f64) -> f64 {
+        match self {
+            PermeabilityModel::PottsGuy1992 => -2.7 + 0.71 * log_kow - 0.0061 * mw_g_mol,
+            PermeabilityModel::Refit2023 => -2.55 + 0.65 * log_kow - 0.0085 * mw_g_mol,
+        }
+    }
+
+    /// Largest MW (g/mol) of the compounds each fit was made on: beyond it the prediction is an
+    /// extrapolation (1992: Flynn set, MW 18-750; 2023: "18 to > 584").
+    pub fn mw_domain_max(self) -> f64 {
+        match self {
+            PermeabilityModel::PottsGuy1992 => 750.0,
+            PermeabilityModel::Refit2023 => 584.0,
+        }
+    }
+
+    /// log P domain of the fit.
+    pub fn log_p_domain(self) -> (f64, f64) {
+        match self {
+            PermeabilityModel::PottsGuy1992 => (-3.0, 6.0),
+            PermeabilityModel::Refit2023 => (-4.0, 5.0),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PermeabilityModel::PottsGuy1992 => "potts_guy_1992",
+            PermeabilityModel::Refit2023 => "refit_2023",
+        }
+    }
+}
+
+/// Physical and physiological constants of the delivery model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PhysChemParams {
+    /// Skin temperature, K. **Assumed** 32 °C (skin surface; also the usual Franz-cell setting).
+    pub temperature_k: f64,
+    /// Viscosity of channel fluid (water / interstitial fluid) at that temperature, Pa·s.
+    /// Water at 32 °C: 0.765 mPa·s (handbook value, grade U).
+    pub fluid_viscosity_pa_s: f64,
+    /// Partial specific volume used to turn MW into a radius for small molecules and peptides,
+    /// m³/kg. **Estimated** 0.8 cm³/g (between organic solids, ~0.7-0.9); with it
+    /// Stokes-Einstein gives caffeine 6.2e-10 m²/s at 25 °C.
+    pub small_specific_volume_m3_kg: f64,
+    /// Ratio of viable-epidermis to free diffusivity. **Calibrated** on VT-13b (Wei 2018: 1-8
+    /// µm²/s for 70-2000 kDa dextrans): 0.12 puts 70 kDa at 5.9 and 2 MDa at 1.3 µm²/s. Used for
+    /// every solute (assumption: the same tortuosity/obstruction factor for small molecules).
+    pub ve_factor: f64,
+    /// Ratio of dermis to free diffusivity. **Calibrated** on VT-13a (1-20 µm²/s): 0.25 gives
+    /// 12 and 2.7 µm²/s for 70 kDa and 2 MDa. Same assumption for small molecules.
+    pub dermis_factor: f64,
+    /// First-order capillary clearance of a small, freely permeating solute in the papillary
+    /// dermis, 1/s. **Estimated** as flow-limited clearance, skin blood flow per tissue volume:
+    /// about 6 mL/100 g/min (handbook order of magnitude, grade U) = 1e-3 /s.
+    pub clearance_small_per_s: f64,
+    /// Reticular/papillary clearance ratio. **Assumed** 0.3 (the capillary loops and the
+    /// subpapillary plexus sit in the papillary dermis).
+    pub reticular_clearance_ratio: f64,
+    /// Small-pore radius of continuous capillaries (two-pore theory), m. **Assumed** 4.5 nm.
+    /// Solutes are cleared through the pores with the Renkin factor of r_h / r_pore.
+    pub capillary_pore_radius_m: f64,
+    /// Lymphatic clearance floor for macromolecules, 1/s. **Assumed** 1e-5 /s (about a day).
+    pub lymph_clearance_per_s: f64,
+}
+
+impl Default for PhysChemParams {
+    fn default() -> Self {
+        PhysChemParams {
+            temperature_k: 305.15,
+            fluid_viscosity_pa_s: 0.765e-3,
+            small_specific_volume_m3_kg: 0.8e-3,
+            ve_factor: 0.12,
+            dermis_factor: 0.25,
+            clearance_small_per_s: 1.0e-3,
+            reticular_clearance_ratio: 0.3,
+            capillary_pore_radius_m: 4.5e-9,
+            lymph_clearance_per_s: 1.0e-5,
+        }
+    }
+}
+
+/// Where a molecular radius came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RadiusSource {
+    /// Listed in the library.
+    Listed,
+    /// Sphere of the molecule's volume (MW × partial specific volume).
+    MolecularVolume,
+    /// Globular protein relation (Erickson 2009).
+    GlobularProtein,
+    /// Dextran power law.
+    DextranPowerLaw,
+    /// Hyaluronan coil scaling.
+    CoilScaling,
+}
+
+/// Hydrodynamic radius of a compound, m, and how it was obtained.
+pub fn stokes_radius(c: &Compound, p: &PhysChemParams) -> (f64, RadiusSource) {
+    if let Some(r) = c.r_h_m {
+        return (r, RadiusSource::Listed);
+    }
+    let m = c.mw_g_mol;
+    match c.class {
+        CompoundClass::Small | CompoundClass::Peptide => {
+            // Volume of one molecule: M [kg/mol] × v̄ [m³/kg] / N_A.
+            let v = m * 1e-3 * p.small_specific_volume_m3_kg / N_A;
+            (
+                (3.0 * v / (4.0 * std::f64::consts::PI)).cbrt(),
+                RadiusSource::MolecularVolume,
+            )
+        }
+        // Erickson 2009: R_min = 0.066 nm · M^(1/3); Stokes radius ≈ 1.25 R_min.
+        CompoundClass::Protein => (1.25 * 0.066e-9 * m.cbrt(), RadiusSource::GlobularProtein),
+        // Dextran: r_h ≈ 0.0488 nm · M^0.437 (estimated; the library lists measured radii).
+        CompoundClass::Dextran => (0.0488e-9 * m.powf(0.437), RadiusSource::DextranPowerLaw),
+        // Hyaluronan: 8 nm at 50 kDa, ∝ M^0.6 (assumed).
+        CompoundClass::Polysaccharide => (8e-9 * (m / 5e4).powf(0.6), RadiusSource::CoilScaling),
+    }
+}
+
+/// Free (Stokes-Einstein) diffusivity of a sphere of radius `r` m, m²/s.
+pub fn stokes_einstein(r_m: f64, p: &PhysChemParams) -> f64 {
+    K_B * p.temperature_k / (6.0 * std::f64::consts::PI * p.fluid_viscosity_pa_s * r_m)
+}
+
+/// Renkin (1954) hindrance of diffusion of a sphere of radius `r_s` in a cylindrical pore of
+/// radius `r_p`: steric partitioning (1 − λ)² times hydrodynamic drag
+/// (1 − 2.104 λ + 2.09 λ³ − 0.95 λ⁵), λ = r_s / r_p. 0 when the solute does not fit.
+pub fn renkin(r_s: f64, r_p: f64) -> f64 {
+    if r_p <= 0.0 {
+        return 0.0;
+    }
+    let l = r_s / r_p;
+    if l >= 1.0 {
+        return 0.0;
+    }
+    let drag = 1.0 - 2.104 * l + 2.09 * l.powi(3) - 0.95 * l.powi(5);
+    ((1.0 - l).powi(2) * drag).max(0.0)
+}
+
+/// The transport coefficients of one compound.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TransportCoefficients {
+    pub compound: String,
+    /// Hydrodynamic radius, m.
+    pub r_h_m: f64,
+    pub r_h_source: RadiusSource,
+    /// Free diffusivity in channel fluid at skin temperature, m²/s (before channel hindrance).
+    pub d_free_m2_s: f64,
+    /// Diffusivity in viable epidermis and in dermis, m²/s.
+    pub d_ve_m2_s: f64,
+    pub d_dermis_m2_s: f64,
+    /// Intact-skin (stratum corneum) permeability, m/s, and log10 in cm/h.
+    pub kp_m_s: f64,
+    pub log_kp_cm_h: f64,
+    pub permeability_model: PermeabilityModel,
+    /// log10 partition coefficient used in the permeability.
+    pub log_k_used: f64,
+    /// Capillary clearance in papillary and reticular dermis, 1/s.
+    pub clearance_papillary_per_s: f64,
+    pub clearance_reticular_per_s: f64,
+    /// Remarks: extrapolations, zeroed permeability, ...
+    pub warnings: Vec<String>,
+}
+
+/// Small-molecule reference radius for clearance scaling: caffeine-sized, m.
+const CLEARANCE_REF_RADIUS_M: f64 = 0.4e-9;
+
+/// Derives all coefficients of a compound.
+pub fn coefficients(
+    c: &Compound,
+    model: PermeabilityModel,
+    p: &PhysChemParams,
+) -> TransportCoefficients {
+    let mut warnings = Vec::new();
+    let (r, src) = stokes_radius(c, p);
+    let d_free = stokes_einstein(r, p);
+    let log_k = c.log_k_for_permeability();
+    let mut log_kp = model.log_kp_cm_h(log_k, c.mw_g_mol);
+    if c.mw_g_mol > model.mw_domain_max() {
+        warnings.push(format!(
+            "{}: MW {:.0} g/mol is outside the {} fit (MW ≤ {:.0}); the stratum corneum is treated as impermeable (intact-skin kp = 0)",
+            c.name,
+            c.mw_g_mol,
+            model.name(),
+            model.mw_domain_max()
+        ));
+        log_kp = f64::NEG_INFINITY;
+    } else {
+        let (lo, hi) = model.log_p_domain();
+        if log_k < lo || log_k > hi {
+            warnings.push(format!(
+                "{}: log K {log_k:.2} is outside the {} fit's range {lo}..{hi}; intact-skin permeability is extrapolated",
+                c.name,
+                model.name()
+            ));
+        }
+    }
+    let kp = if log_kp.is_finite() {
+        10f64.powf(log_kp) * CM_PER_H
+    } else {
+        0.0
+    };
+    let d_ref = stokes_einstein(CLEARANCE_REF_RADIUS_M, p);
+    let k_pap =
+        p.clearance_small_per_s * (d_free / d_ref).min(1.0) * renkin(r, p.capillary_pore_radius_m)
+            / renkin(CLEARANCE_REF_RADIUS_M, p.capillary_pore_radius_m)
+            + p.lymph_clearance_per_s;
+    TransportCoefficients {
+        compound: c.name.clone(),
+        r_h_m: r,
+        r_h_source: src,
+        d_free_m2_s: d_free,
+        d_ve_m2_s: p.ve_factor * d_free,
+        d_dermis_m2_s: p.dermis_factor * d_free,
+        kp_m_s: kp,
+        log_kp_cm_h: log_kp,
+        permeability_model: model,
+        log_k_used: log_k,
+        clearance_papillary_per_s: k_pap,
+        clearance_reticular_per_s: k_pap * p.reticular_clearance_ratio,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::compounds::Library;
+
+    #[test]
+    fn vt17_potts_guy_lidocaine() {
+        // VT-17: log Kow 1.633, MW 234.3 -> log kp = -2.97 ± 0.01 (cm/h).
+        let v = PermeabilityModel::PottsGuy1992.log_kp_cm_h(1.633, 234.3);
+        assert!((v - -2.97).abs() <= 0.01, "{v}");
+        // The library's lidocaine uses its log D 7.4 and gives the same value.
+        let lib = Library::builtin();
+        let c = coefficients(
+            lib.compound("lidocaine").expect("in library"),
+            PermeabilityModel::PottsGuy1992,
+            &PhysChemParams::default(),
+        );
+        assert!((c.log_kp_cm_h - -2.97).abs() <= 0.01, "{}", c.log_kp_cm_h);
+        assert!((c.kp_m_s / (1.07e-3 * CM_PER_H) - 1.0).abs() < 0.03);
+    }
+
+    #[test]
+    fn refit_2023_coefficients() {
+        let v = PermeabilityModel::Refit2023.log_kp_cm_h(1.0, 100.0);
+        assert!((v - (-2.55 + 0.65 - 0.85)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn stokes_einstein_gives_known_magnitudes() {
+        let p = PhysChemParams {
+            temperature_k: 298.15,
+            fluid_viscosity_pa_s: 0.89e-3,
+            ..PhysChemParams::default()
+        };
+        let lib = Library::builtin();
+        let (r, _) = stokes_radius(lib.compound("caffeine").expect("c"), &p);
+        let d = stokes_einstein(r, &p);
+        // Caffeine in water at 25 °C is about 6-7e-10 m²/s.
+        assert!(d > 5.5e-10 && d < 7.5e-10, "{d}");
+        // 25 kDa protein: about 2.4 nm, D ≈ 9e-11 m²/s.
+        let (r, src) = stokes_radius(lib.compound("growth_factor_25kda").expect("gf"), &p);
+        assert_eq!(src, RadiusSource::GlobularProtein);
+        assert!((r - 2.4e-9).abs() < 0.1e-9, "{r}");
+    }
+
+    #[test]
+    fn renkin_limits_and_monotonicity() {
+        assert_eq!(renkin(0.0, 1.0), 1.0);
+        assert_eq!(renkin(1.0, 1.0), 0.0);
+        assert_eq!(renkin(2.0, 1.0), 0.0);
+        let mut last = 1.0;
+        for i in 1..100 {
+            let h = renkin(i as f64 / 100.0, 1.0);
+            assert!(h < last && h >= 0.0);
+            last = h;
+        }
+        // λ = 0.1: (0.9)² (1 − 0.2104 + 0.00209 − 0.0000095) = 0.641
+        assert!((renkin(0.1, 1.0) - 0.6411).abs() < 1e-3);
+    }
+
+    #[test]
+    fn vt13_dextran_tissue_diffusivities_fall_in_wei_2018_ranges() {
+        // Calibration check (not independent validation): 70 kDa-2 MDa dextrans.
+        let lib = Library::builtin();
+        let p = PhysChemParams::default();
+        for name in [
+            "fitc_dextran_70k",
+            "rhodamine_dextran_500k",
+            "rhodamine_dextran_2000k",
+        ] {
+            let c = coefficients(
+                lib.compound(name).expect("dextran"),
+                PermeabilityModel::default(),
+                &p,
+            );
+            let (ve, de) = (c.d_ve_m2_s * 1e12, c.d_dermis_m2_s * 1e12);
+            assert!((1.0..=8.0).contains(&ve), "{name} VE {ve}");
+            assert!((1.0..=20.0).contains(&de), "{name} dermis {de}");
+            assert_eq!(c.kp_m_s, 0.0, "macromolecule must not cross intact SC");
+            assert!(!c.warnings.is_empty());
+        }
+    }
+
+    #[test]
+    fn clearance_falls_with_size() {
+        let lib = Library::builtin();
+        let p = PhysChemParams::default();
+        let k = |n: &str| {
+            coefficients(lib.compound(n).expect(n), PermeabilityModel::default(), &p)
+                .clearance_papillary_per_s
+        };
+        assert!(k("caffeine") > k("growth_factor_25kda"));
+        assert!(k("growth_factor_25kda") > k("fitc_dextran_70k"));
+        assert!(k("fitc_dextran_70k") >= p.lymph_clearance_per_s);
+    }
+}
