@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use needlesim::delivery::run::DeliverReport;
 use needlesim::pipeline::{self, PuncturesReport};
 use needlesim::report;
 use needlesim::scenario::{self, ScenarioError};
@@ -41,6 +42,26 @@ enum Command {
         #[arg(long)]
         timings: bool,
     },
+    /// Simulate a topical product applied after needling: how much gets in, where, how fast.
+    ///
+    /// Needs a [delivery] section in the scenario. Prints a summary and writes delivery.json,
+    /// delivery_series.csv, delivery_profiles.csv, delivery_time.svg and delivery_profile.svg.
+    Deliver {
+        /// Scenario file (TOML) with a [delivery] section; see examples/deliver_*.toml.
+        scenario: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Seed of all random streams (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+        /// Print the time each stage took.
+        #[arg(long)]
+        timings: bool,
+    },
     /// Print the JSON Schema of an input file or an output.
     Schema {
         /// Which schema.
@@ -55,7 +76,9 @@ enum SchemaKind {
     Scenario,
     /// punctures.json (output of `punctures`).
     Punctures,
-    /// Both, as one JSON object keyed by name.
+    /// delivery.json (output of `deliver`).
+    Delivery,
+    /// All, as one JSON object keyed by name.
     All,
 }
 
@@ -83,13 +106,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             quiet,
             timings,
         } => punctures(&scenario, &out, seed, quiet, timings),
+        Command::Deliver {
+            scenario,
+            out,
+            seed,
+            quiet,
+            timings,
+        } => deliver(&scenario, &out, seed, quiet, timings),
         Command::Schema { which } => {
             let scen = schemars::schema_for!(scenario::ScenarioFile);
             let punc = schemars::schema_for!(PuncturesReport);
             let v = match which {
                 SchemaKind::Scenario => serde_json::to_value(scen)?,
                 SchemaKind::Punctures => serde_json::to_value(punc)?,
-                SchemaKind::All => serde_json::json!({ "scenario": scen, "punctures": punc }),
+                SchemaKind::Delivery => serde_json::to_value(schemars::schema_for!(DeliverReport))?,
+                SchemaKind::All => serde_json::json!({
+                    "scenario": scen,
+                    "punctures": punc,
+                    "delivery": schemars::schema_for!(DeliverReport),
+                }),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
@@ -221,6 +256,99 @@ fn print_summary(r: &PuncturesReport, out: &Path) {
     }
     println!(
         "wrote {}/punctures.json, channels_*.csv, zone_*.svg, depth_*.svg",
+        out.display()
+    );
+}
+
+fn deliver(
+    path: &Path,
+    out: &Path,
+    seed: Option<u64>,
+    quiet: bool,
+    timings: bool,
+) -> anyhow::Result<()> {
+    use needlesim::delivery;
+    let (mut s, plan) = delivery::scenario::load(path)?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    let run = delivery::run::run(&s, &plan).context("simulating delivery")?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output folder `{}`", out.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        let p = out.join(name);
+        report::write_atomic(&p, bytes).with_context(|| format!("writing `{}`", p.display()))
+    };
+    let r = &run.report;
+    write("delivery_series.csv", delivery::report::series_csv(r).as_bytes())?;
+    write("delivery_profiles.csv", delivery::report::profiles_csv(r).as_bytes())?;
+    write("delivery_time.svg", delivery::report::time_svg(r)?.as_bytes())?;
+    write("delivery_profile.svg", delivery::report::profile_svg(r)?.as_bytes())?;
+    write("delivery.json", serde_json::to_string_pretty(r)?.as_bytes())?;
+    if !quiet {
+        print_delivery(r, out);
+    }
+    if timings {
+        for (stage, t) in &run.timings.stages {
+            eprintln!("timing  {stage:<22} {:>9.3} ms", t * 1e3);
+        }
+    }
+    Ok(())
+}
+
+fn print_delivery(r: &DeliverReport, out: &Path) {
+    let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
+    println!("needlesim deliver: {} (seed {})", r.title, r.seed);
+    println!(
+        "zone {} ({}, {}), {:?}; product {} ({}), compound {} (MW {:.0}, log K {:.2})",
+        r.zone, r.site, r.device, r.setup, r.product, r.vehicle, r.compound.name,
+        r.compound.mw_g_mol, r.coefficients.log_k_used
+    );
+    let c = &r.channels;
+    println!(
+        "channels: {:.0}/cm², mean depth {:.0} µm, open radius {:.1} µm at the surface; barrier recovery {} h",
+        c.density_per_cm2, c.mean_depth_um, c.surface_open_radius_um, fmt(r.closure.barrier_recovery_h)
+    );
+    let k = &r.coefficients;
+    println!(
+        "coefficients: r_h {:.2} nm, D free {:.1} / VE {:.1} / dermis {:.1} µm²/s, kp {:.3e} cm/h",
+        k.r_h_nm, k.d_free_um2_s, k.d_viable_epidermis_um2_s, k.d_dermis_um2_s, k.kp_cm_h
+    );
+    let t_end = r.series.last().map_or(0.0, |p| p.t_h);
+    println!("after {t_end:.2} h (per cm²):        needled      intact");
+    for (name, a, b) in [
+        ("entered the skin (µg)", r.needled.entered_ug_cm2, r.intact.entered_ug_cm2),
+        ("reached the dermis (µg)", r.needled.reached_dermis_ug_cm2, r.intact.reached_dermis_ug_cm2),
+        ("blood + receptor (µg)", r.needled.receptor_blood_ug_cm2, r.intact.receptor_blood_ug_cm2),
+        ("held in the skin (µg)", r.needled.held_in_skin_ug_cm2, r.intact.held_in_skin_ug_cm2),
+        ("peak flux out (µg/h)", r.needled.peak_flux_out_ug_cm2_h, r.intact.peak_flux_out_ug_cm2_h),
+    ] {
+        println!("  {name:<26} {a:>11.4e} {b:>11.4e}");
+    }
+    println!(
+        "  {:<26} {:>11} {:>11}",
+        "lag time (h)",
+        fmt(r.needled.lag_time_h),
+        fmt(r.intact.lag_time_h)
+    );
+    if let Some(th) = r.effect_threshold_ug_cm2 {
+        println!(
+            "  {:<26} {:>11} {:>11}   (threshold {th:.3e} µg/cm² in VE + dermis)",
+            "time to effect (min)",
+            fmt(r.needled.time_to_effect_min),
+            fmt(r.intact.time_to_effect_min)
+        );
+    }
+    println!(
+        "enhancement (needled / intact): blood + receptor {}, reached dermis {}",
+        fmt(r.enhancement_receptor_blood),
+        fmt(r.enhancement_reached_dermis)
+    );
+    for w in &r.warnings {
+        println!("warning: {w}");
+    }
+    println!(
+        "wrote {}/delivery.json, delivery_series.csv, delivery_profiles.csv, delivery_time.svg, delivery_profile.svg",
         out.display()
     );
 }

@@ -119,6 +119,12 @@ pub struct ScenarioFile {
     /// Preparation and numbing, for the session time estimate.
     #[serde(default)]
     pub session: SessionFile,
+    /// Topical delivery after needling (read by `needlesim deliver`, ignored by `punctures`).
+    #[serde(default)]
+    pub delivery: Option<crate::delivery::scenario::DeliveryFile>,
+    /// Compounds added to the built-in library (same keys as `data/compounds.toml`).
+    #[serde(default)]
+    pub compounds: Vec<crate::delivery::compounds::CompoundEntry>,
 }
 
 /// The person.

@@ -12,7 +12,11 @@
 pub mod closure;
 pub mod compounds;
 pub mod dosing;
+pub mod model;
 pub mod physchem;
+pub mod report;
+pub mod run;
+pub mod scenario;
 
 use thiserror::Error;
 

@@ -1,0 +1,811 @@
+//! The delivery simulation: a product on needled skin, solved on the transport engine.
+//!
+//! ## Geometry
+//!
+//! * **Unit cell** (default): an axisymmetric (r, z) cylinder of radius `R = 1/√(π n)` around one
+//!   channel (`n`: puncture density), so that the cells of all channels tile the treated area.
+//!   The channel is the mean channel of the [`crate::injury::ChannelSet`]: depth `d`, open radius
+//!   `r₀(z) = recoil · min(a, (d − z) tan β)` (at the surface widened to the equivalent radius of
+//!   a roller's slot), shrinking in time by the closure factor `√a(t)` ([`super::closure`]).
+//! * **Patch**: a 3-D Cartesian block under a real puncture map, every channel with its own depth.
+//!
+//! Both are layered in z with faces on the layer interfaces: stratum corneum (SC), viable
+//! epidermis (VE), papillary dermis (PD), reticular dermis (RD).
+//!
+//! ## Equations
+//!
+//! One species, the aqueous-equivalent concentration `u` of the active (kg/m³), with
+//! `∂u/∂t = ∇·(D ∇u) − k u`:
+//!
+//! * SC: `D_SC = kp · h_SC` (conductance-matched: a SC slab of thickness `h_SC` passes exactly the
+//!   Potts-Guy flux `kp Δu`; partitioning into the SC is folded into kp, so its storage is not
+//!   resolved);
+//! * VE, PD, RD: `D = f_layer · D_free`; channel fluid: `D_free · H(r_h / r_c)` (Renkin);
+//!   a voxel partly filled by a channel gets the volume-weighted mean;
+//! * clearance `k` in PD and RD (in vivo only);
+//! * surface: the donor's aqueous concentration (Dirichlet) while a product is on, zero flux
+//!   otherwise; bottom: a perfect sink (subcutaneous blood flow in vivo, the receptor in a
+//!   Franz cell).
+//!
+//! Tissue/water partition coefficients of VE and dermis are taken as 1 (assumption). Every
+//! number is accounted: what entered = what is in the skin + cleared + passed the bottom; the
+//! finite donor is depleted by what entered.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::DeliveryError;
+use super::closure::Closure;
+use super::dosing::{Donor, Schedule};
+use super::physchem::{TransportCoefficients, renkin};
+use crate::skin::{LayerKind, SkinColumn};
+use crate::transport::{
+    AxiGrid, Boundary, Coefficient, Face, Grid3, Problem, Scheme, Simulation, SolverSettings,
+    Species, TransportError,
+};
+
+/// In vivo (capillary clearance, sink under the dermis) or a Franz diffusion cell (no clearance,
+/// receptor under the skin, no closure of the channels: excised skin does not heal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Setup {
+    InVivo,
+    FranzCell,
+}
+
+/// Grid resolution of a delivery run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Resolution {
+    /// Stratum corneum cells.
+    pub sc_cells: usize,
+    /// Target cell height in the viable epidermis and papillary dermis, m.
+    pub dz_epidermis_m: f64,
+    /// Target cell height in the dermis around the channel, m.
+    pub dz_dermis_m: f64,
+    /// Largest cell height deep in the dermis, m.
+    pub dz_max_m: f64,
+    /// Radial cells across the open channel (unit cell).
+    pub r_cells_channel: usize,
+    /// Largest radial cell, m (unit cell).
+    pub dr_max_m: f64,
+    /// Lateral voxel size, m (patch).
+    pub dx_patch_m: f64,
+    /// First step after each event, s, and the growth factor of later steps.
+    pub dt_first_s: f64,
+    pub dt_growth: f64,
+    /// Largest step, s.
+    pub dt_max_s: f64,
+}
+
+impl Default for Resolution {
+    fn default() -> Self {
+        Resolution {
+            sc_cells: 3,
+            dz_epidermis_m: 8e-6,
+            dz_dermis_m: 20e-6,
+            dz_max_m: 100e-6,
+            r_cells_channel: 6,
+            dr_max_m: 20e-6,
+            dx_patch_m: 25e-6,
+            dt_first_s: 0.5,
+            dt_growth: 1.25,
+            dt_max_s: 300.0,
+        }
+    }
+}
+
+impl Resolution {
+    /// A coarser setting for large 3-D patches.
+    pub fn patch() -> Self {
+        Resolution {
+            sc_cells: 2,
+            dz_epidermis_m: 15e-6,
+            dz_dermis_m: 40e-6,
+            dz_max_m: 200e-6,
+            dt_first_s: 2.0,
+            dt_growth: 1.5,
+            dt_max_s: 900.0,
+            ..Resolution::default()
+        }
+    }
+}
+
+/// The mean channel (unit cell) or one channel of a patch.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChannelShape {
+    /// Depth, m.
+    pub depth_m: f64,
+    /// Needle shaft radius, m, tip half-angle, rad, and open/needle radius ratio.
+    pub needle_radius_m: f64,
+    pub tip_half_angle_rad: f64,
+    pub recoil: f64,
+    /// Open radius at the surface including a roller's slot (equal area), m.
+    pub surface_radius_m: f64,
+}
+
+impl ChannelShape {
+    /// Open radius at depth `z` right after needling, m.
+    pub fn open_radius_at(&self, z: f64) -> f64 {
+        if z < 0.0 || z >= self.depth_m {
+            return 0.0;
+        }
+        self.recoil
+            * self
+                .needle_radius_m
+                .min((self.depth_m - z) * self.tip_half_angle_rad.tan())
+    }
+}
+
+/// Layer depths `[0, SC bottom, DEJ, PD bottom, RD bottom]`, m.
+pub fn layer_depths(column: &SkinColumn) -> [f64; 5] {
+    [
+        0.0,
+        column.layer(LayerKind::StratumCorneum).bottom_m(),
+        column.layer(LayerKind::ViableEpidermis).bottom_m(),
+        column.layer(LayerKind::PapillaryDermis).bottom_m(),
+        column.layer(LayerKind::ReticularDermis).bottom_m(),
+    ]
+}
+
+/// z faces aligned with the layers, fine around the channel tip, coarser below it.
+pub fn z_faces(column: &SkinColumn, channel_depth_m: f64, res: &Resolution) -> Vec<f64> {
+    let d = layer_depths(column);
+    let mut faces = vec![0.0];
+    let push_seg = |a: f64, b: f64, h: f64, faces: &mut Vec<f64>| {
+        if b <= a {
+            return;
+        }
+        let n = ((b - a) / h).ceil().max(1.0) as usize;
+        for i in 1..=n {
+            faces.push(a + (b - a) * i as f64 / n as f64);
+        }
+    };
+    push_seg(d[0], d[1], (d[1] - d[0]) / res.sc_cells as f64, &mut faces);
+    push_seg(d[1], d[2], res.dz_epidermis_m, &mut faces);
+    push_seg(d[2], d[3], res.dz_epidermis_m.max(0.5 * res.dz_dermis_m), &mut faces);
+    // Reticular dermis: fine down to 100 µm below the channel tip (and the tip itself on a
+    // face), then cells growing by 1.2 up to dz_max.
+    let fine_end = (channel_depth_m + 100e-6).clamp(d[3], d[4]);
+    if channel_depth_m > d[3] && channel_depth_m < fine_end {
+        push_seg(d[3], channel_depth_m, res.dz_dermis_m, &mut faces);
+        push_seg(channel_depth_m, fine_end, res.dz_dermis_m, &mut faces);
+    } else {
+        push_seg(d[3], fine_end, res.dz_dermis_m, &mut faces);
+    }
+    let mut z = fine_end;
+    let mut h = res.dz_dermis_m;
+    while z < d[4] - 1e-12 {
+        h = (h * 1.2).min(res.dz_max_m);
+        let next = if d[4] - (z + h) < 0.5 * h { d[4] } else { z + h };
+        faces.push(next);
+        z = next;
+    }
+    faces
+}
+
+/// r faces of the unit cell: uniform across the open channel, growing outside to `R`.
+pub fn r_faces(r_open_m: f64, radius_m: f64, res: &Resolution) -> Vec<f64> {
+    let mut faces = vec![0.0];
+    let r0 = r_open_m.min(0.8 * radius_m).max(1e-6);
+    let dr0 = r0 / res.r_cells_channel as f64;
+    for i in 1..=res.r_cells_channel {
+        faces.push(dr0 * i as f64);
+    }
+    let mut r = r0;
+    let mut h = dr0;
+    while r < radius_m - 1e-12 {
+        h = (h * 1.25).min(res.dr_max_m);
+        let next = if radius_m - (r + h) < 0.5 * h {
+            radius_m
+        } else {
+            r + h
+        };
+        faces.push(next);
+        r = next;
+    }
+    faces
+}
+
+/// How a voxel holds channel fluid.
+#[derive(Clone, Copy, Debug)]
+enum Fill {
+    /// Unit-cell ring `[r_in, r_out)` around the channel axis: fraction from the open radius.
+    Ring { r_in: f64, r_out: f64 },
+    /// Patch voxel: fraction `phi0` right after needling, shrinking with the open area.
+    Area { phi0: f64 },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ChannelVoxel {
+    v: usize,
+    /// Open radius right after needling at this voxel's depth, m.
+    r0: f64,
+    fill: Fill,
+}
+
+/// One arm of a run (needled or intact) on the engine, with its accounting.
+pub struct Arm {
+    sim: Simulation,
+    base_d: Vec<f64>,
+    chan: Vec<ChannelVoxel>,
+    decay: Vec<f64>,
+    /// Top area, m².
+    area_m2: f64,
+    z_faces: Vec<f64>,
+    layer_depths: [f64; 5],
+    d_free: f64,
+    r_h: f64,
+    applied_factor: f64,
+}
+
+fn tr(e: TransportError) -> DeliveryError {
+    match e {
+        TransportError::NonFinite { .. } => DeliveryError::NonFinite {
+            what: e.to_string(),
+            t_s: f64::NAN,
+            hint: "check the compound's parameters and the grid resolution".into(),
+        },
+        other => DeliveryError::Transport(other.to_string()),
+    }
+}
+
+/// Per-layer base diffusivity and clearance for a voxel at depth `z`.
+fn layer_props(
+    z: f64,
+    depths: &[f64; 5],
+    co: &TransportCoefficients,
+    setup: Setup,
+) -> (f64, f64) {
+    let in_vivo = setup == Setup::InVivo;
+    if z < depths[1] {
+        (co.kp_m_s * (depths[1] - depths[0]), 0.0)
+    } else if z < depths[2] {
+        (co.d_ve_m2_s, 0.0)
+    } else if z < depths[3] {
+        (
+            co.d_dermis_m2_s,
+            if in_vivo { co.clearance_papillary_per_s } else { 0.0 },
+        )
+    } else {
+        (
+            co.d_dermis_m2_s,
+            if in_vivo { co.clearance_reticular_per_s } else { 0.0 },
+        )
+    }
+}
+
+fn settings() -> SolverSettings {
+    // Backward Euler: L-stable and positivity preserving for the sharp start of a reservoir on
+    // empty skin and for the 10¹⁰ contrast between channel fluid and stratum corneum.
+    SolverSettings::fixed(1.0).with_scheme(Scheme::BackwardEuler)
+}
+
+impl Arm {
+    /// A unit cell of radius `radius_m`; `channel` None gives the intact-skin control.
+    pub fn unit_cell(
+        column: &SkinColumn,
+        channel: Option<&ChannelShape>,
+        radius_m: f64,
+        co: &TransportCoefficients,
+        setup: Setup,
+        res: &Resolution,
+    ) -> Result<Arm, DeliveryError> {
+        let depth = channel.map_or(0.0, |c| c.depth_m);
+        let zf = z_faces(column, depth, res);
+        let r_open = channel.map_or(radius_m * 0.1, |c| c.surface_radius_m.max(c.open_radius_at(0.0)));
+        let rf = r_faces(r_open, radius_m, res);
+        let grid = AxiGrid::new(rf.clone(), zf.clone()).map_err(tr)?;
+        let (nr, nz) = (rf.len() - 1, zf.len() - 1);
+        let depths = layer_depths(column);
+        let mut base_d = vec![0.0; nr * nz];
+        let mut decay = vec![0.0; nr * nz];
+        let mut chan = Vec::new();
+        for k in 0..nz {
+            let zc = 0.5 * (zf[k] + zf[k + 1]);
+            let (d, lam) = layer_props(zc, &depths, co, setup);
+            for i in 0..nr {
+                let v = k * nr + i;
+                base_d[v] = d;
+                decay[v] = lam;
+                if let Some(c) = channel {
+                    let mut r0 = c.open_radius_at(zc);
+                    if zc < depths[1] {
+                        r0 = r0.max(c.surface_radius_m);
+                    }
+                    if r0 > rf[i] {
+                        chan.push(ChannelVoxel {
+                            v,
+                            r0,
+                            fill: Fill::Ring {
+                                r_in: rf[i],
+                                r_out: rf[i + 1],
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        let area = std::f64::consts::PI * radius_m * radius_m;
+        Arm::build(grid.into(), base_d, chan, decay, area, zf, depths, co)
+    }
+
+    /// A 3-D patch `nx × ny` voxels of `dx` under the given channels (`(x, y, shape)`, m),
+    /// lateral faces zero-flux.
+    pub fn patch(
+        column: &SkinColumn,
+        channels: &[(f64, f64, ChannelShape)],
+        size_m: (f64, f64),
+        co: &TransportCoefficients,
+        setup: Setup,
+        res: &Resolution,
+    ) -> Result<Arm, DeliveryError> {
+        let dx = res.dx_patch_m;
+        let nx = (size_m.0 / dx).round().max(1.0) as usize;
+        let ny = (size_m.1 / dx).round().max(1.0) as usize;
+        let mean_depth = if channels.is_empty() {
+            0.0
+        } else {
+            channels.iter().map(|c| c.2.depth_m).sum::<f64>() / channels.len() as f64
+        };
+        let zf = z_faces(column, mean_depth, res);
+        let nz = zf.len() - 1;
+        let grid = Grid3::with_z_faces(nx, ny, dx, dx, zf.clone()).map_err(tr)?;
+        let depths = layer_depths(column);
+        let n = nx * ny * nz;
+        let mut base_d = vec![0.0; n];
+        let mut decay = vec![0.0; n];
+        for k in 0..nz {
+            let zc = 0.5 * (zf[k] + zf[k + 1]);
+            let (d, lam) = layer_props(zc, &depths, co, setup);
+            base_d[k * nx * ny..(k + 1) * nx * ny].fill(d);
+            decay[k * nx * ny..(k + 1) * nx * ny].fill(lam);
+        }
+        // Channel fill per voxel: area of the open disc inside each column, by 4×4 subsampling
+        // of the disc's bounding box, accumulated over channels (capped at 1 later).
+        let mut fill: std::collections::BTreeMap<usize, (f64, f64)> = Default::default();
+        let sub = 4usize;
+        for (x, y, c) in channels {
+            for k in 0..nz {
+                let zc = 0.5 * (zf[k] + zf[k + 1]);
+                let mut r0 = c.open_radius_at(zc);
+                if zc < depths[1] {
+                    r0 = r0.max(c.surface_radius_m);
+                }
+                if r0 <= 0.0 {
+                    continue;
+                }
+                let i0 = ((x - r0) / dx).floor().max(0.0) as usize;
+                let i1 = (((x + r0) / dx).floor() as usize).min(nx - 1);
+                let j0 = ((y - r0) / dx).floor().max(0.0) as usize;
+                let j1 = (((y + r0) / dx).floor() as usize).min(ny - 1);
+                for j in j0..=j1 {
+                    for i in i0..=i1 {
+                        let mut inside = 0usize;
+                        for a in 0..sub {
+                            for b in 0..sub {
+                                let px = (i as f64 + (a as f64 + 0.5) / sub as f64) * dx;
+                                let py = (j as f64 + (b as f64 + 0.5) / sub as f64) * dx;
+                                if (px - x).powi(2) + (py - y).powi(2) < r0 * r0 {
+                                    inside += 1;
+                                }
+                            }
+                        }
+                        // A disc smaller than the subsampling still holds its exact area.
+                        let frac = if inside == 0 && i == (x / dx) as usize && j == (y / dx) as usize {
+                            std::f64::consts::PI * r0 * r0 / (dx * dx)
+                        } else {
+                            inside as f64 / (sub * sub) as f64
+                        };
+                        if frac > 0.0 {
+                            let v = (k * ny + j) * nx + i;
+                            let e = fill.entry(v).or_insert((0.0, 0.0));
+                            e.0 += frac;
+                            e.1 = e.1.max(r0);
+                        }
+                    }
+                }
+            }
+        }
+        let chan = fill
+            .into_iter()
+            .map(|(v, (phi0, r0))| ChannelVoxel {
+                v,
+                r0,
+                fill: Fill::Area { phi0 },
+            })
+            .collect();
+        Arm::build(
+            grid.into(),
+            base_d,
+            chan,
+            decay,
+            size_m.0 * size_m.1,
+            zf,
+            depths,
+            co,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        geometry: crate::transport::Geometry,
+        base_d: Vec<f64>,
+        chan: Vec<ChannelVoxel>,
+        decay: Vec<f64>,
+        area_m2: f64,
+        z_faces: Vec<f64>,
+        layer_depths: [f64; 5],
+        co: &TransportCoefficients,
+    ) -> Result<Arm, DeliveryError> {
+        let mut arm_d = base_d.clone();
+        let mut arm = Arm {
+            sim: {
+                let problem = Problem::builder(geometry)
+                    .species(
+                        Species::new("active", Coefficient::PerVoxel(base_d.clone()))
+                            .decay(Coefficient::PerVoxel(decay.clone())),
+                    )
+                    .boundary_all(Face::XMax, Boundary::ZeroFlux)
+                    .boundary_all(Face::XMin, Boundary::ZeroFlux)
+                    .boundary_all(Face::YMin, Boundary::ZeroFlux)
+                    .boundary_all(Face::YMax, Boundary::ZeroFlux)
+                    .boundary_all(Face::ZMin, Boundary::ZeroFlux)
+                    .boundary_all(Face::ZMax, Boundary::Dirichlet(0.0))
+                    .build()
+                    .map_err(tr)?;
+                Simulation::new(problem, settings()).map_err(tr)?
+            },
+            base_d,
+            chan,
+            decay,
+            area_m2,
+            z_faces,
+            layer_depths,
+            d_free: co.d_free_m2_s,
+            r_h: co.r_h_m,
+            applied_factor: f64::NAN,
+        };
+        arm.apply_channels(1.0, &mut arm_d)?;
+        Ok(arm)
+    }
+
+    /// Sets the voxel diffusivities for the radius factor `g` (open radius = g · r₀).
+    fn apply_channels(&mut self, g: f64, scratch: &mut [f64]) -> Result<(), DeliveryError> {
+        if self.chan.is_empty() {
+            self.applied_factor = g;
+            return Ok(());
+        }
+        let _ = scratch;
+        let mut updates = Vec::with_capacity(self.chan.len());
+        for cv in &self.chan {
+            let rc = g * cv.r0;
+            let phi = match cv.fill {
+                Fill::Ring { r_in, r_out } => {
+                    ((rc * rc - r_in * r_in) / (r_out * r_out - r_in * r_in)).clamp(0.0, 1.0)
+                }
+                Fill::Area { phi0 } => (phi0 * g * g).min(1.0),
+            };
+            let d_ch = self.d_free * renkin(self.r_h, rc);
+            let d = phi * d_ch + (1.0 - phi) * self.base_d[cv.v];
+            updates.push((cv.v, d));
+        }
+        self.sim
+            .update_diffusivity(0, &updates)
+            .map_err(tr)?;
+        self.applied_factor = g;
+        Ok(())
+    }
+
+    /// Amount per top area in `[SC, VE, PD, RD]`, kg/m².
+    pub fn layer_amounts(&self) -> [f64; 4] {
+        let mut d = self.layer_depths;
+        d[4] += 1e-9;
+        let a = self.sim.layer_amounts(0, &d);
+        [
+            a[0] / self.area_m2,
+            a[1] / self.area_m2,
+            a[2] / self.area_m2,
+            a[3] / self.area_m2,
+        ]
+    }
+
+    /// Laterally averaged concentration per z cell: `(depth of centre m, kg/m³)`.
+    pub fn depth_profile(&self) -> Vec<(f64, f64)> {
+        let zf = &self.z_faces;
+        let amounts = self.sim.layer_amounts(0, zf);
+        amounts
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                (
+                    0.5 * (zf[k] + zf[k + 1]),
+                    m / (self.area_m2 * (zf[k + 1] - zf[k])),
+                )
+            })
+            .collect()
+    }
+
+    fn clearance_rate(&self) -> f64 {
+        let nx = self.sim.problem().geometry().shape()[0];
+        let ny = self.sim.problem().geometry().shape()[1];
+        let decay = &self.decay;
+        self.sim
+            .integrate(0, |i, j, k| decay[(k * ny + j) * nx + i])
+    }
+
+    /// Number of voxels.
+    pub fn voxels(&self) -> usize {
+        self.base_d.len()
+    }
+}
+
+/// Output sample of one arm at one time (per area, kg/m²; fluxes kg/(m²·s)).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Sample {
+    pub t_s: f64,
+    /// Amount in [SC, VE, PD, RD].
+    pub layers_kg_m2: [f64; 4],
+    /// Cumulative amount that entered the skin.
+    pub entered_kg_m2: f64,
+    /// Cumulative amount cleared by capillaries.
+    pub cleared_kg_m2: f64,
+    /// Cumulative amount that left through the bottom (subcutis / receptor).
+    pub bottom_kg_m2: f64,
+    /// Active left in the donor film (NaN for a reservoir).
+    pub donor_kg_m2: f64,
+    /// Flux into the skin and into blood + receptor over the last step.
+    pub flux_in_kg_m2_s: f64,
+    pub flux_out_kg_m2_s: f64,
+    /// Open-area fraction of the channels.
+    pub open_area: f64,
+    /// Concentration at the skin surface (donor aqueous phase), kg/m³.
+    pub surface_kg_m3: f64,
+}
+
+impl Sample {
+    /// Cumulative amount that reached the dermis: in the dermis now + cleared + passed below.
+    pub fn reached_dermis_kg_m2(&self) -> f64 {
+        self.layers_kg_m2[2] + self.layers_kg_m2[3] + self.cleared_kg_m2 + self.bottom_kg_m2
+    }
+
+    /// Cumulative amount in blood and receptor.
+    pub fn receptor_blood_kg_m2(&self) -> f64 {
+        self.cleared_kg_m2 + self.bottom_kg_m2
+    }
+
+    /// Amount held in viable epidermis + dermis.
+    pub fn viable_kg_m2(&self) -> f64 {
+        self.layers_kg_m2[1] + self.layers_kg_m2[2] + self.layers_kg_m2[3]
+    }
+}
+
+/// The result of running one arm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArmResult {
+    pub samples: Vec<Sample>,
+    /// `(t s, profile)` at the requested profile times.
+    pub profiles: Vec<(f64, Vec<(f64, f64)>)>,
+    /// Entry from the surface boundary flux integrated in time (trapezoid), kg/m²: an
+    /// independent check of the mass balance.
+    pub entered_by_flux_kg_m2: f64,
+    pub steps: u64,
+    pub voxels: usize,
+}
+
+/// Runs one arm from the first application to `t_end_s` (times after needling).
+#[allow(clippy::too_many_arguments)]
+pub fn run_arm(
+    arm: &mut Arm,
+    schedule: &Schedule,
+    closure: Option<&Closure>,
+    solubility_kg_m3: f64,
+    t_end_s: f64,
+    output_times: &[f64],
+    profile_times: &[f64],
+    res: &Resolution,
+) -> Result<ArmResult, DeliveryError> {
+    let t0 = schedule
+        .applications
+        .first()
+        .map_or(0.0, |a| a.t_apply_s);
+    let mut stops: Vec<f64> = schedule
+        .events()
+        .into_iter()
+        .chain(output_times.iter().copied())
+        .chain(profile_times.iter().copied())
+        .filter(|t| *t >= t0 && *t <= t_end_s)
+        .chain(std::iter::once(t_end_s))
+        .collect();
+    stops.sort_by(f64::total_cmp);
+    stops.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    let events = schedule.events();
+
+    let mut donor = Donor::default();
+    let mut t = t0;
+    let mut entered = 0.0;
+    let mut cleared = 0.0;
+    let mut bottom = 0.0;
+    let mut by_flux = 0.0;
+    let mut samples = Vec::new();
+    let mut profiles = Vec::new();
+    let mut dt = res.dt_first_s;
+    let mut surface = f64::NAN;
+    let mut last_flux_in = 0.0;
+    let mut last_flux_out = 0.0;
+    let area = arm.area_m2;
+    let mut scratch = Vec::new();
+    let mut boundary_jump = true;
+
+    let record = |t: f64,
+                      arm: &Arm,
+                      donor: &Donor,
+                      entered: f64,
+                      cleared: f64,
+                      bottom: f64,
+                      fi: f64,
+                      fo: f64,
+                      surface: f64|
+     -> Sample {
+        Sample {
+            t_s: t,
+            layers_kg_m2: arm.layer_amounts(),
+            entered_kg_m2: entered,
+            cleared_kg_m2: cleared,
+            bottom_kg_m2: bottom,
+            donor_kg_m2: if donor.reservoir_kg_m3.is_some() {
+                f64::NAN
+            } else {
+                donor.active_kg_m2
+            },
+            flux_in_kg_m2_s: fi,
+            flux_out_kg_m2_s: fo,
+            open_area: closure.map_or(0.0, |c| c.open_area(t)),
+            surface_kg_m3: surface,
+        }
+    };
+
+    // Output times before the first application: nothing on or in the skin yet.
+    for &to in output_times.iter().filter(|&&to| to < t0) {
+        samples.push(Sample {
+            t_s: to,
+            layers_kg_m2: [0.0; 4],
+            entered_kg_m2: 0.0,
+            cleared_kg_m2: 0.0,
+            bottom_kg_m2: 0.0,
+            donor_kg_m2: 0.0,
+            flux_in_kg_m2_s: 0.0,
+            flux_out_kg_m2_s: 0.0,
+            open_area: closure.map_or(0.0, |c| c.open_area(to)),
+            surface_kg_m3: 0.0,
+        });
+    }
+
+    let mut next_stop = 0;
+    loop {
+        // Events at t: apply / wipe.
+        if events.iter().any(|e| (e - t).abs() < 1e-9) {
+            donor.update(schedule, *events.iter().find(|e| (*e - t).abs() < 1e-9).unwrap_or(&t));
+            dt = res.dt_first_s;
+            boundary_jump = true;
+        }
+        // Outputs at t.
+        while next_stop < stops.len() && stops[next_stop] <= t + 1e-9 {
+            let ts = stops[next_stop];
+            if output_times.iter().any(|o| (o - ts).abs() < 1e-9) {
+                samples.push(record(
+                    ts,
+                    arm,
+                    &donor,
+                    entered / area,
+                    cleared / area,
+                    bottom / area,
+                    last_flux_in,
+                    last_flux_out,
+                    if surface.is_nan() { 0.0 } else { surface },
+                ));
+            }
+            if profile_times.iter().any(|o| (o - ts).abs() < 1e-9) {
+                profiles.push((ts, arm.depth_profile()));
+            }
+            next_stop += 1;
+        }
+        if t >= t_end_s - 1e-9 || next_stop >= stops.len() {
+            break;
+        }
+        let h = dt.min(stops[next_stop] - t);
+        // Geometry at mid-step.
+        if let Some(c) = closure {
+            let g = c.radius_factor(t + 0.5 * h);
+            let ga = arm.applied_factor;
+            if !(ga.is_finite()) || (g - ga).abs() > 0.01 * ga.max(1e-12) {
+                let g = if g < 1e-4 { 0.0 } else { g };
+                if g != ga {
+                    arm.apply_channels(g, &mut scratch)?;
+                }
+            }
+        }
+        // Surface boundary.
+        let c_s = if donor.present() {
+            donor.surface_concentration(solubility_kg_m3)
+        } else {
+            0.0
+        };
+        let want = if donor.present() {
+            Boundary::Dirichlet(c_s)
+        } else {
+            Boundary::ZeroFlux
+        };
+        if arm.sim.problem().boundary(0, Face::ZMin) != want {
+            arm.sim.set_boundary(0, Face::ZMin, want).map_err(tr)?;
+        }
+        surface = c_s;
+        let m0 = arm.sim.total_amount(0);
+        let k0 = arm.clearance_rate();
+        let b0 = -arm.sim.boundary_flux(0, Face::ZMax);
+        let f0 = arm.sim.boundary_flux(0, Face::ZMin);
+        arm.sim.step(h).map_err(|e| match e {
+            TransportError::NonFinite { .. } => DeliveryError::NonFinite {
+                what: e.to_string(),
+                t_s: t + h,
+                hint: "a NaN or infinity appeared in the concentration field; check the compound's parameters (MW, log P, radius) and the dose".into(),
+            },
+            other => tr(other),
+        })?;
+        let m1 = arm.sim.total_amount(0);
+        let k1 = arm.clearance_rate();
+        let b1 = -arm.sim.boundary_flux(0, Face::ZMax);
+        let f1 = arm.sim.boundary_flux(0, Face::ZMin);
+        if !(m1.is_finite() && k1.is_finite() && b1.is_finite()) {
+            return Err(DeliveryError::NonFinite {
+                what: "amount in the skin".into(),
+                t_s: t + h,
+                hint: "check the compound's parameters and the dose".into(),
+            });
+        }
+        // Backward Euler: the end-of-step rates are the consistent ones; the start-of-step
+        // rate after an abrupt boundary change is not, so use it only for smooth steps.
+        let dk = if boundary_jump { k1 * h } else { 0.5 * (k0 + k1) * h };
+        let db = if boundary_jump { b1 * h } else { 0.5 * (b0 + b1) * h };
+        let step_in = (m1 - m0) + dk + db;
+        by_flux += if boundary_jump { f1 * h } else { 0.5 * (f0 + f1) * h };
+        cleared += dk;
+        bottom += db;
+        entered += step_in;
+        donor.deplete(step_in / area);
+        last_flux_in = step_in / area / h;
+        last_flux_out = (dk + db) / area / h;
+        t += h;
+        boundary_jump = false;
+        // Step growth, slowed when a finite donor is depleting fast.
+        let mut grow = res.dt_growth;
+        if donor.reservoir_kg_m3.is_none() && donor.active_kg_m2 > 0.0 {
+            let frac = step_in / area / donor.active_kg_m2.max(1e-300);
+            if frac > 0.05 {
+                grow = 0.5;
+            } else if frac > 0.02 {
+                grow = 1.0;
+            }
+        }
+        dt = (dt * grow).clamp(res.dt_first_s * 0.1, res.dt_max_s);
+        if let Some(c) = closure {
+            // Resolve the closure: at most a 5 % change of open area per step.
+            let a = c.open_area(t);
+            if a > 1e-3 {
+                let hl = c
+                    .segments
+                    .iter()
+                    .rev()
+                    .find(|s| s.0 <= t)
+                    .map_or(f64::INFINITY, |s| s.2);
+                dt = dt.min((0.05 * hl / std::f64::consts::LN_2).max(res.dt_first_s));
+            }
+        }
+    }
+    Ok(ArmResult {
+        samples,
+        profiles,
+        entered_by_flux_kg_m2: by_flux / area,
+        steps: arm.sim.steps(),
+        voxels: arm.voxels(),
+    })
+}

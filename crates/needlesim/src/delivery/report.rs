@@ -1,0 +1,297 @@
+//! Output files of `deliver`: the time series as CSV, depth profiles as CSV, and SVG plots
+//! (cumulative amount and flux over time with and without needling; depth profiles).
+//!
+//! Everything here renders numbers the run already computed.
+
+use std::fmt::Write as _;
+
+use plotters::prelude::*;
+
+use super::run::DeliverReport;
+
+fn plot_err<E: std::fmt::Debug>(e: E) -> std::io::Error {
+    std::io::Error::other(format!("plot: {e:?}"))
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or(String::new(), |x| format!("{x:.6e}"))
+}
+
+/// The time series, one row per output time.
+pub fn series_csv(r: &DeliverReport) -> String {
+    let mut s = String::new();
+    s.push_str("t_h,open_area_fraction,surface_mg_ml");
+    for arm in ["needled", "intact"] {
+        for q in [
+            "sc_ug_cm2",
+            "ve_ug_cm2",
+            "pd_ug_cm2",
+            "rd_ug_cm2",
+            "entered_ug_cm2",
+            "reached_dermis_ug_cm2",
+            "receptor_blood_ug_cm2",
+            "flux_in_ug_cm2_h",
+            "flux_out_ug_cm2_h",
+            "donor_ug_cm2",
+        ] {
+            let _ = write!(s, ",{arm}_{q}");
+        }
+    }
+    s.push_str(",enhancement_receptor_blood,enhancement_reached_dermis\n");
+    for p in &r.series {
+        let _ = write!(
+            s,
+            "{:.6},{:.6e},{:.6e}",
+            p.t_h, p.open_area_fraction, p.surface_mg_ml
+        );
+        for a in [&p.needled, &p.intact] {
+            let _ = write!(
+                s,
+                ",{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{}",
+                a.stratum_corneum_ug_cm2,
+                a.viable_epidermis_ug_cm2,
+                a.papillary_dermis_ug_cm2,
+                a.reticular_dermis_ug_cm2,
+                a.entered_ug_cm2,
+                a.reached_dermis_ug_cm2,
+                a.receptor_blood_ug_cm2,
+                a.flux_in_ug_cm2_h,
+                a.flux_out_ug_cm2_h,
+                opt(a.donor_ug_cm2)
+            );
+        }
+        let _ = writeln!(
+            s,
+            ",{},{}",
+            opt(p.enhancement_receptor_blood),
+            opt(p.enhancement_reached_dermis)
+        );
+    }
+    s
+}
+
+/// Depth profiles: `t_h, arm, depth_um, conc_ug_ml`.
+pub fn profiles_csv(r: &DeliverReport) -> String {
+    let mut s = String::from("t_h,arm,depth_um,concentration_ug_ml\n");
+    for p in &r.profiles {
+        for (z, c) in p.needled_depth_um.iter().zip(&p.needled_ug_ml) {
+            let _ = writeln!(s, "{:.4},needled,{z:.2},{c:.6e}", p.t_h);
+        }
+        for (z, c) in p.intact_depth_um.iter().zip(&p.intact_ug_ml) {
+            let _ = writeln!(s, "{:.4},intact,{z:.2},{c:.6e}", p.t_h);
+        }
+    }
+    s
+}
+
+fn log_floor(max: f64) -> f64 {
+    (max * 1e-6).max(1e-12)
+}
+
+/// Cumulative amount (top) and flux (bottom) over time, needled vs intact.
+pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 760)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let (top, bottom) = root.split_vertically(380);
+        let t_max = r.series.last().map_or(1.0, |p| p.t_h).max(1e-6);
+        let curves: [(&str, Box<dyn Fn(&super::run::SeriesPoint) -> f64>, RGBColor); 4] = [
+            (
+                "reached dermis, needled",
+                Box::new(|p| p.needled.reached_dermis_ug_cm2),
+                RGBColor(200, 40, 40),
+            ),
+            (
+                "blood + receptor, needled",
+                Box::new(|p| p.needled.receptor_blood_ug_cm2),
+                RGBColor(40, 40, 200),
+            ),
+            (
+                "reached dermis, intact",
+                Box::new(|p| p.intact.reached_dermis_ug_cm2),
+                RGBColor(230, 150, 150),
+            ),
+            (
+                "blood + receptor, intact",
+                Box::new(|p| p.intact.receptor_blood_ug_cm2),
+                RGBColor(150, 150, 230),
+            ),
+        ];
+        let ymax = r
+            .series
+            .iter()
+            .flat_map(|p| curves.iter().map(move |c| (c.1)(p)))
+            .fold(0.0, f64::max)
+            .max(1e-9)
+            * 1.1;
+        let mut chart = ChartBuilder::on(&top)
+            .caption(
+                format!("{}: cumulative amount per area ({})", r.product, r.zone),
+                ("sans-serif", 16),
+            )
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..t_max, 0.0..ymax)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("time after needling (h)")
+            .y_desc("µg/cm²")
+            .draw()
+            .map_err(plot_err)?;
+        for (name, f, col) in &curves {
+            let col = *col;
+            chart
+                .draw_series(LineSeries::new(
+                    r.series.iter().map(|p| (p.t_h, f(p))),
+                    col.stroke_width(2),
+                ))
+                .map_err(plot_err)?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_err)?;
+
+        let fmax = r
+            .series
+            .iter()
+            .flat_map(|p| {
+                [
+                    p.needled.flux_in_ug_cm2_h,
+                    p.intact.flux_in_ug_cm2_h,
+                    p.needled.flux_out_ug_cm2_h,
+                    p.intact.flux_out_ug_cm2_h,
+                ]
+            })
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let floor = log_floor(fmax);
+        let mut chart = ChartBuilder::on(&bottom)
+            .caption("flux into the skin and out to blood + receptor", ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..t_max, (floor..fmax * 2.0).log_scale())
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("time after needling (h)")
+            .y_desc("µg/(cm²·h)")
+            .draw()
+            .map_err(plot_err)?;
+        let fl: [(&str, Box<dyn Fn(&super::run::SeriesPoint) -> f64>, RGBColor); 4] = [
+            ("into skin, needled", Box::new(|p| p.needled.flux_in_ug_cm2_h), RGBColor(200, 40, 40)),
+            ("out, needled", Box::new(|p| p.needled.flux_out_ug_cm2_h), RGBColor(40, 40, 200)),
+            ("into skin, intact", Box::new(|p| p.intact.flux_in_ug_cm2_h), RGBColor(230, 150, 150)),
+            ("out, intact", Box::new(|p| p.intact.flux_out_ug_cm2_h), RGBColor(150, 150, 230)),
+        ];
+        for (name, f, col) in &fl {
+            let col = *col;
+            chart
+                .draw_series(LineSeries::new(
+                    r.series.iter().map(|p| (p.t_h, f(p).max(floor))),
+                    col.stroke_width(2),
+                ))
+                .map_err(plot_err)?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
+/// Depth profiles at the profile times, needled (solid) vs intact (light), log concentration.
+pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let zmax = r
+            .profiles
+            .iter()
+            .flat_map(|p| p.needled_depth_um.iter().chain(&p.intact_depth_um))
+            .fold(0.0f64, |a, b| a.max(*b))
+            .max(1.0);
+        let cmax = r
+            .profiles
+            .iter()
+            .flat_map(|p| p.needled_ug_ml.iter().chain(&p.intact_ug_ml))
+            .fold(0.0f64, |a, b| a.max(*b))
+            .max(1e-12);
+        let floor = log_floor(cmax);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{}: depth profile (laterally averaged)", r.product),
+                ("sans-serif", 16),
+            )
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d((floor..cmax * 2.0).log_scale(), zmax..0.0)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("concentration (µg/mL)")
+            .y_desc("depth (µm)")
+            .draw()
+            .map_err(plot_err)?;
+        let palette = [
+            RGBColor(200, 40, 40),
+            RGBColor(40, 120, 40),
+            RGBColor(40, 40, 200),
+            RGBColor(150, 60, 150),
+            RGBColor(200, 130, 0),
+        ];
+        for (i, p) in r.profiles.iter().enumerate() {
+            let col = palette[i % palette.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    p.needled_depth_um
+                        .iter()
+                        .zip(&p.needled_ug_ml)
+                        .map(|(z, c)| (c.max(floor), *z)),
+                    col.stroke_width(2),
+                ))
+                .map_err(plot_err)?
+                .label(format!("needled, {:.2} h", p.t_h))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+            let light = col.mix(0.4);
+            chart
+                .draw_series(LineSeries::new(
+                    p.intact_depth_um
+                        .iter()
+                        .zip(&p.intact_ug_ml)
+                        .map(|(z, c)| (c.max(floor), *z)),
+                    light.stroke_width(1),
+                ))
+                .map_err(plot_err)?
+                .label(format!("intact, {:.2} h", p.t_h))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], light.stroke_width(1)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
