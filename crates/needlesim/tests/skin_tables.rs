@@ -455,8 +455,7 @@ fn doc_tables() -> [(&'static str, String); 4] {
 }
 
 // The documentation shows the tables the code uses. Looks in docs/model/skin.md, or in
-// docs/MODEL.md once that section has been folded in. Regenerate with
-// `cargo test -p needlesim --test skin_tables print_doc_tables -- --ignored --nocapture`.
+// docs/MODEL.md once that section has been folded in. On a mismatch the failure message holds the up-to-date table.
 #[test]
 fn docs_show_the_tables_in_use() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -467,16 +466,8 @@ fn docs_show_the_tables_in_use() {
     for (name, table) in doc_tables() {
         assert!(
             docs.contains(&table),
-            "the skin {name} in the docs is out of date; regenerate it"
+            "the skin {name} in the docs is out of date; replace it with:\n<!-- BEGIN {name} -->\n{table}<!-- END {name} -->"
         );
-    }
-}
-
-#[test]
-#[ignore = "prints the documentation tables"]
-fn print_doc_tables() {
-    for (name, table) in doc_tables() {
-        println!("<!-- BEGIN {name} -->\n{table}<!-- END {name} -->\n");
     }
 }
 
