@@ -210,7 +210,7 @@ fn summarise(
     let n = sorted.len().max(1) as f64;
     // Fold from +0.0 so an empty zone reports 0, not -0.
     let mean = sorted.iter().fold(0.0, |a, d| a + d) / n;
-    let sd = (sorted.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let sd = (sorted.iter().fold(0.0, |a, d| a + (d - mean).powi(2)) / n).sqrt();
     let pct = |p: f64| to_um(ch.depth_percentile(&sorted, p));
     let nominal = set.needle.length_m;
     let depth = DepthStats {
