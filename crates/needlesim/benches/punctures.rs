@@ -7,7 +7,8 @@
 use std::time::{Duration, Instant};
 
 use needlesim::device::{
-    CartridgeLayout, Device, Needle, Pen, PunctureSet, Roller, Shape, Technique, Zone, generate,
+    CartridgeLayout, Device, Needle, Pen, PunctureSet, Roller, Shape, Technique, Zone, estimate,
+    generate,
 };
 use needlesim::skin::Site;
 
@@ -112,6 +113,18 @@ fn run(label: &str, device: &Device, tech: &Technique) {
         );
         per_threads.push(g);
     }
+    let est: Vec<Duration> = (0..REPS)
+        .map(|_| {
+            let t0 = Instant::now();
+            let e = estimate(device, &zone, tech, 2024).unwrap();
+            std::hint::black_box(e);
+            t0.elapsed()
+        })
+        .collect();
+    println!(
+        "{label:<34} plan-only estimate: {:.1} µs",
+        median(est).as_secs_f64() * 1e6
+    );
     println!(
         "{label:<34} speed-up 2 threads vs 1: {:.2}x",
         per_threads[0].as_secs_f64() / per_threads[1].as_secs_f64()
