@@ -428,3 +428,99 @@ fn bad_inputs_are_errors_not_panics() {
         assert!(set.punctures.iter().all(|p| p.t_s.is_finite()));
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn device() -> impl Strategy<Value = Device> {
+        prop_oneof![
+            (1e-3f64..0.05, 1e-3f64..0.05, 1u32..300, 1u32..12).prop_map(|(d, w, n, r)| {
+                let mut roller = Roller::dermaroller_mf8();
+                roller.drum_diameter_m = d;
+                roller.drum_width_m = w;
+                roller.needle_count = n.max(r);
+                roller.rows = r;
+                Device::Roller(roller)
+            }),
+            (1u32..43, 1e-3f64..0.02, 10.0f64..200.0, 0u32..5).prop_map(|(n, w, f, rows)| {
+                let mut pen = Pen::dermapen_like(1e-3);
+                pen.needle_count = n;
+                pen.head_diameter_m = w;
+                pen.stroke_rate_hz = f;
+                pen.layout = if rows == 0 {
+                    CartridgeLayout::Round
+                } else {
+                    CartridgeLayout::Grid { rows }
+                };
+                Device::Pen(pen)
+            }),
+            (1u32..12, 1u32..12, 2e-4f64..5e-3).prop_map(|(r, c, a)| {
+                let mut s = Stamp::stamp_35(1e-3);
+                s.rows = r;
+                s.cols = c;
+                s.pitch_m = a;
+                Device::Stamp(s)
+            }),
+        ]
+    }
+
+    fn shape() -> impl Strategy<Value = Shape> {
+        prop_oneof![
+            (1e-3f64..0.1, 1e-3f64..0.1).prop_map(|(w, h)| Shape::Rectangle {
+                width_m: w,
+                height_m: h
+            }),
+            (1e-3f64..0.1, 1e-3f64..0.1).prop_map(|(w, h)| Shape::Ellipse {
+                width_m: w,
+                height_m: h
+            }),
+            (1e-3f64..0.1, 0.1f64..0.9).prop_map(|(s, k)| Shape::Polygon {
+                vertices_m: vec![[0.0, 0.0], [s, 0.0], [k * s, k * s], [0.0, s]],
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any moderate input: a clean result or a clean error; results lie in the zone, are
+        /// time-ordered and independent of the thread count.
+        #[test]
+        fn generator_invariants(
+            dev in device(),
+            sh in shape(),
+            passes in 0u32..5,
+            directions in 1u32..7,
+            overlap in 0.0f64..0.9,
+            speed in 0.002f64..0.2,
+            seed in any::<u64>(),
+        ) {
+            let tech = Technique {
+                passes,
+                directions,
+                overlap,
+                speed_m_s: speed,
+                presses_per_s: 2.0,
+                turnaround_s: 0.3,
+            };
+            let z = zone(sh);
+            let expected =
+                expected_density_per_pass_m2(&dev, &tech) * f64::from(passes) * z.shape.area_m2();
+            prop_assume!(expected < 3e5);
+            let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+            let a = one.install(|| generate(&dev, &z, &tech, seed));
+            let b = generate(&dev, &z, &tech, seed);
+            match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    prop_assert_eq!(bitwise(&a), bitwise(&b));
+                    prop_assert!(a.needling_time_s.is_finite());
+                    prop_assert!(a.punctures.iter().all(|p| z.shape.contains(p.x_m, p.y_m)));
+                    prop_assert!(a.punctures.windows(2).all(|w| w[0].t_s <= w[1].t_s));
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (a, b) => prop_assert!(false, "{:?} vs {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
+    }
+}
