@@ -48,8 +48,9 @@ pub struct LayerOut {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DepthStats {
     pub nominal_um: f64,
-    /// Model mean effective depth and its ratio to the nominal depth.
+    /// Centre of the model's depth distribution before truncation at the needle length.
     pub model_mean_um: f64,
+    /// Realised mean depth / nominal depth.
     pub ratio: f64,
     /// Range of the model mean from the spread of published depth/length ratios (±2 SD).
     pub model_range_um: [f64; 2],
@@ -216,7 +217,7 @@ fn summarise(
     let depth = DepthStats {
         nominal_um: to_um(nominal),
         model_mean_um: to_um(ch.mean_depth_m),
-        ratio: ch.mean_depth_m / nominal,
+        ratio: mean / nominal,
         model_range_um: [
             to_um(ch.mean_depth_range_m[0]),
             to_um(ch.mean_depth_range_m[1]),

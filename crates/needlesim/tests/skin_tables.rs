@@ -244,7 +244,7 @@ fn columns_are_contiguous_and_positive_everywhere() {
 // Men have thicker skin than women (50 MHz study at every facial region and decade; Sandby-Møller 2003
 // for cellular epidermis; US22Sites and Firooz 2017 for dermis). Total skin: every site and age.
 // Viable epidermis: at the reference age of each VE number (Branchet's faster male loss makes men's
-// epidermis the thinner one late in life; see docs/model/skin.md).
+// epidermis the thinner one late in life; see docs/MODEL.md (Skin)).
 #[test]
 fn men_have_thicker_skin_than_women() {
     for site in Site::ALL {
@@ -454,12 +454,12 @@ fn doc_tables() -> [(&'static str, String); 4] {
     ]
 }
 
-// The documentation shows the tables the code uses. Looks in docs/model/skin.md, or in
+// The documentation shows the tables the code uses. Looks in docs/MODEL.md (Skin), or in
 // docs/MODEL.md once that section has been folded in. On a mismatch the failure message holds the up-to-date table.
 #[test]
 fn docs_show_the_tables_in_use() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let docs: String = ["docs/model/skin.md", "docs/MODEL.md"]
+    let docs: String = ["docs/MODEL.md (Skin)", "docs/MODEL.md"]
         .iter()
         .filter_map(|p| std::fs::read_to_string(root.join(p)).ok())
         .collect();

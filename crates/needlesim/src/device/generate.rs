@@ -13,7 +13,7 @@
 //! `rng::stream(seed, [p, 1 + j])`; passes and strokes are generated in parallel with rayon and
 //! concatenated in (pass, stroke) order, so the output is bitwise identical for any thread count.
 //!
-//! The model, its equations, assumptions and sources are in `docs/model/devices.md`.
+//! The model, its equations, assumptions and sources are in `docs/MODEL.md (Devices)`.
 
 use rand::RngExt;
 use rand_distr::StandardNormal;

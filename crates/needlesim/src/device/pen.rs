@@ -1,6 +1,6 @@
 //! Automated pen kinematics: a reciprocating cartridge glided along a stroke.
 //!
-//! Model (documented in `docs/model/devices.md`): the head centre moves at the glide speed `v`
+//! Model (documented in `docs/MODEL.md (Devices)`): the head centre moves at the glide speed `v`
 //! along the stroke; the motor fires all `N` needles together `f` times a second, so actuation `k`
 //! happens at `t = (φ + k)/f` (random phase `φ` per stroke) with the head centre at `v·t` along
 //! the stroke. Each actuation punctures at the cartridge layout's offsets around the head centre.

@@ -1,6 +1,6 @@
 //! Drum roller kinematics: which needles touch the skin where, as the drum rolls along a stroke.
 //!
-//! Model (documented in `docs/model/devices.md`): the drum of diameter `D` and width `W` carries
+//! Model (documented in `docs/MODEL.md (Devices)`): the drum of diameter `D` and width `W` carries
 //! `rows` rows of needles evenly spaced around its circumference; the `needle_count` needles are
 //! shared among the rows as evenly as integers allow (MF8: 8 rows of 24). Within a row the needles
 //! sit evenly across the width; even rows are shifted a quarter pitch one way and odd rows a

@@ -1,6 +1,6 @@
 //! Stamp kinematics: a flat needle plate pressed again and again along a row of presses.
 //!
-//! Model (documented in `docs/model/devices.md`): the plate carries `rows x cols` needles at
+//! Model (documented in `docs/MODEL.md (Devices)`): the plate carries `rows x cols` needles at
 //! `pitch`; its footprint is `cols·pitch` along the stroke and `rows·pitch` across it, so presses
 //! tiled at one footprint spacing (overlap 0) give exactly `1/pitch²` punctures per m². Presses
 //! sit on a lattice along the stroke spaced `cols·pitch·(1 − overlap)`, with a random phase per

@@ -385,7 +385,7 @@ pub fn layer_properties(layer: LayerKind) -> LayerProperties {
     }
 }
 
-/// The provenance table as Markdown, for `docs/model/skin.md`.
+/// The provenance table as Markdown, for `docs/MODEL.md (Skin)`.
 pub fn markdown_table() -> String {
     let mut s = String::from(
         "| Layer | Quantity | Value | Unit | Kind | Source | How |\n|---|---|---|---|---|---|---|\n",

@@ -8,7 +8,7 @@
 //! properties of each layer live in [`super::properties`].
 //!
 //! It may not read files or know about devices; it only turns (site, person, overrides) into a
-//! column, and explains in `docs/model/skin.md` how.
+//! column, and explains in `docs/MODEL.md (Skin)` how.
 //!
 //! ## How a column is built
 //! 1. Pick the site's row. Stratum corneum (SC) is used as tabulated: Sandby-Møller 2003 found it
@@ -142,7 +142,7 @@ pub struct SiteRow {
     pub site: Site,
     /// Stratum corneum thickness.
     pub sc: Measure,
-    /// Viable (cellular) epidermis, SC excluded (histology "epidermis" is used as VE: see `docs/model/skin.md` §1).
+    /// Viable (cellular) epidermis, SC excluded (histology "epidermis" is used as VE: see `docs/MODEL.md (Skin)` §1).
     pub viable_epidermis: Measure,
     pub viable_epidermis_male: Option<Measure>,
     /// Total skin = epidermis (SC included) + dermis.
@@ -972,7 +972,7 @@ pub const PAPILLARY_MIN_M: f64 = 100e-6;
 pub const PAPILLARY_MAX_M: f64 = 300e-6;
 
 /// Papillary dermis thickness for a dermis thickness (m): 0.2 × dermis, kept within 100-300 µm
-/// and never more than half the dermis. An assumption; see `docs/model/skin.md`.
+/// and never more than half the dermis. An assumption; see `docs/MODEL.md (Skin)`.
 pub fn papillary_thickness_m(dermis_m: f64) -> f64 {
     (PAPILLARY_FRACTION * dermis_m)
         .clamp(PAPILLARY_MIN_M, PAPILLARY_MAX_M)
@@ -1191,7 +1191,7 @@ fn fmt_measure(m: &Measure) -> String {
     )
 }
 
-/// The site table as Markdown (the input numbers, µm), for `docs/model/skin.md`.
+/// The site table as Markdown (the input numbers, µm), for `docs/MODEL.md (Skin)`.
 pub fn markdown_site_table() -> String {
     let mut s = String::from(
         "| Site | SC µm | Viable epidermis µm | Total skin (epidermis + dermis) µm |\n|---|---|---|---|\n",
