@@ -459,7 +459,7 @@ fn doc_tables() -> [(&'static str, String); 4] {
 #[test]
 fn docs_show_the_tables_in_use() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let docs: String = ["docs/MODEL.md (Skin)", "docs/MODEL.md"]
+    let docs: String = ["docs/MODEL.md"]
         .iter()
         .filter_map(|p| std::fs::read_to_string(root.join(p)).ok())
         .collect();
