@@ -151,7 +151,7 @@ pub fn load_case(path: &Path) -> Result<Case, ValidateError> {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    if !(case.low <= case.high) || !case.low.is_finite() || !case.high.is_finite() {
+    if !case.low.is_finite() || !case.high.is_finite() || case.low > case.high {
         return Err(ValidateError::Case {
             path: path.display().to_string(),
             message: format!("low {} must not exceed high {}", case.low, case.high),
