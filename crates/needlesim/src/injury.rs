@@ -251,8 +251,17 @@ pub fn channels(
             chunk
                 .iter()
                 .map(|pu| {
-                    let z: f64 = StandardNormal.sample(&mut rng);
-                    let depth = (mean + sd * z).clamp(lo, length);
+                    // Truncated normal on [ρ_min L, L] by rejection (clamping would pile
+                    // channels up at exactly the needle length).
+                    let mut depth = mean;
+                    for _ in 0..64 {
+                        let z: f64 = StandardNormal.sample(&mut rng);
+                        let d = mean + sd * z;
+                        if (lo..=length).contains(&d) {
+                            depth = d;
+                            break;
+                        }
+                    }
                     // Bleeding: a channel reaching the subpapillary plexus always bleeds; one
                     // reaching past the loop apices bleeds if it crosses a loop (Poisson).
                     let bleeds = if depth >= plexus {

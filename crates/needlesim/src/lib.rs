@@ -25,6 +25,7 @@ pub mod scenario;
 pub mod skin;
 pub mod transport;
 pub mod units;
+pub mod validate;
 
 /// The version of the JSON output schemas. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: &str = "1.0";

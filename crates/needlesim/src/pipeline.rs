@@ -48,8 +48,9 @@ pub struct LayerOut {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DepthStats {
     pub nominal_um: f64,
-    /// Model mean effective depth and its ratio to the nominal depth.
+    /// Centre of the model's depth distribution before truncation at the needle length.
     pub model_mean_um: f64,
+    /// Realised mean depth / nominal depth.
     pub ratio: f64,
     /// Range of the model mean from the spread of published depth/length ratios (±2 SD).
     pub model_range_um: [f64; 2],
@@ -210,13 +211,13 @@ fn summarise(
     let n = sorted.len().max(1) as f64;
     // Fold from +0.0 so an empty zone reports 0, not -0.
     let mean = sorted.iter().fold(0.0, |a, d| a + d) / n;
-    let sd = (sorted.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let sd = (sorted.iter().fold(0.0, |a, d| a + (d - mean).powi(2)) / n).sqrt();
     let pct = |p: f64| to_um(ch.depth_percentile(&sorted, p));
     let nominal = set.needle.length_m;
     let depth = DepthStats {
         nominal_um: to_um(nominal),
         model_mean_um: to_um(ch.mean_depth_m),
-        ratio: ch.mean_depth_m / nominal,
+        ratio: mean / nominal,
         model_range_um: [
             to_um(ch.mean_depth_range_m[0]),
             to_um(ch.mean_depth_range_m[1]),

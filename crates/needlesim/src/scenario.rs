@@ -265,6 +265,7 @@ pub enum Numbing {
     None,
     /// 4 % liposomal lidocaine (LMX-4): anaesthesia within 30 min without occlusion
     /// (Pesaturo & Matthews 2009, US Pharmacist 34(3)).
+    #[serde(rename = "lidocaine_4_liposomal")]
     Lidocaine4Liposomal,
     /// EMLA under occlusion: at least 60 min for minor procedures (EMLA US prescribing
     /// information).

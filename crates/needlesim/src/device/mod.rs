@@ -10,9 +10,19 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub mod generate;
+mod geometry;
+mod pen;
+mod presets;
+mod roller;
+mod stamp;
 pub mod zone;
 
-pub use generate::generate;
+pub use generate::{
+    SessionEstimate, estimate, expected_density_per_pass_m2, generate, puncture_rate_hz,
+    stroke_direction_rad,
+};
+pub use presets::{ASSUMED_PEN_HEAD_DIAMETER_M, ASSUMED_TIP_ANGLE_RAD};
+pub use stamp::PRESS_JITTER_FRACTION;
 pub use zone::{Shape, Zone};
 
 /// One needle's geometry.

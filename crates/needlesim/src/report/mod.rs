@@ -225,12 +225,14 @@ pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io:
             .margin_left(60)
             .margin_right(60)
             .margin_bottom(5)
-            .x_label_area_size(30)
+            .x_label_area_size(45)
             .build_cartesian_2d(to_um(dmin)..to_um(dmax).max(to_um(dmin) + 1.0), 0.0..1.0)
             .map_err(plot_err)?;
         cb.configure_mesh()
             .disable_mesh()
             .disable_y_axis()
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
             .x_desc("effective depth (µm); filled circles in the detail bleed (reach capillaries)")
             .draw()
             .map_err(plot_err)?;

@@ -4,6 +4,7 @@
 //! type) and the [`SkinColumn`] that every later model reads. It does no I/O and knows nothing
 //! about devices.
 
+pub mod properties;
 pub mod tables;
 
 use schemars::JsonSchema;
