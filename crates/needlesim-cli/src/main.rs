@@ -92,7 +92,6 @@ enum SchemaKind {
     /// punctures.json (output of `punctures`).
     Punctures,
     /// delivery.json (output of `deliver`).
-    /// delivery.json (output of `deliver`).
     Delivery,
     /// A validation case file.
     Case,

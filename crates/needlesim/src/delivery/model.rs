@@ -292,8 +292,11 @@ impl Arm {
     ) -> Result<Arm, DeliveryError> {
         let depth = channel.map_or(0.0, |c| c.depth_m);
         let zf = z_faces(column, depth, res);
-        let r_open = channel.map_or(radius_m * 0.1, |c| c.surface_radius_m.max(c.open_radius_at(0.0)));
-        let rf = r_faces(r_open, radius_m, res);
+        // The intact control is laterally uniform: one radial cell carries it exactly.
+        let rf = match channel {
+            Some(c) => r_faces(c.surface_radius_m.max(c.open_radius_at(0.0)), radius_m, res),
+            None => vec![0.0, radius_m],
+        };
         let grid = AxiGrid::new(rf.clone(), zf.clone()).map_err(tr)?;
         let (nr, nz) = (rf.len() - 1, zf.len() - 1);
         let depths = layer_depths(column);
@@ -634,7 +637,7 @@ pub fn run_arm(
     let mut last_flux_out = 0.0;
     let area = arm.area_m2;
     let mut scratch = Vec::new();
-    let mut boundary_jump = true;
+    let mut m_prev = 0.0;
 
     let record = |t: f64,
                       arm: &Arm,
@@ -686,7 +689,6 @@ pub fn run_arm(
         if events.iter().any(|e| (e - t).abs() < 1e-9) {
             donor.update(schedule, *events.iter().find(|e| (*e - t).abs() < 1e-9).unwrap_or(&t));
             dt = res.dt_first_s;
-            boundary_jump = true;
         }
         // Outputs at t.
         while next_stop < stops.len() && stops[next_stop] <= t + 1e-9 {
@@ -713,6 +715,7 @@ pub fn run_arm(
             break;
         }
         let h = dt.min(stops[next_stop] - t);
+        let _ = &scratch;
         // Geometry at mid-step.
         if let Some(c) = closure {
             let g = c.radius_factor(t + 0.5 * h);
@@ -739,10 +742,17 @@ pub fn run_arm(
             arm.sim.set_boundary(0, Face::ZMin, want).map_err(tr)?;
         }
         surface = c_s;
-        let m0 = arm.sim.total_amount(0);
-        let k0 = arm.clearance_rate();
-        let b0 = -arm.sim.boundary_flux(0, Face::ZMax);
-        let f0 = arm.sim.boundary_flux(0, Face::ZMin);
+        // Finite donor: keep the predicted entry of this step below 10 % of what is left, so
+        // that the donor concentration is resolved while it depletes.
+        let mut h = h;
+        let mut depletion_limited = false;
+        if donor.reservoir_kg_m3.is_none() && donor.active_kg_m2 > 0.0 && last_flux_in > 0.0 {
+            let h_dep = 0.1 * donor.active_kg_m2 / last_flux_in;
+            if h_dep < h {
+                h = h_dep.max(1e-3);
+                depletion_limited = true;
+            }
+        }
         arm.sim.step(h).map_err(|e| match e {
             TransportError::NonFinite { .. } => DeliveryError::NonFinite {
                 what: e.to_string(),
@@ -751,23 +761,22 @@ pub fn run_arm(
             },
             other => tr(other),
         })?;
+        // Backward Euler: the end-of-step rates are the ones consistent with the update.
         let m1 = arm.sim.total_amount(0);
         let k1 = arm.clearance_rate();
         let b1 = -arm.sim.boundary_flux(0, Face::ZMax);
         let f1 = arm.sim.boundary_flux(0, Face::ZMin);
-        if !(m1.is_finite() && k1.is_finite() && b1.is_finite()) {
+        if !(m1.is_finite() && k1.is_finite() && b1.is_finite() && f1.is_finite()) {
             return Err(DeliveryError::NonFinite {
                 what: "amount in the skin".into(),
                 t_s: t + h,
                 hint: "check the compound's parameters and the dose".into(),
             });
         }
-        // Backward Euler: the end-of-step rates are the consistent ones; the start-of-step
-        // rate after an abrupt boundary change is not, so use it only for smooth steps.
-        let dk = if boundary_jump { k1 * h } else { 0.5 * (k0 + k1) * h };
-        let db = if boundary_jump { b1 * h } else { 0.5 * (b0 + b1) * h };
-        let step_in = (m1 - m0) + dk + db;
-        by_flux += if boundary_jump { f1 * h } else { 0.5 * (f0 + f1) * h };
+        let (dk, db) = (k1 * h, b1 * h);
+        let step_in = (m1 - m_prev) + dk + db;
+        m_prev = m1;
+        by_flux += f1 * h;
         cleared += dk;
         bottom += db;
         entered += step_in;
@@ -775,18 +784,8 @@ pub fn run_arm(
         last_flux_in = step_in / area / h;
         last_flux_out = (dk + db) / area / h;
         t += h;
-        boundary_jump = false;
-        // Step growth, slowed when a finite donor is depleting fast.
-        let mut grow = res.dt_growth;
-        if donor.reservoir_kg_m3.is_none() && donor.active_kg_m2 > 0.0 {
-            let frac = step_in / area / donor.active_kg_m2.max(1e-300);
-            if frac > 0.05 {
-                grow = 0.5;
-            } else if frac > 0.02 {
-                grow = 1.0;
-            }
-        }
-        dt = (dt * grow).clamp(res.dt_first_s * 0.1, res.dt_max_s);
+        let base = if depletion_limited { h } else { dt };
+        dt = (base * res.dt_growth).clamp(1e-3, res.dt_max_s);
         if let Some(c) = closure {
             // Resolve the closure: at most a 5 % change of open area per step.
             let a = c.open_area(t);
