@@ -248,7 +248,7 @@ impl Donor {
 
     /// Removes `kg_m2` of active that entered the skin (finite part only).
     pub fn deplete(&mut self, kg_m2: f64) {
-        if self.reservoir_kg_m3.is_none() {
+        if self.reservoir_kg_m3.is_none() && self.film_m > 0.0 {
             self.active_kg_m2 = (self.active_kg_m2 - kg_m2).max(0.0);
         }
     }

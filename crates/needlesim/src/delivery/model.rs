@@ -444,10 +444,9 @@ impl Arm {
         let mut arm = Arm {
             sim: {
                 let problem = Problem::builder(geometry)
-                    .species(
-                        Species::new("active", Coefficient::PerVoxel(base_d.clone()))
-                            .decay(Coefficient::PerVoxel(decay.clone())),
-                    )
+                    // Clearance is applied by `clear` after each diffusion step (Lie splitting),
+                    // so that the cleared amount is known exactly.
+                    .species(Species::new("active", Coefficient::PerVoxel(base_d.clone())))
                     .boundary_all(Face::XMax, Boundary::ZeroFlux)
                     .boundary_all(Face::XMin, Boundary::ZeroFlux)
                     .boundary_all(Face::YMin, Boundary::ZeroFlux)
@@ -528,12 +527,24 @@ impl Arm {
             .collect()
     }
 
-    fn clearance_rate(&self) -> f64 {
-        let nx = self.sim.problem().geometry().shape()[0];
-        let ny = self.sim.problem().geometry().shape()[1];
+    /// Applies first-order clearance exactly over `h` (c ← c·e^(−λh)) and returns the amount
+    /// removed.
+    fn clear(&mut self, h: f64) -> f64 {
+        if self.decay.iter().all(|&l| l == 0.0) {
+            return 0.0;
+        }
+        let [nx, ny, _] = self.sim.problem().geometry().shape();
         let decay = &self.decay;
-        self.sim
-            .integrate(0, |i, j, k| decay[(k * ny + j) * nx + i])
+        let removed = self
+            .sim
+            .integrate(0, |i, j, k| 1.0 - (-decay[(k * ny + j) * nx + i] * h).exp());
+        let f = self.sim.fields_mut().species_mut(0);
+        for (c, l) in f.iter_mut().zip(&self.decay) {
+            if *l > 0.0 {
+                *c *= (-l * h).exp();
+            }
+        }
+        removed
     }
 
     /// Number of voxels.
@@ -746,7 +757,11 @@ pub fn run_arm(
         // that the donor concentration is resolved while it depletes.
         let mut h = h;
         let mut depletion_limited = false;
-        if donor.reservoir_kg_m3.is_none() && donor.active_kg_m2 > 0.0 && last_flux_in > 0.0 {
+        if donor.present()
+            && donor.reservoir_kg_m3.is_none()
+            && donor.active_kg_m2 > 1e-9 * donor.applied_kg_m2
+            && last_flux_in > 0.0
+        {
             let h_dep = 0.1 * donor.active_kg_m2 / last_flux_in;
             if h_dep < h {
                 h = h_dep.max(1e-3);
@@ -761,10 +776,11 @@ pub fn run_arm(
             },
             other => tr(other),
         })?;
-        // Backward Euler: the end-of-step rates are the ones consistent with the update.
-        let m1 = arm.sim.total_amount(0);
-        let k1 = arm.clearance_rate();
+        // Backward Euler: the end-of-step boundary fluxes are the ones consistent with the
+        // update; clearance is applied exactly afterwards.
         let b1 = -arm.sim.boundary_flux(0, Face::ZMax);
+        let k1 = arm.clear(h) / h;
+        let m1 = arm.sim.total_amount(0);
         let f1 = arm.sim.boundary_flux(0, Face::ZMin);
         if !(m1.is_finite() && k1.is_finite() && b1.is_finite() && f1.is_finite()) {
             return Err(DeliveryError::NonFinite {

@@ -1,0 +1,251 @@
+//! The delivery simulation against analytic results, conservation, physical orderings,
+//! determinism, and the 3-D patch against the unit cell on a regular pattern.
+
+use needlesim::delivery::closure::{Closure, ClosureParams, Occlusion};
+use needlesim::delivery::compounds::Library;
+use needlesim::delivery::dosing::{Application, Dose, Schedule};
+use needlesim::delivery::model::{Arm, ArmResult, ChannelShape, Resolution, Setup, run_arm};
+use needlesim::delivery::physchem::{
+    PermeabilityModel, PhysChemParams, TransportCoefficients, coefficients,
+};
+use needlesim::skin::{self, LayerKind, Person, Site, SkinColumn, ThicknessOverrides};
+
+const H: f64 = 3600.0;
+
+fn column() -> SkinColumn {
+    skin::column(Site::Cheek, &Person::default(), &ThicknessOverrides::default()).expect("column")
+}
+
+fn coeffs(name: &str) -> TransportCoefficients {
+    coefficients(
+        Library::builtin().compound(name).expect("compound"),
+        PermeabilityModel::PottsGuy1992,
+        &PhysChemParams::default(),
+    )
+}
+
+fn shape(depth: f64) -> ChannelShape {
+    ChannelShape {
+        depth_m: depth,
+        needle_radius_m: 100e-6,
+        tip_half_angle_rad: 10f64.to_radians(),
+        recoil: 0.5,
+        surface_radius_m: 0.0,
+    }
+}
+
+fn reservoir(c: f64, t: f64, occ: Occlusion) -> Schedule {
+    Schedule::new(vec![Application {
+        t_apply_s: t,
+        dose: Dose::Infinite {
+            concentration_kg_m3: c,
+        },
+        wipe_s: None,
+        occlusion: occ,
+    }])
+    .expect("schedule")
+}
+
+fn finite(mg_cm2: f64, frac: f64, t: f64, wipe: Option<f64>) -> Application {
+    Application {
+        t_apply_s: t,
+        dose: Dose::Finite {
+            product_kg_m2: mg_cm2 * 1e-2,
+            mass_fraction: frac,
+        },
+        wipe_s: wipe,
+        occlusion: Occlusion::None,
+    }
+}
+
+fn times(end: f64, n: usize) -> Vec<f64> {
+    (0..=n).map(|i| end * i as f64 / n as f64).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    col: &SkinColumn,
+    co: &TransportCoefficients,
+    channel: Option<ChannelShape>,
+    density_cm2: f64,
+    sched: &Schedule,
+    setup: Setup,
+    end: f64,
+    sol: f64,
+) -> ArmResult {
+    let res = Resolution::default();
+    let r = 1.0 / (std::f64::consts::PI * density_cm2 * 1e4).sqrt();
+    let mut arm = Arm::unit_cell(col, channel.as_ref(), r, co, setup, &res).expect("arm");
+    let clo = channel.map(|c| match setup {
+        Setup::InVivo => Closure::new(
+            &ClosureParams::default(),
+            c.depth_m,
+            &Person::default(),
+            &sched.occlusion_changes(),
+        ),
+        Setup::FranzCell => Closure {
+            segments: vec![(0.0, Occlusion::None, f64::INFINITY)],
+            recovered_fraction: 0.1,
+        },
+    });
+    run_arm(&mut arm, sched, clo.as_ref(), sol, end, &times(end, 48), &[end], &res).expect("run")
+}
+
+#[test]
+fn intact_skin_steady_flux_matches_the_series_resistance() {
+    // Franz cell, reservoir, no clearance: J_ss = C / (1/kp + h_VE/D_VE + h_D/D_D).
+    let col = column();
+    let co = coeffs("caffeine");
+    let c = 10.0;
+    let r = run(&col, &co, None, 100.0, &reservoir(c, 0.0, Occlusion::None), Setup::FranzCell, 72.0 * H, 1e3);
+    let l = |k: LayerKind| col.layer(k).thickness_m;
+    let resist = 1.0 / co.kp_m_s
+        + l(LayerKind::ViableEpidermis) / co.d_ve_m2_s
+        + (l(LayerKind::PapillaryDermis) + l(LayerKind::ReticularDermis)) / co.d_dermis_m2_s;
+    let j_ss = c / resist;
+    let last = r.samples.last().expect("samples");
+    let rel = (last.flux_out_kg_m2_s - j_ss).abs() / j_ss;
+    assert!(rel < 0.03, "flux out {} vs analytic {j_ss} ({rel})", last.flux_out_kg_m2_s);
+    // Lag time of a membrane whose storage sits in the SC: h_SC²/(6 D_SC) = h_SC/(6 kp).
+    assert!(last.entered_kg_m2 > 0.0);
+}
+
+#[test]
+fn mass_is_conserved_and_a_finite_dose_depletes() {
+    let col = column();
+    let co = coeffs("caffeine");
+    let sched = Schedule::new(vec![finite(2.0, 0.05, 0.0, None)]).expect("s");
+    let applied = 2.0e-2 * 0.05;
+    let r = run(&col, &co, Some(shape(500e-6)), 250.0, &sched, Setup::FranzCell, 24.0 * H, 21.6);
+    let last = r.samples.last().expect("samples");
+    let in_skin: f64 = last.layers_kg_m2.iter().sum();
+    let total = last.donor_kg_m2 + in_skin + last.bottom_kg_m2 + last.cleared_kg_m2;
+    assert!((total - applied).abs() < 1e-6 * applied, "{total} vs {applied}");
+    // Entry from the boundary flux agrees with the balance (engine conservation).
+    assert!((r.entered_by_flux_kg_m2 - last.entered_kg_m2).abs() < 1e-6 * applied);
+    assert!(last.entered_kg_m2 <= applied * (1.0 + 1e-9));
+    // Donor falls monotonically.
+    for w in r.samples.windows(2) {
+        assert!(w[1].donor_kg_m2 <= w[0].donor_kg_m2 + 1e-15);
+    }
+    assert!(last.donor_kg_m2 < 0.5 * applied, "most of a caffeine film enters via channels");
+}
+
+#[test]
+fn needling_enhances_and_macromolecules_need_the_channels() {
+    let col = column();
+    for (name, must_be_zero) in [("caffeine", false), ("fitc_dextran_70k", true)] {
+        let co = coeffs(name);
+        let s = reservoir(10.0, 0.0, Occlusion::None);
+        let mn = run(&col, &co, Some(shape(500e-6)), 250.0, &s, Setup::InVivo, 6.0 * H, 100.0);
+        let it = run(&col, &co, None, 250.0, &s, Setup::InVivo, 6.0 * H, 100.0);
+        let a = mn.samples.last().expect("mn").reached_dermis_kg_m2();
+        let b = it.samples.last().expect("it").reached_dermis_kg_m2();
+        assert!(a > 2.0 * b, "{name}: {a} vs {b}");
+        assert_eq!(b == 0.0, must_be_zero, "{name}: intact {b}");
+    }
+}
+
+#[test]
+fn deeper_channels_occlusion_and_early_application_deliver_more() {
+    let col = column();
+    let co = coeffs("ascorbic_acid");
+    let reached = |depth: f64, occ: Occlusion, t_apply: f64| {
+        let s = reservoir(150.0, t_apply, occ);
+        run(&col, &co, Some(shape(depth)), 250.0, &s, Setup::InVivo, 8.0 * H, 330.0)
+            .samples
+            .last()
+            .expect("s")
+            .reached_dermis_kg_m2()
+    };
+    let base = reached(500e-6, Occlusion::None, 0.0);
+    assert!(reached(1000e-6, Occlusion::None, 0.0) > base);
+    assert!(reached(500e-6, Occlusion::Patch, 0.0) > 2.0 * base);
+    assert!(reached(500e-6, Occlusion::None, 1.0 * H) < 0.5 * base, "channels close within the hour");
+}
+
+#[test]
+fn wiping_stops_entry_and_a_second_application_adds() {
+    let col = column();
+    let co = coeffs("niacinamide");
+    let one = Schedule::new(vec![finite(2.0, 0.05, 0.0, Some(0.5 * H))]).expect("s");
+    let r = run(&col, &co, Some(shape(500e-6)), 250.0, &one, Setup::InVivo, 4.0 * H, 500.0);
+    let after: Vec<f64> = r
+        .samples
+        .iter()
+        .filter(|s| s.t_s >= 0.5 * H)
+        .map(|s| s.entered_kg_m2)
+        .collect();
+    assert!(after.len() > 3);
+    let spread = after.iter().fold(0.0f64, |m, v| m.max((v - after[0]).abs()));
+    assert!(spread < 1e-9 * after[0].abs().max(1e-30), "entry after the wipe: {spread}");
+    let two = Schedule::new(vec![
+        finite(2.0, 0.05, 0.0, Some(0.5 * H)),
+        finite(2.0, 0.05, 1.0 * H, Some(1.5 * H)),
+    ])
+    .expect("s");
+    let r2 = run(&col, &co, Some(shape(500e-6)), 250.0, &two, Setup::InVivo, 4.0 * H, 500.0);
+    let e1 = r.samples.last().expect("1").entered_kg_m2;
+    let e2 = r2.samples.last().expect("2").entered_kg_m2;
+    assert!(e2 > 1.2 * e1, "{e2} vs {e1}");
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let col = column();
+    let co = coeffs("lidocaine");
+    let s = reservoir(40.0, 0.0, Occlusion::Serum);
+    let go = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        pool.install(|| run(&col, &co, Some(shape(450e-6)), 500.0, &s, Setup::InVivo, 3.0 * H, 4.1))
+    };
+    let (a, b) = (go(1), go(2));
+    // Debug formatting compares bit patterns, NaN (reservoir donor) included.
+    assert_eq!(format!("{:?}", a.samples), format!("{:?}", b.samples));
+    assert_eq!(format!("{:?}", a.profiles), format!("{:?}", b.profiles));
+}
+
+#[test]
+fn patch_agrees_with_the_unit_cell_on_a_regular_pattern() {
+    // A square pattern of identical channels, pitch 500 µm (400 /cm²), in a 2 × 2 mm patch with
+    // zero-flux sides: by symmetry each channel's square cell is an exact unit cell; the
+    // axisymmetric cell of equal area approximates it.
+    let col = column();
+    let co = coeffs("caffeine");
+    let pitch = 500e-6;
+    let ch = shape(500e-6);
+    let mut chans = Vec::new();
+    for i in 0..4 {
+        for j in 0..4 {
+            chans.push(((i as f64 + 0.5) * pitch, (j as f64 + 0.5) * pitch, ch));
+        }
+    }
+    let s = reservoir(10.0, 0.0, Occlusion::Serum);
+    let clo = Closure::new(&ClosureParams::default(), ch.depth_m, &Person::default(), &s.occlusion_changes());
+    let end = 2.0 * H;
+    let mut res = Resolution::patch();
+    res.dx_patch_m = 20e-6;
+    let mut patch = Arm::patch(&col, &chans, (4.0 * pitch, 4.0 * pitch), &co, Setup::InVivo, &res)
+        .expect("patch");
+    let rp = run_arm(&mut patch, &s, Some(&clo), 21.6, end, &times(end, 8), &[], &res).expect("p");
+    let resu = Resolution::default();
+    let mut cell = Arm::unit_cell(&col, Some(&ch), pitch / std::f64::consts::PI.sqrt(), &co, Setup::InVivo, &resu)
+        .expect("cell");
+    let ru = run_arm(&mut cell, &s, Some(&clo), 21.6, end, &times(end, 8), &[], &resu).expect("u");
+    for (a, b) in rp.samples.iter().zip(&ru.samples).skip(1) {
+        let (x, y) = (a.reached_dermis_kg_m2(), b.reached_dermis_kg_m2());
+        let rel = (x - y).abs() / y;
+        assert!(rel < 0.15, "t = {} h: patch {x} vs unit cell {y} ({rel})", a.t_s / H);
+    }
+}
+
+#[test]
+fn a_nan_coefficient_is_refused_with_a_message() {
+    let col = column();
+    let mut co = coeffs("caffeine");
+    co.d_ve_m2_s = f64::NAN;
+    let e = Arm::unit_cell(&col, Some(&shape(500e-6)), 2e-4, &co, Setup::InVivo, &Resolution::default())
+        .err()
+        .expect("NaN refused");
+    assert!(e.to_string().contains("diffusivity"), "{e}");
+}
