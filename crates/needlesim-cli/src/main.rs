@@ -316,8 +316,13 @@ fn print_summary(r: &PuncturesReport, out: &Path) {
     let t = &r.session;
     println!();
     println!(
-        "session: preparation {:.0} + numbing {:.0} ({:?}) + needling {:.1} + aftercare {:.0} = {:.0} min",
-        t.preparation_min, t.numbing_min, t.numbing, t.needling_min, t.aftercare_min, t.total_min
+        "session: preparation {:.0} + numbing {:.0} ({}) + needling {:.1} + aftercare {:.0} = {:.0} min",
+        t.preparation_min,
+        t.numbing_min,
+        t.numbing.name(),
+        t.needling_min,
+        t.aftercare_min,
+        t.total_min
     );
     for w in &r.warnings {
         println!("warning: {w}");
