@@ -261,9 +261,13 @@ fn short(kind: LayerKind) -> &'static str {
 fn print_summary(r: &PuncturesReport, out: &Path) {
     println!("needlesim punctures: {} (seed {})", r.title, r.seed);
     let p = &r.person;
+    let sex = match p.sex {
+        needlesim::skin::Sex::Female => "female",
+        needlesim::skin::Sex::Male => "male",
+    };
     println!(
-        "person: {:.0} y, {:?}, Fitzpatrick {}",
-        p.age_years, p.sex, p.phototype
+        "person: {:.0} y, {sex}, Fitzpatrick {}",
+        p.age_years, p.phototype
     );
     for z in &r.zones {
         println!();
