@@ -285,6 +285,16 @@ impl AxiGrid {
         [self.r_faces.len() - 1, self.z_faces.len() - 1]
     }
 
+    /// Total number of voxels.
+    pub fn len(&self) -> usize {
+        (self.r_faces.len() - 1) * (self.z_faces.len() - 1)
+    }
+
+    /// Always false: a grid has at least one voxel.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
     /// Flat voxel index of ring `i`, slab `k`.
     pub fn index(&self, i: usize, k: usize) -> usize {
         k * (self.r_faces.len() - 1) + i

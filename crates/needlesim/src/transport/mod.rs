@@ -37,6 +37,9 @@
 //! # Ok::<(), TransportError>(())
 //! ```
 
+// Numerical kernels index several arrays with one loop variable; iterator chains would hide that.
+#![allow(clippy::needless_range_loop)]
+
 mod backend;
 mod field;
 mod grid;
@@ -124,12 +127,12 @@ pub enum TransportError {
     /// A NaN or infinity appeared during a run.
     #[error(
         "non-finite value {value} in species '{species}' at voxel (i={i}, j={j}, k={k}) during step {step} \
-         (t = {time} s); the fields are no longer valid"
+         (starting at t = {time} s); the fields are no longer valid"
     )]
     NonFinite {
         /// Step number (1-based) that produced it.
         step: u64,
-        /// Time at the end of that step (s).
+        /// Time at the start of that step (s).
         time: f64,
         /// Species name.
         species: String,

@@ -40,6 +40,8 @@ struct Work {
     y: Vec<f64>,
     k1: Vec<f64>,
     res: Vec<f64>,
+    /// Set when a rate evaluation returned a non-finite value: (species, value).
+    nonfinite: Option<(usize, f64)>,
 }
 
 impl Work {
@@ -53,6 +55,7 @@ impl Work {
             y: vec![0.0; n],
             k1: vec![0.0; n],
             res: vec![0.0; n],
+            nonfinite: None,
         }
     }
 }
@@ -66,7 +69,7 @@ fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
                 p = i;
             }
         }
-        if !(a[p * n + k].abs() > 0.0) {
+        if a[p * n + k].abs().partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return false;
         }
         piv[k] = p;
@@ -127,6 +130,10 @@ fn sdirk2_step(ode: &LocalOde<'_>, v: usize, c: &mut [f64], h: f64, w: &mut Work
         let mut converged = false;
         for _ in 0..12 {
             ode.rhs(v, &w.y, &mut w.f);
+            if let Some(sp) = w.f.iter().position(|x| !x.is_finite()) {
+                w.nonfinite = Some((sp, w.f[sp]));
+                return false;
+            }
             let mut norm = 0.0f64;
             let mut scale = 0.0f64;
             for i in 0..n {
@@ -139,12 +146,14 @@ fn sdirk2_step(ode: &LocalOde<'_>, v: usize, c: &mut [f64], h: f64, w: &mut Work
                 w.res[i] = -(w.y[i] - base - gh * w.f[i]);
             }
             lu_solve(&w.lu, &w.piv, n, &mut w.res);
+            let mut finite = true;
             for i in 0..n {
                 w.y[i] += w.res[i];
+                finite &= w.y[i].is_finite();
                 norm = norm.max(w.res[i].abs());
                 scale = scale.max(w.y[i].abs());
             }
-            if !norm.is_finite() {
+            if !finite {
                 return false;
             }
             if norm <= 1e-12 * (1.0 + scale) {
@@ -165,7 +174,8 @@ fn sdirk2_step(ode: &LocalOde<'_>, v: usize, c: &mut [f64], h: f64, w: &mut Work
     true
 }
 
-/// Integrates the local ODE over `h` at one voxel, sub-stepping on Newton failure.
+/// Integrates the local ODE over `h` at one voxel, sub-stepping on Newton failure. On failure
+/// `c` is left at its initial value.
 fn integrate_voxel(ode: &LocalOde<'_>, v: usize, c: &mut [f64], h: f64, w: &mut Work) -> bool {
     let c0 = c.to_vec();
     for level in 0..7 {
@@ -175,7 +185,12 @@ fn integrate_voxel(ode: &LocalOde<'_>, v: usize, c: &mut [f64], h: f64, w: &mut 
         if (0..m).all(|_| sdirk2_step(ode, v, c, hs, w)) {
             return true;
         }
+        if w.nonfinite.is_some() {
+            // Non-finite rates are not cured by smaller steps.
+            break;
+        }
     }
+    c.copy_from_slice(&c0);
     false
 }
 
@@ -192,8 +207,14 @@ impl SyncPtr {
 
 /// Outcome of a reaction pass.
 pub(crate) enum ReactOutcome {
-    Ok { nonfinite: bool },
-    Failed { voxel: usize },
+    Ok {
+        nonfinite: bool,
+    },
+    Failed {
+        voxel: usize,
+        /// Species with a non-finite rate there, and the rate, if that is the cause.
+        nonfinite: Option<(usize, f64)>,
+    },
 }
 
 /// Integrates reactions over `h` at every voxel. `data` is species-major with `nv` voxels.
@@ -208,15 +229,16 @@ pub(crate) fn react_all(ode: &LocalOde<'_>, data: &mut [f64], nv: usize, h: f64)
             || (Work::new(ns), vec![0.0; ns]),
             |(w, c), ci| {
                 let mut bad = false;
-                let mut failed = usize::MAX;
+                let mut failed = (usize::MAX, None);
                 for v in ci * CH..((ci + 1) * CH).min(nv) {
                     // SAFETY: voxel v (all species) belongs to this chunk only.
                     unsafe {
                         for s in 0..ns {
                             c[s] = *base.get().add(s * nv + v);
                         }
-                        if !integrate_voxel(ode, v, c, h, w) && failed == usize::MAX {
-                            failed = v;
+                        w.nonfinite = None;
+                        if !integrate_voxel(ode, v, c, h, w) && failed.0 == usize::MAX {
+                            failed = (v, w.nonfinite);
                         }
                         for s in 0..ns {
                             bad |= !c[s].is_finite();
@@ -227,9 +249,15 @@ pub(crate) fn react_all(ode: &LocalOde<'_>, data: &mut [f64], nv: usize, h: f64)
                 (bad, failed)
             },
         )
-        .reduce(|| (false, usize::MAX), |a, b| (a.0 | b.0, a.1.min(b.1)));
-    if failed != usize::MAX {
-        ReactOutcome::Failed { voxel: failed }
+        .reduce(
+            || (false, (usize::MAX, None)),
+            |a, b| (a.0 | b.0, if b.1.0 < a.1.0 { b.1 } else { a.1 }),
+        );
+    if failed.0 != usize::MAX {
+        ReactOutcome::Failed {
+            voxel: failed.0,
+            nonfinite: failed.1,
+        }
     } else {
         ReactOutcome::Ok { nonfinite: bad }
     }

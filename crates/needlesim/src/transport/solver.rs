@@ -127,7 +127,7 @@ impl SolverSettings {
             } => {
                 pos("step_control.dt_initial (s)", dt_initial)?;
                 pos("step_control.dt_min (s)", dt_min)?;
-                if !(dt_max > 0.0) || dt_max < dt_min {
+                if dt_max.is_nan() || dt_max <= 0.0 || dt_max < dt_min {
                     return Err(TransportError::InvalidValue {
                         field: "step_control.dt_max (s)".into(),
                         value: dt_max,
@@ -573,7 +573,7 @@ impl Simulation {
         match (order, theta == 1.0) {
             (_, true) => vec![sw(0, h), sw(1, h), sw(2, h)],
             (Order::Alternating, false) => {
-                if self.steps % 2 == 0 {
+                if self.steps.is_multiple_of(2) {
                     vec![sw(0, h), sw(1, h), sw(2, h)]
                 } else {
                     vec![sw(2, h), sw(1, h), sw(0, h)]
@@ -595,8 +595,8 @@ impl Simulation {
         let damped =
             self.damping_left > 0 && matches!(self.settings.scheme, Scheme::CrankNicolson { .. });
         if damped {
-            self.split_step(0.5 * h, 1.0, order, h)?;
-            self.split_step(0.5 * h, 1.0, order, h)?;
+            self.split_step(0.5 * h, 1.0, order)?;
+            self.split_step(0.5 * h, 1.0, order)?;
             self.damping_left -= 1;
         } else {
             let theta = if self.settings.scheme == Scheme::BackwardEuler {
@@ -604,7 +604,7 @@ impl Simulation {
             } else {
                 0.5
             };
-            self.split_step(h, theta, order, h)?;
+            self.split_step(h, theta, order)?;
         }
         self.steps += 1;
         self.time += h;
@@ -614,13 +614,7 @@ impl Simulation {
     /// Strang splitting: reactions(h/2) · diffusion(h) · reactions(h/2). A species with uniform
     /// decay, no source, homogeneous boundaries and no nonlinear reactions has its decay folded
     /// exactly into the first sweep (it commutes with diffusion).
-    fn split_step(
-        &mut self,
-        h: f64,
-        theta: f64,
-        order: Order,
-        full_h: f64,
-    ) -> Result<(), TransportError> {
+    fn split_step(&mut self, h: f64, theta: f64, order: Order) -> Result<(), TransportError> {
         let reacting = self.problem.reactions.is_some();
         let ns = self.ops.len();
         let fold: Vec<Option<f64>> = (0..ns)
@@ -636,7 +630,10 @@ impl Simulation {
                 }
             })
             .collect();
-        let mut bad = self.react_half(h, &fold)?;
+        if self.react_half(h, &fold)? {
+            return Err(self.locate_nonfinite());
+        }
+        let mut bad = false;
         let nv = self.problem.mesh.len();
         for s in 0..ns {
             let mut seq = self.sequence(h, theta, order);
@@ -653,7 +650,7 @@ impl Simulation {
         }
         bad |= self.react_half(h, &fold)?;
         if bad {
-            return Err(self.locate_nonfinite(full_h));
+            return Err(self.locate_nonfinite());
         }
         Ok(())
     }
@@ -669,14 +666,25 @@ impl Simulation {
             };
             match react_all(&ode, self.fields.as_mut_slice(), nv, 0.5 * h) {
                 ReactOutcome::Ok { nonfinite } => bad |= nonfinite,
-                ReactOutcome::Failed { voxel } => {
+                ReactOutcome::Failed { voxel, nonfinite } => {
                     let [i, j, k] = self.problem.mesh.coords(voxel);
-                    return Err(TransportError::ReactionFailed {
-                        step: self.steps + 1,
-                        time: self.time,
-                        i,
-                        j,
-                        k,
+                    return Err(match nonfinite {
+                        Some((s, value)) => TransportError::NonFinite {
+                            step: self.steps + 1,
+                            time: self.time,
+                            species: self.problem.species[s].name.clone(),
+                            i,
+                            j,
+                            k,
+                            value,
+                        },
+                        None => TransportError::ReactionFailed {
+                            step: self.steps + 1,
+                            time: self.time,
+                            i,
+                            j,
+                            k,
+                        },
                     });
                 }
             }
@@ -694,7 +702,7 @@ impl Simulation {
         Ok(bad)
     }
 
-    fn locate_nonfinite(&self, h: f64) -> TransportError {
+    fn locate_nonfinite(&self) -> TransportError {
         let nv = self.problem.mesh.len();
         let pos = self.fields.as_slice().iter().position(|x| !x.is_finite());
         let (s, v, value) = pos.map_or((0, 0, f64::NAN), |p| {
@@ -703,7 +711,7 @@ impl Simulation {
         let [i, j, k] = self.problem.mesh.coords(v);
         TransportError::NonFinite {
             step: self.steps + 1,
-            time: self.time + h,
+            time: self.time,
             species: self.problem.species[s].name.clone(),
             i,
             j,
