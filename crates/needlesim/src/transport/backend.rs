@@ -496,3 +496,52 @@ pub(crate) fn decay_source_cpu(
         })
         .reduce(|| false, |a, b| a | b)
 }
+
+#[cfg(test)]
+mod perf_probe {
+    use super::*;
+    use crate::transport::grid::{Geometry, Grid3};
+
+    /// Times each sweep axis alone (run with `--ignored --nocapture` in release).
+    #[test]
+    #[ignore]
+    fn sweep_axis_timing() {
+        for n in [100usize, 128] {
+            let g: Geometry = Grid3::uniform([n; 3], [1e-5; 3]).unwrap().into();
+            let mesh = g.mesh();
+            let op = DiffusionOperator {
+                diffusivity: DiffusivityStorage::Uniform(1e-9),
+                boundaries: [Boundary::ZeroFlux; 6],
+                generation: 0,
+            };
+            let ctx = DiffusionContext {
+                mesh: &mesh,
+                species: 0,
+                op: &op,
+            };
+            let mut f = vec![1.0; mesh.len()];
+            let mut be = CpuBackend::new();
+            for theta in [1.0, 0.5] {
+                for axis in 0..3 {
+                    let sw = [SweepSpec {
+                        axis,
+                        theta,
+                        h: 0.1,
+                        scale: 1.0,
+                    }];
+                    be.diffuse(&ctx, &mut f, &sw);
+                    let t0 = std::time::Instant::now();
+                    for _ in 0..10 {
+                        be.diffuse(&ctx, &mut f, &sw);
+                    }
+                    let t = t0.elapsed().as_secs_f64() / 10.0;
+                    println!(
+                        "n={n} theta={theta} axis {axis}: {:.2} ms  {:.1} GB/s",
+                        t * 1e3,
+                        16.0 * mesh.len() as f64 / t / 1e9
+                    );
+                }
+            }
+        }
+    }
+}

@@ -232,12 +232,28 @@ impl UniformLine {
                 }
             }
         }
+        // Back substitution; the finite check rides along (it costs no extra pass).
+        let check = self.cyclic.is_none();
+        if check {
+            let last = row(n - 1);
+            for l in 0..w {
+                acc[l] += last[l] * 0.0;
+            }
+        }
         for p in (0..n.saturating_sub(1)).rev() {
             let cp = self.cp[p];
             let nxt = row(p + 1);
             let cur = row_mut(p);
-            for l in 0..w {
-                cur[l] -= cp * nxt[l];
+            if check {
+                for l in 0..w {
+                    let x = cur[l] - cp * nxt[l];
+                    cur[l] = x;
+                    acc[l] += x * 0.0;
+                }
+            } else {
+                for l in 0..w {
+                    cur[l] -= cp * nxt[l];
+                }
             }
         }
         if let Some(cy) = &self.cyclic {
@@ -251,13 +267,6 @@ impl UniformLine {
                 let cur = row_mut(p);
                 for l in 0..w {
                     cur[l] -= fact[l] * z;
-                    acc[l] += cur[l] * 0.0;
-                }
-            }
-        } else {
-            for p in 0..n {
-                let cur = row(p);
-                for l in 0..w {
                     acc[l] += cur[l] * 0.0;
                 }
             }
