@@ -350,9 +350,16 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
             };
             Ok((at(d1)? - at(d0)?) * 1e3 / (d1 - d0))
         }
+        m if m.starts_with("delivery.") => {
+            crate::delivery::validate::evaluate(m, t).map_err(|e| metric_err(m, e))
+        }
         other => Err(metric_err(
             other,
-            format!("unknown metric; known: {}", METRICS.join(", ")),
+            format!(
+                "unknown metric; known: {}, {}",
+                METRICS.join(", "),
+                crate::delivery::validate::METRICS.join(", ")
+            ),
         )),
     }
 }

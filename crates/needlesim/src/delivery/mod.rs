@@ -17,6 +17,7 @@ pub mod physchem;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod validate;
 
 use thiserror::Error;
 

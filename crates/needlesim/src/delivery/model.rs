@@ -235,6 +235,7 @@ pub struct Arm {
     layer_depths: [f64; 5],
     d_free: f64,
     r_h: f64,
+    patency: f64,
     applied_factor: f64,
 }
 
@@ -465,6 +466,7 @@ impl Arm {
             layer_depths,
             d_free: co.d_free_m2_s,
             r_h: co.r_h_m,
+            patency: co.channel_patency,
             applied_factor: f64::NAN,
         };
         arm.apply_channels(1.0, &mut arm_d)?;
@@ -487,6 +489,7 @@ impl Arm {
                 }
                 Fill::Area { phi0 } => (phi0 * g * g).min(1.0),
             };
+            let phi = phi * self.patency;
             let d_ch = self.d_free * renkin(self.r_h, rc);
             let d = phi * d_ch + (1.0 - phi) * self.base_d[cv.v];
             updates.push((cv.v, d));

@@ -97,6 +97,12 @@ pub struct PhysChemParams {
     pub capillary_pore_radius_m: f64,
     /// Lymphatic clearance floor for macromolecules, 1/s. **Assumed** 1e-5 /s (about a day).
     pub lymph_clearance_per_s: f64,
+    /// Channel patency: the fraction of a channel's geometric open cross-section that is a free
+    /// aqueous pathway right after needling (the rest is collapsed or compressed tissue, clot
+    /// and exudate, treated as tissue). **Assumed** 1 (not calibrated): lowering it to 1e-3
+    /// still leaves VT-10/VT-11 enhancements 20-50× above the published ones while breaking
+    /// VT-09, so a single patency factor does not explain the gap; see `docs/VALIDATION.md`.
+    pub channel_patency: f64,
 }
 
 impl Default for PhysChemParams {
@@ -111,6 +117,7 @@ impl Default for PhysChemParams {
             reticular_clearance_ratio: 0.3,
             capillary_pore_radius_m: 4.5e-9,
             lymph_clearance_per_s: 1.0e-5,
+            channel_patency: 1.0,
         }
     }
 }
@@ -196,6 +203,8 @@ pub struct TransportCoefficients {
     /// Capillary clearance in papillary and reticular dermis, 1/s.
     pub clearance_papillary_per_s: f64,
     pub clearance_reticular_per_s: f64,
+    /// Channel patency (copied from the parameters).
+    pub channel_patency: f64,
     /// Remarks: extrapolations, zeroed permeability, ...
     pub warnings: Vec<String>,
 }
@@ -256,6 +265,7 @@ pub fn coefficients(
         log_k_used: log_k,
         clearance_papillary_per_s: k_pap,
         clearance_reticular_per_s: k_pap * p.reticular_clearance_ratio,
+        channel_patency: p.channel_patency,
         warnings,
     }
 }

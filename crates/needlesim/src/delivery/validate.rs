@@ -1,0 +1,146 @@
+//! Validation metrics of the delivery model (`delivery.*`), evaluated by [`crate::validate`].
+//!
+//! | metric | inputs | value |
+//! |---|---|---|
+//! | `delivery.log_kp_cm_h` | `log_kow`, `mw_g_mol`, optional `model` | log10 kp (cm/h) |
+//! | `delivery.barrier_recovery_h` | `occlusion`, `depth_um`, `age_years`, `phototype` | h |
+//! | `delivery.tissue_diffusivity_um2_s` | `compound`, `layer` (viable_epidermis / dermis) | µm²/s |
+//! | `delivery.enhancement_ratio` | `scenario` (with `[delivery]`), `quantity`, optional `at_h` | needled / intact |
+//! | `delivery.time_to_steady_h` | `scenario` | h from application until the flux into blood + receptor first reaches 90 % of its maximum |
+
+use super::closure::{Closure, ClosureParams, Occlusion};
+use super::compounds::Library;
+use super::physchem::{PermeabilityModel, PhysChemParams, coefficients};
+use super::run::{DeliverReport, SeriesPoint};
+use crate::skin::{Person, Sex};
+
+/// Metric names handled here.
+pub const METRICS: &[&str] = &[
+    "delivery.log_kp_cm_h",
+    "delivery.barrier_recovery_h",
+    "delivery.tissue_diffusivity_um2_s",
+    "delivery.enhancement_ratio",
+    "delivery.time_to_steady_h",
+];
+
+fn num(t: &toml::Table, key: &str) -> Result<f64, String> {
+    match t.get(key) {
+        Some(toml::Value::Float(x)) => Ok(*x),
+        Some(toml::Value::Integer(i)) => Ok(*i as f64),
+        _ => Err(format!("input `{key}` (a number) is missing")),
+    }
+}
+
+fn text<'a>(t: &'a toml::Table, key: &str) -> Result<&'a str, String> {
+    t.get(key)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| format!("input `{key}` (a string) is missing"))
+}
+
+fn model(t: &toml::Table) -> Result<PermeabilityModel, String> {
+    match t.get("model").and_then(|v| v.as_str()) {
+        None | Some("potts_guy_1992") => Ok(PermeabilityModel::PottsGuy1992),
+        Some("refit_2023") => Ok(PermeabilityModel::Refit2023),
+        Some(o) => Err(format!("model {o:?}: use potts_guy_1992 or refit_2023")),
+    }
+}
+
+/// Runs the inline `[inputs.scenario]` through `deliver`.
+pub fn run_inline(t: &toml::Table) -> Result<DeliverReport, String> {
+    let table = t
+        .get("scenario")
+        .and_then(|v| v.as_table())
+        .ok_or("input table `scenario` is missing")?;
+    let text = toml::to_string(table).map_err(|e| e.to_string())?;
+    let (s, plan) = super::scenario::parse(&text, "inputs.scenario").map_err(|e| e.to_string())?;
+    super::run::run(&s, &plan)
+        .map(|r| r.report)
+        .map_err(|e| e.to_string())
+}
+
+fn at<'a>(r: &'a DeliverReport, t_h: Option<f64>) -> Result<&'a SeriesPoint, String> {
+    match t_h {
+        None => r.series.last().ok_or_else(|| "empty series".to_string()),
+        Some(t) => r
+            .series
+            .iter()
+            .min_by(|a, b| (a.t_h - t).abs().total_cmp(&(b.t_h - t).abs()))
+            .ok_or_else(|| "empty series".to_string()),
+    }
+}
+
+/// Evaluates a `delivery.*` metric.
+pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, String> {
+    match metric {
+        "delivery.log_kp_cm_h" => Ok(model(t)?.log_kp_cm_h(num(t, "log_kow")?, num(t, "mw_g_mol")?)),
+        "delivery.barrier_recovery_h" => {
+            let occ = Occlusion::from_name(text(t, "occlusion")?)
+                .ok_or("occlusion: use none, serum or patch")?;
+            let person = Person {
+                age_years: num(t, "age_years")?,
+                sex: Sex::Female,
+                phototype: num(t, "phototype")? as u8,
+            };
+            let c = Closure::new(
+                &ClosureParams::default(),
+                num(t, "depth_um")? * 1e-6,
+                &person,
+                &[(0.0, occ)],
+            );
+            Ok(c.recovery_time_s() / 3600.0)
+        }
+        "delivery.tissue_diffusivity_um2_s" => {
+            let c = Library::builtin()
+                .compound(text(t, "compound")?)
+                .map_err(|e| e.to_string())?;
+            let co = coefficients(c, PermeabilityModel::default(), &PhysChemParams::default());
+            match text(t, "layer")? {
+                "viable_epidermis" => Ok(co.d_ve_m2_s * 1e12),
+                "dermis" => Ok(co.d_dermis_m2_s * 1e12),
+                o => Err(format!("layer {o:?}: use viable_epidermis or dermis")),
+            }
+        }
+        "delivery.enhancement_ratio" => {
+            let r = run_inline(t)?;
+            let p = at(&r, t.get("at_h").and_then(|v| v.as_float()))?;
+            let (a, b) = match text(t, "quantity")? {
+                "receptor_blood" => (p.needled.receptor_blood_ug_cm2, p.intact.receptor_blood_ug_cm2),
+                "reached_dermis" => (p.needled.reached_dermis_ug_cm2, p.intact.reached_dermis_ug_cm2),
+                "held_in_viable_skin" => (
+                    p.needled.viable_epidermis_ug_cm2
+                        + p.needled.papillary_dermis_ug_cm2
+                        + p.needled.reticular_dermis_ug_cm2,
+                    p.intact.viable_epidermis_ug_cm2
+                        + p.intact.papillary_dermis_ug_cm2
+                        + p.intact.reticular_dermis_ug_cm2,
+                ),
+                o => Err(format!(
+                    "quantity {o:?}: use receptor_blood, reached_dermis or held_in_viable_skin"
+                ))?,
+            };
+            if b > 0.0 {
+                Ok(a / b)
+            } else {
+                Err("the intact arm delivers nothing: the ratio is undefined".into())
+            }
+        }
+        "delivery.time_to_steady_h" => {
+            let r = run_inline(t)?;
+            let t0 = r.applications.first().map_or(0.0, |a| a.apply_h);
+            let max = r
+                .series
+                .iter()
+                .map(|p| p.needled.flux_out_ug_cm2_h)
+                .fold(0.0, f64::max);
+            if max <= 0.0 {
+                return Err("nothing reaches blood or receptor".into());
+            }
+            r.series
+                .iter()
+                .find(|p| p.needled.flux_out_ug_cm2_h >= 0.9 * max)
+                .map(|p| p.t_h - t0)
+                .ok_or_else(|| "no steady flux".into())
+        }
+        other => Err(format!("unknown delivery metric {other:?}")),
+    }
+}
