@@ -389,10 +389,22 @@ fn deliver(
         report::write_atomic(&p, bytes).with_context(|| format!("writing `{}`", p.display()))
     };
     let r = &run.report;
-    write("delivery_series.csv", delivery::report::series_csv(r).as_bytes())?;
-    write("delivery_profiles.csv", delivery::report::profiles_csv(r).as_bytes())?;
-    write("delivery_time.svg", delivery::report::time_svg(r)?.as_bytes())?;
-    write("delivery_profile.svg", delivery::report::profile_svg(r)?.as_bytes())?;
+    write(
+        "delivery_series.csv",
+        delivery::report::series_csv(r).as_bytes(),
+    )?;
+    write(
+        "delivery_profiles.csv",
+        delivery::report::profiles_csv(r).as_bytes(),
+    )?;
+    write(
+        "delivery_time.svg",
+        delivery::report::time_svg(r)?.as_bytes(),
+    )?;
+    write(
+        "delivery_profile.svg",
+        delivery::report::profile_svg(r)?.as_bytes(),
+    )?;
     write("delivery.json", serde_json::to_string_pretty(r)?.as_bytes())?;
     if !quiet {
         print_delivery(r, out);
@@ -410,13 +422,23 @@ fn print_delivery(r: &DeliverReport, out: &Path) {
     println!("needlesim deliver: {} (seed {})", r.title, r.seed);
     println!(
         "zone {} ({}, {}), {:?}; product {} ({}), compound {} (MW {:.0}, log K {:.2})",
-        r.zone, r.site, r.device, r.setup, r.product, r.vehicle, r.compound.name,
-        r.compound.mw_g_mol, r.coefficients.log_k_used
+        r.zone,
+        r.site,
+        r.device,
+        r.setup,
+        r.product,
+        r.vehicle,
+        r.compound.name,
+        r.compound.mw_g_mol,
+        r.coefficients.log_k_used
     );
     let c = &r.channels;
     println!(
         "channels: {:.0}/cm², mean depth {:.0} µm, open radius {:.1} µm at the surface; barrier recovery {} h",
-        c.density_per_cm2, c.mean_depth_um, c.surface_open_radius_um, fmt(r.closure.barrier_recovery_h)
+        c.density_per_cm2,
+        c.mean_depth_um,
+        c.surface_open_radius_um,
+        fmt(r.closure.barrier_recovery_h)
     );
     let k = &r.coefficients;
     println!(
@@ -426,11 +448,31 @@ fn print_delivery(r: &DeliverReport, out: &Path) {
     let t_end = r.series.last().map_or(0.0, |p| p.t_h);
     println!("after {t_end:.2} h (per cm²):        needled      intact");
     for (name, a, b) in [
-        ("entered the skin (µg)", r.needled.entered_ug_cm2, r.intact.entered_ug_cm2),
-        ("reached the dermis (µg)", r.needled.reached_dermis_ug_cm2, r.intact.reached_dermis_ug_cm2),
-        ("blood + receptor (µg)", r.needled.receptor_blood_ug_cm2, r.intact.receptor_blood_ug_cm2),
-        ("held in the skin (µg)", r.needled.held_in_skin_ug_cm2, r.intact.held_in_skin_ug_cm2),
-        ("peak flux out (µg/h)", r.needled.peak_flux_out_ug_cm2_h, r.intact.peak_flux_out_ug_cm2_h),
+        (
+            "entered the skin (µg)",
+            r.needled.entered_ug_cm2,
+            r.intact.entered_ug_cm2,
+        ),
+        (
+            "reached the dermis (µg)",
+            r.needled.reached_dermis_ug_cm2,
+            r.intact.reached_dermis_ug_cm2,
+        ),
+        (
+            "blood + receptor (µg)",
+            r.needled.receptor_blood_ug_cm2,
+            r.intact.receptor_blood_ug_cm2,
+        ),
+        (
+            "held in the skin (µg)",
+            r.needled.held_in_skin_ug_cm2,
+            r.intact.held_in_skin_ug_cm2,
+        ),
+        (
+            "peak flux out (µg/h)",
+            r.needled.peak_flux_out_ug_cm2_h,
+            r.intact.peak_flux_out_ug_cm2_h,
+        ),
     ] {
         println!("  {name:<26} {a:>11.4e} {b:>11.4e}");
     }

@@ -15,7 +15,16 @@ fn tmp(name: &str) -> PathBuf {
 
 fn deliver(example: &str, out: &Path, threads: usize) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_needlesim"))
-        .args(["deliver", repo().join("examples").join(example).to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")])
+        .args([
+            "deliver",
+            repo()
+                .join("examples")
+                .join(example)
+                .to_str()
+                .expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
         .env("RAYON_NUM_THREADS", threads.to_string())
         .output()
         .expect("runs")
@@ -27,24 +36,51 @@ fn deliver_writes_json_csv_and_svg_and_is_deterministic() {
     let o = deliver("deliver_lidocaine_pen_0.5mm.toml", &a, 1);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("time to effect") && stdout.contains("enhancement"), "{stdout}");
-    for f in ["delivery.json", "delivery_series.csv", "delivery_profiles.csv", "delivery_time.svg", "delivery_profile.svg"] {
+    assert!(
+        stdout.contains("time to effect") && stdout.contains("enhancement"),
+        "{stdout}"
+    );
+    for f in [
+        "delivery.json",
+        "delivery_series.csv",
+        "delivery_profiles.csv",
+        "delivery_time.svg",
+        "delivery_profile.svg",
+    ] {
         let p = a.join(f);
-        assert!(std::fs::metadata(&p).map(|m| m.len() > 100).unwrap_or(false), "{f}");
+        assert!(
+            std::fs::metadata(&p)
+                .map(|m| m.len() > 100)
+                .unwrap_or(false),
+            "{f}"
+        );
     }
-    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(a.join("delivery.json")).expect("json")).expect("valid");
-    let n = j["needled"]["time_to_effect_min"].as_f64().expect("needled onset");
-    let i = j["intact"]["time_to_effect_min"].as_f64().expect("intact onset");
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("delivery.json")).expect("json"))
+            .expect("valid");
+    let n = j["needled"]["time_to_effect_min"]
+        .as_f64()
+        .expect("needled onset");
+    let i = j["intact"]["time_to_effect_min"]
+        .as_f64()
+        .expect("intact onset");
     assert!(n < i, "needled onset {n} min, intact {i} min");
-    assert!((i - 30.0).abs() < 1.0, "intact onset is the calibration point: {i}");
+    assert!(
+        (i - 30.0).abs() < 1.0,
+        "intact onset is the calibration point: {i}"
+    );
     let o2 = deliver("deliver_lidocaine_pen_0.5mm.toml", &b, 2);
     assert!(o2.status.success());
     let strip = |p: &Path| {
-        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).expect("json")).expect("valid");
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).expect("json")).expect("valid");
         v["numerics"]["wall_s"] = serde_json::Value::Null;
         v
     };
-    assert_eq!(strip(&a.join("delivery.json")), strip(&b.join("delivery.json")));
+    assert_eq!(
+        strip(&a.join("delivery.json")),
+        strip(&b.join("delivery.json"))
+    );
     assert_eq!(
         std::fs::read(a.join("delivery_series.csv")).expect("csv"),
         std::fs::read(b.join("delivery_series.csv")).expect("csv")
@@ -62,7 +98,10 @@ fn deliver_without_a_delivery_section_is_bad_input() {
 
 #[test]
 fn schema_lists_the_delivery_report() {
-    let o = Command::new(env!("CARGO_BIN_EXE_needlesim")).args(["schema", "delivery"]).output().expect("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_needlesim"))
+        .args(["schema", "delivery"])
+        .output()
+        .expect("runs");
     assert!(o.status.success());
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("enhancement_receptor_blood") && s.contains("time_to_effect_min"));

@@ -13,7 +13,12 @@ use needlesim::skin::{self, LayerKind, Person, Site, SkinColumn, ThicknessOverri
 const H: f64 = 3600.0;
 
 fn column() -> SkinColumn {
-    skin::column(Site::Cheek, &Person::default(), &ThicknessOverrides::default()).expect("column")
+    skin::column(
+        Site::Cheek,
+        &Person::default(),
+        &ThicknessOverrides::default(),
+    )
+    .expect("column")
 }
 
 fn coeffs(name: &str) -> TransportCoefficients {
@@ -88,7 +93,17 @@ fn run(
             recovered_fraction: 0.1,
         },
     });
-    run_arm(&mut arm, sched, clo.as_ref(), sol, end, &times(end, 48), &[end], &res).expect("run")
+    run_arm(
+        &mut arm,
+        sched,
+        clo.as_ref(),
+        sol,
+        end,
+        &times(end, 48),
+        &[end],
+        &res,
+    )
+    .expect("run")
 }
 
 #[test]
@@ -97,7 +112,16 @@ fn intact_skin_steady_flux_matches_the_series_resistance() {
     let col = column();
     let co = coeffs("caffeine");
     let c = 10.0;
-    let r = run(&col, &co, None, 100.0, &reservoir(c, 0.0, Occlusion::None), Setup::FranzCell, 72.0 * H, 1e3);
+    let r = run(
+        &col,
+        &co,
+        None,
+        100.0,
+        &reservoir(c, 0.0, Occlusion::None),
+        Setup::FranzCell,
+        72.0 * H,
+        1e3,
+    );
     let l = |k: LayerKind| col.layer(k).thickness_m;
     let resist = 1.0 / co.kp_m_s
         + l(LayerKind::ViableEpidermis) / co.d_ve_m2_s
@@ -105,7 +129,11 @@ fn intact_skin_steady_flux_matches_the_series_resistance() {
     let j_ss = c / resist;
     let last = r.samples.last().expect("samples");
     let rel = (last.flux_out_kg_m2_s - j_ss).abs() / j_ss;
-    assert!(rel < 0.03, "flux out {} vs analytic {j_ss} ({rel})", last.flux_out_kg_m2_s);
+    assert!(
+        rel < 0.03,
+        "flux out {} vs analytic {j_ss} ({rel})",
+        last.flux_out_kg_m2_s
+    );
     // Lag time of a membrane whose storage sits in the SC: h_SC²/(6 D_SC) = h_SC/(6 kp).
     assert!(last.entered_kg_m2 > 0.0);
 }
@@ -116,11 +144,23 @@ fn mass_is_conserved_and_a_finite_dose_depletes() {
     let co = coeffs("caffeine");
     let sched = Schedule::new(vec![finite(2.0, 0.05, 0.0, None)]).expect("s");
     let applied = 2.0e-2 * 0.05;
-    let r = run(&col, &co, Some(shape(500e-6)), 250.0, &sched, Setup::FranzCell, 24.0 * H, 21.6);
+    let r = run(
+        &col,
+        &co,
+        Some(shape(500e-6)),
+        250.0,
+        &sched,
+        Setup::FranzCell,
+        24.0 * H,
+        21.6,
+    );
     let last = r.samples.last().expect("samples");
     let in_skin: f64 = last.layers_kg_m2.iter().sum();
     let total = last.donor_kg_m2 + in_skin + last.bottom_kg_m2 + last.cleared_kg_m2;
-    assert!((total - applied).abs() < 1e-6 * applied, "{total} vs {applied}");
+    assert!(
+        (total - applied).abs() < 1e-6 * applied,
+        "{total} vs {applied}"
+    );
     // Entry from the boundary flux agrees with the balance (engine conservation).
     assert!((r.entered_by_flux_kg_m2 - last.entered_kg_m2).abs() < 1e-6 * applied);
     assert!(last.entered_kg_m2 <= applied * (1.0 + 1e-9));
@@ -128,7 +168,10 @@ fn mass_is_conserved_and_a_finite_dose_depletes() {
     for w in r.samples.windows(2) {
         assert!(w[1].donor_kg_m2 <= w[0].donor_kg_m2 + 1e-15);
     }
-    assert!(last.donor_kg_m2 < 0.5 * applied, "most of a caffeine film enters via channels");
+    assert!(
+        last.donor_kg_m2 < 0.5 * applied,
+        "most of a caffeine film enters via channels"
+    );
 }
 
 #[test]
@@ -137,7 +180,16 @@ fn needling_enhances_and_macromolecules_need_the_channels() {
     for (name, must_be_zero) in [("caffeine", false), ("fitc_dextran_70k", true)] {
         let co = coeffs(name);
         let s = reservoir(10.0, 0.0, Occlusion::None);
-        let mn = run(&col, &co, Some(shape(500e-6)), 250.0, &s, Setup::InVivo, 6.0 * H, 100.0);
+        let mn = run(
+            &col,
+            &co,
+            Some(shape(500e-6)),
+            250.0,
+            &s,
+            Setup::InVivo,
+            6.0 * H,
+            100.0,
+        );
         let it = run(&col, &co, None, 250.0, &s, Setup::InVivo, 6.0 * H, 100.0);
         let a = mn.samples.last().expect("mn").reached_dermis_kg_m2();
         let b = it.samples.last().expect("it").reached_dermis_kg_m2();
@@ -152,16 +204,28 @@ fn deeper_channels_occlusion_and_early_application_deliver_more() {
     let co = coeffs("ascorbic_acid");
     let reached = |depth: f64, occ: Occlusion, t_apply: f64| {
         let s = reservoir(150.0, t_apply, occ);
-        run(&col, &co, Some(shape(depth)), 250.0, &s, Setup::InVivo, 8.0 * H, 330.0)
-            .samples
-            .last()
-            .expect("s")
-            .reached_dermis_kg_m2()
+        run(
+            &col,
+            &co,
+            Some(shape(depth)),
+            250.0,
+            &s,
+            Setup::InVivo,
+            8.0 * H,
+            330.0,
+        )
+        .samples
+        .last()
+        .expect("s")
+        .reached_dermis_kg_m2()
     };
     let base = reached(500e-6, Occlusion::None, 0.0);
     assert!(reached(1000e-6, Occlusion::None, 0.0) > base);
     assert!(reached(500e-6, Occlusion::Patch, 0.0) > 2.0 * base);
-    assert!(reached(500e-6, Occlusion::None, 1.0 * H) < 0.5 * base, "channels close within the hour");
+    assert!(
+        reached(500e-6, Occlusion::None, 1.0 * H) < 0.5 * base,
+        "channels close within the hour"
+    );
 }
 
 #[test]
@@ -169,7 +233,16 @@ fn wiping_stops_entry_and_a_second_application_adds() {
     let col = column();
     let co = coeffs("niacinamide");
     let one = Schedule::new(vec![finite(2.0, 0.05, 0.0, Some(0.5 * H))]).expect("s");
-    let r = run(&col, &co, Some(shape(500e-6)), 250.0, &one, Setup::InVivo, 4.0 * H, 500.0);
+    let r = run(
+        &col,
+        &co,
+        Some(shape(500e-6)),
+        250.0,
+        &one,
+        Setup::InVivo,
+        4.0 * H,
+        500.0,
+    );
     let after: Vec<f64> = r
         .samples
         .iter()
@@ -177,14 +250,28 @@ fn wiping_stops_entry_and_a_second_application_adds() {
         .map(|s| s.entered_kg_m2)
         .collect();
     assert!(after.len() > 3);
-    let spread = after.iter().fold(0.0f64, |m, v| m.max((v - after[0]).abs()));
-    assert!(spread < 1e-9 * after[0].abs().max(1e-30), "entry after the wipe: {spread}");
+    let spread = after
+        .iter()
+        .fold(0.0f64, |m, v| m.max((v - after[0]).abs()));
+    assert!(
+        spread < 1e-9 * after[0].abs().max(1e-30),
+        "entry after the wipe: {spread}"
+    );
     let two = Schedule::new(vec![
         finite(2.0, 0.05, 0.0, Some(0.5 * H)),
         finite(2.0, 0.05, 1.0 * H, Some(1.5 * H)),
     ])
     .expect("s");
-    let r2 = run(&col, &co, Some(shape(500e-6)), 250.0, &two, Setup::InVivo, 4.0 * H, 500.0);
+    let r2 = run(
+        &col,
+        &co,
+        Some(shape(500e-6)),
+        250.0,
+        &two,
+        Setup::InVivo,
+        4.0 * H,
+        500.0,
+    );
     let e1 = r.samples.last().expect("1").entered_kg_m2;
     let e2 = r2.samples.last().expect("2").entered_kg_m2;
     assert!(e2 > 1.2 * e1, "{e2} vs {e1}");
@@ -196,8 +283,22 @@ fn results_do_not_depend_on_the_thread_count() {
     let co = coeffs("lidocaine");
     let s = reservoir(40.0, 0.0, Occlusion::Serum);
     let go = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
-        pool.install(|| run(&col, &co, Some(shape(450e-6)), 500.0, &s, Setup::InVivo, 3.0 * H, 4.1))
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            run(
+                &col,
+                &co,
+                Some(shape(450e-6)),
+                500.0,
+                &s,
+                Setup::InVivo,
+                3.0 * H,
+                4.1,
+            )
+        })
     };
     let (a, b) = (go(1), go(2));
     // Debug formatting compares bit patterns, NaN (reservoir donor) included.
@@ -221,21 +322,64 @@ fn patch_agrees_with_the_unit_cell_on_a_regular_pattern() {
         }
     }
     let s = reservoir(10.0, 0.0, Occlusion::Serum);
-    let clo = Closure::new(&ClosureParams::default(), ch.depth_m, &Person::default(), &s.occlusion_changes());
+    let clo = Closure::new(
+        &ClosureParams::default(),
+        ch.depth_m,
+        &Person::default(),
+        &s.occlusion_changes(),
+    );
     let end = 2.0 * H;
     let mut res = Resolution::patch();
     res.dx_patch_m = 20e-6;
-    let mut patch = Arm::patch(&col, &chans, (4.0 * pitch, 4.0 * pitch), &co, Setup::InVivo, &res)
-        .expect("patch");
-    let rp = run_arm(&mut patch, &s, Some(&clo), 21.6, end, &times(end, 8), &[], &res).expect("p");
+    let mut patch = Arm::patch(
+        &col,
+        &chans,
+        (4.0 * pitch, 4.0 * pitch),
+        &co,
+        Setup::InVivo,
+        &res,
+    )
+    .expect("patch");
+    let rp = run_arm(
+        &mut patch,
+        &s,
+        Some(&clo),
+        21.6,
+        end,
+        &times(end, 8),
+        &[],
+        &res,
+    )
+    .expect("p");
     let resu = Resolution::default();
-    let mut cell = Arm::unit_cell(&col, Some(&ch), pitch / std::f64::consts::PI.sqrt(), &co, Setup::InVivo, &resu)
-        .expect("cell");
-    let ru = run_arm(&mut cell, &s, Some(&clo), 21.6, end, &times(end, 8), &[], &resu).expect("u");
+    let mut cell = Arm::unit_cell(
+        &col,
+        Some(&ch),
+        pitch / std::f64::consts::PI.sqrt(),
+        &co,
+        Setup::InVivo,
+        &resu,
+    )
+    .expect("cell");
+    let ru = run_arm(
+        &mut cell,
+        &s,
+        Some(&clo),
+        21.6,
+        end,
+        &times(end, 8),
+        &[],
+        &resu,
+    )
+    .expect("u");
     for (a, b) in rp.samples.iter().zip(&ru.samples).skip(1) {
         let (x, y) = (a.reached_dermis_kg_m2(), b.reached_dermis_kg_m2());
         let rel = (x - y).abs() / y;
-        assert!(rel < 0.15, "t = {} h: patch {x} vs unit cell {y} ({rel})", a.t_s / H);
+        assert!(
+            rel < 0.15,
+            "t = {} h: patch {x} vs unit cell {y} ({rel})",
+            a.t_s / H
+        );
     }
 }
 
@@ -244,8 +388,15 @@ fn a_nan_coefficient_is_refused_with_a_message() {
     let col = column();
     let mut co = coeffs("caffeine");
     co.d_ve_m2_s = f64::NAN;
-    let e = Arm::unit_cell(&col, Some(&shape(500e-6)), 2e-4, &co, Setup::InVivo, &Resolution::default())
-        .err()
-        .expect("NaN refused");
+    let e = Arm::unit_cell(
+        &col,
+        Some(&shape(500e-6)),
+        2e-4,
+        &co,
+        Setup::InVivo,
+        &Resolution::default(),
+    )
+    .err()
+    .expect("NaN refused");
     assert!(e.to_string().contains("diffusivity"), "{e}");
 }

@@ -40,7 +40,8 @@ fn errors(delivery: &str) -> Vec<(String, String, String)> {
 }
 
 fn has(errs: &[(String, String, String)], path: &str, needle: &str) -> bool {
-    errs.iter().any(|(p, v, m)| p == path && (m.contains(needle) || v.contains(needle)))
+    errs.iter()
+        .any(|(p, v, m)| p == path && (m.contains(needle) || v.contains(needle)))
 }
 
 #[test]
@@ -58,9 +59,17 @@ fn negative_absurd_dose_and_application_before_needling_are_refused() {
     let e = errors("[delivery]\nproduct = \"vitamin_c_serum_15\"\ndose_mg_cm2 = 50000\n");
     assert!(has(&e, "delivery.dose_mg_cm2", "0.01-1000"), "{e:?}");
     let e = errors("[delivery]\nproduct = \"vitamin_c_serum_15\"\napply_after_min = -10\n");
-    assert!(has(&e, "delivery.apply_after_min", "before the end of needling"), "{e:?}");
-    let e = errors("[delivery]\nproduct = \"vitamin_c_serum_15\"\napply_after_min = 30\nwipe_after_min = 10\n");
-    assert!(has(&e, "delivery.wipe_after_min", "later than the application"), "{e:?}");
+    assert!(
+        has(&e, "delivery.apply_after_min", "before the end of needling"),
+        "{e:?}"
+    );
+    let e = errors(
+        "[delivery]\nproduct = \"vitamin_c_serum_15\"\napply_after_min = 30\nwipe_after_min = 10\n",
+    );
+    assert!(
+        has(&e, "delivery.wipe_after_min", "later than the application"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -69,24 +78,36 @@ fn too_large_molecule_is_an_error_and_a_macromolecule_a_warning() {
         "[delivery]\ncompound = \"bead\"\nconcentration_mg_g = 1\n[[compounds]]\nname = \"bead\"\nclass = \"protein\"\nmw_g_mol = 1e7\nlog_p = -3\nsolubility_mg_ml = 1\ncharge = \"neutral\"\nr_h_nm = 5000\n",
     );
     assert!(
-        e.iter().any(|(p, _, m)| p.starts_with("compounds[0].r_h_nm") || m.contains("too large")),
+        e.iter()
+            .any(|(p, _, m)| p.starts_with("compounds[0].r_h_nm") || m.contains("too large")),
         "{e:?}"
     );
     let (_, plan) = parse(
-        &format!("{BASE}[delivery]\ncompound = \"ha_high\"\nconcentration_mg_g = 5\n"),
+        &format!(
+            "{BASE}[delivery]\ncompound = \"ha_high\"\nconcentration_mg_g = 5\ndose_mg_cm2 = 2\n"
+        ),
         "t.toml",
     )
     .expect("valid");
-    assert!(plan.warnings.iter().any(|w| w.contains("outside")), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("outside")),
+        "{:?}",
+        plan.warnings
+    );
 }
 
 #[test]
 fn bad_choices_and_unknown_keys_name_the_field() {
-    let e = errors("[delivery]\nproduct = \"ha_serum\"\nocclusion = \"cling film\"\nsetup = \"mouse\"\ngeometry = \"sphere\"\n");
+    let e = errors(
+        "[delivery]\nproduct = \"ha_serum\"\nocclusion = \"cling film\"\nsetup = \"mouse\"\ngeometry = \"sphere\"\n",
+    );
     for f in ["delivery.occlusion", "delivery.setup", "delivery.geometry"] {
         assert!(has(&e, f, "allowed"), "{f}: {e:?}");
     }
-    match parse(&format!("{BASE}[delivery]\nproduct = \"ha_serum\"\ncolour = 3\n"), "t.toml") {
+    match parse(
+        &format!("{BASE}[delivery]\nproduct = \"ha_serum\"\ncolour = 3\n"),
+        "t.toml",
+    ) {
         Err(e) => assert!(e.to_string().contains("colour"), "{e}"),
         Ok(_) => panic!("unknown key accepted"),
     }
@@ -108,11 +129,25 @@ fn repeated_applications_and_user_compounds_are_accepted() {
     .expect("valid");
     assert_eq!(plan.schedule.applications.len(), 2);
     assert_eq!(plan.compound.name, "my_peptide");
-    assert!(matches!(plan.geometry, GeometryKind::Patch { side_m } if (side_m - 2e-3).abs() < 1e-12));
+    assert!(
+        matches!(plan.geometry, GeometryKind::Patch { side_m } if (side_m - 2e-3).abs() < 1e-12)
+    );
     assert_eq!(s.zones.len(), 1);
-    let e = errors("[delivery]\nproduct = \"ha_serum\"\ndose_mg_cm2 = 2\n[[delivery.applications]]\nafter_min = -5\n");
-    assert!(has(&e, "delivery.applications[0].after_min", "before the end of needling"), "{e:?}");
-    assert!(has(&e, "delivery.dose_mg_cm2", "cannot be combined"), "{e:?}");
+    let e = errors(
+        "[delivery]\nproduct = \"ha_serum\"\ndose_mg_cm2 = 2\n[[delivery.applications]]\nafter_min = -5\n",
+    );
+    assert!(
+        has(
+            &e,
+            "delivery.applications[0].after_min",
+            "before the end of needling"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "delivery.dose_mg_cm2", "cannot be combined"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -121,7 +156,11 @@ fn the_bundled_delivery_examples_load() {
     let mut n = 0;
     for e in std::fs::read_dir(&dir).expect("examples") {
         let p = e.expect("entry").path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if name.starts_with("deliver_") && name.ends_with(".toml") {
             needlesim::delivery::scenario::load(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
             n += 1;

@@ -290,7 +290,7 @@ mod tests {
             &[(0.0, Occlusion::Patch), (2.0 * HOUR, Occlusion::None)],
         );
         let a2 = c.open_area(2.0 * HOUR);
-        let expect = 0.5f64.powf(2.0 / 23.0);
+        let expect = 0.5f64.powf(2.0 / 16.0);
         assert!((a2 - expect).abs() < 1e-12);
         let a3 = c.open_area(3.0 * HOUR);
         assert!((a3 - expect * 0.5f64.powf(1.0 / 0.25)).abs() < 1e-12);

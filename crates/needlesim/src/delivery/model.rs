@@ -162,7 +162,12 @@ pub fn z_faces(column: &SkinColumn, channel_depth_m: f64, res: &Resolution) -> V
     };
     push_seg(d[0], d[1], (d[1] - d[0]) / res.sc_cells as f64, &mut faces);
     push_seg(d[1], d[2], res.dz_epidermis_m, &mut faces);
-    push_seg(d[2], d[3], res.dz_epidermis_m.max(0.5 * res.dz_dermis_m), &mut faces);
+    push_seg(
+        d[2],
+        d[3],
+        res.dz_epidermis_m.max(0.5 * res.dz_dermis_m),
+        &mut faces,
+    );
     // Reticular dermis: fine down to 100 µm below the channel tip (and the tip itself on a
     // face), then cells growing by 1.2 up to dz_max.
     let fine_end = (channel_depth_m + 100e-6).clamp(d[3], d[4]);
@@ -176,7 +181,11 @@ pub fn z_faces(column: &SkinColumn, channel_depth_m: f64, res: &Resolution) -> V
     let mut h = res.dz_dermis_m;
     while z < d[4] - 1e-12 {
         h = (h * 1.2).min(res.dz_max_m);
-        let next = if d[4] - (z + h) < 0.5 * h { d[4] } else { z + h };
+        let next = if d[4] - (z + h) < 0.5 * h {
+            d[4]
+        } else {
+            z + h
+        };
         faces.push(next);
         z = next;
     }
@@ -251,12 +260,7 @@ fn tr(e: TransportError) -> DeliveryError {
 }
 
 /// Per-layer base diffusivity and clearance for a voxel at depth `z`.
-fn layer_props(
-    z: f64,
-    depths: &[f64; 5],
-    co: &TransportCoefficients,
-    setup: Setup,
-) -> (f64, f64) {
+fn layer_props(z: f64, depths: &[f64; 5], co: &TransportCoefficients, setup: Setup) -> (f64, f64) {
     let in_vivo = setup == Setup::InVivo;
     if z < depths[1] {
         (co.kp_m_s * (depths[1] - depths[0]), 0.0)
@@ -265,12 +269,20 @@ fn layer_props(
     } else if z < depths[3] {
         (
             co.d_dermis_m2_s,
-            if in_vivo { co.clearance_papillary_per_s } else { 0.0 },
+            if in_vivo {
+                co.clearance_papillary_per_s
+            } else {
+                0.0
+            },
         )
     } else {
         (
             co.d_dermis_m2_s,
-            if in_vivo { co.clearance_reticular_per_s } else { 0.0 },
+            if in_vivo {
+                co.clearance_reticular_per_s
+            } else {
+                0.0
+            },
         )
     }
 }
@@ -395,11 +407,12 @@ impl Arm {
                             }
                         }
                         // A disc smaller than the subsampling still holds its exact area.
-                        let frac = if inside == 0 && i == (x / dx) as usize && j == (y / dx) as usize {
-                            std::f64::consts::PI * r0 * r0 / (dx * dx)
-                        } else {
-                            inside as f64 / (sub * sub) as f64
-                        };
+                        let frac =
+                            if inside == 0 && i == (x / dx) as usize && j == (y / dx) as usize {
+                                std::f64::consts::PI * r0 * r0 / (dx * dx)
+                            } else {
+                                inside as f64 / (sub * sub) as f64
+                            };
                         if frac > 0.0 {
                             let v = (k * ny + j) * nx + i;
                             let e = fill.entry(v).or_insert((0.0, 0.0));
@@ -447,7 +460,10 @@ impl Arm {
                 let problem = Problem::builder(geometry)
                     // Clearance is applied by `clear` after each diffusion step (Lie splitting),
                     // so that the cleared amount is known exactly.
-                    .species(Species::new("active", Coefficient::PerVoxel(base_d.clone())))
+                    .species(Species::new(
+                        "active",
+                        Coefficient::PerVoxel(base_d.clone()),
+                    ))
                     .boundary_all(Face::XMax, Boundary::ZeroFlux)
                     .boundary_all(Face::XMin, Boundary::ZeroFlux)
                     .boundary_all(Face::YMin, Boundary::ZeroFlux)
@@ -494,9 +510,7 @@ impl Arm {
             let d = phi * d_ch + (1.0 - phi) * self.base_d[cv.v];
             updates.push((cv.v, d));
         }
-        self.sim
-            .update_diffusivity(0, &updates)
-            .map_err(tr)?;
+        self.sim.update_diffusivity(0, &updates).map_err(tr)?;
         self.applied_factor = g;
         Ok(())
     }
@@ -621,10 +635,7 @@ pub fn run_arm(
     profile_times: &[f64],
     res: &Resolution,
 ) -> Result<ArmResult, DeliveryError> {
-    let t0 = schedule
-        .applications
-        .first()
-        .map_or(0.0, |a| a.t_apply_s);
+    let t0 = schedule.applications.first().map_or(0.0, |a| a.t_apply_s);
     let mut stops: Vec<f64> = schedule
         .events()
         .into_iter()
@@ -654,14 +665,14 @@ pub fn run_arm(
     let mut m_prev = 0.0;
 
     let record = |t: f64,
-                      arm: &Arm,
-                      donor: &Donor,
-                      entered: f64,
-                      cleared: f64,
-                      bottom: f64,
-                      fi: f64,
-                      fo: f64,
-                      surface: f64|
+                  arm: &Arm,
+                  donor: &Donor,
+                  entered: f64,
+                  cleared: f64,
+                  bottom: f64,
+                  fi: f64,
+                  fo: f64,
+                  surface: f64|
      -> Sample {
         Sample {
             t_s: t,
@@ -701,7 +712,10 @@ pub fn run_arm(
     loop {
         // Events at t: apply / wipe.
         if events.iter().any(|e| (e - t).abs() < 1e-9) {
-            donor.update(schedule, *events.iter().find(|e| (*e - t).abs() < 1e-9).unwrap_or(&t));
+            donor.update(
+                schedule,
+                *events.iter().find(|e| (*e - t).abs() < 1e-9).unwrap_or(&t),
+            );
             dt = res.dt_first_s;
         }
         // Outputs at t.

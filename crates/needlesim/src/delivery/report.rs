@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use super::run::DeliverReport;
+use super::run::{DeliverReport, SeriesPoint};
+
+/// A plotted curve: label, value of a series point, colour.
+type Curve<'a> = (&'a str, Box<dyn Fn(&SeriesPoint) -> f64>, RGBColor);
 
 fn plot_err<E: std::fmt::Debug>(e: E) -> std::io::Error {
     std::io::Error::other(format!("plot: {e:?}"))
@@ -96,7 +99,7 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
         root.fill(&WHITE).map_err(plot_err)?;
         let (top, bottom) = root.split_vertically(380);
         let t_max = r.series.last().map_or(1.0, |p| p.t_h).max(1e-6);
-        let curves: [(&str, Box<dyn Fn(&super::run::SeriesPoint) -> f64>, RGBColor); 4] = [
+        let curves: [Curve; 4] = [
             (
                 "reached dermis, needled",
                 Box::new(|p| p.needled.reached_dermis_ug_cm2),
@@ -150,7 +153,9 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
                 ))
                 .map_err(plot_err)?
                 .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -175,7 +180,10 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             .max(1e-9);
         let floor = log_floor(fmax);
         let mut chart = ChartBuilder::on(&bottom)
-            .caption("flux into the skin and out to blood + receptor", ("sans-serif", 16))
+            .caption(
+                "flux into the skin and out to blood + receptor",
+                ("sans-serif", 16),
+            )
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(70)
@@ -187,11 +195,27 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             .y_desc("µg/(cm²·h)")
             .draw()
             .map_err(plot_err)?;
-        let fl: [(&str, Box<dyn Fn(&super::run::SeriesPoint) -> f64>, RGBColor); 4] = [
-            ("into skin, needled", Box::new(|p| p.needled.flux_in_ug_cm2_h), RGBColor(200, 40, 40)),
-            ("out, needled", Box::new(|p| p.needled.flux_out_ug_cm2_h), RGBColor(40, 40, 200)),
-            ("into skin, intact", Box::new(|p| p.intact.flux_in_ug_cm2_h), RGBColor(230, 150, 150)),
-            ("out, intact", Box::new(|p| p.intact.flux_out_ug_cm2_h), RGBColor(150, 150, 230)),
+        let fl: [Curve; 4] = [
+            (
+                "into skin, needled",
+                Box::new(|p| p.needled.flux_in_ug_cm2_h),
+                RGBColor(200, 40, 40),
+            ),
+            (
+                "out, needled",
+                Box::new(|p| p.needled.flux_out_ug_cm2_h),
+                RGBColor(40, 40, 200),
+            ),
+            (
+                "into skin, intact",
+                Box::new(|p| p.intact.flux_in_ug_cm2_h),
+                RGBColor(230, 150, 150),
+            ),
+            (
+                "out, intact",
+                Box::new(|p| p.intact.flux_out_ug_cm2_h),
+                RGBColor(150, 150, 230),
+            ),
         ];
         for (name, f, col) in &fl {
             let col = *col;
@@ -202,7 +226,9 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
                 ))
                 .map_err(plot_err)?
                 .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -270,7 +296,9 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
                 ))
                 .map_err(plot_err)?
                 .label(format!("needled, {:.2} h", p.t_h))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                });
             let light = col.mix(0.4);
             chart
                 .draw_series(LineSeries::new(
@@ -282,7 +310,9 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
                 ))
                 .map_err(plot_err)?
                 .label(format!("intact, {:.2} h", p.t_h))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], light.stroke_width(1)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], light.stroke_width(1))
+                });
         }
         chart
             .configure_series_labels()

@@ -282,7 +282,11 @@ fn ratio(a: f64, b: f64) -> Option<f64> {
 /// points to the end, plus every event.
 pub fn output_times(t0: f64, t_end: f64, schedule: &Schedule, coarse: bool) -> Vec<f64> {
     let mut v = Vec::new();
-    let (fine_dt, n) = if coarse { (10.0 * MINUTE, 48) } else { (2.0 * MINUTE, 200) };
+    let (fine_dt, n) = if coarse {
+        (10.0 * MINUTE, 48)
+    } else {
+        (2.0 * MINUTE, 200)
+    };
     let mut t = 0.0;
     while t <= (t0 + 2.0 * HOUR).min(t_end) + 1e-9 {
         v.push(t);
@@ -438,7 +442,14 @@ pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, Deli
     let t = Instant::now();
     let (mut mn_arm, patch_channels) = match plan.geometry {
         GeometryKind::UnitCell => (
-            Arm::unit_cell(&zp.column, Some(&shape), radius, &co, plan.setup, &plan.resolution)?,
+            Arm::unit_cell(
+                &zp.column,
+                Some(&shape),
+                radius,
+                &co,
+                plan.setup,
+                &plan.resolution,
+            )?,
             None,
         ),
         GeometryKind::Patch { side_m } => {
@@ -456,7 +467,14 @@ pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, Deli
             }
             let n = chans.len() as u64;
             (
-                Arm::patch(&zp.column, &chans, (sx, sy), &co, plan.setup, &plan.resolution)?,
+                Arm::patch(
+                    &zp.column,
+                    &chans,
+                    (sx, sy),
+                    &co,
+                    plan.setup,
+                    &plan.resolution,
+                )?,
                 Some(n),
             )
         }
@@ -509,14 +527,16 @@ pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, Deli
         }
     });
     if let Some((th, _)) = &threshold
-        && !(*th > 0.0)
+        && (th.is_nan() || *th <= 0.0)
     {
         warnings.push(
             "the effect threshold is zero (the intact arm holds nothing at the onset time); time to effect is not reported"
                 .into(),
         );
     }
-    let th = threshold.as_ref().and_then(|(v, _)| (*v > 0.0).then_some(*v));
+    let th = threshold
+        .as_ref()
+        .and_then(|(v, _)| (*v > 0.0).then_some(*v));
     let needled = summarise(&mn, th, t0);
     let intact = summarise(&it, th, t0);
 
@@ -604,9 +624,15 @@ pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, Deli
                     Dose::Infinite { .. } => "infinite".into(),
                     Dose::Finite { .. } => "finite".into(),
                 },
-                active_ug_cm2: a.dose.active_kg_m2().is_finite().then(|| a.dose.active_kg_m2() * UG_CM2),
+                active_ug_cm2: a
+                    .dose
+                    .active_kg_m2()
+                    .is_finite()
+                    .then(|| a.dose.active_kg_m2() * UG_CM2),
                 concentration_mg_ml: match a.dose {
-                    Dose::Infinite { concentration_kg_m3 } => concentration_kg_m3,
+                    Dose::Infinite {
+                        concentration_kg_m3,
+                    } => concentration_kg_m3,
                     Dose::Finite { mass_fraction, .. } => {
                         mass_fraction * super::dosing::VEHICLE_DENSITY_KG_M3
                     }
@@ -645,7 +671,8 @@ pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, Deli
 }
 
 fn timings_add(t: &mut Timings, name: &str, t0: Instant) {
-    t.stages.push((name.to_string(), t0.elapsed().as_secs_f64()));
+    t.stages
+        .push((name.to_string(), t0.elapsed().as_secs_f64()));
 }
 
 fn coefficients_out(co: &TransportCoefficients) -> CoefficientsOut {

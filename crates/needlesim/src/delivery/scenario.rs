@@ -89,7 +89,13 @@ struct Check {
 }
 
 impl Check {
-    fn fail(&mut self, path: &str, value: impl std::fmt::Display, msg: impl Into<String>, hint: &str) {
+    fn fail(
+        &mut self,
+        path: &str,
+        value: impl std::fmt::Display,
+        msg: impl Into<String>,
+        hint: &str,
+    ) {
         self.errors.push(FieldError {
             path: path.into(),
             value: value.to_string(),
@@ -99,23 +105,49 @@ impl Check {
         });
     }
 
-    fn range(&mut self, path: &str, v: f64, lo: f64, hi: f64, unit: &str, hint: &str) -> Option<f64> {
+    fn range(
+        &mut self,
+        path: &str,
+        v: f64,
+        lo: f64,
+        hi: f64,
+        unit: &str,
+        hint: &str,
+    ) -> Option<f64> {
         if v.is_finite() && v >= lo && v <= hi {
             Some(v)
         } else {
-            self.fail(path, v, format!("must be a finite number within {lo}-{hi} {unit}"), hint);
+            self.fail(
+                path,
+                v,
+                format!("must be a finite number within {lo}-{hi} {unit}"),
+                hint,
+            );
             None
         }
     }
 
-    fn choice<T: Copy>(&mut self, path: &str, v: Option<&str>, default: T, allowed: &[(&str, T)], hint: &str) -> T {
+    fn choice<T: Copy>(
+        &mut self,
+        path: &str,
+        v: Option<&str>,
+        default: T,
+        allowed: &[(&str, T)],
+        hint: &str,
+    ) -> T {
         match v {
             None => default,
             Some(s) => match allowed.iter().find(|(n, _)| *n == s) {
                 Some((_, t)) => *t,
                 None => {
-                    let names: Vec<String> = allowed.iter().map(|(n, _)| format!("{n:?}")).collect();
-                    self.fail(path, format!("{s:?}"), format!("allowed: {}", names.join(", ")), hint);
+                    let names: Vec<String> =
+                        allowed.iter().map(|(n, _)| format!("{n:?}")).collect();
+                    self.fail(
+                        path,
+                        format!("{s:?}"),
+                        format!("allowed: {}", names.join(", ")),
+                        hint,
+                    );
                     default
                 }
             },
@@ -203,58 +235,102 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         for m in errs {
             let (path, rest) = m.split_once(" = ").unwrap_or(("compounds", m.as_str()));
             let (value, msg) = rest.split_once(": ").unwrap_or(("-", rest));
-            c.fail(path, value, msg, "see data/compounds.toml for the keys and units of a compound");
+            c.fail(
+                path,
+                value,
+                msg,
+                "see data/compounds.toml for the keys and units of a compound",
+            );
         }
     }
 
     // Product or compound.
-    let (product_name, vehicle, compound, mass_fraction, default_dose) = match (&d.product, &d.compound) {
-        (Some(p), None) => match lib.product(p) {
-            Ok(prod) => {
-                if d.concentration_mg_g.is_some() {
-                    c.fail(
-                        "delivery.concentration_mg_g",
-                        d.concentration_mg_g.unwrap_or_default(),
-                        "does not apply with `product` (the product fixes it)",
-                        "remove it, or give compound + concentration_mg_g instead of product",
-                    );
+    let (product_name, vehicle, compound, mass_fraction, default_dose) =
+        match (&d.product, &d.compound) {
+            (Some(p), None) => match lib.product(p) {
+                Ok(prod) => {
+                    if d.concentration_mg_g.is_some() {
+                        c.fail(
+                            "delivery.concentration_mg_g",
+                            d.concentration_mg_g.unwrap_or_default(),
+                            "does not apply with `product` (the product fixes it)",
+                            "remove it, or give compound + concentration_mg_g instead of product",
+                        );
+                    }
+                    let comp = lib.compound(&prod.compound).ok().cloned();
+                    (
+                        prod.name.clone(),
+                        prod.vehicle.clone(),
+                        comp,
+                        Some(prod.mass_fraction),
+                        Some(prod.default_dose_kg_m2),
+                    )
                 }
-                let comp = lib.compound(&prod.compound).ok().cloned();
-                (prod.name.clone(), prod.vehicle.clone(), comp, Some(prod.mass_fraction), Some(prod.default_dose_kg_m2))
-            }
-            Err(e) => {
-                c.fail("delivery.product", format!("{p:?}"), e.to_string(), "products are listed under [[product]] in data/compounds.toml");
-                (p.clone(), String::new(), None, None, None)
-            }
-        },
-        (None, Some(name)) => {
-            let comp = match lib.compound(name) {
-                Ok(x) => Some(x.clone()),
                 Err(e) => {
-                    c.fail("delivery.compound", format!("{name:?}"), e.to_string(), "names are in data/compounds.toml; add your own under [[compounds]]");
-                    None
+                    c.fail(
+                        "delivery.product",
+                        format!("{p:?}"),
+                        e.to_string(),
+                        "products are listed under [[product]] in data/compounds.toml",
+                    );
+                    (p.clone(), String::new(), None, None, None)
                 }
-            };
-            let frac = match d.concentration_mg_g {
-                Some(v) => c
-                    .range("delivery.concentration_mg_g", v, 1e-9, limits::CONC_MG_G.1, "mg/g", "a 15 % serum is 150 mg/g; 1 mg/mL is about 1 mg/g")
-                    .map(|v| v / 1000.0),
-                None => {
-                    c.fail("delivery.concentration_mg_g", "(missing)", "is required with `compound`", "e.g. concentration_mg_g = 20");
-                    None
-                }
-            };
-            (name.clone(), "solution".to_string(), comp, frac, None)
-        }
-        (Some(_), Some(_)) => {
-            c.fail("delivery.product", "product and compound", "give either product or compound, not both", "a product already names its compound");
-            (String::new(), String::new(), None, None, None)
-        }
-        (None, None) => {
-            c.fail("delivery.product", "(missing)", "give a product, or a compound with concentration_mg_g", "e.g. product = \"lidocaine_4_cream\"");
-            (String::new(), String::new(), None, None, None)
-        }
-    };
+            },
+            (None, Some(name)) => {
+                let comp = match lib.compound(name) {
+                    Ok(x) => Some(x.clone()),
+                    Err(e) => {
+                        c.fail(
+                            "delivery.compound",
+                            format!("{name:?}"),
+                            e.to_string(),
+                            "names are in data/compounds.toml; add your own under [[compounds]]",
+                        );
+                        None
+                    }
+                };
+                let frac = match d.concentration_mg_g {
+                    Some(v) => c
+                        .range(
+                            "delivery.concentration_mg_g",
+                            v,
+                            1e-9,
+                            limits::CONC_MG_G.1,
+                            "mg/g",
+                            "a 15 % serum is 150 mg/g; 1 mg/mL is about 1 mg/g",
+                        )
+                        .map(|v| v / 1000.0),
+                    None => {
+                        c.fail(
+                            "delivery.concentration_mg_g",
+                            "(missing)",
+                            "is required with `compound`",
+                            "e.g. concentration_mg_g = 20",
+                        );
+                        None
+                    }
+                };
+                (name.clone(), "solution".to_string(), comp, frac, None)
+            }
+            (Some(_), Some(_)) => {
+                c.fail(
+                    "delivery.product",
+                    "product and compound",
+                    "give either product or compound, not both",
+                    "a product already names its compound",
+                );
+                (String::new(), String::new(), None, None, None)
+            }
+            (None, None) => {
+                c.fail(
+                    "delivery.product",
+                    "(missing)",
+                    "give a product, or a compound with concentration_mg_g",
+                    "e.g. product = \"lidocaine_4_cream\"",
+                );
+                (String::new(), String::new(), None, None, None)
+            }
+        };
     let default_occ = match vehicle.as_str() {
         "patch" => Occlusion::Patch,
         "solution" => Occlusion::None,
@@ -263,54 +339,123 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
 
     // Applications.
     let dose_kind = |c: &mut Check, path: &str, v: Option<&str>| {
-        c.choice(path, v, false, &[("finite", false), ("infinite", true)], "finite: a film that depletes; infinite: a reservoir")
+        c.choice(
+            path,
+            v,
+            false,
+            &[("finite", false), ("infinite", true)],
+            "finite: a film that depletes; infinite: a reservoir",
+        )
     };
     let time_min = |c: &mut Check, path: &str, v: f64| {
         if v < 0.0 && v.is_finite() {
-            c.fail(path, v, "is before the end of needling: products are applied at 0 min or later", "pre-needling application is not modelled; use 0 for 'right after needling'");
+            c.fail(
+                path,
+                v,
+                "is before the end of needling: products are applied at 0 min or later",
+                "pre-needling application is not modelled; use 0 for 'right after needling'",
+            );
             None
         } else {
-            c.range(path, v, 0.0, 10_080.0, "min", "minutes after the end of needling (up to one week)")
+            c.range(
+                path,
+                v,
+                0.0,
+                10_080.0,
+                "min",
+                "minutes after the end of needling (up to one week)",
+            )
         }
     };
-    let make_app = |c: &mut Check, base: &str, after: f64, dose: Option<&str>, dose_mg: Option<f64>, wipe: Option<f64>, occ: Option<&str>| -> Option<Application> {
+    let make_app = |c: &mut Check,
+                    base: &str,
+                    after: f64,
+                    dose: Option<&str>,
+                    dose_mg: Option<f64>,
+                    wipe: Option<f64>,
+                    occ: Option<&str>|
+     -> Option<Application> {
         let t = time_min(c, &format!("{base}apply_after_min"), after);
         let infinite = dose_kind(c, &format!("{base}dose"), dose);
-        let occlusion = c.choice(&format!("{base}occlusion"), occ, default_occ, &OCCLUSIONS, "serum: a film of product; patch: an occlusive dressing");
+        let occlusion = c.choice(
+            &format!("{base}occlusion"),
+            occ,
+            default_occ,
+            &OCCLUSIONS,
+            "serum: a film of product; patch: an occlusive dressing",
+        );
         let wipe_s = wipe.and_then(|w| time_min(c, &format!("{base}wipe_after_min"), w));
         if let (Some(t), Some(w)) = (t, wipe_s)
             && w <= t
         {
-            c.fail(&format!("{base}wipe_after_min"), w, format!("must be later than the application ({t} min)"), "times are minutes after the end of needling");
+            c.fail(
+                &format!("{base}wipe_after_min"),
+                w,
+                format!("must be later than the application ({t} min)"),
+                "times are minutes after the end of needling",
+            );
         }
         let frac = mass_fraction?;
         let dose = if infinite {
             if dose_mg.is_some() {
-                c.fail(&format!("{base}dose_mg_cm2"), dose_mg.unwrap_or_default(), "does not apply to an infinite dose", "remove it, or set dose = \"finite\"");
+                c.fail(
+                    &format!("{base}dose_mg_cm2"),
+                    dose_mg.unwrap_or_default(),
+                    "does not apply to an infinite dose",
+                    "remove it, or set dose = \"finite\"",
+                );
             }
-            Dose::Infinite { concentration_kg_m3: frac * super::dosing::VEHICLE_DENSITY_KG_M3 }
+            Dose::Infinite {
+                concentration_kg_m3: frac * super::dosing::VEHICLE_DENSITY_KG_M3,
+            }
         } else {
             let amount = match (dose_mg, default_dose) {
                 (Some(v), _) => {
                     if v <= 0.0 {
-                        c.fail(&format!("{base}dose_mg_cm2"), v, "must be positive", "a serum layer is about 1-5 mg/cm²; a thick cream 50-150 mg/cm²");
+                        c.fail(
+                            &format!("{base}dose_mg_cm2"),
+                            v,
+                            "must be positive",
+                            "a serum layer is about 1-5 mg/cm²; a thick cream 50-150 mg/cm²",
+                        );
                         return None;
                     }
                     c.range(&format!("{base}dose_mg_cm2"), v, 0.01, MAX_PRODUCT_KG_M2 * 100.0, "mg/cm²", "a serum layer is about 1-5 mg/cm²; a thick cream 50-150 mg/cm² (above 1000 mg/cm² is a centimetre-thick layer)")? * 1e-2
                 }
                 (None, Some(v)) => v,
                 (None, None) => {
-                    c.fail(&format!("{base}dose_mg_cm2"), "(missing)", "is required for a finite dose of a compound", "e.g. dose_mg_cm2 = 2");
+                    c.fail(
+                        &format!("{base}dose_mg_cm2"),
+                        "(missing)",
+                        "is required for a finite dose of a compound",
+                        "e.g. dose_mg_cm2 = 2",
+                    );
                     return None;
                 }
             };
-            Dose::Finite { product_kg_m2: amount, mass_fraction: frac }
+            Dose::Finite {
+                product_kg_m2: amount,
+                mass_fraction: frac,
+            }
         };
-        Some(Application { t_apply_s: t? * MINUTE, dose, wipe_s: wipe_s.map(|w| w * MINUTE), occlusion })
+        Some(Application {
+            t_apply_s: t? * MINUTE,
+            dose,
+            wipe_s: wipe_s.map(|w| w * MINUTE),
+            occlusion,
+        })
     };
     let mut apps = Vec::new();
     if d.applications.is_empty() {
-        if let Some(a) = make_app(&mut c, "delivery.", d.apply_after_min.unwrap_or(0.0), d.dose.as_deref(), d.dose_mg_cm2, d.wipe_after_min, d.occlusion.as_deref()) {
+        if let Some(a) = make_app(
+            &mut c,
+            "delivery.",
+            d.apply_after_min.unwrap_or(0.0),
+            d.dose.as_deref(),
+            d.dose_mg_cm2,
+            d.wipe_after_min,
+            d.occlusion.as_deref(),
+        ) {
             apps.push(a);
         }
     } else {
@@ -322,12 +467,25 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
             ("occlusion", d.occlusion.is_some()),
         ] {
             if set {
-                c.fail(&format!("delivery.{field}"), "-", "cannot be combined with [[delivery.applications]]", "move it into each application");
+                c.fail(
+                    &format!("delivery.{field}"),
+                    "-",
+                    "cannot be combined with [[delivery.applications]]",
+                    "move it into each application",
+                );
             }
         }
         for (i, a) in d.applications.iter().enumerate() {
             let base = format!("delivery.applications[{i}].");
-            if let Some(x) = make_app(&mut c, &base, a.after_min, a.dose.as_deref(), a.dose_mg_cm2, a.wipe_after_min, a.occlusion.as_deref()) {
+            if let Some(x) = make_app(
+                &mut c,
+                &base,
+                a.after_min,
+                a.dose.as_deref(),
+                a.dose_mg_cm2,
+                a.wipe_after_min,
+                a.occlusion.as_deref(),
+            ) {
                 apps.push(x);
             }
         }
@@ -339,31 +497,102 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         }
     }
 
-    let duration = d.duration_h.map_or(Some(24.0), |v| c.range("delivery.duration_h", v, 0.05, 336.0, "h", "delivery is usually followed for 1-48 h")).unwrap_or(24.0) * HOUR;
+    let duration = d
+        .duration_h
+        .map_or(Some(24.0), |v| {
+            c.range(
+                "delivery.duration_h",
+                v,
+                0.05,
+                336.0,
+                "h",
+                "delivery is usually followed for 1-48 h",
+            )
+        })
+        .unwrap_or(24.0)
+        * HOUR;
     for (i, a) in apps.iter().enumerate() {
         if a.t_apply_s >= duration {
             c.fail(
-                if d.applications.is_empty() { "delivery.apply_after_min".to_string() } else { format!("delivery.applications[{i}].after_min") }.as_str(),
+                if d.applications.is_empty() {
+                    "delivery.apply_after_min".to_string()
+                } else {
+                    format!("delivery.applications[{i}].after_min")
+                }
+                .as_str(),
                 a.t_apply_s / MINUTE,
                 format!("is after the end of the run ({} h)", duration / HOUR),
                 "increase delivery.duration_h",
             );
         }
     }
-    let permeability = c.choice("delivery.permeability", d.permeability.as_deref(), PermeabilityModel::PottsGuy1992, &[("potts_guy_1992", PermeabilityModel::PottsGuy1992), ("refit_2023", PermeabilityModel::Refit2023)], "Potts & Guy 1992 or its 2023 refit");
-    let setup = c.choice("delivery.setup", d.setup.as_deref(), Setup::InVivo, &[("in_vivo", Setup::InVivo), ("franz_cell", Setup::FranzCell)], "franz_cell: excised skin on a receptor (no blood flow, no healing)");
-    let geometry_patch = c.choice("delivery.geometry", d.geometry.as_deref(), false, &[("unit_cell", false), ("patch", true)], "unit_cell is fast; patch uses the real puncture map");
-    let side = d.patch_side_mm.map_or(Some(10.0), |v| c.range("delivery.patch_side_mm", v, 0.5, 20.0, "mm", "10 mm gives 1 cm²")).unwrap_or(10.0) * MM;
-    let mut resolution = if geometry_patch { Resolution::patch() } else { Resolution::default() };
-    if let Some(v) = d.patch_voxel_um {
-        if let Some(v) = c.range("delivery.patch_voxel_um", v, 5.0, 100.0, "µm", "25 µm runs 1 cm² in well under a minute") {
-            resolution.dx_patch_m = v * 1e-6;
-        }
+    let permeability = c.choice(
+        "delivery.permeability",
+        d.permeability.as_deref(),
+        PermeabilityModel::PottsGuy1992,
+        &[
+            ("potts_guy_1992", PermeabilityModel::PottsGuy1992),
+            ("refit_2023", PermeabilityModel::Refit2023),
+        ],
+        "Potts & Guy 1992 or its 2023 refit",
+    );
+    let setup = c.choice(
+        "delivery.setup",
+        d.setup.as_deref(),
+        Setup::InVivo,
+        &[("in_vivo", Setup::InVivo), ("franz_cell", Setup::FranzCell)],
+        "franz_cell: excised skin on a receptor (no blood flow, no healing)",
+    );
+    let geometry_patch = c.choice(
+        "delivery.geometry",
+        d.geometry.as_deref(),
+        false,
+        &[("unit_cell", false), ("patch", true)],
+        "unit_cell is fast; patch uses the real puncture map",
+    );
+    let side = d
+        .patch_side_mm
+        .map_or(Some(10.0), |v| {
+            c.range(
+                "delivery.patch_side_mm",
+                v,
+                0.5,
+                20.0,
+                "mm",
+                "10 mm gives 1 cm²",
+            )
+        })
+        .unwrap_or(10.0)
+        * MM;
+    let mut resolution = if geometry_patch {
+        Resolution::patch()
+    } else {
+        Resolution::default()
+    };
+    if let Some(v) = d.patch_voxel_um
+        && let Some(v) = c.range(
+            "delivery.patch_voxel_um",
+            v,
+            5.0,
+            100.0,
+            "µm",
+            "25 µm runs 1 cm² in well under a minute",
+        )
+    {
+        resolution.dx_patch_m = v * 1e-6;
     }
     if !geometry_patch {
-        for (f, set) in [("patch_side_mm", d.patch_side_mm.is_some()), ("patch_voxel_um", d.patch_voxel_um.is_some())] {
+        for (f, set) in [
+            ("patch_side_mm", d.patch_side_mm.is_some()),
+            ("patch_voxel_um", d.patch_voxel_um.is_some()),
+        ] {
             if set {
-                c.fail(&format!("delivery.{f}"), "-", "applies only to geometry = \"patch\"", "remove it or set geometry = \"patch\"");
+                c.fail(
+                    &format!("delivery.{f}"),
+                    "-",
+                    "applies only to geometry = \"patch\"",
+                    "remove it or set geometry = \"patch\"",
+                );
             }
         }
     }
@@ -371,7 +600,17 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         Some(v) => v
             .iter()
             .enumerate()
-            .filter_map(|(i, t)| c.range(&format!("delivery.profile_times_h[{i}]"), *t, 0.0, duration / HOUR, "h", "times after needling within the run").map(|t| t * HOUR))
+            .filter_map(|(i, t)| {
+                c.range(
+                    &format!("delivery.profile_times_h[{i}]"),
+                    *t,
+                    0.0,
+                    duration / HOUR,
+                    "h",
+                    "times after needling within the run",
+                )
+                .map(|t| t * HOUR)
+            })
             .collect(),
         None => {
             let t0 = apps.first().map_or(0.0, |a| a.t_apply_s);
@@ -380,20 +619,45 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
     };
     let effect = match (d.effect_threshold_ug_cm2, d.effect_intact_onset_min) {
         (Some(v), None) => c
-            .range("delivery.effect_threshold_ug_cm2", v, 1e-9, 1e6, "µg/cm²", "amount in viable epidermis + dermis that produces the effect")
-            .map(|v| EffectThreshold::Amount { kg_m2: v / super::run::UG_CM2 }),
+            .range(
+                "delivery.effect_threshold_ug_cm2",
+                v,
+                1e-9,
+                1e6,
+                "µg/cm²",
+                "amount in viable epidermis + dermis that produces the effect",
+            )
+            .map(|v| EffectThreshold::Amount {
+                kg_m2: v / super::run::UG_CM2,
+            }),
         (None, Some(m)) => c
-            .range("delivery.effect_intact_onset_min", m, 1.0, 600.0, "min", "e.g. 30 for a 4 % liposomal lidocaine cream on intact skin")
+            .range(
+                "delivery.effect_intact_onset_min",
+                m,
+                1.0,
+                600.0,
+                "min",
+                "e.g. 30 for a 4 % liposomal lidocaine cream on intact skin",
+            )
             .map(|m| EffectThreshold::IntactOnset { t_s: m * MINUTE }),
         (Some(_), Some(_)) => {
-            c.fail("delivery.effect_threshold_ug_cm2", "-", "give either effect_threshold_ug_cm2 or effect_intact_onset_min", "one way to set the threshold");
+            c.fail(
+                "delivery.effect_threshold_ug_cm2",
+                "-",
+                "give either effect_threshold_ug_cm2 or effect_intact_onset_min",
+                "one way to set the threshold",
+            );
             None
         }
         (None, None) => None,
     };
     let zone = match &d.zone {
         Some(z) => z.clone(),
-        None => raw.zones.first().map(|z| z.name.clone()).unwrap_or_default(),
+        None => raw
+            .zones
+            .first()
+            .map(|z| z.name.clone())
+            .unwrap_or_default(),
     };
     if let Some(comp) = &compound
         && let Some(r) = comp.r_h_m
@@ -405,7 +669,12 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         match Schedule::new(apps) {
             Ok(s) => Some(s),
             Err(e) => {
-                c.fail("delivery", "-", e.to_string(), "check the application times and doses");
+                c.fail(
+                    "delivery",
+                    "-",
+                    e.to_string(),
+                    "check the application times and doses",
+                );
                 None
             }
         }
@@ -438,7 +707,11 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         schedule,
         permeability,
         setup,
-        geometry: if geometry_patch { GeometryKind::Patch { side_m: side } } else { GeometryKind::UnitCell },
+        geometry: if geometry_patch {
+            GeometryKind::Patch { side_m: side }
+        } else {
+            GeometryKind::UnitCell
+        },
         duration_s: duration,
         profile_times_s: profile_times,
         effect,

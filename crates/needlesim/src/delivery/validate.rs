@@ -58,7 +58,7 @@ pub fn run_inline(t: &toml::Table) -> Result<DeliverReport, String> {
         .map_err(|e| e.to_string())
 }
 
-fn at<'a>(r: &'a DeliverReport, t_h: Option<f64>) -> Result<&'a SeriesPoint, String> {
+fn at(r: &DeliverReport, t_h: Option<f64>) -> Result<&SeriesPoint, String> {
     match t_h {
         None => r.series.last().ok_or_else(|| "empty series".to_string()),
         Some(t) => r
@@ -72,7 +72,9 @@ fn at<'a>(r: &'a DeliverReport, t_h: Option<f64>) -> Result<&'a SeriesPoint, Str
 /// Evaluates a `delivery.*` metric.
 pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, String> {
     match metric {
-        "delivery.log_kp_cm_h" => Ok(model(t)?.log_kp_cm_h(num(t, "log_kow")?, num(t, "mw_g_mol")?)),
+        "delivery.log_kp_cm_h" => {
+            Ok(model(t)?.log_kp_cm_h(num(t, "log_kow")?, num(t, "mw_g_mol")?))
+        }
         "delivery.barrier_recovery_h" => {
             let occ = Occlusion::from_name(text(t, "occlusion")?)
                 .ok_or("occlusion: use none, serum or patch")?;
@@ -104,8 +106,14 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, String> {
             let r = run_inline(t)?;
             let p = at(&r, t.get("at_h").and_then(|v| v.as_float()))?;
             let (a, b) = match text(t, "quantity")? {
-                "receptor_blood" => (p.needled.receptor_blood_ug_cm2, p.intact.receptor_blood_ug_cm2),
-                "reached_dermis" => (p.needled.reached_dermis_ug_cm2, p.intact.reached_dermis_ug_cm2),
+                "receptor_blood" => (
+                    p.needled.receptor_blood_ug_cm2,
+                    p.intact.receptor_blood_ug_cm2,
+                ),
+                "reached_dermis" => (
+                    p.needled.reached_dermis_ug_cm2,
+                    p.intact.reached_dermis_ug_cm2,
+                ),
                 "held_in_viable_skin" => (
                     p.needled.viable_epidermis_ug_cm2
                         + p.needled.papillary_dermis_ug_cm2
