@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Accuracy and speed of needlesim's delivery unit cell against FiPy (an independent finite-volume
+solver, NIST), on the same problem.
+
+Problem (printed by `cargo bench -p needlesim --bench delivery -- compare`): an axisymmetric cell of
+radius 200 um and depth 1 mm; stratum corneum 0-15 um (D_SC = kp*h_SC for caffeine by Potts-Guy),
+viable epidermis 15-85 um, dermis 85-1000 um; a cylindrical channel of radius 30 um, 500 um deep,
+filled with free solution (Stokes-Einstein D); surface concentration 1 (Dirichlet), perfect sink
+at 1 mm, zero flux at the outer radius. Quantity: cumulative amount into the sink per area at
+0.25-4 h, and the amount held in the skin.
+
+FiPy solves it on a uniform grid (2.5 um) with implicit (backward Euler) steps and harmonic-mean
+face diffusivities; needlesim at its default and a fine resolution. The script installs FiPy into a
+virtual environment under target/ (never needed by the test suite).
+
+Run: python3 benches/delivery_fipy.py            (from the repository root)
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(ROOT, "target", "delivery-bench-venv")
+
+
+def ensure_fipy():
+    try:
+        import fipy  # noqa: F401
+        return
+    except ImportError:
+        pass
+    py = os.path.join(VENV, "bin", "python")
+    if os.path.abspath(sys.executable) != os.path.abspath(py):
+        if not os.path.exists(py):
+            venv.create(VENV, with_pip=True)
+        subprocess.check_call([py, "-m", "pip", "install", "-q", "fipy", "scipy", "numpy"])
+        os.execv(py, [py] + sys.argv)
+
+
+def needlesim_side():
+    out = subprocess.run(
+        ["cargo", "bench", "-q", "-p", "needlesim", "--bench", "delivery", "--", "compare"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    line = next(l for l in out.splitlines() if l.startswith("COMPARE "))
+    return json.loads(line[len("COMPARE "):])
+
+
+def fipy_side(p, h=2.5e-6, dt_max=10.0):
+    import numpy as np
+    from fipy import CellVariable, CylindricalGrid2D, DiffusionTerm, TransientTerm, FaceVariable
+    R, L = p["radius_m"], p["depth_m"]
+    nr, nz = int(round(R / h)), int(round(L / h))
+    mesh = CylindricalGrid2D(dr=h, dz=h, nr=nr, nz=nz)  # x = r, y = depth
+    r, z = mesh.cellCenters
+    sc, ve, _ = p["layers_m"]
+    d = np.where(z < sc, p["d_sc"], np.where(z < ve, p["d_ve"], p["d_dermis"]))
+    inside = (r < p["channel_radius_m"]) & (z < p["channel_depth_m"])
+    d = np.where(inside, p["d_channel"], d)
+    dcell = CellVariable(mesh=mesh, value=d)
+    dface = dcell.harmonicFaceValue
+    c = CellVariable(mesh=mesh, value=0.0)
+    c.constrain(1.0, mesh.facesBottom)   # skin surface (y = 0)
+    c.constrain(0.0, mesh.facesTop)      # sink at 1 mm
+    eq = TransientTerm() == DiffusionTerm(coeff=dface)
+    area = np.pi * R * R
+    vol = np.asarray(mesh.cellVolumes)  # includes the 2*pi*r factor of the cylindrical mesh
+    last_row = np.asarray(z) > L - h
+    # Flux into the sink per cell of the last row: D (c - 0) / (h/2) * face area.
+    face_area = vol[last_row] / h
+    targets = [s[0] for s in p["default"]["samples"]]
+    t, out, dt = 0.0, [], 0.05
+    sink = 0.0
+    t0 = time.perf_counter()
+    for target in targets:
+        while t < target - 1e-9:
+            step = min(dt, target - t)
+            eq.solve(var=c, dt=step)
+            cv = np.asarray(c.value)
+            sink += step * float(np.sum(d[last_row] * cv[last_row] / (h / 2) * face_area))
+            t += step
+            dt = min(dt * 1.1, dt_max)
+        cv = np.asarray(c.value)
+        out.append([t, sink / area, float(np.sum(cv * vol)) / area])
+    return {"wall_s": time.perf_counter() - t0, "cells": nr * nz, "samples": out}
+
+
+def main():
+    ensure_fipy()
+    p = needlesim_side()
+    f = fipy_side(p)
+    print("t_h   sink_fipy      sink_ns_default  rel     sink_ns_fine   rel     held_fipy     held_ns_default")
+    for a, b, c in zip(f["samples"], p["default"]["samples"], p["fine"]["samples"]):
+        rel_b = (b[1] - a[1]) / a[1] if a[1] else float("nan")
+        rel_c = (c[1] - a[1]) / a[1] if a[1] else float("nan")
+        print(f"{a[0]/3600:4.2f}  {a[1]:.5e}   {b[1]:.5e}      {rel_b:+.3f}  {c[1]:.5e}    {rel_c:+.3f}  {a[2]:.5e}   {b[2]:.5e}")
+    print(f"FiPy: {f['cells']} cells, {f['wall_s']:.2f} s; needlesim default: {p['default']['voxels']} voxels, "
+          f"{p['default']['wall_s']:.3f} s; fine: {p['fine']['voxels']} voxels, {p['fine']['wall_s']:.3f} s (1 thread)")
+    print("RESULT " + json.dumps({"fipy": f, "needlesim": p}))
+
+
+if __name__ == "__main__":
+    main()

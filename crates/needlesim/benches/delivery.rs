@@ -1,0 +1,195 @@
+//! Delivery benchmarks (figures in docs/BENCHMARKS.md, "Delivery").
+//!
+//! * `unit`: a 24 h unit-cell delivery run (needled + intact arms) of the bundled examples on one
+//!   thread, median of 5.
+//! * `patch`: the vitamin C example as a 1 cm² 3-D patch over its real puncture map, all threads.
+//! * `compare`: the fixed comparison problem that `benches/delivery_fipy.py` also solves with FiPy
+//!   (a static cylindrical channel in a layered axisymmetric cell, Franz set-up), at two
+//!   resolutions, printed as one JSON line (`COMPARE {...}`).
+//!
+//! Run: `cargo bench -p needlesim --bench delivery [-- unit|patch|compare]`
+
+use std::time::Instant;
+
+use needlesim::delivery::closure::{Closure, Occlusion};
+use needlesim::delivery::compounds::Library;
+use needlesim::delivery::dosing::{Application, Dose, Schedule};
+use needlesim::delivery::model::{Arm, ChannelShape, Resolution, Setup, run_arm};
+use needlesim::delivery::physchem::{PermeabilityModel, PhysChemParams, coefficients};
+use needlesim::delivery::run::{GeometryKind, run};
+use needlesim::delivery::scenario;
+use needlesim::skin::{self, Person, Site, ThicknessOverrides};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn example(name: &str) -> (needlesim::scenario::Scenario, needlesim::delivery::run::DeliveryPlan) {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    match scenario::load(&p) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn unit() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    for name in [
+        "deliver_vitamin_c_roller.toml",
+        "deliver_fitc_dextran_franz.toml",
+        "deliver_lidocaine_pen_0.5mm.toml",
+    ] {
+        let (s, mut plan) = example(name);
+        plan.duration_s = 24.0 * 3600.0;
+        plan.profile_times_s.retain(|t| *t <= plan.duration_s);
+        let mut times = Vec::new();
+        let mut last = None;
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            let r = pool.install(|| run(&s, &plan)).expect("runs");
+            times.push(t0.elapsed().as_secs_f64());
+            last = Some(r.report);
+        }
+        let r = last.expect("ran");
+        println!(
+            "BENCH unit {name}: 24 h, 1 thread, {:.3} s (median of 5); voxels {} + {}, steps {} + {}",
+            median(times),
+            r.numerics.voxels_needled,
+            r.numerics.voxels_intact,
+            r.numerics.steps_needled,
+            r.numerics.steps_intact
+        );
+    }
+}
+
+fn patch() {
+    for (name, dur_h) in [("deliver_vitamin_c_roller.toml", 24.0), ("deliver_lidocaine_pen_0.5mm.toml", 3.0)] {
+        let (s, mut plan) = example(name);
+        plan.geometry = GeometryKind::Patch { side_m: 10e-3 };
+        plan.resolution = Resolution::patch();
+        plan.duration_s = dur_h * 3600.0;
+        plan.profile_times_s = vec![plan.duration_s];
+        let t0 = Instant::now();
+        let r = run(&s, &plan).expect("runs").report;
+        let t = t0.elapsed().as_secs_f64();
+        let (_, mut uplan) = example(name);
+        uplan.duration_s = plan.duration_s;
+        uplan.profile_times_s = vec![plan.duration_s];
+        let u = run(&s, &uplan).expect("runs").report;
+        println!(
+            "BENCH patch {name}: 1 cm², {:.0} h, {} threads, {:.1} s; {} voxels, {} channels, {} steps; reached dermis {:.4e} µg/cm² (unit cell {:.4e}, ratio {:.3})",
+            dur_h,
+            rayon::current_num_threads(),
+            t,
+            r.numerics.voxels_needled,
+            r.channels.patch_channels.unwrap_or(0),
+            r.numerics.steps_needled,
+            r.needled.reached_dermis_ug_cm2,
+            u.needled.reached_dermis_ug_cm2,
+            r.needled.reached_dermis_ug_cm2 / u.needled.reached_dermis_ug_cm2
+        );
+    }
+}
+
+/// The comparison problem shared with benches/delivery_fipy.py.
+fn compare() {
+    let col = skin::column(
+        Site::Abdomen,
+        &Person::default(),
+        &ThicknessOverrides {
+            stratum_corneum_m: Some(15e-6),
+            viable_epidermis_m: Some(70e-6),
+            papillary_dermis_m: Some(100e-6),
+            reticular_dermis_m: Some(815e-6),
+            subcutis_m: None,
+        },
+    )
+    .expect("column");
+    let co = coefficients(
+        Library::builtin().compound("caffeine").expect("caffeine"),
+        PermeabilityModel::PottsGuy1992,
+        &PhysChemParams::default(),
+    );
+    let radius = 200e-6;
+    let ch = ChannelShape {
+        depth_m: 500e-6,
+        needle_radius_m: 30e-6,
+        tip_half_angle_rad: 89.99f64.to_radians(),
+        recoil: 1.0,
+        surface_radius_m: 30e-6,
+    };
+    let sched = Schedule::new(vec![Application {
+        t_apply_s: 0.0,
+        dose: Dose::Infinite { concentration_kg_m3: 1.0 },
+        wipe_s: None,
+        occlusion: Occlusion::None,
+    }])
+    .expect("schedule");
+    let clo = Closure { segments: vec![(0.0, Occlusion::None, f64::INFINITY)], recovered_fraction: 0.1 };
+    let times: Vec<f64> = [0.25, 0.5, 1.0, 2.0, 4.0].iter().map(|h| h * 3600.0).collect();
+    let mut out = Vec::new();
+    for (label, res) in [
+        ("default", Resolution::default()),
+        (
+            "fine",
+            Resolution {
+                sc_cells: 6,
+                dz_epidermis_m: 2.5e-6,
+                dz_dermis_m: 5e-6,
+                dz_max_m: 10e-6,
+                r_cells_channel: 12,
+                dr_max_m: 5e-6,
+                dt_first_s: 0.05,
+                dt_growth: 1.1,
+                dt_max_s: 10.0,
+                ..Resolution::default()
+            },
+        ),
+    ] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+        let t0 = Instant::now();
+        let r = pool.install(|| {
+            let mut arm = Arm::unit_cell(&col, Some(&ch), radius, &co, Setup::FranzCell, &res).expect("arm");
+            let v = arm.voxels();
+            (run_arm(&mut arm, &sched, Some(&clo), 1e3, 4.0 * 3600.0, &times, &[], &res).expect("run"), v)
+        });
+        let wall = t0.elapsed().as_secs_f64();
+        let (res_run, voxels) = r;
+        let q: Vec<String> = res_run
+            .samples
+            .iter()
+            .map(|s| format!("[{}, {:.8e}, {:.8e}]", s.t_s, s.bottom_kg_m2, s.layers_kg_m2.iter().sum::<f64>()))
+            .collect();
+        out.push(format!(
+            "\"{label}\": {{\"wall_s\": {wall:.4}, \"voxels\": {voxels}, \"steps\": {}, \"samples\": [{}]}}",
+            res_run.steps,
+            q.join(", ")
+        ));
+    }
+    println!(
+        "COMPARE {{\"radius_m\": {radius}, \"depth_m\": 1e-3, \"layers_m\": [15e-6, 85e-6, 1e-3], \"channel_radius_m\": 30e-6, \"channel_depth_m\": 5e-4, \"d_sc\": {:.8e}, \"d_ve\": {:.8e}, \"d_dermis\": {:.8e}, \"d_channel\": {:.8e}, {}}}",
+        co.kp_m_s * 15e-6,
+        co.d_ve_m2_s,
+        co.d_dermis_m2_s,
+        co.d_free_m2_s,
+        out.join(", ")
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let all = args.is_empty();
+    if all || args.iter().any(|a| a == "unit") {
+        unit();
+    }
+    if all || args.iter().any(|a| a == "patch") {
+        patch();
+    }
+    if all || args.iter().any(|a| a == "compare") {
+        compare();
+    }
+}
