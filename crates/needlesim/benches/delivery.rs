@@ -25,8 +25,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn example(name: &str) -> (needlesim::scenario::Scenario, needlesim::delivery::run::DeliveryPlan) {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+fn example(
+    name: &str,
+) -> (
+    needlesim::scenario::Scenario,
+    needlesim::delivery::run::DeliveryPlan,
+) {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
     match scenario::load(&p) {
         Ok(x) => x,
         Err(e) => {
@@ -37,7 +44,10 @@ fn example(name: &str) -> (needlesim::scenario::Scenario, needlesim::delivery::r
 }
 
 fn unit() {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
     for name in [
         "deliver_vitamin_c_roller.toml",
         "deliver_fitc_dextran_franz.toml",
@@ -67,7 +77,10 @@ fn unit() {
 }
 
 fn patch() {
-    for (name, dur_h) in [("deliver_vitamin_c_roller.toml", 24.0), ("deliver_lidocaine_pen_0.5mm.toml", 3.0)] {
+    for (name, dur_h) in [
+        ("deliver_vitamin_c_roller.toml", 24.0),
+        ("deliver_lidocaine_pen_0.5mm.toml", 3.0),
+    ] {
         let (s, mut plan) = example(name);
         plan.geometry = GeometryKind::Patch { side_m: 10e-3 };
         plan.resolution = Resolution::patch();
@@ -124,16 +137,32 @@ fn compare() {
     };
     let sched = Schedule::new(vec![Application {
         t_apply_s: 0.0,
-        dose: Dose::Infinite { concentration_kg_m3: 1.0 },
+        dose: Dose::Infinite {
+            concentration_kg_m3: 1.0,
+        },
         wipe_s: None,
         occlusion: Occlusion::None,
     }])
     .expect("schedule");
-    let clo = Closure { segments: vec![(0.0, Occlusion::None, f64::INFINITY)], recovered_fraction: 0.1 };
-    let times: Vec<f64> = [0.25, 0.5, 1.0, 2.0, 4.0].iter().map(|h| h * 3600.0).collect();
+    let clo = Closure {
+        segments: vec![(0.0, Occlusion::None, f64::INFINITY)],
+        recovered_fraction: 0.1,
+    };
+    let times: Vec<f64> = [0.25, 0.5, 1.0, 2.0, 4.0]
+        .iter()
+        .map(|h| h * 3600.0)
+        .collect();
     let mut out = Vec::new();
+    let dt = |dt_max: f64| Resolution {
+        dt_first_s: 0.05,
+        dt_growth: 1.1,
+        dt_max_s: dt_max,
+        ..Resolution::default()
+    };
     for (label, res) in [
         ("default", Resolution::default()),
+        ("default_dt30", dt(30.0)),
+        ("default_dt3", dt(3.0)),
         (
             "fine",
             Resolution {
@@ -150,19 +179,43 @@ fn compare() {
             },
         ),
     ] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("pool");
         let t0 = Instant::now();
         let r = pool.install(|| {
-            let mut arm = Arm::unit_cell(&col, Some(&ch), radius, &co, Setup::FranzCell, &res).expect("arm");
+            let mut arm =
+                Arm::unit_cell(&col, Some(&ch), radius, &co, Setup::FranzCell, &res).expect("arm");
             let v = arm.voxels();
-            (run_arm(&mut arm, &sched, Some(&clo), 1e3, 4.0 * 3600.0, &times, &[], &res).expect("run"), v)
+            (
+                run_arm(
+                    &mut arm,
+                    &sched,
+                    Some(&clo),
+                    1e3,
+                    4.0 * 3600.0,
+                    &times,
+                    &[],
+                    &res,
+                )
+                .expect("run"),
+                v,
+            )
         });
         let wall = t0.elapsed().as_secs_f64();
         let (res_run, voxels) = r;
         let q: Vec<String> = res_run
             .samples
             .iter()
-            .map(|s| format!("[{}, {:.8e}, {:.8e}]", s.t_s, s.bottom_kg_m2, s.layers_kg_m2.iter().sum::<f64>()))
+            .map(|s| {
+                format!(
+                    "[{}, {:.8e}, {:.8e}]",
+                    s.t_s,
+                    s.bottom_kg_m2,
+                    s.layers_kg_m2.iter().sum::<f64>()
+                )
+            })
             .collect();
         out.push(format!(
             "\"{label}\": {{\"wall_s\": {wall:.4}, \"voxels\": {voxels}, \"steps\": {}, \"samples\": [{}]}}",
@@ -181,7 +234,10 @@ fn compare() {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let all = args.is_empty();
     if all || args.iter().any(|a| a == "unit") {
         unit();
