@@ -48,7 +48,7 @@ fn main() {
         rtol: 1e-4,
         atol_frac: 1e-4,
     };
-    let mut report = |name: &str, f: &dyn Fn() -> lumped::Trajectory| {
+    let report = |name: &str, f: &dyn Fn() -> lumped::Trajectory| {
         let _ = f();
         let reps = 200;
         let mut times = Vec::new();
