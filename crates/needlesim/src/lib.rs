@@ -16,8 +16,10 @@
 //! [`scenario`].
 
 pub mod device;
+pub mod healing;
 pub mod injury;
 pub mod pipeline;
+pub mod protocol;
 pub mod report;
 pub mod rng;
 pub mod scenario;

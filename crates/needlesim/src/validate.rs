@@ -280,11 +280,46 @@ pub const METRICS: &[&str] = &[
     "punctures.rate_per_s",
     "injury.mean_depth_um",
     "injury.depth_slope_mm_per_mm",
+    "healing.papillary_collagen_change_pct",
+    "healing.epidermal_thickness_change_pct",
+    "healing.collagen_iii_change_pct",
+    "healing.downtime_days",
+    "healing.acne_scar_score_reduction_pct",
+    "healing.pih_risk_pct",
+    "healing.collagen_content_ratio",
 ];
 
 /// Evaluates a metric on its inputs.
 pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
     match metric {
+        "healing.collagen_content_ratio" => {
+            let site = site(metric, t)?;
+            let sex = match get_str(metric, t, "sex")? {
+                "male" => Sex::Male,
+                _ => Sex::Female,
+            };
+            crate::healing::validation::collagen_content_ratio(
+                site,
+                sex,
+                get_f64(metric, t, "age_from")?,
+                get_f64(metric, t, "age_to")?,
+            )
+            .map_err(|e| metric_err(metric, e))
+        }
+        m if m.starts_with("healing.") => {
+            let s = inline_scenario(metric, t)?;
+            let day = get_f64(metric, t, "day")?;
+            let punct = crate::pipeline::run_punctures(&s)
+                .map_err(|e| metric_err(metric, e.to_string()))?;
+            crate::healing::validation::evaluate_prepared(
+                m,
+                &s,
+                &punct,
+                day,
+                &crate::healing::HealingParams::default(),
+            )
+            .map_err(|e| metric_err(metric, e))
+        }
         "skin.skin_thickness_mm" => thickness_mm(metric, t, |c| c.skin_thickness_m() * 1e3),
         "skin.stratum_corneum_um" => thickness_mm(metric, t, |c| {
             c.layer(LayerKind::StratumCorneum).thickness_m * 1e6
