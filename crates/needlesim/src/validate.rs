@@ -271,7 +271,7 @@ fn realised_mean_depth(metric: &str, s: &scenario::Scenario) -> Result<f64, Vali
     Ok(ch.channels.iter().map(|c| c.depth_m).sum::<f64>() / ch.channels.len() as f64)
 }
 
-/// The metric names [`evaluate`] knows.
+/// The metric names [`evaluate`] handles itself (models add theirs in [`metric_names`]).
 pub const METRICS: &[&str] = &[
     "skin.skin_thickness_mm",
     "skin.stratum_corneum_um",
@@ -280,14 +280,12 @@ pub const METRICS: &[&str] = &[
     "punctures.rate_per_s",
     "injury.mean_depth_um",
     "injury.depth_slope_mm_per_mm",
-    "healing.papillary_collagen_change_pct",
-    "healing.epidermal_thickness_change_pct",
-    "healing.collagen_iii_change_pct",
-    "healing.downtime_days",
-    "healing.acne_scar_score_reduction_pct",
-    "healing.pih_risk_pct",
-    "healing.collagen_content_ratio",
 ];
+
+/// Every metric name [`evaluate`] knows: the ones above and each model's own list.
+pub fn metric_names() -> Vec<&'static str> {
+    METRICS.iter().chain(crate::healing::validation::METRICS).copied().collect()
+}
 
 /// Evaluates a metric on its inputs.
 pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
@@ -387,7 +385,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
         }
         other => Err(metric_err(
             other,
-            format!("unknown metric; known: {}", METRICS.join(", ")),
+            format!("unknown metric; known: {}", metric_names().join(", ")),
         )),
     }
 }
