@@ -23,6 +23,7 @@ pub mod params;
 pub mod registry;
 pub mod report;
 pub mod simulate;
+pub mod spatial;
 pub mod validation;
 
 pub use params::HealingParams;

@@ -585,7 +585,11 @@ mod tests {
             opts.lu_stale_tol = stale;
             let mut ws = Workspace::new(3);
             let st = integrate(&sys, 0.0, 2.0, &mut y, &opts, &mut ws, |_| {}).unwrap();
-            assert!((y[0] - (-2.0f64).exp()).abs() < tol, "stale {stale}: {}", y[0]);
+            assert!(
+                (y[0] - (-2.0f64).exp()).abs() < tol,
+                "stale {stale}: {}",
+                y[0]
+            );
             assert!(y[1].abs() < 1e-9 && y[2].abs() < 1e-9);
             assert!(st.steps < 2000, "{st:?}");
         }
