@@ -40,11 +40,14 @@ const VARS: [usize; 9] = [
     model::E,
 ];
 
+/// (layer, variable, worst deviation / excursion, day of the worst).
+type Worst = (usize, usize, f64, f64);
+
 /// Largest deviation of the spatial layer means from the lumped trajectory, per variable, as a
 /// fraction of the lumped excursion from rest of that variable over the run.
 /// Also returns the matrix (collagen + elastin) content change per skin area at the last day,
 /// lumped and spatial, kg/m².
-fn worst(p: &HealingParams, days: &[f64]) -> (Vec<(usize, usize, f64, f64)>, f64, f64) {
+fn worst(p: &HealingParams, days: &[f64]) -> (Vec<Worst>, f64, f64) {
     let col = column();
     let inj = injury();
     let sessions: Vec<SessionInput> = [0.0, 30.0]

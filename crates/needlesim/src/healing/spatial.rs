@@ -30,6 +30,9 @@
 //! session and grow geometrically to `dt_max`; step end times are a fixed function of the
 //! protocol and the output times.
 
+// Per-species loops index several parallel arrays (rest, scale, fields) with one variable.
+#![allow(clippy::needless_range_loop)]
+
 use std::time::Instant;
 
 use super::lumped::{InjuryInput, SessionInput, Trajectory};
@@ -96,7 +99,7 @@ impl Kinetics {
     }
 
     #[inline]
-    fn from_si(&self, l: usize, y: &[f64; NPAP], u: &mut [f64]) {
+    fn deviation_of(&self, l: usize, y: &[f64; NPAP], u: &mut [f64]) {
         for i in 0..NPAP {
             u[i] = (y[i] - self.rest[l][i]) / self.scale[i];
         }
@@ -371,7 +374,7 @@ impl SpatialModel {
             let b = &self.kin.blocks[l];
             let dim = b.dim();
             b.apply_injury(&mut y[..dim], &bi);
-            self.kin.from_si(l, &y, &mut u);
+            self.kin.deviation_of(l, &y, &mut u);
             for s in 0..NPAP {
                 f[s * n + v] = u[s];
             }
