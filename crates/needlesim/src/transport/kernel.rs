@@ -92,6 +92,23 @@ pub(crate) unsafe fn transpose_out<const AVX: bool>(
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn transpose_in_avx(src: *const f64, stride: usize, n: usize, w: usize, dst: *mut f64) {
+    // SAFETY: forwarded.
+    unsafe { transpose_in_avx_pf(src, stride, n, w, dst, 0) }
+}
+
+/// [`transpose_in_avx`] that also prefetches the same positions `pf` values further on (the
+/// next block of lines), so the short line streams do not wait on memory; `pf = 0`: none.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn transpose_in_avx_pf(
+    src: *const f64,
+    stride: usize,
+    n: usize,
+    w: usize,
+    dst: *mut f64,
+    pf: usize,
+) {
     use std::arch::x86_64::*;
     let (n4, w4) = (n & !3, w & !3);
     // SAFETY (whole body): indices stay within the caller's bounds (p < n, l < w).
@@ -104,6 +121,13 @@ unsafe fn transpose_in_avx(src: *const f64, stride: usize, n: usize, w: usize, d
             let s3 = s2.add(stride);
             let mut p = 0;
             while p < n4 {
+                if pf != 0 && p % 8 == 0 {
+                    // A hint only: never faults, so the address may lie past the field.
+                    for q in 0..4 {
+                        let a = s0.wrapping_add(q * stride + pf + p);
+                        _mm_prefetch::<_MM_HINT_T0>(a as *const i8);
+                    }
+                }
                 let r0 = _mm256_loadu_pd(s0.add(p));
                 let r1 = _mm256_loadu_pd(s1.add(p));
                 let r2 = _mm256_loadu_pd(s2.add(p));
@@ -467,7 +491,7 @@ impl UniformLine {
         let (elv, edv, ehv) = (&self.el[..n], &self.ed[..n], &self.eh[..n]);
         // SAFETY (whole body): tile rows p < n hold W values; the field lines by contract.
         unsafe {
-            transpose_in_avx(data, line_stride, n, W, tile);
+            transpose_in_avx_pf(data, line_stride, n, W, tile, W * line_stride);
             let zero = _mm256_setzero_pd();
             let vscale = _mm256_set1_pd(scale);
             let mut yprev = [zero; G];
@@ -586,7 +610,14 @@ impl UniformLine {
         if self.cyclic.is_some() {
             first.copy_from_slice(row(0));
         }
+        // Rows far apart in memory (y, z sweeps on the field) are short streams: prefetch a few
+        // rows ahead of the forward pass.
+        let prefetch = stride > w;
         for p in 0..n {
+            if prefetch && p + PF_ROWS < n {
+                // SAFETY: row p + PF_ROWS < n lies inside the tile.
+                unsafe { prefetch_row(data.add((p + PF_ROWS) * stride), w) };
+            }
             let (a, mi, s) = (self.a[p], self.minv[p], self.s[p]);
             let yprev: &[f64] = if p == 0 { zeros } else { row(p - 1) };
             let cur = row_mut(p);
@@ -647,6 +678,26 @@ impl UniformLine {
         }
         acc.iter().any(|x| *x != 0.0)
     }
+}
+
+/// Rows prefetched ahead in the forward pass of field tiles.
+const PF_ROWS: usize = 3;
+
+/// Prefetch hint for `w` values starting at `p` (one per cache line).
+#[inline(always)]
+fn prefetch_row(p: *const f64, w: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let mut o = 0;
+        while o < w {
+            // SAFETY: a prefetch is a hint and never faults; the address is inside the row.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(o) as *const i8) };
+            o += 8;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, w);
 }
 
 // Row kernels. They take the rows as separate slice arguments so that the compiler knows they do
