@@ -117,6 +117,9 @@ pub struct CpuBackend {
 /// Doubles per tile (about 256 KiB), so a tile's forward and backward passes stay in L2.
 const TILE_DOUBLES: usize = 32 * 1024;
 
+/// Largest xy plane (doubles) swept as a single y tile (~384 KiB).
+const PLANE_IN_L2: usize = 48 * 1024;
+
 fn tile_width(n_line: usize, max: usize) -> usize {
     let w = (TILE_DOUBLES / n_line.max(1)).clamp(16, 1024);
     let w = (w / 8).max(2) * 8;
@@ -220,7 +223,13 @@ fn plane_jobs(mesh: &Mesh, axis: usize, k: usize, out: &mut Vec<Job>) {
             });
         }
         _ => {
-            let tw = tile_width(ny, nx);
+            // The plane is in cache (just swept in x, or about to be): one full-width tile when
+            // it fits in L2, so every row is one contiguous run.
+            let tw = if plane <= PLANE_IN_L2 {
+                nx
+            } else {
+                tile_width(ny, nx)
+            };
             let mut i0 = 0;
             while i0 < nx {
                 let w = tw.min(nx - i0);
