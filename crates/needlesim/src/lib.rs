@@ -18,6 +18,7 @@
 pub mod device;
 pub mod injury;
 pub mod pipeline;
+pub mod plan;
 pub mod report;
 pub mod rng;
 pub mod scenario;
