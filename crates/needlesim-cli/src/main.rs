@@ -326,9 +326,13 @@ fn short(kind: LayerKind) -> &'static str {
 fn print_summary(r: &PuncturesReport, out: &Path) {
     println!("needlesim punctures: {} (seed {})", r.title, r.seed);
     let p = &r.person;
+    let sex = match p.sex {
+        needlesim::skin::Sex::Female => "female",
+        needlesim::skin::Sex::Male => "male",
+    };
     println!(
-        "person: {:.0} y, {:?}, Fitzpatrick {}",
-        p.age_years, p.sex, p.phototype
+        "person: {:.0} y, {sex}, Fitzpatrick {}",
+        p.age_years, p.phototype
     );
     for z in &r.zones {
         println!();
@@ -381,8 +385,13 @@ fn print_summary(r: &PuncturesReport, out: &Path) {
     let t = &r.session;
     println!();
     println!(
-        "session: preparation {:.0} + numbing {:.0} ({:?}) + needling {:.1} + aftercare {:.0} = {:.0} min",
-        t.preparation_min, t.numbing_min, t.numbing, t.needling_min, t.aftercare_min, t.total_min
+        "session: preparation {:.0} + numbing {:.0} ({}) + needling {:.1} + aftercare {:.0} = {:.0} min",
+        t.preparation_min,
+        t.numbing_min,
+        t.numbing.name(),
+        t.needling_min,
+        t.aftercare_min,
+        t.total_min
     );
     for w in &r.warnings {
         println!("warning: {w}");

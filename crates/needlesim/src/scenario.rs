@@ -267,6 +267,15 @@ pub enum Numbing {
 }
 
 impl Numbing {
+    /// The name used in files and printed output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Numbing::None => "none",
+            Numbing::Lidocaine4Liposomal => "lidocaine_4_liposomal",
+            Numbing::EmlaOccluded => "emla_occluded",
+        }
+    }
+
     /// Application time before needling, s.
     pub fn wait_s(self) -> f64 {
         match self {

@@ -1,1 +1,179 @@
-//! Reaction-diffusion transport engine (issue 3). The transport helper owns this module.
+//! # Transport engine
+//!
+//! Implicit reaction–diffusion of several species on layered, punctured skin, in 3-D Cartesian
+//! ([`Grid3`]: uniform x/y, variable z) or axisymmetric ([`AxiGrid`]: r, z) geometry.
+//! Models only state their species, coefficients, sources, reactions and boundaries
+//! ([`Problem::builder`]); the [`Simulation`] does the rest:
+//!
+//! * finite volumes, cell centred; harmonic-mean face diffusivities (exact for layers);
+//! * locally one-dimensional implicit sweeps (backward Euler, or Crank–Nicolson with alternating
+//!   sweep order = second order, with Rannacher damping), tridiagonal (Thomas) solves per line,
+//!   factorised once per axis when the diffusivity is uniform;
+//! * Strang splitting with an exact exponential step for linear decay/sources and an L-stable
+//!   SDIRK2 (Newton) pointwise integrator for nonlinear [`Reactions`];
+//! * fixed steps or adaptive steps from a step-doubling error estimate;
+//! * rayon over independent tiles of lines, bit-identical for any thread count;
+//! * a [`Backend`] seam so a GPU implementation can come later.
+//!
+//! Units are SI (m, s; concentrations in any consistent unit). Bad input is rejected at setup
+//! with a [`TransportError`] naming the field, value and allowed range; a NaN or infinity during a
+//! run stops it with the step, species and voxel.
+//!
+//! Numerics and verification: `docs/TRANSPORT.md`. Benchmarks: `docs/BENCHMARKS.md`.
+//!
+//! This module owns the transport numerics only; it knows nothing about skin, devices or drugs.
+//!
+//! ```
+//! use needlesim::transport::*;
+//! let grid = Grid3::uniform([8, 8, 8], [1e-5; 3])?;
+//! let problem = Problem::builder(grid)
+//!     .species(Species::new("drug", 1e-10).decay(1e-3).initial(1.0))
+//!     .boundary_everywhere(Boundary::ZeroFlux)
+//!     .build()?;
+//! let mut sim = Simulation::new(problem, SolverSettings::fixed(1.0))?;
+//! sim.advance_to(10.0, |_| {})?;
+//! let m = sim.total_amount(0) / (8e-5f64).powi(3);
+//! assert!((m - (-1e-2f64).exp()).abs() < 1e-12);
+//! # Ok::<(), TransportError>(())
+//! ```
+
+// Numerical kernels index several arrays with one loop variable; iterator chains would hide that.
+#![allow(clippy::needless_range_loop)]
+
+mod backend;
+mod field;
+mod grid;
+mod kernel;
+mod operator;
+mod problem;
+mod reaction;
+mod solver;
+
+pub use backend::{Backend, CpuBackend, DiffusionContext, SweepSpec};
+pub use field::Fields;
+pub use grid::{AxiGrid, Geometry, Grid3};
+pub use operator::{DiffusionOperator, DiffusivityStorage, PerVoxelConductances};
+pub use problem::{Boundary, Coefficient, Face, Problem, ProblemBuilder, Reactions, Species};
+pub use solver::{RunStats, Scheme, Simulation, SolverSettings, StepControl};
+
+/// Errors of the transport engine.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TransportError {
+    /// A grid that cannot be built.
+    #[error("invalid grid: {what}")]
+    InvalidGrid {
+        /// What is wrong.
+        what: String,
+    },
+    /// A value outside its allowed range.
+    #[error("{field} = {value} is invalid: must be {allowed}")]
+    InvalidValue {
+        /// The field, with species and voxel where relevant.
+        field: String,
+        /// The offending value.
+        value: f64,
+        /// The allowed range.
+        allowed: &'static str,
+    },
+    /// A per-voxel array of the wrong length.
+    #[error("{field} has {got} values, expected {expected} (one per voxel)")]
+    WrongLength {
+        /// The field.
+        field: String,
+        /// Values given.
+        got: usize,
+        /// Voxels in the grid.
+        expected: usize,
+    },
+    /// A (species, face) pair without a boundary condition.
+    #[error(
+        "boundary of species '{species}' on face {face} is not defined: set it with \
+         ProblemBuilder::boundary, boundary_all or boundary_everywhere"
+    )]
+    UndefinedBoundary {
+        /// Species name.
+        species: String,
+        /// The face.
+        face: Face,
+    },
+    /// Periodic on one face of an axis but not on the other.
+    #[error(
+        "species '{species}': face {face} and its opposite face must both be periodic or both not"
+    )]
+    UnpairedPeriodic {
+        /// Species name.
+        species: String,
+        /// The face.
+        face: Face,
+    },
+    /// A species name that does not exist.
+    #[error("unknown species {0}")]
+    UnknownSpecies(String),
+    /// Two species with the same name.
+    #[error("duplicate species name '{0}'")]
+    DuplicateSpecies(String),
+    /// A problem without species.
+    #[error("the problem has no species")]
+    NoSpecies,
+    /// A combination the engine does not support.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// A time step that is not finite and positive.
+    #[error("time step {dt} s is invalid: must be finite and > 0")]
+    InvalidStep {
+        /// The step.
+        dt: f64,
+    },
+    /// A NaN or infinity appeared during a run.
+    #[error(
+        "non-finite value {value} in species '{species}' at voxel (i={i}, j={j}, k={k}) during step {step} \
+         (starting at t = {time} s); the fields are no longer valid"
+    )]
+    NonFinite {
+        /// Step number (1-based) that produced it.
+        step: u64,
+        /// Time at the start of that step (s).
+        time: f64,
+        /// Species name.
+        species: String,
+        /// x (r) index.
+        i: usize,
+        /// y index.
+        j: usize,
+        /// z index.
+        k: usize,
+        /// The value found.
+        value: f64,
+    },
+    /// The pointwise reaction integrator did not converge, even with 64 sub-steps.
+    #[error(
+        "reaction integrator failed at voxel (i={i}, j={j}, k={k}) during step {step} (t = {time} s)"
+    )]
+    ReactionFailed {
+        /// Step number (1-based).
+        step: u64,
+        /// Time at the start of the step (s).
+        time: f64,
+        /// x (r) index.
+        i: usize,
+        /// y index.
+        j: usize,
+        /// z index.
+        k: usize,
+    },
+    /// Adaptive step control could not meet the tolerance.
+    #[error(
+        "adaptive step {dt} s fell below dt_min = {dt_min} s at t = {time} s (error estimate {error}); \
+         loosen the tolerances or lower dt_min"
+    )]
+    StepTooSmall {
+        /// The proposed step (s).
+        dt: f64,
+        /// The limit (s).
+        dt_min: f64,
+        /// Current time (s).
+        time: f64,
+        /// Last error estimate (relative to tolerance).
+        error: f64,
+    },
+}

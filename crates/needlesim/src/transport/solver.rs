@@ -1,0 +1,814 @@
+//! Time stepping: operator splitting of diffusion (locally one-dimensional implicit sweeps) and
+//! reactions (exact exponential for linear decay/sources, SDIRK2 for nonlinear reactions), with
+//! fixed or adaptive (step-doubling) step control. See `docs/TRANSPORT.md` for the numerics.
+
+use rayon::prelude::*;
+
+use super::TransportError;
+use super::backend::{
+    Backend, CpuBackend, DiffusionContext, SweepSpec, boundary_flux_density, boundary_value,
+};
+use super::field::Fields;
+use super::operator::{
+    DiffusionOperator, DiffusivityStorage, PerVoxelConductances, boundary_conductance,
+};
+use super::problem::{Boundary, Coefficient, Face, Problem, check_periodic};
+use super::reaction::{LocalOde, ReactOutcome, react_all};
+
+/// The diffusion time discretisation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scheme {
+    /// Backward-Euler LOD (x, y, z sweeps): first order in time, unconditionally stable,
+    /// L-stable and positivity preserving for any step. This is what BioFVM does.
+    BackwardEuler,
+    /// Crank–Nicolson LOD with the sweep order reversed every other step (x y z, then z y x),
+    /// which is Strang splitting over each pair of steps: second order in time, unconditionally
+    /// stable. CN is not L-stable, so sharp data (a reservoir switched on over an empty tissue)
+    /// rings at large steps; the first `damping_steps` steps (and those after
+    /// [`Simulation::restart_damping`]) are therefore each replaced by two backward-Euler half
+    /// steps (Rannacher start-up), which removes the ringing and keeps second order.
+    CrankNicolson {
+        /// Number of Rannacher start-up steps (2 is the usual choice; 0 for smooth data).
+        damping_steps: u32,
+    },
+}
+
+impl Default for Scheme {
+    fn default() -> Self {
+        Scheme::CrankNicolson { damping_steps: 2 }
+    }
+}
+
+/// How [`Simulation::advance_to`] chooses steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StepControl {
+    /// Equal steps of at most `dt` seconds that land exactly on the target time.
+    Fixed {
+        /// Maximum step (s).
+        dt: f64,
+    },
+    /// Step doubling: each step is taken once with `h` and once as two `h/2` steps; the
+    /// difference (Richardson) estimates the local error, measured as
+    /// `max |e| / (atol + rtol |c|)`, which must stay ≤ 1. Each CN step is the symmetric
+    /// Strang composition x(h/2) y(h/2) z(h) y(h/2) x(h/2).
+    Adaptive {
+        /// First trial step (s).
+        dt_initial: f64,
+        /// Smallest allowed step (s); going below it is an error.
+        dt_min: f64,
+        /// Largest allowed step (s).
+        dt_max: f64,
+        /// Relative tolerance.
+        rtol: f64,
+        /// Absolute tolerance (concentration units).
+        atol: f64,
+    },
+}
+
+/// Solver settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SolverSettings {
+    /// Diffusion scheme.
+    pub scheme: Scheme,
+    /// Step control used by [`Simulation::advance_to`].
+    pub step_control: StepControl,
+}
+
+impl SolverSettings {
+    /// Default scheme (damped Crank–Nicolson) with fixed steps of `dt` seconds.
+    pub fn fixed(dt: f64) -> Self {
+        SolverSettings {
+            scheme: Scheme::default(),
+            step_control: StepControl::Fixed { dt },
+        }
+    }
+
+    /// Default scheme with adaptive steps: tolerances `rtol`, `atol`, first step `dt_initial`,
+    /// no upper limit and a lower limit of `dt_initial · 1e-9`.
+    pub fn adaptive(rtol: f64, atol: f64, dt_initial: f64) -> Self {
+        SolverSettings {
+            scheme: Scheme::default(),
+            step_control: StepControl::Adaptive {
+                dt_initial,
+                dt_min: dt_initial * 1e-9,
+                dt_max: f64::INFINITY,
+                rtol,
+                atol,
+            },
+        }
+    }
+
+    /// Replaces the scheme.
+    pub fn with_scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    fn validate(&self) -> Result<(), TransportError> {
+        let pos = |field: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(TransportError::InvalidValue {
+                    field: field.to_string(),
+                    value: v,
+                    allowed: "finite and > 0",
+                })
+            }
+        };
+        match self.step_control {
+            StepControl::Fixed { dt } => pos("step_control.dt (s)", dt)?,
+            StepControl::Adaptive {
+                dt_initial,
+                dt_min,
+                dt_max,
+                rtol,
+                atol,
+            } => {
+                pos("step_control.dt_initial (s)", dt_initial)?;
+                pos("step_control.dt_min (s)", dt_min)?;
+                if dt_max.is_nan() || dt_max <= 0.0 || dt_max < dt_min {
+                    return Err(TransportError::InvalidValue {
+                        field: "step_control.dt_max (s)".into(),
+                        value: dt_max,
+                        allowed: "> 0 and >= dt_min (may be infinite)",
+                    });
+                }
+                if !(rtol.is_finite() && rtol >= 0.0) {
+                    return Err(TransportError::InvalidValue {
+                        field: "step_control.rtol".into(),
+                        value: rtol,
+                        allowed: "finite and >= 0",
+                    });
+                }
+                pos("step_control.atol", atol)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counters of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunStats {
+    /// Accepted steps.
+    pub accepted: u64,
+    /// Rejected adaptive trial steps.
+    pub rejected: u64,
+    /// Length of the last accepted step (s).
+    pub last_dt: f64,
+    /// Largest accepted error estimate (adaptive runs; 0 otherwise).
+    pub max_error_estimate: f64,
+}
+
+#[derive(Clone, Copy)]
+enum Order {
+    Alternating,
+    Symmetric,
+}
+
+/// A running transport simulation: the problem, its fields, the current time and the backend.
+pub struct Simulation {
+    problem: Problem,
+    ops: Vec<DiffusionOperator>,
+    fields: Fields,
+    settings: SolverSettings,
+    backend: Box<dyn Backend>,
+    time: f64,
+    steps: u64,
+    damping_left: u32,
+    dt_next: Option<f64>,
+    buf0: Vec<f64>,
+    buf1: Vec<f64>,
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("problem", &self.problem)
+            .field("settings", &self.settings)
+            .field("backend", &self.backend.name())
+            .field("time", &self.time)
+            .field("steps", &self.steps)
+            .finish()
+    }
+}
+
+impl Simulation {
+    /// A simulation on the CPU backend, at t = 0 with the species' initial fields.
+    pub fn new(problem: Problem, settings: SolverSettings) -> Result<Self, TransportError> {
+        Self::with_backend(problem, settings, Box::new(CpuBackend::new()))
+    }
+
+    /// A simulation on the given backend.
+    pub fn with_backend(
+        problem: Problem,
+        settings: SolverSettings,
+        backend: Box<dyn Backend>,
+    ) -> Result<Self, TransportError> {
+        settings.validate()?;
+        let mesh = &problem.mesh;
+        let ns = problem.species.len();
+        let mut fields = Fields::zeros(mesh.n, ns);
+        let mut ops = Vec::with_capacity(ns);
+        for (s, sp) in problem.species.iter().enumerate() {
+            let f = fields.species_mut(s);
+            match &sp.initial {
+                Coefficient::Uniform(c) => f.fill(*c),
+                Coefficient::PerVoxel(c) => f.copy_from_slice(c),
+            }
+            ops.push(DiffusionOperator {
+                diffusivity: DiffusivityStorage::from_coefficient(
+                    mesh,
+                    &sp.diffusivity,
+                    &problem.boundaries[s],
+                ),
+                boundaries: problem.boundaries[s],
+                generation: 0,
+            });
+        }
+        let damping_left = match settings.scheme {
+            Scheme::CrankNicolson { damping_steps } => damping_steps,
+            Scheme::BackwardEuler => 0,
+        };
+        Ok(Simulation {
+            problem,
+            ops,
+            fields,
+            settings,
+            backend,
+            time: 0.0,
+            steps: 0,
+            damping_left,
+            dt_next: None,
+            buf0: Vec::new(),
+            buf1: Vec::new(),
+        })
+    }
+
+    /// Current time (s).
+    pub fn time(&self) -> f64 {
+        self.time
+    }
+
+    /// Number of steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The problem (with any coefficient or boundary updates applied).
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+
+    /// Solver settings.
+    pub fn settings(&self) -> &SolverSettings {
+        &self.settings
+    }
+
+    /// The fields.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The fields, mutable (e.g. to inject a bolus between steps).
+    pub fn fields_mut(&mut self) -> &mut Fields {
+        &mut self.fields
+    }
+
+    /// The backend's name.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// The discrete operator of species `s`.
+    pub fn operator(&self, s: usize) -> &DiffusionOperator {
+        &self.ops[s]
+    }
+
+    /// Index of the species called `name`.
+    pub fn species_index(&self, name: &str) -> Option<usize> {
+        self.problem.species_index(name)
+    }
+
+    /// Bytes of per-voxel state held per voxel per species: the field value plus per-voxel
+    /// coefficient storage (averaged over species).
+    pub fn bytes_per_voxel_per_species(&self) -> f64 {
+        let ns = self.ops.len();
+        let mut b = 8.0 * ns as f64;
+        for (s, op) in self.ops.iter().enumerate() {
+            b += op.diffusivity.bytes_per_voxel() as f64;
+            let sp = &self.problem.species[s];
+            for c in [&sp.decay, &sp.source] {
+                if matches!(c, Coefficient::PerVoxel(_)) {
+                    b += 8.0;
+                }
+            }
+        }
+        b / ns as f64
+    }
+
+    fn check_species(&self, s: usize) -> Result<(), TransportError> {
+        if s >= self.ops.len() {
+            return Err(TransportError::UnknownSpecies(format!(
+                "index {s} (have {})",
+                self.ops.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Replaces the diffusivity of species `s` (m²/s).
+    pub fn set_diffusivity(&mut self, s: usize, d: Coefficient) -> Result<(), TransportError> {
+        self.check_species(s)?;
+        let name = self.problem.species[s].name.clone();
+        d.validate(
+            &format!("species '{name}' diffusivity (m²/s)"),
+            self.problem.mesh.len(),
+            true,
+        )?;
+        self.ops[s].diffusivity =
+            DiffusivityStorage::from_coefficient(&self.problem.mesh, &d, &self.ops[s].boundaries);
+        self.problem.species[s].diffusivity = d;
+        self.ops[s].generation += 1;
+        Ok(())
+    }
+
+    /// Changes the diffusivity of species `s` at the listed voxels `(voxel, D)`; only the faces
+    /// around them are recomputed (cheap for a closing channel). A uniform diffusivity becomes
+    /// per-voxel on first use.
+    pub fn update_diffusivity(
+        &mut self,
+        s: usize,
+        updates: &[(usize, f64)],
+    ) -> Result<(), TransportError> {
+        self.check_species(s)?;
+        let n = self.problem.mesh.len();
+        let name = &self.problem.species[s].name;
+        for &(v, d) in updates {
+            if v >= n {
+                return Err(TransportError::InvalidValue {
+                    field: format!("species '{name}' diffusivity update voxel index"),
+                    value: v as f64,
+                    allowed: "< number of voxels",
+                });
+            }
+            if !(d.is_finite() && d >= 0.0) {
+                return Err(TransportError::InvalidValue {
+                    field: format!("species '{name}' diffusivity (m²/s) at voxel {v}"),
+                    value: d,
+                    allowed: "finite and >= 0",
+                });
+            }
+        }
+        let mesh = &self.problem.mesh;
+        let op = &mut self.ops[s];
+        if let DiffusivityStorage::Uniform(d0) = op.diffusivity {
+            op.diffusivity = DiffusivityStorage::PerVoxel(Box::new(PerVoxelConductances::new(
+                mesh,
+                vec![d0; n],
+                &op.boundaries,
+            )));
+        }
+        if let DiffusivityStorage::PerVoxel(pv) = &mut op.diffusivity {
+            for &(v, d) in updates {
+                pv.d[v] = d;
+            }
+            let voxels: Vec<usize> = updates.iter().map(|u| u.0).collect();
+            pv.update_local(mesh, &op.boundaries, &voxels);
+            self.problem.species[s].diffusivity = Coefficient::PerVoxel(pv.d.clone());
+        }
+        op.generation += 1;
+        Ok(())
+    }
+
+    /// Replaces the first-order decay/uptake rate of species `s` (1/s).
+    pub fn set_decay(&mut self, s: usize, lambda: Coefficient) -> Result<(), TransportError> {
+        self.check_species(s)?;
+        let name = self.problem.species[s].name.clone();
+        lambda.validate(
+            &format!("species '{name}' decay rate (1/s)"),
+            self.problem.mesh.len(),
+            true,
+        )?;
+        self.problem.species[s].decay = lambda;
+        Ok(())
+    }
+
+    /// Replaces the zero-order source of species `s` (concentration/s).
+    pub fn set_source(&mut self, s: usize, src: Coefficient) -> Result<(), TransportError> {
+        self.check_species(s)?;
+        let name = self.problem.species[s].name.clone();
+        src.validate(
+            &format!("species '{name}' source (conc/s)"),
+            self.problem.mesh.len(),
+            false,
+        )?;
+        self.problem.species[s].source = src;
+        Ok(())
+    }
+
+    /// Changes the boundary of species `s` on `face` (e.g. a depleting reservoir, or removing
+    /// it). Consider [`Self::restart_damping`] after an abrupt change with Crank–Nicolson.
+    pub fn set_boundary(
+        &mut self,
+        s: usize,
+        face: Face,
+        b: Boundary,
+    ) -> Result<(), TransportError> {
+        self.check_species(s)?;
+        let mut bnd = self.ops[s].boundaries;
+        let name = self.problem.species[s].name.clone();
+        if self.problem.mesh.axisymmetric
+            && matches!(face, Face::XMin | Face::YMin | Face::YMax)
+            && b != Boundary::ZeroFlux
+        {
+            return Err(TransportError::Unsupported(format!(
+                "species '{name}': face {face} of an axisymmetric grid is always zero flux"
+            )));
+        }
+        b.validate(&name, face)?;
+        if (b == Boundary::Periodic) != (bnd[face.index()] == Boundary::Periodic) {
+            return Err(TransportError::Unsupported(format!(
+                "species '{name}': periodicity of face {face} is fixed at setup (was {:?}, got {b:?})",
+                bnd[face.index()]
+            )));
+        }
+        bnd[face.index()] = b;
+        check_periodic(&name, &bnd, &self.problem.mesh)?;
+        self.ops[s].boundaries = bnd;
+        self.problem.boundaries[s] = bnd;
+        if let DiffusivityStorage::PerVoxel(pv) = &mut self.ops[s].diffusivity {
+            pv.recompute_boundaries(&self.problem.mesh, &bnd);
+        }
+        self.ops[s].generation += 1;
+        Ok(())
+    }
+
+    /// Makes the next `damping_steps` Crank–Nicolson steps damped (Rannacher) again.
+    pub fn restart_damping(&mut self) {
+        if let Scheme::CrankNicolson { damping_steps } = self.settings.scheme {
+            self.damping_left = damping_steps;
+        }
+    }
+
+    /// Takes one step of `dt` seconds with the configured scheme (alternating sweep order for
+    /// Crank–Nicolson). A non-finite value stops the run with [`TransportError::NonFinite`].
+    pub fn step(&mut self, dt: f64) -> Result<(), TransportError> {
+        if !(dt.is_finite() && dt > 0.0) {
+            return Err(TransportError::InvalidStep { dt });
+        }
+        self.raw_step(dt, Order::Alternating)
+    }
+
+    /// Advances to `t_end` (s) with the configured [`StepControl`], calling `observer` after
+    /// every accepted step.
+    pub fn advance_to(
+        &mut self,
+        t_end: f64,
+        mut observer: impl FnMut(&Simulation),
+    ) -> Result<RunStats, TransportError> {
+        if !t_end.is_finite() {
+            return Err(TransportError::InvalidValue {
+                field: "t_end (s)".into(),
+                value: t_end,
+                allowed: "finite",
+            });
+        }
+        let mut stats = RunStats::default();
+        if t_end <= self.time {
+            return Ok(stats);
+        }
+        match self.settings.step_control {
+            StepControl::Fixed { dt } => {
+                let remaining = t_end - self.time;
+                let n = ((remaining / dt) * (1.0 - 1e-12)).ceil().max(1.0) as u64;
+                let h = remaining / n as f64;
+                let t0 = self.time;
+                for i in 0..n {
+                    self.raw_step(h, Order::Alternating)?;
+                    self.time = if i + 1 == n {
+                        t_end
+                    } else {
+                        t0 + (i + 1) as f64 * h
+                    };
+                    stats.accepted += 1;
+                    stats.last_dt = h;
+                    observer(self);
+                }
+            }
+            StepControl::Adaptive {
+                dt_initial,
+                dt_min,
+                dt_max,
+                rtol,
+                atol,
+            } => {
+                let mut h = self.dt_next.unwrap_or(dt_initial).min(dt_max);
+                while self.time < t_end {
+                    let remaining = t_end - self.time;
+                    let last = h >= remaining * (1.0 - 1e-12);
+                    if last {
+                        h = remaining;
+                    } else if h > 0.5 * remaining {
+                        h = 0.5 * remaining;
+                    }
+                    let (t0, steps0, damp0) = (self.time, self.steps, self.damping_left);
+                    let p =
+                        if self.damping_left > 0 || self.settings.scheme == Scheme::BackwardEuler {
+                            1.0
+                        } else {
+                            2.0
+                        };
+                    self.buf0.clear();
+                    self.buf0.extend_from_slice(self.fields.as_slice());
+                    self.raw_step(h, Order::Symmetric)?;
+                    self.buf1.clear();
+                    self.buf1.extend_from_slice(self.fields.as_slice());
+                    self.fields.as_mut_slice().copy_from_slice(&self.buf0);
+                    (self.steps, self.damping_left) = (steps0, damp0);
+                    self.raw_step(0.5 * h, Order::Symmetric)?;
+                    self.raw_step(0.5 * h, Order::Symmetric)?;
+                    let err = error_norm(self.fields.as_slice(), &self.buf1, rtol, atol)
+                        / (2f64.powf(p) - 1.0);
+                    if err <= 1.0 {
+                        self.time = if last { t_end } else { t0 + h };
+                        stats.accepted += 1;
+                        stats.last_dt = h;
+                        stats.max_error_estimate = stats.max_error_estimate.max(err);
+                        observer(self);
+                    } else {
+                        self.fields.as_mut_slice().copy_from_slice(&self.buf0);
+                        (self.time, self.steps, self.damping_left) = (t0, steps0, damp0);
+                        stats.rejected += 1;
+                    }
+                    let fac = if err > 0.0 {
+                        0.9 * err.powf(-1.0 / (p + 1.0))
+                    } else {
+                        5.0
+                    };
+                    h = (h * fac.clamp(0.2, 5.0)).min(dt_max);
+                    if h < dt_min && self.time < t_end {
+                        return Err(TransportError::StepTooSmall {
+                            dt: h,
+                            dt_min,
+                            time: self.time,
+                            error: err,
+                        });
+                    }
+                    self.dt_next = Some(h);
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    fn sequence(&self, h: f64, theta: f64, order: Order) -> Vec<SweepSpec> {
+        let sw = |axis, h| SweepSpec {
+            axis,
+            theta,
+            h,
+            scale: 1.0,
+        };
+        match (order, theta == 1.0) {
+            (_, true) => vec![sw(0, h), sw(1, h), sw(2, h)],
+            (Order::Alternating, false) => {
+                if self.steps.is_multiple_of(2) {
+                    vec![sw(0, h), sw(1, h), sw(2, h)]
+                } else {
+                    vec![sw(2, h), sw(1, h), sw(0, h)]
+                }
+            }
+            (Order::Symmetric, false) => {
+                vec![
+                    sw(0, 0.5 * h),
+                    sw(1, 0.5 * h),
+                    sw(2, h),
+                    sw(1, 0.5 * h),
+                    sw(0, 0.5 * h),
+                ]
+            }
+        }
+    }
+
+    fn raw_step(&mut self, h: f64, order: Order) -> Result<(), TransportError> {
+        let damped =
+            self.damping_left > 0 && matches!(self.settings.scheme, Scheme::CrankNicolson { .. });
+        if damped {
+            self.split_step(0.5 * h, 1.0, order)?;
+            self.split_step(0.5 * h, 1.0, order)?;
+            self.damping_left -= 1;
+        } else {
+            let theta = if self.settings.scheme == Scheme::BackwardEuler {
+                1.0
+            } else {
+                0.5
+            };
+            self.split_step(h, theta, order)?;
+        }
+        self.steps += 1;
+        self.time += h;
+        Ok(())
+    }
+
+    /// Strang splitting: reactions(h/2) · diffusion(h) · reactions(h/2). A species with uniform
+    /// decay, no source, homogeneous boundaries and no nonlinear reactions has its decay folded
+    /// exactly into the first sweep (it commutes with diffusion).
+    fn split_step(&mut self, h: f64, theta: f64, order: Order) -> Result<(), TransportError> {
+        let reacting = self.problem.reactions.is_some();
+        let ns = self.ops.len();
+        let fold: Vec<Option<f64>> = (0..ns)
+            .map(|s| {
+                let sp = &self.problem.species[s];
+                match (&sp.decay, sp.source.is_zero(), reacting) {
+                    (Coefficient::Uniform(l), true, false)
+                        if self.ops[s].boundaries.iter().all(|b| b.is_homogeneous()) =>
+                    {
+                        Some((-l * h).exp())
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        if self.react_half(h, &fold)? {
+            return Err(self.locate_nonfinite());
+        }
+        let mut bad = false;
+        let nv = self.problem.mesh.len();
+        for s in 0..ns {
+            let mut seq = self.sequence(h, theta, order);
+            if let (Some(f), Some(first)) = (fold[s], seq.first_mut()) {
+                first.scale = f;
+            }
+            let ctx = DiffusionContext {
+                mesh: &self.problem.mesh,
+                species: s,
+                op: &self.ops[s],
+            };
+            let field = &mut self.fields.as_mut_slice()[s * nv..(s + 1) * nv];
+            bad |= self.backend.diffuse(&ctx, field, &seq);
+        }
+        bad |= self.react_half(h, &fold)?;
+        if bad {
+            return Err(self.locate_nonfinite());
+        }
+        Ok(())
+    }
+
+    fn react_half(&mut self, h: f64, fold: &[Option<f64>]) -> Result<bool, TransportError> {
+        let nv = self.problem.mesh.len();
+        let mut bad = false;
+        if let Some(r) = &self.problem.reactions {
+            let ode = LocalOde {
+                reactions: r.as_ref(),
+                decay: self.problem.species.iter().map(|s| &s.decay).collect(),
+                source: self.problem.species.iter().map(|s| &s.source).collect(),
+            };
+            match react_all(&ode, self.fields.as_mut_slice(), nv, 0.5 * h) {
+                ReactOutcome::Ok { nonfinite } => bad |= nonfinite,
+                ReactOutcome::Failed { voxel, nonfinite } => {
+                    let [i, j, k] = self.problem.mesh.coords(voxel);
+                    return Err(match nonfinite {
+                        Some((s, value)) => TransportError::NonFinite {
+                            step: self.steps + 1,
+                            time: self.time,
+                            species: self.problem.species[s].name.clone(),
+                            i,
+                            j,
+                            k,
+                            value,
+                        },
+                        None => TransportError::ReactionFailed {
+                            step: self.steps + 1,
+                            time: self.time,
+                            i,
+                            j,
+                            k,
+                        },
+                    });
+                }
+            }
+        } else {
+            for (s, f) in fold.iter().enumerate() {
+                let sp = &self.problem.species[s];
+                if f.is_none() && !(sp.decay.is_zero() && sp.source.is_zero()) {
+                    let field = &mut self.fields.as_mut_slice()[s * nv..(s + 1) * nv];
+                    bad |= self
+                        .backend
+                        .decay_source(field, &sp.decay, &sp.source, 0.5 * h);
+                }
+            }
+        }
+        Ok(bad)
+    }
+
+    fn locate_nonfinite(&self) -> TransportError {
+        let nv = self.problem.mesh.len();
+        let pos = self.fields.as_slice().iter().position(|x| !x.is_finite());
+        let (s, v, value) = pos.map_or((0, 0, f64::NAN), |p| {
+            (p / nv, p % nv, self.fields.as_slice()[p])
+        });
+        let [i, j, k] = self.problem.mesh.coords(v);
+        TransportError::NonFinite {
+            step: self.steps + 1,
+            time: self.time,
+            species: self.problem.species[s].name.clone(),
+            i,
+            j,
+            k,
+            value,
+        }
+    }
+
+    /// ∫ c · weight dV of species `s` over the domain, where `weight(i, j, k)` weighs each
+    /// voxel. Deterministic: per-plane sums in parallel, then a sum in plane order.
+    pub fn integrate(&self, s: usize, weight: impl Fn(usize, usize, usize) -> f64 + Sync) -> f64 {
+        let mesh = &self.problem.mesh;
+        let [nx, ny, _] = mesh.n;
+        let f = self.fields.species(s);
+        let planes: Vec<f64> = f
+            .par_chunks(nx * ny)
+            .enumerate()
+            .map(|(k, pl)| {
+                let mut acc = 0.0;
+                for j in 0..ny {
+                    for i in 0..nx {
+                        let c = pl[j * nx + i];
+                        if c != 0.0 {
+                            acc += c * mesh.volume(i, j, k) * weight(i, j, k);
+                        }
+                    }
+                }
+                acc
+            })
+            .collect();
+        planes.iter().sum()
+    }
+
+    /// Total amount of species `s` in the domain (concentration × m³).
+    pub fn total_amount(&self, s: usize) -> f64 {
+        self.integrate(s, |_, _, _| 1.0)
+    }
+
+    /// Amounts of species `s` in the depth bands `[depths[b], depths[b + 1])` (m); each voxel
+    /// counts in the band holding its centre (align layer interfaces with z faces for exact
+    /// layer integrals).
+    pub fn layer_amounts(&self, s: usize, depths: &[f64]) -> Vec<f64> {
+        let zc = &self.problem.mesh.axes[2].centres;
+        (0..depths.len().saturating_sub(1))
+            .map(|b| {
+                let (a, c) = (depths[b], depths[b + 1]);
+                self.integrate(s, |_, _, k| if zc[k] >= a && zc[k] < c { 1.0 } else { 0.0 })
+            })
+            .collect()
+    }
+
+    /// Instantaneous total flux of species `s` *into* the domain through `face`
+    /// (amount/s), from the current field and the face's boundary condition.
+    pub fn boundary_flux(&self, s: usize, face: Face) -> f64 {
+        let mesh = &self.problem.mesh;
+        let b = self.ops[s].boundaries[face.index()];
+        let axis = face.axis();
+        let ax = &mesh.axes[axis];
+        let p = if face.is_high() { ax.n - 1 } else { 0 };
+        let (area, half) = if face.is_high() {
+            (ax.area[ax.n], ax.half[ax.n - 1])
+        } else {
+            (ax.area[0], ax.half[0])
+        };
+        let [nx, ny, nz] = mesh.n;
+        let f = self.fields.species(s);
+        let mut total = 0.0;
+        for k in 0..nz {
+            for j in 0..ny {
+                for i in 0..nx {
+                    let c = [i, j, k];
+                    if c[axis] != p {
+                        continue;
+                    }
+                    let v = (k * ny + j) * nx + i;
+                    let cross: f64 = (0..3)
+                        .filter(|a| *a != axis)
+                        .map(|a| mesh.axes[a].w[c[a]])
+                        .product::<f64>()
+                        * mesh.volume_factor;
+                    let g = boundary_conductance(b, area, half, self.ops[s].diffusivity.at(v));
+                    total +=
+                        cross * (g * (boundary_value(b) - f[v]) + area * boundary_flux_density(b));
+                }
+            }
+        }
+        total
+    }
+}
+
+fn error_norm(a: &[f64], b: &[f64], rtol: f64, atol: f64) -> f64 {
+    a.par_chunks(1 << 14)
+        .zip(b.par_chunks(1 << 14))
+        .map(|(x, y)| {
+            x.iter().zip(y).fold(0.0f64, |m, (p, q)| {
+                m.max((p - q).abs() / (atol + rtol * p.abs().max(q.abs())))
+            })
+        })
+        .reduce(|| 0.0, f64::max)
+}
