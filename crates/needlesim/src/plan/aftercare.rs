@@ -104,9 +104,10 @@ pub fn timeline(
             "darker skin or earlier hyperpigmentation: keep strict sun protection for the whole series (hat, shade, SPF 30+ reapplied)".into(),
         );
     }
-    if let Some(n) = next {
-        if date.days_until(n) > 8 {
-            steps.push(s(
+    if let Some(n) = next
+        && date.days_until(n) > 8
+    {
+        steps.push(s(
                 "before the next session",
                 8,
                 date.days_until(n) - 1,
@@ -116,7 +117,6 @@ pub fn timeline(
                     "tell the clinic about new medicines, procedures, cold sores or skin flares before the next session; pause retinoids and acids a few days before it if the clinic advises",
                 ],
             ));
-        }
     }
     SessionAftercare {
         session,

@@ -896,10 +896,9 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
                         ScarType::from_name,
                         &ScarType::allowed(),
                         "atrophic scar types",
-                    ) {
-                        if !scar_types.contains(&st) {
-                            scar_types.push(st);
-                        }
+                    ) && !scar_types.contains(&st)
+                    {
+                        scar_types.push(st);
                     }
                 }
             } else {
@@ -952,10 +951,9 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
                 SkinState::from_name,
                 &SkinState::allowed(),
                 "list only what is present today",
-            ) {
-                if !skin_state.contains(&st) {
-                    skin_state.push(st);
-                }
+            ) && !skin_state.contains(&st)
+            {
+                skin_state.push(st);
             }
         }
         if c.errors.len() > before {
@@ -980,10 +978,9 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
             SkinState::from_name,
             &SkinState::allowed(),
             "list only what is present today, everywhere",
-        ) {
-            if !skin_state.contains(&st) {
-                skin_state.push(st);
-            }
+        ) && !skin_state.contains(&st)
+        {
+            skin_state.push(st);
         }
     }
 
@@ -1007,25 +1004,25 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
         );
         let started = c.opt_date(&path("started"), &m.started);
         let stopped = c.opt_date(&path("stopped"), &m.stopped);
-        if let (Some(a), Some(b)) = (started, stopped) {
-            if b < a {
-                c.fail(
-                    &path("stopped"),
-                    b,
-                    format!("is before the start date {a}"),
-                    "check the dates",
-                );
-            }
+        if let (Some(a), Some(b)) = (started, stopped)
+            && b < a
+        {
+            c.fail(
+                &path("stopped"),
+                b,
+                format!("is before the start date {a}"),
+                "check the dates",
+            );
         }
-        if let (Some(a), Some(d)) = (started, date) {
-            if a > d {
-                c.fail(
-                    &path("started"),
-                    a,
-                    format!("is after the consultation date {d}"),
-                    "list medicines taken now or before",
-                );
-            }
+        if let (Some(a), Some(d)) = (started, date)
+            && a > d
+        {
+            c.fail(
+                &path("started"),
+                a,
+                format!("is after the consultation date {d}"),
+                "list medicines taken now or before",
+            );
         }
         if let Some(class) = class {
             medications.push(Medication {
@@ -1048,15 +1045,15 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
             "earlier aesthetic or surgical procedures",
         );
         let pd = c.date(&path("date"), &pr.date);
-        if let (Some(a), Some(d)) = (pd, date) {
-            if a > d {
-                c.fail(
-                    &path("date"),
-                    a,
-                    format!("is after the consultation date {d}"),
-                    "list procedures already done",
-                );
-            }
+        if let (Some(a), Some(d)) = (pd, date)
+            && a > d
+        {
+            c.fail(
+                &path("date"),
+                a,
+                format!("is after the consultation date {d}"),
+                "list procedures already done",
+            );
         }
         for (k, zn) in pr.zones.iter().enumerate() {
             if !raw.zones.iter().any(|z| &z.name == zn) {
@@ -1101,25 +1098,25 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
     });
     let earliest = c.opt_date("goals.earliest_start", &g.earliest_start);
     let finish_by = c.opt_date("goals.finish_by", &g.finish_by);
-    if let (Some(e), Some(d)) = (earliest, date) {
-        if e < d {
-            c.fail(
-                "goals.earliest_start",
-                e,
-                format!("is before the consultation date {d}"),
-                "leave it out to start from the consultation",
-            );
-        }
+    if let (Some(e), Some(d)) = (earliest, date)
+        && e < d
+    {
+        c.fail(
+            "goals.earliest_start",
+            e,
+            format!("is before the consultation date {d}"),
+            "leave it out to start from the consultation",
+        );
     }
-    if let (Some(f), Some(d)) = (finish_by, date) {
-        if f <= d {
-            c.fail(
-                "goals.finish_by",
-                f,
-                format!("is not after the consultation date {d}"),
-                "give the date by which the series and its downtime should be over",
-            );
-        }
+    if let (Some(f), Some(d)) = (finish_by, date)
+        && f <= d
+    {
+        c.fail(
+            "goals.finish_by",
+            f,
+            format!("is not after the consultation date {d}"),
+            "give the date by which the series and its downtime should be over",
+        );
     }
     let mut blackout = Vec::new();
     for (i, b) in g.blackout.iter().enumerate() {

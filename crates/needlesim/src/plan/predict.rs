@@ -161,24 +161,24 @@ fn evaluate(
         return None;
     }
     let mut violations = Vec::new();
-    if let Some(m) = cons.max_downtime_days {
-        if worst.mean > m + 1e-9 {
-            violations.push(format!("downtime {:.1} d > {m} d", worst.mean));
-        }
+    if let Some(m) = cons.max_downtime_days
+        && worst.mean > m + 1e-9
+    {
+        violations.push(format!("downtime {:.1} d > {m} d", worst.mean));
     }
-    if let (Some(m), Some(r)) = (cons.max_pih_risk, p.pih_risk) {
-        if r.hi > m + 1e-12 {
-            violations.push(format!(
-                "PIH risk up to {:.0} % > {:.0} %",
-                r.hi * 100.0,
-                m * 100.0
-            ));
-        }
+    if let (Some(m), Some(r)) = (cons.max_pih_risk, p.pih_risk)
+        && r.hi > m + 1e-12
+    {
+        violations.push(format!(
+            "PIH risk up to {:.0} % > {:.0} %",
+            r.hi * 100.0,
+            m * 100.0
+        ));
     }
-    if let Some(m) = cons.max_sessions {
-        if proto.sessions > m {
-            violations.push(format!("{} sessions > {m}", proto.sessions));
-        }
+    if let Some(m) = cons.max_sessions
+        && proto.sessions > m
+    {
+        violations.push(format!("{} sessions > {m}", proto.sessions));
     }
     Some(Candidate {
         protocol: proto,

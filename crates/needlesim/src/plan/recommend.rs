@@ -468,12 +468,12 @@ pub fn concern_plan(
         interval = 42;
         srow.basis.push_str("; 6-week interval for darker skin / PIH (planner default; Al Chalabi treated dark skin at 6-week intervals)");
     }
-    if let Some(m) = p.goals.max_sessions {
-        if m < sessions {
-            srow.basis
-                .push_str(&format!("; limited to {m} by the patient's maximum"));
-            sessions = m;
-        }
+    if let Some(m) = p.goals.max_sessions
+        && m < sessions
+    {
+        srow.basis
+            .push_str(&format!("; limited to {m} by the patient's maximum"));
+        sessions = m;
     }
     let (dt, _) = tables::chart_downtime_days(setting);
     ConcernPlan {
@@ -586,13 +586,13 @@ pub fn schedule(
                 }
             }
         }
-        if let Some(f) = p.goals.finish_by {
-            if d.add_days(dt) > f {
-                notes.push(format!(
+        if let Some(f) = p.goals.finish_by
+            && d.add_days(dt) > f
+        {
+            notes.push(format!(
                     "only {k} of {sessions} sessions fit before {f} (finish_by) with their downtime; the rest are left out"
                 ));
-                break;
-            }
+            break;
         }
         dates.push(d);
         d = d.add_days(i64::from(interval_days));
