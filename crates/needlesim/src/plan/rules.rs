@@ -599,3 +599,26 @@ pub fn roman(pt: u8) -> &'static str {
 pub fn gentle(p: &Patient) -> bool {
     p.person.phototype >= 4 || p.history.pih_history
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/PLANNER.md lists every rule with its grade; a new or changed rule must be documented.
+    #[test]
+    fn every_rule_is_in_the_docs() {
+        let doc = include_str!("../../../../docs/PLANNER.md");
+        for r in RULES {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", r.id)))
+                .unwrap_or_else(|| panic!("rule {} missing from docs/PLANNER.md", r.id));
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            assert_eq!(cells[3], r.category.label(), "{}", r.id);
+            assert_eq!(cells[4], r.grade.label(), "{}", r.id);
+            for s in r.sources {
+                assert!(super::super::evidence::SOURCES.iter().any(|x| x.key == *s), "{s}");
+            }
+        }
+    }
+}
