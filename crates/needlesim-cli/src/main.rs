@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use needlesim::healing::simulate::{self as healing_sim, SimulateError, SimulateReport};
 use needlesim::pipeline::{self, PuncturesReport};
 use needlesim::report;
 use needlesim::scenario::{self, ScenarioError};
@@ -58,6 +59,10 @@ enum Command {
         /// Print the time each planner stage took.
         #[arg(long)]
         timings: bool,
+        /// Skip the healing-model prediction and optimisation (screening and recommendations
+        /// only).
+        #[arg(long)]
+        no_predict: bool,
     },
     /// Run the validation cases (published measurements) and print measured vs simulated.
     ///
@@ -73,6 +78,27 @@ enum Command {
         /// Print only problems.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Simulate healing over the scenario's [protocol]: punctures, channels, the healing
+    /// cascade after each session, and outcomes with uncertainty bands.
+    ///
+    /// Writes outcomes.json, timeseries_<zone>.csv, timecourse_<zone>.svg and
+    /// response_<zone>.svg to the output folder.
+    Simulate {
+        /// Scenario file (TOML) with a [protocol] section; see examples/simulate_*.toml.
+        scenario: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Seed of all random streams (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+        /// Print the time each pipeline stage took.
+        #[arg(long)]
+        timings: bool,
     },
     /// Print the JSON Schema of an input file or an output.
     Schema {
@@ -94,6 +120,8 @@ enum SchemaKind {
     Patient,
     /// plan.json (output of `plan`).
     Plan,
+    /// outcomes.json (output of `simulate`).
+    Outcomes,
     /// Both, as one JSON object keyed by name.
     All,
 }
@@ -104,7 +132,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let bad_input = e.downcast_ref::<ScenarioError>().is_some()
-                || e.downcast_ref::<needlesim::plan::PatientError>().is_some();
+                || e.downcast_ref::<needlesim::plan::PatientError>().is_some()
+                || matches!(
+                    e.downcast_ref::<SimulateError>(),
+                    Some(SimulateError::NoProtocol(_))
+                );
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
@@ -128,11 +160,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             quiet,
             timings,
-        } => plan(&patient, &out, quiet, timings),
+            no_predict,
+        } => plan(&patient, &out, quiet, timings, no_predict),
         Command::Validate { dir, report, quiet } => validate(&dir, report.as_deref(), quiet),
+        Command::Simulate {
+            scenario,
+            out,
+            seed,
+            quiet,
+            timings,
+        } => simulate(&scenario, &out, seed, quiet, timings),
         Command::Schema { which } => {
             let scen = schemars::schema_for!(scenario::ScenarioFile);
             let punc = schemars::schema_for!(PuncturesReport);
+            let outc = schemars::schema_for!(SimulateReport);
             let v = match which {
                 SchemaKind::Scenario => serde_json::to_value(scen)?,
                 SchemaKind::Punctures => serde_json::to_value(punc)?,
@@ -145,12 +186,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 SchemaKind::Plan => {
                     serde_json::to_value(schemars::schema_for!(needlesim::plan::Plan))?
                 }
+                SchemaKind::Outcomes => serde_json::to_value(outc)?,
                 SchemaKind::All => serde_json::json!({
                     "scenario": scen,
                     "punctures": punc,
                     "case": schemars::schema_for!(needlesim::validate::Case),
                     "patient": schemars::schema_for!(needlesim::plan::PatientFile),
                     "plan": schemars::schema_for!(needlesim::plan::Plan),
+                    "outcomes": outc,
                 }),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -207,10 +250,21 @@ fn punctures(
     Ok(())
 }
 
-fn plan(path: &Path, out: &Path, quiet: bool, timings: bool) -> anyhow::Result<()> {
+fn plan(
+    path: &Path,
+    out: &Path,
+    quiet: bool,
+    timings: bool,
+    no_predict: bool,
+) -> anyhow::Result<()> {
     use needlesim::plan;
     let patient = plan::patient::load(path)?;
-    let p = plan::plan(&patient, &plan::Models::default()).context("making the plan")?;
+    let healing = plan::healing_predictor::HealingPredictor::default();
+    let models = plan::Models {
+        numbing: &plan::LabelNumbing,
+        predictor: (!no_predict).then_some(&healing as &dyn plan::Predictor),
+    };
+    let p = plan::plan(&patient, &models).context("making the plan")?;
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating output folder `{}`", out.display()))?;
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
@@ -309,6 +363,103 @@ fn validate(dir: &Path, report_path: Option<&Path>, quiet: bool) -> anyhow::Resu
             "validation results changed since the last review: {}; update the case's `expect` and note only after checking why",
             ids.join(", ")
         );
+    }
+    Ok(())
+}
+
+fn simulate(
+    path: &Path,
+    out: &Path,
+    seed: Option<u64>,
+    quiet: bool,
+    timings: bool,
+) -> anyhow::Result<()> {
+    let mut s = scenario::load(path)?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    let run = healing_sim::run(&s)?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output folder `{}`", out.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        let p = out.join(name);
+        report::write_atomic(&p, bytes).with_context(|| format!("writing `{}`", p.display()))
+    };
+    use needlesim::healing::report as hr;
+    for (zone, res) in run.report.zones.iter().zip(&run.zones) {
+        let name = &zone.name;
+        write(
+            &format!("timeseries_{name}.csv"),
+            hr::timeseries_csv(res).as_bytes(),
+        )?;
+        write(
+            &format!("timecourse_{name}.svg"),
+            hr::timecourse_svg(name, res, &run.protocol)?.as_bytes(),
+        )?;
+        write(
+            &format!("response_{name}.svg"),
+            hr::response_svg(name, res, &run.protocol)?.as_bytes(),
+        )?;
+    }
+    write(
+        "outcomes.json",
+        serde_json::to_string_pretty(&run.report)?.as_bytes(),
+    )?;
+    if !quiet {
+        let r = &run.report;
+        println!("{} (seed {}, lumped model)", r.title, r.seed);
+        println!(
+            "  sessions on days {:?}, follow-up {} days",
+            r.protocol.session_days, r.protocol.follow_up_days
+        );
+        for z in &r.zones {
+            let o = &z.outcomes;
+            println!(
+                "zone {:<14} depth {:.0} µm, {:.0} /cm², {:.0} % bleeding",
+                z.name,
+                z.injury.mean_depth_um,
+                z.injury.density_per_cm2,
+                100.0 * z.injury.bleeding_fraction
+            );
+            println!(
+                "  downtime {:.1} d [{:.1}-{:.1}] per session; PIH risk {:.1} % [{:.1}-{:.1}]",
+                o.downtime_mean_days.nominal,
+                o.downtime_mean_days.p5,
+                o.downtime_mean_days.p95,
+                o.pih_risk_pct.nominal,
+                o.pih_risk_pct.p5,
+                o.pih_risk_pct.p95
+            );
+            for t in &o.timepoints {
+                print!(
+                    "  day {:>5.0}: collagen I {:+.1} % [{:+.1}, {:+.1}], III {:+.1} %, elastin {:+.1} %, epidermis {:+.1} %, dermis {:+.1} %",
+                    t.day,
+                    t.collagen_i_change_pct.nominal,
+                    t.collagen_i_change_pct.p5,
+                    t.collagen_i_change_pct.p95,
+                    t.collagen_iii_change_pct.nominal,
+                    t.elastin_change_pct.nominal,
+                    t.epidermal_thickness_change_pct.nominal,
+                    t.dermal_thickness_change_pct.nominal
+                );
+                if let Some(b) = &t.acne_scar_score_reduction_pct {
+                    print!(
+                        ", scar score -{:.0} % [{:.0}-{:.0}]",
+                        b.nominal, b.p5, b.p95
+                    );
+                }
+                if let Some(b) = &t.wrinkle_improvement_pct {
+                    print!(", wrinkles -{:.0} % (uncalibrated)", b.nominal);
+                }
+                println!();
+            }
+        }
+        println!("wrote {}", out.display());
+    }
+    if timings {
+        for (stage, t) in &run.timings.stages {
+            eprintln!("timing  {stage:<20} {:>9.3} ms", t * 1e3);
+        }
     }
     Ok(())
 }

@@ -40,6 +40,15 @@ fn plans_an_example_and_writes_json_and_html() {
         serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
     assert_eq!(v["verdict"]["kind"], "treat_with_precautions");
     assert_eq!(v["person"]["phototype"], 5);
+    assert_eq!(
+        v["prediction"]["status"], "done",
+        "the healing model predicts by default"
+    );
+    assert!(
+        v["prediction"]["zones"][0]["optimisation"]["tradeoff"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Planning aid, not medical advice"));
     assert!(html.matches("<svg").count() >= 4);
@@ -65,6 +74,7 @@ fn not_today_example_says_so() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("VERDICT: Not today"), "{text}");
     assert!(text.contains("DO NOT TREAT"));
+    assert!(text.contains("not available: no predictor was used"));
 }
 
 #[test]

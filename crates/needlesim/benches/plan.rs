@@ -36,6 +36,7 @@ impl Predictor for StandIn {
             hi: 1.0,
         };
         Ok(Prediction {
+            metric: "none".into(),
             improvement_pct: b,
             downtime_days: vec![b; i.protocol.sessions as usize],
             pih_risk: None,
@@ -106,6 +107,7 @@ fn main() {
         concern: &concern,
         device: DeviceChoice::Pen,
         protocol: &proto,
+        bands: false,
     };
     let space = SearchSpace {
         settings_mm: (1..=8).map(|i| 0.25 * f64::from(i)).collect(),

@@ -16,9 +16,11 @@
 //! [`scenario`].
 
 pub mod device;
+pub mod healing;
 pub mod injury;
 pub mod pipeline;
 pub mod plan;
+pub mod protocol;
 pub mod report;
 pub mod rng;
 pub mod scenario;

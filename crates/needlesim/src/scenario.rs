@@ -119,6 +119,9 @@ pub struct ScenarioFile {
     /// Preparation and numbing, for the session time estimate.
     #[serde(default)]
     pub session: SessionFile,
+    /// The treatment protocol (sessions, follow-up, concerns), needed by `simulate`.
+    #[serde(default)]
+    pub protocol: Option<crate::protocol::ProtocolFile>,
 }
 
 /// The person.
@@ -315,6 +318,8 @@ pub struct Scenario {
     pub session: SessionPlan,
     /// Non-fatal remarks found during validation (shown in outputs).
     pub warnings: Vec<String>,
+    /// The protocol, when the file has a `[protocol]` section.
+    pub protocol: Option<crate::protocol::Protocol>,
 }
 
 /// Reads and validates a scenario file.
@@ -1290,6 +1295,11 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         }
     };
 
+    let protocol = raw
+        .protocol
+        .as_ref()
+        .and_then(|pf| crate::protocol::validate(pf, &mut c.errors));
+
     let injury = InjuryParams {
         relative_stiffness: stiffness,
         ..InjuryParams::default()
@@ -1355,5 +1365,6 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
             aftercare_s: after * MINUTE,
         },
         warnings,
+        protocol,
     })
 }

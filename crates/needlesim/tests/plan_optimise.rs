@@ -28,6 +28,7 @@ impl Predictor for Toy {
             hi: 1.2 * m,
         };
         Ok(Prediction {
+            metric: "toy".into(),
             improvement_pct: band(imp),
             downtime_days: vec![band(dt); pr.sessions as usize],
             pih_risk: (i.person.phototype >= 4).then(|| band(0.1 * pr.setting_mm)),
@@ -74,6 +75,7 @@ fn run(phototype: u8, cons: &Constraints) -> needlesim::plan::predict::Optimisat
         concern: &concern,
         device: DeviceChoice::Pen,
         protocol: &proto,
+        bands: false,
     };
     optimise(&Toy, &base, &space(), cons)
 }
@@ -193,4 +195,54 @@ fn plan_with_a_predictor_fills_prediction_and_plots() {
     }
     let html = plan::render::html(&with);
     assert!(html.contains("<polyline"));
+}
+
+#[test]
+fn healing_model_predicts_and_the_optimiser_respects_the_limits() {
+    use needlesim::plan::healing_predictor::HealingPredictor;
+    use needlesim::plan::{self, Models, PredictionSection, patient};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/patients/melasma_type4_keloid.toml");
+    let p = patient::load(&path).unwrap();
+    let hp = HealingPredictor::default();
+    let pl = plan::plan(
+        &p,
+        &Models {
+            numbing: &plan::LabelNumbing,
+            predictor: Some(&hp),
+        },
+    )
+    .unwrap();
+    let PredictionSection::Done { zones, .. } = &pl.prediction else {
+        panic!("prediction expected")
+    };
+    assert!(!zones.is_empty());
+    for z in zones {
+        let r = &z.prediction;
+        assert!(
+            r.improvement_pct.lo <= r.improvement_pct.mean
+                && r.improvement_pct.mean <= r.improvement_pct.hi
+        );
+        assert_eq!(r.downtime_days.len() as u32, z.recommended.sessions);
+        assert!(r.pih_risk.is_some());
+        assert!(r.trajectory.len() > 3);
+        if let Some(b) = &z.optimisation.best {
+            assert!(b.downtime_days.mean <= 3.0 + 1e-9, "max_downtime_days = 3");
+            assert!(b.pih_risk.unwrap().hi <= plan::predict::MAX_PIH_RISK_GENTLE + 1e-12);
+            // Never deeper than the skin allows.
+            let col = needlesim::skin::column(
+                needlesim::skin::Site::Cheek,
+                &p.person,
+                &Default::default(),
+            )
+            .unwrap();
+            let chk = plan::recommend::check_depth(
+                p.goals.device,
+                b.protocol.setting_mm,
+                &col,
+                &Default::default(),
+            );
+            assert!(chk.within_dermis);
+        }
+    }
 }

@@ -21,6 +21,7 @@
 pub mod aftercare;
 pub mod date;
 pub mod evidence;
+pub mod healing_predictor;
 pub mod patient;
 pub mod predict;
 pub mod recommend;
@@ -48,6 +49,9 @@ pub const DISCLAIMER: &str = "Planning aid, not medical advice. needlesim sugges
 pub const PREPARATION_MIN: f64 = 10.0;
 /// Clean-up and post-treatment serum per visit, min (the scenario default; assumed).
 pub const AFTERCARE_MIN: f64 = 5.0;
+
+/// Most depth settings the optimiser tries per zone and concern.
+pub const MAX_SETTINGS: usize = 4;
 
 /// The overall answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -101,8 +105,11 @@ pub struct ZonePrediction {
     pub zone: String,
     pub concern: patient::ConcernKind,
     pub recommended: predict::Protocol,
+    /// Prediction for the recommended protocol, with bands.
     pub prediction: predict::Prediction,
     pub optimisation: predict::Optimisation,
+    /// Prediction for the optimiser's best protocol, with bands.
+    pub best_prediction: Option<predict::Prediction>,
 }
 
 /// The prediction section.
@@ -229,7 +236,7 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
     let t2 = Instant::now();
     let prediction = match models.predictor {
         None => PredictionSection::NotAvailable {
-            reason: "the lumped healing model (issue 5) is not merged into needlesim yet; the planner does not predict outcomes or optimise protocols without it. Downtime figures shown are the manufacturer chart's (grade C), not a model result.".into(),
+            reason: "no predictor was used (the command was run with --no-predict, or the library without a Predictor); the planner does not predict outcomes or optimise protocols without one. Downtime figures shown are the manufacturer chart's (grade C), not a model result.".into(),
         },
         Some(pred) => predict_all(p, &zones, pred, &params),
     };
@@ -456,6 +463,7 @@ fn predict_all(
                 concern: &c.concern,
                 device: p.goals.device,
                 protocol: &recommended,
+                bands: true,
             };
             let prediction = match pred.predict(&base) {
                 Ok(x) => x,
@@ -470,7 +478,9 @@ fn predict_all(
                 params,
                 c.cited_mm[1].max(c.range_mm[1]),
             );
-            let lo = c.cited_mm[0].min(c.range_mm[0]).max(0.25);
+            // Shallower than the cited range is always within the skin; deeper stops at the
+            // deepest setting that stays in the dermis.
+            let lo: f64 = 0.25;
             let mut settings = Vec::new();
             let mut s = (lo / 0.25).ceil() * 0.25;
             while s <= safe_hi + 1e-9 {
@@ -480,12 +490,20 @@ fn predict_all(
             if settings.is_empty() {
                 settings.push(c.setting_mm);
             }
+            // At most MAX_SETTINGS settings, evenly spread with both ends kept (search cost).
+            if settings.len() > MAX_SETTINGS {
+                let n = settings.len() - 1;
+                settings = (0..MAX_SETTINGS)
+                    .map(|i| settings[(i * n + (MAX_SETTINGS - 1) / 2) / (MAX_SETTINGS - 1)])
+                    .collect();
+                settings.dedup();
+            }
             let hair = c.concern.kind == patient::ConcernKind::HairThinning;
             let max_n = if hair { 12 } else { 6 }.max(c.sessions);
             let space = predict::SearchSpace {
                 settings_mm: settings,
                 passes: match p.goals.device {
-                    patient::DeviceChoice::Pen => vec![2, 3, 4, 5, 6],
+                    patient::DeviceChoice::Pen => vec![2, 3, 4, 6],
                     patient::DeviceChoice::Roller => vec![5, 10, 15, 20],
                 },
                 sessions: (1..=max_n).collect(),
@@ -503,12 +521,20 @@ fn predict_all(
                 max_sessions: p.goals.max_sessions,
             };
             let optimisation = predict::optimise(pred, &base, &space, &cons);
+            let best_prediction = optimisation.best.as_ref().and_then(|b| {
+                pred.predict(&predict::PredictInput {
+                    protocol: &b.protocol,
+                    ..base
+                })
+                .ok()
+            });
             out.push(ZonePrediction {
                 zone: z.name.clone(),
                 concern: c.concern.kind,
                 recommended,
                 prediction,
                 optimisation,
+                best_prediction,
             });
         }
     }

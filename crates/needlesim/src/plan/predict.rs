@@ -3,8 +3,8 @@
 //! The planner asks a [`Predictor`] for the expected trajectory of a protocol (score
 //! improvement, collagen, downtime per session, pigment risk) with an uncertainty band, and
 //! searches protocols with [`optimise`]. The real predictor is the lumped healing model
-//! (issue 5); until it is merged the planner runs without one and reports prediction and
-//! optimisation as not available. Nothing in this module invents outcomes.
+//! ([`super::healing_predictor::HealingPredictor`]); without a predictor the planner reports
+//! prediction and optimisation as not available. Nothing in this module invents outcomes.
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -35,6 +35,8 @@ pub struct TrajectoryPoint {
 /// What a predictor returns for one protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Prediction {
+    /// What `improvement_pct` measures (e.g. "acne-scar score reduction").
+    pub metric: String,
     /// Score improvement at the horizon, %.
     pub improvement_pct: Band,
     /// Downtime after each session, days.
@@ -71,6 +73,9 @@ pub struct PredictInput<'a> {
     pub concern: &'a Concern,
     pub device: DeviceChoice,
     pub protocol: &'a Protocol,
+    /// Whether uncertainty bands are wanted (the optimiser asks for the nominal value only and
+    /// bands for the protocols it reports).
+    pub bands: bool,
 }
 
 /// The seam to the healing model.
@@ -128,8 +133,9 @@ pub struct Optimisation {
     /// The best feasible protocol (highest mean improvement; ties: fewer sessions, less
     /// downtime).
     pub best: Option<Candidate>,
-    /// Trade-off curve: protocols (ignoring the downtime limit) for which no other gives more
-    /// improvement with less downtime, sorted by downtime.
+    /// Trade-off curve: protocols (ignoring the downtime and PIH limits, which each point's
+    /// `violations` still lists) for which no other gives more improvement with less downtime,
+    /// sorted by downtime.
     pub tradeoff: Vec<Candidate>,
 }
 
@@ -145,6 +151,7 @@ fn evaluate(
         concern: base.concern,
         device: base.device,
         protocol: &proto,
+        bands: false,
     };
     let p = pred.predict(&input).ok()?;
     let worst = p
@@ -235,10 +242,14 @@ pub fn optimise(
         .filter(|c| c.feasible)
         .max_by(|a, b| better(a, b))
         .cloned();
-    // Trade-off: ignore the downtime limit, keep the other constraints.
+    // Trade-off: ignore the downtime and PIH limits (shown per point), keep the session limit.
     let mut pool: Vec<&Candidate> = cands
         .iter()
-        .filter(|c| c.violations.iter().all(|v| v.starts_with("downtime")))
+        .filter(|c| {
+            c.violations
+                .iter()
+                .all(|v| v.starts_with("downtime") || v.starts_with("PIH"))
+        })
         .collect();
     pool.sort_by(|a, b| {
         a.downtime_days

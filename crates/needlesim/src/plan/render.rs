@@ -311,6 +311,10 @@ pub fn text(plan: &Plan) -> String {
                 );
                 match &zp.optimisation.best {
                     Some(b) => {
+                        let bi = zp
+                            .best_prediction
+                            .as_ref()
+                            .map_or(b.improvement_pct, |p| p.improvement_pct);
                         let _ = writeln!(
                             s,
                             "    best within constraints: {:.2} mm, {} passes, {} sessions every {} d -> {:.0} % ({:.0}-{:.0}), downtime {:.1} d",
@@ -318,9 +322,9 @@ pub fn text(plan: &Plan) -> String {
                             b.protocol.passes,
                             b.protocol.sessions,
                             b.protocol.interval_days,
-                            b.improvement_pct.mean,
-                            b.improvement_pct.lo,
-                            b.improvement_pct.hi,
+                            bi.mean,
+                            bi.lo,
+                            bi.hi,
                             b.downtime_days.mean
                         );
                     }
@@ -788,17 +792,21 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
         for p in &z.optimisation.tradeoff {
             let _ = writeln!(
                 s,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{c}"><title>{:.2} mm, {} passes, {} x every {} d: {:.0} % ({:.0}-{:.0}), {:.1} d</title></circle>"#,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{}" stroke="{c}"><title>{:.2} mm, {} passes, {} x every {} d: {:.0} %, {:.1} d{}</title></circle>"#,
                 ax.px(p.downtime_days.mean),
                 ax.py(p.improvement_pct.mean),
+                if p.feasible { c } else { "#fff" },
                 p.protocol.setting_mm,
                 p.protocol.passes,
                 p.protocol.sessions,
                 p.protocol.interval_days,
                 p.improvement_pct.mean,
-                p.improvement_pct.lo,
-                p.improvement_pct.hi,
-                p.downtime_days.mean
+                p.downtime_days.mean,
+                if p.feasible {
+                    String::new()
+                } else {
+                    format!(" (outside the limits: {})", p.violations.join(", "))
+                }
             );
         }
         if let Some(b) = &z.optimisation.best {
@@ -1106,22 +1114,26 @@ pub fn html(plan: &Plan) -> String {
     {
         let _ = writeln!(
             h,
-            "<p class=\"small\">Predictor: {}</p><table><tr><th>zone / concern</th><th>recommended protocol</th><th>best within constraints</th></tr>",
+            "<p class=\"small\">Predictor: {}. Result metric per row; bands are the 5-95 % range over sampled model parameters; read 90 days after the last session.</p><table><tr><th>zone / concern</th><th>metric</th><th>recommended protocol</th><th>best within constraints</th></tr>",
             esc(predictor)
         );
         for zp in zones {
             let r = &zp.prediction.improvement_pct;
             let best = zp.optimisation.best.as_ref().map_or("none meets the constraints".to_string(), |b| {
+                let bp = zp.best_prediction.as_ref();
+                let bi = bp.map_or(b.improvement_pct, |p| p.improvement_pct);
+                let pih = bp.and_then(|p| p.pih_risk).or(b.pih_risk).map_or(String::new(), |r| format!(", PIH risk {:.0} % ({:.0}-{:.0})", r.mean * 100.0, r.lo * 100.0, r.hi * 100.0));
                 format!(
-                    "{:.2} mm, {} passes, {} &times; every {} d: {:.0} % ({:.0}-{:.0}), downtime {:.1} d",
-                    b.protocol.setting_mm, b.protocol.passes, b.protocol.sessions, b.protocol.interval_days, b.improvement_pct.mean, b.improvement_pct.lo, b.improvement_pct.hi, b.downtime_days.mean
+                    "{:.2} mm, {} passes, {} &times; every {} d: {:.0} % ({:.0}-{:.0}), downtime {:.1} d{pih}",
+                    b.protocol.setting_mm, b.protocol.passes, b.protocol.sessions, b.protocol.interval_days, bi.mean, bi.lo, bi.hi, b.downtime_days.mean
                 )
             });
             let _ = writeln!(
                 h,
-                "<tr><td>{} / {}</td><td>{:.2} mm, {} passes, {} &times; every {} d: {:.0} % ({:.0}-{:.0})</td><td>{best}</td></tr>",
+                "<tr><td>{} / {}</td><td>{}</td><td>{:.2} mm, {} passes, {} &times; every {} d: {:.0} % ({:.0}-{:.0})</td><td>{best}</td></tr>",
                 esc(&zp.zone),
                 zp.concern.label(),
+                esc(&zp.prediction.metric),
                 zp.recommended.setting_mm,
                 zp.recommended.passes,
                 zp.recommended.sessions,

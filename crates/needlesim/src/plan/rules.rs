@@ -617,7 +617,10 @@ mod tests {
             assert_eq!(cells[3], r.category.label(), "{}", r.id);
             assert_eq!(cells[4], r.grade.label(), "{}", r.id);
             for s in r.sources {
-                assert!(super::super::evidence::SOURCES.iter().any(|x| x.key == *s), "{s}");
+                assert!(
+                    super::super::evidence::SOURCES.iter().any(|x| x.key == *s),
+                    "{s}"
+                );
             }
         }
     }
