@@ -67,6 +67,7 @@ fn not_today_example_says_so() {
                 .unwrap(),
             "--out",
             out.to_str().unwrap(),
+            "--no-predict",
         ])
         .output()
         .unwrap();

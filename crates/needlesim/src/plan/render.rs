@@ -608,16 +608,45 @@ impl Axes {
             ty = self.h - 6.0,
             cy = (self.h - self.b) / 2.0
         );
-        for i in 0..=4 {
-            let fx = self.x0 + (self.x1 - self.x0) * i as f64 / 4.0;
-            let fy = self.y0 + (self.y1 - self.y0) * i as f64 / 4.0;
+        let ticks = |a: f64, b: f64| -> Vec<f64> {
+            let raw = ((b - a) / 4.0).max(1e-9);
+            let mag = 10f64.powf(raw.log10().floor());
+            let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+                .iter()
+                .map(|m| m * mag)
+                .find(|s| *s >= raw)
+                .unwrap_or(10.0 * mag);
+            let mut v = Vec::new();
+            let mut t = (a / step).ceil() * step;
+            while t <= b + 1e-9 && v.len() < 12 {
+                v.push(t);
+                t += step;
+            }
+            v
+        };
+        let fmt = |v: f64| {
+            if v.fract().abs() < 1e-9 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            }
+        };
+        for fx in ticks(self.x0, self.x1) {
             let _ = writeln!(
                 s,
-                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">{fx:.0}</text><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{fy:.0}</text>"##,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
                 self.px(fx),
                 self.h - self.b + 14.0,
+                fmt(fx)
+            );
+        }
+        for fy in ticks(self.y0, self.y1) {
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{}</text>"##,
                 self.l - 4.0,
-                self.py(fy) + 4.0
+                self.py(fy) + 4.0,
+                fmt(fy)
             );
         }
     }
@@ -736,7 +765,12 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
     if pts.is_empty() {
         return no_data_svg("No trade-off curve: no protocol could be evaluated.");
     }
-    let xmax = pts.iter().map(|c| c.downtime_days.mean).fold(1.0, f64::max) * 1.1;
+    let xmax = pts
+        .iter()
+        .map(|c| c.downtime_days.mean)
+        .chain(plan.goals.max_downtime_days)
+        .fold(1.0, f64::max)
+        * 1.1;
     let ymax = pts
         .iter()
         .map(|c| c.improvement_pct.mean)
@@ -760,15 +794,21 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
     ax.frame(
         &mut s,
         "downtime after the worst session, days",
-        "predicted improvement, %",
+        "predicted result, % (metric per zone: see table)",
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="{}" y="{}" fill="#555">filled: within the limits; open: breaks a limit (downtime or PIH risk); ringed: chosen</text>"##,
+        ax.l + 10.0,
+        ax.h - ax.b - 8.0
     );
     if let Some(m) = plan.goals.max_downtime_days {
         let xx = ax.px(m.min(xmax));
         let _ = writeln!(
             s,
-            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="20" y2="{:.0}" stroke="#c9302c" stroke-dasharray="5,4"/><text x="{:.1}" y="30" fill="#c9302c">max downtime {m} d</text>"##,
+            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="20" y2="{:.0}" stroke="#c9302c" stroke-dasharray="5,4"/><text x="{:.1}" y="30" text-anchor="end" fill="#c9302c">max downtime {m} d</text>"##,
             ax.h - ax.b,
-            xx + 4.0
+            xx - 4.0
         );
     }
     for (i, z) in zones.iter().enumerate() {
