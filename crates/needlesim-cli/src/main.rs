@@ -83,7 +83,9 @@ enum Command {
     /// cascade after each session, and outcomes with uncertainty bands.
     ///
     /// Writes outcomes.json, timeseries_<zone>.csv, timecourse_<zone>.svg and
-    /// response_<zone>.svg to the output folder.
+    /// response_<zone>.svg to the output folder; with `--resolution unit-cell` also
+    /// unit_cell_<zone>.csv (per-layer means of the unit cell, daily) and
+    /// cross_section_<zone>_day<d>.svg (days 1, 7, 28, 180).
     Simulate {
         /// Scenario file (TOML) with a [protocol] section; see examples/simulate_*.toml.
         scenario: PathBuf,
@@ -99,6 +101,10 @@ enum Command {
         /// Print the time each pipeline stage took.
         #[arg(long)]
         timings: bool,
+        /// Model resolution: lumped (per-layer compartments) or unit-cell (adds the
+        /// axisymmetric cell around one channel: per-layer means and cross-sections).
+        #[arg(long, value_enum, default_value = "lumped")]
+        resolution: ResolutionArg,
     },
     /// Print the JSON Schema of an input file or an output.
     Schema {
@@ -106,6 +112,14 @@ enum Command {
         #[arg(value_enum, default_value = "all")]
         which: SchemaKind,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ResolutionArg {
+    /// Per-layer compartments.
+    Lumped,
+    /// Lumped outcomes plus the unit cell around one channel per zone.
+    UnitCell,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -169,7 +183,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             quiet,
             timings,
-        } => simulate(&scenario, &out, seed, quiet, timings),
+            resolution,
+        } => simulate(&scenario, &out, seed, quiet, timings, resolution),
         Command::Schema { which } => {
             let scen = schemars::schema_for!(scenario::ScenarioFile);
             let punc = schemars::schema_for!(PuncturesReport);
@@ -373,12 +388,17 @@ fn simulate(
     seed: Option<u64>,
     quiet: bool,
     timings: bool,
+    resolution: ResolutionArg,
 ) -> anyhow::Result<()> {
     let mut s = scenario::load(path)?;
     if let Some(seed) = seed {
         s.seed = seed;
     }
-    let run = healing_sim::run(&s)?;
+    let res = match resolution {
+        ResolutionArg::Lumped => healing_sim::Resolution::Lumped,
+        ResolutionArg::UnitCell => healing_sim::Resolution::UnitCell,
+    };
+    let run = healing_sim::run_resolution(&s, res)?;
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating output folder `{}`", out.display()))?;
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
@@ -401,13 +421,47 @@ fn simulate(
             hr::response_svg(name, res, &run.protocol)?.as_bytes(),
         )?;
     }
+    for uc in &run.unit_cells {
+        use needlesim::healing::cross_section as xs;
+        let name = &uc.name;
+        write(
+            &format!("unit_cell_{name}.csv"),
+            xs::layer_means_csv(&uc.run).as_bytes(),
+        )?;
+        for snap in &uc.run.snapshots {
+            let svg = xs::unit_cell_svg(
+                name,
+                &uc.cell.model,
+                uc.cell.grid.r_faces(),
+                uc.cell.grid.z_faces(),
+                snap,
+            )?;
+            write(
+                &format!(
+                    "cross_section_{name}_day{:.0}.svg",
+                    snap.t_s / healing_params_day()
+                ),
+                svg.as_bytes(),
+            )?;
+        }
+    }
     write(
         "outcomes.json",
         serde_json::to_string_pretty(&run.report)?.as_bytes(),
     )?;
     if !quiet {
         let r = &run.report;
-        println!("{} (seed {}, lumped model)", r.title, r.seed);
+        println!("{} (seed {}, {} model)", r.title, r.seed, r.resolution);
+        for uc in &run.unit_cells {
+            println!(
+                "unit cell `{}`: radius {:.0} µm, {} voxels, {} steps in {:.2} s",
+                uc.name,
+                uc.cell.radius_m * 1e6,
+                uc.run.voxels,
+                uc.run.steps,
+                uc.run.wall_s
+            );
+        }
         println!(
             "  sessions on days {:?}, follow-up {} days",
             r.protocol.session_days, r.protocol.follow_up_days
@@ -462,6 +516,10 @@ fn simulate(
         }
     }
     Ok(())
+}
+
+fn healing_params_day() -> f64 {
+    needlesim::healing::params::DAY
 }
 
 fn short(kind: LayerKind) -> &'static str {

@@ -12,9 +12,12 @@
 //! * [`ode`]: the stiff integrator (TR-BDF2).
 //! * [`lumped`]: per-layer compartments through a protocol.
 //! * [`outcomes`]: mapping to clinical outcomes, uncertainty bands, the report types.
+//! * [`spatial`]: the same kinetics per voxel on the transport engine (unit cell around a
+//!   channel); [`cross_section`]: its depth-by-width SVG heat maps.
 //!
 //! Equations and assumptions: `docs/model/healing.md`.
 
+pub mod cross_section;
 pub mod lumped;
 pub mod model;
 pub mod ode;
@@ -23,6 +26,7 @@ pub mod params;
 pub mod registry;
 pub mod report;
 pub mod simulate;
+pub mod spatial;
 pub mod validation;
 
 pub use params::HealingParams;

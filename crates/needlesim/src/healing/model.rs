@@ -206,6 +206,22 @@ fn hill(x: f64, k: f64) -> f64 {
     x / (x + k)
 }
 
+/// d hill(x, k) / dx (right derivative at 0; 0 for x < 0, where `hill` is clamped).
+#[inline]
+fn dhill(x: f64, k: f64) -> f64 {
+    if x >= 0.0 {
+        k / ((x + k) * (x + k))
+    } else {
+        0.0
+    }
+}
+
+/// d max(x, 0) / dx (right derivative at 0).
+#[inline]
+fn dpos(x: f64) -> f64 {
+    if x >= 0.0 { 1.0 } else { 0.0 }
+}
+
 impl Block {
     /// Builds the block of `kind` (papillary or reticular dermis) for a column.
     pub fn new(
@@ -312,6 +328,212 @@ impl Block {
             let pe = (inj.epidermis_injured_fraction * self.p.damage_halo_factor).clamp(0.0, 0.95);
             y[DE] += pe * (1.0 - y[DE]);
             y[BO] += inj.open_surface_fraction.clamp(0.0, 1.0) * (1.0 - y[BO]);
+        }
+    }
+
+    /// The analytic Jacobian ∂f/∂y of [`System::rhs`], row-major `dim × dim`, written into
+    /// `jac` (fully overwritten). Clamped terms (`max(x, 0)`, Hill functions) use their right
+    /// derivative at 0, so the resting state sees the response to an increase. Tested against
+    /// finite differences.
+    pub fn jacobian_into(&self, y: &[f64], jac: &mut [f64]) {
+        let n = self.dim();
+        jac[..n * n].fill(0.0);
+        let mut set = |i: usize, j: usize, v: f64| jac[i * n + j] += v;
+        let p = &self.p;
+        let r = &self.r;
+        let b = &self.base;
+        let d = y[D].max(0.0);
+        let nn = y[N].max(0.0);
+        let m = y[M].max(0.0);
+        let fq = y[FQ].max(0.0);
+        let fa = y[FA].max(0.0);
+        let fm = y[FM].max(0.0);
+        let (pd, pn, pm) = (dpos(y[D]), dpos(y[N]), dpos(y[M]));
+        let (pfq, pfa, pfm) = (dpos(y[FQ]), dpos(y[FA]), dpos(y[FM]));
+        let f_act = fa + fm;
+        let ft = fq + f_act;
+
+        let h_d = hill(d, p.debris_half_activation);
+        let h_d1 = dhill(y[D], p.debris_half_activation);
+        let s_sig = hill(y[S], p.cytokine_half_effect);
+        let s_sig1 = dhill(y[S], p.cytokine_half_effect);
+        let sig_p = hill(y[P], p.pdgf_half_effect);
+        let sig_p1 = dhill(y[P], p.pdgf_half_effect);
+        let dt_ex = (y[T] - b.t0).max(0.0);
+        let dt_ex1 = dpos(y[T] - b.t0);
+        let sig_t = hill(dt_ex, p.tgfb_half_effect);
+        let sig_t1 = dhill(dt_ex, p.tgfb_half_effect) * dt_ex1;
+        let drive = 1.0 - (1.0 - sig_p) * (1.0 - sig_t);
+        let drive_p = (1.0 - sig_t) * sig_p1;
+        let drive_t = (1.0 - sig_p) * sig_t1;
+        let blood = b.v0 + y[VB].max(0.0);
+        let blood1 = dpos(y[VB]);
+
+        // D
+        let clear = p.debris_clearance_neutrophil * nn + p.debris_clearance_macrophage * m;
+        set(D, D, -clear * pd);
+        set(D, N, -p.debris_clearance_neutrophil * pn * d);
+        set(D, M, -p.debris_clearance_macrophage * pm * d);
+        // P
+        set(P, P, -r.k_p);
+        set(P, M, p.pdgf_per_macrophage * pm * h_d);
+        set(P, D, p.pdgf_per_macrophage * m * h_d1);
+        // S
+        let antiinf = 1.0 / (1.0 + dt_ex / p.tgfb_antiinflammatory_k);
+        let antiinf_t = -antiinf * antiinf / p.tgfb_antiinflammatory_k * dt_ex1;
+        let leuk = p.cytokine_per_neutrophil * nn + p.cytokine_per_macrophage * m * h_d;
+        set(S, S, -r.k_s);
+        set(
+            S,
+            D,
+            p.cytokine_from_damage * pd + p.cytokine_per_macrophage * m * h_d1 * antiinf,
+        );
+        set(S, N, p.cytokine_per_neutrophil * pn * antiinf);
+        set(S, M, p.cytokine_per_macrophage * pm * h_d * antiinf);
+        set(S, T, leuk * antiinf_t);
+        if self.epi.is_some() {
+            set(
+                S,
+                DE,
+                p.cytokine_from_damage * self.ve_over_pd * dpos(y[DE]),
+            );
+        }
+        // N
+        set(N, VB, p.neutrophil_influx * blood1 * s_sig);
+        set(N, S, p.neutrophil_influx * blood * s_sig1);
+        set(N, N, -r.k_n * pn);
+        // M
+        let kn = p.neutrophil_half_macrophage_recruit;
+        set(M, VB, p.macrophage_influx * blood1 * hill(nn, kn));
+        set(M, N, p.macrophage_influx * blood * dhill(y[N], kn));
+        set(M, M, -p.macrophage_removal_rate);
+        // T
+        set(T, M, p.tgfb_per_macrophage * pm * (1.0 - h_d));
+        set(T, D, -p.tgfb_per_macrophage * m * h_d1);
+        set(T, T, -r.k_t);
+        // Fibroblasts.
+        let ka = p.fibroblast_activation_rate;
+        let fmax = p.fibroblast_max_ratio * b.f0;
+        let gl = 1.0 - ft / fmax;
+        let (g, g1) = if gl > 0.0 {
+            (gl, -1.0 / fmax)
+        } else {
+            (0.0, 0.0)
+        };
+        let km = p.myofibroblast_rate;
+        let kr = p.fibroblast_reversion_rate;
+        let (apop, apop1) = if ft > b.f0 {
+            let da = p.fibroblast_apoptosis_rate;
+            (da * (ft - b.f0) / ft, da * b.f0 / (ft * ft))
+        } else {
+            (0.0, 0.0)
+        };
+        let fs = [(FQ, pfq), (FA, pfa), (FM, pfm)];
+        // act = ka drive fq
+        let act_p = ka * drive_p * fq;
+        let act_t = ka * drive_t * fq;
+        let act_q = ka * drive * pfq;
+        // prolif = rho drive fa g
+        let pro_p = r.rho_f * drive_p * fa * g;
+        let pro_t = r.rho_f * drive_t * fa * g;
+        // diff = km sig_t fa
+        let dif_t = km * sig_t1 * fa;
+        let dif_a = km * sig_t * pfa;
+        // rev_a = kr (1 - drive) fa ; rev_m = kr (1 - sig_t) fm
+        let ra_p = -kr * drive_p * fa;
+        let ra_t = -kr * drive_t * fa;
+        let ra_a = kr * (1.0 - drive) * pfa;
+        let rm_t = -kr * sig_t1 * fm;
+        let rm_m = kr * (1.0 - sig_t) * pfm;
+        // dFQ = -act + rev_a + rev_m
+        set(FQ, P, -act_p + ra_p);
+        set(FQ, T, -act_t + ra_t + rm_t);
+        set(FQ, FQ, -act_q);
+        set(FQ, FA, ra_a);
+        set(FQ, FM, rm_m);
+        // dFA = act + prolif - diff - rev_a - apop fa
+        set(FA, P, act_p + pro_p - ra_p);
+        set(FA, T, act_t + pro_t - dif_t - ra_t);
+        set(FA, FQ, act_q);
+        set(FA, FA, -dif_a - ra_a - apop * pfa);
+        for (j, pj) in fs {
+            // ∂prolif/∂F_j and ∂(apop fa)/∂F_j through the totals.
+            set(FA, j, r.rho_f * drive * fa * g1 * pj - apop1 * pj * fa);
+            set(FM, j, -apop1 * pj * fm);
+        }
+        set(FA, FA, r.rho_f * drive * g * pfa);
+        // dFM = diff - rev_m - apop fm
+        set(FM, T, dif_t - rm_t);
+        set(FM, FA, dif_a);
+        set(FM, FM, -rm_m - apop * pfm);
+        // Collagen.
+        let c_rest = b.c1_0 + b.c3_0;
+        let sigma = if b.f0 > 0.0 {
+            r.k_c * c_rest / b.f0
+        } else {
+            0.0
+        };
+        let kac = p.collagen_output_activated;
+        let th0 = r.theta0;
+        let tha = p.collagen3_share_early;
+        let mmp = y[MMP].max(0.0);
+        let pmmp = dpos(y[MMP]);
+        let c3 = y[C3].max(0.0);
+        let c1 = y[C1].max(0.0);
+        let (p3, p1) = (dpos(y[C3]), dpos(y[C1]));
+        let ex = c3 - th0 * (c3 + c1);
+        let (exc, on) = if ex > 0.0 { (ex, 1.0) } else { (0.0, 0.0) };
+        set(C3, FQ, sigma * th0 * pfq);
+        set(C3, FA, sigma * kac * tha * pfa);
+        set(C3, FM, sigma * kac * th0 * pfm);
+        set(C1, FQ, sigma * (1.0 - th0) * pfq);
+        set(C1, FA, sigma * kac * (1.0 - tha) * pfa);
+        set(C1, FM, sigma * kac * (1.0 - th0) * pfm);
+        let x_mmp = r.k_x * exc * pmmp;
+        let x_c3 = r.k_x * mmp * on * (1.0 - th0) * p3;
+        let x_c1 = -r.k_x * mmp * on * th0 * p1;
+        set(C3, MMP, -r.k_c * c3 * pmmp - x_mmp);
+        set(C3, C3, -r.k_c * mmp * p3 - x_c3);
+        set(C3, C1, -x_c1);
+        set(C1, MMP, -r.k_c * c1 * pmmp + x_mmp);
+        set(C1, C1, -r.k_c * mmp * p1 + x_c1);
+        set(C1, C3, x_c3);
+        // Elastin.
+        let se = if b.f0 > 0.0 { r.k_e * b.e0 / b.f0 } else { 0.0 };
+        let ke = p.elastin_output_activated;
+        set(E, FQ, se * pfq);
+        set(E, FA, se * ke * pfa);
+        set(E, FM, se * ke * pfm);
+        set(E, N, -p.elastase_per_neutrophil * pn * y[E].max(0.0));
+        set(E, E, -(r.k_e + p.elastase_per_neutrophil * nn) * dpos(y[E]));
+        // Collagenase.
+        let inv_f0 = if b.f0 > 0.0 { 1.0 / b.f0 } else { 0.0 };
+        set(MMP, S, r.k_mmp * p.mmp_induction_cytokine * s_sig1);
+        set(MMP, FA, r.k_mmp * p.mmp_induction_fibroblast * inv_f0 * pfa);
+        set(MMP, FM, r.k_mmp * p.mmp_induction_fibroblast * inv_f0 * pfm);
+        set(MMP, MMP, -r.k_mmp);
+        // Vascular response.
+        let tv = p.vascular_time_constant;
+        set(VB, S, b.v0 * (p.vasodilation_max - 1.0) * s_sig1 / tv);
+        set(VB, VB, -1.0 / tv);
+        set(W, S, r.k_w * p.oedema_max * s_sig1);
+        set(W, W, -r.k_w);
+        if let Some(e) = &self.epi {
+            set(DE, DE, -r.k_de);
+            set(BO, BO, -r.k_seal);
+            let f_rel = f_act * inv_f0;
+            let c_gain = (c1 + c3) / c_rest.max(1e-30) - 1.0;
+            let inner =
+                1.0 + p.epidermis_fibroblast_drive * f_rel + p.epidermis_matrix_coupling * c_gain;
+            if inner > 0.2 {
+                let kf = r.k_he * e.he0 * p.epidermis_fibroblast_drive * inv_f0;
+                let kc = r.k_he * e.he0 * p.epidermis_matrix_coupling / c_rest.max(1e-30);
+                set(HE, FA, kf * pfa);
+                set(HE, FM, kf * pfm);
+                set(HE, C3, kc * p3);
+                set(HE, C1, kc * p1);
+            }
+            set(HE, HE, -r.k_he);
         }
     }
 }
@@ -424,7 +646,104 @@ impl System for Block {
         }
         let _ = r.output;
     }
+
+    fn jacobian(&self, _t: f64, y: &[f64], jac: &mut [f64]) -> bool {
+        self.jacobian_into(y, jac);
+        true
+    }
 }
 
 /// Seconds per year (re-exported for callers converting follow-up times).
 pub const SECONDS_PER_YEAR: f64 = YEAR;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::skin::{self, Person, Site, ThicknessOverrides};
+
+    /// The analytic Jacobian matches central finite differences at rest, right after an injury
+    /// and at states along the healing trajectory.
+    #[test]
+    fn analytic_jacobian_matches_finite_differences() {
+        let col = skin::column(
+            Site::Cheek,
+            &Person::default(),
+            &ThicknessOverrides::default(),
+        )
+        .expect("column");
+        let p = HealingParams::default();
+        let pf = PersonFactors::new(50.0, 4, &p);
+        for kind in [LayerKind::PapillaryDermis, LayerKind::ReticularDermis] {
+            let b = Block::new(&col, kind, &p, &pf);
+            let n = b.dim();
+            let sc = b.scales();
+            let mut states = Vec::new();
+            let mut y = b.rest();
+            // Perturb upwards off the clamps so one-sided kinks are not straddled.
+            for (i, v) in y.iter_mut().enumerate() {
+                *v += 0.01 * sc[i];
+            }
+            states.push(y.clone());
+            b.apply_injury(
+                &mut y,
+                &BlockInjury {
+                    injured_fraction: 0.05,
+                    blood_fraction: 0.01,
+                    epidermis_injured_fraction: 0.05,
+                    open_surface_fraction: 0.02,
+                },
+            );
+            states.push(y.clone());
+            let mut ws = crate::healing::ode::Workspace::new(n);
+            let opts = crate::healing::ode::Options::new(
+                1e-6,
+                sc.iter().map(|s| s * 1e-6).collect(),
+                60.0,
+                5.0 * 86400.0,
+            );
+            for days in [1.0, 4.0, 12.0] {
+                let mut z = y.clone();
+                crate::healing::ode::integrate(
+                    &b,
+                    0.0,
+                    days * 86400.0,
+                    &mut z,
+                    &opts,
+                    &mut ws,
+                    |_| {},
+                )
+                .expect("integrate");
+                states.push(z);
+            }
+            let mut ja = vec![0.0; n * n];
+            let (mut fp, mut fm) = (vec![0.0; n], vec![0.0; n]);
+            for y in &states {
+                b.jacobian_into(y, &mut ja);
+                let mut f0 = vec![0.0; n];
+                b.rhs(0.0, y, &mut f0);
+                let fscale: Vec<f64> = (0..n).map(|i| f0[i].abs().max(sc[i] * 1e-9)).collect();
+                for j in 0..n {
+                    let h = 1e-6 * y[j].abs().max(sc[j]);
+                    let mut yp = y.clone();
+                    yp[j] += h;
+                    b.rhs(0.0, &yp, &mut fp);
+                    yp[j] = y[j] - h;
+                    b.rhs(0.0, &yp, &mut fm);
+                    for i in 0..n {
+                        let fd = (fp[i] - fm[i]) / (2.0 * h);
+                        // Compare the effect of a typical change of y_j on f_i.
+                        let diff = (fd - ja[i * n + j]).abs() * sc[j];
+                        let tol = 1e-4 * (fscale[i] + fd.abs() * sc[j]);
+                        assert!(
+                            diff <= tol,
+                            "{kind:?} d f[{}]/d y[{}]: analytic {} vs FD {fd}",
+                            NAMES[i],
+                            NAMES[j],
+                            ja[i * n + j]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

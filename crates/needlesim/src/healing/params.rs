@@ -258,6 +258,23 @@ params! {
     epidermis_matrix_coupling = 0.746, "1", Calibrated, 0.3, "V08 (Lotfi 2013, epidermis +50 % 8 wk after 5 monthly sessions)",
         "fitted by scripts/calibrate_healing.sh";
 
+    // --- spatial resolutions (unit cell, 3D patch): transport --------------------------------
+    /// Effective diffusivity of the inflammatory cytokine (IL-1/TNF-like, ~17-25 kDa) in dermis.
+    cytokine_diffusivity = 1.0e-11, "m2/s", Assumed, 0.0, "",
+        "Stokes-Einstein in water at 37 C for a ~2 nm protein gives 1.6e-10; reduced 16x for ECM tortuosity and binding (assumed)";
+    /// Effective diffusivity of PDGF-like growth factor (~30 kDa, heparin/ECM binding) in dermis.
+    pdgf_diffusivity = 5.0e-12, "m2/s", Assumed, 0.0, "",
+        "as the cytokine, halved for stronger matrix binding (assumed)";
+    /// Effective diffusivity of active TGF-beta1 (25 kDa dimer, binds decorin/ECM) in dermis.
+    tgfb_diffusivity = 5.0e-12, "m2/s", Assumed, 0.0, "",
+        "as PDGF (assumed)";
+    /// Random-motility coefficient of neutrophils and macrophages in dermis.
+    leukocyte_motility = 1.0e-13, "m2/s", Assumed, 0.0, "",
+        "leukocyte random motility is of order 1e-13-1e-12 m2/s in gels (order of magnitude, no source read)";
+    /// Random-motility coefficient of fibroblasts in dermis.
+    fibroblast_motility = 1.0e-14, "m2/s", Assumed, 0.0, "",
+        "an order below leukocytes (assumed); matrix, debris, collagenase, blood and oedema do not move";
+
     // --- person ------------------------------------------------------------------------------
     /// Type I procollagen output of old (80+ y) relative to young (18-29 y) fibroblasts.
     age_output_ratio = 0.68, "1", Literature, 0.1, "Varani et al. 2006 Am J Pathol (grade A): 56 +/- 8 vs 82 +/- 16 ng/mL",

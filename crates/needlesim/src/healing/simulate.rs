@@ -31,6 +31,12 @@ pub enum SimulateError {
     NoProtocol(String),
     #[error("generating punctures: {0}")]
     Device(#[from] crate::device::DeviceError),
+    #[error("unit cell of zone `{zone}`: {source}")]
+    Spatial {
+        zone: String,
+        #[source]
+        source: super::spatial::SpatialError,
+    },
     #[error("healing model of zone `{zone}`: {source}")]
     Ode {
         zone: String,
@@ -84,12 +90,34 @@ pub struct SimulateReport {
     pub needlesim_version: String,
     pub title: String,
     pub seed: u64,
-    /// Model resolution used ("lumped": per-layer compartments).
+    /// Model resolution used ("lumped": per-layer compartments; "unit_cell": outcomes from the
+    /// lumped model plus the unit cell around one channel per zone for the cross-sections).
     pub resolution: String,
     pub person: Person,
     pub protocol: ProtocolOut,
     pub zones: Vec<ZoneHealing>,
     pub warnings: Vec<String>,
+}
+
+/// Model resolution of `simulate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Resolution {
+    /// Per-layer compartments only.
+    #[default]
+    Lumped,
+    /// The lumped outcomes plus the unit cell around one channel of each zone (nominal
+    /// parameters): per-layer means and cross-sections.
+    UnitCell,
+}
+
+/// Days (from the first session) of the cross-sections.
+pub const CROSS_SECTION_DAYS: [f64; 4] = [1.0, 7.0, 28.0, 180.0];
+
+/// The unit-cell run of one zone.
+pub struct UnitCellZone {
+    pub name: String,
+    pub cell: super::spatial::UnitCell,
+    pub run: super::spatial::SpatialRun,
 }
 
 /// The result of `simulate`: the report plus the per-zone series for CSV and plots.
@@ -98,6 +126,8 @@ pub struct SimulateRun {
     pub zones: Vec<ZoneResult>,
     pub protocol: Protocol,
     pub timings: Timings,
+    /// Unit-cell runs (resolution `unit_cell`), one per zone.
+    pub unit_cells: Vec<UnitCellZone>,
 }
 
 fn scar_out(s: &Scar) -> ScarOut {
@@ -118,6 +148,74 @@ pub fn run(s: &Scenario) -> Result<SimulateRun, SimulateError> {
 pub fn run_with(s: &Scenario, p: &HealingParams) -> Result<SimulateRun, SimulateError> {
     let punct = pipeline::run_punctures(s)?;
     run_prepared(s, &punct, p)
+}
+
+/// Runs `simulate` at a resolution with the default parameters. `unit_cell` adds, per zone,
+/// the unit cell around a channel of the mean depth at the zone's density (nominal
+/// parameters; outcomes and bands still come from the lumped model), sampled daily and with
+/// snapshots at [`CROSS_SECTION_DAYS`] (those within the follow-up).
+pub fn run_resolution(s: &Scenario, resolution: Resolution) -> Result<SimulateRun, SimulateError> {
+    let p = HealingParams::default();
+    let punct = pipeline::run_punctures(s)?;
+    let mut run = run_prepared(s, &punct, &p)?;
+    if resolution == Resolution::UnitCell {
+        let t0 = Instant::now();
+        for ((set, ch, column, _), summary) in punct.sets.iter().zip(&punct.report.zones) {
+            let zone = summary.name.clone();
+            let err = |source| SimulateError::Spatial {
+                zone: zone.clone(),
+                source,
+            };
+            let density = set.density_m2();
+            let mut cell = super::spatial::UnitCell::new(
+                column,
+                density,
+                s.person.age_years,
+                s.person.phototype,
+                &p,
+                &super::spatial::CellGrid::default(),
+            )
+            .map_err(err)?;
+            cell.channel_depth_m = ch.mean_depth_m;
+            let inj = cell.channel_injury(ch, ch.mean_depth_m, &p);
+            let lumped_inj = InjuryInput::from_channels(ch, density);
+            let sessions: Vec<SessionInput> = run
+                .protocol
+                .session_times_s
+                .iter()
+                .map(|&t_s| SessionInput {
+                    t_s,
+                    injury: lumped_inj,
+                })
+                .collect();
+            let t_end = run.protocol.follow_up_s;
+            let days = (t_end / DAY).floor() as usize;
+            let out: Vec<f64> = (0..=days).map(|d| d as f64 * DAY).collect();
+            let snaps: Vec<f64> = CROSS_SECTION_DAYS
+                .iter()
+                .map(|d| d * DAY)
+                .filter(|&t| t <= t_end)
+                .collect();
+            let r = super::spatial::run(
+                &mut cell.model,
+                &sessions,
+                &|v, _| inj[v],
+                t_end,
+                &out,
+                &snaps,
+                &super::spatial::Stepping::default(),
+            )
+            .map_err(err)?;
+            run.unit_cells.push(UnitCellZone {
+                name: zone,
+                cell,
+                run: r,
+            });
+        }
+        timings_add(&mut run.timings, "healing unit cell", t0);
+        run.report.resolution = "unit_cell".into();
+    }
+    Ok(run)
 }
 
 /// Runs the healing stage on already generated punctures (calibration reuses them).
@@ -204,6 +302,7 @@ pub fn run_prepared(
         zones: results,
         protocol,
         timings,
+        unit_cells: Vec::new(),
     })
 }
 
