@@ -42,6 +42,28 @@ enum Command {
         #[arg(long)]
         timings: bool,
     },
+    /// Plan a treatment from a patient file: screening, recommendations per zone, sessions,
+    /// aftercare.
+    ///
+    /// Prints the plan and writes plan.json and a self-contained report.html to the output
+    /// folder. A planning aid, not medical advice.
+    Plan {
+        /// Patient file (TOML); see examples/patients/.
+        patient: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "out/plan")]
+        out: PathBuf,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+        /// Print the time each planner stage took.
+        #[arg(long)]
+        timings: bool,
+        /// Skip the healing-model prediction and optimisation (screening and recommendations
+        /// only).
+        #[arg(long)]
+        no_predict: bool,
+    },
     /// Run the validation cases (published measurements) and print measured vs simulated.
     ///
     /// Exits with status 1 if a case's result differs from the one recorded at its last review
@@ -108,6 +130,10 @@ enum SchemaKind {
     Punctures,
     /// A validation case file.
     Case,
+    /// The patient file (input of `plan`).
+    Patient,
+    /// plan.json (output of `plan`).
+    Plan,
     /// outcomes.json (output of `simulate`).
     Outcomes,
     /// Both, as one JSON object keyed by name.
@@ -120,6 +146,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let bad_input = e.downcast_ref::<ScenarioError>().is_some()
+                || e.downcast_ref::<needlesim::plan::PatientError>().is_some()
                 || matches!(
                     e.downcast_ref::<SimulateError>(),
                     Some(SimulateError::NoProtocol(_))
@@ -142,6 +169,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             quiet,
             timings,
         } => punctures(&scenario, &out, seed, quiet, timings),
+        Command::Plan {
+            patient,
+            out,
+            quiet,
+            timings,
+            no_predict,
+        } => plan(&patient, &out, quiet, timings, no_predict),
         Command::Validate { dir, report, quiet } => validate(&dir, report.as_deref(), quiet),
         Command::Simulate {
             scenario,
@@ -161,11 +195,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 SchemaKind::Case => {
                     serde_json::to_value(schemars::schema_for!(needlesim::validate::Case))?
                 }
+                SchemaKind::Patient => {
+                    serde_json::to_value(schemars::schema_for!(needlesim::plan::PatientFile))?
+                }
+                SchemaKind::Plan => {
+                    serde_json::to_value(schemars::schema_for!(needlesim::plan::Plan))?
+                }
                 SchemaKind::Outcomes => serde_json::to_value(outc)?,
                 SchemaKind::All => serde_json::json!({
                     "scenario": scen,
                     "punctures": punc,
                     "case": schemars::schema_for!(needlesim::validate::Case),
+                    "patient": schemars::schema_for!(needlesim::plan::PatientFile),
+                    "plan": schemars::schema_for!(needlesim::plan::Plan),
                     "outcomes": outc,
                 }),
             };
@@ -218,6 +260,45 @@ fn punctures(
     if timings {
         for (stage, t) in &run.timings.stages {
             eprintln!("timing  {stage:<20} {:>9.3} ms", t * 1e3);
+        }
+    }
+    Ok(())
+}
+
+fn plan(
+    path: &Path,
+    out: &Path,
+    quiet: bool,
+    timings: bool,
+    no_predict: bool,
+) -> anyhow::Result<()> {
+    use needlesim::plan;
+    let patient = plan::patient::load(path)?;
+    let healing = plan::healing_predictor::HealingPredictor::default();
+    let models = plan::Models {
+        numbing: &plan::LabelNumbing,
+        predictor: (!no_predict).then_some(&healing as &dyn plan::Predictor),
+    };
+    let p = plan::plan(&patient, &models).context("making the plan")?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output folder `{}`", out.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        let f = out.join(name);
+        report::write_atomic(&f, bytes).with_context(|| format!("writing `{}`", f.display()))
+    };
+    write("plan.json", serde_json::to_string_pretty(&p)?.as_bytes())?;
+    write("report.html", plan::render::html(&p).as_bytes())?;
+    if !quiet {
+        print!("{}", plan::render::text(&p));
+        println!(
+            "\nwrote {}/plan.json and {}/report.html",
+            out.display(),
+            out.display()
+        );
+    }
+    if timings {
+        for (stage, t) in &p.timings_ms {
+            eprintln!("timing  {stage:<20} {t:>9.3} ms");
         }
     }
     Ok(())

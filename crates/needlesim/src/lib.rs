@@ -19,6 +19,7 @@ pub mod device;
 pub mod healing;
 pub mod injury;
 pub mod pipeline;
+pub mod plan;
 pub mod protocol;
 pub mod report;
 pub mod rng;
