@@ -136,7 +136,7 @@ enum SchemaKind {
     Plan,
     /// outcomes.json (output of `simulate`).
     Outcomes,
-    /// Both, as one JSON object keyed by name.
+    /// All of them, as one JSON object keyed by name.
     All,
 }
 
