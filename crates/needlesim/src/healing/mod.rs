@@ -15,7 +15,7 @@
 //! * [`spatial`]: the same kinetics per voxel on the transport engine (unit cell around a
 //!   channel); [`cross_section`]: its depth-by-width SVG heat maps.
 //!
-//! Equations and assumptions: `docs/model/healing.md`.
+//! Equations and assumptions: `docs/MODEL.md (Healing)`.
 
 pub mod cross_section;
 pub mod lumped;

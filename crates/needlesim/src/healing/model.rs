@@ -29,7 +29,7 @@
 //! No phase is scripted: inflammation, proliferation and remodelling follow from debris driving
 //! cytokines and leukocytes, debris clearance switching macrophages from cytokine/PDGF to
 //! TGF-β output, growth factors activating fibroblasts, and TGF-β turning them into
-//! collagen-I-making cells. Equations: `docs/model/healing.md`.
+//! collagen-I-making cells. Equations: `docs/MODEL.md (Healing)`.
 
 use super::ode::System;
 use super::params::{HealingParams, YEAR};

@@ -1,7 +1,7 @@
 //! From trajectories to outcomes: tissue changes, redness/swelling and downtime, PIH risk, scar
 //! and wrinkle scores; uncertainty bands from sampled parameters; the report types.
 //!
-//! Outcome mappings (see `docs/model/healing.md`):
+//! Outcome mappings (see `docs/MODEL.md (Healing)`):
 //! * content changes are per skin area (Σ layer thickness × concentration) against rest;
 //! * dermal thickness change Δh = Σ hℓ·ν·((Cℓ+Eℓ)/(C0ℓ+E0ℓ) − 1) (matrix-proportional volume);
 //! * downtime = time after a session until redness (papillary blood volume / rest) and swelling
