@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use needlesim::delivery::run::DeliverReport;
+use needlesim::healing::simulate::{self as healing_sim, SimulateError, SimulateReport};
 use needlesim::pipeline::{self, PuncturesReport};
 use needlesim::report;
 use needlesim::scenario::{self, ScenarioError};
@@ -62,6 +63,28 @@ enum Command {
         #[arg(long)]
         timings: bool,
     },
+    /// Plan a treatment from a patient file: screening, recommendations per zone, sessions,
+    /// aftercare.
+    ///
+    /// Prints the plan and writes plan.json and a self-contained report.html to the output
+    /// folder. A planning aid, not medical advice.
+    Plan {
+        /// Patient file (TOML); see examples/patients/.
+        patient: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "out/plan")]
+        out: PathBuf,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+        /// Print the time each planner stage took.
+        #[arg(long)]
+        timings: bool,
+        /// Skip the healing-model prediction and optimisation (screening and recommendations
+        /// only).
+        #[arg(long)]
+        no_predict: bool,
+    },
     /// Run the validation cases (published measurements) and print measured vs simulated.
     ///
     /// Exits with status 1 if a case's result differs from the one recorded at its last review
@@ -77,12 +100,47 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Simulate healing over the scenario's [protocol]: punctures, channels, the healing
+    /// cascade after each session, and outcomes with uncertainty bands.
+    ///
+    /// Writes outcomes.json, timeseries_<zone>.csv, timecourse_<zone>.svg and
+    /// response_<zone>.svg to the output folder; with `--resolution unit-cell` also
+    /// unit_cell_<zone>.csv (per-layer means of the unit cell, daily) and
+    /// cross_section_<zone>_day<d>.svg (days 1, 7, 28, 180).
+    Simulate {
+        /// Scenario file (TOML) with a [protocol] section; see examples/simulate_*.toml.
+        scenario: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Seed of all random streams (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+        /// Print the time each pipeline stage took.
+        #[arg(long)]
+        timings: bool,
+        /// Model resolution: lumped (per-layer compartments) or unit-cell (adds the
+        /// axisymmetric cell around one channel: per-layer means and cross-sections).
+        #[arg(long, value_enum, default_value = "lumped")]
+        resolution: ResolutionArg,
+    },
     /// Print the JSON Schema of an input file or an output.
     Schema {
         /// Which schema.
         #[arg(value_enum, default_value = "all")]
         which: SchemaKind,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ResolutionArg {
+    /// Per-layer compartments.
+    Lumped,
+    /// Lumped outcomes plus the unit cell around one channel per zone.
+    UnitCell,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -95,7 +153,13 @@ enum SchemaKind {
     Delivery,
     /// A validation case file.
     Case,
-    /// All, as one JSON object keyed by name.
+    /// The patient file (input of `plan`).
+    Patient,
+    /// plan.json (output of `plan`).
+    Plan,
+    /// outcomes.json (output of `simulate`).
+    Outcomes,
+    /// All of them, as one JSON object keyed by name.
     All,
 }
 
@@ -104,7 +168,12 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let bad_input = e.downcast_ref::<ScenarioError>().is_some();
+            let bad_input = e.downcast_ref::<ScenarioError>().is_some()
+                || e.downcast_ref::<needlesim::plan::PatientError>().is_some()
+                || matches!(
+                    e.downcast_ref::<SimulateError>(),
+                    Some(SimulateError::NoProtocol(_))
+                );
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
@@ -130,23 +199,49 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             quiet,
             timings,
         } => deliver(&scenario, &out, seed, quiet, timings),
+        Command::Plan {
+            patient,
+            out,
+            quiet,
+            timings,
+            no_predict,
+        } => plan(&patient, &out, quiet, timings, no_predict),
         Command::Validate { dir, report, quiet } => validate(&dir, report.as_deref(), quiet),
+        Command::Simulate {
+            scenario,
+            out,
+            seed,
+            quiet,
+            timings,
+            resolution,
+        } => simulate(&scenario, &out, seed, quiet, timings, resolution),
         Command::Schema { which } => {
             let scen = schemars::schema_for!(scenario::ScenarioFile);
             let punc = schemars::schema_for!(PuncturesReport);
+            let outc = schemars::schema_for!(SimulateReport);
             let v = match which {
                 SchemaKind::Scenario => serde_json::to_value(scen)?,
                 SchemaKind::Punctures => serde_json::to_value(punc)?,
                 SchemaKind::Delivery => serde_json::to_value(schemars::schema_for!(DeliverReport))?,
+                SchemaKind::Case => {
+                    serde_json::to_value(schemars::schema_for!(needlesim::validate::Case))?
+                }
+                SchemaKind::Patient => {
+                    serde_json::to_value(schemars::schema_for!(needlesim::plan::PatientFile))?
+                }
+                SchemaKind::Plan => {
+                    serde_json::to_value(schemars::schema_for!(needlesim::plan::Plan))?
+                }
+                SchemaKind::Outcomes => serde_json::to_value(outc)?,
                 SchemaKind::All => serde_json::json!({
                     "scenario": scen,
                     "punctures": punc,
                     "delivery": schemars::schema_for!(DeliverReport),
                     "case": schemars::schema_for!(needlesim::validate::Case),
+                    "patient": schemars::schema_for!(needlesim::plan::PatientFile),
+                    "plan": schemars::schema_for!(needlesim::plan::Plan),
+                    "outcomes": outc,
                 }),
-                SchemaKind::Case => {
-                    serde_json::to_value(schemars::schema_for!(needlesim::validate::Case))?
-                }
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
@@ -197,6 +292,45 @@ fn punctures(
     if timings {
         for (stage, t) in &run.timings.stages {
             eprintln!("timing  {stage:<20} {:>9.3} ms", t * 1e3);
+        }
+    }
+    Ok(())
+}
+
+fn plan(
+    path: &Path,
+    out: &Path,
+    quiet: bool,
+    timings: bool,
+    no_predict: bool,
+) -> anyhow::Result<()> {
+    use needlesim::plan;
+    let patient = plan::patient::load(path)?;
+    let healing = plan::healing_predictor::HealingPredictor::default();
+    let models = plan::Models {
+        numbing: &plan::LabelNumbing,
+        predictor: (!no_predict).then_some(&healing as &dyn plan::Predictor),
+    };
+    let p = plan::plan(&patient, &models).context("making the plan")?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output folder `{}`", out.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        let f = out.join(name);
+        report::write_atomic(&f, bytes).with_context(|| format!("writing `{}`", f.display()))
+    };
+    write("plan.json", serde_json::to_string_pretty(&p)?.as_bytes())?;
+    write("report.html", plan::render::html(&p).as_bytes())?;
+    if !quiet {
+        print!("{}", plan::render::text(&p));
+        println!(
+            "\nwrote {}/plan.json and {}/report.html",
+            out.display(),
+            out.display()
+        );
+    }
+    if timings {
+        for (stage, t) in &p.timings_ms {
+            eprintln!("timing  {stage:<20} {t:>9.3} ms");
         }
     }
     Ok(())
@@ -278,6 +412,146 @@ fn validate(dir: &Path, report_path: Option<&Path>, quiet: bool) -> anyhow::Resu
         );
     }
     Ok(())
+}
+
+fn simulate(
+    path: &Path,
+    out: &Path,
+    seed: Option<u64>,
+    quiet: bool,
+    timings: bool,
+    resolution: ResolutionArg,
+) -> anyhow::Result<()> {
+    let mut s = scenario::load(path)?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    let res = match resolution {
+        ResolutionArg::Lumped => healing_sim::Resolution::Lumped,
+        ResolutionArg::UnitCell => healing_sim::Resolution::UnitCell,
+    };
+    let run = healing_sim::run_resolution(&s, res)?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output folder `{}`", out.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        let p = out.join(name);
+        report::write_atomic(&p, bytes).with_context(|| format!("writing `{}`", p.display()))
+    };
+    use needlesim::healing::report as hr;
+    for (zone, res) in run.report.zones.iter().zip(&run.zones) {
+        let name = &zone.name;
+        write(
+            &format!("timeseries_{name}.csv"),
+            hr::timeseries_csv(res).as_bytes(),
+        )?;
+        write(
+            &format!("timecourse_{name}.svg"),
+            hr::timecourse_svg(name, res, &run.protocol)?.as_bytes(),
+        )?;
+        write(
+            &format!("response_{name}.svg"),
+            hr::response_svg(name, res, &run.protocol)?.as_bytes(),
+        )?;
+    }
+    for uc in &run.unit_cells {
+        use needlesim::healing::cross_section as xs;
+        let name = &uc.name;
+        write(
+            &format!("unit_cell_{name}.csv"),
+            xs::layer_means_csv(&uc.run).as_bytes(),
+        )?;
+        for snap in &uc.run.snapshots {
+            let svg = xs::unit_cell_svg(
+                name,
+                &uc.cell.model,
+                uc.cell.grid.r_faces(),
+                uc.cell.grid.z_faces(),
+                snap,
+            )?;
+            write(
+                &format!(
+                    "cross_section_{name}_day{:.0}.svg",
+                    snap.t_s / healing_params_day()
+                ),
+                svg.as_bytes(),
+            )?;
+        }
+    }
+    write(
+        "outcomes.json",
+        serde_json::to_string_pretty(&run.report)?.as_bytes(),
+    )?;
+    if !quiet {
+        let r = &run.report;
+        println!("{} (seed {}, {} model)", r.title, r.seed, r.resolution);
+        for uc in &run.unit_cells {
+            println!(
+                "unit cell `{}`: radius {:.0} µm, {} voxels, {} steps in {:.2} s",
+                uc.name,
+                uc.cell.radius_m * 1e6,
+                uc.run.voxels,
+                uc.run.steps,
+                uc.run.wall_s
+            );
+        }
+        println!(
+            "  sessions on days {:?}, follow-up {} days",
+            r.protocol.session_days, r.protocol.follow_up_days
+        );
+        for z in &r.zones {
+            let o = &z.outcomes;
+            println!(
+                "zone {:<14} depth {:.0} µm, {:.0} /cm², {:.0} % bleeding",
+                z.name,
+                z.injury.mean_depth_um,
+                z.injury.density_per_cm2,
+                100.0 * z.injury.bleeding_fraction
+            );
+            println!(
+                "  downtime {:.1} d [{:.1}-{:.1}] per session; PIH risk {:.1} % [{:.1}-{:.1}]",
+                o.downtime_mean_days.nominal,
+                o.downtime_mean_days.p5,
+                o.downtime_mean_days.p95,
+                o.pih_risk_pct.nominal,
+                o.pih_risk_pct.p5,
+                o.pih_risk_pct.p95
+            );
+            for t in &o.timepoints {
+                print!(
+                    "  day {:>5.0}: collagen I {:+.1} % [{:+.1}, {:+.1}], III {:+.1} %, elastin {:+.1} %, epidermis {:+.1} %, dermis {:+.1} %",
+                    t.day,
+                    t.collagen_i_change_pct.nominal,
+                    t.collagen_i_change_pct.p5,
+                    t.collagen_i_change_pct.p95,
+                    t.collagen_iii_change_pct.nominal,
+                    t.elastin_change_pct.nominal,
+                    t.epidermal_thickness_change_pct.nominal,
+                    t.dermal_thickness_change_pct.nominal
+                );
+                if let Some(b) = &t.acne_scar_score_reduction_pct {
+                    print!(
+                        ", scar score -{:.0} % [{:.0}-{:.0}]",
+                        b.nominal, b.p5, b.p95
+                    );
+                }
+                if let Some(b) = &t.wrinkle_improvement_pct {
+                    print!(", wrinkles -{:.0} % (uncalibrated)", b.nominal);
+                }
+                println!();
+            }
+        }
+        println!("wrote {}", out.display());
+    }
+    if timings {
+        for (stage, t) in &run.timings.stages {
+            eprintln!("timing  {stage:<20} {:>9.3} ms", t * 1e3);
+        }
+    }
+    Ok(())
+}
+
+fn healing_params_day() -> f64 {
+    needlesim::healing::params::DAY
 }
 
 fn short(kind: LayerKind) -> &'static str {

@@ -17,8 +17,11 @@
 
 pub mod delivery;
 pub mod device;
+pub mod healing;
 pub mod injury;
 pub mod pipeline;
+pub mod plan;
+pub mod protocol;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -125,6 +125,9 @@ pub struct ScenarioFile {
     /// Compounds added to the built-in library (same keys as `data/compounds.toml`).
     #[serde(default)]
     pub compounds: Vec<crate::delivery::compounds::CompoundEntry>,
+    /// The treatment protocol (sessions, follow-up, concerns), needed by `simulate`.
+    #[serde(default)]
+    pub protocol: Option<crate::protocol::ProtocolFile>,
 }
 
 /// The person.
@@ -321,6 +324,8 @@ pub struct Scenario {
     pub session: SessionPlan,
     /// Non-fatal remarks found during validation (shown in outputs).
     pub warnings: Vec<String>,
+    /// The protocol, when the file has a `[protocol]` section.
+    pub protocol: Option<crate::protocol::Protocol>,
 }
 
 /// Reads and validates a scenario file.
@@ -1296,6 +1301,11 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         }
     };
 
+    let protocol = raw
+        .protocol
+        .as_ref()
+        .and_then(|pf| crate::protocol::validate(pf, &mut c.errors));
+
     let injury = InjuryParams {
         relative_stiffness: stiffness,
         ..InjuryParams::default()
@@ -1361,5 +1371,6 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
             aftercare_s: after * MINUTE,
         },
         warnings,
+        protocol,
     })
 }

@@ -271,7 +271,7 @@ fn realised_mean_depth(metric: &str, s: &scenario::Scenario) -> Result<f64, Vali
     Ok(ch.channels.iter().map(|c| c.depth_m).sum::<f64>() / ch.channels.len() as f64)
 }
 
-/// The metric names [`evaluate`] knows.
+/// The metric names [`evaluate`] handles itself (models add theirs in [`metric_names`]).
 pub const METRICS: &[&str] = &[
     "skin.skin_thickness_mm",
     "skin.stratum_corneum_um",
@@ -282,9 +282,47 @@ pub const METRICS: &[&str] = &[
     "injury.depth_slope_mm_per_mm",
 ];
 
+/// Every metric name [`evaluate`] knows: the ones above and each model's own list.
+pub fn metric_names() -> Vec<&'static str> {
+    METRICS
+        .iter()
+        .chain(crate::healing::validation::METRICS)
+        .chain(crate::delivery::validate::METRICS)
+        .copied()
+        .collect()
+}
+
 /// Evaluates a metric on its inputs.
 pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
     match metric {
+        "healing.collagen_content_ratio" => {
+            let site = site(metric, t)?;
+            let sex = match get_str(metric, t, "sex")? {
+                "male" => Sex::Male,
+                _ => Sex::Female,
+            };
+            crate::healing::validation::collagen_content_ratio(
+                site,
+                sex,
+                get_f64(metric, t, "age_from")?,
+                get_f64(metric, t, "age_to")?,
+            )
+            .map_err(|e| metric_err(metric, e))
+        }
+        m if m.starts_with("healing.") => {
+            let s = inline_scenario(metric, t)?;
+            let day = get_f64(metric, t, "day")?;
+            let punct = crate::pipeline::run_punctures(&s)
+                .map_err(|e| metric_err(metric, e.to_string()))?;
+            crate::healing::validation::evaluate_prepared(
+                m,
+                &s,
+                &punct,
+                day,
+                &crate::healing::HealingParams::default(),
+            )
+            .map_err(|e| metric_err(metric, e))
+        }
         "skin.skin_thickness_mm" => thickness_mm(metric, t, |c| c.skin_thickness_m() * 1e3),
         "skin.stratum_corneum_um" => thickness_mm(metric, t, |c| {
             c.layer(LayerKind::StratumCorneum).thickness_m * 1e6
@@ -355,11 +393,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
         }
         other => Err(metric_err(
             other,
-            format!(
-                "unknown metric; known: {}, {}",
-                METRICS.join(", "),
-                crate::delivery::validate::METRICS.join(", ")
-            ),
+            format!("unknown metric; known: {}", metric_names().join(", ")),
         )),
     }
 }

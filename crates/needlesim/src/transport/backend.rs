@@ -16,7 +16,12 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::grid::Mesh;
-use super::kernel::{LineEnd, TileScratch, UniformLine, VarParams, solve_tile_variable};
+#[cfg(target_arch = "x86_64")]
+use super::kernel::has_avx2;
+use super::kernel::{
+    LineEnd, TileScratch, UniformLine, VarParams, X_BLOCK, solve_tile_variable, transpose_in,
+    transpose_out,
+};
 use super::operator::{
     DiffusionOperator, DiffusivityStorage, boundary_conductance, face_conductance,
 };
@@ -100,17 +105,6 @@ impl SyncPtr {
     }
 }
 
-#[derive(Clone, Copy)]
-struct SyncConstPtr(*const f64);
-// SAFETY: read-only sharing.
-unsafe impl Send for SyncConstPtr {}
-unsafe impl Sync for SyncConstPtr {}
-impl SyncConstPtr {
-    fn get(self) -> *const f64 {
-        self.0
-    }
-}
-
 type CacheKey = (usize, usize, u64, u64);
 
 /// The multi-threaded CPU backend (rayon). Use [`rayon::ThreadPool::install`] to choose the
@@ -122,8 +116,9 @@ pub struct CpuBackend {
 
 /// Doubles per tile (about 256 KiB), so a tile's forward and backward passes stay in L2.
 const TILE_DOUBLES: usize = 32 * 1024;
-/// x-lines solved together after transposition.
-const X_BLOCK: usize = 16;
+
+/// Largest xy plane (doubles) swept as a single y tile (~384 KiB).
+const PLANE_IN_L2: usize = 48 * 1024;
 
 fn tile_width(n_line: usize, max: usize) -> usize {
     let w = (TILE_DOUBLES / n_line.max(1)).clamp(16, 1024);
@@ -203,13 +198,52 @@ pub(crate) fn boundary_flux_density(b: Boundary) -> f64 {
 struct Job {
     /// Offset of the tile's first element (row 0, line 0) in the field.
     offset: usize,
-    /// Distance between rows in the field.
+    /// Distance between rows in the field (for x jobs: between lines).
     stride: usize,
     w: usize,
     /// Index of the tile's first line (for per-line boundary arrays).
     line0: usize,
-    /// True for x sweeps: the tile is transposed into scratch first.
+    /// True for x sweeps: the lines are contiguous and are transposed into a scratch tile.
     transpose: bool,
+}
+
+/// The jobs of one sweep along `axis` restricted to the xy plane `k` (x and y sweeps only).
+fn plane_jobs(mesh: &Mesh, axis: usize, k: usize, out: &mut Vec<Job>) {
+    let [nx, ny, _] = mesh.n;
+    let plane = nx * ny;
+    match axis {
+        0 => {
+            // All ny lines of the plane in one job; the kernel blocks them by X_BLOCK.
+            out.push(Job {
+                offset: k * plane,
+                stride: nx,
+                w: ny,
+                line0: k * ny,
+                transpose: true,
+            });
+        }
+        _ => {
+            // The plane is in cache (just swept in x, or about to be): one full-width tile when
+            // it fits in L2, so every row is one contiguous run.
+            let tw = if plane <= PLANE_IN_L2 {
+                nx
+            } else {
+                tile_width(ny, nx)
+            };
+            let mut i0 = 0;
+            while i0 < nx {
+                let w = tw.min(nx - i0);
+                out.push(Job {
+                    offset: k * plane + i0,
+                    stride: nx,
+                    w,
+                    line0: k * nx + i0,
+                    transpose: false,
+                });
+                i0 += w;
+            }
+        }
+    }
 }
 
 fn jobs(mesh: &Mesh, axis: usize) -> Vec<Job> {
@@ -217,36 +251,24 @@ fn jobs(mesh: &Mesh, axis: usize) -> Vec<Job> {
     let plane = nx * ny;
     let mut out = Vec::new();
     match axis {
-        0 => {
+        0 | 1 => {
             for k in 0..nz {
-                let mut j0 = 0;
-                while j0 < ny {
-                    let w = X_BLOCK.min(ny - j0);
-                    out.push(Job {
-                        offset: k * plane + j0 * nx,
-                        stride: nx,
-                        w,
-                        line0: k * ny + j0,
-                        transpose: true,
-                    });
-                    j0 += w;
-                }
-            }
-        }
-        1 => {
-            let tw = tile_width(ny, nx);
-            for k in 0..nz {
-                let mut i0 = 0;
-                while i0 < nx {
-                    let w = tw.min(nx - i0);
-                    out.push(Job {
-                        offset: k * plane + i0,
-                        stride: nx,
-                        w,
-                        line0: k * nx + i0,
-                        transpose: false,
-                    });
-                    i0 += w;
+                if axis == 0 {
+                    // Split planes into blocks of lines so that small-nz grids still spread.
+                    let mut j0 = 0;
+                    while j0 < ny {
+                        let w = (4 * X_BLOCK).min(ny - j0);
+                        out.push(Job {
+                            offset: k * plane + j0 * nx,
+                            stride: nx,
+                            w,
+                            line0: k * ny + j0,
+                            transpose: true,
+                        });
+                        j0 += w;
+                    }
+                } else {
+                    plane_jobs(mesh, axis, k, &mut out);
                 }
             }
         }
@@ -274,81 +296,194 @@ struct Work {
     scr: TileScratch,
     tile: Vec<f64>,
     tile_t: Vec<f64>,
+    jobs: Vec<Job>,
 }
 
-/// Transposes `w` contiguous lines of length `n` (line `l` at `src + l * stride`) into
-/// `dst[p * w + l]`.
-///
-/// # Safety
-/// The source lines must be valid for reads.
-unsafe fn gather(src: *const f64, stride: usize, n: usize, w: usize, dst: &mut Vec<f64>) {
-    dst.resize(n * w, 0.0);
-    for l in 0..w {
-        // SAFETY: caller contract.
-        let line = unsafe { std::slice::from_raw_parts(src.add(l * stride), n) };
-        for (p, x) in line.iter().enumerate() {
-            dst[p * w + l] = *x;
+/// How one sweep is executed on a job (a tile of lines).
+enum Exec<'a> {
+    /// Skipped axis (one cell, closed): only the right-hand side scale applies.
+    Scale(f64),
+    Uniform {
+        line: Arc<UniformLine>,
+        scale: f64,
+    },
+    PerVoxel {
+        prm: VarParams<'a>,
+        t: &'a [f64],
+        glo: &'a [f64],
+        ghi: &'a [f64],
+    },
+}
+
+impl Exec<'_> {
+    /// Runs the sweep on one job.
+    ///
+    /// # Safety
+    /// `base` is the field; the job's lines must be exclusively owned by this call.
+    unsafe fn run(&self, base: *mut f64, n: usize, job: &Job, wk: &mut Work) -> bool {
+        // SAFETY: the job addresses valid, exclusively owned lines of the field (caller).
+        unsafe {
+            let data = base.add(job.offset);
+            match self {
+                Exec::Scale(_) => unreachable!("scale-only sweeps are handled by the callers"),
+                Exec::Uniform { line, scale } => {
+                    if job.transpose {
+                        let Work { scr, tile, .. } = wk;
+                        line.solve_x_lines(data, job.stride, job.w, *scale, scr, tile)
+                    } else {
+                        line.solve_tile(data, job.stride, job.w, *scale, &mut wk.scr)
+                    }
+                }
+                Exec::PerVoxel { prm, t, glo, ghi } => {
+                    let tp = t.as_ptr().add(job.offset);
+                    if job.transpose {
+                        let Work {
+                            scr, tile, tile_t, ..
+                        } = wk;
+                        let mut bad = false;
+                        let mut l0 = 0;
+                        let avx = has_avx();
+                        while l0 < job.w {
+                            let w = X_BLOCK.min(job.w - l0);
+                            let (d, tt) = (data.add(l0 * job.stride), tp.add(l0 * job.stride));
+                            tile.resize(n * w, 0.0);
+                            tile_t.resize(n * w, 0.0);
+                            transpose_in_any(avx, d, job.stride, n, w, tile.as_mut_ptr());
+                            transpose_in_any(avx, tt, job.stride, n, w, tile_t.as_mut_ptr());
+                            let r = job.line0 + l0..job.line0 + l0 + w;
+                            bad |= solve_tile_variable(
+                                tile.as_mut_ptr(),
+                                tile_t.as_ptr(),
+                                w,
+                                n,
+                                w,
+                                &glo[r.clone()],
+                                &ghi[r],
+                                prm,
+                                scr,
+                            );
+                            transpose_out_any(avx, d, job.stride, n, w, tile.as_ptr());
+                            l0 += w;
+                        }
+                        bad
+                    } else {
+                        let r = job.line0..job.line0 + job.w;
+                        solve_tile_variable(
+                            data,
+                            tp,
+                            job.stride,
+                            n,
+                            job.w,
+                            &glo[r.clone()],
+                            &ghi[r],
+                            prm,
+                            &mut wk.scr,
+                        )
+                    }
+                }
+            }
         }
     }
 }
 
-/// Inverse of [`gather`].
-///
+#[cfg(target_arch = "x86_64")]
+fn has_avx() -> bool {
+    has_avx2()
+}
+#[cfg(not(target_arch = "x86_64"))]
+fn has_avx() -> bool {
+    false
+}
+
 /// # Safety
-/// The destination lines must be valid for writes and exclusively owned.
-unsafe fn scatter(dst: *mut f64, stride: usize, n: usize, w: usize, src: &[f64]) {
-    for l in 0..w {
-        // SAFETY: caller contract.
-        let line = unsafe { std::slice::from_raw_parts_mut(dst.add(l * stride), n) };
-        for (p, x) in line.iter_mut().enumerate() {
-            *x = src[p * w + l];
+/// See [`transpose_in`].
+unsafe fn transpose_in_any(
+    avx: bool,
+    src: *const f64,
+    stride: usize,
+    n: usize,
+    w: usize,
+    dst: *mut f64,
+) {
+    // SAFETY: forwarded; the AVX variant only when the CPU has it.
+    unsafe {
+        if avx {
+            transpose_in::<true>(src, stride, n, w, dst)
+        } else {
+            transpose_in::<false>(src, stride, n, w, dst)
         }
     }
 }
 
-fn run_jobs<F>(
-    field: &mut [f64],
-    t_field: Option<&[f64]>,
-    mesh: &Mesh,
-    axis: usize,
-    solve: F,
-) -> bool
-where
-    F: Fn(*mut f64, *const f64, usize, &Job, &mut TileScratch) -> bool + Sync,
-{
+/// # Safety
+/// See [`transpose_out`].
+unsafe fn transpose_out_any(
+    avx: bool,
+    dst: *mut f64,
+    stride: usize,
+    n: usize,
+    w: usize,
+    src: *const f64,
+) {
+    // SAFETY: forwarded; the AVX variant only when the CPU has it.
+    unsafe {
+        if avx {
+            transpose_out::<true>(dst, stride, n, w, src)
+        } else {
+            transpose_out::<false>(dst, stride, n, w, src)
+        }
+    }
+}
+
+/// Runs one sweep over the whole field, tiles in parallel.
+fn run_sweep(field: &mut [f64], mesh: &Mesh, axis: usize, exec: &Exec<'_>) -> bool {
+    if let Exec::Scale(s) = exec {
+        return scale_field(field, *s);
+    }
     let n = mesh.n[axis];
     let jobs = jobs(mesh, axis);
     debug_assert_eq!(field.len(), mesh.len());
     let base = SyncPtr(field.as_mut_ptr());
-    let tbase = SyncConstPtr(t_field.map_or(std::ptr::null(), |t| t.as_ptr()));
     jobs.par_iter()
         .map_init(Work::default, |wk, job| {
             // SAFETY: jobs partition the field into disjoint sets of lines: x jobs own distinct
             // rows, y jobs distinct column ranges of one plane, z jobs distinct column ranges of
             // the xy plane; so each element is written by exactly one job.
-            unsafe {
-                let data = base.get().add(job.offset);
-                let t = if tbase.get().is_null() {
-                    tbase.get()
-                } else {
-                    tbase.get().add(job.offset)
-                };
-                if job.transpose {
-                    let Work { scr, tile, tile_t } = wk;
-                    gather(data, job.stride, n, job.w, tile);
-                    let tp = if t.is_null() {
-                        t
-                    } else {
-                        gather(t, job.stride, n, job.w, tile_t);
-                        tile_t.as_ptr()
-                    };
-                    let bad = solve(tile.as_mut_ptr(), tp, job.w, job, scr);
-                    scatter(data, job.stride, n, job.w, tile);
-                    bad
-                } else {
-                    solve(data, t, job.stride, job, &mut wk.scr)
+            unsafe { exec.run(base.get(), n, job, wk) }
+        })
+        .reduce(|| false, |a, b| a | b)
+}
+
+/// Runs two consecutive in-plane sweeps (x then y, or y then x) plane by plane: each xy plane
+/// gets both sweeps while it is in cache, which saves one pass over memory. Every line sees the
+/// same operations as with two separate sweeps (the sweeps of one plane never touch another),
+/// so results are bit-identical.
+fn run_plane_pair(field: &mut [f64], mesh: &Mesh, pair: [(usize, &Exec<'_>); 2]) -> bool {
+    let nz = mesh.n[2];
+    let plane = mesh.n[0] * mesh.n[1];
+    let base = SyncPtr(field.as_mut_ptr());
+    (0..nz)
+        .into_par_iter()
+        .map_init(Work::default, |wk, k| {
+            let mut bad = false;
+            for (axis, exec) in pair {
+                // SAFETY: plane k is owned by this task; its jobs partition it.
+                unsafe {
+                    if let Exec::Scale(s) = exec {
+                        let p = std::slice::from_raw_parts_mut(base.get().add(k * plane), plane);
+                        bad |= scale_slice(p, *s);
+                        continue;
+                    }
+                    let mut js = std::mem::take(&mut wk.jobs);
+                    js.clear();
+                    plane_jobs(mesh, axis, k, &mut js);
+                    for job in &js {
+                        bad |= exec.run(base.get(), mesh.n[axis], job, wk);
+                    }
+                    wk.jobs = js;
                 }
             }
+            bad
         })
         .reduce(|| false, |a, b| a | b)
 }
@@ -365,65 +500,61 @@ impl Backend for CpuBackend {
         sweeps: &[SweepSpec],
     ) -> bool {
         let mesh = ctx.mesh;
-        let mut bad = false;
-        for sw in sweeps {
-            let axis = sw.axis;
-            let (blo, bhi) = (ctx.op.boundaries[2 * axis], ctx.op.boundaries[2 * axis + 1]);
-            if mesh.n[axis] == 1 && blo == Boundary::ZeroFlux && bhi == Boundary::ZeroFlux {
-                if sw.scale != 1.0 {
-                    bad |= scale_field(field, sw.scale);
+        // Per-axis inverse cell measures for the per-voxel path (borrowed by the executors).
+        let inv_w: [Vec<f64>; 3] =
+            std::array::from_fn(|a| mesh.axes[a].w.iter().map(|w| 1.0 / w).collect());
+        let execs: Vec<Exec<'_>> = sweeps
+            .iter()
+            .map(|sw| {
+                let axis = sw.axis;
+                let (blo, bhi) = (ctx.op.boundaries[2 * axis], ctx.op.boundaries[2 * axis + 1]);
+                if mesh.n[axis] == 1 && blo == Boundary::ZeroFlux && bhi == Boundary::ZeroFlux {
+                    return Exec::Scale(sw.scale);
                 }
-                continue;
-            }
-            match &ctx.op.diffusivity {
-                DiffusivityStorage::Uniform(d) => {
-                    let line = self.uniform_line(ctx, *d, sw);
-                    let scale = sw.scale;
-                    bad |= run_jobs(field, None, mesh, axis, |data, _t, stride, job, scr| {
-                        // SAFETY: run_jobs hands each call an exclusive tile.
-                        unsafe { line.solve_tile(data, stride, job.w, scale, scr) }
-                    });
-                }
-                DiffusivityStorage::PerVoxel(pv) => {
-                    let ax = &mesh.axes[axis];
-                    let inv_w: Vec<f64> = ax.w.iter().map(|w| 1.0 / w).collect();
-                    let prm = VarParams {
-                        theta: sw.theta,
-                        h: sw.h,
-                        inv_w: &inv_w,
-                        lo_cb: boundary_value(blo),
-                        lo_aq: ax.area[0] * boundary_flux_density(blo),
-                        hi_cb: boundary_value(bhi),
-                        hi_aq: ax.area[ax.n] * boundary_flux_density(bhi),
-                        periodic: blo == Boundary::Periodic,
+                match &ctx.op.diffusivity {
+                    DiffusivityStorage::Uniform(d) => Exec::Uniform {
+                        line: self.uniform_line(ctx, *d, sw),
                         scale: sw.scale,
-                    };
-                    let (glo, ghi) = (&pv.g_lo[axis], &pv.g_hi[axis]);
-                    let n = ax.n;
-                    bad |= run_jobs(
-                        field,
-                        Some(&pv.t[axis]),
-                        mesh,
-                        axis,
-                        |data, t, stride, job, scr| {
-                            let r = job.line0..job.line0 + job.w;
-                            // SAFETY: run_jobs hands each call an exclusive tile and matching T rows.
-                            unsafe {
-                                solve_tile_variable(
-                                    data,
-                                    t,
-                                    stride,
-                                    n,
-                                    job.w,
-                                    &glo[r.clone()],
-                                    &ghi[r],
-                                    &prm,
-                                    scr,
-                                )
-                            }
-                        },
-                    );
+                    },
+                    DiffusivityStorage::PerVoxel(pv) => {
+                        let ax = &mesh.axes[axis];
+                        Exec::PerVoxel {
+                            prm: VarParams {
+                                theta: sw.theta,
+                                h: sw.h,
+                                inv_w: &inv_w[axis],
+                                lo_cb: boundary_value(blo),
+                                lo_aq: ax.area[0] * boundary_flux_density(blo),
+                                hi_cb: boundary_value(bhi),
+                                hi_aq: ax.area[ax.n] * boundary_flux_density(bhi),
+                                periodic: blo == Boundary::Periodic,
+                                scale: sw.scale,
+                            },
+                            t: &pv.t[axis],
+                            glo: &pv.g_lo[axis],
+                            ghi: &pv.g_hi[axis],
+                        }
+                    }
                 }
+            })
+            .collect();
+        // Fuse an x sweep and a y sweep that follow each other when there are enough planes to
+        // keep every thread busy (fusion never changes results, only the memory traffic).
+        let fuse = mesh.n[2] >= 4 * rayon::current_num_threads();
+        let mut bad = false;
+        let mut i = 0;
+        while i < sweeps.len() {
+            let a = sweeps[i].axis;
+            if fuse && i + 1 < sweeps.len() && a < 2 && sweeps[i + 1].axis == 1 - a {
+                bad |= run_plane_pair(
+                    field,
+                    mesh,
+                    [(a, &execs[i]), (sweeps[i + 1].axis, &execs[i + 1])],
+                );
+                i += 2;
+            } else {
+                bad |= run_sweep(field, mesh, a, &execs[i]);
+                i += 1;
             }
         }
         bad
@@ -438,6 +569,15 @@ impl Backend for CpuBackend {
     ) -> bool {
         decay_source_cpu(field, decay, source, h)
     }
+}
+
+fn scale_slice(x: &mut [f64], s: f64) -> bool {
+    let mut acc = 0.0;
+    for v in x.iter_mut() {
+        *v *= s;
+        acc += *v * 0.0;
+    }
+    acc != 0.0
 }
 
 fn scale_field(field: &mut [f64], s: f64) -> bool {
@@ -502,46 +642,79 @@ mod perf_probe {
     use super::*;
     use crate::transport::grid::{Geometry, Grid3};
 
-    /// Times each sweep axis alone (run with `--ignored --nocapture` in release).
-    #[test]
-    #[ignore]
-    fn sweep_axis_timing() {
-        for n in [100usize, 128] {
-            let g: Geometry = Grid3::uniform([n; 3], [1e-5; 3]).unwrap().into();
-            let mesh = g.mesh();
-            let op = DiffusionOperator {
-                diffusivity: DiffusivityStorage::Uniform(1e-9),
-                boundaries: [Boundary::ZeroFlux; 6],
-                generation: 0,
-            };
-            let ctx = DiffusionContext {
-                mesh: &mesh,
-                species: 0,
-                op: &op,
-            };
-            let mut f = vec![1.0; mesh.len()];
-            let mut be = CpuBackend::new();
-            for theta in [1.0, 0.5] {
-                for axis in 0..3 {
-                    let sw = [SweepSpec {
-                        axis,
-                        theta,
-                        h: 0.1,
-                        scale: 1.0,
-                    }];
-                    be.diffuse(&ctx, &mut f, &sw);
-                    let t0 = std::time::Instant::now();
-                    for _ in 0..10 {
-                        be.diffuse(&ctx, &mut f, &sw);
-                    }
-                    let t = t0.elapsed().as_secs_f64() / 10.0;
-                    println!(
-                        "n={n} theta={theta} axis {axis}: {:.2} ms  {:.1} GB/s",
-                        t * 1e3,
-                        16.0 * mesh.len() as f64 / t / 1e9
-                    );
+    /// CPU time of all threads of this process (ns), from /proc (robust on a loaded machine).
+    fn cpu_ns() -> u64 {
+        let mut t = 0;
+        if let Ok(rd) = std::fs::read_dir("/proc/self/task") {
+            for e in rd.flatten() {
+                if let Ok(s) = std::fs::read_to_string(e.path().join("schedstat")) {
+                    t += s
+                        .split_whitespace()
+                        .next()
+                        .and_then(|x| x.parse::<u64>().ok())
+                        .unwrap_or(0);
                 }
             }
         }
+        t
+    }
+
+    /// Times each sweep axis alone and the fused x+y pass (run with `--ignored --nocapture` in
+    /// release; `PROBE_THREADS`, `PROBE_N` select threads and sizes). GB/s counts one read and
+    /// one write of the field per sweep (16 B/voxel), also for the fused pair (2 sweeps).
+    #[test]
+    #[ignore]
+    fn sweep_axis_timing() {
+        let threads: usize = std::env::var("PROBE_THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        let ns: Vec<usize> = std::env::var("PROBE_N")
+            .ok()
+            .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+            .unwrap_or(vec![100, 128, 200]);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for n in ns {
+                let g: Geometry = Grid3::uniform([n; 3], [1e-5; 3]).unwrap().into();
+                let mesh = g.mesh();
+                let op = DiffusionOperator {
+                    diffusivity: DiffusivityStorage::Uniform(1e-9),
+                    boundaries: [Boundary::ZeroFlux; 6],
+                    generation: 0,
+                };
+                let ctx = DiffusionContext { mesh: &mesh, species: 0, op: &op };
+                let mut f = vec![1.0; mesh.len()];
+                let mut be = CpuBackend::new();
+                for theta in [1.0, 0.5] {
+                    let cases: [&[usize]; 4] = [&[0], &[1], &[2], &[0, 1]];
+                    for axes in cases {
+                        let sw: Vec<SweepSpec> = axes
+                            .iter()
+                            .map(|&axis| SweepSpec { axis, theta, h: 0.1, scale: 1.0 })
+                            .collect();
+                        be.diffuse(&ctx, &mut f, &sw);
+                        let reps = (20_000_000 / mesh.len()).max(10);
+                        let (c0, t0) = (cpu_ns(), std::time::Instant::now());
+                        for _ in 0..reps {
+                            be.diffuse(&ctx, &mut f, &sw);
+                        }
+                        let t = t0.elapsed().as_secs_f64() / reps as f64;
+                        let c = (cpu_ns() - c0) as f64 * 1e-9 / reps as f64;
+                        let bytes = 16.0 * mesh.len() as f64 * axes.len() as f64;
+                        println!(
+                            "n={n} threads={threads} theta={theta} axes {axes:?}: wall {:.2} ms ({:.1} GB/s)  cpu {:.2} ms ({:.1} GB/s per core-s)",
+                            t * 1e3,
+                            bytes / t / 1e9,
+                            c * 1e3,
+                            bytes / c / 1e9
+                        );
+                    }
+                }
+            }
+        });
     }
 }

@@ -23,6 +23,187 @@
 //!
 //! Each solver returns `true` if it wrote a non-finite value (checked cheaply with `x * 0`).
 
+/// x-lines solved together (one transposed tile).
+pub(crate) const X_BLOCK: usize = 16;
+
+/// Whether the running CPU has AVX2 (the kernels are compiled twice: for AVX2 and for the
+/// baseline target; both perform the same IEEE operations in the same order, so results are
+/// bit-identical, only the vector width differs).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx2() -> bool {
+    std::is_x86_feature_detected!("avx2")
+}
+
+/// `dst[p * w + l] = src[l * stride + p]` for `p < n`, `l < w` (w ≤ X_BLOCK lines of
+/// contiguous cells into a row-major tile).
+///
+/// # Safety
+/// Source lines valid for reads, `dst` valid for `n * w` writes, no overlap.
+#[inline(always)]
+pub(crate) unsafe fn transpose_in<const AVX: bool>(
+    src: *const f64,
+    stride: usize,
+    n: usize,
+    w: usize,
+    dst: *mut f64,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX {
+        // SAFETY: AVX is enabled by the (inlining) caller; bounds by contract.
+        unsafe { transpose_in_avx(src, stride, n, w, dst) };
+        return;
+    }
+    for l in 0..w {
+        for p in 0..n {
+            // SAFETY: contract.
+            unsafe { *dst.add(p * w + l) = *src.add(l * stride + p) };
+        }
+    }
+}
+
+/// Inverse of [`transpose_in`]: `dst[l * stride + p] = src[p * w + l]`.
+///
+/// # Safety
+/// Destination lines valid for writes and exclusively owned, `src` valid for `n * w` reads.
+#[inline(always)]
+pub(crate) unsafe fn transpose_out<const AVX: bool>(
+    dst: *mut f64,
+    stride: usize,
+    n: usize,
+    w: usize,
+    src: *const f64,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX {
+        // SAFETY: as above.
+        unsafe { transpose_out_avx(dst, stride, n, w, src) };
+        return;
+    }
+    for l in 0..w {
+        for p in 0..n {
+            // SAFETY: contract.
+            unsafe { *dst.add(l * stride + p) = *src.add(p * w + l) };
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn transpose_in_avx(src: *const f64, stride: usize, n: usize, w: usize, dst: *mut f64) {
+    // SAFETY: forwarded.
+    unsafe { transpose_in_avx_pf(src, stride, n, w, dst, 0) }
+}
+
+/// [`transpose_in_avx`] that also prefetches the same positions `pf` values further on (the
+/// next block of lines), so the short line streams do not wait on memory; `pf = 0`: none.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn transpose_in_avx_pf(
+    src: *const f64,
+    stride: usize,
+    n: usize,
+    w: usize,
+    dst: *mut f64,
+    pf: usize,
+) {
+    use std::arch::x86_64::*;
+    let (n4, w4) = (n & !3, w & !3);
+    // SAFETY (whole body): indices stay within the caller's bounds (p < n, l < w).
+    unsafe {
+        let mut g = 0;
+        while g < w4 {
+            let s0 = src.add(g * stride);
+            let s1 = s0.add(stride);
+            let s2 = s1.add(stride);
+            let s3 = s2.add(stride);
+            let mut p = 0;
+            while p < n4 {
+                if pf != 0 && p % 8 == 0 {
+                    // A hint only: never faults, so the address may lie past the field.
+                    for q in 0..4 {
+                        let a = s0.wrapping_add(q * stride + pf + p);
+                        _mm_prefetch::<_MM_HINT_T0>(a as *const i8);
+                    }
+                }
+                let r0 = _mm256_loadu_pd(s0.add(p));
+                let r1 = _mm256_loadu_pd(s1.add(p));
+                let r2 = _mm256_loadu_pd(s2.add(p));
+                let r3 = _mm256_loadu_pd(s3.add(p));
+                let t0 = _mm256_unpacklo_pd(r0, r1);
+                let t1 = _mm256_unpackhi_pd(r0, r1);
+                let t2 = _mm256_unpacklo_pd(r2, r3);
+                let t3 = _mm256_unpackhi_pd(r2, r3);
+                let d = dst.add(p * w + g);
+                _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+                _mm256_storeu_pd(d.add(w), _mm256_permute2f128_pd(t1, t3, 0x20));
+                _mm256_storeu_pd(d.add(2 * w), _mm256_permute2f128_pd(t0, t2, 0x31));
+                _mm256_storeu_pd(d.add(3 * w), _mm256_permute2f128_pd(t1, t3, 0x31));
+                p += 4;
+            }
+            for p in n4..n {
+                for q in 0..4 {
+                    *dst.add(p * w + g + q) = *src.add((g + q) * stride + p);
+                }
+            }
+            g += 4;
+        }
+        for l in w4..w {
+            for p in 0..n {
+                *dst.add(p * w + l) = *src.add(l * stride + p);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn transpose_out_avx(dst: *mut f64, stride: usize, n: usize, w: usize, src: *const f64) {
+    use std::arch::x86_64::*;
+    let (n4, w4) = (n & !3, w & !3);
+    // SAFETY (whole body): indices stay within the caller's bounds (p < n, l < w).
+    unsafe {
+        let mut g = 0;
+        while g < w4 {
+            let d0 = dst.add(g * stride);
+            let d1 = d0.add(stride);
+            let d2 = d1.add(stride);
+            let d3 = d2.add(stride);
+            let mut p = 0;
+            while p < n4 {
+                let s = src.add(p * w + g);
+                let r0 = _mm256_loadu_pd(s);
+                let r1 = _mm256_loadu_pd(s.add(w));
+                let r2 = _mm256_loadu_pd(s.add(2 * w));
+                let r3 = _mm256_loadu_pd(s.add(3 * w));
+                let t0 = _mm256_unpacklo_pd(r0, r1);
+                let t1 = _mm256_unpackhi_pd(r0, r1);
+                let t2 = _mm256_unpacklo_pd(r2, r3);
+                let t3 = _mm256_unpackhi_pd(r2, r3);
+                _mm256_storeu_pd(d0.add(p), _mm256_permute2f128_pd(t0, t2, 0x20));
+                _mm256_storeu_pd(d1.add(p), _mm256_permute2f128_pd(t1, t3, 0x20));
+                _mm256_storeu_pd(d2.add(p), _mm256_permute2f128_pd(t0, t2, 0x31));
+                _mm256_storeu_pd(d3.add(p), _mm256_permute2f128_pd(t1, t3, 0x31));
+                p += 4;
+            }
+            for p in n4..n {
+                for q in 0..4 {
+                    *dst.add((g + q) * stride + p) = *src.add(p * w + g + q);
+                }
+            }
+            g += 4;
+        }
+        for l in w4..w {
+            for p in 0..n {
+                *dst.add(l * stride + p) = *src.add(p * w + l);
+            }
+        }
+    }
+}
+
 /// A pre-factorised line operator for the constant-coefficient case: the matrix is the same for
 /// every line of an axis, so it is factorised once and reused.
 #[derive(Debug, Clone)]
@@ -176,6 +357,237 @@ impl UniformLine {
         scale: f64,
         scr: &mut TileScratch,
     ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: AVX2 is available; the caller's contract is forwarded.
+            return unsafe { self.solve_tile_avx2(data, stride, w, scale, scr) };
+        }
+        // SAFETY: forwarded.
+        unsafe { self.solve_tile_impl(data, stride, w, scale, scr) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn solve_tile_avx2(
+        &self,
+        data: *mut f64,
+        stride: usize,
+        w: usize,
+        scale: f64,
+        scr: &mut TileScratch,
+    ) -> bool {
+        // SAFETY: forwarded.
+        unsafe { self.solve_tile_impl(data, stride, w, scale, scr) }
+    }
+
+    /// Solves `nlines` contiguous lines along x (line `l` starts at `data + l * line_stride`, its
+    /// cells are contiguous) in place: blocks of [`X_BLOCK`] lines are transposed into `tile`
+    /// (in-register 4×4 transposes with AVX2), solved in lockstep as a tile and transposed back.
+    /// Every line goes through exactly the same floating-point operations as in
+    /// [`Self::solve_tile`].
+    ///
+    /// # Safety
+    /// `data + l * line_stride + p` for `l < nlines`, `p < n` must be valid, exclusively owned.
+    pub unsafe fn solve_x_lines(
+        &self,
+        data: *mut f64,
+        line_stride: usize,
+        nlines: usize,
+        scale: f64,
+        scr: &mut TileScratch,
+        tile: &mut Vec<f64>,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: AVX2 is available; the caller's contract is forwarded.
+            return unsafe { self.solve_x_lines_avx2(data, line_stride, nlines, scale, scr, tile) };
+        }
+        // SAFETY: forwarded.
+        unsafe { self.solve_x_lines_impl::<false>(data, line_stride, nlines, scale, scr, tile) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn solve_x_lines_avx2(
+        &self,
+        data: *mut f64,
+        line_stride: usize,
+        nlines: usize,
+        scale: f64,
+        scr: &mut TileScratch,
+        tile: &mut Vec<f64>,
+    ) -> bool {
+        // SAFETY: forwarded.
+        unsafe { self.solve_x_lines_impl::<true>(data, line_stride, nlines, scale, scr, tile) }
+    }
+
+    #[inline(always)]
+    unsafe fn solve_x_lines_impl<const AVX: bool>(
+        &self,
+        data: *mut f64,
+        line_stride: usize,
+        nlines: usize,
+        scale: f64,
+        scr: &mut TileScratch,
+        tile: &mut Vec<f64>,
+    ) -> bool {
+        let n = self.n;
+        if tile.len() < n * X_BLOCK {
+            tile.resize(n * X_BLOCK, 0.0);
+        }
+        let tp = tile.as_mut_ptr();
+        let mut bad = false;
+        let mut l0 = 0;
+        while l0 < nlines {
+            let w = X_BLOCK.min(nlines - l0);
+            #[cfg(target_arch = "x86_64")]
+            if AVX && w == X_BLOCK && self.cyclic.is_none() {
+                // SAFETY: AVX2 is enabled in the (inlining) caller; lines as below.
+                bad |= unsafe {
+                    self.x_block_avx2(data.add(l0 * line_stride), line_stride, scale, tp)
+                };
+                l0 += w;
+                continue;
+            }
+            // SAFETY: lines l0..l0 + w are valid by the caller's contract; the tile holds n·w.
+            unsafe {
+                let src = data.add(l0 * line_stride);
+                transpose_in::<AVX>(src, line_stride, n, w, tp);
+                bad |= if w == X_BLOCK {
+                    self.solve_tile_impl(tp, X_BLOCK, X_BLOCK, scale, scr)
+                } else {
+                    self.solve_tile_impl(tp, w, w, scale, scr)
+                };
+                transpose_out::<AVX>(src, line_stride, n, w, tp);
+            }
+            l0 += w;
+        }
+        bad
+    }
+
+    /// One block of [`X_BLOCK`] = 16 non-cyclic x-lines with AVX2: transpose in, forward
+    /// elimination with the previous/current/next original values and the previous result kept
+    /// in registers (4 groups of 4 lanes = 4 independent recurrences), back substitution in
+    /// registers, transpose out. The per-lane operations are exactly those of
+    /// [`Self::solve_tile_impl`] (same operands, same order, no FMA), so results are bit-identical.
+    ///
+    /// # Safety
+    /// AVX2 must be available; `data + l * line_stride + p` (`l < 16`, `p < n`) valid and
+    /// exclusively owned; `tile` valid for `16 n` values.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn x_block_avx2(
+        &self,
+        data: *mut f64,
+        line_stride: usize,
+        scale: f64,
+        tile: *mut f64,
+    ) -> bool {
+        use std::arch::x86_64::*;
+        const W: usize = X_BLOCK;
+        const G: usize = X_BLOCK / 4;
+        let n = self.n;
+        let (av, miv, sv, cpv) = (&self.a[..n], &self.minv[..n], &self.s[..n], &self.cp[..n]);
+        let (elv, edv, ehv) = (&self.el[..n], &self.ed[..n], &self.eh[..n]);
+        // SAFETY (whole body): tile rows p < n hold W values; the field lines by contract.
+        unsafe {
+            transpose_in_avx_pf(data, line_stride, n, W, tile, W * line_stride);
+            let zero = _mm256_setzero_pd();
+            let vscale = _mm256_set1_pd(scale);
+            let mut yprev = [zero; G];
+            if self.explicit {
+                let mut cprev = [zero; G];
+                let mut ccur = [zero; G];
+                for (g, c) in ccur.iter_mut().enumerate() {
+                    *c = _mm256_loadu_pd(tile.add(4 * g));
+                }
+                for p in 0..n {
+                    let a = _mm256_set1_pd(av[p]);
+                    let mi = _mm256_set1_pd(miv[p]);
+                    let s = _mm256_set1_pd(sv[p]);
+                    let el = _mm256_set1_pd(elv[p]);
+                    let ed = _mm256_set1_pd(edv[p]);
+                    let eh = _mm256_set1_pd(ehv[p]);
+                    let row = tile.add(p * W);
+                    for g in 0..G {
+                        let nx = if p + 1 < n {
+                            _mm256_loadu_pd(row.add(W + 4 * g))
+                        } else {
+                            zero
+                        };
+                        let c = ccur[g];
+                        // r = el·c₋ + ed·c + eh·c₊ + s, evaluated left to right.
+                        let r = _mm256_add_pd(
+                            _mm256_add_pd(
+                                _mm256_add_pd(_mm256_mul_pd(el, cprev[g]), _mm256_mul_pd(ed, c)),
+                                _mm256_mul_pd(eh, nx),
+                            ),
+                            s,
+                        );
+                        let y = _mm256_mul_pd(
+                            _mm256_sub_pd(_mm256_mul_pd(vscale, r), _mm256_mul_pd(a, yprev[g])),
+                            mi,
+                        );
+                        _mm256_storeu_pd(row.add(4 * g), y);
+                        yprev[g] = y;
+                        cprev[g] = c;
+                        ccur[g] = nx;
+                    }
+                }
+            } else {
+                for p in 0..n {
+                    let a = _mm256_set1_pd(av[p]);
+                    let mi = _mm256_set1_pd(miv[p]);
+                    let s = _mm256_set1_pd(sv[p]);
+                    let row = tile.add(p * W);
+                    for (g, yp) in yprev.iter_mut().enumerate() {
+                        let r = _mm256_add_pd(_mm256_loadu_pd(row.add(4 * g)), s);
+                        let y = _mm256_mul_pd(
+                            _mm256_sub_pd(_mm256_mul_pd(vscale, r), _mm256_mul_pd(a, *yp)),
+                            mi,
+                        );
+                        _mm256_storeu_pd(row.add(4 * g), y);
+                        *yp = y;
+                    }
+                }
+            }
+            // Back substitution with the finite check (acc += x · 0).
+            let mut acc = [zero; G];
+            let mut xn = [zero; G];
+            let last = tile.add((n - 1) * W);
+            for g in 0..G {
+                xn[g] = _mm256_loadu_pd(last.add(4 * g));
+                acc[g] = _mm256_add_pd(acc[g], _mm256_mul_pd(xn[g], zero));
+            }
+            for p in (0..n - 1).rev() {
+                let cp = _mm256_set1_pd(cpv[p]);
+                let row = tile.add(p * W);
+                for g in 0..G {
+                    let x =
+                        _mm256_sub_pd(_mm256_loadu_pd(row.add(4 * g)), _mm256_mul_pd(cp, xn[g]));
+                    _mm256_storeu_pd(row.add(4 * g), x);
+                    acc[g] = _mm256_add_pd(acc[g], _mm256_mul_pd(x, zero));
+                    xn[g] = x;
+                }
+            }
+            transpose_out_avx(data, line_stride, n, W, tile);
+            let mut bad = 0;
+            for a in acc {
+                bad |= _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_NEQ_UQ>(a, zero));
+            }
+            bad != 0
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn solve_tile_impl(
+        &self,
+        data: *mut f64,
+        stride: usize,
+        w: usize,
+        scale: f64,
+        scr: &mut TileScratch,
+    ) -> bool {
         let n = self.n;
         scr.ensure(w, 0);
         let TileScratch {
@@ -198,7 +610,14 @@ impl UniformLine {
         if self.cyclic.is_some() {
             first.copy_from_slice(row(0));
         }
+        // Rows far apart in memory (y, z sweeps on the field) are short streams: prefetch a few
+        // rows ahead of the forward pass.
+        let prefetch = stride > w;
         for p in 0..n {
+            if prefetch && p + PF_ROWS < n {
+                // SAFETY: row p + PF_ROWS < n lies inside the tile.
+                unsafe { prefetch_row(data.add((p + PF_ROWS) * stride), w) };
+            }
             let (a, mi, s) = (self.a[p], self.minv[p], self.s[p]);
             let yprev: &[f64] = if p == 0 { zeros } else { row(p - 1) };
             let cur = row_mut(p);
@@ -218,18 +637,10 @@ impl UniformLine {
                 } else {
                     row(p + 1)
                 };
-                for l in 0..w {
-                    let c = cur[l];
-                    let r = el * pv[l] + ed * c + eh * nx[l] + s;
-                    pb[l] = c;
-                    cur[l] = (scale * r - a * yprev[l]) * mi;
-                }
+                fwd_explicit(cur, pb, pv, nx, yprev, [el, ed, eh, s, scale, a, mi]);
                 std::mem::swap(&mut pa, &mut pb);
             } else {
-                for l in 0..w {
-                    let r = cur[l] + s;
-                    cur[l] = (scale * r - a * yprev[l]) * mi;
-                }
+                fwd_implicit(cur, yprev, [s, scale, a, mi]);
             }
         }
         // Back substitution; the finite check rides along (it costs no extra pass).
@@ -245,15 +656,9 @@ impl UniformLine {
             let nxt = row(p + 1);
             let cur = row_mut(p);
             if check {
-                for l in 0..w {
-                    let x = cur[l] - cp * nxt[l];
-                    cur[l] = x;
-                    acc[l] += x * 0.0;
-                }
+                back_check(cur, nxt, acc, cp);
             } else {
-                for l in 0..w {
-                    cur[l] -= cp * nxt[l];
-                }
+                back(cur, nxt, cp);
             }
         }
         if let Some(cy) = &self.cyclic {
@@ -272,6 +677,86 @@ impl UniformLine {
             }
         }
         acc.iter().any(|x| *x != 0.0)
+    }
+}
+
+/// Rows prefetched ahead in the forward pass of field tiles.
+const PF_ROWS: usize = 3;
+
+/// Prefetch hint for `w` values starting at `p` (one per cache line).
+#[inline(always)]
+fn prefetch_row(p: *const f64, w: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let mut o = 0;
+        while o < w {
+            // SAFETY: a prefetch is a hint and never faults; the address is inside the row.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(o) as *const i8) };
+            o += 8;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, w);
+}
+
+// Row kernels. They take the rows as separate slice arguments so that the compiler knows they do
+// not alias (rows made from raw pointers inside one function would not be vectorised without
+// run-time overlap checks), and they are inlined into the AVX2 or baseline callers.
+
+/// Forward elimination of one row with the explicit (Crank–Nicolson) right-hand side;
+/// `k = [el, ed, eh, s, scale, a, 1/m]`. Saves the old row in `save`.
+#[inline(always)]
+fn fwd_explicit(
+    cur: &mut [f64],
+    save: &mut [f64],
+    pv: &[f64],
+    nx: &[f64],
+    yprev: &[f64],
+    k: [f64; 7],
+) {
+    let [el, ed, eh, s, scale, a, mi] = k;
+    let w = cur.len();
+    let (save, pv, nx, yprev) = (&mut save[..w], &pv[..w], &nx[..w], &yprev[..w]);
+    for l in 0..w {
+        let c = cur[l];
+        let r = el * pv[l] + ed * c + eh * nx[l] + s;
+        save[l] = c;
+        cur[l] = (scale * r - a * yprev[l]) * mi;
+    }
+}
+
+/// Forward elimination of one row, implicit only; `k = [s, scale, a, 1/m]`.
+#[inline(always)]
+fn fwd_implicit(cur: &mut [f64], yprev: &[f64], k: [f64; 4]) {
+    let [s, scale, a, mi] = k;
+    let w = cur.len();
+    let yprev = &yprev[..w];
+    for l in 0..w {
+        let r = cur[l] + s;
+        cur[l] = (scale * r - a * yprev[l]) * mi;
+    }
+}
+
+/// Back substitution of one row with the finite check.
+#[inline(always)]
+fn back_check(cur: &mut [f64], nxt: &[f64], acc: &mut [f64], cp: f64) {
+    let w = cur.len();
+    let (nxt, acc) = (&nxt[..w], &mut acc[..w]);
+    for l in 0..w {
+        let x = cur[l] - cp * nxt[l];
+        cur[l] = x;
+        acc[l] += x * 0.0;
+    }
+}
+
+/// Back substitution of one row.
+#[inline(always)]
+fn back(cur: &mut [f64], nxt: &[f64], cp: f64) {
+    let w = cur.len();
+    let nxt = &nxt[..w];
+    for l in 0..w {
+        cur[l] -= cp * nxt[l];
     }
 }
 
@@ -366,6 +851,46 @@ pub(crate) unsafe fn solve_tile_variable(
     prm: &VarParams<'_>,
     scr: &mut TileScratch,
 ) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 is available; the caller's contract is forwarded.
+        return unsafe { solve_tile_variable_avx2(data, t, stride, n, w, g_lo, g_hi, prm, scr) };
+    }
+    // SAFETY: forwarded.
+    unsafe { solve_tile_variable_impl(data, t, stride, n, w, g_lo, g_hi, prm, scr) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn solve_tile_variable_avx2(
+    data: *mut f64,
+    t: *const f64,
+    stride: usize,
+    n: usize,
+    w: usize,
+    g_lo: &[f64],
+    g_hi: &[f64],
+    prm: &VarParams<'_>,
+    scr: &mut TileScratch,
+) -> bool {
+    // SAFETY: forwarded.
+    unsafe { solve_tile_variable_impl(data, t, stride, n, w, g_lo, g_hi, prm, scr) }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn solve_tile_variable_impl(
+    data: *mut f64,
+    t: *const f64,
+    stride: usize,
+    n: usize,
+    w: usize,
+    g_lo: &[f64],
+    g_hi: &[f64],
+    prm: &VarParams<'_>,
+    scr: &mut TileScratch,
+) -> bool {
     scr.ensure(w, n * w);
     let periodic = prm.periodic;
     let TileScratch {
@@ -445,24 +970,22 @@ pub(crate) unsafe fn solve_tile_variable(
         };
         let special = periodic && (first_row || last_row);
         if !special {
-            for l in 0..w {
-                let (tlv, tuv) = (tl[l], tu[l]);
-                let gb = gl[l] + gh[l];
-                let c = cur[l];
-                let r = c
-                    + ei * (tlv * (pv[l] - c) + tuv * (nx[l] - c) - gb * c)
-                    + gl[l] * lo_cb
-                    + gh[l] * hi_cb
-                    + sq;
-                let a = -ti * tlv;
-                let cc = -ti * tuv;
-                let b = 1.0 + ti * (tlv + tuv + gb);
-                let m = b - a * cpp[l];
-                let inv = 1.0 / m;
-                cp_cur[l] = cc * inv;
-                pb[l] = c;
-                cur[l] = (scale * r - a * yprev[l]) * inv;
-            }
+            var_fwd_row(
+                VarRow {
+                    cur,
+                    save: pb,
+                    cp_cur,
+                    tl,
+                    tu,
+                    gl,
+                    gh,
+                    pv,
+                    nx,
+                    yprev,
+                    cpp,
+                },
+                [ei, ti, lo_cb, hi_cb, sq, scale],
+            );
             if periodic {
                 for l in 0..w {
                     asub[p * w + l] = -ti * tl[l];
@@ -501,9 +1024,7 @@ pub(crate) unsafe fn solve_tile_variable(
         let cpr = &cp[p * w..(p + 1) * w];
         let nxt = row(p + 1);
         let cur = row_mut(p);
-        for l in 0..w {
-            cur[l] -= cpr[l] * nxt[l];
-        }
+        var_back_row(cur, nxt, cpr);
     }
     if periodic {
         // Second right-hand side u = (γ, 0, …, 0, α) with the same factorisation.
@@ -542,10 +1063,82 @@ pub(crate) unsafe fn solve_tile_variable(
         }
     }
     for p in 0..n {
-        let cur = row(p);
-        for l in 0..w {
-            acc[l] += cur[l] * 0.0;
-        }
+        acc_row(acc, row(p));
     }
     acc.iter().any(|x| *x != 0.0)
+}
+
+/// The rows one forward step of the variable-coefficient kernel reads and writes.
+struct VarRow<'r> {
+    cur: &'r mut [f64],
+    save: &'r mut [f64],
+    cp_cur: &'r mut [f64],
+    tl: &'r [f64],
+    tu: &'r [f64],
+    gl: &'r [f64],
+    gh: &'r [f64],
+    pv: &'r [f64],
+    nx: &'r [f64],
+    yprev: &'r [f64],
+    cpp: &'r [f64],
+}
+
+/// Forward step of one row with per-lane conductances (factorisation on the fly);
+/// `k = [ei, ti, h lo_cb / w, h hi_cb / w, boundary flux term, scale]`.
+#[inline(always)]
+fn var_fwd_row(r: VarRow<'_>, k: [f64; 6]) {
+    let [ei, ti, lo_cb, hi_cb, sq, scale] = k;
+    let VarRow {
+        cur,
+        save,
+        cp_cur,
+        tl,
+        tu,
+        gl,
+        gh,
+        pv,
+        nx,
+        yprev,
+        cpp,
+    } = r;
+    let w = cur.len();
+    let (save, cp_cur) = (&mut save[..w], &mut cp_cur[..w]);
+    let (tl, tu, gl, gh) = (&tl[..w], &tu[..w], &gl[..w], &gh[..w]);
+    let (pv, nx, yprev, cpp) = (&pv[..w], &nx[..w], &yprev[..w], &cpp[..w]);
+    for l in 0..w {
+        let (tlv, tuv) = (tl[l], tu[l]);
+        let gb = gl[l] + gh[l];
+        let c = cur[l];
+        let r = c
+            + ei * (tlv * (pv[l] - c) + tuv * (nx[l] - c) - gb * c)
+            + gl[l] * lo_cb
+            + gh[l] * hi_cb
+            + sq;
+        let a = -ti * tlv;
+        let cc = -ti * tuv;
+        let b = 1.0 + ti * (tlv + tuv + gb);
+        let m = b - a * cpp[l];
+        let inv = 1.0 / m;
+        cp_cur[l] = cc * inv;
+        save[l] = c;
+        cur[l] = (scale * r - a * yprev[l]) * inv;
+    }
+}
+
+#[inline(always)]
+fn var_back_row(cur: &mut [f64], nxt: &[f64], cpr: &[f64]) {
+    let w = cur.len();
+    let (nxt, cpr) = (&nxt[..w], &cpr[..w]);
+    for l in 0..w {
+        cur[l] -= cpr[l] * nxt[l];
+    }
+}
+
+#[inline(always)]
+fn acc_row(acc: &mut [f64], x: &[f64]) {
+    let w = acc.len();
+    let x = &x[..w];
+    for l in 0..w {
+        acc[l] += x[l] * 0.0;
+    }
 }

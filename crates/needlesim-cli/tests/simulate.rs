@@ -1,0 +1,82 @@
+//! `needlesim simulate --resolution unit-cell`: the unit-cell outputs (per-layer CSV and the
+//! cross-sections at days 1, 7 and 28 within a 30-day follow-up; no day-180 section).
+
+use std::process::Command;
+
+const SCENARIO: &str = r#"
+title = "unit cell smoke test"
+seed = 3
+
+[person]
+age_years = 40
+sex = "female"
+phototype = 3
+
+[device]
+kind = "pen"
+needle_count = 12
+layout = "round"
+head_diameter_mm = 7
+stroke_rate_hz = 100
+depth_mm = 1.0
+needle_diameter_mm = 0.2
+tip_angle_deg = 20
+
+[technique]
+passes = 2
+directions = 2
+overlap = 0.2
+speed_mm_s = 20
+turnaround_s = 0.5
+
+[[zones]]
+name = "forehead"
+site = "forehead"
+shape = "rectangle"
+width_mm = 15
+height_mm = 15
+
+[protocol]
+sessions = 1
+follow_up_days = 30
+concerns = ["rejuvenation"]
+uncertainty_samples = 0
+"#;
+
+#[test]
+fn unit_cell_resolution_writes_cross_sections() {
+    let dir = std::env::temp_dir().join(format!("needlesim_sim_uc_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let scen = dir.join("s.toml");
+    std::fs::write(&scen, SCENARIO).unwrap();
+    let out = dir.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_needlesim"))
+        .args(["simulate", scen.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .args(["--resolution", "unit-cell"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for d in [1, 7, 28] {
+        let p = out.join(format!("cross_section_forehead_day{d}.svg"));
+        let svg = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(
+            svg.contains("<svg") && svg.contains("collagen"),
+            "{}",
+            p.display()
+        );
+    }
+    assert!(!out.join("cross_section_forehead_day180.svg").exists());
+    let csv = std::fs::read_to_string(out.join("unit_cell_forehead.csv")).unwrap();
+    // Header + 31 days × 2 layers.
+    assert_eq!(csv.lines().count(), 1 + 31 * 2, "{csv}");
+    let json = std::fs::read_to_string(out.join("outcomes.json")).unwrap();
+    assert!(json.contains("\"resolution\": \"unit_cell\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,137 @@
+//! Planner benchmark: each bundled example patient from file text to plan.json + report.html
+//! (parse, screen, recommend with skin checks and session-time estimates, schedule, aftercare,
+//! render), median of several runs. Also the optimiser's own overhead per protocol with a
+//! zero-cost stand-in predictor (NOT a model: it only times the search, the constraint checks
+//! and the trade-off curve; the healing model's cost comes on top once it is merged).
+//!
+//! Run: `cargo bench -p needlesim --bench plan`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use needlesim::plan::patient::{self, Concern, ConcernKind, DeviceChoice};
+use needlesim::plan::predict::{
+    Band, Constraints, PredictInput, Prediction, Predictor, Protocol, SearchSpace, optimise,
+};
+use needlesim::plan::{self, Models};
+use needlesim::skin::{self, Person, Site, ThicknessOverrides};
+
+const REPS: usize = 21;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+struct StandIn;
+
+impl Predictor for StandIn {
+    fn name(&self) -> String {
+        "zero-cost stand-in (timing only)".into()
+    }
+    fn predict(&self, i: &PredictInput<'_>) -> Result<Prediction, String> {
+        let b = Band {
+            mean: i.protocol.setting_mm,
+            lo: 0.0,
+            hi: 1.0,
+        };
+        Ok(Prediction {
+            metric: "none".into(),
+            improvement_pct: b,
+            downtime_days: vec![b; i.protocol.sessions as usize],
+            pih_risk: None,
+            trajectory: vec![],
+            horizon_days: 0.0,
+        })
+    }
+}
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/patients");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/patients")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    println!(
+        "{:<40} {:>10} {:>10} {:>10}",
+        "example patient", "plan ms", "render ms", "total ms"
+    );
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let (mut tp, mut tr, mut tt) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..REPS {
+            let t0 = Instant::now();
+            let p = patient::parse(&text, "bench").unwrap();
+            let pl = plan::plan(&p, &Models::default()).unwrap();
+            let t1 = Instant::now();
+            let json = serde_json::to_string_pretty(&pl).unwrap();
+            let html = plan::render::html(&pl);
+            let txt = plan::render::text(&pl);
+            std::hint::black_box((json, html, txt));
+            let t2 = Instant::now();
+            tp.push(t1 - t0);
+            tr.push(t2 - t1);
+            tt.push(t2 - t0);
+        }
+        println!(
+            "{:<40} {:>10.2} {:>10.2} {:>10.2}",
+            f.file_name().unwrap().to_string_lossy(),
+            median(tp).as_secs_f64() * 1e3,
+            median(tr).as_secs_f64() * 1e3,
+            median(tt).as_secs_f64() * 1e3
+        );
+    }
+
+    let person = Person {
+        age_years: 30.0,
+        sex: skin::Sex::Female,
+        phototype: 3,
+    };
+    let column = skin::column(Site::Cheek, &person, &ThicknessOverrides::default()).unwrap();
+    let concern = Concern {
+        kind: ConcernKind::AcneScars,
+        grade: Some(3),
+        scar_types: vec![],
+    };
+    let proto = Protocol {
+        setting_mm: 1.5,
+        passes: 3,
+        sessions: 4,
+        interval_days: 28,
+    };
+    let base = PredictInput {
+        person: &person,
+        column: &column,
+        concern: &concern,
+        device: DeviceChoice::Pen,
+        protocol: &proto,
+        bands: false,
+    };
+    let space = SearchSpace {
+        settings_mm: (1..=8).map(|i| 0.25 * f64::from(i)).collect(),
+        passes: vec![2, 3, 4, 5, 6],
+        sessions: (1..=6).collect(),
+        intervals_days: vec![28, 42],
+    };
+    let cons = Constraints {
+        max_downtime_days: Some(4.0),
+        max_pih_risk: None,
+        max_sessions: Some(5),
+    };
+    let mut t = Vec::new();
+    let mut n = 0;
+    for _ in 0..REPS {
+        let t0 = Instant::now();
+        let o = optimise(&StandIn, &base, &space, &cons);
+        t.push(t0.elapsed());
+        n = o.evaluated;
+    }
+    let m = median(t).as_secs_f64();
+    println!(
+        "optimiser overhead: {n} protocols in {:.3} ms ({:.2} µs per protocol, stand-in predictor)",
+        m * 1e3,
+        m * 1e6 / n as f64
+    );
+}

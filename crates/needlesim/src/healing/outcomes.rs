@@ -1,0 +1,522 @@
+//! From trajectories to outcomes: tissue changes, redness/swelling and downtime, PIH risk, scar
+//! and wrinkle scores; uncertainty bands from sampled parameters; the report types.
+//!
+//! Outcome mappings (see `docs/MODEL.md (Healing)`):
+//! * content changes are per skin area (Σ layer thickness × concentration) against rest;
+//! * dermal thickness change Δh = Σ hℓ·ν·((Cℓ+Eℓ)/(C0ℓ+E0ℓ) − 1) (matrix-proportional volume);
+//! * downtime = time after a session until redness (papillary blood volume / rest) and swelling
+//!   (oedema volume fraction) both stay below their visibility thresholds;
+//! * PIH: hazard per erythema-day, scaled by phototype; risk = 1 − Π(1 − p_session);
+//! * scar score reduction = min(1, γ·Σ shareₖ·min(1, Δh/dₖ)·wₖ/(wₖ + s)), s = channel spacing;
+//! * wrinkle improvement = min(1, γ·Δh/d_wrinkle) (uncalibrated).
+
+use rayon::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::lumped::{self, Accuracy, LumpedModel, SessionInput, Trajectory};
+use super::model::{self, NPAP};
+use super::ode::OdeError;
+use super::params::{DAY, HealingParams};
+use crate::protocol::{Concern, Protocol, Scar};
+use crate::skin::SkinColumn;
+
+/// A value with its uncertainty band.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Band {
+    /// With the nominal parameters.
+    pub nominal: f64,
+    /// 5th, 50th and 95th percentiles over the parameter samples (= nominal without samples).
+    pub p5: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+impl Band {
+    fn from(nominal: f64, samples: &mut [f64]) -> Band {
+        if samples.is_empty() {
+            return Band {
+                nominal,
+                p5: nominal,
+                p50: nominal,
+                p95: nominal,
+            };
+        }
+        samples.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            let pos = p * (samples.len() - 1) as f64;
+            let (i, f) = (pos.floor() as usize, pos.fract());
+            let j = (i + 1).min(samples.len() - 1);
+            samples[i] * (1.0 - f) + samples[j] * f
+        };
+        Band {
+            nominal,
+            p5: q(0.05),
+            p50: q(0.5),
+            p95: q(0.95),
+        }
+    }
+}
+
+/// Tissue and clinical outcomes at one time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TimepointOutcomes {
+    /// Days from the first session.
+    pub day: f64,
+    /// Change of dermal collagen I per skin area, %.
+    pub collagen_i_change_pct: Band,
+    /// Change of dermal collagen III per skin area, %.
+    pub collagen_iii_change_pct: Band,
+    /// Change of dermal elastin per skin area, %.
+    pub elastin_change_pct: Band,
+    /// Change of total collagen concentration in the papillary dermis, %.
+    pub papillary_collagen_change_pct: Band,
+    /// Change of viable epidermal thickness, %.
+    pub epidermal_thickness_change_pct: Band,
+    /// Change of dermal thickness from matrix (oedema excluded), %.
+    pub dermal_thickness_change_pct: Band,
+    /// Dermal thickening from matrix, µm.
+    pub dermal_thickening_um: Band,
+    /// Predicted reduction of the acne-scar score, % (when acne_scars is a concern).
+    pub acne_scar_score_reduction_pct: Option<Band>,
+    /// Predicted wrinkle improvement, % (when wrinkles or fine_lines is a concern; uncalibrated).
+    pub wrinkle_improvement_pct: Option<Band>,
+}
+
+/// Per-session response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionOutcomes {
+    pub day: f64,
+    /// Days until redness and swelling are no longer visible.
+    pub downtime_days: Band,
+    /// Peak papillary blood volume relative to rest.
+    pub redness_peak_ratio: Band,
+    /// Peak dermal oedema, % of tissue volume.
+    pub swelling_peak_pct: Band,
+    /// Hours until 95 % of the opened surface has resealed.
+    pub reseal_h: Band,
+}
+
+/// Time of the peaks after the first session (emergent phases), days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PhasePeaks {
+    pub cytokine_day: f64,
+    pub neutrophils_day: f64,
+    pub macrophages_day: f64,
+    pub activated_fibroblasts_day: f64,
+    pub collagen_iii_rate_day: f64,
+    pub collagen_i_rate_day: f64,
+}
+
+/// Everything the healing model says about one zone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ZoneOutcomes {
+    pub sessions: Vec<SessionOutcomes>,
+    /// Mean downtime over the sessions, days.
+    pub downtime_mean_days: Band,
+    /// Risk of post-inflammatory hyperpigmentation over the protocol, %.
+    pub pih_risk_pct: Band,
+    /// At each report day and at the end of the follow-up.
+    pub timepoints: Vec<TimepointOutcomes>,
+    pub phase_peaks: PhasePeaks,
+    pub samples: u32,
+}
+
+/// The time grid: every 2 h for 10 days after each session, daily otherwise, plus report times
+/// and the end; sorted, unique.
+pub fn output_grid(protocol: &Protocol) -> Vec<f64> {
+    let mut g = vec![0.0];
+    let end = protocol.follow_up_s;
+    for &ts in &protocol.session_times_s {
+        for k in 0..=120 {
+            g.push(ts + k as f64 * 2.0 * 3600.0);
+        }
+    }
+    let mut t = 0.0;
+    while t < end {
+        g.push(t);
+        t += DAY;
+    }
+    g.extend(protocol.report_times_s.iter().copied());
+    g.extend(protocol.session_times_s.iter().copied());
+    g.push(end);
+    g.retain(|&x| x >= 0.0 && x <= end);
+    g.sort_by(f64::total_cmp);
+    g.dedup_by(|a, b| (*a - *b).abs() < 1.0);
+    g
+}
+
+/// Derived series of one run on the grid (what is plotted and summarised).
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    pub t_s: Vec<f64>,
+    pub collagen_i_pct: Vec<f64>,
+    pub collagen_iii_pct: Vec<f64>,
+    pub elastin_pct: Vec<f64>,
+    pub papillary_collagen_pct: Vec<f64>,
+    pub epidermis_pct: Vec<f64>,
+    pub dermis_pct: Vec<f64>,
+    pub dermal_thickening_m: Vec<f64>,
+    pub redness_ratio: Vec<f64>,
+    pub swelling_pct: Vec<f64>,
+    pub open_surface: Vec<f64>,
+    /// Papillary-dermis values (SI): damage, cytokine, neutrophils, macrophages, activated
+    /// fibroblasts (Fa+Fm), TGF-β excess, PDGF, MMP (relative).
+    pub damage: Vec<f64>,
+    pub cytokine: Vec<f64>,
+    pub neutrophils: Vec<f64>,
+    pub macrophages: Vec<f64>,
+    pub fibroblasts_active: Vec<f64>,
+    pub tgfb_excess: Vec<f64>,
+    pub pdgf: Vec<f64>,
+    pub mmp: Vec<f64>,
+}
+
+/// Computes the derived series from a trajectory.
+pub fn series(model: &LumpedModel, tr: &Trajectory, p: &HealingParams) -> Series {
+    let blocks = model.blocks();
+    let hs: Vec<f64> = blocks.iter().map(|b| b.base.thickness_m).collect();
+    let c1_0: f64 = blocks
+        .iter()
+        .map(|b| b.base.thickness_m * b.base.c1_0)
+        .sum();
+    let c3_0: f64 = blocks
+        .iter()
+        .map(|b| b.base.thickness_m * b.base.c3_0)
+        .sum();
+    let e_0: f64 = blocks.iter().map(|b| b.base.thickness_m * b.base.e0).sum();
+    let h_tot: f64 = hs.iter().sum();
+    let pb = &model.papillary.base;
+    let he0 = model.papillary.epi.map_or(1.0, |e| e.he0);
+    let mut s = Series {
+        t_s: tr.times_s.clone(),
+        ..Default::default()
+    };
+    for i in 0..tr.times_s.len() {
+        let rows: [&[f64; NPAP]; 2] = [&tr.values[0][i], &tr.values[1][i]];
+        let (mut c1, mut c3, mut e, mut dh, mut w) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (b, y) in blocks.iter().zip(rows) {
+            let h = b.base.thickness_m;
+            c1 += h * y[model::C1];
+            c3 += h * y[model::C3];
+            e += h * y[model::E];
+            let m0 = b.base.c1_0 + b.base.c3_0 + b.base.e0;
+            if m0 > 0.0 {
+                dh += h
+                    * p.matrix_volume_coupling
+                    * ((y[model::C1] + y[model::C3] + y[model::E]) / m0 - 1.0);
+            }
+            w += h * y[model::W];
+        }
+        let y = rows[0];
+        s.collagen_i_pct.push(100.0 * (c1 / c1_0 - 1.0));
+        s.collagen_iii_pct.push(100.0 * (c3 / c3_0 - 1.0));
+        s.elastin_pct.push(100.0 * (e / e_0 - 1.0));
+        s.papillary_collagen_pct
+            .push(100.0 * ((y[model::C1] + y[model::C3]) / (pb.c1_0 + pb.c3_0) - 1.0));
+        s.epidermis_pct.push(100.0 * (y[model::HE] / he0 - 1.0));
+        s.dermis_pct.push(100.0 * dh / h_tot);
+        s.dermal_thickening_m.push(dh);
+        s.redness_ratio.push((pb.v0 + y[model::VB]) / pb.v0);
+        s.swelling_pct.push(100.0 * w / h_tot);
+        s.open_surface.push(y[model::BO]);
+        s.damage.push(y[model::D]);
+        s.cytokine.push(y[model::S]);
+        s.neutrophils.push(y[model::N]);
+        s.macrophages.push(y[model::M]);
+        s.fibroblasts_active.push(y[model::FA] + y[model::FM]);
+        s.tgfb_excess.push(y[model::T] - pb.t0);
+        s.pdgf.push(y[model::P]);
+        s.mmp.push(y[model::MMP]);
+    }
+    s
+}
+
+/// Scalar results of one run (one parameter sample).
+#[derive(Clone, Debug, Default)]
+struct RunSummary {
+    downtime: Vec<f64>,
+    red_peak: Vec<f64>,
+    swell_peak: Vec<f64>,
+    reseal_h: Vec<f64>,
+    pih: f64,
+    /// Per report time: [c1, c3, el, pap, epi, derm, thick_um, scar, wrinkle].
+    at: Vec<[f64; 9]>,
+}
+
+fn interp(t: &[f64], v: &[f64], x: f64) -> f64 {
+    match t.iter().position(|&ti| ti >= x) {
+        Some(0) => v[0],
+        Some(j) => {
+            let f = (x - t[j - 1]) / (t[j] - t[j - 1]);
+            v[j - 1] * (1.0 - f) + v[j] * f
+        }
+        None => *v.last().unwrap_or(&0.0),
+    }
+}
+
+/// Scar-score reduction (fraction) for a dermal thickening `dh` (m).
+pub fn scar_reduction(dh: f64, scars: &[Scar], spacing_m: f64, p: &HealingParams) -> f64 {
+    let fill: f64 = scars
+        .iter()
+        .map(|s| s.share * (dh.max(0.0) / s.depth_m).min(1.0) * s.width_m / (s.width_m + spacing_m))
+        .sum();
+    (p.scar_score_gain * fill).min(1.0)
+}
+
+fn summarise(
+    s: &Series,
+    protocol: &Protocol,
+    report_times: &[f64],
+    injury_spacing_m: f64,
+    model: &LumpedModel,
+    p: &HealingParams,
+    phototype: u8,
+) -> RunSummary {
+    let mut out = RunSummary::default();
+    let n_s = protocol.session_times_s.len();
+    let mut survive = 1.0;
+    let hazard = p.pih_hazard * p.pih_ratio_per_phototype.powf(phototype as f64 - 4.5);
+    for k in 0..n_s {
+        let t0 = protocol.session_times_s[k];
+        let t1 = protocol
+            .session_times_s
+            .get(k + 1)
+            .copied()
+            .unwrap_or(protocol.follow_up_s);
+        let mut last_visible = t0;
+        let (mut rp, mut sp) = (1.0f64, 0.0f64);
+        let mut exposure = 0.0;
+        for i in 0..s.t_s.len() {
+            let t = s.t_s[i];
+            if t <= t0 || t > t1 {
+                continue;
+            }
+            let visible = s.redness_ratio[i] > p.redness_visible_ratio
+                || s.swelling_pct[i] / 100.0 > p.swelling_visible_fraction;
+            if visible {
+                last_visible = t;
+            }
+            rp = rp.max(s.redness_ratio[i]);
+            sp = sp.max(s.swelling_pct[i]);
+            if i > 0 && s.t_s[i - 1] >= t0 {
+                let dt = (t - s.t_s[i - 1]) / DAY;
+                let a = (s.redness_ratio[i - 1] - 1.0).max(0.0);
+                let b = (s.redness_ratio[i] - 1.0).max(0.0);
+                exposure += 0.5 * (a + b) * dt;
+            }
+        }
+        out.downtime.push((last_visible - t0) / DAY);
+        out.red_peak.push(rp);
+        out.swell_peak.push(sp);
+        survive *= (-hazard * exposure).exp();
+        out.reseal_h
+            .push(3.0 / model.papillary.reseal_rate() / 3600.0);
+    }
+    out.pih = 100.0 * (1.0 - survive);
+    let acne = protocol.concerns.contains(&Concern::AcneScars);
+    let wr = protocol.concerns.contains(&Concern::Wrinkles)
+        || protocol.concerns.contains(&Concern::FineLines);
+    for &t in report_times {
+        let dh = interp(&s.t_s, &s.dermal_thickening_m, t);
+        let scar = if acne {
+            100.0 * scar_reduction(dh, &protocol.scars, injury_spacing_m, p)
+        } else {
+            f64::NAN
+        };
+        let wrinkle = if wr {
+            100.0 * (p.scar_score_gain * dh.max(0.0) / protocol.wrinkle_depth_m).min(1.0)
+        } else {
+            f64::NAN
+        };
+        out.at.push([
+            interp(&s.t_s, &s.collagen_i_pct, t),
+            interp(&s.t_s, &s.collagen_iii_pct, t),
+            interp(&s.t_s, &s.elastin_pct, t),
+            interp(&s.t_s, &s.papillary_collagen_pct, t),
+            interp(&s.t_s, &s.epidermis_pct, t),
+            interp(&s.t_s, &s.dermis_pct, t),
+            dh * 1e6,
+            scar,
+            wrinkle,
+        ]);
+    }
+    out
+}
+
+fn peak_day(t: &[f64], v: &[f64], t_end: f64) -> f64 {
+    let mut best = (f64::NEG_INFINITY, 0.0);
+    for (i, (&ti, &vi)) in t.iter().zip(v).enumerate() {
+        if ti > t_end {
+            break;
+        }
+        let _ = i;
+        if vi > best.0 {
+            best = (vi, ti);
+        }
+    }
+    best.1 / DAY
+}
+
+/// Peak times after the first session (up to the second session or 90 days).
+pub fn phase_peaks(s: &Series, protocol: &Protocol) -> PhasePeaks {
+    let t_end = protocol
+        .session_times_s
+        .get(1)
+        .copied()
+        .unwrap_or(protocol.follow_up_s)
+        .min(90.0 * DAY);
+    // Deposition rates by finite differences of the content series.
+    let rate = |v: &[f64]| -> Vec<f64> {
+        (0..v.len())
+            .map(|i| {
+                if i == 0 {
+                    0.0
+                } else {
+                    (v[i] - v[i - 1]) / (s.t_s[i] - s.t_s[i - 1]).max(1.0)
+                }
+            })
+            .collect()
+    };
+    PhasePeaks {
+        cytokine_day: peak_day(&s.t_s, &s.cytokine, t_end),
+        neutrophils_day: peak_day(&s.t_s, &s.neutrophils, t_end),
+        macrophages_day: peak_day(&s.t_s, &s.macrophages, t_end),
+        activated_fibroblasts_day: peak_day(&s.t_s, &s.fibroblasts_active, t_end),
+        collagen_iii_rate_day: peak_day(&s.t_s, &rate(&s.collagen_iii_pct), t_end),
+        collagen_i_rate_day: peak_day(&s.t_s, &rate(&s.collagen_i_pct), t_end),
+    }
+}
+
+/// Inputs of one zone's healing run.
+pub struct ZoneRun<'a> {
+    pub column: &'a SkinColumn,
+    pub age_years: f64,
+    pub phototype: u8,
+    pub sessions: Vec<SessionInput>,
+    pub protocol: &'a Protocol,
+    /// Mean spacing of the channels, m (1/√density).
+    pub spacing_m: f64,
+}
+
+/// The result: outcomes with bands, plus the nominal series and its 5-95 % band for plotting.
+pub struct ZoneResult {
+    pub outcomes: ZoneOutcomes,
+    pub nominal: Series,
+    pub model: LumpedModel,
+    /// 5th and 95th percentiles per grid time of: collagen I %, collagen III %, elastin %,
+    /// epidermis %, redness ratio.
+    pub bands: [[Vec<f64>; 2]; 5],
+}
+
+/// Runs the nominal model and `protocol.samples` parameter samples (seeded streams per sample:
+/// identical results for any thread count).
+pub fn run_zone(z: &ZoneRun<'_>, p: &HealingParams, seed: u64) -> Result<ZoneResult, OdeError> {
+    let grid = output_grid(z.protocol);
+    let mut report_times = z.protocol.report_times_s.clone();
+    report_times.push(z.protocol.follow_up_s);
+    let one = |pp: &HealingParams| -> Result<(Series, RunSummary, LumpedModel), OdeError> {
+        let model = LumpedModel::new(z.column, z.age_years, z.phototype, pp);
+        let tr = lumped::simulate(
+            &model,
+            &z.sessions,
+            z.protocol.follow_up_s,
+            &grid,
+            Accuracy::default(),
+        )?;
+        let s = series(&model, &tr, pp);
+        let sum = summarise(
+            &s,
+            z.protocol,
+            &report_times,
+            z.spacing_m,
+            &model,
+            pp,
+            z.phototype,
+        );
+        Ok((s, sum, model))
+    };
+    let (nom_s, nom, model) = one(p)?;
+    let draws: Vec<(Series, RunSummary)> = (0..z.protocol.samples)
+        .into_par_iter()
+        .map(|k| {
+            let mut rng = crate::rng::stream(seed, &[0x4EA1, k as u64]);
+            let pp = p.sample(&mut rng);
+            one(&pp).map(|(s, r, _)| (s, r))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let band = |nominal: f64, f: &dyn Fn(&RunSummary) -> f64| {
+        let mut v: Vec<f64> = draws
+            .iter()
+            .map(|(_, r)| f(r))
+            .filter(|x| x.is_finite())
+            .collect();
+        Band::from(nominal, &mut v)
+    };
+    let sessions = (0..z.sessions.len())
+        .map(|k| SessionOutcomes {
+            day: z.sessions[k].t_s / DAY,
+            downtime_days: band(nom.downtime[k], &|r| r.downtime[k]),
+            redness_peak_ratio: band(nom.red_peak[k], &|r| r.red_peak[k]),
+            swelling_peak_pct: band(nom.swell_peak[k], &|r| r.swell_peak[k]),
+            reseal_h: band(nom.reseal_h[k], &|r| r.reseal_h[k]),
+        })
+        .collect();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let acne = z.protocol.concerns.contains(&Concern::AcneScars);
+    let wr = z.protocol.concerns.contains(&Concern::Wrinkles)
+        || z.protocol.concerns.contains(&Concern::FineLines);
+    let timepoints = report_times
+        .iter()
+        .enumerate()
+        .map(|(j, &t)| {
+            let b = |k: usize| band(nom.at[j][k], &|r: &RunSummary| r.at[j][k]);
+            TimepointOutcomes {
+                day: t / DAY,
+                collagen_i_change_pct: b(0),
+                collagen_iii_change_pct: b(1),
+                elastin_change_pct: b(2),
+                papillary_collagen_change_pct: b(3),
+                epidermal_thickness_change_pct: b(4),
+                dermal_thickness_change_pct: b(5),
+                dermal_thickening_um: b(6),
+                acne_scar_score_reduction_pct: acne.then(|| b(7)),
+                wrinkle_improvement_pct: wr.then(|| b(8)),
+            }
+        })
+        .collect();
+    let pct_band = |sel: &dyn Fn(&Series) -> &Vec<f64>| -> [Vec<f64>; 2] {
+        let n = grid.len();
+        let mut lo = vec![0.0; n];
+        let mut hi = vec![0.0; n];
+        for i in 0..n {
+            let mut v: Vec<f64> = draws.iter().map(|(s, _)| sel(s)[i]).collect();
+            let b = Band::from(sel(&nom_s)[i], &mut v);
+            lo[i] = b.p5;
+            hi[i] = b.p95;
+        }
+        [lo, hi]
+    };
+    let bands = [
+        pct_band(&|s| &s.collagen_i_pct),
+        pct_band(&|s| &s.collagen_iii_pct),
+        pct_band(&|s| &s.elastin_pct),
+        pct_band(&|s| &s.epidermis_pct),
+        pct_band(&|s| &s.redness_ratio),
+    ];
+    let outcomes = ZoneOutcomes {
+        sessions,
+        downtime_mean_days: band(mean(&nom.downtime), &|r| mean(&r.downtime)),
+        pih_risk_pct: band(nom.pih, &|r| r.pih),
+        timepoints,
+        phase_peaks: phase_peaks(&nom_s, z.protocol),
+        samples: z.protocol.samples,
+    };
+    let _ = (acne, wr);
+    Ok(ZoneResult {
+        outcomes,
+        nominal: nom_s,
+        model,
+        bands,
+    })
+}

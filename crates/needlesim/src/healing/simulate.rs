@@ -1,0 +1,315 @@
+//! The `simulate` pipeline: punctures → channels → healing over the protocol → outcomes.
+//!
+//! ```text
+//! for each zone: device::generate -> injury::channels -> lumped healing (nominal + samples)
+//! ```
+//!
+//! The puncture map of a zone is generated once and its channel statistics are applied at every
+//! session (each session's map would differ in detail, not in its per-layer averages, which are
+//! all the lumped model reads).
+
+use std::time::Instant;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::lumped::{InjuryInput, SessionInput};
+use super::outcomes::{self, ZoneOutcomes, ZoneResult, ZoneRun};
+use super::params::{DAY, HealingParams};
+use crate::pipeline::{self, LayerValue, Timings};
+use crate::protocol::{Concern, Protocol, Scar};
+use crate::scenario::Scenario;
+use crate::skin::{LayerKind, Person};
+use crate::units::{per_cm2, to_um};
+
+/// Why `simulate` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    #[error(
+        "scenario `{0}` has no [protocol] section; `simulate` needs one\n  hint: add e.g.\n    [protocol]\n    sessions = 4\n    interval_days = 30\n    follow_up_days = 180\n    concerns = [\"acne_scars\"]"
+    )]
+    NoProtocol(String),
+    #[error("generating punctures: {0}")]
+    Device(#[from] crate::device::DeviceError),
+    #[error("unit cell of zone `{zone}`: {source}")]
+    Spatial {
+        zone: String,
+        #[source]
+        source: super::spatial::SpatialError,
+    },
+    #[error("healing model of zone `{zone}`: {source}")]
+    Ode {
+        zone: String,
+        #[source]
+        source: super::ode::OdeError,
+    },
+}
+
+/// The protocol as reported.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProtocolOut {
+    pub session_days: Vec<f64>,
+    pub follow_up_days: f64,
+    pub concerns: Vec<Concern>,
+    pub scars: Vec<ScarOut>,
+    pub wrinkle_depth_mm: f64,
+}
+
+/// A scar type as reported.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScarOut {
+    pub kind: crate::protocol::ScarKind,
+    pub share: f64,
+    pub depth_mm: f64,
+    pub width_mm: f64,
+}
+
+/// The injury of one session, as the healing model reads it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InjuryOut {
+    pub mean_depth_um: f64,
+    pub density_per_cm2: f64,
+    pub bleeding_fraction: f64,
+    pub injured_volume_fraction: Vec<LayerValue>,
+    pub open_surface_fraction: f64,
+}
+
+/// One zone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ZoneHealing {
+    pub name: String,
+    pub site: String,
+    pub injury: InjuryOut,
+    pub outcomes: ZoneOutcomes,
+}
+
+/// The content of `outcomes.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SimulateReport {
+    pub schema_version: String,
+    pub needlesim_version: String,
+    pub title: String,
+    pub seed: u64,
+    /// Model resolution used ("lumped": per-layer compartments; "unit_cell": outcomes from the
+    /// lumped model plus the unit cell around one channel per zone for the cross-sections).
+    pub resolution: String,
+    pub person: Person,
+    pub protocol: ProtocolOut,
+    pub zones: Vec<ZoneHealing>,
+    pub warnings: Vec<String>,
+}
+
+/// Model resolution of `simulate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Resolution {
+    /// Per-layer compartments only.
+    #[default]
+    Lumped,
+    /// The lumped outcomes plus the unit cell around one channel of each zone (nominal
+    /// parameters): per-layer means and cross-sections.
+    UnitCell,
+}
+
+/// Days (from the first session) of the cross-sections.
+pub const CROSS_SECTION_DAYS: [f64; 4] = [1.0, 7.0, 28.0, 180.0];
+
+/// The unit-cell run of one zone.
+pub struct UnitCellZone {
+    pub name: String,
+    pub cell: super::spatial::UnitCell,
+    pub run: super::spatial::SpatialRun,
+}
+
+/// The result of `simulate`: the report plus the per-zone series for CSV and plots.
+pub struct SimulateRun {
+    pub report: SimulateReport,
+    pub zones: Vec<ZoneResult>,
+    pub protocol: Protocol,
+    pub timings: Timings,
+    /// Unit-cell runs (resolution `unit_cell`), one per zone.
+    pub unit_cells: Vec<UnitCellZone>,
+}
+
+fn scar_out(s: &Scar) -> ScarOut {
+    ScarOut {
+        kind: s.kind,
+        share: s.share,
+        depth_mm: s.depth_m * 1e3,
+        width_mm: s.width_m * 1e3,
+    }
+}
+
+/// Runs `simulate` on a validated scenario with the default parameters.
+pub fn run(s: &Scenario) -> Result<SimulateRun, SimulateError> {
+    run_with(s, &HealingParams::default())
+}
+
+/// Runs `simulate` with given parameters (calibration, validation).
+pub fn run_with(s: &Scenario, p: &HealingParams) -> Result<SimulateRun, SimulateError> {
+    let punct = pipeline::run_punctures(s)?;
+    run_prepared(s, &punct, p)
+}
+
+/// Runs `simulate` at a resolution with the default parameters. `unit_cell` adds, per zone,
+/// the unit cell around a channel of the mean depth at the zone's density (nominal
+/// parameters; outcomes and bands still come from the lumped model), sampled daily and with
+/// snapshots at [`CROSS_SECTION_DAYS`] (those within the follow-up).
+pub fn run_resolution(s: &Scenario, resolution: Resolution) -> Result<SimulateRun, SimulateError> {
+    let p = HealingParams::default();
+    let punct = pipeline::run_punctures(s)?;
+    let mut run = run_prepared(s, &punct, &p)?;
+    if resolution == Resolution::UnitCell {
+        let t0 = Instant::now();
+        for ((set, ch, column, _), summary) in punct.sets.iter().zip(&punct.report.zones) {
+            let zone = summary.name.clone();
+            let err = |source| SimulateError::Spatial {
+                zone: zone.clone(),
+                source,
+            };
+            let density = set.density_m2();
+            let mut cell = super::spatial::UnitCell::new(
+                column,
+                density,
+                s.person.age_years,
+                s.person.phototype,
+                &p,
+                &super::spatial::CellGrid::default(),
+            )
+            .map_err(err)?;
+            cell.channel_depth_m = ch.mean_depth_m;
+            let inj = cell.channel_injury(ch, ch.mean_depth_m, &p);
+            let lumped_inj = InjuryInput::from_channels(ch, density);
+            let sessions: Vec<SessionInput> = run
+                .protocol
+                .session_times_s
+                .iter()
+                .map(|&t_s| SessionInput {
+                    t_s,
+                    injury: lumped_inj,
+                })
+                .collect();
+            let t_end = run.protocol.follow_up_s;
+            let days = (t_end / DAY).floor() as usize;
+            let out: Vec<f64> = (0..=days).map(|d| d as f64 * DAY).collect();
+            let snaps: Vec<f64> = CROSS_SECTION_DAYS
+                .iter()
+                .map(|d| d * DAY)
+                .filter(|&t| t <= t_end)
+                .collect();
+            let r = super::spatial::run(
+                &mut cell.model,
+                &sessions,
+                &|v, _| inj[v],
+                t_end,
+                &out,
+                &snaps,
+                &super::spatial::Stepping::default(),
+            )
+            .map_err(err)?;
+            run.unit_cells.push(UnitCellZone {
+                name: zone,
+                cell,
+                run: r,
+            });
+        }
+        timings_add(&mut run.timings, "healing unit cell", t0);
+        run.report.resolution = "unit_cell".into();
+    }
+    Ok(run)
+}
+
+/// Runs the healing stage on already generated punctures (calibration reuses them).
+pub fn run_prepared(
+    s: &Scenario,
+    punct: &pipeline::PuncturesRun,
+    p: &HealingParams,
+) -> Result<SimulateRun, SimulateError> {
+    let protocol = s
+        .protocol
+        .clone()
+        .ok_or_else(|| SimulateError::NoProtocol(s.title.clone()))?;
+    let mut timings = punct.timings.clone();
+    let mut zones = Vec::new();
+    let mut results = Vec::new();
+    for (zi, ((set, ch, column, _), summary)) in
+        punct.sets.iter().zip(&punct.report.zones).enumerate()
+    {
+        let t0 = Instant::now();
+        let density = set.density_m2();
+        let inj = InjuryInput::from_channels(ch, density);
+        let sessions: Vec<SessionInput> = protocol
+            .session_times_s
+            .iter()
+            .map(|&t_s| SessionInput { t_s, injury: inj })
+            .collect();
+        let run = ZoneRun {
+            column,
+            age_years: s.person.age_years,
+            phototype: s.person.phototype,
+            sessions,
+            protocol: &protocol,
+            spacing_m: if density > 0.0 {
+                1.0 / density.sqrt()
+            } else {
+                1.0
+            },
+        };
+        let seed = crate::rng::derive(s.seed, &[5, zi as u64]);
+        let res = outcomes::run_zone(&run, p, seed).map_err(|source| SimulateError::Ode {
+            zone: summary.name.clone(),
+            source,
+        })?;
+        timings_add(&mut timings, "healing", t0);
+        zones.push(ZoneHealing {
+            name: summary.name.clone(),
+            site: summary.site.clone(),
+            injury: InjuryOut {
+                mean_depth_um: to_um(ch.mean_depth_m),
+                density_per_cm2: per_cm2(density),
+                bleeding_fraction: ch.bleeding_fraction,
+                injured_volume_fraction: LayerKind::ALL
+                    .iter()
+                    .map(|&layer| LayerValue {
+                        layer,
+                        value: ch.injured_volume_fraction[layer.index()],
+                    })
+                    .collect(),
+                open_surface_fraction: ch.open_surface_fraction,
+            },
+            outcomes: res.outcomes.clone(),
+        });
+        results.push(res);
+    }
+    let report = SimulateReport {
+        schema_version: crate::SCHEMA_VERSION.into(),
+        needlesim_version: env!("CARGO_PKG_VERSION").into(),
+        title: s.title.clone(),
+        seed: s.seed,
+        resolution: "lumped".into(),
+        person: s.person.clone(),
+        protocol: ProtocolOut {
+            session_days: protocol.session_times_s.iter().map(|t| t / DAY).collect(),
+            follow_up_days: protocol.follow_up_s / DAY,
+            concerns: protocol.concerns.clone(),
+            scars: protocol.scars.iter().map(scar_out).collect(),
+            wrinkle_depth_mm: protocol.wrinkle_depth_m * 1e3,
+        },
+        zones,
+        warnings: s.warnings.clone(),
+    };
+    Ok(SimulateRun {
+        report,
+        zones: results,
+        protocol,
+        timings,
+        unit_cells: Vec::new(),
+    })
+}
+
+fn timings_add(t: &mut Timings, name: &str, t0: Instant) {
+    let dt = t0.elapsed().as_secs_f64();
+    match t.stages.iter_mut().find(|(n, _)| n == name) {
+        Some((_, v)) => *v += dt,
+        None => t.stages.push((name.to_string(), dt)),
+    }
+}

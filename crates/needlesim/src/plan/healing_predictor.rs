@@ -1,0 +1,241 @@
+//! The real [`Predictor`]: the lumped healing model (issue 5, `crate::healing`).
+//!
+//! For a protocol it builds the per-session injury from the skin and device models (punctures
+//! on a 1 cm² patch of the zone's site with the planned setting and passes ->
+//! `injury::channels` -> `healing::lumped::InjuryInput`; cached per setting and passes), runs
+//! `healing::outcomes::run_zone` through the sessions and a follow-up of 90 days after the last,
+//! and maps its outcomes: the clinical score the model has for the concern (acne-scar score
+//! reduction; wrinkle improvement, marked uncalibrated by the healing model), otherwise the
+//! dermal collagen I change, named as such. Downtime per session and PIH risk come from the
+//! model. Bands are the 5-95 % range over sampled parameters (only when asked: the optimiser
+//! searches on nominal values).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::patient::{ConcernKind, ScarType};
+use super::predict::{Band, PredictInput, Prediction, Predictor, TrajectoryPoint};
+use super::recommend::{device_at, technique};
+use crate::device::{self, Shape, Zone};
+use crate::healing::HealingParams;
+use crate::healing::lumped::{InjuryInput, SessionInput};
+use crate::healing::outcomes::{self, ZoneRun};
+use crate::healing::params::DAY;
+use crate::injury::{self, InjuryParams};
+use crate::protocol::{self, Concern as HConcern, Protocol as HProtocol, ScarKind};
+
+/// Follow-up after the last session at which the result is read, days.
+pub const FOLLOW_UP_DAYS: f64 = 90.0;
+/// Parameter samples for the bands of reported protocols.
+pub const BAND_SAMPLES: u32 = 16;
+/// Seed of the patch punctures and parameter samples.
+const SEED: u64 = 6;
+
+/// Per-session injury and channel spacing (m), keyed by (setting bits, passes, device).
+type InjuryCache = Mutex<HashMap<(u64, u32, u8), (InjuryInput, f64)>>;
+
+/// The lumped healing model behind the planner's seam.
+pub struct HealingPredictor {
+    pub params: HealingParams,
+    pub injury: InjuryParams,
+    cache: InjuryCache,
+}
+
+impl Default for HealingPredictor {
+    fn default() -> Self {
+        HealingPredictor {
+            params: HealingParams::default(),
+            injury: InjuryParams::default(),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+fn concern_of(k: ConcernKind) -> Option<(HConcern, &'static str)> {
+    Some(match k {
+        ConcernKind::AcneScars => (HConcern::AcneScars, "acne-scar score reduction"),
+        ConcernKind::Wrinkles => (
+            HConcern::Wrinkles,
+            "wrinkle improvement (uncalibrated in the healing model)",
+        ),
+        ConcernKind::FineLines => (
+            HConcern::FineLines,
+            "wrinkle improvement (uncalibrated in the healing model)",
+        ),
+        ConcernKind::Laxity => (
+            HConcern::Laxity,
+            "dermal collagen I change (no clinical score for laxity)",
+        ),
+        ConcernKind::StretchMarks => (
+            HConcern::StretchMarks,
+            "dermal collagen I change (no clinical score for stretch marks)",
+        ),
+        ConcernKind::EnlargedPores => (
+            HConcern::Texture,
+            "dermal collagen I change (no clinical score for pores)",
+        ),
+        ConcernKind::SunDamage | ConcernKind::Hyperpigmentation | ConcernKind::Melasma => (
+            HConcern::Rejuvenation,
+            "dermal collagen I change (no clinical score for this concern)",
+        ),
+        ConcernKind::HairThinning => return None,
+    })
+}
+
+impl HealingPredictor {
+    /// Per-session injury of a setting and passes on a 1 cm² patch of the site, and the channel
+    /// spacing, m.
+    fn injury(&self, input: &PredictInput<'_>) -> Result<(InjuryInput, f64), String> {
+        let pr = input.protocol;
+        let key = (pr.setting_mm.to_bits(), pr.passes, input.device as u8);
+        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(&key).copied()) {
+            return Ok(v);
+        }
+        let dev = device_at(input.device, pr.setting_mm);
+        let tech = technique(input.device, pr.passes);
+        let zone = Zone {
+            name: "patch".into(),
+            site: input.column.site,
+            shape: Shape::Rectangle {
+                width_m: 0.01,
+                height_m: 0.01,
+            },
+        };
+        let set = device::generate(&dev, &zone, &tech, SEED).map_err(|e| e.to_string())?;
+        let ch = injury::channels(&set, input.column, &dev, &self.injury, SEED);
+        let density = set.density_m2();
+        let spacing = if density > 0.0 {
+            1.0 / density.sqrt()
+        } else {
+            1.0
+        };
+        let v = (InjuryInput::from_channels(&ch, density), spacing);
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(key, v);
+        }
+        Ok(v)
+    }
+}
+
+fn band(b: &outcomes::Band) -> Band {
+    Band {
+        mean: b.nominal,
+        lo: b.p5.min(b.nominal),
+        hi: b.p95.max(b.nominal),
+    }
+}
+
+impl Predictor for HealingPredictor {
+    fn name(&self) -> String {
+        "lumped healing model (needlesim::healing, issue 5)".into()
+    }
+
+    fn predict(&self, input: &PredictInput<'_>) -> Result<Prediction, String> {
+        let (hc, metric) = concern_of(input.concern.kind).ok_or_else(|| {
+            format!(
+                "the healing model has no outcome for {}",
+                input.concern.kind.label()
+            )
+        })?;
+        let pr = input.protocol;
+        if pr.sessions == 0 {
+            return Err("no sessions".into());
+        }
+        let (inj, spacing) = self.injury(input)?;
+        let session_days = pr.session_days();
+        let last = session_days.last().copied().unwrap_or(0.0);
+        let follow = (last + FOLLOW_UP_DAYS).min(730.0);
+        let report: Vec<f64> = (1..)
+            .map(|k| f64::from(k) * 14.0)
+            .take_while(|d| *d < follow)
+            .map(|d| d * DAY)
+            .collect();
+        let mut scars = protocol::default_scars(&self.params);
+        if hc == HConcern::AcneScars && !input.concern.scar_types.is_empty() {
+            let want = |k: ScarKind| {
+                input.concern.scar_types.iter().any(|t| {
+                    matches!(
+                        (t, k),
+                        (ScarType::Icepick, ScarKind::Icepick)
+                            | (ScarType::Boxcar, ScarKind::Boxcar)
+                            | (ScarType::Rolling, ScarKind::Rolling)
+                    )
+                })
+            };
+            scars.retain(|s| want(s.kind));
+            let total: f64 = scars.iter().map(|s| s.share).sum();
+            for s in &mut scars {
+                s.share /= total.max(1e-12);
+            }
+        }
+        let hp = HProtocol {
+            session_times_s: session_days.iter().map(|d| d * DAY).collect(),
+            follow_up_s: follow * DAY,
+            concerns: vec![hc],
+            scars,
+            wrinkle_depth_m: self.params.wrinkle_depth,
+            report_times_s: report,
+            samples: if input.bands { BAND_SAMPLES } else { 0 },
+        };
+        let sessions: Vec<SessionInput> = hp
+            .session_times_s
+            .iter()
+            .map(|&t_s| SessionInput { t_s, injury: inj })
+            .collect();
+        let run = ZoneRun {
+            column: input.column,
+            age_years: input.person.age_years,
+            phototype: input.person.phototype,
+            sessions,
+            protocol: &hp,
+            spacing_m: spacing,
+        };
+        let res = outcomes::run_zone(&run, &self.params, SEED).map_err(|e| e.to_string())?;
+        let o = &res.outcomes;
+        let score = |t: &outcomes::TimepointOutcomes| -> Band {
+            match hc {
+                HConcern::AcneScars => t.acne_scar_score_reduction_pct.as_ref().map(band),
+                HConcern::Wrinkles | HConcern::FineLines => {
+                    t.wrinkle_improvement_pct.as_ref().map(band)
+                }
+                _ => None,
+            }
+            .unwrap_or_else(|| band(&t.collagen_i_change_pct))
+        };
+        let trajectory: Vec<TrajectoryPoint> = std::iter::once(TrajectoryPoint {
+            day: 0.0,
+            improvement_pct: Band {
+                mean: 0.0,
+                lo: 0.0,
+                hi: 0.0,
+            },
+            collagen_change_pct: Band {
+                mean: 0.0,
+                lo: 0.0,
+                hi: 0.0,
+            },
+        })
+        .chain(o.timepoints.iter().map(|t| TrajectoryPoint {
+            day: t.day,
+            improvement_pct: score(t),
+            collagen_change_pct: band(&t.collagen_i_change_pct),
+        }))
+        .collect();
+        let end = o.timepoints.last().ok_or("no outcome time points")?;
+        Ok(Prediction {
+            metric: metric.into(),
+            improvement_pct: score(end),
+            downtime_days: o.sessions.iter().map(|s| band(&s.downtime_days)).collect(),
+            pih_risk: Some({
+                let b = band(&o.pih_risk_pct);
+                Band {
+                    mean: b.mean / 100.0,
+                    lo: b.lo / 100.0,
+                    hi: b.hi / 100.0,
+                }
+            }),
+            trajectory,
+            horizon_days: follow,
+        })
+    }
+}

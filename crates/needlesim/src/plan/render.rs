@@ -1,0 +1,1244 @@
+//! Renders a [`Plan`]: the terminal text, and a self-contained HTML report with inline SVG
+//! (zone map, schedule, trajectory, trade-off curve). Nothing here computes model results.
+
+use std::fmt::Write as _;
+
+use super::recommend::ZoneStatus;
+use super::rules::{Category, Deferral, roman};
+use super::{Plan, PredictionSection, VerdictKind};
+use crate::skin::Site;
+
+/// Escapes text for HTML and SVG.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(ch),
+        }
+    }
+    o
+}
+
+fn status_label(s: &ZoneStatus) -> String {
+    match s {
+        ZoneStatus::Treat => "treat".into(),
+        ZoneStatus::TreatWithPrecautions { rules } => {
+            format!("treat with precautions ({})", rules.join(", "))
+        }
+        ZoneStatus::DeferredUntil { date, rules } => {
+            format!("deferred until {date} ({})", rules.join(", "))
+        }
+        ZoneStatus::DeferredUntilCondition { conditions, rules } => {
+            format!(
+                "deferred until {} ({})",
+                conditions.join("; "),
+                rules.join(", ")
+            )
+        }
+        ZoneStatus::Excluded { reconsider, rules } => {
+            format!(
+                "do not treat; reconsider when {} ({})",
+                reconsider.join("; "),
+                rules.join(", ")
+            )
+        }
+    }
+}
+
+fn status_color(s: &ZoneStatus) -> &'static str {
+    match s {
+        ZoneStatus::Treat => "#3a9d5d",
+        ZoneStatus::TreatWithPrecautions { .. } => "#e0a030",
+        ZoneStatus::DeferredUntil { .. } | ZoneStatus::DeferredUntilCondition { .. } => "#8d8d8d",
+        ZoneStatus::Excluded { .. } => "#c9302c",
+    }
+}
+
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let cont: String = " ".repeat(indent.chars().count());
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut first = true;
+    let flush = |line: &mut String, out: &mut String, first: &mut bool| {
+        out.push_str(if *first { indent } else { &cont });
+        out.push_str(line);
+        out.push('\n');
+        line.clear();
+        *first = false;
+    };
+    for w in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + w.chars().count() > width {
+            flush(&mut line, &mut out, &mut first);
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(w);
+    }
+    if !line.is_empty() {
+        flush(&mut line, &mut out, &mut first);
+    }
+    out
+}
+
+/// The plan as terminal text.
+pub fn text(plan: &Plan) -> String {
+    let mut s = String::new();
+    let p = &plan.person;
+    let _ = writeln!(
+        s,
+        "needlesim plan: {} (consultation {})",
+        plan.title, plan.date
+    );
+    let _ = writeln!(
+        s,
+        "patient: {:.0} y, {}, Fitzpatrick {}",
+        p.age_years,
+        match p.sex {
+            crate::skin::Sex::Female => "female",
+            crate::skin::Sex::Male => "male",
+        },
+        roman(p.phototype)
+    );
+    s.push_str(&wrap(&format!("** {} **", plan.disclaimer), 96, ""));
+    s.push('\n');
+    let _ = writeln!(s, "VERDICT: {}", plan.verdict.summary);
+    for r in &plan.verdict.reasons {
+        s.push_str(&wrap(r, 92, "  - "));
+    }
+    s.push_str("\nSCREENING\n");
+    if plan.findings.is_empty() {
+        s.push_str("  nothing found\n");
+    }
+    for f in &plan.findings {
+        let scope = f
+            .zone
+            .as_deref()
+            .map(|z| format!(" [{z}]"))
+            .unwrap_or_default();
+        let defer = match (&f.defer, f.waived) {
+            (Some(Deferral::Date { date }), false) => format!("; until {date}"),
+            (Some(Deferral::Condition { condition }), false) => format!("; until {condition}"),
+            (Some(_), true) => "; deferral waived by the practitioner".into(),
+            (None, _) => String::new(),
+        };
+        let head = format!(
+            "{}{scope}: {}{defer} (rule {}, grade {})",
+            f.category.label().to_uppercase(),
+            f.finding,
+            f.rule,
+            f.grade.label()
+        );
+        s.push_str(&wrap(&head, 92, "  - "));
+        s.push_str(&wrap(&f.advice, 88, "      "));
+    }
+    s.push_str("\nZONES\n");
+    for z in &plan.zones {
+        let _ = writeln!(
+            s,
+            "  {} ({}, {:.0} cm²{}): {}",
+            z.name,
+            z.site.name(),
+            z.area_cm2,
+            if z.area_assumed { " assumed" } else { "" },
+            status_label(&z.status)
+        );
+        let _ = writeln!(
+            s,
+            "    modelled skin {:.2} mm (epidermis {:.2} + dermis {:.2}); chart column: {} skin",
+            z.skin.skin_mm, z.skin.epidermis_mm, z.skin.dermis_mm, z.skin.chart_column
+        );
+        for c in &z.concerns {
+            let extra = match (c.concern.grade, c.concern.scar_types.is_empty()) {
+                (Some(g), true) => format!(" (grade {g})"),
+                (Some(g), false) => format!(
+                    " (grade {g}, {})",
+                    c.concern
+                        .scar_types
+                        .iter()
+                        .map(|t| t.name())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                ),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "    {}{extra}: {} {:.2} mm (range {:.2}-{:.2}; cited {:.2}-{:.2}, {}, grade {})",
+                c.concern.kind.label(),
+                z.device,
+                c.setting_mm,
+                c.range_mm[0],
+                c.range_mm[1],
+                c.cited_mm[0],
+                c.cited_mm[1],
+                c.row.row,
+                c.row.grade.label()
+            );
+            let _ = writeln!(
+                s,
+                "      depth check: mean channel {:.2} mm, deepest {:.2} mm, dermis ends at {:.2} mm -> {}",
+                c.check.mean_depth_mm,
+                c.check.deep_end_mm,
+                c.check.dermis_bottom_mm,
+                if c.check.within_dermis {
+                    "within the dermis"
+                } else {
+                    "BEYOND THE DERMIS"
+                }
+            );
+            for a in &c.adjustments {
+                s.push_str(&wrap(a, 86, "      * "));
+            }
+            let _ = writeln!(
+                s,
+                "      {} sessions every {} days ({}; grade {})",
+                c.sessions,
+                c.interval_days,
+                c.session_basis.basis,
+                c.session_basis.grade.label()
+            );
+        }
+        let nm = z
+            .needling_min
+            .map_or("?".to_string(), |m| format!("{m:.0}"));
+        let _ = writeln!(
+            s,
+            "    session: {:.2} mm, {} passes, needling about {nm} min; downtime about {:.0}-{:.0} days (manufacturer chart, grade C)",
+            z.setting_mm, z.passes, z.downtime_days[0], z.downtime_days[1]
+        );
+        for n in &z.schedule_notes {
+            s.push_str(&wrap(n, 86, "    note: "));
+        }
+    }
+    s.push_str("\nNUMBING\n");
+    s.push_str(&wrap(&plan.numbing.how, 90, "  "));
+    s.push_str(&wrap(
+        &format!(
+            "basis: {} (grade {})",
+            plan.numbing.basis,
+            plan.numbing.grade.label()
+        ),
+        90,
+        "  ",
+    ));
+    s.push_str("\nPRODUCTS\n");
+    let mut seen = Vec::new();
+    for z in &plan.zones {
+        for c in &z.concerns {
+            for pr in &c.products {
+                let line = format!("{}: {} (grade {})", pr.when, pr.what, pr.grade.label());
+                if !seen.contains(&line) {
+                    s.push_str(&wrap(&line, 90, "  - "));
+                    seen.push(line);
+                }
+            }
+        }
+    }
+    s.push_str("\nSESSIONS\n");
+    if plan.visits.is_empty() {
+        s.push_str("  none planned\n");
+    }
+    for v in &plan.visits {
+        let zs: Vec<String> = v
+            .zones
+            .iter()
+            .map(|z| format!("{} #{} {:.2} mm", z.zone, z.session, z.setting_mm))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  {:>2}. {}  {}  | numbing {:.0} + needling {:.0} + prep/aftercare {:.0} = {:.0} min; downtime ~{:.0}-{:.0} d",
+            v.number,
+            v.date,
+            zs.join(", "),
+            v.numbing_min,
+            v.needling_min,
+            super::PREPARATION_MIN + super::AFTERCARE_MIN,
+            v.total_min,
+            v.downtime_days[0],
+            v.downtime_days[1]
+        );
+    }
+    s.push_str(&wrap(&plan.maintenance, 90, "  "));
+    if let Some(a) = plan.aftercare.first() {
+        let _ = writeln!(
+            s,
+            "\nAFTERCARE (session 1, {}; every session has its own dated timeline in plan.json and report.html)",
+            a.date
+        );
+        for st in &a.steps {
+            let when = if st.from == st.to {
+                st.from.to_string()
+            } else {
+                format!("{} to {}", st.from, st.to)
+            };
+            let _ = writeln!(s, "  {} ({when}):", st.phase);
+            for i in &st.instructions {
+                s.push_str(&wrap(i, 86, "    - "));
+            }
+        }
+    }
+    s.push_str("  call the clinic if:\n");
+    for w in &plan.warning_signs {
+        s.push_str(&wrap(w, 86, "    - "));
+    }
+    s.push_str("\nPREDICTION AND OPTIMISATION\n");
+    match &plan.prediction {
+        PredictionSection::NotAvailable { reason } => {
+            s.push_str(&wrap(&format!("not available: {reason}"), 90, "  "))
+        }
+        PredictionSection::Done {
+            predictor,
+            zones,
+            failures,
+        } => {
+            let _ = writeln!(s, "  predictor: {predictor}");
+            for zp in zones {
+                let i = &zp.prediction.improvement_pct;
+                let _ = writeln!(
+                    s,
+                    "  {} / {}: recommended protocol -> improvement {:.0} % ({:.0}-{:.0})",
+                    zp.zone,
+                    zp.concern.label(),
+                    i.mean,
+                    i.lo,
+                    i.hi
+                );
+                match &zp.optimisation.best {
+                    Some(b) => {
+                        let bi = zp
+                            .best_prediction
+                            .as_ref()
+                            .map_or(b.improvement_pct, |p| p.improvement_pct);
+                        let _ = writeln!(
+                            s,
+                            "    best within constraints: {:.2} mm, {} passes, {} sessions every {} d -> {:.0} % ({:.0}-{:.0}), downtime {:.1} d",
+                            b.protocol.setting_mm,
+                            b.protocol.passes,
+                            b.protocol.sessions,
+                            b.protocol.interval_days,
+                            bi.mean,
+                            bi.lo,
+                            bi.hi,
+                            b.downtime_days.mean
+                        );
+                    }
+                    None => s.push_str("    no protocol meets the constraints\n"),
+                }
+                let _ = writeln!(
+                    s,
+                    "    trade-off curve: {} points of {} protocols evaluated",
+                    zp.optimisation.tradeoff.len(),
+                    zp.optimisation.evaluated
+                );
+            }
+            for f in failures {
+                let _ = writeln!(s, "  could not predict: {f}");
+            }
+        }
+    }
+    s
+}
+
+// ----------------------------------------------------------------------------------------------
+// SVG
+// ----------------------------------------------------------------------------------------------
+
+/// Where a site is drawn on the zone map: (cx, cy, rx, ry, mirrored pair).
+fn site_shape(site: Site) -> (f64, f64, f64, f64, bool) {
+    match site {
+        Site::Scalp => (160.0, 52.0, 88.0, 22.0, false),
+        Site::Forehead => (160.0, 100.0, 70.0, 24.0, false),
+        Site::Periorbital => (122.0, 160.0, 24.0, 11.0, true),
+        Site::Nose => (160.0, 192.0, 13.0, 28.0, false),
+        Site::Cheek => (108.0, 222.0, 28.0, 34.0, true),
+        Site::Perioral => (160.0, 258.0, 36.0, 12.0, false),
+        Site::Chin => (160.0, 292.0, 28.0, 13.0, false),
+        Site::Neck => (160.0, 360.0, 42.0, 26.0, false),
+        Site::Chest => (470.0, 140.0, 48.0, 26.0, false),
+        Site::Abdomen => (470.0, 205.0, 42.0, 32.0, false),
+        Site::Back => (600.0, 170.0, 42.0, 50.0, false),
+        Site::DorsalHand => (405.0, 262.0, 12.0, 16.0, true),
+        Site::Thigh => (452.0, 300.0, 16.0, 40.0, true),
+    }
+}
+
+/// The zone map: a face and a body outline, each zone coloured by status and labelled with its
+/// setting.
+pub fn zone_map_svg(plan: &Plan) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 430" width="700" height="430" font-family="sans-serif" font-size="11">
+<rect width="700" height="430" fill="#fff"/>
+<ellipse cx="160" cy="195" rx="105" ry="135" fill="#f6e7dc" stroke="#b89"/>
+<rect x="125" y="320" width="70" height="70" fill="#f6e7dc" stroke="#b89"/>
+<text x="160" y="420" text-anchor="middle" fill="#555">face and neck</text>
+<circle cx="470" cy="70" r="24" fill="#f6e7dc" stroke="#b89"/>
+<rect x="420" y="100" width="100" height="150" rx="18" fill="#f6e7dc" stroke="#b89"/>
+<rect x="395" y="105" width="22" height="150" rx="10" fill="#f6e7dc" stroke="#b89"/>
+<rect x="523" y="105" width="22" height="150" rx="10" fill="#f6e7dc" stroke="#b89"/>
+<rect x="432" y="250" width="36" height="140" rx="12" fill="#f6e7dc" stroke="#b89"/>
+<rect x="472" y="250" width="36" height="140" rx="12" fill="#f6e7dc" stroke="#b89"/>
+<text x="470" y="420" text-anchor="middle" fill="#555">body (front)</text>
+<rect x="555" y="100" width="90" height="150" rx="18" fill="#f6e7dc" stroke="#b89"/>
+<text x="600" y="270" text-anchor="middle" fill="#555">back</text>
+"##
+    );
+    let mut used: Vec<(Site, usize)> = Vec::new();
+    for z in &plan.zones {
+        let n = used.iter().filter(|(s, _)| *s == z.site).count();
+        used.push((z.site, n));
+        let (cx, cy, rx, ry, pair) = site_shape(z.site);
+        let color = status_color(&z.status);
+        let mut draw = |x: f64| {
+            let _ = writeln!(
+                s,
+                r#"<ellipse cx="{x:.0}" cy="{cy:.0}" rx="{rx:.0}" ry="{ry:.0}" fill="{color}" fill-opacity="0.55" stroke="{color}" stroke-width="2"><title>{}</title></ellipse>"#,
+                esc(&format!("{}: {}", z.name, status_label(&z.status)))
+            );
+        };
+        draw(cx);
+        let mirror = if cx < 300.0 { 320.0 - cx } else { 940.0 - cx };
+        if pair {
+            draw(mirror);
+        }
+        let label = match z.status {
+            ZoneStatus::Treat | ZoneStatus::TreatWithPrecautions { .. } => {
+                format!("{} {:.2} mm", z.name, z.setting_mm)
+            }
+            ZoneStatus::DeferredUntil { date, .. } => {
+                format!("{} {:.2} mm from {date}", z.name, z.setting_mm)
+            }
+            ZoneStatus::DeferredUntilCondition { .. } => format!("{} deferred", z.name),
+            ZoneStatus::Excluded { .. } => format!("{} not treated", z.name),
+        };
+        let ly = cy + 4.0 + 13.0 * n as f64;
+        let lx = if pair { mirror } else { cx };
+        let _ = writeln!(
+            s,
+            r##"<text x="{lx:.0}" y="{ly:.0}" text-anchor="middle" font-weight="bold" fill="#111" stroke="#fff" stroke-width="3" paint-order="stroke">{}</text>"##,
+            esc(&label)
+        );
+    }
+    let legend = [
+        ("#3a9d5d", "treat"),
+        ("#e0a030", "treat with precautions"),
+        ("#8d8d8d", "deferred"),
+        ("#c9302c", "do not treat"),
+    ];
+    for (i, (c, l)) in legend.iter().enumerate() {
+        let y = 300.0 + 18.0 * i as f64;
+        let _ = writeln!(
+            s,
+            r#"<rect x="560" y="{:.0}" width="12" height="12" fill="{c}" fill-opacity="0.6" stroke="{c}"/><text x="578" y="{:.0}">{l}</text>"#,
+            y,
+            y + 10.0
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The schedule: one row per zone from the consultation to after the last session; sessions,
+/// their downtime (chart), deferrals and blackouts.
+pub fn schedule_svg(plan: &Plan) -> String {
+    let start = plan.date;
+    let mut end = start.add_days(60);
+    for z in &plan.zones {
+        if let Some(d) = z.dates.last() {
+            end = end.max(d.add_days(21));
+        }
+        if let ZoneStatus::DeferredUntil { date, .. } = z.status {
+            end = end.max(date.add_days(21));
+        }
+    }
+    let days = start.days_until(end).max(1) as f64;
+    let (w, left, right, row_h, top) = (900.0, 150.0, 20.0, 34.0, 40.0);
+    let h = top + row_h * plan.zones.len().max(1) as f64 + 40.0;
+    let x = |d: super::Date| left + (w - left - right) * (start.days_until(d) as f64 / days);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="11"><rect width="{w}" height="{h}" fill="#fff"/>"##
+    );
+    for b in &plan.goals.blackout {
+        let (x0, x1) = (x(b.from.max(start)), x(b.to.min(end)));
+        if x1 > x0 {
+            let _ = writeln!(
+                s,
+                r##"<rect x="{x0:.1}" y="{:.0}" width="{:.1}" height="{:.0}" fill="#ddd"><title>{}</title></rect><text x="{x0:.1}" y="{:.0}" fill="#777">blackout</text>"##,
+                top - 10.0,
+                x1 - x0,
+                h - top - 20.0,
+                esc(b.reason.as_deref().unwrap_or("blackout")),
+                top - 14.0
+            );
+        }
+    }
+    // Month ticks.
+    let mut d = start;
+    let (y0, m0, _) = d.ymd();
+    let _ = (y0, m0);
+    while d <= end {
+        let (_, _, dd) = d.ymd();
+        if dd == 1 || d == start {
+            let xx = x(d);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{xx:.1}" y1="{:.0}" x2="{xx:.1}" y2="{:.0}" stroke="#eee"/><text x="{xx:.1}" y="{:.0}" fill="#555">{}</text>"##,
+                top - 6.0,
+                h - 22.0,
+                h - 8.0,
+                &d.to_string()[..7]
+            );
+        }
+        d = d.add_days(1);
+    }
+    for (i, z) in plan.zones.iter().enumerate() {
+        let y = top + row_h * i as f64 + row_h / 2.0;
+        let _ = writeln!(
+            s,
+            r#"<text x="8" y="{:.0}">{}</text>"#,
+            y + 4.0,
+            esc(&z.name)
+        );
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" y1="{y:.0}" x2="{:.0}" y2="{y:.0}" stroke="#ccc"/>"##,
+            w - right
+        );
+        let color = status_color(&z.status);
+        match &z.status {
+            ZoneStatus::DeferredUntil { date, .. } => {
+                let _ = writeln!(
+                    s,
+                    r#"<rect x="{left}" y="{:.0}" width="{:.1}" height="8" fill="{color}" fill-opacity="0.35"/><text x="{:.1}" y="{:.0}" fill="{color}">held back until {date}</text>"#,
+                    y - 4.0,
+                    x(*date) - left,
+                    left + 4.0,
+                    y - 7.0
+                );
+            }
+            ZoneStatus::DeferredUntilCondition { .. } | ZoneStatus::Excluded { .. } => {
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{:.0}" y="{:.0}" fill="{color}">{}</text>"#,
+                    left + 4.0,
+                    y + 4.0,
+                    esc(&status_label(&z.status))
+                );
+            }
+            _ => {}
+        }
+        for (k, d) in z.dates.iter().enumerate() {
+            let xd = x(*d);
+            let xe = x(d.add_days(z.downtime_days[1].ceil() as i64));
+            let _ = writeln!(
+                s,
+                r##"<rect x="{xd:.1}" y="{:.0}" width="{:.1}" height="10" fill="#e57373" fill-opacity="0.5"><title>downtime about {:.0}-{:.0} days (chart)</title></rect><circle cx="{xd:.1}" cy="{y:.0}" r="6" fill="{color}"><title>{} session {}: {d}, {:.2} mm</title></circle>"##,
+                y - 5.0,
+                (xe - xd).max(1.0),
+                z.downtime_days[0],
+                z.downtime_days[1],
+                esc(&z.name),
+                k + 1,
+                z.setting_mm
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        r##"<text x="{left}" y="16" fill="#333">dots: sessions; red bars: expected downtime (manufacturer chart, grade C); grey: blackouts</text></svg>"##
+    );
+    s
+}
+
+fn no_data_svg(msg: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 90" width="700" height="90" font-family="sans-serif" font-size="13"><rect width="700" height="90" fill="#f7f7f7" stroke="#ccc"/>"##
+    );
+    let words = wrap(msg, 100, "");
+    for (i, l) in words.lines().enumerate() {
+        let _ = writeln!(
+            s,
+            r##"<text x="12" y="{}" fill="#555">{}</text>"##,
+            24 + 18 * i,
+            esc(l)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+struct Axes {
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+    w: f64,
+    h: f64,
+    l: f64,
+    b: f64,
+}
+
+impl Axes {
+    fn px(&self, x: f64) -> f64 {
+        self.l + (self.w - self.l - 20.0) * (x - self.x0) / (self.x1 - self.x0).max(1e-12)
+    }
+    fn py(&self, y: f64) -> f64 {
+        (self.h - self.b)
+            - (self.h - self.b - 20.0) * (y - self.y0) / (self.y1 - self.y0).max(1e-12)
+    }
+    fn frame(&self, s: &mut String, xlabel: &str, ylabel: &str) {
+        let _ = writeln!(
+            s,
+            r##"<line x1="{l}" y1="{yb}" x2="{xr}" y2="{yb}" stroke="#333"/><line x1="{l}" y1="20" x2="{l}" y2="{yb}" stroke="#333"/><text x="{cx}" y="{ty}" text-anchor="middle">{xlabel}</text><text x="14" y="{cy}" transform="rotate(-90 14 {cy})" text-anchor="middle">{ylabel}</text>"##,
+            l = self.l,
+            yb = self.h - self.b,
+            xr = self.w - 20.0,
+            cx = (self.l + self.w) / 2.0,
+            ty = self.h - 6.0,
+            cy = (self.h - self.b) / 2.0
+        );
+        let ticks = |a: f64, b: f64| -> Vec<f64> {
+            let raw = ((b - a) / 4.0).max(1e-9);
+            let mag = 10f64.powf(raw.log10().floor());
+            let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+                .iter()
+                .map(|m| m * mag)
+                .find(|s| *s >= raw)
+                .unwrap_or(10.0 * mag);
+            let mut v = Vec::new();
+            let mut t = (a / step).ceil() * step;
+            while t <= b + 1e-9 && v.len() < 12 {
+                v.push(t);
+                t += step;
+            }
+            v
+        };
+        let fmt = |v: f64| {
+            if v.fract().abs() < 1e-9 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            }
+        };
+        for fx in ticks(self.x0, self.x1) {
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
+                self.px(fx),
+                self.h - self.b + 14.0,
+                fmt(fx)
+            );
+        }
+        for fy in ticks(self.y0, self.y1) {
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{}</text>"##,
+                self.l - 4.0,
+                self.py(fy) + 4.0,
+                fmt(fy)
+            );
+        }
+    }
+}
+
+const PALETTE: [&str; 6] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+];
+
+/// Predicted improvement over time with its band, one line per zone and concern.
+pub fn trajectory_svg(plan: &Plan) -> String {
+    let PredictionSection::Done { zones, .. } = &plan.prediction else {
+        if let PredictionSection::NotAvailable { reason } = &plan.prediction {
+            return no_data_svg(&format!("Trajectory not available: {reason}"));
+        }
+        return String::new();
+    };
+    let pts: Vec<_> = zones
+        .iter()
+        .flat_map(|z| z.prediction.trajectory.iter())
+        .collect();
+    if pts.is_empty() {
+        return no_data_svg("No trajectory: no zone could be predicted.");
+    }
+    let xmax = pts.iter().map(|p| p.day).fold(1.0, f64::max);
+    let ymax = pts
+        .iter()
+        .map(|p| p.improvement_pct.hi)
+        .fold(10.0, f64::max);
+    let ymin = pts.iter().map(|p| p.improvement_pct.lo).fold(0.0, f64::min);
+    let ax = Axes {
+        x0: 0.0,
+        x1: xmax,
+        y0: ymin,
+        y1: ymax * 1.05,
+        w: 700.0,
+        h: 360.0,
+        l: 60.0,
+        b: 40.0,
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 360" width="700" height="360" font-family="sans-serif" font-size="11"><rect width="700" height="360" fill="#fff"/>"##
+    );
+    ax.frame(
+        &mut s,
+        "days from the first session",
+        "score improvement, %",
+    );
+    for (i, z) in zones.iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        let t = &z.prediction.trajectory;
+        if t.is_empty() {
+            continue;
+        }
+        let mut band = String::new();
+        for p in t {
+            let _ = write!(
+                band,
+                "{:.1},{:.1} ",
+                ax.px(p.day),
+                ax.py(p.improvement_pct.hi)
+            );
+        }
+        for p in t.iter().rev() {
+            let _ = write!(
+                band,
+                "{:.1},{:.1} ",
+                ax.px(p.day),
+                ax.py(p.improvement_pct.lo)
+            );
+        }
+        let line: String = t
+            .iter()
+            .map(|p| format!("{:.1},{:.1} ", ax.px(p.day), ax.py(p.improvement_pct.mean)))
+            .collect();
+        let _ = writeln!(
+            s,
+            r#"<polygon points="{band}" fill="{c}" fill-opacity="0.15"/><polyline points="{line}" fill="none" stroke="{c}" stroke-width="2"/>"#
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
+            ax.l + 10.0,
+            30 + 14 * i,
+            esc(&format!("{} / {}", z.zone, z.concern.label()))
+        );
+        for d in z.recommended.session_days() {
+            let _ = writeln!(
+                s,
+                r#"<line x1="{0:.1}" x2="{0:.1}" y1="{1:.1}" y2="{2:.1}" stroke="{c}" stroke-dasharray="2,3"/>"#,
+                ax.px(d),
+                ax.py(ax.y0),
+                ax.py(ax.y0) - 8.0
+            );
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// Result against downtime: the trade-off curve of each zone and concern, with the chosen
+/// protocol ringed and the downtime limit dashed.
+pub fn tradeoff_svg(plan: &Plan) -> String {
+    let PredictionSection::Done { zones, .. } = &plan.prediction else {
+        if let PredictionSection::NotAvailable { reason } = &plan.prediction {
+            return no_data_svg(&format!("Trade-off curve not available: {reason}"));
+        }
+        return String::new();
+    };
+    let pts: Vec<_> = zones
+        .iter()
+        .flat_map(|z| z.optimisation.tradeoff.iter())
+        .collect();
+    if pts.is_empty() {
+        return no_data_svg("No trade-off curve: no protocol could be evaluated.");
+    }
+    let xmax = pts
+        .iter()
+        .map(|c| c.downtime_days.mean)
+        .chain(plan.goals.max_downtime_days)
+        .fold(1.0, f64::max)
+        * 1.1;
+    let ymax = pts
+        .iter()
+        .map(|c| c.improvement_pct.mean)
+        .fold(10.0, f64::max)
+        * 1.1;
+    let ax = Axes {
+        x0: 0.0,
+        x1: xmax,
+        y0: 0.0,
+        y1: ymax,
+        w: 700.0,
+        h: 360.0,
+        l: 60.0,
+        b: 40.0,
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 360" width="700" height="360" font-family="sans-serif" font-size="11"><rect width="700" height="360" fill="#fff"/>"##
+    );
+    ax.frame(
+        &mut s,
+        "downtime after the worst session, days",
+        "predicted result, % (metric per zone: see table)",
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="{}" y="{}" fill="#555">filled: within the limits; open: breaks a limit (downtime or PIH risk); ringed: chosen</text>"##,
+        ax.l + 10.0,
+        ax.h - ax.b - 8.0
+    );
+    if let Some(m) = plan.goals.max_downtime_days {
+        let xx = ax.px(m.min(xmax));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="20" y2="{:.0}" stroke="#c9302c" stroke-dasharray="5,4"/><text x="{:.1}" y="30" text-anchor="end" fill="#c9302c">max downtime {m} d</text>"##,
+            ax.h - ax.b,
+            xx - 4.0
+        );
+    }
+    for (i, z) in zones.iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        let line: String = z
+            .optimisation
+            .tradeoff
+            .iter()
+            .map(|p| {
+                format!(
+                    "{:.1},{:.1} ",
+                    ax.px(p.downtime_days.mean),
+                    ax.py(p.improvement_pct.mean)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            r#"<polyline points="{line}" fill="none" stroke="{c}" stroke-width="2"/>"#
+        );
+        for p in &z.optimisation.tradeoff {
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{}" stroke="{c}"><title>{:.2} mm, {} passes, {} x every {} d: {:.0} %, {:.1} d{}</title></circle>"#,
+                ax.px(p.downtime_days.mean),
+                ax.py(p.improvement_pct.mean),
+                if p.feasible { c } else { "#fff" },
+                p.protocol.setting_mm,
+                p.protocol.passes,
+                p.protocol.sessions,
+                p.protocol.interval_days,
+                p.improvement_pct.mean,
+                p.downtime_days.mean,
+                if p.feasible {
+                    String::new()
+                } else {
+                    format!(" (outside the limits: {})", p.violations.join(", "))
+                }
+            );
+        }
+        if let Some(b) = &z.optimisation.best {
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="8" fill="none" stroke="{c}" stroke-width="2"/>"#,
+                ax.px(b.downtime_days.mean),
+                ax.py(b.improvement_pct.mean)
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
+            ax.l + 10.0,
+            44 + 14 * i,
+            esc(&format!("{} / {}", z.zone, z.concern.label()))
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+// ----------------------------------------------------------------------------------------------
+// HTML
+// ----------------------------------------------------------------------------------------------
+
+const CSS: &str = r#"
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:4px} h2{margin-top:32px;border-bottom:2px solid #eee;padding-bottom:4px}
+.disclaimer{background:#fff4d6;border:2px solid #e0a030;padding:12px 16px;border-radius:6px;font-weight:600}
+.verdict{padding:14px 18px;border-radius:6px;font-size:1.15em;font-weight:700;margin:16px 0}
+.v-treat{background:#e4f4ea;border-left:8px solid #3a9d5d}.v-treat_with_precautions{background:#fdf1dc;border-left:8px solid #e0a030}.v-not_today{background:#fbe3e2;border-left:8px solid #c9302c}
+table{border-collapse:collapse;width:100%;margin:8px 0;font-size:.92em} th,td{border:1px solid #ddd;padding:5px 7px;text-align:left;vertical-align:top} th{background:#f4f4f4}
+.cat-do_not_treat{color:#c9302c;font-weight:700}.cat-precaution{color:#a86b00;font-weight:700}.cat-note{color:#555}
+.grade{display:inline-block;padding:0 6px;border-radius:8px;background:#eee;font-size:.85em}
+.small{font-size:.88em;color:#555} ul{margin:4px 0} .zone{border:1px solid #ddd;border-radius:6px;padding:8px 14px;margin:10px 0}
+svg{max-width:100%;height:auto}
+"#;
+
+/// The self-contained HTML report (inline CSS and SVG; no external assets).
+pub fn html(plan: &Plan) -> String {
+    let mut h = String::new();
+    let p = &plan.person;
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>needlesim plan: {}</title><style>{CSS}</style></head><body>\n",
+        esc(&plan.title)
+    );
+    let _ = writeln!(h, "<h1>Treatment plan: {}</h1>", esc(&plan.title));
+    let _ = writeln!(
+        h,
+        "<p class=\"small\">Consultation {} &middot; {:.0} years, {}, Fitzpatrick {} &middot; needlesim {} (plan schema {})</p>",
+        plan.date,
+        p.age_years,
+        match p.sex {
+            crate::skin::Sex::Female => "female",
+            crate::skin::Sex::Male => "male",
+        },
+        roman(p.phototype),
+        env!("CARGO_PKG_VERSION"),
+        esc(&plan.schema_version)
+    );
+    let _ = writeln!(
+        h,
+        "<div class=\"disclaimer\">{}</div>",
+        esc(&plan.disclaimer)
+    );
+    let vk = match plan.verdict.kind {
+        VerdictKind::Treat => "treat",
+        VerdictKind::TreatWithPrecautions => "treat_with_precautions",
+        VerdictKind::NotToday => "not_today",
+    };
+    let _ = writeln!(
+        h,
+        "<div class=\"verdict v-{vk}\">{}</div>",
+        esc(&plan.verdict.summary)
+    );
+    if !plan.verdict.reasons.is_empty() {
+        h.push_str("<ul>");
+        for r in &plan.verdict.reasons {
+            let _ = write!(h, "<li>{}</li>", esc(r));
+        }
+        h.push_str("</ul>\n");
+    }
+    if let Some(n) = &plan.goals.notes {
+        let _ = writeln!(h, "<p><b>Patient's goals:</b> {}</p>", esc(n));
+    }
+
+    h.push_str("<h2>Zone map</h2>\n");
+    h.push_str(&zone_map_svg(plan));
+
+    h.push_str("<h2>Screening</h2>\n<table><tr><th>finding</th><th>outcome</th><th>advice</th><th>rule / evidence</th></tr>\n");
+    if plan.findings.is_empty() {
+        h.push_str("<tr><td colspan=\"4\">Nothing found in the patient file.</td></tr>\n");
+    }
+    for f in &plan.findings {
+        let cat = match f.category {
+            Category::DoNotTreat => "do_not_treat",
+            Category::Precaution => "precaution",
+            Category::Note => "note",
+        };
+        let defer = match (&f.defer, f.waived) {
+            (Some(Deferral::Date { date }), false) => format!("<br>until {date}"),
+            (Some(Deferral::Condition { condition }), false) => {
+                format!("<br>until {}", esc(condition))
+            }
+            (Some(_), true) => "<br><i>deferral waived by the practitioner</i>".into(),
+            _ => String::new(),
+        };
+        let scope = f
+            .zone
+            .as_deref()
+            .map_or("whole person".to_string(), |z| format!("zone {}", esc(z)));
+        let _ = writeln!(
+            h,
+            "<tr><td>{}<br><span class=\"small\">{scope}</span></td><td class=\"cat-{cat}\">{}{defer}</td><td>{}</td><td><code>{}</code><br><span class=\"grade\">grade {}</span><br><span class=\"small\">{}</span></td></tr>",
+            esc(&f.finding),
+            f.category.label(),
+            esc(&f.advice),
+            esc(&f.rule),
+            f.grade.label(),
+            esc(&f.sources.join(", "))
+        );
+    }
+    h.push_str("</table>\n");
+
+    h.push_str("<h2>Recommendations by zone</h2>\n");
+    for z in &plan.zones {
+        let _ = writeln!(
+            h,
+            "<div class=\"zone\"><h3 style=\"margin:4px 0;color:{}\">{} <span class=\"small\">({}, {:.0} cm²{})</span></h3><p><b>{}</b></p>",
+            status_color(&z.status),
+            esc(&z.name),
+            z.site.name(),
+            z.area_cm2,
+            if z.area_assumed {
+                ", typical area assumed"
+            } else {
+                ""
+            },
+            esc(&status_label(&z.status))
+        );
+        let _ = writeln!(
+            h,
+            "<p class=\"small\">Modelled skin: {:.2} mm (epidermis {:.2} mm + dermis {:.2} mm); a 35-year-old of the same sex: {:.2} mm, so the <b>{}-skin</b> column of the depth chart applies.</p>",
+            z.skin.skin_mm,
+            z.skin.epidermis_mm,
+            z.skin.dermis_mm,
+            z.skin.reference_skin_mm,
+            z.skin.chart_column
+        );
+        h.push_str("<table><tr><th>concern</th><th>setting</th><th>range (cited)</th><th>in this skin</th><th>sessions</th><th>source</th></tr>\n");
+        for c in &z.concerns {
+            let mut adj = String::new();
+            if !c.adjustments.is_empty() {
+                adj.push_str("<ul class=\"small\">");
+                for a in &c.adjustments {
+                    let _ = write!(adj, "<li>{}</li>", esc(a));
+                }
+                adj.push_str("</ul>");
+            }
+            let extra = c
+                .concern
+                .grade
+                .map(|g| {
+                    format!(
+                        " (G&amp;B grade {g}{})",
+                        if c.concern.scar_types.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "; {}",
+                                c.concern
+                                    .scar_types
+                                    .iter()
+                                    .map(|t| t.name())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        }
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                h,
+                "<tr><td>{}{extra}</td><td><b>{:.2} mm</b> ({})</td><td>{:.2}-{:.2} mm<br><span class=\"small\">cited {:.2}-{:.2}: {}</span>{adj}</td><td>mean channel {:.2} mm, deepest {:.2} mm; dermis ends at {:.2} mm: <b>{}</b></td><td>{} &times; every {} days<br><span class=\"small\">{} (grade {})</span></td><td><span class=\"grade\">grade {}</span><br><span class=\"small\">{}{}</span></td></tr>",
+                c.concern.kind.label(),
+                c.setting_mm,
+                esc(&z.device),
+                c.range_mm[0],
+                c.range_mm[1],
+                c.cited_mm[0],
+                c.cited_mm[1],
+                esc(&c.row.row),
+                c.check.mean_depth_mm,
+                c.check.deep_end_mm,
+                c.check.dermis_bottom_mm,
+                if c.check.within_dermis {
+                    "within the dermis"
+                } else {
+                    "beyond the dermis"
+                },
+                c.sessions,
+                c.interval_days,
+                esc(&c.session_basis.basis),
+                c.session_basis.grade.label(),
+                c.row.grade.label(),
+                esc(&c.row.sources.join(", ")),
+                if c.row.note.is_empty() {
+                    String::new()
+                } else {
+                    format!("<br>{}", esc(&c.row.note))
+                }
+            );
+        }
+        h.push_str("</table>\n");
+        let nm = z.needling_min.map_or("?".into(), |m| format!("{m:.0}"));
+        let _ = writeln!(
+            h,
+            "<p>Each session: {} at {:.2} mm, {} passes, about {nm} min of needling; expected downtime about {:.0}-{:.0} days (manufacturer chart, grade C).</p>",
+            esc(&z.device),
+            z.setting_mm,
+            z.passes,
+            z.downtime_days[0],
+            z.downtime_days[1]
+        );
+        for n in &z.schedule_notes {
+            let _ = writeln!(h, "<p class=\"small\">Schedule: {}</p>", esc(n));
+        }
+        h.push_str("</div>\n");
+    }
+
+    h.push_str("<h2>Numbing and products</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p><b>Numbing:</b> {} <span class=\"small\">({}; grade {})</span></p><ul>",
+        esc(&plan.numbing.how),
+        esc(&plan.numbing.basis),
+        plan.numbing.grade.label()
+    );
+    let mut seen = Vec::new();
+    for z in &plan.zones {
+        for c in &z.concerns {
+            for pr in &c.products {
+                let line = format!(
+                    "<li><b>{}:</b> {} <span class=\"grade\">grade {}</span></li>",
+                    esc(&pr.when),
+                    esc(&pr.what),
+                    pr.grade.label()
+                );
+                if !seen.contains(&line) {
+                    h.push_str(&line);
+                    seen.push(line);
+                }
+            }
+        }
+    }
+    h.push_str("</ul>\n");
+
+    h.push_str("<h2>Sessions</h2>\n");
+    h.push_str(&schedule_svg(plan));
+    h.push_str("<table><tr><th>#</th><th>date</th><th>zones (setting)</th><th>apply numbing</th><th>needling</th><th>visit</th><th>downtime</th></tr>\n");
+    for v in &plan.visits {
+        let zs: Vec<String> = v
+            .zones
+            .iter()
+            .map(|z| {
+                format!(
+                    "{} #{} ({:.2} mm, {} passes)",
+                    esc(&z.zone),
+                    z.session,
+                    z.setting_mm,
+                    z.passes
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0} min before</td><td>{:.0} min</td><td>{:.0} min</td><td>about {:.0}-{:.0} days</td></tr>",
+            v.number,
+            v.date,
+            zs.join("<br>"),
+            v.numbing_min,
+            v.needling_min,
+            v.total_min,
+            v.downtime_days[0],
+            v.downtime_days[1]
+        );
+    }
+    if plan.visits.is_empty() {
+        h.push_str("<tr><td colspan=\"7\">No sessions planned.</td></tr>");
+    }
+    h.push_str("</table>\n");
+    let _ = writeln!(h, "<p>{}</p>", esc(&plan.maintenance));
+
+    h.push_str("<h2>Predicted result</h2>\n");
+    h.push_str(&trajectory_svg(plan));
+    h.push_str("<h3>Trade-off: result against downtime</h3>\n");
+    h.push_str(&tradeoff_svg(plan));
+    if let PredictionSection::Done {
+        predictor,
+        zones,
+        failures,
+    } = &plan.prediction
+    {
+        let _ = writeln!(
+            h,
+            "<p class=\"small\">Predictor: {}. Result metric per row; bands are the 5-95 % range over sampled model parameters; read 90 days after the last session.</p><table><tr><th>zone / concern</th><th>metric</th><th>recommended protocol</th><th>best within constraints</th></tr>",
+            esc(predictor)
+        );
+        for zp in zones {
+            let r = &zp.prediction.improvement_pct;
+            let best = zp.optimisation.best.as_ref().map_or("none meets the constraints".to_string(), |b| {
+                let bp = zp.best_prediction.as_ref();
+                let bi = bp.map_or(b.improvement_pct, |p| p.improvement_pct);
+                let pih = bp.and_then(|p| p.pih_risk).or(b.pih_risk).map_or(String::new(), |r| format!(", PIH risk {:.0} % ({:.0}-{:.0})", r.mean * 100.0, r.lo * 100.0, r.hi * 100.0));
+                format!(
+                    "{:.2} mm, {} passes, {} &times; every {} d: {:.0} % ({:.0}-{:.0}), downtime {:.1} d{pih}",
+                    b.protocol.setting_mm, b.protocol.passes, b.protocol.sessions, b.protocol.interval_days, bi.mean, bi.lo, bi.hi, b.downtime_days.mean
+                )
+            });
+            let _ = writeln!(
+                h,
+                "<tr><td>{} / {}</td><td>{}</td><td>{:.2} mm, {} passes, {} &times; every {} d: {:.0} % ({:.0}-{:.0})</td><td>{best}</td></tr>",
+                esc(&zp.zone),
+                zp.concern.label(),
+                esc(&zp.prediction.metric),
+                zp.recommended.setting_mm,
+                zp.recommended.passes,
+                zp.recommended.sessions,
+                zp.recommended.interval_days,
+                r.mean,
+                r.lo,
+                r.hi
+            );
+        }
+        h.push_str("</table>\n");
+        for f in failures {
+            let _ = writeln!(h, "<p class=\"small\">Could not predict: {}</p>", esc(f));
+        }
+    }
+
+    h.push_str("<h2>Aftercare</h2>\n<p class=\"small\">From clinic aftercare pages (grade C); warning signs from the adverse events in a systematic review (grade B).</p>\n");
+    for a in &plan.aftercare {
+        let _ = writeln!(
+            h,
+            "<h3>Session {} &middot; {} &middot; {}</h3><table><tr><th>when</th><th>dates</th><th>what to do</th></tr>",
+            a.session,
+            a.date,
+            esc(&a.zones.join(", "))
+        );
+        for st in &a.steps {
+            let when = if st.from == st.to {
+                st.from.to_string()
+            } else {
+                format!("{} &ndash; {}", st.from, st.to)
+            };
+            let items: String = st
+                .instructions
+                .iter()
+                .map(|i| format!("<li>{}</li>", esc(i)))
+                .collect();
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{when}</td><td><ul>{items}</ul></td></tr>",
+                esc(&st.phase)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("<h3>Call the clinic if</h3><ul>");
+    for w in &plan.warning_signs {
+        let _ = write!(h, "<li>{}</li>", esc(w));
+    }
+    h.push_str("</ul>\n");
+
+    h.push_str("<h2>Sources</h2>\n<table><tr><th>key</th><th>grade</th><th>source</th></tr>\n");
+    for s in &plan.sources {
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}<br><span class=\"small\">{}</span></td></tr>",
+            s.key,
+            s.grade.label(),
+            esc(&s.citation),
+            esc(&s.url)
+        );
+    }
+    h.push_str("</table>\n<p class=\"small\">Grades: A primary peer-reviewed study; B review, consensus or quoted study; C clinic or manufacturer page; planner default: a choice no source gives, stated as such.</p>\n");
+    let _ = writeln!(
+        h,
+        "<div class=\"disclaimer\">{}</div>\n</body></html>",
+        esc(&plan.disclaimer)
+    );
+    h
+}

@@ -1,0 +1,318 @@
+//! The healing cascade: emergent phase order, dose and person effects, multi-session
+//! accumulation, determinism, the parameter registry and protocol errors.
+
+use needlesim::healing::lumped::{self, Accuracy, InjuryInput, LumpedModel, SessionInput};
+use needlesim::healing::outcomes::{self, ZoneRun};
+use needlesim::healing::params::{DAY, HealingParams};
+use needlesim::healing::registry;
+use needlesim::protocol::{self, Protocol, ProtocolFile};
+use needlesim::skin::{self, Person, Site, ThicknessOverrides};
+
+fn column(age: f64) -> needlesim::skin::SkinColumn {
+    let person = Person {
+        age_years: age,
+        ..Person::default()
+    };
+    skin::column(Site::Cheek, &person, &ThicknessOverrides::default()).unwrap()
+}
+
+/// A 1.5 mm roller-like injury: epidermis and both dermal layers reached, most channels bleed.
+fn deep_injury() -> InjuryInput {
+    InjuryInput {
+        injured_volume_fraction: [0.02, 0.02, 0.02, 0.01, 0.0],
+        bleeding_fraction: 0.7,
+        recoil: 0.5,
+        open_surface_fraction: 0.01,
+        density_m2: 2.5e6,
+        mean_depth_m: 1.2e-3,
+    }
+}
+
+/// A 0.25 mm injury: epidermis and the top of the papillary dermis, no bleeding.
+fn shallow_injury() -> InjuryInput {
+    InjuryInput {
+        injured_volume_fraction: [0.02, 0.02, 0.003, 0.0, 0.0],
+        bleeding_fraction: 0.0,
+        recoil: 0.5,
+        open_surface_fraction: 0.01,
+        density_m2: 2.5e6,
+        mean_depth_m: 0.2e-3,
+    }
+}
+
+fn protocol(sessions: usize, interval_days: f64, follow_up_days: f64) -> Protocol {
+    let raw = ProtocolFile {
+        sessions: Some(sessions as i64),
+        interval_days: Some(interval_days),
+        follow_up_days,
+        concerns: Some(vec!["acne_scars".into(), "wrinkles".into()]),
+        uncertainty_samples: Some(8),
+        ..ProtocolFile::default()
+    };
+    let mut errors = Vec::new();
+    protocol::validate(&raw, &mut errors).unwrap()
+}
+
+fn run(age: f64, phototype: u8, inj: InjuryInput, pr: &Protocol) -> outcomes::ZoneResult {
+    let col = column(age);
+    let z = ZoneRun {
+        column: &col,
+        age_years: age,
+        phototype,
+        sessions: pr
+            .session_times_s
+            .iter()
+            .map(|&t_s| SessionInput { t_s, injury: inj })
+            .collect(),
+        protocol: pr,
+        spacing_m: 1.0 / inj.density_m2.sqrt(),
+    };
+    outcomes::run_zone(&z, &HealingParams::default(), 42).unwrap()
+}
+
+fn end(r: &outcomes::ZoneResult) -> &outcomes::TimepointOutcomes {
+    r.outcomes.timepoints.last().unwrap()
+}
+
+#[test]
+fn phases_emerge_in_order() {
+    let pr = protocol(1, 30.0, 120.0);
+    let r = run(35.0, 3, deep_injury(), &pr);
+    let pk = &r.outcomes.phase_peaks;
+    // Inflammation (signal, neutrophils) before macrophages before fibroblasts before matrix.
+    assert!(pk.cytokine_day < pk.neutrophils_day, "{pk:?}");
+    assert!(pk.neutrophils_day < pk.macrophages_day, "{pk:?}");
+    assert!(pk.macrophages_day < pk.activated_fibroblasts_day, "{pk:?}");
+    assert!(
+        pk.activated_fibroblasts_day <= pk.collagen_i_rate_day,
+        "{pk:?}"
+    );
+    // Collagen III deposition peaks no later than collagen I deposition.
+    assert!(pk.collagen_iii_rate_day <= pk.collagen_i_rate_day, "{pk:?}");
+    // Neutrophils within the first days, fibroblasts in the first weeks (biology.md 2).
+    assert!(
+        pk.neutrophils_day > 0.5 && pk.neutrophils_day < 4.0,
+        "{pk:?}"
+    );
+    assert!(
+        pk.activated_fibroblasts_day > 3.0 && pk.activated_fibroblasts_day < 21.0,
+        "{pk:?}"
+    );
+}
+
+#[test]
+fn collagen_iii_rises_before_collagen_i_and_is_remodelled() {
+    let pr = protocol(1, 30.0, 365.0);
+    let r = run(35.0, 3, deep_injury(), &pr);
+    let s = &r.nominal;
+    let at = |d: f64| s.t_s.iter().position(|&t| t >= d * DAY).unwrap();
+    let i14 = at(14.0);
+    assert!(
+        s.collagen_iii_pct[i14] > s.collagen_i_pct[i14],
+        "day 14: III {} I {}",
+        s.collagen_iii_pct[i14],
+        s.collagen_i_pct[i14]
+    );
+    // Later the III excess is remodelled into I: the III/I gap closes.
+    let gap14 = s.collagen_iii_pct[i14] - s.collagen_i_pct[i14];
+    let last = s.t_s.len() - 1;
+    let gap_end = s.collagen_iii_pct[last] - s.collagen_i_pct[last];
+    assert!(gap_end < 0.5 * gap14, "gap {gap14} -> {gap_end}");
+    assert!(s.collagen_i_pct[last] > 0.0);
+}
+
+#[test]
+fn inflammation_resolves_and_cells_return_to_rest() {
+    let pr = protocol(1, 30.0, 180.0);
+    let r = run(35.0, 3, deep_injury(), &pr);
+    let s = &r.nominal;
+    let last = s.t_s.len() - 1;
+    assert!(s.redness_ratio[last] < 1.01);
+    assert!(s.neutrophils[last] < 1e9);
+    assert!(
+        s.fibroblasts_active[last]
+            < 0.01 * s.fibroblasts_active.iter().copied().fold(0.0, f64::max)
+    );
+    assert!(s.damage[last] < 1e-6);
+}
+
+#[test]
+fn deeper_bleeding_injury_gives_stronger_response_and_longer_downtime() {
+    let pr = protocol(3, 30.0, 150.0);
+    let deep = run(35.0, 3, deep_injury(), &pr);
+    let shallow = run(35.0, 3, shallow_injury(), &pr);
+    let (d, s) = (end(&deep), end(&shallow));
+    assert!(
+        d.collagen_i_change_pct.nominal > s.collagen_i_change_pct.nominal + 1.0,
+        "{} vs {}",
+        d.collagen_i_change_pct.nominal,
+        s.collagen_i_change_pct.nominal
+    );
+    assert!(d.dermal_thickening_um.nominal > s.dermal_thickening_um.nominal);
+    assert!(deep.outcomes.downtime_mean_days.nominal > shallow.outcomes.downtime_mean_days.nominal);
+}
+
+#[test]
+fn older_skin_makes_less_collagen() {
+    let pr = protocol(3, 30.0, 150.0);
+    let young = run(25.0, 3, deep_injury(), &pr);
+    let old = run(75.0, 3, deep_injury(), &pr);
+    let (y, o) = (end(&young), end(&old));
+    assert!(
+        o.collagen_i_change_pct.nominal < y.collagen_i_change_pct.nominal,
+        "{} vs {}",
+        o.collagen_i_change_pct.nominal,
+        y.collagen_i_change_pct.nominal
+    );
+    // Older and darker skin reseals more slowly.
+    assert!(
+        old.outcomes.sessions[0].reseal_h.nominal > young.outcomes.sessions[0].reseal_h.nominal
+    );
+}
+
+#[test]
+fn darker_skin_has_higher_pih_risk() {
+    let pr = protocol(3, 30.0, 120.0);
+    let light = run(30.0, 2, deep_injury(), &pr);
+    let dark = run(30.0, 5, deep_injury(), &pr);
+    assert!(dark.outcomes.pih_risk_pct.nominal > light.outcomes.pih_risk_pct.nominal);
+}
+
+#[test]
+fn sessions_accumulate_and_state_carries_over() {
+    let one = run(35.0, 3, deep_injury(), &protocol(1, 30.0, 200.0));
+    let four = run(35.0, 3, deep_injury(), &protocol(4, 30.0, 200.0));
+    let (a, b) = (end(&one), end(&four));
+    assert!(b.collagen_i_change_pct.nominal > 2.0 * a.collagen_i_change_pct.nominal);
+    assert!(b.dermal_thickening_um.nominal > a.dermal_thickening_um.nominal);
+    // Scar score improves with more sessions and stays within 0-100 %.
+    let (sa, sb) = (
+        a.acne_scar_score_reduction_pct.unwrap().nominal,
+        b.acne_scar_score_reduction_pct.unwrap().nominal,
+    );
+    assert!(sb > sa && sb <= 100.0 && sa >= 0.0);
+    assert_eq!(four.outcomes.sessions.len(), 4);
+}
+
+#[test]
+fn uncertainty_bands_bracket_and_are_deterministic() {
+    let pr = protocol(2, 30.0, 90.0);
+    let a = run(35.0, 3, deep_injury(), &pr);
+    let b = run(35.0, 3, deep_injury(), &pr);
+    assert_eq!(a.outcomes, b.outcomes);
+    let c = &end(&a).collagen_i_change_pct;
+    assert!(c.p5 <= c.p50 && c.p50 <= c.p95);
+    assert!(c.p95 > c.p5, "band has width");
+    // Same result with one thread.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let c1 = pool.install(|| run(35.0, 3, deep_injury(), &pr));
+    assert_eq!(a.outcomes, c1.outcomes);
+}
+
+#[test]
+fn resting_skin_stays_at_rest() {
+    let col = column(40.0);
+    let model = LumpedModel::new(&col, 40.0, 3, &HealingParams::default());
+    let tr = lumped::final_state(&model, &[], 700.0 * DAY, Accuracy::default()).unwrap();
+    let rest = model.papillary.rest();
+    let y = &tr.values[0][0];
+    for (i, r) in rest.iter().enumerate() {
+        assert!(
+            (y[i] - r).abs() <= 1e-6 * r.abs().max(1e-12),
+            "variable {i}: {} vs {r}",
+            y[i]
+        );
+    }
+}
+
+#[test]
+fn parameters_csv_matches_the_code() {
+    let fresh = registry::to_csv(&registry::all_rows());
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/parameters.csv");
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    if on_disk != fresh {
+        println!("{fresh}");
+        panic!(
+            "docs/parameters.csv is out of date; the fresh table is printed above (or run `cargo run -p needlesim --example export_parameters`)"
+        );
+    }
+}
+
+fn proto_errors(raw: ProtocolFile) -> Vec<String> {
+    let mut errors = Vec::new();
+    let _ = protocol::validate(&raw, &mut errors);
+    errors.iter().map(|e| format!("{e}")).collect()
+}
+
+#[test]
+fn bad_protocols_name_the_field() {
+    let base = ProtocolFile {
+        sessions: Some(4),
+        interval_days: Some(30.0),
+        follow_up_days: 180.0,
+        ..ProtocolFile::default()
+    };
+    let e = proto_errors(ProtocolFile {
+        interval_days: Some(0.0),
+        ..base.clone()
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("protocol.interval_days = 0")),
+        "{e:?}"
+    );
+    let e = proto_errors(ProtocolFile {
+        interval_days: Some(-7.0),
+        ..base.clone()
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("protocol.interval_days = -7")),
+        "{e:?}"
+    );
+    let e = proto_errors(ProtocolFile {
+        sessions: None,
+        interval_days: None,
+        session_days: Some(vec![0.0, 28.0, 28.0]),
+        ..base.clone()
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("protocol.session_days[2]")
+                && m.contains("two sessions on one day")),
+        "{e:?}"
+    );
+    let e = proto_errors(ProtocolFile {
+        follow_up_days: 60.0,
+        ..base.clone()
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("protocol.follow_up_days")
+                && m.contains("longer than the follow-up")),
+        "{e:?}"
+    );
+    let e = proto_errors(ProtocolFile {
+        follow_up_days: 1000.0,
+        ..base.clone()
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("protocol.follow_up_days = 1000")),
+        "{e:?}"
+    );
+    let e = proto_errors(ProtocolFile {
+        concerns: Some(vec!["freckles".into()]),
+        ..base.clone()
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("protocol.concerns[0] = \"freckles\"")
+                && m.contains("acne_scars")),
+        "{e:?}"
+    );
+    assert!(proto_errors(base).is_empty());
+}
