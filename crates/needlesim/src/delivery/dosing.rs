@@ -10,7 +10,7 @@
 //! The donor drives the skin through the concentration of its aqueous phase: the active's
 //! concentration in the vehicle, capped at its aqueous solubility (a saturated vehicle keeps
 //! undissolved drug in reserve). The vehicle/water partition coefficient is taken as 1 and the
-//! vehicle density as 1000 kg/m³ (assumptions, `docs/model/delivery.md`).
+//! vehicle density as 1000 kg/m³ (assumptions, `docs/MODEL.md (Delivery)`).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@
 //! and a [`crate::skin::SkinColumn`]; it does not generate punctures or model healing.
 //!
 //! Units are SI throughout (m, s, kg); amounts per area are kg/m² (1 kg/m² = 100 mg/cm² =
-//! 1e8 µg/cm²). Equations, parameters and sources: `docs/model/delivery.md`.
+//! 1e8 µg/cm²). Equations, parameters and sources: `docs/MODEL.md (Delivery)`.
 
 pub mod closure;
 pub mod compounds;

@@ -5,7 +5,7 @@
 //! diffusivity (Stokes-Einstein), hindered diffusion in a narrow channel (Renkin), diffusivity in
 //! viable epidermis and dermis, and dermal capillary clearance. Every constant lives in
 //! [`PhysChemParams`] with its value, unit and source or "calibrated"/"assumed" tag; the
-//! equations are written out in `docs/model/delivery.md`.
+//! equations are written out in `docs/MODEL.md (Delivery)`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
