@@ -2,12 +2,13 @@
 //!
 //! Modes (default `all`):
 //! * `p1 [--n N] [--dt-min DT] [--threads T] [--scheme cn|be] [--species S] [--per-voxel]`:
-//!   benchmark P1 of `/work/shared/benchmarks/P1.md` (3-D diffusion–decay, exact solution):
+//!   benchmark P1 of the project brief (`benchmarks/P1.md` of the shared folder) (3-D diffusion–decay, exact solution):
 //!   time per step, L∞ error, mean vs e^(−λT).
 //! * `throughput [--n N] [--species S] [--threads T] [--steps K]`: voxel updates per second,
 //!   bytes per voxel per species, and the fraction of the STREAM-like triad bandwidth measured in
 //!   the same run.
 //! * `triad [--threads T]`: the memory-bandwidth reference alone.
+//! * `axes [--threads T]` (grid sides in `PROBE_N`, e.g. `100,200`): time of each sweep axis alone and of the fused x+y pass.
 //! * `coeffs [--n N] [--threads T]`: cost of per-voxel (layered, channelled) diffusivities
 //!   against the constant-coefficient fast path on the P1 problem.
 //! * `checksum`: bit-level fingerprints (FNV-1a of the raw f64 bits) of the fields after a few
@@ -488,6 +489,13 @@ fn main() {
             );
         }
         "coeffs" => coeffs_mode(&a),
+        "axes" => {
+            let ns: Vec<usize> = std::env::var("PROBE_N")
+                .ok()
+                .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+                .unwrap_or(vec![100, 128, 200]);
+            needlesim::transport::perf_probe::sweep_axis_timing(a.threads, &ns);
+        }
         _ => {
             p1_mode(&a);
             throughput_mode(&a);

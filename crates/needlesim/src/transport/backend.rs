@@ -637,8 +637,10 @@ pub(crate) fn decay_source_cpu(
         .reduce(|| false, |a, b| a | b)
 }
 
-#[cfg(test)]
-mod perf_probe {
+/// Per-axis sweep timings for `cargo bench -p needlesim --bench transport -- axes`; a
+/// measuring tool, not part of the API.
+#[doc(hidden)]
+pub mod perf_probe {
     use super::*;
     use crate::transport::grid::{Geometry, Grid3};
 
@@ -659,24 +661,15 @@ mod perf_probe {
         t
     }
 
-    /// Times each sweep axis alone and the fused x+y pass (run with `--ignored --nocapture` in
-    /// release; `PROBE_THREADS`, `PROBE_N` select threads and sizes). GB/s counts one read and
-    /// one write of the field per sweep (16 B/voxel), also for the fused pair (2 sweeps).
-    #[test]
-    #[ignore]
-    fn sweep_axis_timing() {
-        let threads: usize = std::env::var("PROBE_THREADS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1);
-        let ns: Vec<usize> = std::env::var("PROBE_N")
-            .ok()
-            .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
-            .unwrap_or(vec![100, 128, 200]);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+    /// Times each sweep axis alone and the fused x+y pass with `threads` threads on grids of
+    /// side `ns`. GB/s counts one read and one write of the field per sweep (16 B/voxel), also
+    /// for the fused pair (2 sweeps).
+    pub fn sweep_axis_timing(threads: usize, ns: &[usize]) {
+        let ns = ns.to_vec();
+        let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build() else {
+            eprintln!("cannot build a thread pool of {threads}");
+            return;
+        };
         pool.install(|| {
             for n in ns {
                 let g: Geometry = Grid3::uniform([n; 3], [1e-5; 3]).unwrap().into();

@@ -40,7 +40,7 @@
 // Numerical kernels index several arrays with one loop variable; iterator chains would hide that.
 #![allow(clippy::needless_range_loop)]
 
-mod backend;
+pub(crate) mod backend;
 mod field;
 mod grid;
 mod kernel;
@@ -49,6 +49,8 @@ mod problem;
 mod reaction;
 mod solver;
 
+#[doc(hidden)]
+pub use backend::perf_probe;
 pub use backend::{Backend, CpuBackend, DiffusionContext, SweepSpec};
 pub use field::Fields;
 pub use grid::{AxiGrid, Geometry, Grid3};
