@@ -357,39 +357,73 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Parses the TOML into the file structs, mapping type errors and unknown keys to field errors.
-pub fn parse_raw(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
+/// A problem found while reading a TOML input file, before any range check.
+pub(crate) enum TomlProblem {
+    /// Not valid TOML.
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// Valid TOML that does not fit the file's structure (unknown or missing key, wrong type).
+    Field(FieldError),
+}
+
+/// Reads TOML text into one of the input-file structs. Syntax errors carry line and column;
+/// structural errors carry the field path and line, with a hint naming the schema command
+/// (`needlesim schema <schema>`) and the folder of complete examples.
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    schema: &str,
+    examples: &str,
+) -> Result<T, TomlProblem> {
     let de = toml::Deserializer::parse(text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-        ScenarioError::Syntax {
-            file: file.to_string(),
+        TomlProblem::Syntax {
             line,
             column,
             message: e.message().trim().to_string(),
         }
     })?;
-    serde_path_to_error::deserialize::<_, ScenarioFile>(de).map_err(|e| {
+    serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let line = inner.span().map(|s| line_col(text, s.start).0);
         let message = inner.message().trim().to_string();
         let hint = if message.contains("unknown field") {
-            "remove or rename the key; `needlesim schema scenario` lists every allowed key"
+            format!("remove or rename the key; `needlesim schema {schema}` lists every allowed key")
         } else if message.contains("missing field") {
-            "add the missing key; see examples/ for complete scenarios"
+            format!("add the missing key; see {examples} for complete files")
         } else {
-            "check the value's type (number, integer, string, list); see `needlesim schema scenario`"
+            format!("check the value's type (number, whole number, true/false, string, list); see `needlesim schema {schema}`")
         };
-        ScenarioError::Invalid {
+        TomlProblem::Field(FieldError {
+            path: if path == "." { "(top level)".into() } else { path },
+            value: "-".into(),
+            message,
+            hint,
+            line,
+        })
+    })
+}
+
+/// Parses the TOML into the file structs, mapping type errors and unknown keys to field errors.
+pub fn parse_raw(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
+    read_toml(text, "scenario", "examples/").map_err(|p| match p {
+        TomlProblem::Syntax {
+            line,
+            column,
+            message,
+        } => ScenarioError::Syntax {
             file: file.to_string(),
-            errors: vec![FieldError {
-                path: if path == "." { "(top level)".into() } else { path },
-                value: "-".into(),
-                message,
-                hint: hint.into(),
-                line,
-            }],
-        }
+            line,
+            column,
+            message,
+        },
+        TomlProblem::Field(e) => ScenarioError::Invalid {
+            file: file.to_string(),
+            errors: vec![e],
+        },
     })
 }
 

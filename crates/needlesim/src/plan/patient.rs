@@ -572,56 +572,24 @@ pub fn parse(text: &str, file: &str) -> Result<Patient, PatientError> {
     validate(&raw, file)
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = offset
-        - before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1)
-        + 1;
-    (line, col)
-}
-
 /// Parses the TOML into the file structs, mapping type errors and unknown keys to field errors.
 pub fn parse_raw(text: &str, file: &str) -> Result<PatientFile, PatientError> {
-    let de = toml::Deserializer::parse(text).map_err(|e| {
-        let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-        PatientError::Syntax {
+    use crate::scenario::{TomlProblem, read_toml};
+    read_toml(text, "patient", "examples/patients/").map_err(|p| match p {
+        TomlProblem::Syntax {
+            line,
+            column,
+            message,
+        } => PatientError::Syntax {
             file: file.to_string(),
             line,
             column,
-            message: e.message().trim().to_string(),
-        }
-    })?;
-    serde_path_to_error::deserialize::<_, PatientFile>(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let line = inner.span().map(|s| line_col(text, s.start).0);
-        let message = inner.message().trim().to_string();
-        let hint = if message.contains("unknown field") {
-            "remove or rename the key; `needlesim schema patient` lists every allowed key"
-        } else if message.contains("missing field") {
-            "add the missing key; see examples/patients/ for complete patient files"
-        } else {
-            "check the value's type (number, whole number, true/false, string, list); see `needlesim schema patient`"
-        };
-        PatientError::Invalid {
+            message,
+        },
+        TomlProblem::Field(e) => PatientError::Invalid {
             file: file.to_string(),
-            errors: vec![FieldError {
-                path: if path == "." {
-                    "(top level)".into()
-                } else {
-                    path
-                },
-                value: "-".into(),
-                message,
-                hint: hint.into(),
-                line,
-            }],
-        }
+            errors: vec![e],
+        },
     })
 }
 
