@@ -427,13 +427,15 @@ pub fn parse_raw(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> 
     })
 }
 
-/// Collects field errors while converting.
-struct Checker {
-    errors: Vec<FieldError>,
+/// Collects field errors while converting an input file; shared by every file format so that
+/// all of them report problems the same way. Modules add their own checks in their own
+/// `impl Checker` blocks.
+pub(crate) struct Checker {
+    pub(crate) errors: Vec<FieldError>,
 }
 
 impl Checker {
-    fn fail(
+    pub(crate) fn fail(
         &mut self,
         path: &str,
         value: impl fmt::Display,
@@ -450,7 +452,7 @@ impl Checker {
     }
 
     /// A finite number in `[min, max]`; returns it or records an error and returns `None`.
-    fn range(
+    pub(crate) fn range(
         &mut self,
         path: &str,
         v: f64,
@@ -474,7 +476,7 @@ impl Checker {
 
     /// An optional number with a default, range-checked.
     #[allow(clippy::too_many_arguments)]
-    fn opt(
+    pub(crate) fn opt(
         &mut self,
         path: &str,
         v: Option<f64>,
@@ -492,7 +494,7 @@ impl Checker {
 
     /// A required number (per device kind), range-checked.
     #[allow(clippy::too_many_arguments)]
-    fn req(
+    pub(crate) fn req(
         &mut self,
         path: &str,
         v: Option<f64>,
@@ -516,7 +518,14 @@ impl Checker {
         }
     }
 
-    fn int(&mut self, path: &str, v: i64, min: i64, max: i64, hint: &str) -> Option<u32> {
+    pub(crate) fn int(
+        &mut self,
+        path: &str,
+        v: i64,
+        min: i64,
+        max: i64,
+        hint: &str,
+    ) -> Option<u32> {
         if (min..=max).contains(&v) {
             Some(v as u32)
         } else {
@@ -531,7 +540,7 @@ impl Checker {
     }
 
     /// A field that must be absent for this device kind.
-    fn absent<T: fmt::Debug>(&mut self, path: &str, v: &Option<T>, kind: &str) {
+    pub(crate) fn absent<T: fmt::Debug>(&mut self, path: &str, v: &Option<T>, kind: &str) {
         if let Some(x) = v {
             self.fail(
                 path,

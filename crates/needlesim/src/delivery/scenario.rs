@@ -17,7 +17,7 @@ use super::dosing::{Application, Dose, MAX_PRODUCT_KG_M2, Schedule};
 use super::model::{Resolution, Setup};
 use super::physchem::{PermeabilityModel, PhysChemParams};
 use super::run::{DeliveryPlan, EffectThreshold, GeometryKind};
-use crate::scenario::{self, FieldError, Scenario, ScenarioError};
+use crate::scenario::{self, Checker, FieldError, Scenario, ScenarioError};
 use crate::units::{HOUR, MINUTE, MM};
 
 /// What is applied after needling, when, and how the run is set up.
@@ -84,49 +84,8 @@ pub struct ApplicationFile {
     pub occlusion: Option<String>,
 }
 
-struct Check {
-    errors: Vec<FieldError>,
-}
-
-impl Check {
-    fn fail(
-        &mut self,
-        path: &str,
-        value: impl std::fmt::Display,
-        msg: impl Into<String>,
-        hint: &str,
-    ) {
-        self.errors.push(FieldError {
-            path: path.into(),
-            value: value.to_string(),
-            message: msg.into(),
-            hint: hint.into(),
-            line: None,
-        });
-    }
-
-    fn range(
-        &mut self,
-        path: &str,
-        v: f64,
-        lo: f64,
-        hi: f64,
-        unit: &str,
-        hint: &str,
-    ) -> Option<f64> {
-        if v.is_finite() && v >= lo && v <= hi {
-            Some(v)
-        } else {
-            self.fail(
-                path,
-                v,
-                format!("must be a finite number within {lo}-{hi} {unit}"),
-                hint,
-            );
-            None
-        }
-    }
-
+/// Delivery-section checks, on the shared field-error collector.
+impl Checker {
     fn choice<T: Copy>(
         &mut self,
         path: &str,
@@ -213,7 +172,7 @@ pub fn parse(text: &str, file: &str) -> Result<(Scenario, DeliveryPlan), Scenari
 
 /// Validates the `[delivery]` and `[[compounds]]` parts of a raw scenario.
 pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldError>> {
-    let mut c = Check { errors: Vec::new() };
+    let mut c = Checker { errors: Vec::new() };
     let Some(d) = &raw.delivery else {
         c.fail(
             "delivery",
@@ -338,7 +297,7 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
     };
 
     // Applications.
-    let dose_kind = |c: &mut Check, path: &str, v: Option<&str>| {
+    let dose_kind = |c: &mut Checker, path: &str, v: Option<&str>| {
         c.choice(
             path,
             v,
@@ -347,7 +306,7 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
             "finite: a film that depletes; infinite: a reservoir",
         )
     };
-    let time_min = |c: &mut Check, path: &str, v: f64| {
+    let time_min = |c: &mut Checker, path: &str, v: f64| {
         if v < 0.0 && v.is_finite() {
             c.fail(
                 path,
@@ -367,7 +326,7 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
             )
         }
     };
-    let make_app = |c: &mut Check,
+    let make_app = |c: &mut Checker,
                     base: &str,
                     after: f64,
                     dose: Option<&str>,

@@ -5,14 +5,13 @@
 //! with the field path, the value, what is allowed and a hint. Nothing downstream re-validates.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::date::Date;
-use crate::scenario::FieldError;
+use crate::scenario::{Checker, FieldError};
 use crate::skin::{Person, Sex, Site};
 
 /// Why a patient file could not be loaded.
@@ -593,64 +592,8 @@ pub fn parse_raw(text: &str, file: &str) -> Result<PatientFile, PatientError> {
     })
 }
 
-/// Collects field errors.
-struct Checker {
-    errors: Vec<FieldError>,
-}
-
+/// Patient-file checks, on the shared field-error collector.
 impl Checker {
-    fn fail(
-        &mut self,
-        path: &str,
-        value: impl fmt::Display,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) {
-        self.errors.push(FieldError {
-            path: path.to_string(),
-            value: value.to_string(),
-            message: message.into(),
-            hint: hint.into(),
-            line: None,
-        });
-    }
-
-    fn range(
-        &mut self,
-        path: &str,
-        v: f64,
-        min: f64,
-        max: f64,
-        unit: &str,
-        hint: &str,
-    ) -> Option<f64> {
-        if v.is_finite() && v >= min && v <= max {
-            Some(v)
-        } else {
-            self.fail(
-                path,
-                v,
-                format!("must be a finite number within {min}-{max} {unit}"),
-                hint,
-            );
-            None
-        }
-    }
-
-    fn int(&mut self, path: &str, v: i64, min: i64, max: i64, hint: &str) -> Option<u32> {
-        if (min..=max).contains(&v) {
-            Some(v as u32)
-        } else {
-            self.fail(
-                path,
-                v,
-                format!("must be a whole number within {min}-{max}"),
-                hint,
-            );
-            None
-        }
-    }
-
     fn date(&mut self, path: &str, s: &str) -> Option<Date> {
         match Date::parse(s) {
             Ok(d) => Some(d),
