@@ -435,6 +435,21 @@ pub(crate) struct Checker {
 }
 
 impl Checker {
+    /// An anatomical site by its file name; an unknown name is an error listing the allowed ones.
+    pub(crate) fn site(&mut self, path: &str, name: &str) -> Option<Site> {
+        let site = Site::from_name(name);
+        if site.is_none() {
+            let all: Vec<_> = Site::ALL.iter().map(|s| s.name()).collect();
+            self.fail(
+                path,
+                format!("{name:?}"),
+                format!("is not a known site; allowed: {}", all.join(", ")),
+                "pick the nearest anatomical site",
+            );
+        }
+        site
+    }
+
     pub(crate) fn fail(
         &mut self,
         path: &str,
@@ -1108,16 +1123,7 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
                 "give each zone its own name",
             );
         }
-        let site = Site::from_name(&z.site);
-        if site.is_none() {
-            let all: Vec<_> = Site::ALL.iter().map(|s| s.name()).collect();
-            c.fail(
-                &path("site"),
-                format!("{:?}", z.site),
-                format!("is not a known site; allowed: {}", all.join(", ")),
-                "pick the nearest anatomical site",
-            );
-        }
+        let site = c.site(&path("site"), &z.site);
         let size_hint = "zone sizes are 1-1000 mm; a cheek is about 60 x 50 mm";
         let wh = |c: &mut Checker| -> Option<(f64, f64)> {
             match (z.width_mm, z.height_mm, z.area_cm2) {

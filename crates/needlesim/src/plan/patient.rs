@@ -744,16 +744,7 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
                 "give each zone its own name",
             );
         }
-        let site = Site::from_name(&z.site);
-        if site.is_none() {
-            let all: Vec<_> = Site::ALL.iter().map(|s| s.name()).collect();
-            c.fail(
-                &path("site"),
-                format!("{:?}", z.site),
-                format!("is not a known site; allowed: {}", all.join(", ")),
-                "pick the nearest anatomical site",
-            );
-        }
+        let site = c.site(&path("site"), &z.site);
         let area = z.area_cm2.and_then(|a| {
             c.range(
                 &path("area_cm2"),
