@@ -267,7 +267,7 @@ fn punctures(
         let p = out.join(name);
         report::write_atomic(&p, bytes).with_context(|| format!("writing `{}`", p.display()))
     };
-    for (zone, (set, ch, column, _)) in s.zones.iter().zip(&run.sets) {
+    for (zone, (_, ch, column, _)) in s.zones.iter().zip(&run.sets) {
         let name = &zone.zone.name;
         write(
             &format!("channels_{name}.csv"),
@@ -275,7 +275,7 @@ fn punctures(
         )?;
         write(
             &format!("zone_{name}.svg"),
-            report::zone_map_svg(&zone.zone, set, ch)?.as_bytes(),
+            report::zone_map_svg(&zone.zone, ch)?.as_bytes(),
         )?;
         write(
             &format!("depth_{name}.svg"),

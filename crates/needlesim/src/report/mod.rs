@@ -9,7 +9,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
-use crate::device::{PunctureSet, Shape, Zone};
+use crate::device::{Shape, Zone};
 use crate::injury::ChannelSet;
 use crate::skin::{LayerKind, SkinColumn};
 use crate::units::{to_mm, to_um};
@@ -114,7 +114,7 @@ fn outline(shape: &Shape) -> Vec<(f64, f64)> {
 /// SVG of a zone: left, the whole zone with punctures coloured by effective depth (at most
 /// [`MAP_MAX_POINTS`], evenly thinned); right, a 5 mm x 5 mm detail at the zone centre with
 /// every channel drawn at its open surface radius; a depth colour bar below.
-pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io::Result<String> {
+pub fn zone_map_svg(zone: &Zone, ch: &ChannelSet) -> std::io::Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1100, 620)).into_drawing_area();
@@ -218,7 +218,6 @@ pub fn zone_map_svg(zone: &Zone, set: &PunctureSet, ch: &ChannelSet) -> std::io:
                     }),
             )
             .map_err(plot_err)?;
-        let _ = set;
 
         // Colour bar.
         let mut cb = ChartBuilder::on(&bar)
