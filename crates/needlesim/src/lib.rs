@@ -21,6 +21,7 @@ pub mod healing;
 pub mod injury;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod protocol;
 pub mod report;
 pub mod rng;

@@ -155,10 +155,19 @@ pub struct PuncturesRun {
 
 /// Runs `punctures` on a validated scenario.
 pub fn run_punctures(s: &Scenario) -> Result<PuncturesRun, DeviceError> {
+    run_punctures_with(s, &crate::progress::silent)
+}
+
+/// Runs `punctures`, reporting progress per zone (stage `punctures`).
+pub fn run_punctures_with(
+    s: &Scenario,
+    progress: crate::progress::Progress<'_>,
+) -> Result<PuncturesRun, DeviceError> {
     let mut timings = Timings::default();
     let mut zones = Vec::new();
     let mut sets = Vec::new();
     for (zi, zp) in s.zones.iter().enumerate() {
+        progress("punctures", zi, s.zones.len());
         let t0 = Instant::now();
         let seed_zone = crate::rng::derive(s.seed, &[0, zi as u64]);
         let set = device::generate(&zp.device, &zp.zone, &s.technique, seed_zone)?;
@@ -171,6 +180,7 @@ pub fn run_punctures(s: &Scenario) -> Result<PuncturesRun, DeviceError> {
         timings.add("summarise", t0);
         sets.push((set, ch, zp.column.clone(), zp.device.clone()));
     }
+    progress("punctures", s.zones.len(), s.zones.len());
     let needling_s: f64 = sets.iter().map(|(p, ..)| p.needling_time_s).sum();
     let session = SessionTime {
         preparation_min: s.session.preparation_s / MINUTE,

@@ -3,9 +3,12 @@
 //! Each case is a TOML file under `validation/` holding the published value, its tolerance, its
 //! source and grade, the *metric* the model computes for it and the metric's inputs. The runner
 //! evaluates every case and reports measured vs simulated with pass/fail; failing cases are kept
-//! and reported with the reason in their `note`, never loosened. Each case also records the
-//! outcome it had when last reviewed (`expect = "pass"` or `"fail"`), so the test suite notices
-//! when a change moves a case either way.
+//! and reported with the reason in their `note`, never loosened.
+//!
+//! The reviewed outcome of every case lives in one place, the baseline (`validation/baseline.json`,
+//! [`Baseline`]): a case that passed there and fails now is a regression ([`Status::Regressed`]);
+//! a case that never passed is open ([`Status::Open`]); a case that passes for the first time is
+//! reported so the baseline can be updated after review ([`Status::NowPasses`]).
 //!
 //! Metrics are plain functions of the case's `[inputs]` table; adding a model means adding a
 //! metric to [`evaluate`].
@@ -31,12 +34,67 @@ pub enum Role {
     Check,
 }
 
-/// Outcome recorded at the last review.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// The part of the model a case exercises (derived from its metric's prefix).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
-pub enum Expect {
-    Pass,
-    Fail,
+pub enum Part {
+    /// Skin columns: layer thicknesses, age and sex rules (`skin.*`).
+    Skin,
+    /// Devices: puncture maps and rates (`punctures.*`).
+    Devices,
+    /// Injury: realised channel depths (`injury.*`).
+    Injury,
+    /// Transport and delivery: permeability, closure, delivered amounts (`delivery.*`).
+    Delivery,
+    /// Healing: the cascade after needling and its outcomes (`healing.*`).
+    Healing,
+}
+
+impl Part {
+    /// All parts, in pipeline order.
+    pub const ALL: [Part; 5] = [
+        Part::Skin,
+        Part::Devices,
+        Part::Injury,
+        Part::Delivery,
+        Part::Healing,
+    ];
+
+    /// The part of a metric name, from its prefix.
+    pub fn of_metric(metric: &str) -> Option<Part> {
+        match metric.split('.').next()? {
+            "skin" => Some(Part::Skin),
+            "punctures" => Some(Part::Devices),
+            "injury" => Some(Part::Injury),
+            "delivery" => Some(Part::Delivery),
+            "healing" => Some(Part::Healing),
+            _ => None,
+        }
+    }
+
+    /// Name as written in files and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Skin => "skin",
+            Part::Devices => "devices",
+            Part::Injury => "injury",
+            Part::Delivery => "delivery",
+            Part::Healing => "healing",
+        }
+    }
+
+    /// What the part covers, for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::Skin => "skin columns",
+            Part::Devices => "devices (puncture maps)",
+            Part::Injury => "injury (channel depths)",
+            Part::Delivery => "transport and delivery",
+            Part::Healing => "healing and outcomes",
+        }
+    }
 }
 
 /// One validation case file.
@@ -48,6 +106,10 @@ pub struct Case {
     pub unit: String,
     /// Published value.
     pub expected: f64,
+    /// Published dispersion of the measurement (SD, CI or range, with n), as the source gives
+    /// it; empty when none was published.
+    #[serde(default)]
+    pub dispersion: String,
     /// Accepted range for the simulated value.
     pub low: f64,
     pub high: f64,
@@ -60,7 +122,6 @@ pub struct Case {
     /// Assumptions made to set the case up, and for a failing case, why it fails.
     #[serde(default)]
     pub note: String,
-    pub expect: Expect,
     /// Name of the metric (see [`evaluate`]).
     pub metric: String,
     /// Inputs of the metric.
@@ -73,22 +134,60 @@ pub struct Case {
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Outcome {
     pub id: String,
+    /// Case file, relative to the validation folder.
     pub file: String,
+    pub part: Part,
     pub quantity: String,
     pub unit: String,
     pub expected: f64,
+    /// Published dispersion (empty when none was published).
+    pub dispersion: String,
     pub low: f64,
     pub high: f64,
+    /// Simulated value (nominal parameters).
     pub simulated: Option<f64>,
+    /// 5-95 % band of the simulated value over the model's parameter samples, where the metric
+    /// has one (healing outcomes).
+    pub band: Option<[f64; 2]>,
+    /// Simulated value within the accepted range.
     pub pass: bool,
+    /// Compared with the baseline (see [`apply_baseline`]); before that, pass or open.
+    pub status: Status,
+    /// Simulated value recorded in the baseline.
+    pub baseline_simulated: Option<f64>,
     pub role: Role,
     pub grade: String,
-    pub expect: Expect,
     /// Error message when the metric could not be evaluated.
     pub error: Option<String>,
     pub note: String,
     pub source: String,
     pub tolerance_basis: String,
+}
+
+/// A case's result compared with the baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Passes, as in the baseline.
+    Pass,
+    /// Fails and never passed (open in the baseline, or new): reported with its reason, does not
+    /// fail the run.
+    Open,
+    /// Passed in the baseline and fails now: fails the run.
+    Regressed,
+    /// Passes now but is open in the baseline (or new): update the baseline after review.
+    NowPasses,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Open => "open",
+            Status::Regressed => "REGRESSED",
+            Status::NowPasses => "now passes",
+        }
+    }
 }
 
 /// Errors loading or evaluating cases.
@@ -160,32 +259,325 @@ pub fn load_case(path: &Path) -> Result<Case, ValidateError> {
     Ok(case)
 }
 
-/// Runs one case.
+/// Runs one case (its file path is kept as given).
 pub fn run_case(path: &Path) -> Result<Outcome, ValidateError> {
     let case = load_case(path)?;
-    let (simulated, error) = match evaluate(&case.metric, &case.inputs) {
-        Ok(v) => (Some(v), None),
-        Err(e) => (None, Some(e.to_string())),
+    Ok(evaluate_case(case, path, None))
+}
+
+fn relative(path: &Path, dir: Option<&Path>) -> String {
+    dir.and_then(|d| path.strip_prefix(d).ok())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+fn evaluate_case(case: Case, path: &Path, dir: Option<&Path>) -> Outcome {
+    let (simulated, band, error) = match evaluate_banded(&case.metric, &case.inputs) {
+        Ok((v, b)) => (Some(v), b, None),
+        Err(e) => (None, None, Some(e.to_string())),
     };
     let pass = simulated.is_some_and(|v| v >= case.low && v <= case.high);
-    Ok(Outcome {
+    Outcome {
         id: case.id,
-        file: path.display().to_string(),
+        file: relative(path, dir),
+        part: Part::of_metric(&case.metric).unwrap_or(Part::Skin),
         quantity: case.quantity,
         unit: case.unit,
         expected: case.expected,
+        dispersion: case.dispersion,
         low: case.low,
         high: case.high,
         simulated,
+        band,
         pass,
+        status: if pass { Status::Pass } else { Status::Open },
+        baseline_simulated: None,
         role: case.role,
         grade: case.grade,
-        expect: case.expect,
         error,
         note: case.note,
         source: case.source,
         tolerance_basis: case.tolerance_basis,
-    })
+    }
+}
+
+/// Which cases to run: a case is selected when any pattern occurs (case-insensitive) in its id,
+/// its file path relative to the validation folder, or its model part; no pattern selects all.
+pub fn selected(patterns: &[String], id: &str, file: &str, part: Part) -> bool {
+    patterns.is_empty()
+        || patterns.iter().any(|p| {
+            let p = p.to_lowercase();
+            id.to_lowercase().contains(&p)
+                || file.to_lowercase().contains(&p)
+                || part.name().contains(&p)
+        })
+}
+
+/// Loads every case under `dir`, keeps those matching `filter` (see [`selected`]) and evaluates
+/// them in file order. `progress(done, total, id)` is called before each case and once at the
+/// end (`done == total`). Duplicate ids and unreadable case files are errors.
+pub fn run_dir(
+    dir: &Path,
+    filter: &[String],
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<Vec<Outcome>, ValidateError> {
+    let mut cases = Vec::new();
+    let mut ids = std::collections::BTreeMap::new();
+    for f in find_cases(dir)? {
+        let case = load_case(&f)?;
+        if let Some(other) = ids.insert(case.id.clone(), f.clone()) {
+            return Err(ValidateError::Case {
+                path: f.display().to_string(),
+                message: format!(
+                    "id `{}` is also used by `{}`; every case needs its own id",
+                    case.id,
+                    other.display()
+                ),
+            });
+        }
+        if Part::of_metric(&case.metric).is_none() {
+            return Err(ValidateError::Case {
+                path: f.display().to_string(),
+                message: format!(
+                    "metric `{}` has no known model part; known metrics: {}",
+                    case.metric,
+                    metric_names().join(", ")
+                ),
+            });
+        }
+        let part = Part::of_metric(&case.metric).unwrap_or(Part::Skin);
+        if selected(filter, &case.id, &relative(&f, Some(dir)), part) {
+            cases.push((case, f));
+        }
+    }
+    let total = cases.len();
+    let mut out = Vec::with_capacity(total);
+    for (i, (case, f)) in cases.into_iter().enumerate() {
+        progress(i, total, &case.id);
+        out.push(evaluate_case(case, &f, Some(dir)));
+    }
+    progress(total, total, "");
+    Ok(out)
+}
+
+// ----------------------------------------------------------------------------------------------
+// Baseline
+// ----------------------------------------------------------------------------------------------
+
+/// Reviewed status of a case in the baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineStatus {
+    Pass,
+    Open,
+}
+
+/// One case in the baseline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineEntry {
+    pub part: Part,
+    pub status: BaselineStatus,
+    /// Simulated value when the baseline was written (for information; the status decides).
+    pub simulated: Option<f64>,
+}
+
+/// The reviewed outcome of every case: the single source of truth for regressions. Written by
+/// `needlesim validate --update-baseline` after a change has been reviewed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    #[serde(default)]
+    pub comment: String,
+    /// Cases by id.
+    pub cases: std::collections::BTreeMap<String, BaselineEntry>,
+}
+
+/// The baseline committed with this build (`validation/baseline.json`), for the validation
+/// status shown in reports.
+pub const STORED_BASELINE: &str = include_str!("../../../validation/baseline.json");
+
+impl Baseline {
+    /// Reads a baseline file.
+    pub fn load(path: &Path) -> Result<Baseline, ValidateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ValidateError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Baseline::parse(&text).map_err(|message| ValidateError::Case {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Parses a baseline from JSON.
+    pub fn parse(text: &str) -> Result<Baseline, String> {
+        serde_json::from_str(text).map_err(|e| format!("not a validation baseline: {e}"))
+    }
+
+    /// The baseline built into this binary.
+    pub fn stored() -> Baseline {
+        // A test checks the committed file parses; fall back to empty rather than panic.
+        Baseline::parse(STORED_BASELINE).unwrap_or_default()
+    }
+
+    /// This baseline with the outcomes' results written in (other cases kept, so a filtered
+    /// run updates only its cases). Cases listed in `removed` are dropped.
+    pub fn updated(&self, outcomes: &[Outcome], removed: &[String]) -> Baseline {
+        let mut b = self.clone();
+        b.comment = BASELINE_COMMENT.into();
+        for id in removed {
+            b.cases.remove(id);
+        }
+        for o in outcomes {
+            b.cases.insert(
+                o.id.clone(),
+                BaselineEntry {
+                    part: o.part,
+                    status: if o.pass {
+                        BaselineStatus::Pass
+                    } else {
+                        BaselineStatus::Open
+                    },
+                    simulated: o.simulated.map(round_sig),
+                },
+            );
+        }
+        b
+    }
+
+    /// The baseline as pretty JSON (one case per line group, sorted by id).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// Passing and open case ids per part, for the parts given (all parts when empty).
+    pub fn by_part(&self, parts: &[Part]) -> Vec<PartStatus> {
+        Part::ALL
+            .iter()
+            .filter(|p| parts.is_empty() || parts.contains(p))
+            .map(|&part| {
+                let ids = |st: BaselineStatus| -> Vec<String> {
+                    self.cases
+                        .iter()
+                        .filter(|(_, e)| e.part == part && e.status == st)
+                        .map(|(id, _)| id.clone())
+                        .collect()
+                };
+                PartStatus {
+                    part,
+                    pass: ids(BaselineStatus::Pass),
+                    open: ids(BaselineStatus::Open),
+                }
+            })
+            .collect()
+    }
+}
+
+const BASELINE_COMMENT: &str = "Reviewed outcome of every validation case (status pass or open). `needlesim validate` fails when a case that passes here fails; change this file only with `needlesim validate --update-baseline` after reviewing why a case moved.";
+
+fn round_sig(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let mag = 10f64.powi(5 - v.abs().log10().floor() as i32);
+    (v * mag).round() / mag
+}
+
+/// Validation status of one model part.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct PartStatus {
+    pub part: Part,
+    pub pass: Vec<String>,
+    pub open: Vec<String>,
+}
+
+/// Sets each outcome's [`Status`] from the baseline. Returns the ids in the baseline that no
+/// outcome has (cases removed or renamed), which matter only for an unfiltered run.
+pub fn apply_baseline(outcomes: &mut [Outcome], baseline: &Baseline) -> Vec<String> {
+    for o in outcomes.iter_mut() {
+        let entry = baseline.cases.get(&o.id);
+        o.baseline_simulated = entry.and_then(|e| e.simulated);
+        let was_pass = entry.is_some_and(|e| e.status == BaselineStatus::Pass);
+        o.status = match (was_pass, o.pass) {
+            (true, true) => Status::Pass,
+            (true, false) => Status::Regressed,
+            (false, true) => Status::NowPasses,
+            (false, false) => Status::Open,
+        };
+    }
+    baseline
+        .cases
+        .keys()
+        .filter(|id| !outcomes.iter().any(|o| &o.id == *id))
+        .cloned()
+        .collect()
+}
+
+/// The results of a run, as written to `validation.json`.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct ValidationReport {
+    pub schema_version: String,
+    pub needlesim_version: String,
+    /// Filter patterns of the run (empty: every case).
+    pub filter: Vec<String>,
+    pub counts: Counts,
+    pub by_part: Vec<PartStatus>,
+    pub cases: Vec<Outcome>,
+}
+
+/// How many cases ended in each status.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+pub struct Counts {
+    pub total: usize,
+    pub pass: usize,
+    pub open: usize,
+    pub regressed: usize,
+    pub now_passes: usize,
+}
+
+impl ValidationReport {
+    pub fn new(outcomes: Vec<Outcome>, filter: &[String]) -> ValidationReport {
+        let mut counts = Counts {
+            total: outcomes.len(),
+            ..Counts::default()
+        };
+        for o in &outcomes {
+            match o.status {
+                Status::Pass => counts.pass += 1,
+                Status::Open => counts.open += 1,
+                Status::Regressed => counts.regressed += 1,
+                Status::NowPasses => counts.now_passes += 1,
+            }
+        }
+        let by_part = Part::ALL
+            .iter()
+            .map(|&part| {
+                let ids = |f: &dyn Fn(&Outcome) -> bool| -> Vec<String> {
+                    outcomes
+                        .iter()
+                        .filter(|o| o.part == part && f(o))
+                        .map(|o| o.id.clone())
+                        .collect()
+                };
+                PartStatus {
+                    part,
+                    pass: ids(&|o| o.pass),
+                    open: ids(&|o| !o.pass),
+                }
+            })
+            .filter(|p| !p.pass.is_empty() || !p.open.is_empty())
+            .collect();
+        ValidationReport {
+            schema_version: crate::SCHEMA_VERSION.into(),
+            needlesim_version: env!("CARGO_PKG_VERSION").into(),
+            filter: filter.to_vec(),
+            counts,
+            by_part,
+            cases: outcomes,
+        }
+    }
 }
 
 fn get_str<'a>(metric: &str, t: &'a toml::Table, key: &str) -> Result<&'a str, ValidateError> {
@@ -292,7 +684,33 @@ pub fn metric_names() -> Vec<&'static str> {
         .collect()
 }
 
-/// Evaluates a metric on its inputs.
+/// Evaluates a metric on its inputs: the nominal value and, for metrics that have one (healing
+/// outcomes), the 5-95 % band over the scenario's parameter samples.
+pub fn evaluate_banded(
+    metric: &str,
+    t: &toml::Table,
+) -> Result<(f64, Option<[f64; 2]>), ValidateError> {
+    if metric.starts_with("healing.") && metric != "healing.collagen_content_ratio" {
+        let s = inline_scenario(metric, t)?;
+        let day = get_f64(metric, t, "day")?;
+        let punct =
+            crate::pipeline::run_punctures(&s).map_err(|e| metric_err(metric, e.to_string()))?;
+        let b = crate::healing::validation::evaluate_banded(
+            metric,
+            &s,
+            &punct,
+            day,
+            &crate::healing::HealingParams::default(),
+            None,
+        )
+        .map_err(|e| metric_err(metric, e))?;
+        let band = (b.p5 != b.p95).then_some([b.p5, b.p95]);
+        return Ok((b.nominal, band));
+    }
+    evaluate(metric, t).map(|v| (v, None))
+}
+
+/// Evaluates a metric on its inputs (nominal parameters).
 pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
     match metric {
         "healing.collagen_content_ratio" => {
@@ -398,36 +816,96 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
     }
 }
 
-/// The outcomes as a Markdown table.
+fn md_cell(s: &str) -> String {
+    s.replace('\n', " ").replace('|', "/")
+}
+
+/// The simulated value with its band, or the error.
+pub fn simulated_text(o: &Outcome) -> String {
+    match (o.simulated, &o.error) {
+        (Some(v), _) => match o.band {
+            Some([lo, hi]) => format!("{} [{}, {}]", fmt_num(v), fmt_num(lo), fmt_num(hi)),
+            None => fmt_num(v),
+        },
+        (None, Some(_)) => "error".into(),
+        (None, None) => "-".into(),
+    }
+}
+
+/// The outcomes as a Markdown table: published value with its dispersion, simulated value with
+/// its band, accepted range, status against the baseline, role, grade, source and note (for an
+/// open case, the reason).
 pub fn markdown_table(outcomes: &[Outcome]) -> String {
     let mut s = String::from(
-        "| case | quantity | published | simulated | accepted range | result | role | grade | note |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| case | part | quantity | published (dispersion) | simulated [5-95 %] | accepted range | status | role, grade | source | note |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for o in outcomes {
-        let sim = match (o.simulated, &o.error) {
-            (Some(v), _) => format!("{} {}", fmt_num(v), o.unit),
-            (None, Some(e)) => format!("error: {e}"),
-            (None, None) => "-".into(),
+        let published = if o.dispersion.is_empty() {
+            format!("{} {}", fmt_num(o.expected), o.unit)
+        } else {
+            format!("{} {} ({})", fmt_num(o.expected), o.unit, o.dispersion)
         };
+        let mut note = o.note.clone();
+        if let Some(e) = &o.error {
+            note = format!("metric error: {e}. {note}");
+        }
         s.push_str(&format!(
-            "| {} | {} | {} {} | {} | {}-{} | {} | {:?} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {}-{} ({}) | {} | {:?}, {} | {} | {} |\n",
             o.id,
-            o.quantity,
-            fmt_num(o.expected),
-            o.unit,
-            sim,
+            o.part.name(),
+            md_cell(&o.quantity),
+            md_cell(&published),
+            simulated_text(o),
             fmt_num(o.low),
             fmt_num(o.high),
-            if o.pass { "pass" } else { "**fail**" },
+            md_cell(&o.tolerance_basis),
+            match o.status {
+                Status::Pass => "pass".to_string(),
+                s => format!("**{}**", s.label()),
+            },
             o.role,
             o.grade,
-            o.note.replace('\n', " ").replace('|', "/")
+            md_cell(&o.source),
+            md_cell(&note)
         ));
     }
     s
 }
 
-fn fmt_num(v: f64) -> String {
+/// The whole `docs/VALIDATION.md`: a header saying how it was made, the counts per part, and the
+/// table.
+pub fn markdown(report: &ValidationReport) -> String {
+    let mut s = String::from(
+        "# Validation\n\nGenerated by `needlesim validate` (default `--markdown docs/VALIDATION.md`) from the case files under `validation/`: each holds the published value and its dispersion, the accepted range and its basis, the source and its evidence grade, and the metric the model computes. Simulated values use the nominal parameters; healing outcomes also show the 5-95 % band over the model's parameter samples. Calibration cases were used to fit a parameter, so passing them shows the fit, not an independent check.\n\nStatus is against the reviewed baseline `validation/baseline.json`: **open** cases never passed and stay in the table with their reason in the note (they do not fail the run); a **REGRESSED** case passed in the baseline and fails now (the run exits non-zero); **now passes** asks for the baseline to be updated (`needlesim validate --update-baseline`) after review.\n\n",
+    );
+    if !report.filter.is_empty() {
+        s.push_str(&format!(
+            "Only cases matching `{}` were run.\n\n",
+            report.filter.join("`, `")
+        ));
+    }
+    let c = &report.counts;
+    s.push_str(&format!(
+        "{} cases: {} pass, {} open, {} regressed, {} newly passing.\n\n| model part | pass | open |\n|---|---|---|\n",
+        c.total, c.pass, c.open, c.regressed, c.now_passes
+    ));
+    for p in &report.by_part {
+        s.push_str(&format!(
+            "| {} | {} ({}) | {} ({}) |\n",
+            p.part.label(),
+            p.pass.len(),
+            p.pass.join(", "),
+            p.open.len(),
+            p.open.join(", ")
+        ));
+    }
+    s.push('\n');
+    s.push_str(&markdown_table(&report.cases));
+    s
+}
+
+/// Formats a number for tables (about 3 significant digits).
+pub fn fmt_num(v: f64) -> String {
     if v == 0.0 {
         "0".into()
     } else if v.abs() >= 100.0 {
@@ -436,5 +914,96 @@ fn fmt_num(v: f64) -> String {
         format!("{v:.2}")
     } else {
         format!("{v:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(id: &str, pass: bool) -> Outcome {
+        Outcome {
+            id: id.into(),
+            file: format!("skin/{id}.toml"),
+            part: Part::Skin,
+            quantity: "q".into(),
+            unit: "mm".into(),
+            expected: 1.0,
+            dispersion: String::new(),
+            low: 0.5,
+            high: 1.5,
+            simulated: Some(if pass { 1.0 } else { 3.0 }),
+            band: None,
+            pass,
+            status: Status::Open,
+            baseline_simulated: None,
+            role: Role::Validation,
+            grade: "A".into(),
+            error: None,
+            note: String::new(),
+            source: String::new(),
+            tolerance_basis: String::new(),
+        }
+    }
+
+    #[test]
+    fn statuses_come_from_the_baseline() {
+        let old = Baseline::default().updated(
+            &[
+                outcome("A", true),
+                outcome("B", false),
+                outcome("C", true),
+                outcome("Gone", true),
+            ],
+            &[],
+        );
+        let mut now = vec![
+            outcome("A", true),
+            outcome("B", true),
+            outcome("C", false),
+            outcome("New", false),
+        ];
+        let missing = apply_baseline(&mut now, &old);
+        let st: Vec<Status> = now.iter().map(|o| o.status).collect();
+        assert_eq!(
+            st,
+            [
+                Status::Pass,
+                Status::NowPasses,
+                Status::Regressed,
+                Status::Open
+            ]
+        );
+        assert_eq!(missing, ["Gone"]);
+        let upd = old.updated(&now, &missing);
+        assert!(!upd.cases.contains_key("Gone"));
+        assert_eq!(upd.cases["C"].status, BaselineStatus::Open);
+        assert_eq!(upd.cases["B"].status, BaselineStatus::Pass);
+        assert_eq!(Baseline::parse(&upd.to_json()).unwrap(), upd);
+        let r = ValidationReport::new(now, &[]);
+        assert_eq!((r.counts.regressed, r.counts.now_passes), (1, 1));
+        assert!(markdown(&r).contains("**REGRESSED**"));
+    }
+
+    #[test]
+    fn filters_match_id_path_or_part() {
+        let f = |p: &str| {
+            selected(
+                &[p.to_string()],
+                "VT-14a",
+                "skin/VT-14a_cheek.toml",
+                Part::Skin,
+            )
+        };
+        assert!(f("vt-14"));
+        assert!(f("cheek"));
+        assert!(f("SKIN"));
+        assert!(!f("healing"));
+        assert!(selected(&[], "x", "y", Part::Healing));
+        assert_eq!(Part::of_metric("punctures.rate_per_s"), Some(Part::Devices));
+        assert_eq!(Part::of_metric("nope.x"), None);
+        for m in metric_names() {
+            assert!(Part::of_metric(m).is_some(), "{m}");
+        }
     }
 }

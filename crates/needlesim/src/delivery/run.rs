@@ -371,6 +371,17 @@ fn shape_at_depth(ch: &ChannelSet, depth: f64) -> ChannelShape {
 
 /// Runs a delivery plan on a validated scenario.
 pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, DeliveryError> {
+    run_with(scenario, plan, &crate::progress::silent)
+}
+
+/// [`run`], reporting progress per stage (stage `delivery`: punctures, needled arm, intact
+/// arm).
+pub fn run_with(
+    scenario: &Scenario,
+    plan: &DeliveryPlan,
+    progress: crate::progress::Progress<'_>,
+) -> Result<DeliveryRun, DeliveryError> {
+    progress("delivery: punctures", 0, 3);
     let wall = Instant::now();
     let mut timings = Timings::default();
     let mut warnings = plan.warnings.clone();
@@ -479,6 +490,7 @@ pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, Deli
             )
         }
     };
+    progress("delivery: needled arm", 1, 3);
     let mn = model::run_arm(
         &mut mn_arm,
         &plan.schedule,
@@ -501,6 +513,7 @@ pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, Deli
         ..plan.resolution.clone()
     };
     let mut it_arm = Arm::unit_cell(&zp.column, None, radius, &co, plan.setup, &res_intact)?;
+    progress("delivery: intact arm", 2, 3);
     let it = model::run_arm(
         &mut it_arm,
         &plan.schedule,
@@ -512,6 +525,7 @@ pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, Deli
         &res_intact,
     )?;
     timings_add(&mut timings, "intact arm", t);
+    progress("delivery: intact arm", 3, 3);
 
     let threshold = plan.effect.map(|e| match e {
         EffectThreshold::Amount { kg_m2 } => (kg_m2, "given in the scenario".to_string()),

@@ -155,12 +155,26 @@ pub fn run_with(s: &Scenario, p: &HealingParams) -> Result<SimulateRun, Simulate
 /// parameters; outcomes and bands still come from the lumped model), sampled daily and with
 /// snapshots at [`CROSS_SECTION_DAYS`] (those within the follow-up).
 pub fn run_resolution(s: &Scenario, resolution: Resolution) -> Result<SimulateRun, SimulateError> {
+    run_resolution_with(s, resolution, &crate::progress::silent)
+}
+
+/// [`run_resolution`], reporting progress per zone (stages `punctures`, `healing`,
+/// `unit cell`).
+pub fn run_resolution_with(
+    s: &Scenario,
+    resolution: Resolution,
+    progress: crate::progress::Progress<'_>,
+) -> Result<SimulateRun, SimulateError> {
     let p = HealingParams::default();
-    let punct = pipeline::run_punctures(s)?;
-    let mut run = run_prepared(s, &punct, &p)?;
+    let punct = pipeline::run_punctures_with(s, progress)?;
+    let mut run = run_prepared_with(s, &punct, &p, progress)?;
     if resolution == Resolution::UnitCell {
         let t0 = Instant::now();
-        for ((set, ch, column, _), summary) in punct.sets.iter().zip(&punct.report.zones) {
+        let n = punct.sets.len();
+        for (zi, ((set, ch, column, _), summary)) in
+            punct.sets.iter().zip(&punct.report.zones).enumerate()
+        {
+            progress("unit cell", zi, n);
             let zone = summary.name.clone();
             let err = |source| SimulateError::Spatial {
                 zone: zone.clone(),
@@ -212,6 +226,7 @@ pub fn run_resolution(s: &Scenario, resolution: Resolution) -> Result<SimulateRu
                 run: r,
             });
         }
+        progress("unit cell", n, n);
         timings_add(&mut run.timings, "healing unit cell", t0);
         run.report.resolution = "unit_cell".into();
     }
@@ -224,6 +239,16 @@ pub fn run_prepared(
     punct: &pipeline::PuncturesRun,
     p: &HealingParams,
 ) -> Result<SimulateRun, SimulateError> {
+    run_prepared_with(s, punct, p, &crate::progress::silent)
+}
+
+/// [`run_prepared`], reporting progress per zone (stage `healing`).
+pub fn run_prepared_with(
+    s: &Scenario,
+    punct: &pipeline::PuncturesRun,
+    p: &HealingParams,
+    progress: crate::progress::Progress<'_>,
+) -> Result<SimulateRun, SimulateError> {
     let protocol = s
         .protocol
         .clone()
@@ -234,6 +259,7 @@ pub fn run_prepared(
     for (zi, ((set, ch, column, _), summary)) in
         punct.sets.iter().zip(&punct.report.zones).enumerate()
     {
+        progress("healing", zi, punct.sets.len());
         let t0 = Instant::now();
         let density = set.density_m2();
         let inj = InjuryInput::from_channels(ch, density);
@@ -280,6 +306,7 @@ pub fn run_prepared(
         });
         results.push(res);
     }
+    progress("healing", punct.sets.len(), punct.sets.len());
     let report = SimulateReport {
         schema_version: crate::SCHEMA_VERSION.into(),
         needlesim_version: env!("CARGO_PKG_VERSION").into(),

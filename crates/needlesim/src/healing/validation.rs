@@ -3,6 +3,7 @@
 //! Each metric runs an inline scenario with a `[protocol]` (nominal parameters, no sampling) and
 //! reads one outcome at the input `day` (days from the first session).
 
+use super::outcomes::Band;
 use super::params::{DAY, HealingParams};
 use super::simulate;
 use crate::scenario::Scenario;
@@ -18,7 +19,8 @@ pub const METRICS: &[&str] = &[
     "healing.collagen_content_ratio",
 ];
 
-/// Evaluates a healing metric on a prepared scenario (punctures already generated).
+/// Evaluates a healing metric on a prepared scenario (punctures already generated), with the
+/// nominal parameters only (no sampling: what the calibration fits).
 pub fn evaluate_prepared(
     metric: &str,
     s: &Scenario,
@@ -26,11 +28,27 @@ pub fn evaluate_prepared(
     day: f64,
     p: &HealingParams,
 ) -> Result<f64, String> {
+    evaluate_banded(metric, s, punct, day, p, Some(0)).map(|b| b.nominal)
+}
+
+/// Evaluates a healing metric with its uncertainty band: the nominal value (identical to
+/// [`evaluate_prepared`]) and the 5-95 % range over the scenario's parameter samples
+/// (`protocol.uncertainty_samples`, or `samples` when given).
+pub fn evaluate_banded(
+    metric: &str,
+    s: &Scenario,
+    punct: &crate::pipeline::PuncturesRun,
+    day: f64,
+    p: &HealingParams,
+    samples: Option<u32>,
+) -> Result<Band, String> {
     let mut s = s.clone();
     let Some(pr) = s.protocol.as_mut() else {
         return Err("the scenario has no [protocol]".into());
     };
-    pr.samples = 0;
+    if let Some(n) = samples {
+        pr.samples = n;
+    }
     if !pr
         .report_times_s
         .iter()
@@ -47,15 +65,14 @@ pub fn evaluate_prepared(
         .find(|t| (t.day - day).abs() < 1e-6)
         .ok_or("report day not found")?;
     Ok(match metric {
-        "healing.papillary_collagen_change_pct" => tp.papillary_collagen_change_pct.nominal,
-        "healing.epidermal_thickness_change_pct" => tp.epidermal_thickness_change_pct.nominal,
-        "healing.collagen_iii_change_pct" => tp.collagen_iii_change_pct.nominal,
-        "healing.downtime_days" => o.downtime_mean_days.nominal,
+        "healing.papillary_collagen_change_pct" => tp.papillary_collagen_change_pct,
+        "healing.epidermal_thickness_change_pct" => tp.epidermal_thickness_change_pct,
+        "healing.collagen_iii_change_pct" => tp.collagen_iii_change_pct,
+        "healing.downtime_days" => o.downtime_mean_days,
         "healing.acne_scar_score_reduction_pct" => tp
             .acne_scar_score_reduction_pct
-            .map(|b| b.nominal)
             .ok_or("acne_scars is not a concern of the scenario")?,
-        "healing.pih_risk_pct" => o.pih_risk_pct.nominal,
+        "healing.pih_risk_pct" => o.pih_risk_pct,
         other => return Err(format!("unknown healing metric `{other}`")),
     })
 }

@@ -8,21 +8,7 @@ use super::rules::{Category, Deferral, roman};
 use super::{Plan, PredictionSection, VerdictKind};
 use crate::skin::Site;
 
-/// Escapes text for HTML and SVG.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(ch),
-        }
-    }
-    o
-}
+pub use crate::report::html::esc;
 
 fn status_label(s: &ZoneStatus) -> String {
     match s {
@@ -873,42 +859,47 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
 // HTML
 // ----------------------------------------------------------------------------------------------
 
-const CSS: &str = r#"
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#222;line-height:1.45}
-h1{font-size:1.6em;margin-bottom:4px} h2{margin-top:32px;border-bottom:2px solid #eee;padding-bottom:4px}
-.disclaimer{background:#fff4d6;border:2px solid #e0a030;padding:12px 16px;border-radius:6px;font-weight:600}
-.verdict{padding:14px 18px;border-radius:6px;font-size:1.15em;font-weight:700;margin:16px 0}
-.v-treat{background:#e4f4ea;border-left:8px solid #3a9d5d}.v-treat_with_precautions{background:#fdf1dc;border-left:8px solid #e0a030}.v-not_today{background:#fbe3e2;border-left:8px solid #c9302c}
-table{border-collapse:collapse;width:100%;margin:8px 0;font-size:.92em} th,td{border:1px solid #ddd;padding:5px 7px;text-align:left;vertical-align:top} th{background:#f4f4f4}
-.cat-do_not_treat{color:#c9302c;font-weight:700}.cat-precaution{color:#a86b00;font-weight:700}.cat-note{color:#555}
-.grade{display:inline-block;padding:0 6px;border-radius:8px;background:#eee;font-size:.85em}
-.small{font-size:.88em;color:#555} ul{margin:4px 0} .zone{border:1px solid #ddd;border-radius:6px;padding:8px 14px;margin:10px 0}
-svg{max-width:100%;height:auto}
-"#;
-
-/// The self-contained HTML report (inline CSS and SVG; no external assets).
+/// The self-contained HTML report (inline CSS and SVG; no external assets), made through the
+/// library; the command line adds its inputs and run information to [`page`].
 pub fn html(plan: &Plan) -> String {
-    let mut h = String::new();
+    page(plan).finish(
+        &crate::report::html::RunInfo::library(None),
+        &crate::validate::Baseline::stored(),
+    )
+}
+
+/// The plan as a report page (shared HTML builder, [`crate::report::html::Page`]).
+pub fn page(plan: &Plan) -> crate::report::html::Page {
     let p = &plan.person;
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>needlesim plan: {}</title><style>{CSS}</style></head><body>\n",
-        esc(&plan.title)
+    let mut page = crate::report::html::Page::new(
+        &format!("Treatment plan: {}", plan.title),
+        &format!(
+            "Consultation {} · {:.0} years, {}, Fitzpatrick {} · plan schema {}",
+            plan.date,
+            p.age_years,
+            match p.sex {
+                crate::skin::Sex::Female => "female",
+                crate::skin::Sex::Male => "male",
+            },
+            roman(p.phototype),
+            plan.schema_version
+        ),
     );
-    let _ = writeln!(h, "<h1>Treatment plan: {}</h1>", esc(&plan.title));
-    let _ = writeln!(
-        h,
-        "<p class=\"small\">Consultation {} &middot; {:.0} years, {}, Fitzpatrick {} &middot; needlesim {} (plan schema {})</p>",
-        plan.date,
-        p.age_years,
-        match p.sex {
-            crate::skin::Sex::Female => "female",
-            crate::skin::Sex::Male => "male",
-        },
-        roman(p.phototype),
-        env!("CARGO_PKG_VERSION"),
-        esc(&plan.schema_version)
-    );
+    let mut parts = vec![crate::validate::Part::Skin];
+    if matches!(plan.prediction, PredictionSection::Done { .. }) {
+        parts.extend([
+            crate::validate::Part::Devices,
+            crate::validate::Part::Injury,
+            crate::validate::Part::Healing,
+        ]);
+    }
+    page.parts(&parts).raw(&body(plan));
+    page
+}
+
+/// The body of the plan report (HTML fragments, no document head).
+pub fn body(plan: &Plan) -> String {
+    let mut h = String::new();
     let _ = writeln!(
         h,
         "<div class=\"disclaimer\">{}</div>",
@@ -1237,7 +1228,7 @@ pub fn html(plan: &Plan) -> String {
     h.push_str("</table>\n<p class=\"small\">Grades: A primary peer-reviewed study; B review, consensus or quoted study; C clinic or manufacturer page; planner default: a choice no source gives, stated as such.</p>\n");
     let _ = writeln!(
         h,
-        "<div class=\"disclaimer\">{}</div>\n</body></html>",
+        "<div class=\"disclaimer\">{}</div>",
         esc(&plan.disclaimer)
     );
     h

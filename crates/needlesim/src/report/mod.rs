@@ -2,6 +2,8 @@
 //!
 //! Everything here renders data the pipeline already computed; nothing is simulated.
 
+pub mod html;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -115,6 +117,16 @@ fn outline(shape: &Shape) -> Vec<(f64, f64)> {
 /// [`MAP_MAX_POINTS`], evenly thinned); right, a 5 mm x 5 mm detail at the zone centre with
 /// every channel drawn at its open surface radius; a depth colour bar below.
 pub fn zone_map_svg(zone: &Zone, ch: &ChannelSet) -> std::io::Result<String> {
+    zone_map_svg_thinned(zone, ch, MAP_MAX_POINTS)
+}
+
+/// [`zone_map_svg`] drawing at most `max_points` punctures on the whole-zone map (reports
+/// embed a lighter map).
+pub fn zone_map_svg_thinned(
+    zone: &Zone,
+    ch: &ChannelSet,
+    max_points: usize,
+) -> std::io::Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1100, 620)).into_drawing_area();
@@ -127,7 +139,7 @@ pub fn zone_map_svg(zone: &Zone, ch: &ChannelSet) -> std::io::Result<String> {
         let (dmin, dmax) = depth_range(ch);
         let color = |d: f64| ViridisRGB::get_color_normalized(to_um(d), to_um(dmin), to_um(dmax));
 
-        let stride = ch.channels.len().div_ceil(MAP_MAX_POINTS).max(1);
+        let stride = ch.channels.len().div_ceil(max_points.max(1)).max(1);
         let caption = if stride > 1 {
             format!(
                 "zone `{}` ({}): {} punctures, 1 in {} shown",

@@ -1,0 +1,282 @@
+//! One self-contained HTML report for every command: inline CSS and SVG, no scripts, fonts or
+//! other resources loaded from anywhere, readable on a phone (viewport meta, max-width, figures
+//! scaled to the page width).
+//!
+//! A [`Page`] collects sections (summary, figures, tables); [`Page::finish`] adds what every
+//! report carries: the inputs (file text and resolved parameters), the validation status of the
+//! model parts the run used, and the version, seed and exact command needed to repeat the run.
+
+use std::fmt::Write as _;
+
+use crate::validate::{Baseline, Part, PartStatus};
+
+/// Escapes text for HTML and SVG.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(ch),
+        }
+    }
+    o
+}
+
+/// The style sheet of every report.
+pub const CSS: &str = r#"
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:16px auto;padding:0 12px;color:#222;line-height:1.45}
+h1{font-size:1.5em;margin-bottom:4px} h2{margin-top:28px;border-bottom:2px solid #eee;padding-bottom:4px;font-size:1.25em}
+.disclaimer{background:#fff4d6;border:2px solid #e0a030;padding:12px 16px;border-radius:6px;font-weight:600}
+.verdict{padding:14px 18px;border-radius:6px;font-size:1.15em;font-weight:700;margin:16px 0}
+.v-treat{background:#e4f4ea;border-left:8px solid #3a9d5d}.v-treat_with_precautions{background:#fdf1dc;border-left:8px solid #e0a030}.v-not_today{background:#fbe3e2;border-left:8px solid #c9302c}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+table{border-collapse:collapse;width:100%;margin:8px 0;font-size:.92em} th,td{border:1px solid #ddd;padding:5px 7px;text-align:left;vertical-align:top} th{background:#f4f4f4}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.cat-do_not_treat{color:#c9302c;font-weight:700}.cat-precaution{color:#a86b00;font-weight:700}.cat-note{color:#555}
+.grade{display:inline-block;padding:0 6px;border-radius:8px;background:#eee;font-size:.85em}
+.pass{color:#2e7d32;font-weight:600}.open{color:#a86b00;font-weight:600}.fail{color:#c9302c;font-weight:700}
+.small{font-size:.88em;color:#555} ul{margin:4px 0} .zone{border:1px solid #ddd;border-radius:6px;padding:8px 14px;margin:10px 0}
+figure{margin:14px 0} figure svg{width:100%;height:auto;display:block} figcaption{font-size:.9em;color:#444;margin-top:4px}
+svg{max-width:100%;height:auto}
+pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;overflow-x:auto;font-size:.82em;white-space:pre}
+details{margin:8px 0} summary{cursor:pointer;font-weight:600}
+code{font-size:.92em}
+"#;
+
+/// What is needed to repeat a run.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// The exact command line.
+    pub command_line: String,
+    /// needlesim version (crate version, plus the git commit where the build knew it).
+    pub version: String,
+    /// Seed of all random streams, where the command uses one.
+    pub seed: Option<u64>,
+}
+
+/// One input file: its name and text, shown verbatim.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub name: String,
+    pub text: String,
+}
+
+impl RunInfo {
+    /// Run information for a report made through the library (no command line).
+    pub fn library(seed: Option<u64>) -> RunInfo {
+        RunInfo {
+            command_line: "(made through the needlesim library, not the command line)".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            seed,
+        }
+    }
+}
+
+/// A report page under construction.
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    title: String,
+    subtitle: String,
+    body: String,
+    inputs: Vec<Input>,
+    resolved: Option<(String, String)>,
+    parts: Vec<Part>,
+}
+
+impl Page {
+    /// A page with a title and a one-line subtitle (plain text).
+    pub fn new(title: &str, subtitle: &str) -> Page {
+        Page {
+            title: title.into(),
+            subtitle: subtitle.into(),
+            ..Page::default()
+        }
+    }
+
+    /// Adds a section with a heading and trusted HTML content.
+    pub fn section(&mut self, heading: &str, html: &str) -> &mut Page {
+        let _ = write!(self.body, "<h2>{}</h2>\n{html}\n", esc(heading));
+        self
+    }
+
+    /// Adds trusted HTML as it is (within the current section).
+    pub fn raw(&mut self, html: &str) -> &mut Page {
+        self.body.push_str(html);
+        self.body.push('\n');
+        self
+    }
+
+    /// Adds a figure: an inline SVG scaled to the page width, with its caption.
+    pub fn figure(&mut self, caption: &str, svg: &str) -> &mut Page {
+        let svg = svg.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+        let _ = write!(
+            self.body,
+            "<figure>{svg}<figcaption>{}</figcaption></figure>\n",
+            esc(caption)
+        );
+        self
+    }
+
+    /// Adds an input file (shown verbatim in the Inputs section).
+    pub fn input(&mut self, name: &str, text: &str) -> &mut Page {
+        self.inputs.push(Input {
+            name: name.into(),
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Sets the resolved parameters (e.g. JSON of the validated input in SI-derived units), with
+    /// a one-line description.
+    pub fn resolved(&mut self, what: &str, text: &str) -> &mut Page {
+        self.resolved = Some((what.into(), text.into()));
+        self
+    }
+
+    /// Declares the model parts the run used (for the validation status section).
+    pub fn parts(&mut self, parts: &[Part]) -> &mut Page {
+        self.parts = parts.to_vec();
+        self
+    }
+
+    /// The finished HTML document, with the validation status from `baseline` (the stored
+    /// results) and the run information.
+    pub fn finish(&self, info: &RunInfo, baseline: &Baseline) -> String {
+        let mut h = String::with_capacity(self.body.len() + 8192);
+        let _ = write!(
+            h,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body>\n",
+            esc(&self.title)
+        );
+        let _ = writeln!(h, "<h1>{}</h1>", esc(&self.title));
+        let _ = writeln!(
+            h,
+            "<p class=\"small\">{} &middot; needlesim {}{}</p>",
+            esc(&self.subtitle),
+            esc(&info.version),
+            info.seed
+                .map_or(String::new(), |s| format!(" &middot; seed {s}"))
+        );
+        h.push_str(&self.body);
+        if !self.parts.is_empty() {
+            h.push_str("<h2>Validation status of the model parts used</h2>\n");
+            h.push_str(&validation_status_html(&baseline.by_part(&self.parts)));
+        }
+        if !self.inputs.is_empty() || self.resolved.is_some() {
+            h.push_str("<h2>Inputs</h2>\n");
+            for i in &self.inputs {
+                let _ = writeln!(
+                    h,
+                    "<details open><summary>{}</summary><pre>{}</pre></details>",
+                    esc(&i.name),
+                    esc(&i.text)
+                );
+            }
+            if let Some((what, text)) = &self.resolved {
+                let _ = writeln!(
+                    h,
+                    "<details><summary>{}</summary><pre>{}</pre></details>",
+                    esc(what),
+                    esc(text)
+                );
+            }
+        }
+        h.push_str("<h2>Repeat this run</h2>\n");
+        let _ = writeln!(
+            h,
+            "<table><tr><th>command</th><td><code>{}</code></td></tr><tr><th>version</th><td>needlesim {}</td></tr><tr><th>seed</th><td>{}</td></tr></table>",
+            esc(&info.command_line),
+            esc(&info.version),
+            info.seed
+                .map_or("not used by this command".to_string(), |s| s.to_string())
+        );
+        h.push_str("<p class=\"small\">The same input, seed and version give the same numbers for any thread count.</p>\n</body></html>\n");
+        h
+    }
+}
+
+/// The validation status per model part: passing and open case ids.
+pub fn validation_status_html(parts: &[PartStatus]) -> String {
+    let mut h = String::from(
+        "<p class=\"small\">From the reviewed validation results (<code>validation/baseline.json</code>) built into this version; the cases and their reasons are in docs/VALIDATION.md. Open cases are published measurements the model does not reach yet.</p>\n<div class=\"scroll\"><table><tr><th>model part</th><th>pass</th><th>open</th></tr>\n",
+    );
+    for p in parts {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td><span class=\"pass\">{}</span> <span class=\"small\">{}</span></td><td><span class=\"{}\">{}</span> <span class=\"small\">{}</span></td></tr>",
+            esc(p.part.label()),
+            p.pass.len(),
+            esc(&p.pass.join(", ")),
+            if p.open.is_empty() { "small" } else { "open" },
+            p.open.len(),
+            esc(&p.open.join(", "))
+        );
+    }
+    h.push_str("</table></div>\n");
+    h
+}
+
+/// A table from a header row and body rows of trusted HTML cells; cells starting with `#` are
+/// right-aligned numbers (the `#` is dropped).
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut h = String::from("<div class=\"scroll\"><table><tr>");
+    for c in header {
+        let _ = write!(h, "<th>{c}</th>");
+    }
+    h.push_str("</tr>\n");
+    for r in rows {
+        h.push_str("<tr>");
+        for c in r {
+            match c.strip_prefix('#') {
+                Some(n) => {
+                    let _ = write!(h, "<td class=\"num\">{n}</td>");
+                }
+                None => {
+                    let _ = write!(h, "<td>{c}</td>");
+                }
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table></div>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_self_contained_and_carries_the_run() {
+        let mut p = Page::new("T <1>", "sub");
+        p.section("Summary", "<p>x</p>")
+            .figure("fig", "<svg viewBox=\"0 0 1 1\"></svg>")
+            .input("a.toml", "seed = 3\nname = \"<b>\"")
+            .parts(&[Part::Skin]);
+        let info = RunInfo {
+            command_line: "needlesim punctures a.toml --seed 3".into(),
+            version: "0.1.0".into(),
+            seed: Some(3),
+        };
+        let h = p.finish(&info, &Baseline::stored());
+        assert!(h.contains("name=\"viewport\""));
+        assert!(h.contains("T &lt;1&gt;"));
+        assert!(h.contains("&quot;&lt;b&gt;&quot;"));
+        assert!(h.contains("needlesim punctures a.toml --seed 3"));
+        assert!(h.contains("<svg"));
+        assert!(h.contains("skin columns"));
+        for bad in [
+            "src=\"http",
+            "href=\"http",
+            "url(http",
+            "@import",
+            "<script",
+        ] {
+            assert!(!h.contains(bad), "{bad}");
+        }
+    }
+}
