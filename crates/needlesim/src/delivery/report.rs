@@ -134,14 +134,19 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
                 ("sans-serif", 16),
             )
             .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(70)
+            .x_label_area_size(45)
+            .y_label_area_size(88)
             .build_cartesian_2d(0.0..t_max, 0.0..ymax)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
             .x_desc("time after needling (h)")
-            .y_desc("µg/cm²")
+            .y_desc("amount per skin area (µg/cm²)")
+            .label_style(("sans-serif", crate::report::plot_style::TICK))
+            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
+            .light_line_style(plotters::style::colors::TRANSPARENT)
+            .x_label_formatter(&|v| crate::report::tick(*v))
+            .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
             .map_err(plot_err)?;
         for (name, f, col) in &curves {
@@ -159,7 +164,8 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
+            .position(SeriesLabelPosition::MiddleRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
@@ -185,14 +191,19 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
                 ("sans-serif", 16),
             )
             .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(70)
+            .x_label_area_size(45)
+            .y_label_area_size(88)
             .build_cartesian_2d(0.0..t_max, (floor..fmax * 2.0).log_scale())
             .map_err(plot_err)?;
         chart
             .configure_mesh()
             .x_desc("time after needling (h)")
-            .y_desc("µg/(cm²·h)")
+            .y_desc("flux (µg/(cm²·h))")
+            .label_style(("sans-serif", crate::report::plot_style::TICK))
+            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
+            .light_line_style(plotters::style::colors::TRANSPARENT)
+            .x_label_formatter(&|v| crate::report::tick(*v))
+            .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
             .map_err(plot_err)?;
         let fl: [Curve; 4] = [
@@ -232,6 +243,7 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
         }
         chart
             .configure_series_labels()
+            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
@@ -267,14 +279,19 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
                 ("sans-serif", 16),
             )
             .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
+            .x_label_area_size(45)
+            .y_label_area_size(78)
             .build_cartesian_2d((floor..cmax * 2.0).log_scale(), zmax..0.0)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
             .x_desc("concentration (µg/mL)")
             .y_desc("depth (µm)")
+            .label_style(("sans-serif", crate::report::plot_style::TICK))
+            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
+            .light_line_style(plotters::style::colors::TRANSPARENT)
+            .x_label_formatter(&|v| crate::report::tick(*v))
+            .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
             .map_err(plot_err)?;
         let palette = [
@@ -316,6 +333,7 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
         }
         chart
             .configure_series_labels()
+            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
             .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)

@@ -118,12 +118,12 @@ pub fn unit_cell_svg(
             };
             let mut chart = ChartBuilder::on(area)
                 .caption(
-                    format!("{}  [{lo:.3} … {hi:.3}]", panel.title),
-                    ("sans-serif", 14),
+                    format!("{}: dark {lo:.3} … bright {hi:.3}", panel.title),
+                    ("sans-serif", 16),
                 )
                 .margin(8)
-                .x_label_area_size(32)
-                .y_label_area_size(50)
+                .x_label_area_size(42)
+                .y_label_area_size(68)
                 .build_cartesian_2d(-rmax..rmax, zmax..0.0)
                 .map_err(plot_err)?;
             chart
@@ -131,6 +131,10 @@ pub fn unit_cell_svg(
                 .disable_mesh()
                 .x_desc("distance from the channel axis (µm)")
                 .y_desc("depth below the DEJ (µm)")
+                .label_style(("sans-serif", crate::report::plot_style::TICK))
+                .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
+                .x_label_formatter(&|v| crate::report::tick(*v))
+                .y_label_formatter(&|v| crate::report::tick(*v))
                 .draw()
                 .map_err(plot_err)?;
             let mut rects = Vec::with_capacity(2 * nr * nz);

@@ -111,21 +111,38 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
                 ("sans-serif", 18),
             )
             .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
+            .x_label_area_size(50)
+            .y_label_area_size(73)
             .build_cartesian_2d(0.0..xmax, lo..hi)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
             .x_desc("days from the first session")
             .y_desc("change (%)")
+            .label_style(("sans-serif", crate::report::plot_style::TICK))
+            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
+            .light_line_style(plotters::style::colors::TRANSPARENT)
+            .x_label_formatter(&|v| crate::report::tick(*v))
+            .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
             .map_err(plot_err)?;
-        for &ts in &protocol.session_times_s {
+        // Sessions: dashed vertical lines, one legend entry.
+        let session_style = RGBColor(90, 90, 90).stroke_width(2);
+        for (k, &ts) in protocol.session_times_s.iter().enumerate() {
             let d = ts / DAY;
-            chart
-                .draw_series(LineSeries::new(vec![(d, lo), (d, hi)], BLACK.mix(0.35)))
+            let drawn = chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(d, lo), (d, hi)],
+                    8,
+                    6,
+                    session_style,
+                ))
                 .map_err(plot_err)?;
+            if k == 0 {
+                drawn.label("session").legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 6, y)], session_style)
+                });
+            }
         }
         for (name, v, k) in series {
             let c = COLORS[k];
@@ -151,6 +168,7 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
         }
         chart
             .configure_series_labels()
+            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.4))
@@ -228,14 +246,19 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
                 ("sans-serif", 18),
             )
             .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
+            .x_label_area_size(50)
+            .y_label_area_size(73)
             .build_cartesian_2d(0.0..xmax, 0.0..1.1)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
             .x_desc("days from the first session")
             .y_desc("relative to peak")
+            .label_style(("sans-serif", crate::report::plot_style::TICK))
+            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
+            .light_line_style(plotters::style::colors::TRANSPARENT)
+            .x_label_formatter(&|v| crate::report::tick(*v))
+            .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
             .map_err(plot_err)?;
         for (k, (name, v)) in lines.into_iter().enumerate() {
@@ -257,6 +280,7 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
         }
         chart
             .configure_series_labels()
+            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.4))

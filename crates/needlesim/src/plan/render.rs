@@ -360,7 +360,7 @@ pub fn zone_map_svg(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 430" width="700" height="430" font-family="sans-serif" font-size="11">
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 430" width="700" height="430" font-family="sans-serif" font-size="13">
 <rect width="700" height="430" fill="#fff"/>
 <ellipse cx="160" cy="195" rx="105" ry="135" fill="#f6e7dc" stroke="#b89"/>
 <rect x="125" y="320" width="70" height="70" fill="#f6e7dc" stroke="#b89"/>
@@ -451,7 +451,7 @@ pub fn schedule_svg(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="11"><rect width="{w}" height="{h}" fill="#fff"/>"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="13"><rect width="{w}" height="{h}" fill="#fff"/>"##
     );
     for b in &plan.goals.blackout {
         let (x0, x1) = (x(b.from.max(start)), x(b.to.min(end)));
@@ -467,13 +467,15 @@ pub fn schedule_svg(plan: &Plan) -> String {
             );
         }
     }
-    // Month ticks.
+    // Month ticks: the first of each month, and the start date when it leaves room for the
+    // next label (labels never overlap).
     let mut d = start;
-    let (y0, m0, _) = d.ymd();
-    let _ = (y0, m0);
+    let month_px = (w - left - right) * 28.0 / days;
     while d <= end {
         let (_, _, dd) = d.ymd();
-        if dd == 1 || d == start {
+        let start_fits =
+            d == start && dd != 1 && month_px * (31 - dd as i64).max(0) as f64 / 28.0 >= 70.0;
+        if dd == 1 || start_fits {
             let xx = x(d);
             let _ = writeln!(
                 s,
@@ -676,12 +678,17 @@ pub fn trajectory_svg(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 360" width="700" height="360" font-family="sans-serif" font-size="11"><rect width="700" height="360" fill="#fff"/>"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 360" width="700" height="360" font-family="sans-serif" font-size="13"><rect width="700" height="360" fill="#fff"/>"##
     );
     ax.frame(
         &mut s,
         "days from the first session",
         "score improvement, %",
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="{}" y="30" text-anchor="end" fill="#555">lines: mean; bands: 5-95 %; ticks on the axis: sessions</text>"##,
+        ax.w - 24.0
     );
     for (i, z) in zones.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
@@ -724,10 +731,10 @@ pub fn trajectory_svg(plan: &Plan) -> String {
         for d in z.recommended.session_days() {
             let _ = writeln!(
                 s,
-                r#"<line x1="{0:.1}" x2="{0:.1}" y1="{1:.1}" y2="{2:.1}" stroke="{c}" stroke-dasharray="2,3"/>"#,
+                r#"<line x1="{0:.1}" x2="{0:.1}" y1="{1:.1}" y2="{2:.1}" stroke="{c}" stroke-width="2" stroke-dasharray="3,2"/>"#,
                 ax.px(d),
                 ax.py(ax.y0),
-                ax.py(ax.y0) - 8.0
+                ax.py(ax.y0) - 18.0
             );
         }
     }
@@ -775,7 +782,7 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 360" width="700" height="360" font-family="sans-serif" font-size="11"><rect width="700" height="360" fill="#fff"/>"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 360" width="700" height="360" font-family="sans-serif" font-size="13"><rect width="700" height="360" fill="#fff"/>"##
     );
     ax.frame(
         &mut s,
@@ -927,7 +934,7 @@ pub fn body(plan: &Plan) -> String {
     }
 
     h.push_str("<h2>Zone map</h2>\n");
-    h.push_str(&zone_map_svg(plan));
+    h.push_str(&crate::report::html::figure_div(&zone_map_svg(plan)));
 
     h.push_str("<h2>Screening</h2>\n<table><tr><th>finding</th><th>outcome</th><th>advice</th><th>rule / evidence</th></tr>\n");
     if plan.findings.is_empty() {
@@ -1098,7 +1105,7 @@ pub fn body(plan: &Plan) -> String {
     h.push_str("</ul>\n");
 
     h.push_str("<h2>Sessions</h2>\n");
-    h.push_str(&schedule_svg(plan));
+    h.push_str(&crate::report::html::figure_div(&schedule_svg(plan)));
     h.push_str("<table><tr><th>#</th><th>date</th><th>zones (setting)</th><th>apply numbing</th><th>needling</th><th>visit</th><th>downtime</th></tr>\n");
     for v in &plan.visits {
         let zs: Vec<String> = v
@@ -1134,9 +1141,9 @@ pub fn body(plan: &Plan) -> String {
     let _ = writeln!(h, "<p>{}</p>", esc(&plan.maintenance));
 
     h.push_str("<h2>Predicted result</h2>\n");
-    h.push_str(&trajectory_svg(plan));
+    h.push_str(&crate::report::html::figure_div(&trajectory_svg(plan)));
     h.push_str("<h3>Trade-off: result against downtime</h3>\n");
-    h.push_str(&tradeoff_svg(plan));
+    h.push_str(&crate::report::html::figure_div(&tradeoff_svg(plan)));
     if let PredictionSection::Done {
         predictor,
         zones,

@@ -40,8 +40,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .grade{display:inline-block;padding:0 6px;border-radius:8px;background:#eee;font-size:.85em}
 .pass{color:#2e7d32;font-weight:600}.open{color:#a86b00;font-weight:600}.fail{color:#c9302c;font-weight:700}
 .small{font-size:.88em;color:#555} ul{margin:4px 0} .zone{border:1px solid #ddd;border-radius:6px;padding:8px 14px;margin:10px 0}
-figure{margin:14px 0} figure svg{width:100%;height:auto;display:block} figcaption{font-size:.9em;color:#444;margin-top:4px}
-svg{max-width:100%;height:auto}
+.fig{margin:14px 0;overflow-x:auto;-webkit-overflow-scrolling:touch} .fig svg{width:100%;min-width:560px;height:auto;display:block} figcaption{font-size:.9em;color:#444;margin-top:4px}
 pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;overflow-x:auto;font-size:.82em;white-space:pre}
 details{margin:8px 0} summary{cursor:pointer;font-weight:600}
 code{font-size:.92em}
@@ -115,7 +114,7 @@ impl Page {
         let svg = svg.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
         let _ = write!(
             self.body,
-            "<figure>{svg}<figcaption>{}</figcaption></figure>\n",
+            "<figure class=\"fig\">{svg}<figcaption>{}</figcaption></figure>\n",
             esc(caption)
         );
         self
@@ -197,6 +196,12 @@ impl Page {
         h.push_str("<p class=\"small\">The same input, seed and version give the same numbers for any thread count.</p>\n</body></html>\n");
         h
     }
+}
+
+/// An inline SVG as a figure without caption: page-wide, at least 560 px (scrolls sideways on a
+/// narrow phone rather than shrinking its text below legibility).
+pub fn figure_div(svg: &str) -> String {
+    format!("<div class=\"fig\">{svg}</div>\n")
 }
 
 /// The validation status per model part: passing and open case ids.

@@ -56,6 +56,30 @@ pub fn channels_csv(ch: &ChannelSet) -> String {
     s
 }
 
+/// Font sizes of plots, px at the SVG's own size: large enough to stay legible when a figure is
+/// scaled to a phone's width (reports keep figures at least 560 px wide and scroll them).
+pub mod plot_style {
+    /// Tick labels.
+    pub const TICK: u32 = 16;
+    /// Axis titles.
+    pub const AXIS: u32 = 17;
+    /// Legend entries.
+    pub const LEGEND: u32 = 15;
+}
+
+/// A tick label as a paper would print it: no trailing zeros (`20`, `0.5`, `0.01`).
+pub fn tick(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    if v.abs() < 1e-3 || v.abs() >= 1e6 {
+        return format!("{v:.0e}");
+    }
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
 /// Colours of the layers in plots.
 pub fn layer_color(kind: LayerKind) -> RGBColor {
     match kind {
@@ -159,8 +183,8 @@ pub fn zone_map_svg_thinned(
         let mut chart = ChartBuilder::on(&left)
             .caption(caption, ("sans-serif", 16))
             .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(45)
+            .x_label_area_size(45)
+            .y_label_area_size(63)
             .build_cartesian_2d(0.0..side, 0.0..side)
             .map_err(plot_err)?;
         chart
@@ -168,6 +192,10 @@ pub fn zone_map_svg_thinned(
             .x_desc("x (mm)")
             .y_desc("y (mm)")
             .disable_mesh()
+            .label_style(("sans-serif", crate::report::plot_style::TICK))
+            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
+            .x_label_formatter(&|v| crate::report::tick(*v))
+            .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
             .map_err(plot_err)?;
         chart
@@ -194,11 +222,11 @@ pub fn zone_map_svg_thinned(
         let mut detail = ChartBuilder::on(&right)
             .caption(
                 format!("detail {win:.0} x {win:.0} mm (red box): open channels to scale, {:.1} % of surface open", ch.open_surface_fraction * 100.0),
-                ("sans-serif", 14),
+                ("sans-serif", 16),
             )
             .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(45)
+            .x_label_area_size(45)
+            .y_label_area_size(63)
             .build_cartesian_2d(x0..x0 + win, y0..y0 + win)
             .map_err(plot_err)?;
         detail
@@ -206,6 +234,10 @@ pub fn zone_map_svg_thinned(
             .x_desc("x (mm)")
             .y_desc("y (mm)")
             .disable_mesh()
+            .label_style(("sans-serif", crate::report::plot_style::TICK))
+            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
+            .x_label_formatter(&|v| crate::report::tick(*v))
+            .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
             .map_err(plot_err)?;
         let plot_px = (right.dim_in_pixel().0.saturating_sub(65)) as f64;
@@ -236,15 +268,17 @@ pub fn zone_map_svg_thinned(
             .margin_left(60)
             .margin_right(60)
             .margin_bottom(5)
-            .x_label_area_size(45)
+            .x_label_area_size(55)
             .build_cartesian_2d(to_um(dmin)..to_um(dmax).max(to_um(dmin) + 1.0), 0.0..1.0)
             .map_err(plot_err)?;
         cb.configure_mesh()
             .disable_mesh()
             .disable_y_axis()
-            .label_style(("sans-serif", 14))
+            .label_style(("sans-serif", 16))
             .axis_desc_style(("sans-serif", 15))
             .x_desc("effective depth (µm); filled circles in the detail bleed (reach capillaries)")
+            .x_label_formatter(&|v| crate::report::tick(*v))
+            .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
             .map_err(plot_err)?;
         let steps = 100;
@@ -318,14 +352,19 @@ pub fn depth_histogram_svg(
                 ("sans-serif", 18),
             )
             .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
+            .x_label_area_size(50)
+            .y_label_area_size(73)
             .build_cartesian_2d(0.0..xmax, 0.0..ymax.max(1.0))
             .map_err(plot_err)?;
         chart
             .configure_mesh()
             .x_desc("effective penetration depth (µm)")
             .y_desc("channels (% per bin)")
+            .label_style(("sans-serif", crate::report::plot_style::TICK))
+            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
+            .light_line_style(plotters::style::colors::TRANSPARENT)
+            .x_label_formatter(&|v| crate::report::tick(*v))
+            .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
             .map_err(plot_err)?;
         // Layer bands along the top and boundaries.
@@ -370,6 +409,7 @@ pub fn depth_histogram_svg(
         }
         chart
             .configure_series_labels()
+            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.4))
