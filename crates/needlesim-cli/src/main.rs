@@ -172,6 +172,8 @@ enum SchemaKind {
     Delivery,
     /// A validation case file.
     Case,
+    /// validation.json (output of `validate`).
+    Validation,
     /// The patient file (input of `plan`).
     Patient,
     /// plan.json (output of `plan`).
@@ -264,6 +266,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 SchemaKind::Case => {
                     serde_json::to_value(schemars::schema_for!(needlesim::validate::Case))?
                 }
+                SchemaKind::Validation => serde_json::to_value(schemars::schema_for!(
+                    needlesim::validate::ValidationReport
+                ))?,
                 SchemaKind::Patient => {
                     serde_json::to_value(schemars::schema_for!(needlesim::plan::PatientFile))?
                 }
@@ -276,6 +281,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "punctures": punc,
                     "delivery": schemars::schema_for!(DeliverReport),
                     "case": schemars::schema_for!(needlesim::validate::Case),
+                    "validation": schemars::schema_for!(needlesim::validate::ValidationReport),
                     "patient": schemars::schema_for!(needlesim::plan::PatientFile),
                     "plan": schemars::schema_for!(needlesim::plan::Plan),
                     "outcomes": outc,
@@ -791,7 +797,17 @@ fn validate(a: &ValidateArgs) -> anyhow::Result<()> {
                 &format!("needlesim validate · {}", a.dir.display()),
             );
             page.section("Summary", &validation_summary_html(&rep));
-            page.raw(&html::validation_status_html(&rep.by_part));
+            page.section(
+                "Validation status by model part",
+                &html::validation_status_html(
+                    &rep.by_part,
+                    "From this run (the table below has every case and its reason).",
+                ),
+            );
+            page.figure(
+                "Every case on one scale: the shaded band is each case's accepted range.",
+                &v::forest_svg(&rep.cases),
+            );
             page.section("Cases", &validation_cases_html(&rep));
             write_report(&page, rp, None)
         })?;
@@ -1109,8 +1125,15 @@ fn band_text(b: &needlesim::healing::outcomes::Band, digits: usize) -> String {
 
 fn simulate_summary_html(r: &SimulateReport) -> String {
     let mut h = format!(
-        "<p>Sessions on days {:?}; follow-up {:.0} days; seed {}. Values are nominal with the 5-95 % band over parameter samples in brackets.</p>",
-        r.protocol.session_days, r.protocol.follow_up_days, r.seed
+        "<p>Sessions on days {}; follow-up {:.0} days; seed {}. Values are nominal with the 5-95 % band over parameter samples in brackets.</p>",
+        r.protocol
+            .session_days
+            .iter()
+            .map(|d| format!("{d:.0}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        r.protocol.follow_up_days,
+        r.seed
     );
     for z in &r.zones {
         let o = &z.outcomes;

@@ -904,6 +904,121 @@ pub fn markdown(report: &ValidationReport) -> String {
     s
 }
 
+/// Every case on one scale, as a forest plot: each row maps the case's accepted range to the
+/// shaded band [0, 1], and marks the published value (black bar), the simulated value (dot:
+/// green pass, orange open, red regressed) and its 5-95 % band (line). Values beyond the axis
+/// are drawn at its edge with an arrow and their value.
+pub fn forest_svg(outcomes: &[Outcome]) -> String {
+    use std::fmt::Write as _;
+    let esc = crate::report::html::esc;
+    let (w, left, right, row, top) = (900.0, 200.0, 70.0, 26.0, 56.0);
+    let h = top + row * outcomes.len().max(1) as f64 + 50.0;
+    let (x0, x1) = (-1.0, 2.0);
+    let px = |u: f64| left + (w - left - right) * (u.clamp(x0, x1) - x0) / (x1 - x0);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="15"><rect width="{w}" height="{h}" fill="#fff"/>"##
+    );
+    let _ = writeln!(
+        s,
+        r##"<rect x="{:.1}" y="{}" width="{:.1}" height="{:.1}" fill="#e3f1e5"/><text x="{:.1}" y="20" text-anchor="middle" fill="#333">accepted range</text><text x="10" y="40" fill="#555" font-size="14">black bar: published; dot: simulated (green pass, orange open, red regressed); line: 5-95 % band</text>"##,
+        px(0.0),
+        top - 6.0,
+        px(1.0) - px(0.0),
+        row * outcomes.len() as f64 + 6.0,
+        (px(0.0) + px(1.0)) / 2.0
+    );
+    for (i, o) in outcomes.iter().enumerate() {
+        let y = top + row * i as f64 + row / 2.0;
+        let span = (o.high - o.low).max(1e-12);
+        let u = |v: f64| (v - o.low) / span;
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#eee"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+            w - right,
+            left - 8.0,
+            y + 5.0,
+            esc(&o.id)
+        );
+        let xp = px(u(o.expected));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{xp:.1}" x2="{xp:.1}" y1="{:.1}" y2="{:.1}" stroke="#000" stroke-width="3"/>"##,
+            y - 8.0,
+            y + 8.0
+        );
+        let colour = match o.status {
+            Status::Pass | Status::NowPasses => "#2e7d32",
+            Status::Open => "#e08a00",
+            Status::Regressed => "#c62828",
+        };
+        if let Some([lo, hi]) = o.band {
+            let _ = writeln!(
+                s,
+                r##"<line x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2"/>"##,
+                px(u(lo)),
+                px(u(hi))
+            );
+        }
+        if let Some(v) = o.simulated {
+            let uv = u(v);
+            let xv = px(uv);
+            if uv > x1 || uv < x0 {
+                let (dir, anchor, dx) = if uv > x1 {
+                    (1.0, "end", -12.0)
+                } else {
+                    (-1.0, "start", 12.0)
+                };
+                let _ = writeln!(
+                    s,
+                    r##"<path d="M{:.1},{:.1} l{:.1},-6 l0,12 z" fill="{colour}"/><text x="{:.1}" y="{:.1}" text-anchor="{anchor}" fill="{colour}">{} {}</text>"##,
+                    xv,
+                    y,
+                    -10.0 * dir,
+                    xv + dx,
+                    y - 7.0,
+                    fmt_num(v),
+                    esc(&o.unit)
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    r##"<circle cx="{xv:.1}" cy="{y:.1}" r="6" fill="{colour}"><title>{}: simulated {} {}, accepted {}-{}</title></circle>"##,
+                    esc(&o.id),
+                    fmt_num(v),
+                    esc(&o.unit),
+                    fmt_num(o.low),
+                    fmt_num(o.high)
+                );
+            }
+        }
+    }
+    let yb = top + row * outcomes.len() as f64 + 6.0;
+    for (u, label) in [
+        (-1.0, "-1"),
+        (0.0, "0 (low)"),
+        (1.0, "1 (high)"),
+        (2.0, "2"),
+    ] {
+        let _ = writeln!(
+            s,
+            r##"<line x1="{0:.1}" x2="{0:.1}" y1="{1:.1}" y2="{2:.1}" stroke="#333"/><text x="{0:.1}" y="{3:.1}" text-anchor="middle" fill="#333">{label}</text>"##,
+            px(u),
+            yb,
+            yb + 6.0,
+            yb + 24.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">position in the case's accepted range (0 = low, 1 = high)</text></svg>"##,
+        (left + w - right) / 2.0,
+        yb + 44.0
+    );
+    s
+}
+
 /// Formats a number for tables (about 3 significant digits).
 pub fn fmt_num(v: f64) -> String {
     if v == 0.0 {

@@ -163,7 +163,10 @@ impl Page {
         h.push_str(&self.body);
         if !self.parts.is_empty() {
             h.push_str("<h2>Validation status of the model parts used</h2>\n");
-            h.push_str(&validation_status_html(&baseline.by_part(&self.parts)));
+            h.push_str(&validation_status_html(
+                &baseline.by_part(&self.parts),
+                "From the reviewed validation results (validation/baseline.json) built into this version; the cases and their reasons are in docs/VALIDATION.md.",
+            ));
         }
         if !self.inputs.is_empty() || self.resolved.is_some() {
             h.push_str("<h2>Inputs</h2>\n");
@@ -204,10 +207,12 @@ pub fn figure_div(svg: &str) -> String {
     format!("<div class=\"fig\">{svg}</div>\n")
 }
 
-/// The validation status per model part: passing and open case ids.
-pub fn validation_status_html(parts: &[PartStatus]) -> String {
-    let mut h = String::from(
-        "<p class=\"small\">From the reviewed validation results (<code>validation/baseline.json</code>) built into this version; the cases and their reasons are in docs/VALIDATION.md. Open cases are published measurements the model does not reach yet.</p>\n<div class=\"scroll\"><table><tr><th>model part</th><th>pass</th><th>open</th></tr>\n",
+/// The validation status per model part: passing and open case ids; `source` says where the
+/// results come from (plain text).
+pub fn validation_status_html(parts: &[PartStatus], source: &str) -> String {
+    let mut h = format!(
+        "<p class=\"small\">{} Open cases are published measurements the model does not reach yet.</p>\n<div class=\"scroll\"><table><tr><th>model part</th><th>pass</th><th>open</th></tr>\n",
+        esc(source)
     );
     for p in parts {
         let _ = writeln!(
