@@ -889,14 +889,19 @@ pub fn markdown(report: &ValidationReport) -> String {
         "{} cases: {} pass, {} open, {} regressed, {} newly passing.\n\n| model part | pass | open |\n|---|---|---|\n",
         c.total, c.pass, c.open, c.regressed, c.now_passes
     ));
+    let ids = |v: &[String]| {
+        if v.is_empty() {
+            "0".to_string()
+        } else {
+            format!("{} ({})", v.len(), v.join(", "))
+        }
+    };
     for p in &report.by_part {
         s.push_str(&format!(
-            "| {} | {} ({}) | {} ({}) |\n",
+            "| {} | {} | {} |\n",
             p.part.label(),
-            p.pass.len(),
-            p.pass.join(", "),
-            p.open.len(),
-            p.open.join(", ")
+            ids(&p.pass),
+            ids(&p.open)
         ));
     }
     s.push('\n');
@@ -912,7 +917,7 @@ pub fn forest_svg(outcomes: &[Outcome]) -> String {
     use std::fmt::Write as _;
     let esc = crate::report::html::esc;
     let (w, left, right, row, top) = (900.0, 200.0, 70.0, 26.0, 56.0);
-    let h = top + row * outcomes.len().max(1) as f64 + 50.0;
+    let h = top + row * outcomes.len().max(1) as f64 + 64.0;
     let (x0, x1) = (-1.0, 2.0);
     let px = |u: f64| left + (w - left - right) * (u.clamp(x0, x1) - x0) / (x1 - x0);
     let mut s = String::new();
