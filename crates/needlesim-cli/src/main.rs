@@ -372,9 +372,17 @@ impl Bar {
     /// One more unit of an open-ended stage (count only).
     fn tick(&self, stage: &str) {
         if let Some(b) = &self.bar {
+            if b.position() == 0 {
+                // Open-ended: a spinner and a count, no bar.
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} [{elapsed_precise}] {pos} {msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                b.set_message(stage.to_string());
+            }
             b.inc(1);
-            b.set_length(b.position());
-            b.set_message(stage.to_string());
         }
     }
     fn finish(&self) {

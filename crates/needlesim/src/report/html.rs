@@ -112,9 +112,9 @@ impl Page {
     /// Adds a figure: an inline SVG scaled to the page width, with its caption.
     pub fn figure(&mut self, caption: &str, svg: &str) -> &mut Page {
         let svg = svg.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-        let _ = write!(
+        let _ = writeln!(
             self.body,
-            "<figure class=\"fig\">{svg}<figcaption>{}</figcaption></figure>\n",
+            "<figure class=\"fig\">{svg}<figcaption>{}</figcaption></figure>",
             esc(caption)
         );
         self
