@@ -1,6 +1,7 @@
 //! The `needlesim` command-line tool: a thin layer over the library.
 //!
-//! Exit codes: 0 success, 2 bad input (scenario or flags), 1 any other failure.
+//! Exit codes: 0 success, 2 bad input (scenario or flags), 1 any other failure (for `validate`:
+//! a case that passes in the baseline fails now).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
