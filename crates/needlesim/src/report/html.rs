@@ -44,6 +44,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;overflow-x:auto;font-size:.82em;white-space:pre}
 details{margin:8px 0} summary{cursor:pointer;font-weight:600}
 code{font-size:.92em}
+@media (max-width:600px){body{font-size:15px} table{display:block;overflow-x:auto} th,td{min-width:4.5em}}
 "#;
 
 /// What is needed to repeat a run.
