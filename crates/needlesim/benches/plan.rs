@@ -1,6 +1,7 @@
 //! Planner benchmark: each bundled example patient from file text to plan.json + report.html
 //! (parse, screen, recommend with skin checks and session-time estimates, schedule, aftercare,
-//! render), median of several runs. Also the optimiser's own overhead per protocol with a
+//! render), median of several runs, first with the healing model's optimisation (the
+//! `needlesim plan` path) and then without prediction. Also the optimiser's own overhead per protocol with a
 //! zero-cost stand-in predictor (NOT a model: it only times the search, the constraint checks
 //! and the trade-off curve; the healing model's cost comes on top once it is merged).
 //!
@@ -17,6 +18,8 @@ use needlesim::plan::{self, Models};
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
 
 const REPS: usize = 21;
+/// Runs of each full plan with optimisation.
+const FULL_REPS: usize = 5;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -54,9 +57,42 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
+    // Full plans with the healing model's optimisation (what `needlesim plan` does), median of
+    // a few runs (each takes up to about a second).
+    let healing = plan::healing_predictor::HealingPredictor::default();
+    let models = Models {
+        predictor: Some(&healing),
+        ..Models::default()
+    };
+    println!(
+        "{:<40} {:>12} {:>10}",
+        "example patient (with optimisation)", "plan ms", "protocols"
+    );
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let mut tp = Vec::new();
+        let mut n = 0;
+        for _ in 0..FULL_REPS {
+            let t0 = Instant::now();
+            let p = patient::parse(&text, "bench").unwrap();
+            let pl = plan::plan(&p, &models).unwrap();
+            tp.push(t0.elapsed());
+            if let plan::PredictionSection::Done { zones, .. } = &pl.prediction {
+                n = zones.iter().map(|z| z.optimisation.evaluated).sum();
+            }
+            std::hint::black_box(pl);
+        }
+        println!(
+            "{:<40} {:>12.1} {:>10}",
+            f.file_name().unwrap().to_string_lossy(),
+            median(tp).as_secs_f64() * 1e3,
+            n
+        );
+    }
+    println!();
     println!(
         "{:<40} {:>10} {:>10} {:>10}",
-        "example patient", "plan ms", "render ms", "total ms"
+        "example patient (--no-predict)", "plan ms", "render ms", "total ms"
     );
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
