@@ -307,8 +307,9 @@ fn plan(
     use needlesim::plan;
     let patient = plan::patient::load(path)?;
     let healing = plan::healing_predictor::HealingPredictor::default();
+    let numbing = plan::ModelNumbing::default();
     let models = plan::Models {
-        numbing: &plan::LabelNumbing,
+        numbing: &numbing,
         predictor: (!no_predict).then_some(&healing as &dyn plan::Predictor),
     };
     let p = plan::plan(&patient, &models).context("making the plan")?;

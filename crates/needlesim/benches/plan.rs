@@ -60,10 +60,6 @@ fn main() {
     // Full plans with the healing model's optimisation (what `needlesim plan` does), median of
     // a few runs (each takes up to about a second).
     let healing = plan::healing_predictor::HealingPredictor::default();
-    let models = Models {
-        predictor: Some(&healing),
-        ..Models::default()
-    };
     println!(
         "{:<40} {:>12} {:>10}",
         "example patient (with optimisation)", "plan ms", "protocols"
@@ -74,6 +70,13 @@ fn main() {
         let mut n = 0;
         for _ in 0..FULL_REPS {
             let t0 = Instant::now();
+            // A fresh numbing model per plan, as `needlesim plan` makes (its calibration and
+            // per-site onsets are cached only within one instance).
+            let numbing = plan::ModelNumbing::default();
+            let models = Models {
+                numbing: &numbing,
+                predictor: Some(&healing),
+            };
             let p = patient::parse(&text, "bench").unwrap();
             let pl = plan::plan(&p, &models).unwrap();
             tp.push(t0.elapsed());
@@ -131,12 +134,7 @@ fn main() {
         grade: Some(3),
         scar_types: vec![],
     };
-    let proto = Protocol {
-        setting_mm: 1.5,
-        passes: 3,
-        sessions: 4,
-        interval_days: 28,
-    };
+    let proto = Protocol::uniform(1.5, 3, 4, 28);
     let base = PredictInput {
         person: &person,
         column: &column,
@@ -155,6 +153,7 @@ fn main() {
         max_downtime_days: Some(4.0),
         max_pih_risk: None,
         max_sessions: Some(5),
+        ..Default::default()
     };
     let mut t = Vec::new();
     let mut n = 0;
