@@ -204,6 +204,8 @@ impl NumbingModel for LabelNumbing {
 
 /// Cache key of an onset: product, site, age (bits), sex.
 type OnsetKey = (&'static str, Site, u64, u8);
+/// A cached onset: (onset min or None, stratum corneum µm), or the model's error.
+type OnsetResult = Result<(Option<f64>, f64), String>;
 
 /// The delivery model's numbing onset per zone (see the module documentation). Calibrations
 /// and onsets are cached per product and per (site, age, sex), so that repeated plans and zones
@@ -211,7 +213,7 @@ type OnsetKey = (&'static str, Site, u64, u8);
 #[derive(Default)]
 pub struct ModelNumbing {
     calibrations: Mutex<HashMap<&'static str, Result<Calibration, String>>>,
-    onsets: Mutex<HashMap<OnsetKey, Result<(Option<f64>, f64), String>>>,
+    onsets: Mutex<HashMap<OnsetKey, OnsetResult>>,
 }
 
 impl ModelNumbing {
@@ -237,7 +239,7 @@ impl ModelNumbing {
         cal: &Calibration,
         site: Site,
         person: &Person,
-    ) -> Result<(Option<f64>, f64), String> {
+    ) -> OnsetResult {
         let key = (
             cal.product.library_product,
             site,

@@ -215,7 +215,7 @@ pub struct Optimisation {
 
 /// What became of one protocol.
 enum Evaluated {
-    Candidate(Candidate),
+    Candidate(Box<Candidate>),
     /// The predictor failed.
     Failed,
     /// It does not fit the calendar.
@@ -362,7 +362,7 @@ fn evaluate(
         violations.push(format!("{} sessions > {m}", proto.sessions));
     }
     violations.extend(blackout_hits);
-    Evaluated::Candidate(Candidate {
+    Evaluated::Candidate(Box::new(Candidate {
         protocol: proto,
         improvement_pct: p.improvement_pct,
         downtime_days: worst,
@@ -371,7 +371,7 @@ fn evaluate(
         violations,
         dates,
         schedule_notes: notes,
-    })
+    }))
 }
 
 /// Searches the space exhaustively (in parallel; the result does not depend on the thread
@@ -401,7 +401,7 @@ pub fn optimise(
     let mut cands: Vec<Candidate> = Vec::new();
     for r in results {
         match r {
-            Evaluated::Candidate(c) => cands.push(c),
+            Evaluated::Candidate(c) => cands.push(*c),
             Evaluated::Failed => failed += 1,
             Evaluated::Dropped => dropped += 1,
         }
