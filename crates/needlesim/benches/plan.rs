@@ -14,7 +14,7 @@ use needlesim::plan::patient::{self, Concern, ConcernKind, DeviceChoice};
 use needlesim::plan::predict::{
     Band, Constraints, PredictInput, Prediction, Predictor, Protocol, SearchSpace, optimise,
 };
-use needlesim::plan::{self, Models};
+use needlesim::plan::{self, Models, NumbingModel};
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
 
 const REPS: usize = 21;
@@ -90,6 +90,34 @@ fn main() {
             f.file_name().unwrap().to_string_lossy(),
             median(tp).as_secs_f64() * 1e3,
             n
+        );
+    }
+    println!();
+    // The numbing stage alone: a fresh delivery-model numbing per plan (calibration of the
+    // product on its label + one intact-skin run per zone site), against the label times.
+    println!(
+        "{:<40} {:>12} {:>12}",
+        "example patient (numbing stage)", "model ms", "label ms"
+    );
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let p = patient::parse(&text, "bench").unwrap();
+        let zones: Vec<(String, Site)> = p.zones.iter().map(|z| (z.name.clone(), z.site)).collect();
+        let (mut tm, mut tl) = (Vec::new(), Vec::new());
+        for _ in 0..REPS {
+            let t0 = Instant::now();
+            let m = plan::ModelNumbing::default();
+            std::hint::black_box(m.onset(p.goals.numbing, &p.person, &zones, 1.0));
+            tm.push(t0.elapsed());
+            let t0 = Instant::now();
+            std::hint::black_box(plan::LabelNumbing.onset(p.goals.numbing, &p.person, &zones, 1.0));
+            tl.push(t0.elapsed());
+        }
+        println!(
+            "{:<40} {:>12.2} {:>12.4}",
+            f.file_name().unwrap().to_string_lossy(),
+            median(tm).as_secs_f64() * 1e3,
+            median(tl).as_secs_f64() * 1e3
         );
     }
     println!();

@@ -154,16 +154,24 @@ fn uptake_dt(
     let times: Vec<f64> = (0..=n)
         .map(|i| (i as f64 * dt_out_s).min(t_end_s))
         .collect();
-    let r = model::run_arm(
-        &mut arm,
-        &schedule,
-        None,
-        compound.solubility_kg_m3,
-        t_end_s,
-        &times,
-        &[],
-        &res,
-    )?;
+    let mut run = || {
+        model::run_arm(
+            &mut arm,
+            &schedule,
+            None,
+            compound.solubility_kg_m3,
+            t_end_s,
+            &times,
+            &[],
+            &res,
+        )
+    };
+    // A column of about 60 cells: on one thread the engine's per-step parallel sections run
+    // inline instead of paying a fork-join per step (same numbers either way).
+    let r = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }?;
     let h = column.layer(LayerKind::ViableEpidermis).thickness_m
         + column.layer(LayerKind::PapillaryDermis).thickness_m;
     Ok(r.samples

@@ -234,12 +234,7 @@ impl ModelNumbing {
     }
 
     /// (onset min or None, SC µm) of a product on a site of a person.
-    fn site_onset(
-        &self,
-        cal: &Calibration,
-        site: Site,
-        person: &Person,
-    ) -> OnsetResult {
+    fn site_onset(&self, cal: &Calibration, site: Site, person: &Person) -> OnsetResult {
         let key = (
             cal.product.library_product,
             site,
