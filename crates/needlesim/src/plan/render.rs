@@ -1152,7 +1152,7 @@ pub fn html(plan: &Plan) -> String {
         h,
         "<p><b>Numbing:</b> {} <span class=\"small\">({}; grade {})</span></p><ul>",
         esc(&plan.numbing.how),
-        esc(&plan.numbing.basis),
+        esc(plan.numbing.basis.trim_end_matches('.')),
         plan.numbing.grade.label()
     );
     if plan
