@@ -598,13 +598,14 @@ fn plan(path: &Path, out: &Path, c: &Common, no_predict: bool) -> anyhow::Result
     let mut sw = Stopwatch::new();
     let patient = sw.time("read patient", || plan::patient::load(path))?;
     let healing = plan::healing_predictor::HealingPredictor::default();
+    let numbing = plan::ModelNumbing::default();
     let bar = Bar::new(c.quiet);
     let counting = CountingPredictor {
         inner: &healing,
         bar: &bar,
     };
     let models = plan::Models {
-        numbing: &plan::LabelNumbing,
+        numbing: &numbing,
         predictor: (!no_predict).then_some(&counting as &dyn plan::Predictor),
     };
     let p = plan::plan(&patient, &models).context("making the plan")?;

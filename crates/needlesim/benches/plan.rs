@@ -1,6 +1,7 @@
 //! Planner benchmark: each bundled example patient from file text to plan.json + report.html
 //! (parse, screen, recommend with skin checks and session-time estimates, schedule, aftercare,
-//! render), median of several runs. Also the optimiser's own overhead per protocol with a
+//! render), median of several runs, first with the healing model's optimisation (the
+//! `needlesim plan` path) and then without prediction. Also the optimiser's own overhead per protocol with a
 //! zero-cost stand-in predictor (NOT a model: it only times the search, the constraint checks
 //! and the trade-off curve; the healing model's cost comes on top once it is merged).
 //!
@@ -13,10 +14,12 @@ use needlesim::plan::patient::{self, Concern, ConcernKind, DeviceChoice};
 use needlesim::plan::predict::{
     Band, Constraints, PredictInput, Prediction, Predictor, Protocol, SearchSpace, optimise,
 };
-use needlesim::plan::{self, Models};
+use needlesim::plan::{self, Models, NumbingModel};
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
 
 const REPS: usize = 21;
+/// Runs of each full plan with optimisation.
+const FULL_REPS: usize = 5;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -54,9 +57,73 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
+    // Full plans with the healing model's optimisation (what `needlesim plan` does), median of
+    // a few runs (each takes up to about a second).
+    let healing = plan::healing_predictor::HealingPredictor::default();
+    println!(
+        "{:<40} {:>12} {:>10}",
+        "example patient (with optimisation)", "plan ms", "protocols"
+    );
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let mut tp = Vec::new();
+        let mut n = 0;
+        for _ in 0..FULL_REPS {
+            let t0 = Instant::now();
+            // A fresh numbing model per plan, as `needlesim plan` makes (its calibration and
+            // per-site onsets are cached only within one instance).
+            let numbing = plan::ModelNumbing::default();
+            let models = Models {
+                numbing: &numbing,
+                predictor: Some(&healing),
+            };
+            let p = patient::parse(&text, "bench").unwrap();
+            let pl = plan::plan(&p, &models).unwrap();
+            tp.push(t0.elapsed());
+            if let plan::PredictionSection::Done { zones, .. } = &pl.prediction {
+                n = zones.iter().map(|z| z.optimisation.evaluated).sum();
+            }
+            std::hint::black_box(pl);
+        }
+        println!(
+            "{:<40} {:>12.1} {:>10}",
+            f.file_name().unwrap().to_string_lossy(),
+            median(tp).as_secs_f64() * 1e3,
+            n
+        );
+    }
+    println!();
+    // The numbing stage alone: a fresh delivery-model numbing per plan (calibration of the
+    // product on its label + one intact-skin run per zone site), against the label times.
+    println!(
+        "{:<40} {:>12} {:>12}",
+        "example patient (numbing stage)", "model ms", "label ms"
+    );
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let p = patient::parse(&text, "bench").unwrap();
+        let zones: Vec<(String, Site)> = p.zones.iter().map(|z| (z.name.clone(), z.site)).collect();
+        let (mut tm, mut tl) = (Vec::new(), Vec::new());
+        for _ in 0..REPS {
+            let t0 = Instant::now();
+            let m = plan::ModelNumbing::default();
+            std::hint::black_box(m.onset(p.goals.numbing, &p.person, &zones, 1.0));
+            tm.push(t0.elapsed());
+            let t0 = Instant::now();
+            std::hint::black_box(plan::LabelNumbing.onset(p.goals.numbing, &p.person, &zones, 1.0));
+            tl.push(t0.elapsed());
+        }
+        println!(
+            "{:<40} {:>12.2} {:>12.4}",
+            f.file_name().unwrap().to_string_lossy(),
+            median(tm).as_secs_f64() * 1e3,
+            median(tl).as_secs_f64() * 1e3
+        );
+    }
+    println!();
     println!(
         "{:<40} {:>10} {:>10} {:>10}",
-        "example patient", "plan ms", "render ms", "total ms"
+        "example patient (--no-predict)", "plan ms", "render ms", "total ms"
     );
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
@@ -95,12 +162,7 @@ fn main() {
         grade: Some(3),
         scar_types: vec![],
     };
-    let proto = Protocol {
-        setting_mm: 1.5,
-        passes: 3,
-        sessions: 4,
-        interval_days: 28,
-    };
+    let proto = Protocol::uniform(1.5, 3, 4, 28);
     let base = PredictInput {
         person: &person,
         column: &column,
@@ -119,6 +181,7 @@ fn main() {
         max_downtime_days: Some(4.0),
         max_pih_risk: None,
         max_sessions: Some(5),
+        ..Default::default()
     };
     let mut t = Vec::new();
     let mut n = 0;

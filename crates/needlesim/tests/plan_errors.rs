@@ -25,6 +25,7 @@ site = "cheeks"
 concerns = [{ kind = "acne_scars" }, { kind = "stretch_marks" }]
 [goals]
 max_downtime_days = -1
+max_pih_risk_pct = 150
 blackout = [{ from = "2027-01-10", to = "2027-01-01" }]
 "#;
     let e = patient::parse(text, "bad.toml").unwrap_err();
@@ -39,6 +40,7 @@ blackout = [{ from = "2027-01-10", to = "2027-01-01" }]
         "medications[0].class",
         "procedures[0].zones[0]",
         "goals.max_downtime_days",
+        "goals.max_pih_risk_pct",
         "goals.blackout[0].to",
     ] {
         assert!(paths.contains(&p), "missing {p} in {paths:?}\n{e}");

@@ -280,3 +280,49 @@ fn aftercare_is_dated_per_session() {
     );
     assert!(pl.warning_signs.len() >= 5);
 }
+
+#[test]
+fn numbing_time_comes_from_the_delivery_model_and_says_so() {
+    let nm = plan::ModelNumbing::default();
+    let models = Models {
+        numbing: &nm,
+        predictor: None,
+    };
+    for (goals, label, occlusion) in [
+        ("", 30.0, "none"),
+        (
+            "[goals]\nnumbing = \"emla_occluded\"\n",
+            60.0,
+            "occlusive dressing",
+        ),
+    ] {
+        let pl = plan::plan(&patient(goals, TWO), &models).expect("plan");
+        let n = &pl.numbing;
+        let cal = n.calibration.as_ref().expect("delivery model used");
+        assert_eq!(cal.reference_site, needlesim::skin::Site::DorsalHand);
+        assert_eq!(cal.label_onset_min, label);
+        assert_eq!(cal.occlusion, occlusion);
+        assert_eq!(n.zones.len(), 2);
+        for z in &n.zones {
+            // Facial stratum corneum (16.8 µm) is thinner than the hand's (29.3 µm): the model
+            // predicts a faster onset, and the label stays the minimum.
+            let t = z.model_onset_min.expect("onset");
+            assert!(t > 0.0 && t < label, "{z:?}");
+            assert_eq!(z.apply_before_min, label);
+        }
+        assert!(pl.visits.iter().all(|v| v.numbing_min == label));
+        let text = plan::render::text(&pl);
+        assert!(
+            text.contains("calibrated") && text.contains("back of the"),
+            "{text}"
+        );
+        let html = plan::render::html(&pl);
+        assert!(html.contains("model onset") && html.contains("Calibrated"));
+        let json = serde_json::to_string(&pl).unwrap();
+        assert!(json.contains("threshold_ug_ml") && json.contains("model_onset_min"));
+    }
+    // Label numbing only (the library default) still works and says it is the label.
+    let pl = make(&patient("", CHEEKS));
+    assert!(pl.numbing.calibration.is_none());
+    assert!(pl.numbing.basis.starts_with("label"));
+}

@@ -13,6 +13,7 @@ pub mod closure;
 pub mod compounds;
 pub mod dosing;
 pub mod model;
+pub mod numbing;
 pub mod physchem;
 pub mod report;
 pub mod run;

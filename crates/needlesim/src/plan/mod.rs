@@ -22,6 +22,7 @@ pub mod aftercare;
 pub mod date;
 pub mod evidence;
 pub mod healing_predictor;
+pub mod numbing;
 pub mod patient;
 pub mod predict;
 pub mod recommend;
@@ -38,9 +39,9 @@ use serde::{Deserialize, Serialize};
 use crate::injury::InjuryParams;
 use crate::skin::Person;
 pub use date::Date;
+pub use numbing::{LabelNumbing, ModelNumbing, NumbingModel};
 pub use patient::{Patient, PatientError, PatientFile};
 pub use predict::Predictor;
-pub use recommend::{LabelNumbing, NumbingModel};
 
 /// The wording every output carries.
 pub const DISCLAIMER: &str = "Planning aid, not medical advice. needlesim suggests a plan from published ranges and a skin model; the treating practitioner examines the patient, decides, and is responsible for the treatment. Evidence levels are shown for every rule: most come from reviews and clinic protocols, not trials.";
@@ -139,7 +140,7 @@ pub struct Plan {
     pub findings: Vec<rules::Finding>,
     pub zones: Vec<recommend::ZonePlan>,
     pub visits: Vec<Visit>,
-    pub numbing: recommend::NumbingPlan,
+    pub numbing: numbing::NumbingPlan,
     pub aftercare: Vec<aftercare::SessionAftercare>,
     pub warning_signs: Vec<String>,
     pub maintenance: String,
@@ -170,6 +171,8 @@ pub struct Models<'a> {
 }
 
 impl Default for Models<'_> {
+    /// Label numbing times, no predictor (the cheapest plan; `needlesim plan` uses
+    /// [`ModelNumbing`] and the healing model).
     fn default() -> Self {
         Models {
             numbing: &LabelNumbing,
@@ -199,7 +202,13 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
     timings.insert("recommend".into(), t1.elapsed().as_secs_f64() * 1e3);
 
     let deepest = zones.iter().map(|z| z.setting_mm).fold(0.0, f64::max);
-    let numbing = models.numbing.onset(p.goals.numbing, deepest);
+    let t_numb = Instant::now();
+    let zone_sites: Vec<(String, crate::skin::Site)> =
+        zones.iter().map(|z| (z.name.clone(), z.site)).collect();
+    let numbing = models
+        .numbing
+        .onset(p.goals.numbing, &p.person, &zone_sites, deepest);
+    timings.insert("numbing".into(), t_numb.elapsed().as_secs_f64() * 1e3);
     let visits = visits(&zones, &numbing);
     let verdict = verdict(p, &findings, &zones);
 
@@ -292,7 +301,7 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
     })
 }
 
-fn visits(zones: &[recommend::ZonePlan], numbing: &recommend::NumbingPlan) -> Vec<Visit> {
+fn visits(zones: &[recommend::ZonePlan], numbing: &numbing::NumbingPlan) -> Vec<Visit> {
     let mut by_date: BTreeMap<Date, Vec<(usize, u32)>> = BTreeMap::new();
     for (zi, z) in zones.iter().enumerate() {
         for (k, d) in z.dates.iter().enumerate() {
@@ -307,6 +316,11 @@ fn visits(zones: &[recommend::ZonePlan], numbing: &recommend::NumbingPlan) -> Ve
                 .iter()
                 .map(|&(zi, _)| zones[zi].needling_min.unwrap_or(0.0))
                 .sum();
+            // Numbing goes on all zones of the visit at once: wait for the slowest.
+            let numb = zs
+                .iter()
+                .map(|&(zi, _)| numbing.zone_min(&zones[zi].name))
+                .fold(0.0, f64::max);
             let dt = zs.iter().fold([0.0f64, 0.0f64], |a, &(zi, _)| {
                 [
                     a[0].max(zones[zi].downtime_days[0]),
@@ -325,9 +339,9 @@ fn visits(zones: &[recommend::ZonePlan], numbing: &recommend::NumbingPlan) -> Ve
                         passes: zones[zi].passes,
                     })
                     .collect(),
-                numbing_min: numbing.apply_before_min,
+                numbing_min: numb,
                 needling_min: needling,
-                total_min: PREPARATION_MIN + numbing.apply_before_min + needling + AFTERCARE_MIN,
+                total_min: PREPARATION_MIN + numb + needling + AFTERCARE_MIN,
                 downtime_days: dt,
             }
         })
@@ -429,6 +443,16 @@ fn verdict(p: &Patient, findings: &[rules::Finding], zones: &[recommend::ZonePla
     }
 }
 
+/// The PIH limit of the optimiser: the patient file's `goals.max_pih_risk_pct` if given, else
+/// [`predict::MAX_PIH_RISK_GENTLE`] for phototype IV-VI or earlier PIH (planner assumption), else
+/// none.
+pub fn pih_limit(p: &Patient) -> Option<f64> {
+    p.goals
+        .max_pih_risk_pct
+        .map(|v| v / 100.0)
+        .or_else(|| rules::gentle(p).then_some(predict::MAX_PIH_RISK_GENTLE))
+}
+
 fn predict_all(
     p: &Patient,
     zones: &[recommend::ZonePlan],
@@ -451,12 +475,15 @@ fn predict_all(
             continue;
         };
         for c in &z.concerns {
-            let recommended = predict::Protocol {
-                setting_mm: c.setting_mm,
-                passes: z.passes,
-                sessions: c.sessions,
-                interval_days: c.interval_days,
-            };
+            // The recommended protocol on the zone's own dates (moved past blackouts, cut at
+            // the finish date) when it has them.
+            let mut recommended =
+                predict::Protocol::uniform(c.setting_mm, z.passes, c.sessions, c.interval_days);
+            if !z.dates.is_empty() {
+                let n = (c.sessions as usize).min(z.dates.len());
+                recommended.interval_days = z.interval_days;
+                recommended = recommended.with_dates(&z.dates[..n]);
+            }
             let base = predict::PredictInput {
                 person: &p.person,
                 column: &column,
@@ -517,8 +544,13 @@ fn predict_all(
             };
             let cons = predict::Constraints {
                 max_downtime_days: p.goals.max_downtime_days,
-                max_pih_risk: gentle.then_some(predict::MAX_PIH_RISK_GENTLE),
+                max_pih_risk: pih_limit(p),
                 max_sessions: p.goals.max_sessions,
+                calendar: recommend::ready_date(p, &z.status).map(|start| predict::Calendar {
+                    start,
+                    blackout: p.goals.blackout.clone(),
+                    finish_by: p.goals.finish_by,
+                }),
             };
             let optimisation = predict::optimise(pred, &base, &space, &cons);
             let best_prediction = optimisation.best.as_ref().and_then(|b| {

@@ -221,6 +221,11 @@ pub struct GoalsFile {
     /// Most sessions the patient wants per zone (1-20).
     #[serde(default)]
     pub max_sessions: Option<i64>,
+    /// Highest acceptable risk of post-inflammatory hyperpigmentation over a series, % (the
+    /// upper band of the healing model's PIH risk; 1-100). Default: 20 for phototype IV-VI or
+    /// earlier PIH (a planner assumption, docs/PLANNER.md), no limit otherwise.
+    #[serde(default)]
+    pub max_pih_risk_pct: Option<f64>,
     /// No session before this date, YYYY-MM-DD (default: the consultation date).
     #[serde(default)]
     pub earliest_start: Option<String>,
@@ -500,6 +505,9 @@ pub struct Blackout {
 pub struct Goals {
     pub max_downtime_days: Option<f64>,
     pub max_sessions: Option<u32>,
+    /// Highest acceptable upper band of the modelled PIH risk, % (None: the planner's default).
+    #[serde(default)]
+    pub max_pih_risk_pct: Option<f64>,
     pub earliest_start: Option<Date>,
     pub finish_by: Option<Date>,
     pub blackout: Vec<Blackout>,
@@ -998,6 +1006,16 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
             "series are usually 3-6 sessions",
         )
     });
+    let max_pih = g.max_pih_risk_pct.and_then(|v| {
+        c.range(
+            "goals.max_pih_risk_pct",
+            v,
+            1.0,
+            100.0,
+            "%",
+            "the highest acceptable chance of dark marks after the series, in per cent (the planner's default for phototype IV-VI is 20)",
+        )
+    });
     let earliest = c.opt_date("goals.earliest_start", &g.earliest_start);
     let finish_by = c.opt_date("goals.finish_by", &g.finish_by);
     if let (Some(e), Some(d)) = (earliest, date)
@@ -1124,6 +1142,7 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
         goals: Goals {
             max_downtime_days: max_downtime,
             max_sessions,
+            max_pih_risk_pct: max_pih,
             earliest_start: earliest,
             finish_by,
             blackout,

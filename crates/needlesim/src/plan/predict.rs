@@ -10,7 +10,10 @@ use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::patient::{Concern, DeviceChoice};
+use super::date::Date;
+use super::patient::{Blackout, Concern, DeviceChoice};
+use super::recommend::schedule_dates;
+use super::tables::chart_downtime_days;
 use crate::skin::{Person, SkinColumn};
 
 /// A value with its uncertainty band.
@@ -55,14 +58,52 @@ pub struct Protocol {
     pub passes: u32,
     pub sessions: u32,
     pub interval_days: u32,
+    /// Session days from the first when the calendar moved sessions past a blackout (one per
+    /// session, starting at 0); empty: a session every `interval_days`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub session_offsets_days: Vec<u32>,
 }
 
 impl Protocol {
+    /// Sessions every `interval_days`.
+    pub fn uniform(setting_mm: f64, passes: u32, sessions: u32, interval_days: u32) -> Protocol {
+        Protocol {
+            setting_mm,
+            passes,
+            sessions,
+            interval_days,
+            session_offsets_days: Vec::new(),
+        }
+    }
+
     /// Session times, days from the first.
     pub fn session_days(&self) -> Vec<f64> {
+        if self.session_offsets_days.len() == self.sessions as usize {
+            return self
+                .session_offsets_days
+                .iter()
+                .map(|&d| f64::from(d))
+                .collect();
+        }
         (0..self.sessions)
             .map(|k| f64::from(k) * f64::from(self.interval_days))
             .collect()
+    }
+
+    /// Sets the session days from dates (the first is day 0); left uniform when the dates
+    /// keep the interval.
+    pub fn with_dates(mut self, dates: &[Date]) -> Protocol {
+        self.sessions = dates.len() as u32;
+        let offsets: Vec<u32> = dates
+            .iter()
+            .map(|d| dates[0].days_until(*d).max(0) as u32)
+            .collect();
+        let uniform = offsets
+            .iter()
+            .enumerate()
+            .all(|(k, &o)| o == k as u32 * self.interval_days);
+        self.session_offsets_days = if uniform { Vec::new() } else { offsets };
+        self
     }
 }
 
@@ -97,16 +138,36 @@ pub struct SearchSpace {
 }
 
 /// The person's constraints.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Constraints {
     /// Longest acceptable mean downtime after any session, days.
     pub max_downtime_days: Option<f64>,
     /// Highest acceptable upper band of the PIH risk (darker skin), 0-1.
     pub max_pih_risk: Option<f64>,
     pub max_sessions: Option<u32>,
+    /// The zone's calendar: candidates are dated, moved past blackouts and dropped when they do
+    /// not fit before the finish date. None: no dates (sessions at their intervals).
+    #[serde(default)]
+    pub calendar: Option<Calendar>,
 }
 
-/// Upper band of PIH risk accepted for phototypes IV-VI or earlier PIH (planner default).
+/// Dates a zone's sessions must respect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Calendar {
+    /// First date the zone can be treated.
+    pub start: Date,
+    /// Periods without sessions or downtime.
+    pub blackout: Vec<Blackout>,
+    /// The series, downtime included, should be over by this date.
+    pub finish_by: Option<Date>,
+}
+
+/// Upper band of PIH risk accepted for phototypes IV-VI or earlier PIH, unless the patient
+/// file sets `goals.max_pih_risk_pct`. **Planner assumption**: no source gives an acceptable
+/// PIH risk. It sits just above the one PIH incidence after microneedling alone in phototypes
+/// IV-V in the project's literature (Dogra 2014: 5 of 30 patients, 17 %, 5 monthly roller
+/// sessions for acne scars; `validation/cases.json` V02), so that the planner accepts a series no
+/// riskier than that trial's, by the model's upper band.
 pub const MAX_PIH_RISK_GENTLE: f64 = 0.2;
 
 /// One evaluated protocol.
@@ -120,6 +181,12 @@ pub struct Candidate {
     pub feasible: bool,
     /// Constraints it breaks.
     pub violations: Vec<String>,
+    /// Session dates (with a calendar).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dates: Vec<Date>,
+    /// How the calendar moved its sessions (blackouts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule_notes: Vec<String>,
 }
 
 /// The result of a search.
@@ -130,13 +197,74 @@ pub struct Optimisation {
     pub evaluated: usize,
     /// Protocols the predictor could not evaluate.
     pub failed: usize,
+    /// Protocols whose sessions were moved past a blackout (predicted on the moved dates).
+    #[serde(default)]
+    pub moved_for_blackouts: usize,
+    /// Protocols left out because their sessions and downtime do not fit before
+    /// `goals.finish_by` once moved past the blackouts (not predicted).
+    #[serde(default)]
+    pub dropped_for_dates: usize,
     /// The best feasible protocol (highest mean improvement; ties: fewer sessions, less
     /// downtime).
     pub best: Option<Candidate>,
     /// Trade-off curve: protocols (ignoring the downtime and PIH limits, which each point's
-    /// `violations` still lists) for which no other gives more improvement with less downtime,
+    /// `violations` still lists; the session limit and the calendar hold) for which no other gives more improvement with less downtime,
     /// sorted by downtime.
     pub tradeoff: Vec<Candidate>,
+}
+
+/// What became of one protocol.
+enum Evaluated {
+    Candidate(Box<Candidate>),
+    /// The predictor failed.
+    Failed,
+    /// It does not fit the calendar.
+    Dropped,
+}
+
+/// Dates a protocol on the calendar with `downtime_days` after each session: the dated
+/// protocol and its notes, or None when it does not fit before the finish date.
+fn dated(
+    proto: &Protocol,
+    cal: &Calendar,
+    downtime_days: f64,
+) -> Option<(Protocol, Vec<Date>, Vec<String>)> {
+    let (dates, notes) = schedule_dates(
+        &cal.blackout,
+        cal.finish_by,
+        cal.start,
+        proto.sessions,
+        proto.interval_days,
+        downtime_days,
+    );
+    if dates.len() < proto.sessions as usize {
+        return None;
+    }
+    let moved: Vec<String> = notes
+        .into_iter()
+        .filter(|n| n.contains(" moved "))
+        .collect();
+    Some((proto.clone().with_dates(&dates), dates, moved))
+}
+
+/// Sessions whose modelled mean downtime reaches into a blackout: `(session, blackout text)`.
+fn downtime_in_blackout(dates: &[Date], downtime: &[Band], cal: &Calendar) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, (d, dt)) in dates.iter().zip(downtime).enumerate() {
+        let end = d.add_days(dt.mean.max(0.0).ceil() as i64);
+        for b in &cal.blackout {
+            if *d <= b.to && end >= b.from {
+                out.push(format!(
+                    "blackout: the model's downtime after session {} ({:.1} d from {d}) reaches into the blackout {} to {}",
+                    k + 1,
+                    dt.mean,
+                    b.from,
+                    b.to
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn evaluate(
@@ -144,16 +272,62 @@ fn evaluate(
     base: &PredictInput<'_>,
     proto: Protocol,
     cons: &Constraints,
-) -> Option<Candidate> {
-    let input = PredictInput {
-        person: base.person,
-        column: base.column,
-        concern: base.concern,
-        device: base.device,
-        protocol: &proto,
-        bands: false,
+) -> Evaluated {
+    let run = |proto: &Protocol| {
+        pred.predict(&PredictInput {
+            person: base.person,
+            column: base.column,
+            concern: base.concern,
+            device: base.device,
+            protocol: proto,
+            bands: false,
+        })
+        .ok()
     };
-    let p = pred.predict(&input).ok()?;
+    // Dates: the schedule's rule (the chart's upper downtime for the setting), then once more
+    // with the model's downtime if that is longer and reaches into a blackout.
+    let mut proto = proto;
+    let mut dates = Vec::new();
+    let mut notes = Vec::new();
+    if let Some(cal) = &cons.calendar {
+        match dated(&proto, cal, chart_downtime_days(proto.setting_mm).0[1]) {
+            Some((p, d, n)) => (proto, dates, notes) = (p, d, n),
+            None => return Evaluated::Dropped,
+        }
+    }
+    let Some(mut p) = run(&proto) else {
+        return Evaluated::Failed;
+    };
+    let mut blackout_hits = Vec::new();
+    if let Some(cal) = &cons.calendar {
+        blackout_hits = downtime_in_blackout(&dates, &p.downtime_days, cal);
+        if !blackout_hits.is_empty() {
+            let model_dt = p
+                .downtime_days
+                .iter()
+                .map(|b| b.mean)
+                .fold(chart_downtime_days(proto.setting_mm).0[1], f64::max);
+            let base_proto = Protocol::uniform(
+                proto.setting_mm,
+                proto.passes,
+                proto.sessions,
+                proto.interval_days,
+            );
+            match dated(&base_proto, cal, model_dt) {
+                Some((p2, d2, mut n2)) => {
+                    let Some(q) = run(&p2) else {
+                        return Evaluated::Failed;
+                    };
+                    n2.push(format!(
+                        "dated with the model's downtime ({model_dt:.1} d), longer than the chart's"
+                    ));
+                    blackout_hits = downtime_in_blackout(&d2, &q.downtime_days, cal);
+                    (proto, dates, notes, p) = (p2, d2, n2, q);
+                }
+                None => return Evaluated::Dropped,
+            }
+        }
+    }
     let worst = p
         .downtime_days
         .iter()
@@ -165,7 +339,7 @@ fn evaluate(
             hi: 0.0,
         });
     if !p.improvement_pct.mean.is_finite() || !worst.mean.is_finite() {
-        return None;
+        return Evaluated::Failed;
     }
     let mut violations = Vec::new();
     if let Some(m) = cons.max_downtime_days
@@ -187,14 +361,17 @@ fn evaluate(
     {
         violations.push(format!("{} sessions > {m}", proto.sessions));
     }
-    Some(Candidate {
+    violations.extend(blackout_hits);
+    Evaluated::Candidate(Box::new(Candidate {
         protocol: proto,
         improvement_pct: p.improvement_pct,
         downtime_days: worst,
         pih_risk: p.pih_risk,
         feasible: violations.is_empty(),
         violations,
-    })
+        dates,
+        schedule_notes: notes,
+    }))
 }
 
 /// Searches the space exhaustively (in parallel; the result does not depend on the thread
@@ -210,23 +387,29 @@ pub fn optimise(
         for &p in &space.passes {
             for &n in &space.sessions {
                 for &i in &space.intervals_days {
-                    protos.push(Protocol {
-                        setting_mm: s,
-                        passes: p,
-                        sessions: n,
-                        interval_days: i,
-                    });
+                    protos.push(Protocol::uniform(s, p, n, i));
                 }
             }
         }
     }
-    let results: Vec<Option<Candidate>> = protos
+    let results: Vec<Evaluated> = protos
         .into_par_iter()
         .map(|proto| evaluate(pred, base, proto, cons))
         .collect();
     let evaluated = results.len();
-    let cands: Vec<Candidate> = results.into_iter().flatten().collect();
-    let failed = evaluated - cands.len();
+    let (mut failed, mut dropped) = (0, 0);
+    let mut cands: Vec<Candidate> = Vec::new();
+    for r in results {
+        match r {
+            Evaluated::Candidate(c) => cands.push(*c),
+            Evaluated::Failed => failed += 1,
+            Evaluated::Dropped => dropped += 1,
+        }
+    }
+    let moved = cands
+        .iter()
+        .filter(|c| !c.schedule_notes.is_empty())
+        .count();
     let better = |a: &Candidate, b: &Candidate| {
         a.improvement_pct
             .mean
@@ -271,6 +454,8 @@ pub fn optimise(
         constraints: cons.clone(),
         evaluated,
         failed,
+        moved_for_blackouts: moved,
+        dropped_for_dates: dropped,
         best,
         tradeoff,
     }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::date::Date;
 use super::evidence::Grade;
-use super::patient::{Concern, ConcernKind, DeviceChoice, NumbingChoice, Patient, PatientZone};
+pub use super::numbing::{LabelNumbing, NumbingModel, NumbingPlan};
+use super::patient::{Blackout, Concern, ConcernKind, DeviceChoice, Patient, PatientZone};
 use super::rules::{Category, Deferral, Finding};
 use super::tables::{self, DepthRow, Range, SessionRow};
 use crate::device::{self, Device, Pen, Roller, Shape, Technique, Zone};
@@ -130,72 +131,6 @@ pub struct ZonePlan {
     pub schedule_notes: Vec<String>,
     /// Downtime after one session, days (chart, grade C; the deepest concern).
     pub downtime_days: [f64; 2],
-}
-
-/// Numbing: what to apply and how long before.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct NumbingPlan {
-    pub product: NumbingChoice,
-    /// Apply this long before needling, min.
-    pub apply_before_min: f64,
-    pub how: String,
-    /// Where the time comes from.
-    pub basis: String,
-    pub grade: Grade,
-    pub sources: Vec<String>,
-}
-
-/// Supplies the numbing onset. The delivery model (issue 4) implements this once merged; until
-/// then [`LabelNumbing`] gives the labelled times.
-pub trait NumbingModel {
-    fn onset(&self, product: NumbingChoice, deepest_setting_mm: f64) -> NumbingPlan;
-}
-
-/// The labelled application times: LMX-4 30 min without occlusion, EMLA at least 60 min under
-/// occlusion (`literature/transport.md` §5b).
-pub struct LabelNumbing;
-
-impl NumbingModel for LabelNumbing {
-    fn onset(&self, product: NumbingChoice, deepest_setting_mm: f64) -> NumbingPlan {
-        let note = " The delivery model (issue 4) is not merged yet, so this is the label time, not a model result.";
-        let optional = if deepest_setting_mm <= 0.25 + 1e-9 {
-            " At 0.25 mm and less numbing is often optional (planner note)."
-        } else {
-            ""
-        };
-        match product {
-            NumbingChoice::Lidocaine4Liposomal => NumbingPlan {
-                product,
-                apply_before_min: 30.0,
-                how: format!(
-                    "4 % liposomal lidocaine (LMX-4) on clean skin, no occlusion, 30 min before needling; wipe off completely before needling.{optional}"
-                ),
-                basis: format!("label: anaesthesia within 30 min without occlusion.{note}"),
-                grade: Grade::B,
-                sources: vec!["lmx4-label".into()],
-            },
-            NumbingChoice::EmlaOccluded => NumbingPlan {
-                product,
-                apply_before_min: 60.0,
-                how: format!(
-                    "EMLA cream under an occlusive dressing at least 60 min before needling (label: 2.5 g per 20-25 cm²); wipe off completely before needling.{optional}"
-                ),
-                basis: format!(
-                    "prescribing information: at least 1 h under occlusion for minor procedures.{note}"
-                ),
-                grade: Grade::A,
-                sources: vec!["emla-label".into()],
-            },
-            NumbingChoice::None => NumbingPlan {
-                product,
-                apply_before_min: 0.0,
-                how: "no topical anaesthetic (patient's choice).".into(),
-                basis: "goals.numbing = \"none\"".into(),
-                grade: Grade::Planner,
-                sources: vec![],
-            },
-        }
-    }
 }
 
 /// The device used at a setting.
@@ -560,9 +495,31 @@ pub fn schedule(
     interval_days: u32,
     downtime_days: f64,
 ) -> (Vec<Date>, Vec<String>) {
+    schedule_dates(
+        &p.goals.blackout,
+        p.goals.finish_by,
+        ready,
+        sessions,
+        interval_days,
+        downtime_days,
+    )
+}
+
+/// Session dates from `ready` every `interval_days`: a session whose date or downtime
+/// (`downtime_days`, rounded up) would touch a blackout moves to the day after it (the next
+/// sessions follow from the moved date); sessions whose downtime would end after `finish_by`
+/// are left out. Returns the dates and a note for every move or omission.
+pub fn schedule_dates(
+    blackout: &[Blackout],
+    finish_by: Option<Date>,
+    ready: Date,
+    sessions: u32,
+    interval_days: u32,
+    downtime_days: f64,
+) -> (Vec<Date>, Vec<String>) {
     let mut dates = Vec::new();
     let mut notes = Vec::new();
-    let dt = downtime_days.ceil() as i64;
+    let dt = downtime_days.max(0.0).ceil() as i64;
     let mut d = ready;
     for k in 0..sessions {
         // Move past blackouts that the session or its downtime would touch.
@@ -571,11 +528,11 @@ pub fn schedule(
         while moved && guard < 100 {
             moved = false;
             guard += 1;
-            for b in &p.goals.blackout {
+            for b in blackout {
                 if d <= b.to && d.add_days(dt) >= b.from {
                     let nd = b.to.add_days(1);
                     notes.push(format!(
-                        "session {} moved from {d} to {nd}: it or its downtime (about {dt} days) would fall in the blackout {}-{}{}",
+                        "session {} moved from {d} to {nd}: it or its downtime (about {dt} days) would fall in the blackout {} to {}{}",
                         k + 1,
                         b.from,
                         b.to,
@@ -586,18 +543,29 @@ pub fn schedule(
                 }
             }
         }
-        if let Some(f) = p.goals.finish_by
+        if let Some(f) = finish_by
             && d.add_days(dt) > f
         {
             notes.push(format!(
-                    "only {k} of {sessions} sessions fit before {f} (finish_by) with their downtime; the rest are left out"
-                ));
+                "only {k} of {sessions} sessions fit before {f} (finish_by) with their downtime; the rest are left out"
+            ));
             break;
         }
         dates.push(d);
         d = d.add_days(i64::from(interval_days));
     }
     (dates, notes)
+}
+
+/// The first date a zone can be treated (None while it is held back on a condition or
+/// excluded): the later of the consultation date, `goals.earliest_start` and a dated deferral.
+pub fn ready_date(p: &Patient, status: &ZoneStatus) -> Option<Date> {
+    let start = p.goals.earliest_start.unwrap_or(p.date).max(p.date);
+    match status {
+        ZoneStatus::Treat | ZoneStatus::TreatWithPrecautions { .. } => Some(start),
+        ZoneStatus::DeferredUntil { date, .. } => Some(start.max(*date)),
+        _ => None,
+    }
 }
 
 /// Needling time of one session on a zone, min.
@@ -649,15 +617,9 @@ pub fn zone_plan(
     let downtime = tables::chart_downtime_days(setting).0;
     let passes = default_passes(p.goals.device);
     let status = zone_status(&z.name, findings);
-    let start = p.goals.earliest_start.unwrap_or(p.date).max(p.date);
-    let (dates, notes) = match &status {
-        ZoneStatus::Treat | ZoneStatus::TreatWithPrecautions { .. } => {
-            schedule(p, start, sessions, interval, downtime[1])
-        }
-        ZoneStatus::DeferredUntil { date, .. } => {
-            schedule(p, start.max(*date), sessions, interval, downtime[1])
-        }
-        _ => (Vec::new(), Vec::new()),
+    let (dates, notes) = match ready_date(p, &status) {
+        Some(ready) => schedule(p, ready, sessions, interval, downtime[1]),
+        None => (Vec::new(), Vec::new()),
     };
     Ok(ZonePlan {
         name: z.name.clone(),

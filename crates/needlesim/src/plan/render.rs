@@ -213,6 +213,33 @@ pub fn text(plan: &Plan) -> String {
         90,
         "  ",
     ));
+    for z in &plan.numbing.zones {
+        s.push_str(&wrap(
+            &format!(
+                "{} ({}): apply {:.0} min before; {}",
+                z.zone,
+                z.site.name(),
+                z.apply_before_min,
+                z.basis
+            ),
+            86,
+            "  - ",
+        ));
+    }
+    if let Some(c) = &plan.numbing.calibration {
+        s.push_str(&wrap(
+            &format!(
+                "calibrated: effect threshold {:.1} µg/mL (lidocaine, viable epidermis + papillary dermis) = the model's value at the label's {:.0} min on the {} (stratum corneum {:.1} µm, occlusion: {}); label kept as the minimum",
+                c.threshold_ug_ml,
+                c.label_onset_min,
+                c.reference_site.name().replace('_', " "),
+                c.reference_stratum_corneum_um,
+                c.occlusion
+            ),
+            90,
+            "  ",
+        ));
+    }
     s.push_str("\nPRODUCTS\n");
     let mut seen = Vec::new();
     for z in &plan.zones {
@@ -322,6 +349,9 @@ pub fn text(plan: &Plan) -> String {
                     zp.optimisation.tradeoff.len(),
                     zp.optimisation.evaluated
                 );
+                for l in limit_notes(plan, zp) {
+                    s.push_str(&wrap(&l, 86, "    "));
+                }
             }
             for f in failures {
                 let _ = writeln!(s, "  could not predict: {f}");
@@ -329,6 +359,44 @@ pub fn text(plan: &Plan) -> String {
         }
     }
     s
+}
+
+/// The optimiser's limits that need saying: where the PIH limit comes from, and what the
+/// patient's dates did to the candidates and to the best protocol.
+fn limit_notes(plan: &Plan, zp: &super::ZonePrediction) -> Vec<String> {
+    let mut v = Vec::new();
+    let o = &zp.optimisation;
+    if let Some(m) = o.constraints.max_pih_risk {
+        v.push(if plan.goals.max_pih_risk_pct.is_some() {
+            format!(
+                "PIH limit: upper band of the modelled risk at most {:.0} % (patient file, goals.max_pih_risk_pct).",
+                m * 100.0
+            )
+        } else {
+            format!(
+                "PIH limit: upper band of the modelled risk at most {:.0} % for phototype IV-VI or earlier PIH - a planner assumption (no source gives an acceptable risk; it sits just above the 5 of 30 patients, 17 %, with PIH after 5 roller sessions in phototypes IV-V, Dogra 2014). Set goals.max_pih_risk_pct to change it.",
+                m * 100.0
+            )
+        });
+    }
+    if let Some(cal) = &o.constraints.calendar
+        && (!cal.blackout.is_empty() || cal.finish_by.is_some())
+    {
+        v.push(format!(
+            "Dates: candidates start on {} and are moved past the blackouts as the schedule is; {} of {} were moved (predicted on the moved dates), {} left out because they do not fit before the finish date.",
+            cal.start, o.moved_for_blackouts, o.evaluated, o.dropped_for_dates
+        ));
+        if let Some(b) = &o.best
+            && !b.dates.is_empty()
+        {
+            let ds: Vec<String> = b.dates.iter().map(|d| d.to_string()).collect();
+            v.push(format!("Best protocol's dates: {}.", ds.join(", ")));
+            for n in &b.schedule_notes {
+                v.push(format!("Best protocol: {n}."));
+            }
+        }
+    }
+    v
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1082,9 +1150,48 @@ pub fn body(plan: &Plan) -> String {
         h,
         "<p><b>Numbing:</b> {} <span class=\"small\">({}; grade {})</span></p><ul>",
         esc(&plan.numbing.how),
-        esc(&plan.numbing.basis),
+        esc(plan.numbing.basis.trim_end_matches('.')),
         plan.numbing.grade.label()
     );
+    if plan
+        .numbing
+        .zones
+        .iter()
+        .any(|z| z.model_onset_min.is_some())
+    {
+        h.push_str("</ul><table><tr><th>zone</th><th>site</th><th>stratum corneum</th><th>model onset</th><th>label</th><th>apply before needling</th><th>basis</th></tr>\n");
+        for z in &plan.numbing.zones {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} min</td><td><b>{:.0} min</b></td><td class=\"small\">{}</td></tr>",
+                esc(&z.zone),
+                z.site.name(),
+                z.stratum_corneum_um
+                    .map_or("-".into(), |v| format!("{v:.1} µm")),
+                z.model_onset_min
+                    .map_or("not reached".into(), |v| format!("{v:.0} min")),
+                z.label_min,
+                z.apply_before_min,
+                esc(&z.basis)
+            );
+        }
+        h.push_str("</table>\n");
+        if let Some(c) = &plan.numbing.calibration {
+            let _ = writeln!(
+                h,
+                "<p class=\"small\">Calibrated: effect threshold {:.1} µg/mL lidocaine in viable epidermis + papillary dermis, the model's value at the label's {:.0} min on the {} (stratum corneum {:.1} µm) of a {}; occlusion: {}. {}</p><ul>",
+                c.threshold_ug_ml,
+                c.label_onset_min,
+                c.reference_site.name().replace('_', " "),
+                c.reference_stratum_corneum_um,
+                esc(&c.reference_person),
+                c.occlusion,
+                esc(&c.method)
+            );
+        } else {
+            h.push_str("<ul>");
+        }
+    }
     let mut seen = Vec::new();
     for z in &plan.zones {
         for c in &z.concerns {
@@ -1182,6 +1289,18 @@ pub fn body(plan: &Plan) -> String {
             );
         }
         h.push_str("</table>\n");
+        for zp in zones {
+            let notes = limit_notes(plan, zp);
+            if !notes.is_empty() {
+                let _ = writeln!(
+                    h,
+                    "<p class=\"small\"><b>{} / {}:</b> {}</p>",
+                    esc(&zp.zone),
+                    zp.concern.label(),
+                    notes.iter().map(|n| esc(n)).collect::<Vec<_>>().join(" ")
+                );
+            }
+        }
         for f in failures {
             let _ = writeln!(h, "<p class=\"small\">Could not predict: {}</p>", esc(f));
         }
