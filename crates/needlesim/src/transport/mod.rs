@@ -48,6 +48,7 @@ mod operator;
 mod problem;
 mod reaction;
 mod solver;
+mod unsplit;
 
 #[doc(hidden)]
 pub use backend::perf_probe;
@@ -56,7 +57,9 @@ pub use field::Fields;
 pub use grid::{AxiGrid, Geometry, Grid3};
 pub use operator::{DiffusionOperator, DiffusivityStorage, PerVoxelConductances};
 pub use problem::{Boundary, Coefficient, Face, Problem, ProblemBuilder, Reactions, Species};
-pub use solver::{RunStats, Scheme, Simulation, SolverSettings, StepControl};
+pub use solver::{
+    LinearSolveStats, RunStats, Scheme, Simulation, SolverSettings, StepControl, UnsplitMethod,
+};
 
 /// Errors of the transport engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -162,6 +165,24 @@ pub enum TransportError {
         j: usize,
         /// z index.
         k: usize,
+    },
+    /// A linear solve of the unsplit scheme did not converge.
+    #[error(
+        "the unsplit implicit solve of species '{species}' did not converge in {iterations} \
+         iterations (relative residual {residual}) during step {step} (t = {time} s); use a \
+         smaller step or a looser scheme tolerance"
+    )]
+    LinearSolveFailed {
+        /// Step number (1-based).
+        step: u64,
+        /// Time at the start of the step (s).
+        time: f64,
+        /// Species name.
+        species: String,
+        /// Iterations done.
+        iterations: usize,
+        /// Relative residual reached.
+        residual: f64,
     },
     /// Adaptive step control could not meet the tolerance.
     #[error(
