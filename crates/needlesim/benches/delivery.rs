@@ -153,16 +153,23 @@ fn compare() {
         .map(|h| h * 3600.0)
         .collect();
     let mut out = Vec::new();
-    let dt = |dt_max: f64| Resolution {
+    let dt = |dt_max: f64, unsplit: bool| Resolution {
         dt_first_s: 0.05,
         dt_growth: 1.1,
         dt_max_s: dt_max,
+        unsplit,
         ..Resolution::default()
     };
     for (label, res) in [
         ("default", Resolution::default()),
-        ("default_dt30", dt(30.0)),
-        ("default_dt3", dt(3.0)),
+        ("split_dt300", dt(300.0, false)),
+        ("split_dt30", dt(30.0, false)),
+        ("split_dt10", dt(10.0, false)),
+        ("split_dt3", dt(3.0, false)),
+        ("unsplit_dt300", dt(300.0, true)),
+        ("unsplit_dt30", dt(30.0, true)),
+        ("unsplit_dt10", dt(10.0, true)),
+        ("unsplit_dt3", dt(3.0, true)),
         (
             "fine",
             Resolution {
