@@ -711,9 +711,16 @@ impl SpeciesSolver {
         let Work { r, z, p, q, .. } = work;
         let mut it = 0;
         let mut restarted = false;
-        // ‖b‖ in the preconditioner's norm.
-        self.precondition(mesh, b, z);
-        let mut bnorm2 = dot(b, z);
+        // ‖b‖ in the preconditioner's norm: b·P⁻¹b ≈ b·M⁻¹b ≈ b·x0 when the initial guess is
+        // close (the previous step's field), which saves a preconditioner solve; otherwise
+        // computed.
+        let guess = dot(b, x);
+        let mut bnorm2 = if guess > 0.0 && guess.is_finite() {
+            guess
+        } else {
+            self.precondition(mesh, b, z);
+            dot(b, z)
+        };
         if bnorm2 == 0.0 {
             // b = 0: the solution is 0 (the matrix is nonsingular).
             x.fill(0.0);
