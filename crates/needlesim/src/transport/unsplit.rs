@@ -691,6 +691,7 @@ impl SpeciesSolver {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     /// Solves `[V (1 + κh λ) + κh K] x = b` by PCG from the initial guess in `x`, to
     /// `‖r‖_{P⁻¹} ≤ tol ‖b‖_{P⁻¹}`.
     pub(crate) fn solve(
