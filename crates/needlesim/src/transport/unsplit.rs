@@ -48,6 +48,12 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     parts.iter().sum()
 }
 
+/// Deterministic sum: fixed chunks, partial sums combined in chunk order.
+pub(crate) fn sum(a: &[f64]) -> f64 {
+    let parts: Vec<f64> = a.par_chunks(CHUNK).map(|x| x.iter().sum::<f64>()).collect();
+    parts.iter().sum()
+}
+
 /// Dot product of two short slices with four independent accumulators (vectorisable; the
 /// order of operations is fixed, so results do not depend on the machine's thread count).
 #[inline]
@@ -815,6 +821,21 @@ impl SpeciesSolver {
                     });
             }
         };
+        if outcome.converged {
+            // Global balance: the face terms of M cancel in Σ M x, so Σ M x = Σ b is the exact
+            // discrete mass balance of the step. CG meets it only to its tolerance; a relative
+            // rescaling of x by that much restores it to round-off (keeping signs and zeros).
+            self.apply(op, co.decay, 1.0, co.kh, x, q);
+            let (sb, sq) = (sum(b), sum(q));
+            let beta = sb / sq - 1.0;
+            if sq > 0.0 && beta.is_finite() && beta.abs() < 1e-4 {
+                x.par_chunks_mut(CHUNK).for_each(|x| {
+                    for v in x {
+                        *v *= 1.0 + beta;
+                    }
+                });
+            }
+        }
         self.finish(outcome)
     }
 
