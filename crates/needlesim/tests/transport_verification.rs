@@ -1102,7 +1102,7 @@ fn unsplit_mass_conserved_with_closed_boundaries() {
         for s in 0..2 {
             let drift = ((sim.total_amount(s) - m0[s]) / m0[s]).abs();
             println!("mass drift unsplit {method:?} (z-line CG) species {s}: {drift:.2e}");
-            assert!(drift < 1e-10, "drift {drift}");
+            assert!(drift < 1e-12, "drift {drift}");
         }
     }
     let grid = AxiGrid::new(
