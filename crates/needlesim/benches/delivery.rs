@@ -48,6 +48,48 @@ fn unit() {
         .num_threads(1)
         .build()
         .expect("pool");
+    for (label, name) in [
+        ("unsplit", "deliver_vitamin_c_roller.toml"),
+        ("split", "deliver_vitamin_c_roller.toml"),
+        ("unsplit", "deliver_fitc_dextran_franz.toml"),
+        ("split", "deliver_fitc_dextran_franz.toml"),
+        ("unsplit", "deliver_lidocaine_pen_0.5mm.toml"),
+        ("split", "deliver_lidocaine_pen_0.5mm.toml"),
+    ] {
+        let (s, mut plan) = example(name);
+        if label == "split" {
+            // The previous default, as baseline: split sweeps with steps of at most 10 s.
+            plan.resolution.unsplit = false;
+            plan.resolution.dt_max_s = 10.0;
+        }
+        plan.duration_s = 24.0 * 3600.0;
+        plan.profile_times_s.retain(|t| *t <= plan.duration_s);
+        let mut times = Vec::new();
+        let mut last = None;
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            let r = pool.install(|| run(&s, &plan)).expect("runs");
+            times.push(t0.elapsed().as_secs_f64());
+            last = Some(r.report);
+        }
+        let r = last.expect("ran");
+        println!(
+            "BENCH unit {name} ({label}): 24 h, 1 thread, {:.3} s (median of 5); voxels {} + {}, steps {} + {}",
+            median(times),
+            r.numerics.voxels_needled,
+            r.numerics.voxels_intact,
+            r.numerics.steps_needled,
+            r.numerics.steps_intact
+        );
+    }
+}
+
+#[allow(dead_code)]
+fn unit_old() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
     for name in [
         "deliver_vitamin_c_roller.toml",
         "deliver_fitc_dextran_franz.toml",
@@ -153,16 +195,23 @@ fn compare() {
         .map(|h| h * 3600.0)
         .collect();
     let mut out = Vec::new();
-    let dt = |dt_max: f64| Resolution {
+    let dt = |dt_max: f64, unsplit: bool| Resolution {
         dt_first_s: 0.05,
         dt_growth: 1.1,
         dt_max_s: dt_max,
+        unsplit,
         ..Resolution::default()
     };
     for (label, res) in [
         ("default", Resolution::default()),
-        ("default_dt30", dt(30.0)),
-        ("default_dt3", dt(3.0)),
+        ("split_dt300", dt(300.0, false)),
+        ("split_dt30", dt(30.0, false)),
+        ("split_dt10", dt(10.0, false)),
+        ("split_dt3", dt(3.0, false)),
+        ("unsplit_dt300", dt(300.0, true)),
+        ("unsplit_dt30", dt(30.0, true)),
+        ("unsplit_dt10", dt(10.0, true)),
+        ("unsplit_dt3", dt(3.0, true)),
         (
             "fine",
             Resolution {

@@ -381,10 +381,19 @@ fn patch_agrees_with_the_unit_cell_on_a_regular_pattern() {
         &resu,
     )
     .expect("u");
+    println!(
+        "patch: {} voxels, {} steps, {:?}; unit cell: {} steps, {:?}",
+        rp.voxels,
+        rp.steps,
+        patch.linear_solve_stats(),
+        ru.steps,
+        cell.linear_solve_stats()
+    );
     // From 0.5 h on (the first minutes differ through the patch's coarser z grid).
     for (a, b) in rp.samples.iter().zip(&ru.samples).skip(2) {
         let (x, y) = (a.reached_dermis_kg_m2(), b.reached_dermis_kg_m2());
         let rel = (x - y).abs() / y;
+        println!("t = {:.2} h: patch / unit cell = {:.4}", a.t_s / H, x / y);
         assert!(
             rel < 0.20, // voxelised discs and square vs equal-area circular cells: 16 % measured
             "t = {} h: patch {x} vs unit cell {y} ({rel})",

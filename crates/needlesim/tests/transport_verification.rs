@@ -836,3 +836,404 @@ fn nan_during_run_stops_with_location() {
         other => panic!("unexpected {other}"),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. unsplit implicit scheme (`Scheme::Unsplit`): no splitting error on high-contrast cells
+
+fn unsplit_be() -> Scheme {
+    Scheme::unsplit(UnsplitMethod::BackwardEuler)
+}
+
+fn unsplit_trbdf2() -> Scheme {
+    Scheme::unsplit(UnsplitMethod::TrBdf2)
+}
+
+#[test]
+fn unsplit_erfc_orders() {
+    let steps = [10, 20, 40];
+    let errs: Vec<f64> = steps
+        .iter()
+        .map(|&k| erfc_error(800, k, unsplit_be()))
+        .collect();
+    let o = report(
+        "1-D erfc, unsplit backward Euler, nz = 800, steps =",
+        &steps,
+        &errs,
+    );
+    assert!(o.iter().all(|x| (0.8..1.3).contains(x)), "order {o:?}");
+    let ns = [50, 100, 200, 400];
+    let errs: Vec<f64> = ns
+        .iter()
+        .map(|&n| erfc_error(n, n / 5, unsplit_trbdf2()))
+        .collect();
+    let o = report("1-D erfc, unsplit TR-BDF2, dt ∝ dz", &ns, &errs);
+    assert!(o[o.len() - 1] > 1.8, "order {o:?}");
+    assert!(errs[3] < 2e-4);
+}
+
+/// Axisymmetric channel cell: stratum corneum (D = 1e-14) over tissue (1e-10), an open channel
+/// of free solution (7e-10) through it (contrast 7e4), reservoir on top, sink at the bottom.
+struct ChannelCell {
+    r: Vec<f64>,
+    z: Vec<f64>,
+    d: Vec<f64>,
+}
+
+fn channel_cell() -> ChannelCell {
+    let r: Vec<f64> = (0..=20).map(|i| 5e-6 * i as f64).collect();
+    let mut z: Vec<f64> = (0..=3).map(|k| 5e-6 * k as f64).collect();
+    for k in 1..=27 {
+        z.push(15e-6 + 10e-6 * k as f64);
+    }
+    let (nr, nz) = (r.len() - 1, z.len() - 1);
+    let mut d = Vec::with_capacity(nr * nz);
+    for k in 0..nz {
+        for i in 0..nr {
+            let zc = 0.5 * (z[k] + z[k + 1]);
+            let rc = 0.5 * (r[i] + r[i + 1]);
+            d.push(if rc < 25e-6 && zc < 155e-6 {
+                7e-10
+            } else if zc < 15e-6 {
+                1e-14
+            } else {
+                1e-10
+            });
+        }
+    }
+    ChannelCell { r, z, d }
+}
+
+fn channel_sim(cell: &ChannelCell, scheme: Scheme, dt: f64) -> Simulation {
+    let grid = AxiGrid::new(cell.r.clone(), cell.z.clone()).unwrap();
+    let problem = Problem::builder(grid)
+        .species(Species::new("c", cell.d.clone()))
+        .boundary_everywhere(Boundary::ZeroFlux)
+        .boundary_all(Face::TOP, Boundary::Dirichlet(1.0))
+        .boundary_all(Face::BOTTOM, Boundary::Dirichlet(0.0))
+        .build()
+        .unwrap();
+    Simulation::new(problem, SolverSettings::fixed(dt).with_scheme(scheme)).unwrap()
+}
+
+/// Steady flux through the top of the channel cell from an independent assembly of the same
+/// finite-volume system (harmonic face diffusivities, r-weighted areas) solved densely.
+fn channel_steady_flux_dense(cell: &ChannelCell) -> f64 {
+    let (r, z, d) = (&cell.r, &cell.z, &cell.d);
+    let (nr, nz) = (r.len() - 1, z.len() - 1);
+    let n = nr * nz;
+    let tau = 2.0 * std::f64::consts::PI;
+    let wr: Vec<f64> = (0..nr)
+        .map(|i| 0.5 * (r[i + 1].powi(2) - r[i].powi(2)))
+        .collect();
+    let hr: Vec<f64> = (0..nr).map(|i| 0.5 * (r[i + 1] - r[i])).collect();
+    let hz: Vec<f64> = (0..nz).map(|k| 0.5 * (z[k + 1] - z[k])).collect();
+    let mut a = vec![0.0; n * n];
+    let mut b = vec![0.0; n];
+    let couple = |p: usize, q: usize, t: f64, a: &mut Vec<f64>| {
+        a[p * n + p] += t;
+        a[q * n + q] += t;
+        a[p * n + q] -= t;
+        a[q * n + p] -= t;
+    };
+    for k in 0..nz {
+        for i in 0..nr {
+            let p = k * nr + i;
+            if i > 0 {
+                let t = tau * 2.0 * hz[k] * r[i] / (hr[i - 1] / d[p - 1] + hr[i] / d[p]);
+                couple(p, p - 1, t, &mut a);
+            }
+            if k > 0 {
+                let t = tau * wr[i] / (hz[k - 1] / d[p - nr] + hz[k] / d[p]);
+                couple(p, p - nr, t, &mut a);
+            }
+        }
+    }
+    let mut g_top = vec![0.0; nr];
+    for i in 0..nr {
+        g_top[i] = tau * wr[i] * d[i] / hz[0];
+        a[i * n + i] += g_top[i];
+        b[i] += g_top[i];
+        let p = (nz - 1) * nr + i;
+        a[p * n + p] += tau * wr[i] * d[p] / hz[nz - 1];
+    }
+    // Gaussian elimination (SPD: no pivoting needed).
+    for c in 0..n {
+        let piv = a[c * n + c];
+        for row in c + 1..n {
+            let f = a[row * n + c] / piv;
+            if f != 0.0 {
+                for col in c..n {
+                    a[row * n + col] -= f * a[c * n + col];
+                }
+                b[row] -= f * b[c];
+            }
+        }
+    }
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let mut s = b[row];
+        for col in row + 1..n {
+            s -= a[row * n + col] * x[col];
+        }
+        x[row] = s / a[row * n + row];
+    }
+    (0..nr).map(|i| g_top[i] * (1.0 - x[i])).sum()
+}
+
+#[test]
+fn unsplit_channel_cell_steady_flux_exact_at_huge_steps() {
+    let cell = channel_cell();
+    let exact = channel_steady_flux_dense(&cell);
+    println!("channel cell (contrast 7e4), steady flux: dense reference {exact:.6e} amount/s");
+    for dt in [1e4f64, 1e6, 1e12] {
+        let t_end = dt.max(1e7);
+        let mut u = channel_sim(&cell, unsplit_be(), dt);
+        u.advance_to(t_end, |_| {}).unwrap();
+        let (top, bottom) = (
+            u.boundary_flux(0, Face::TOP),
+            -u.boundary_flux(0, Face::BOTTOM),
+        );
+        let e = ((top - exact) / exact)
+            .abs()
+            .max(((bottom - exact) / exact).abs());
+        let mut l = channel_sim(&cell, Scheme::BackwardEuler, dt);
+        l.advance_to(t_end, |_| {}).unwrap();
+        let lod = l.boundary_flux(0, Face::TOP) / exact;
+        println!(
+            "  steps of {dt:.0e} s to t = {t_end:.0e} s: unsplit relative error {e:.2e}; split (LOD) \
+             backward Euler flux / exact = {lod:.3}"
+        );
+        assert!(e < 1e-8, "unsplit steady flux error {e}");
+        if dt >= 1e6 {
+            assert!(
+                (lod - 1.0).abs() > 0.1,
+                "the split scheme was expected to miss the steady flux at dt = {dt}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unsplit_channel_cell_transient_flux_orders() {
+    let cell = channel_cell();
+    let t_end = 300.0;
+    let flux = |scheme: Scheme, n: usize| {
+        let mut s = channel_sim(&cell, scheme, t_end / n as f64);
+        s.advance_to(t_end, |_| {}).unwrap();
+        s.boundary_flux(0, Face::TOP)
+    };
+    let reference = flux(unsplit_trbdf2(), 4096);
+    let ns = [10, 20, 40, 80];
+    for (name, scheme, lo) in [
+        ("unsplit backward Euler", unsplit_be(), 0.85),
+        ("unsplit TR-BDF2", unsplit_trbdf2(), 1.7),
+    ] {
+        let errs: Vec<f64> = ns
+            .iter()
+            .map(|&n| ((flux(scheme, n) - reference) / reference).abs())
+            .collect();
+        let o = report(
+            &format!("channel cell, surface flux at t = 300 s, {name}, steps ="),
+            &ns,
+            &errs,
+        );
+        assert!(o[o.len() - 1] > lo, "order {o:?}");
+    }
+    let lod: Vec<f64> = ns
+        .iter()
+        .map(|&n| ((flux(Scheme::BackwardEuler, n) - reference) / reference).abs())
+        .collect();
+    report(
+        "  for comparison, split (LOD) backward Euler, steps =",
+        &ns,
+        &lod,
+    );
+}
+
+#[test]
+fn unsplit_adaptive_steps_grow_on_the_channel_cell() {
+    let cell = channel_cell();
+    let grid = AxiGrid::new(cell.r.clone(), cell.z.clone()).unwrap();
+    let problem = Problem::builder(grid)
+        .species(Species::new("c", cell.d.clone()))
+        .boundary_everywhere(Boundary::ZeroFlux)
+        .boundary_all(Face::TOP, Boundary::Dirichlet(1.0))
+        .boundary_all(Face::BOTTOM, Boundary::Dirichlet(0.0))
+        .build()
+        .unwrap();
+    let settings = SolverSettings::adaptive(1e-3, 1e-4, 0.01).with_scheme(unsplit_trbdf2());
+    let mut sim = Simulation::new(problem, settings).unwrap();
+    let st = sim.advance_to(3600.0, |_| {}).unwrap();
+    let ls = sim.linear_solve_stats();
+    println!(
+        "adaptive unsplit TR-BDF2 on the channel cell, 1 h: {} steps ({} rejected), last step \
+         {:.0} s; {} solves, {} CG iterations, {} factorisations",
+        st.accepted, st.rejected, st.last_dt, ls.solves, ls.iterations, ls.factorisations
+    );
+    assert!(st.accepted < 200, "{st:?}");
+}
+
+#[test]
+fn unsplit_mass_conserved_with_closed_boundaries() {
+    // 24 × 24 columns: z-line preconditioned CG; the axisymmetric cell: banded Cholesky.
+    let shape = [24, 24, 12];
+    let z: Vec<f64> = (0..=12).map(|k| 1e-6 * (k as f64).powf(1.5)).collect();
+    let grid = Grid3::with_z_faces(24, 24, 2e-6, 2e-6, z).unwrap();
+    let n = grid.len();
+    for method in [UnsplitMethod::BackwardEuler, UnsplitMethod::TrBdf2] {
+        let scheme = Scheme::Unsplit {
+            method,
+            tolerance: 1e-12,
+        };
+        let problem = Problem::builder(grid.clone())
+            .species(
+                Species::new("layered", layered_channel_d(shape, 3)).initial(random_field(n, 1)),
+            )
+            .species(Species::new("uniform", 2e-11).initial(random_field(n, 2)))
+            .boundary_everywhere(Boundary::ZeroFlux)
+            .boundary_all(Face::XMin, Boundary::Periodic)
+            .boundary_all(Face::XMax, Boundary::Periodic)
+            .build()
+            .unwrap();
+        let mut sim =
+            Simulation::new(problem, SolverSettings::fixed(0.5).with_scheme(scheme)).unwrap();
+        let m0 = [sim.total_amount(0), sim.total_amount(1)];
+        sim.advance_to(10.0, |_| {}).unwrap();
+        for s in 0..2 {
+            let drift = ((sim.total_amount(s) - m0[s]) / m0[s]).abs();
+            println!("mass drift unsplit {method:?} (z-line CG) species {s}: {drift:.2e}");
+            assert!(drift < 1e-12, "drift {drift}");
+        }
+    }
+    let grid = AxiGrid::new(
+        (0..=30).map(|i| 1e-6 * (i as f64).powf(1.3)).collect(),
+        (0..=25).map(|k| 2e-6 * k as f64).collect(),
+    )
+    .unwrap();
+    let n = grid.len();
+    let problem = Problem::builder(grid)
+        .species(Species::new("c", layered_channel_d([30, 1, 25], 7)).initial(random_field(n, 5)))
+        .boundary_everywhere(Boundary::ZeroFlux)
+        .build()
+        .unwrap();
+    let mut sim = Simulation::new(
+        problem,
+        SolverSettings::fixed(0.5).with_scheme(unsplit_be()),
+    )
+    .unwrap();
+    let m0 = sim.total_amount(0);
+    sim.advance_to(10.0, |_| {}).unwrap();
+    let drift = ((sim.total_amount(0) - m0) / m0).abs();
+    println!("mass drift unsplit axisymmetric (banded Cholesky): {drift:.2e}");
+    assert!(drift < 1e-12);
+}
+
+#[test]
+fn unsplit_decay_and_source_inside_the_solve() {
+    // Uniform decay + source in a closed box: c → S/λ exactly as e^{-λt}; backward Euler gives
+    // (1 + λh)^{-n} for the deviation, with no splitting.
+    let grid = Grid3::uniform([4, 4, 4], [1e-5; 3]).unwrap();
+    let (lam, src, h, n) = (1e-3, 2e-3, 50.0, 10);
+    let problem = Problem::builder(grid)
+        .species(Species::new("c", 1e-10).decay(lam).source(src).initial(5.0))
+        .boundary_everywhere(Boundary::ZeroFlux)
+        .build()
+        .unwrap();
+    let mut sim =
+        Simulation::new(problem, SolverSettings::fixed(h).with_scheme(unsplit_be())).unwrap();
+    sim.advance_to(h * n as f64, |_| {}).unwrap();
+    let ss = src / lam;
+    let exact = ss + (5.0 - ss) * (1.0 + lam * h).powi(-n);
+    let got = sim.fields().get(0, 1, 2, 3);
+    println!("unsplit BE decay + source: {got} vs {exact}");
+    assert!((got - exact).abs() < 1e-12 * exact);
+}
+
+fn unsplit_determinism_run(threads: usize) -> Vec<f64> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut out = Vec::new();
+        // Wide grid (z-line CG) with reactions and adaptive TR-BDF2 steps.
+        let shape = [28, 24, 10];
+        let z: Vec<f64> = (0..=10).map(|k| 1e-6 * (k as f64).powf(1.2)).collect();
+        let grid = Grid3::with_z_faces(28, 24, 3e-6, 3e-6, z).unwrap();
+        let n = grid.len();
+        let problem = Problem::builder(grid)
+            .species(
+                Species::new("a", layered_channel_d(shape, 1))
+                    .initial(random_field(n, 3))
+                    .decay(1e-3),
+            )
+            .species(
+                Species::new("b", 2e-11)
+                    .initial(random_field(n, 4))
+                    .source(1e-3),
+            )
+            .boundary_everywhere(Boundary::Periodic)
+            .boundary_all(Face::TOP, Boundary::Dirichlet(1.0))
+            .boundary_all(
+                Face::BOTTOM,
+                Boundary::Robin {
+                    h: 1e-7,
+                    c_ext: 0.0,
+                },
+            )
+            .reactions(Logistic { r: 1e-3, k: 2.0 })
+            .build()
+            .unwrap();
+        let settings = SolverSettings::adaptive(1e-3, 1e-4, 1.0).with_scheme(unsplit_trbdf2());
+        let mut sim = Simulation::new(problem, settings).unwrap();
+        sim.advance_to(30.0, |_| {}).unwrap();
+        out.extend_from_slice(sim.fields().as_slice());
+        out.push(sim.total_amount(0));
+        // Axisymmetric channel cell (banded Cholesky), backward Euler with a closing channel.
+        let cell = channel_cell();
+        let mut sim = channel_sim(&cell, unsplit_be(), 20.0);
+        for step in 0..10 {
+            sim.step(20.0 + step as f64).unwrap();
+            let upd: Vec<(usize, f64)> = (0..5).map(|v| (v, 7e-10 / (2.0 + step as f64))).collect();
+            sim.update_diffusivity(0, &upd).unwrap();
+        }
+        out.extend_from_slice(sim.fields().as_slice());
+        out
+    })
+}
+
+#[test]
+fn unsplit_bit_identical_for_any_thread_count() {
+    let a = unsplit_determinism_run(1);
+    let b = unsplit_determinism_run(2);
+    let c = unsplit_determinism_run(3);
+    assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()));
+    println!(
+        "unsplit, 1, 2 and 3 threads: {} values bit-identical",
+        a.len()
+    );
+}
+
+#[test]
+fn unsplit_bad_tolerance_is_a_clear_error() {
+    let grid = Grid3::uniform([4, 4, 4], [1e-5; 3]).unwrap();
+    let problem = Problem::builder(grid)
+        .species(Species::new("c", 1e-10))
+        .boundary_everywhere(Boundary::ZeroFlux)
+        .build()
+        .unwrap();
+    for tol in [0.0, -1.0, f64::NAN, 0.5] {
+        let scheme = Scheme::Unsplit {
+            method: UnsplitMethod::BackwardEuler,
+            tolerance: tol,
+        };
+        let e = Simulation::new(
+            problem.clone(),
+            SolverSettings::fixed(1.0).with_scheme(scheme),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("scheme.tolerance") && e.contains("1e-3"), "{e}");
+    }
+}

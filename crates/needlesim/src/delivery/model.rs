@@ -41,7 +41,7 @@ use super::physchem::{TransportCoefficients, renkin};
 use crate::skin::{LayerKind, SkinColumn};
 use crate::transport::{
     AxiGrid, Boundary, Coefficient, Face, Grid3, Problem, Scheme, Simulation, SolverSettings,
-    Species, TransportError,
+    Species, TransportError, UnsplitMethod,
 };
 
 /// In vivo (capillary clearance, sink under the dermis) or a Franz diffusion cell (no clearance,
@@ -75,6 +75,11 @@ pub struct Resolution {
     pub dt_growth: f64,
     /// Largest step, s.
     pub dt_max_s: f64,
+    /// Unsplit implicit steps (the engine's `Scheme::Unsplit` backward Euler, clearance inside
+    /// the solve): no splitting error, so long steps stay accurate. `false` selects the split
+    /// (locally one-dimensional) backward-Euler sweeps with clearance applied after each step,
+    /// kept for comparison (`cargo bench -p needlesim --bench delivery -- compare`).
+    pub unsplit: bool,
 }
 
 impl Default for Resolution {
@@ -87,13 +92,14 @@ impl Default for Resolution {
             r_cells_channel: 6,
             dr_max_m: 20e-6,
             dx_patch_m: 25e-6,
-            // The engine's locally one-dimensional (split) implicit steps carry a splitting
-            // error that does not vanish at steady state when steps are large against the
-            // channel's diffusion time: against FiPy (benches/delivery_fipy.py) 300 s steps
-            // under-predict channel delivery ~3×, 10 s steps by ~20 %, 3 s steps by ~10 %.
+            // Unsplit backward Euler has no splitting error, so the step is limited by the
+            // time error alone: against FiPy (benches/delivery_fipy.py) 300 s steps and 3 s
+            // steps agree to 1e-5 at 4 h and 1 % at 1 h. (The split sweeps under-predicted
+            // channel delivery ~3× with 300 s steps and ~20 % with 10 s steps.)
             dt_first_s: 0.05,
             dt_growth: 1.1,
-            dt_max_s: 10.0,
+            dt_max_s: 300.0,
+            unsplit: true,
         }
     }
 }
@@ -109,6 +115,10 @@ impl Resolution {
             dt_first_s: 2.0,
             dt_growth: 1.5,
             dt_max_s: 1800.0,
+            // Millions of voxels: the unsplit solve's z-line preconditioned CG needs tens to
+            // hundreds of iterations per long step there (docs/BENCHMARKS.md), far beyond the
+            // one-minute budget, so the patch keeps the split sweeps and their step error.
+            unsplit: false,
             ..Resolution::default()
         }
     }
@@ -256,6 +266,8 @@ pub struct Arm {
     r_h: f64,
     patency: f64,
     applied_factor: f64,
+    /// Unsplit scheme: clearance is inside the engine's solve (see [`Resolution::unsplit`]).
+    unsplit: bool,
 }
 
 fn tr(e: TransportError) -> DeliveryError {
@@ -297,10 +309,20 @@ fn layer_props(z: f64, depths: &[f64; 5], co: &TransportCoefficients, setup: Set
     }
 }
 
-fn settings() -> SolverSettings {
+fn settings(unsplit: bool) -> SolverSettings {
     // Backward Euler: L-stable and positivity preserving for the sharp start of a reservoir on
-    // empty skin and for the 10¹⁰ contrast between channel fluid and stratum corneum.
-    SolverSettings::fixed(1.0).with_scheme(Scheme::BackwardEuler)
+    // empty skin and for the 10¹⁰ contrast between channel fluid and stratum corneum. Unsplit
+    // (the whole system solved at once) unless asked otherwise: the split sweeps carry a large
+    // splitting error on these cells at long steps.
+    // A solver tolerance of 1e-8 keeps the step's mass balance far below the reported digits.
+    SolverSettings::fixed(1.0).with_scheme(if unsplit {
+        Scheme::Unsplit {
+            method: UnsplitMethod::BackwardEuler,
+            tolerance: 1e-8,
+        }
+    } else {
+        Scheme::BackwardEuler
+    })
 }
 
 impl Arm {
@@ -365,6 +387,7 @@ impl Arm {
             zf,
             depths,
             co,
+            res.unsplit,
         )
     }
 
@@ -464,6 +487,7 @@ impl Arm {
             zf,
             depths,
             co,
+            res.unsplit,
         )
     }
 
@@ -478,6 +502,7 @@ impl Arm {
         z_faces: Vec<f64>,
         layer_depths: [f64; 5],
         co: &TransportCoefficients,
+        unsplit: bool,
     ) -> Result<Arm, DeliveryError> {
         let ncol = col_area.len();
         let nz = z_faces.len() - 1;
@@ -487,13 +512,17 @@ impl Arm {
         let mut arm_d = base_d.clone();
         let mut arm = Arm {
             sim: {
+                // Unsplit: clearance is a decay term inside the implicit solve, and the cleared
+                // amount is h Σ λ V c at the end of the step (the backward-Euler balance).
+                // Split: clearance is applied exactly after each diffusion step (Lie splitting).
+                let species = Species::new("active", Coefficient::PerVoxel(base_d.clone()));
+                let species = if unsplit {
+                    species.decay(Coefficient::PerVoxel(decay.clone()))
+                } else {
+                    species
+                };
                 let problem = Problem::builder(geometry)
-                    // Clearance is applied by `clear` after each diffusion step (Lie splitting),
-                    // so that the cleared amount is known exactly.
-                    .species(Species::new(
-                        "active",
-                        Coefficient::PerVoxel(base_d.clone()),
-                    ))
+                    .species(species)
                     .boundary_all(Face::XMax, Boundary::ZeroFlux)
                     .boundary_all(Face::XMin, Boundary::ZeroFlux)
                     .boundary_all(Face::YMin, Boundary::ZeroFlux)
@@ -502,7 +531,7 @@ impl Arm {
                     .boundary_all(Face::ZMax, Boundary::Dirichlet(0.0))
                     .build()
                     .map_err(tr)?;
-                Simulation::new(problem, settings()).map_err(tr)?
+                Simulation::new(problem, settings(unsplit)).map_err(tr)?
             },
             d_now: base_d.clone(),
             base_d,
@@ -517,6 +546,7 @@ impl Arm {
             r_h: co.r_h_m,
             patency: co.channel_patency,
             applied_factor: f64::NAN,
+            unsplit,
         };
         arm.apply_channels(1.0, &mut arm_d)?;
         Ok(arm)
@@ -584,6 +614,9 @@ impl Arm {
     /// removed and the amount left in the domain, in one pass (planes in parallel, summed in
     /// plane order: deterministic).
     fn clear_and_total(&mut self, h: f64) -> (f64, f64) {
+        if self.unsplit {
+            return self.cleared_in_solve_and_total(h);
+        }
         use rayon::prelude::*;
         let ncol = self.col_area.len();
         let (col_area, dz, decay_k) = (&self.col_area, &self.dz, &self.decay_k);
@@ -601,6 +634,24 @@ impl Arm {
                     }
                 }
                 (before * (1.0 - e) * dz[k], before * e * dz[k])
+            })
+            .collect();
+        sums.iter().fold((0.0, 0.0), |a, s| (a.0 + s.0, a.1 + s.1))
+    }
+
+    /// Unsplit scheme: clearance was part of the backward-Euler solve, so the amount it removed
+    /// over the step is `h Σ λ V c` at the end of the step; returns it and the amount left.
+    fn cleared_in_solve_and_total(&self, h: f64) -> (f64, f64) {
+        use rayon::prelude::*;
+        let ncol = self.col_area.len();
+        let (col_area, dz, decay_k) = (&self.col_area, &self.dz, &self.decay_k);
+        let f = self.sim.fields().species(0);
+        let sums: Vec<(f64, f64)> = f
+            .par_chunks(ncol)
+            .enumerate()
+            .map(|(k, plane)| {
+                let m: f64 = plane.iter().zip(col_area).map(|(c, a)| c * a).sum::<f64>() * dz[k];
+                (h * decay_k[k] * m, m)
             })
             .collect();
         sums.iter().fold((0.0, 0.0), |a, s| (a.0 + s.0, a.1 + s.1))
@@ -627,6 +678,11 @@ impl Arm {
             })
             .sum();
         (top, bottom)
+    }
+
+    /// Linear-solve counters of the unsplit scheme (zero for the split one).
+    pub fn linear_solve_stats(&self) -> crate::transport::LinearSolveStats {
+        self.sim.linear_solve_stats()
     }
 
     /// Number of voxels.

@@ -14,6 +14,7 @@ use super::operator::{
 };
 use super::problem::{Boundary, Coefficient, Face, Problem, check_periodic};
 use super::reaction::{LocalOde, ReactOutcome, react_all};
+use super::unsplit::{Coeffs, OperatorView, SpeciesSolver, Work};
 
 /// The diffusion time discretisation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,6 +32,66 @@ pub enum Scheme {
         /// Number of Rannacher start-up steps (2 is the usual choice; 0 for smooth data).
         damping_steps: u32,
     },
+    /// Unsplit implicit diffusion: each step solves the whole finite-volume system of a species
+    /// (all axes together, linear decay and zero-order sources included) with preconditioned
+    /// conjugate gradients, so there is **no splitting error** at any step: steady states are
+    /// exact whatever the step, and long steps on high-contrast cells (a stratum corneum next to
+    /// an open channel, a Dirichlet reservoir) stay accurate. Nonlinear [`super::Reactions`]
+    /// are still Strang-split around it. It costs more per step than the split sweeps (a banded
+    /// Cholesky factor on axisymmetric and narrow grids, a few to a few hundred CG iterations with
+    /// z-line preconditioning on wide 3-D grids), so it pays where accuracy needs long steps;
+    /// see `docs/TRANSPORT.md`.
+    Unsplit {
+        /// The time integrator.
+        method: UnsplitMethod,
+        /// Relative residual at which each linear solve stops (in the preconditioner's norm),
+        /// in (0, 1e-3]; 1e-10 is a good default ([`Scheme::unsplit`]).
+        tolerance: f64,
+    },
+}
+
+/// Time integrator of [`Scheme::Unsplit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsplitMethod {
+    /// Backward Euler: first order, L-stable; an exact solve keeps non-negative data
+    /// non-negative (the matrix is an M-matrix) up to the solver tolerance.
+    BackwardEuler,
+    /// TR-BDF2 (trapezoidal stage to γh, γ = 2 − √2, then BDF2): second order, L-stable, two
+    /// solves with the same matrix per step. Not positivity preserving at large steps.
+    TrBdf2,
+}
+
+impl Scheme {
+    /// [`Scheme::Unsplit`] with `method` and a solver tolerance of 1e-10.
+    pub fn unsplit(method: UnsplitMethod) -> Self {
+        Scheme::Unsplit {
+            method,
+            tolerance: 1e-10,
+        }
+    }
+
+    /// Order of accuracy in time of a (non-damped) step.
+    fn order(&self) -> f64 {
+        match self {
+            Scheme::BackwardEuler
+            | Scheme::Unsplit {
+                method: UnsplitMethod::BackwardEuler,
+                ..
+            } => 1.0,
+            _ => 2.0,
+        }
+    }
+}
+
+/// Counters of the unsplit scheme's linear solves (summed over species).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinearSolveStats {
+    /// Linear systems solved.
+    pub solves: u64,
+    /// Conjugate-gradient iterations over all solves.
+    pub iterations: u64,
+    /// Preconditioner factorisations.
+    pub factorisations: u64,
 }
 
 impl Default for Scheme {
@@ -105,6 +166,15 @@ impl SolverSettings {
     }
 
     fn validate(&self) -> Result<(), TransportError> {
+        if let Scheme::Unsplit { tolerance, .. } = self.scheme
+            && !(tolerance > 0.0 && tolerance <= 1e-3)
+        {
+            return Err(TransportError::InvalidValue {
+                field: "scheme.tolerance (relative residual of the unsplit solves)".into(),
+                value: tolerance,
+                allowed: "> 0 and <= 1e-3 (1e-10 is a good default)",
+            });
+        }
         let pos = |field: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
@@ -180,6 +250,11 @@ pub struct Simulation {
     dt_next: Option<f64>,
     buf0: Vec<f64>,
     buf1: Vec<f64>,
+    /// Linear-solver state per species (unsplit scheme).
+    unsplit: Vec<SpeciesSolver>,
+    work: Work,
+    /// Bumped by [`Simulation::set_decay`] (keys the unsplit preconditioners).
+    decay_version: u64,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -229,7 +304,7 @@ impl Simulation {
         }
         let damping_left = match settings.scheme {
             Scheme::CrankNicolson { damping_steps } => damping_steps,
-            Scheme::BackwardEuler => 0,
+            Scheme::BackwardEuler | Scheme::Unsplit { .. } => 0,
         };
         Ok(Simulation {
             problem,
@@ -243,6 +318,9 @@ impl Simulation {
             dt_next: None,
             buf0: Vec::new(),
             buf1: Vec::new(),
+            unsplit: vec![SpeciesSolver::default(); ns],
+            work: Work::default(),
+            decay_version: 0,
         })
     }
 
@@ -392,6 +470,7 @@ impl Simulation {
             true,
         )?;
         self.problem.species[s].decay = lambda;
+        self.decay_version += 1;
         Ok(())
     }
 
@@ -514,12 +593,11 @@ impl Simulation {
                         h = 0.5 * remaining;
                     }
                     let (t0, steps0, damp0) = (self.time, self.steps, self.damping_left);
-                    let p =
-                        if self.damping_left > 0 || self.settings.scheme == Scheme::BackwardEuler {
-                            1.0
-                        } else {
-                            2.0
-                        };
+                    let p = if self.damping_left > 0 {
+                        1.0
+                    } else {
+                        self.settings.scheme.order()
+                    };
                     self.buf0.clear();
                     self.buf0.extend_from_slice(self.fields.as_slice());
                     self.raw_step(h, Order::Symmetric)?;
@@ -592,6 +670,12 @@ impl Simulation {
     }
 
     fn raw_step(&mut self, h: f64, order: Order) -> Result<(), TransportError> {
+        if let Scheme::Unsplit { method, tolerance } = self.settings.scheme {
+            self.unsplit_step(h, method, tolerance)?;
+            self.steps += 1;
+            self.time += h;
+            return Ok(());
+        }
         let damped =
             self.damping_left > 0 && matches!(self.settings.scheme, Scheme::CrankNicolson { .. });
         if damped {
@@ -599,7 +683,7 @@ impl Simulation {
             self.split_step(0.5 * h, 1.0, order)?;
             self.damping_left -= 1;
         } else {
-            let theta = if self.settings.scheme == Scheme::BackwardEuler {
+            let theta = if matches!(self.settings.scheme, Scheme::BackwardEuler) {
                 1.0
             } else {
                 0.5
@@ -608,6 +692,139 @@ impl Simulation {
         }
         self.steps += 1;
         self.time += h;
+        Ok(())
+    }
+
+    /// Counters of the unsplit scheme's linear solves so far (zero for the split schemes).
+    pub fn linear_solve_stats(&self) -> LinearSolveStats {
+        let mut st = LinearSolveStats::default();
+        for u in &self.unsplit {
+            st.solves += u.solves;
+            st.iterations += u.iterations;
+            st.factorisations += u.factorisations;
+        }
+        st
+    }
+
+    /// One unsplit step: every species' full implicit system solved at once (backward Euler or
+    /// TR-BDF2), with linear decay and sources inside the system; nonlinear reactions, if any,
+    /// Strang-split around it (their linear terms then stay with them).
+    fn unsplit_step(
+        &mut self,
+        h: f64,
+        method: UnsplitMethod,
+        tol: f64,
+    ) -> Result<(), TransportError> {
+        let reacting = self.problem.reactions.is_some();
+        let ns = self.ops.len();
+        let none = vec![None; ns];
+        if reacting && self.react_half(h, &none)? {
+            return Err(self.locate_nonfinite());
+        }
+        let nv = self.problem.mesh.len();
+        let zero = Coefficient::Uniform(0.0);
+        let max_iter = 20_000;
+        let Simulation {
+            problem,
+            ops,
+            fields,
+            unsplit,
+            work,
+            decay_version,
+            steps,
+            time,
+            ..
+        } = self;
+        work.ensure(nv);
+        let mut b = std::mem::take(&mut work.b);
+        let mut tmp = std::mem::take(&mut work.tmp);
+        let mut failure = None;
+        for s in 0..ns {
+            let sp = &problem.species[s];
+            let (decay, source) = if reacting {
+                (&zero, &zero)
+            } else {
+                (&sp.decay, &sp.source)
+            };
+            let op = OperatorView {
+                mesh: &problem.mesh,
+                storage: &ops[s].diffusivity,
+                boundaries: &ops[s].boundaries,
+                generation: ops[s].generation,
+            };
+            let field = &mut fields.as_mut_slice()[s * nv..(s + 1) * nv];
+            let solver = &mut unsplit[s];
+            let mut outcomes = Vec::with_capacity(2);
+            match method {
+                UnsplitMethod::BackwardEuler => {
+                    // [V(1 + hλ) + hK] c¹ = V c⁰ + h (boundary sources + V S)
+                    solver.apply(&op, decay, 1.0, 0.0, field, &mut b);
+                    solver.add_sources(&op, source, h, &mut b);
+                    let co = Coeffs {
+                        kh: h,
+                        decay,
+                        decay_version: *decay_version,
+                    };
+                    outcomes.push(solver.solve(&op, &co, &b, field, work, tol, max_iter));
+                }
+                UnsplitMethod::TrBdf2 => {
+                    let gamma = 2.0 - std::f64::consts::SQRT_2;
+                    let dh = 0.5 * gamma * h;
+                    let co = Coeffs {
+                        kh: dh,
+                        decay,
+                        decay_version: *decay_version,
+                    };
+                    // Trapezoid to γh: M y* = [V − dh(K + Vλ)] c⁰ + 2 dh (sources)
+                    tmp.copy_from_slice(field);
+                    solver.apply(&op, decay, 1.0, -dh, field, &mut b);
+                    solver.add_sources(&op, source, 2.0 * dh, &mut b);
+                    outcomes.push(solver.solve(&op, &co, &b, field, work, tol, max_iter));
+                    // BDF2 to h: M c¹ = V (a y* − e c⁰) + dh (sources)
+                    let a = 1.0 / (gamma * (2.0 - gamma));
+                    let e = (1.0 - gamma) * (1.0 - gamma) / (gamma * (2.0 - gamma));
+                    tmp.par_iter_mut()
+                        .zip(field.par_iter())
+                        .for_each(|(t, y)| *t = a * y - e * *t);
+                    solver.apply(&op, decay, 1.0, 0.0, &tmp, &mut b);
+                    solver.add_sources(&op, source, dh, &mut b);
+                    outcomes.push(solver.solve(&op, &co, &b, field, work, tol, max_iter));
+                }
+            }
+            if let Some(o) = outcomes.iter().find(|o| !o.converged) {
+                if field.iter().all(|x| x.is_finite()) {
+                    failure = Some(TransportError::LinearSolveFailed {
+                        step: *steps + 1,
+                        time: *time,
+                        species: sp.name.clone(),
+                        iterations: o.iterations,
+                        residual: o.residual,
+                    });
+                } else {
+                    failure = Some(TransportError::NonFinite {
+                        step: 0,
+                        time: 0.0,
+                        species: String::new(),
+                        i: 0,
+                        j: 0,
+                        k: 0,
+                        value: f64::NAN,
+                    });
+                }
+                break;
+            }
+        }
+        work.b = b;
+        work.tmp = tmp;
+        match failure {
+            Some(TransportError::NonFinite { .. }) => return Err(self.locate_nonfinite()),
+            Some(e) => return Err(e),
+            None => {}
+        }
+        let bad = self.fields.as_slice().par_iter().any(|x| !x.is_finite());
+        if bad || (reacting && self.react_half(h, &none)?) {
+            return Err(self.locate_nonfinite());
+        }
         Ok(())
     }
 
