@@ -105,8 +105,11 @@ enum Command {
     ///
     /// Writes outcomes.json, timeseries_<zone>.csv, timecourse_<zone>.svg and
     /// response_<zone>.svg to the output folder; with `--resolution unit-cell` also
-    /// unit_cell_<zone>.csv (per-layer means of the unit cell, daily) and
-    /// cross_section_<zone>_day<d>.svg (days 1, 7, 28, 180).
+    /// unit_cell_<zone>.csv (per-layer means of the unit cell, daily), with `--resolution patch`
+    /// patch_<zone>.csv (per-layer means of the 3-D patch, weekly), and for both
+    /// cross_section_<zone>_day<d>.svg (days 1, 7, 28, 180). Spatial runs checkpoint to
+    /// checkpoint_<zone>_<resolution>.bin in the output folder; the same command run again
+    /// resumes from it.
     Simulate {
         /// Scenario file (TOML) with a [protocol] section; see examples/simulate_*.toml.
         scenario: PathBuf,
@@ -122,10 +125,12 @@ enum Command {
         /// Print the time each pipeline stage took.
         #[arg(long)]
         timings: bool,
-        /// Model resolution: lumped (per-layer compartments) or unit-cell (adds the
-        /// axisymmetric cell around one channel: per-layer means and cross-sections).
-        #[arg(long, value_enum, default_value = "lumped")]
-        resolution: ResolutionArg,
+        /// Model resolution: lumped (per-layer compartments), unit-cell (adds the
+        /// axisymmetric cell around one channel) or patch (adds the 3-D patch over the puncture
+        /// maps, `protocol.patch_size_mm`). Overrides the scenario's `protocol.resolution`;
+        /// default lumped.
+        #[arg(long, value_enum)]
+        resolution: Option<ResolutionArg>,
     },
     /// Print the JSON Schema of an input file or an output.
     Schema {
@@ -141,6 +146,8 @@ enum ResolutionArg {
     Lumped,
     /// Lumped outcomes plus the unit cell around one channel per zone.
     UnitCell,
+    /// Lumped outcomes plus the 3-D patch over each zone's puncture maps.
+    Patch,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -420,19 +427,63 @@ fn simulate(
     seed: Option<u64>,
     quiet: bool,
     timings: bool,
-    resolution: ResolutionArg,
+    resolution: Option<ResolutionArg>,
 ) -> anyhow::Result<()> {
     let mut s = scenario::load(path)?;
     if let Some(seed) = seed {
         s.seed = seed;
     }
     let res = match resolution {
-        ResolutionArg::Lumped => healing_sim::Resolution::Lumped,
-        ResolutionArg::UnitCell => healing_sim::Resolution::UnitCell,
+        Some(ResolutionArg::Lumped) => healing_sim::Resolution::Lumped,
+        Some(ResolutionArg::UnitCell) => healing_sim::Resolution::UnitCell,
+        Some(ResolutionArg::Patch) => healing_sim::Resolution::Patch,
+        None => s
+            .protocol
+            .as_ref()
+            .and_then(|p| p.resolution)
+            .unwrap_or_default(),
     };
-    let run = healing_sim::run_resolution(&s, res)?;
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating output folder `{}`", out.display()))?;
+    // Progress of the spatial runs on stderr, every 10 % of the steps.
+    let mut shown = (String::new(), 0u64);
+    let mut progress = |zone: &str, p: &needlesim::healing::spatial::Progress| {
+        let tenth = 10 * p.step / p.steps.max(1);
+        if quiet || (shown.0 == zone && tenth == shown.1) {
+            return;
+        }
+        shown = (zone.to_string(), tenth);
+        eprintln!(
+            "  {} `{zone}`: step {}/{} (day {:.0} of {:.0})",
+            res.name(),
+            p.step,
+            p.steps,
+            p.t_s / healing_params_day(),
+            p.t_end_s / healing_params_day()
+        );
+    };
+    let mut opts = healing_sim::SpatialOptions {
+        checkpoint_dir: Some(out.to_path_buf()),
+        progress: Some(&mut progress),
+        ..Default::default()
+    };
+    let run = healing_sim::run_resolution_with(&s, res, &mut opts)?;
+    let spatial_runs = run
+        .unit_cells
+        .iter()
+        .map(|u| (&u.name, &u.run))
+        .chain(run.patches.iter().map(|p| (&p.name, &p.run)));
+    for (name, r) in spatial_runs {
+        for n in &r.notices {
+            eprintln!("note: {n}");
+        }
+        if r.resumed_at_step > 0 && !quiet {
+            eprintln!(
+                "  `{name}`: resumed from its checkpoint at step {} of {}",
+                r.resumed_at_step, r.steps
+            );
+        }
+    }
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
         let p = out.join(name);
         report::write_atomic(&p, bytes).with_context(|| format!("writing `{}`", p.display()))
@@ -477,6 +528,34 @@ fn simulate(
             )?;
         }
     }
+    for pz in &run.patches {
+        use needlesim::healing::cross_section as xs;
+        let name = &pz.name;
+        write(
+            &format!("patch_{name}.csv"),
+            xs::layer_means_csv(&pz.run).as_bytes(),
+        )?;
+        let x_faces: Vec<f64> = (0..=pz.patch.n)
+            .map(|i| i as f64 * pz.patch.voxel_m)
+            .collect();
+        for snap in &pz.run.snapshots {
+            let svg = xs::patch_svg(
+                name,
+                &pz.patch.model,
+                &x_faces,
+                pz.patch.grid.z_faces(),
+                (pz.row as f64 + 0.5) * pz.patch.voxel_m,
+                snap,
+            )?;
+            write(
+                &format!(
+                    "cross_section_{name}_day{:.0}.svg",
+                    snap.t_s / healing_params_day()
+                ),
+                svg.as_bytes(),
+            )?;
+        }
+    }
     write(
         "outcomes.json",
         serde_json::to_string_pretty(&run.report)?.as_bytes(),
@@ -492,6 +571,20 @@ fn simulate(
                 uc.run.voxels,
                 uc.run.steps,
                 uc.run.wall_s
+            );
+        }
+        for pz in &run.patches {
+            println!(
+                "3-D patch `{}`: {:.2} mm at {:.0} µm, {} voxels, channels per session {:?}, \
+                 {} steps ({} here) in {:.1} s",
+                pz.name,
+                pz.patch.size_m * 1e3,
+                pz.patch.voxel_m * 1e6,
+                pz.run.voxels,
+                pz.channels_per_session,
+                pz.run.steps,
+                pz.run.steps_here,
+                pz.run.wall_s
             );
         }
         println!(

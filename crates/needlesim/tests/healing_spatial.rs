@@ -5,6 +5,7 @@
 use needlesim::healing::lumped::{self, Accuracy, InjuryInput, LumpedModel, SessionInput};
 use needlesim::healing::model::{self, NPAP};
 use needlesim::healing::params::{DAY, HealingParams};
+use needlesim::healing::patch::{Patch, PatchGrid};
 use needlesim::healing::spatial::{self, CellGrid, Stepping, UnitCell};
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
 
@@ -48,6 +49,18 @@ type Worst = (usize, usize, f64, f64);
 /// Also returns the matrix (collagen + elastin) content change per skin area at the last day,
 /// lumped and spatial, kg/m².
 fn worst(p: &HealingParams, days: &[f64]) -> (Vec<Worst>, f64, f64) {
+    worst_of(p, days, Res::Cell)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Res {
+    /// The unit cell (engine SDIRK2).
+    Cell,
+    /// A small 3-D patch (ROS2), uniform injury.
+    Patch,
+}
+
+fn worst_of(p: &HealingParams, days: &[f64], res: Res) -> (Vec<Worst>, f64, f64) {
     let col = column();
     let inj = injury();
     let sessions: Vec<SessionInput> = [0.0, 30.0]
@@ -61,23 +74,48 @@ fn worst(p: &HealingParams, days: &[f64]) -> (Vec<Worst>, f64, f64) {
     let out: Vec<f64> = days.iter().map(|d| d * DAY).collect();
     let lm = LumpedModel::new(&col, 35.0, 3, p);
     let lt = lumped::simulate(&lm, &sessions, t_end, &out, Accuracy::tol(1e-6, 1e-6)).unwrap();
-    let g = CellGrid {
-        nr: 4,
-        nz_papillary: 3,
-        nz_reticular: 6,
+    let st = match res {
+        Res::Cell => {
+            let g = CellGrid {
+                nr: 4,
+                nz_papillary: 3,
+                nz_reticular: 6,
+            };
+            let mut cell = UnitCell::new(&col, inj.density_m2, 35.0, 3, p, &g).unwrap();
+            let uni = cell.uniform_injury(&inj);
+            spatial::run(
+                &mut cell.model,
+                &sessions,
+                &|v, _| uni[v],
+                t_end,
+                &out,
+                &[],
+                &Stepping::default(),
+            )
+            .unwrap()
+        }
+        Res::Patch => {
+            let g = PatchGrid {
+                size_m: 100e-6,
+                voxel_m: 25e-6,
+                nz_papillary: 3,
+                nz_reticular: 6,
+                reticular_ratio: 1.06,
+            };
+            let mut patch = Patch::new(&col, &g, [0.0; 2], 35.0, 3, p).unwrap();
+            let uni = patch.uniform_injury(&inj);
+            spatial::run(
+                &mut patch.model,
+                &sessions,
+                &|v, _| uni[v],
+                t_end,
+                &out,
+                &[],
+                &Stepping::patch(),
+            )
+            .unwrap()
+        }
     };
-    let mut cell = UnitCell::new(&col, inj.density_m2, 35.0, 3, p, &g).unwrap();
-    let uni = cell.uniform_injury(&inj);
-    let st = spatial::run(
-        &mut cell.model,
-        &sessions,
-        &|v, _| uni[v],
-        t_end,
-        &out,
-        &[],
-        &Stepping::default(),
-    )
-    .unwrap();
     let mut res = Vec::new();
     for l in 0..2 {
         let rest = lm.blocks()[l].rest();
@@ -174,6 +212,59 @@ fn uniform_injury_with_transport_matches_lumped() {
         assert!(
             w < 0.25,
             "layer {l} {}: spatial mean off the lumped model by {:.1} % of its excursion at day {at}",
+            model::NAMES[s],
+            100.0 * w
+        );
+    }
+}
+
+fn no_transport() -> HealingParams {
+    let mut p = HealingParams::default();
+    for d in [
+        &mut p.cytokine_diffusivity,
+        &mut p.pdgf_diffusivity,
+        &mut p.tgfb_diffusivity,
+        &mut p.leukocyte_motility,
+        &mut p.fibroblast_motility,
+    ] {
+        *d = 0.0;
+    }
+    p
+}
+
+/// The 3-D patch (ROS2 pointwise integrator) with a layer-uniform injury and no transport is
+/// the lumped model in every voxel: within 1 % of every excursion, like the unit cell.
+#[test]
+fn patch_uniform_injury_without_transport_matches_lumped() {
+    let (res, cl, cs) = worst_of(&no_transport(), &DAYS, Res::Patch);
+    assert!(
+        (cs - cl).abs() < 0.01 * cl.abs(),
+        "content change {cs} vs {cl}"
+    );
+    for (l, s, w, at) in res {
+        assert!(
+            w < 0.01,
+            "patch layer {l} {}: off the lumped model by {:.1} % of its excursion at day {at}",
+            model::NAMES[s],
+            100.0 * w
+        );
+    }
+}
+
+/// With transport, the patch holds to the lumped model as the unit cell does (5 % on the
+/// planning outcome, 25 % of each excursion: exchange across the papillary/reticular
+/// interface, which the lumped layers do not have).
+#[test]
+fn patch_uniform_injury_with_transport_matches_lumped() {
+    let (res, cl, cs) = worst_of(&HealingParams::default(), &DAYS, Res::Patch);
+    assert!(
+        (cs - cl).abs() < 0.05 * cl.abs(),
+        "content change {cs} vs {cl}"
+    );
+    for (l, s, w, at) in res {
+        assert!(
+            w < 0.25,
+            "patch layer {l} {}: off the lumped model by {:.1} % of its excursion at day {at}",
             model::NAMES[s],
             100.0 * w
         );

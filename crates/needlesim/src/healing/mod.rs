@@ -23,6 +23,7 @@ pub mod model;
 pub mod ode;
 pub mod outcomes;
 pub mod params;
+pub mod patch;
 pub mod registry;
 pub mod report;
 pub mod simulate;
