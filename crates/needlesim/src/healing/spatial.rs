@@ -226,7 +226,8 @@ impl RosWork {
     }
 }
 
-/// Dense LU with partial pivoting in place (row-major `n × n`); false if singular.
+/// Dense LU with partial pivoting in place (row-major `n × n`; the diagonal keeps the
+/// reciprocal pivots, so the solves multiply instead of divide); false if singular.
 fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
     for k in 0..n {
         let mut p = k;
@@ -246,12 +247,13 @@ fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
             }
         }
         let inv = 1.0 / a[k * n + k];
+        a[k * n + k] = inv;
         for i in k + 1..n {
             let f = a[i * n + k] * inv;
+            a[i * n + k] = f;
             if f == 0.0 {
                 continue;
             }
-            a[i * n + k] = f;
             for j in k + 1..n {
                 a[i * n + j] -= f * a[k * n + j];
             }
@@ -260,6 +262,7 @@ fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
     true
 }
 
+/// Solves with the factors of [`lu_factor`], whose diagonal holds the reciprocal pivots.
 fn lu_solve(a: &[f64], piv: &[usize], n: usize, b: &mut [f64]) {
     for k in 0..n {
         b.swap(k, piv[k]);
@@ -276,7 +279,7 @@ fn lu_solve(a: &[f64], piv: &[usize], n: usize, b: &mut [f64]) {
         for j in i + 1..n {
             x -= a[i * n + j] * b[j];
         }
-        b[i] = x / a[i * n + i];
+        b[i] = x * a[i * n + i];
     }
 }
 
