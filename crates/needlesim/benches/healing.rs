@@ -136,6 +136,46 @@ fn patch_bench() {
         cpu,
         base * 1e6
     );
+    // The same cell, grid and steps with the patch's pointwise integrator (ROS2).
+    let mut cell = UnitCell::with_integrator(
+        column,
+        density,
+        s.person.age_years,
+        s.person.phototype,
+        &p,
+        &CellGrid::default(),
+        spatial::Integrator::Rosenbrock,
+    )
+    .expect("unit cell");
+    let (r2, wall, cpu) = timed(&mut || {
+        spatial::run(
+            &mut cell.model,
+            &sessions,
+            &|v, _| cinj[v],
+            t_end,
+            &out,
+            &snaps,
+            &Stepping::default(),
+        )
+        .expect("unit cell run")
+    });
+    let per = cpu / (r2.voxels as f64 * r2.steps as f64);
+    let c = |tr: &needlesim::healing::lumped::Trajectory| {
+        let y = tr.values[1].last().copied().unwrap_or_default();
+        y[C1] + y[C3]
+    };
+    println!(
+        "unit cell (ROS2)          {:>9} voxels {:>4} steps  wall {:>8.2} s  cpu {:>8.2} s  {:>6.2} µs cpu/voxel-step ({:.2}x SDIRK2); reticular collagen at day {:.0}: {:.5} vs {:.5} kg/m3 (SDIRK2)",
+        r2.voxels,
+        r2.steps,
+        wall,
+        cpu,
+        per * 1e6,
+        base / per,
+        t_end / DAY,
+        c(&r2.trajectory),
+        c(&r.trajectory)
+    );
     let um: f64 = std::env::var("NEEDLESIM_PATCH_UM")
         .ok()
         .and_then(|x| x.parse().ok())
