@@ -153,7 +153,11 @@ impl Patch {
                 g.size_m, g.voxel_m
             )));
         }
-        if g.nz_papillary < 1 || g.nz_reticular < 1 || !(g.reticular_ratio >= 1.0) {
+        if g.nz_papillary < 1
+            || g.nz_reticular < 1
+            || !g.reticular_ratio.is_finite()
+            || g.reticular_ratio < 1.0
+        {
             return Err(SpatialError::Setup(format!("patch grid too small: {g:?}")));
         }
         let n = ((g.size_m / g.voxel_m).round() as usize).max(1);

@@ -116,6 +116,9 @@ pub struct PatchZone {
     pub channels_per_session: Vec<usize>,
 }
 
+/// A progress callback: the zone's name and the spatial run's progress.
+pub type ZoneProgress<'a> = dyn FnMut(&str, &super::spatial::Progress) + 'a;
+
 /// Checkpoints, interruption and progress of the spatial resolutions. `Default`: none.
 #[derive(Default)]
 pub struct SpatialOptions<'a> {
@@ -128,7 +131,7 @@ pub struct SpatialOptions<'a> {
     /// Stop each zone's spatial run after this many steps (tests).
     pub stop_after_steps: Option<u64>,
     /// Called after every step of a spatial run with the zone's name.
-    pub progress: Option<&'a mut dyn FnMut(&str, &super::spatial::Progress)>,
+    pub progress: Option<&'a mut ZoneProgress<'a>>,
 }
 
 /// FNV-1a 64 of a string (checkpoint fingerprints).
