@@ -4,6 +4,8 @@
 //! * **Unit cell** ([`UnitCell`]): an axisymmetric (r, z) cell of radius `1/√(π·density)` around
 //!   one channel of the mean depth, through the dermis (papillary on top of reticular), zero flux
 //!   on every face (the outer wall is the symmetry plane between neighbouring channels).
+//! * **3-D patch** ([`super::patch`]): the same [`SpatialModel`] on a Cartesian grid over a
+//!   zone's puncture maps, with the [`Integrator::Rosenbrock`] pointwise integrator.
 //!
 //! **One parameter set.** Each voxel runs the very right-hand side and analytic Jacobian of the
 //! lumped [`Block`] of its layer, through the transport engine's [`Reactions`] trait; the only
@@ -26,9 +28,10 @@
 //!
 //! **Time stepping.** Backward-Euler diffusion sweeps (L-stable; the sweep order does not depend
 //! on the step count, so a run resumed from a checkpoint repeats the same operations) with
-//! Strang-split reactions integrated by the engine's SDIRK2. Steps restart at `dt_min` after each
-//! session and grow geometrically to `dt_max`; step end times are a fixed function of the
-//! protocol and the output times.
+//! Strang-split reactions integrated by the engine's SDIRK2 (unit cell) or by ROS2 in this module
+//! (patch). Steps restart at `dt_min` after each session and grow geometrically to `dt_max`;
+//! step end times are a fixed function of the protocol and the output times, which is what
+//! makes [`run_controlled`]'s checkpoints resume bit-identically.
 
 // Per-species loops index several parallel arrays (rest, scale, fields) with one variable.
 #![allow(clippy::needless_range_loop)]
