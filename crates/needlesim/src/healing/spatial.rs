@@ -212,6 +212,8 @@ const ROS_GAMMA: f64 = 1.0 + std::f64::consts::FRAC_1_SQRT_2;
 struct RosWork {
     a: [f64; NPAP * NPAP],
     piv: [usize; NPAP],
+    /// Per row of the factors: first non-zero column of L, one past the last of U.
+    env: [(usize, usize); NPAP],
     k1: [f64; NPAP],
     k2: [f64; NPAP],
     y: [f64; NPAP],
@@ -222,6 +224,7 @@ impl RosWork {
         RosWork {
             a: [0.0; NPAP * NPAP],
             piv: [0; NPAP],
+            env: [(0, 0); NPAP],
             k1: [0.0; NPAP],
             k2: [0.0; NPAP],
             y: [0.0; NPAP],
@@ -265,21 +268,37 @@ fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
     true
 }
 
-/// Solves with the factors of [`lu_factor`], whose diagonal holds the reciprocal pivots.
-fn lu_solve(a: &[f64], piv: &[usize], n: usize, b: &mut [f64]) {
+/// The envelope of the factors of [`lu_factor`]: per row, the first non-zero column of L and
+/// one past the last non-zero column of U (the solves skip the zeros outside; the Jacobian is
+/// sparse, so many rows of the factors start or end early).
+fn lu_envelope(a: &[f64], n: usize, env: &mut [(usize, usize)]) {
+    for i in 0..n {
+        let row = &a[i * n..i * n + n];
+        let lo = row[..i].iter().position(|&x| x != 0.0).unwrap_or(i);
+        let hi = row[i + 1..]
+            .iter()
+            .rposition(|&x| x != 0.0)
+            .map_or(i + 1, |p| i + 2 + p);
+        env[i] = (lo, hi);
+    }
+}
+
+/// Solves with the factors of [`lu_factor`] (whose diagonal holds the reciprocal pivots)
+/// within their envelope `env`.
+fn lu_solve(a: &[f64], piv: &[usize], env: &[(usize, usize)], n: usize, b: &mut [f64]) {
     for k in 0..n {
         b.swap(k, piv[k]);
     }
     for i in 0..n {
         let mut x = b[i];
-        for j in 0..i {
+        for j in env[i].0..i {
             x -= a[i * n + j] * b[j];
         }
         b[i] = x;
     }
     for i in (0..n).rev() {
         let mut x = b[i];
-        for j in i + 1..n {
+        for j in i + 1..env[i].1 {
             x -= a[i * n + j] * b[j];
         }
         b[i] = x * a[i * n + i];
@@ -296,7 +315,11 @@ fn ros2_factor(kin: &Kinetics, l: usize, n: usize, u: &[f64], h: f64, w: &mut Ro
     for i in 0..n {
         w.a[i * n + i] += 1.0;
     }
-    lu_factor(&mut w.a, &mut w.piv, n)
+    if !lu_factor(&mut w.a, &mut w.piv, n) {
+        return false;
+    }
+    lu_envelope(&w.a, n, &mut w.env);
+    true
 }
 
 /// One ROS2 step of `h` seconds on the first `n` deviations `u` (in place) with the factorised
@@ -304,7 +327,7 @@ fn ros2_factor(kin: &Kinetics, l: usize, n: usize, u: &[f64], h: f64, w: &mut Ro
 /// point); false (and `u` untouched) when a value is not finite.
 fn ros2_step(kin: &Kinetics, l: usize, n: usize, u: &mut [f64], h: f64, w: &mut RosWork) -> bool {
     kin.rates_l(l, u, &mut w.k1);
-    lu_solve(&w.a, &w.piv, n, &mut w.k1[..n]);
+    lu_solve(&w.a, &w.piv, &w.env, n, &mut w.k1[..n]);
     for i in 0..n {
         w.y[i] = u[i] + h * w.k1[i];
     }
@@ -312,7 +335,7 @@ fn ros2_step(kin: &Kinetics, l: usize, n: usize, u: &mut [f64], h: f64, w: &mut 
     for i in 0..n {
         w.k2[i] -= 2.0 * w.k1[i];
     }
-    lu_solve(&w.a, &w.piv, n, &mut w.k2[..n]);
+    lu_solve(&w.a, &w.piv, &w.env, n, &mut w.k2[..n]);
     let mut ok = true;
     for i in 0..n {
         w.y[i] = u[i] + h * (1.5 * w.k1[i] + 0.5 * w.k2[i]);
