@@ -114,8 +114,11 @@ enum Command {
     ///
     /// Writes outcomes.json, timeseries_<zone>.csv, timecourse_<zone>.svg and
     /// response_<zone>.svg to the output folder; with `--resolution unit-cell` also
-    /// unit_cell_<zone>.csv (per-layer means of the unit cell, daily) and
-    /// cross_section_<zone>_day<d>.svg (days 1, 7, 28, 180).
+    /// unit_cell_<zone>.csv (per-layer means of the unit cell, daily), with `--resolution patch`
+    /// patch_<zone>.csv (per-layer means of the 3-D patch, weekly), and for both
+    /// cross_section_<zone>_day<d>.svg (days 1, 7, 28, 180). Spatial runs checkpoint to
+    /// checkpoint_<zone>_<resolution>.bin in the output folder; the same command run again
+    /// resumes from it.
     Simulate {
         /// Scenario file (TOML) with a [protocol] section; see examples/simulate_*.toml.
         scenario: PathBuf,
@@ -127,10 +130,12 @@ enum Command {
         seed: Option<u64>,
         #[command(flatten)]
         common: Common,
-        /// Model resolution: lumped (per-layer compartments) or unit-cell (adds the
-        /// axisymmetric cell around one channel: per-layer means and cross-sections).
-        #[arg(long, value_enum, default_value = "lumped")]
-        resolution: ResolutionArg,
+        /// Model resolution: lumped (per-layer compartments), unit-cell (adds the
+        /// axisymmetric cell around one channel) or patch (adds the 3-D patch over the puncture
+        /// maps, `protocol.patch_size_mm`). Overrides the scenario's `protocol.resolution`;
+        /// default lumped. Spatial runs checkpoint into the output folder and resume.
+        #[arg(long, value_enum)]
+        resolution: Option<ResolutionArg>,
     },
     /// Print the JSON Schema of an input file or an output.
     Schema {
@@ -161,6 +166,8 @@ enum ResolutionArg {
     Lumped,
     /// Lumped outcomes plus the unit cell around one channel per zone.
     UnitCell,
+    /// Lumped outcomes plus the 3-D patch over each zone's puncture maps.
+    Patch,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -950,7 +957,7 @@ fn simulate(
     out: &Path,
     seed: Option<u64>,
     c: &Common,
-    resolution: ResolutionArg,
+    resolution: Option<ResolutionArg>,
 ) -> anyhow::Result<()> {
     let mut sw = Stopwatch::new();
     let mut s = sw.time("read scenario", || scenario::load(path))?;
@@ -958,13 +965,57 @@ fn simulate(
         s.seed = seed;
     }
     let res = match resolution {
-        ResolutionArg::Lumped => healing_sim::Resolution::Lumped,
-        ResolutionArg::UnitCell => healing_sim::Resolution::UnitCell,
+        Some(ResolutionArg::Lumped) => healing_sim::Resolution::Lumped,
+        Some(ResolutionArg::UnitCell) => healing_sim::Resolution::UnitCell,
+        Some(ResolutionArg::Patch) => healing_sim::Resolution::Patch,
+        None => s
+            .protocol
+            .as_ref()
+            .and_then(|p| p.resolution)
+            .unwrap_or_default(),
     };
+    // Checkpoints of the spatial runs go into the output folder.
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output folder `{}`", out.display()))?;
     let bar = Bar::new(c.quiet);
-    let run = healing_sim::run_resolution_with(&s, res, &|st, d, n| bar.update(st, d, n))?;
+    let stage_cb = |st: &str, d: usize, n: usize| bar.update(st, d, n);
+    let mut step_cb = |zone: &str, p: &needlesim::healing::spatial::Progress| {
+        bar.update(
+            &format!(
+                "{} `{zone}`: day {:.0} of {:.0}",
+                res.name(),
+                p.t_s / healing_params_day(),
+                p.t_end_s / healing_params_day()
+            ),
+            p.step as usize,
+            p.steps as usize,
+        );
+    };
+    let mut opts = healing_sim::SpatialOptions {
+        checkpoint_dir: Some(out.to_path_buf()),
+        progress: Some(&mut step_cb),
+        stages: Some(&stage_cb),
+        ..Default::default()
+    };
+    let run = healing_sim::run_resolution_with(&s, res, &mut opts)?;
     bar.finish();
     sw.extend(&run.timings.stages);
+    let spatial_runs = run
+        .unit_cells
+        .iter()
+        .map(|u| (&u.name, &u.run))
+        .chain(run.patches.iter().map(|p| (&p.name, &p.run)));
+    for (name, r) in spatial_runs {
+        for n in &r.notices {
+            eprintln!("note: {n}");
+        }
+        if r.resumed_at_step > 0 && !c.quiet {
+            eprintln!(
+                "  `{name}`: resumed from its checkpoint at step {} of {}",
+                r.resumed_at_step, r.steps
+            );
+        }
+    }
     use needlesim::healing::report as hr;
     sw.time("write outputs", || -> anyhow::Result<()> {
         std::fs::create_dir_all(out)
@@ -1009,6 +1060,23 @@ fn simulate(
                         snap.t_s / healing_params_day()
                     ),
                     svg.as_bytes(),
+                )?;
+            }
+        }
+        for pz in &run.patches {
+            use needlesim::healing::cross_section as xs;
+            let name = &pz.name;
+            write(
+                &format!("patch_{name}.csv"),
+                xs::layer_means_csv(&pz.run).as_bytes(),
+            )?;
+            for snap in &pz.run.snapshots {
+                write(
+                    &format!(
+                        "cross_section_{name}_day{:.0}.svg",
+                        snap.t_s / healing_params_day()
+                    ),
+                    patch_section_svg(pz, snap)?.as_bytes(),
                 )?;
             }
         }
@@ -1059,6 +1127,17 @@ fn simulate(
                         );
                     }
                 }
+                for pz in run.patches.iter().filter(|p| &p.name == name) {
+                    for snap in &pz.run.snapshots {
+                        page.figure(
+                            &format!(
+                                "Zone {name}: 3-D patch, depth section through the channel nearest its centre, day {:.0}.",
+                                snap.t_s / healing_params_day()
+                            ),
+                            &patch_section_svg(pz, snap)?,
+                        );
+                    }
+                }
             }
             page.input(&path.display().to_string(), &read_text(path)?);
             page.resolved(
@@ -1079,6 +1158,20 @@ fn simulate(
                 uc.run.voxels,
                 uc.run.steps,
                 uc.run.wall_s
+            );
+        }
+        for pz in &run.patches {
+            println!(
+                "3-D patch `{}`: {:.2} mm at {:.0} µm, {} voxels, channels per session {:?}, \
+                 {} steps ({} here) in {:.1} s",
+                pz.name,
+                pz.patch.size_m * 1e3,
+                pz.patch.voxel_m * 1e6,
+                pz.run.voxels,
+                pz.channels_per_session,
+                pz.run.steps,
+                pz.run.steps_here,
+                pz.run.wall_s
             );
         }
         println!(
@@ -1138,6 +1231,25 @@ fn band_text(b: &needlesim::healing::outcomes::Band, digits: usize) -> String {
         "#{:.digits$} [{:.digits$}, {:.digits$}]",
         b.nominal, b.p5, b.p95
     )
+}
+
+/// The depth × width section of a 3-D patch at one snapshot (x-z plane through the channel
+/// nearest the patch centre).
+fn patch_section_svg(
+    pz: &healing_sim::PatchZone,
+    snap: &needlesim::healing::spatial::Snapshot,
+) -> anyhow::Result<String> {
+    let x_faces: Vec<f64> = (0..=pz.patch.n)
+        .map(|i| i as f64 * pz.patch.voxel_m)
+        .collect();
+    Ok(needlesim::healing::cross_section::patch_svg(
+        &pz.name,
+        &pz.patch.model,
+        &x_faces,
+        pz.patch.grid.z_faces(),
+        (pz.row as f64 + 0.5) * pz.patch.voxel_m,
+        snap,
+    )?)
 }
 
 fn simulate_summary_html(r: &SimulateReport) -> String {

@@ -6,6 +6,13 @@
 //! outcome (matrix content change at day 182) against a tight reference (rtol 1e-7).
 //!
 //! Run: `cargo bench -p needlesim --bench healing`
+//!
+//! `cargo bench -p needlesim --bench healing -- patch`: the spatial resolutions on
+//! `examples/simulate_acne_scars.toml` (4 sessions, 180 days), in one run: the unit cell
+//! (SDIRK2, the baseline) and 3-D patches (ROS2) of the sides in `NEEDLESIM_PATCH_MM`
+//! (comma-separated mm, default `0.5,1`) at `NEEDLESIM_PATCH_UM` µm (default 25), with wall and
+//! process CPU time, cost per voxel-step and the extrapolation to 1 cm² (linear in voxels:
+//! the step schedule does not depend on the grid).
 
 use std::time::Instant;
 
@@ -39,7 +46,203 @@ fn content_change(model: &LumpedModel, tr: &lumped::Trajectory) -> f64 {
     s
 }
 
+/// CPU time of the whole process (all threads), s, from `/proc/self/stat`.
+fn process_cpu_s() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    let Some(rest) = s.rsplit(')').next() else {
+        return f64::NAN;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        f.get(i)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    // Fields 14 and 15 (utime, stime) are at 11, 12 after the command; 100 ticks per second.
+    (tick(11) + tick(12)) / 100.0
+}
+
+fn patch_bench() {
+    use needlesim::healing::patch::{Patch, PatchGrid};
+    use needlesim::healing::spatial::{self, CellGrid, RunControl, Stepping, UnitCell};
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/simulate_acne_scars.toml"
+    );
+    let s = needlesim::scenario::load(std::path::Path::new(path)).expect("example scenario");
+    let proto = s.protocol.clone().expect("protocol");
+    let punct = needlesim::pipeline::run_punctures(&s).expect("punctures");
+    let (set, ch, column, _) = &punct.sets[0];
+    let p = HealingParams::default();
+    let density = set.density_m2();
+    let inj = InjuryInput::from_channels(ch, density);
+    let sessions: Vec<SessionInput> = proto
+        .session_times_s
+        .iter()
+        .map(|&t_s| SessionInput { t_s, injury: inj })
+        .collect();
+    let t_end = proto.follow_up_s;
+    let out: Vec<f64> = (0..=(t_end / DAY) as usize)
+        .map(|d| d as f64 * DAY)
+        .collect();
+    let snaps: Vec<f64> = [1.0, 7.0, 28.0, 180.0].iter().map(|d| d * DAY).collect();
+    let weekly: Vec<f64> = (0..=(t_end / DAY) as usize / 7)
+        .map(|w| w as f64 * 7.0 * DAY)
+        .collect();
+    let threads = rayon::current_num_threads();
+    println!(
+        "{} sessions, {:.0} days, {} rayon threads, density {:.0} /cm2",
+        sessions.len(),
+        t_end / DAY,
+        threads,
+        density * 1e-4
+    );
+    let timed = |f: &mut dyn FnMut() -> spatial::SpatialRun| {
+        let (c0, t0) = (process_cpu_s(), Instant::now());
+        let r = f();
+        (r, t0.elapsed().as_secs_f64(), process_cpu_s() - c0)
+    };
+    // Baseline: the unit cell (SDIRK2), as `simulate --resolution unit-cell` runs it.
+    let mut cell = UnitCell::new(
+        column,
+        density,
+        s.person.age_years,
+        s.person.phototype,
+        &p,
+        &CellGrid::default(),
+    )
+    .expect("unit cell");
+    let cinj = cell.channel_injury(ch, ch.mean_depth_m, &p);
+    let (r, wall, cpu) = timed(&mut || {
+        spatial::run(
+            &mut cell.model,
+            &sessions,
+            &|v, _| cinj[v],
+            t_end,
+            &out,
+            &snaps,
+            &Stepping::default(),
+        )
+        .expect("unit cell run")
+    });
+    let base = cpu / (r.voxels as f64 * r.steps as f64);
+    println!(
+        "unit cell (SDIRK2)        {:>9} voxels {:>4} steps  wall {:>8.2} s  cpu {:>8.2} s  {:>6.2} µs cpu/voxel-step",
+        r.voxels,
+        r.steps,
+        wall,
+        cpu,
+        base * 1e6
+    );
+    // The same cell, grid and steps with the patch's pointwise integrator (ROS2).
+    let mut cell = UnitCell::with_integrator(
+        column,
+        density,
+        s.person.age_years,
+        s.person.phototype,
+        &p,
+        &CellGrid::default(),
+        spatial::Integrator::Rosenbrock,
+    )
+    .expect("unit cell");
+    let (r2, wall, cpu) = timed(&mut || {
+        spatial::run(
+            &mut cell.model,
+            &sessions,
+            &|v, _| cinj[v],
+            t_end,
+            &out,
+            &snaps,
+            &Stepping::default(),
+        )
+        .expect("unit cell run")
+    });
+    let per = cpu / (r2.voxels as f64 * r2.steps as f64);
+    let c = |tr: &needlesim::healing::lumped::Trajectory| {
+        let y = tr.values[1].last().copied().unwrap_or_default();
+        y[C1] + y[C3]
+    };
+    println!(
+        "unit cell (ROS2)          {:>9} voxels {:>4} steps  wall {:>8.2} s  cpu {:>8.2} s  {:>6.2} µs cpu/voxel-step ({:.2}x SDIRK2); reticular collagen at day {:.0}: {:.5} vs {:.5} kg/m3 (SDIRK2)",
+        r2.voxels,
+        r2.steps,
+        wall,
+        cpu,
+        per * 1e6,
+        base / per,
+        t_end / DAY,
+        c(&r2.trajectory),
+        c(&r.trajectory)
+    );
+    let um: f64 = std::env::var("NEEDLESIM_PATCH_UM")
+        .ok()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(25.0);
+    let sizes: Vec<f64> = std::env::var("NEEDLESIM_PATCH_MM")
+        .unwrap_or_else(|_| "0.5,1".into())
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
+    for mm in sizes {
+        let g = PatchGrid {
+            size_m: mm * 1e-3,
+            voxel_m: um * 1e-6,
+            ..PatchGrid::default()
+        };
+        let origin = Patch::centred_origin(ch, g.size_m).expect("patch fits the zone");
+        let mut patch = Patch::new(
+            column,
+            &g,
+            origin,
+            s.person.age_years,
+            s.person.phototype,
+            &p,
+        )
+        .expect("patch");
+        let map = patch.channel_injury(ch, &p);
+        let plane = patch.plane(patch.row_through_channel(ch));
+        let layers: Vec<usize> = (0..patch.model.len())
+            .map(|v| patch.model.layer_of(v))
+            .collect();
+        let (r, wall, cpu) = timed(&mut || {
+            spatial::run_controlled(
+                &mut patch.model,
+                &sessions,
+                &|_, v, _| map.at(v, layers[v]),
+                t_end,
+                &weekly,
+                &snaps,
+                &plane,
+                &Stepping::patch(),
+                &mut RunControl::default(),
+            )
+            .expect("patch run")
+        });
+        let per = cpu / (r.voxels as f64 * r.steps as f64);
+        let full = 1e-2 / patch.voxel_m;
+        let scale = full * full / (patch.n * patch.n) as f64;
+        println!(
+            "patch {mm:>4} mm @ {um} µm (ROS2) {:>9} voxels {:>4} steps  wall {:>8.2} s  cpu {:>8.2} s  {:>6.2} µs cpu/voxel-step ({:.2}x the unit cell's); 1 cm2 extrapolated: wall {:.0} s, cpu {:.0} s ({} channels)",
+            r.voxels,
+            r.steps,
+            wall,
+            cpu,
+            per * 1e6,
+            base / per,
+            wall * scale,
+            cpu * scale,
+            map.channels
+        );
+    }
+}
+
 fn main() {
+    if std::env::args().skip(1).any(|a| a == "patch") {
+        patch_bench();
+        return;
+    }
     let col = match skin::column(
         Site::Cheek,
         &Person::default(),

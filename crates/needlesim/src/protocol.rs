@@ -35,6 +35,48 @@ pub struct ProtocolFile {
     pub report_days: Option<Vec<f64>>,
     /// Parameter samples for the uncertainty bands (0-1000, default 32; 0 = nominal only).
     pub uncertainty_samples: Option<i64>,
+    /// Model resolution of `simulate`: "lumped" (default), "unit-cell" or "patch" (the
+    /// `--resolution` flag overrides it).
+    pub resolution: Option<String>,
+    /// Side of the square 3-D patch (resolution "patch"), mm (0.1-10; default 10, i.e. 1 cm²).
+    pub patch_size_mm: Option<f64>,
+    /// Lateral voxel size of the patch, µm (5-100; default 25).
+    pub patch_voxel_um: Option<f64>,
+}
+
+/// Default side of the 3-D patch, m (1 cm²).
+pub const DEFAULT_PATCH_SIZE_M: f64 = 10e-3;
+/// Default lateral voxel size of the 3-D patch, m.
+pub const DEFAULT_PATCH_VOXEL_M: f64 = 25e-6;
+
+/// Model resolution of `simulate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Per-layer compartments only.
+    #[default]
+    Lumped,
+    /// The lumped outcomes plus the unit cell around one channel of each zone (nominal
+    /// parameters): per-layer means and cross-sections.
+    UnitCell,
+    /// The lumped outcomes plus a 3-D patch of each zone over its puncture maps (nominal
+    /// parameters): per-layer means and cross-sections.
+    Patch,
+}
+
+impl Resolution {
+    pub const ALL: [Resolution; 3] = [Resolution::Lumped, Resolution::UnitCell, Resolution::Patch];
+    /// The name in scenario files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resolution::Lumped => "lumped",
+            Resolution::UnitCell => "unit-cell",
+            Resolution::Patch => "patch",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Resolution> {
+        Resolution::ALL.into_iter().find(|r| r.name() == s)
+    }
 }
 
 /// One scar type of the treated area.
@@ -130,6 +172,12 @@ pub struct Protocol {
     pub wrinkle_depth_m: f64,
     pub report_times_s: Vec<f64>,
     pub samples: u32,
+    /// The scenario's resolution (`None`: not given; `simulate` then uses lumped).
+    pub resolution: Option<Resolution>,
+    /// Side of the 3-D patch, m.
+    pub patch_size_m: f64,
+    /// Lateral voxel size of the 3-D patch, m.
+    pub patch_voxel_m: f64,
 }
 
 /// The default scar mix from the parameters.
@@ -475,10 +523,58 @@ pub fn validate(raw: &ProtocolFile, errors: &mut Vec<FieldError>) -> Option<Prot
             0
         }
     };
+    let resolution = match raw.resolution.as_deref() {
+        None => None,
+        Some(r) => match Resolution::from_name(r) {
+            Some(x) => Some(x),
+            None => {
+                let all: Vec<_> = Resolution::ALL.iter().map(|r| r.name()).collect();
+                err(
+                    errors,
+                    "protocol.resolution",
+                    format!("{r:?}"),
+                    &format!("is not a known resolution; allowed: {}", all.join(", ")),
+                    "lumped for planning, unit-cell or patch for cross-sections",
+                );
+                None
+            }
+        },
+    };
+    let patch_size_mm = raw.patch_size_mm.unwrap_or(DEFAULT_PATCH_SIZE_M / MM);
+    if !(patch_size_mm.is_finite() && (0.1..=10.0).contains(&patch_size_mm)) {
+        err(
+            errors,
+            "protocol.patch_size_mm",
+            patch_size_mm,
+            "must be within 0.1-10 mm",
+            "10 mm is a 1 cm² patch; smaller patches run faster",
+        );
+    }
+    let patch_voxel_um = raw.patch_voxel_um.unwrap_or(DEFAULT_PATCH_VOXEL_M * 1e6);
+    if !(patch_voxel_um.is_finite() && (5.0..=100.0).contains(&patch_voxel_um)) {
+        err(
+            errors,
+            "protocol.patch_voxel_um",
+            patch_voxel_um,
+            "must be within 5-100 µm",
+            "25 µm resolves a needle channel (radius ~100 µm) with a few voxels",
+        );
+    } else if patch_size_mm.is_finite() && patch_size_mm * 1e3 < 2.0 * patch_voxel_um {
+        err(
+            errors,
+            "protocol.patch_voxel_um",
+            patch_voxel_um,
+            &format!("must be at most half of patch_size_mm ({patch_size_mm} mm)"),
+            "use smaller voxels or a larger patch",
+        );
+    }
     if errors.len() > before {
         return None;
     }
     Some(Protocol {
+        resolution,
+        patch_size_m: patch_size_mm * MM,
+        patch_voxel_m: patch_voxel_um * 1e-6,
         session_times_s: days.iter().map(|d| d * DAY).collect(),
         follow_up_s: fu * DAY,
         concerns,

@@ -316,3 +316,56 @@ fn bad_protocols_name_the_field() {
     );
     assert!(proto_errors(base).is_empty());
 }
+
+/// The spatial keys of `[protocol]`: an unknown resolution and out-of-range patch sizes are
+/// errors naming the field, the value and the allowed values; good values are read.
+#[test]
+fn bad_resolution_and_patch_keys_name_the_field() {
+    let base = ProtocolFile {
+        sessions: Some(2),
+        interval_days: Some(30.0),
+        follow_up_days: 90.0,
+        ..ProtocolFile::default()
+    };
+    let e = proto_errors(ProtocolFile {
+        resolution: Some("voxel".into()),
+        ..base.clone()
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("protocol.resolution = \"voxel\"")
+                && m.contains("lumped, unit-cell, patch")),
+        "{e:?}"
+    );
+    let e = proto_errors(ProtocolFile {
+        patch_size_mm: Some(20.0),
+        ..base.clone()
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("protocol.patch_size_mm = 20") && m.contains("0.1-10 mm")),
+        "{e:?}"
+    );
+    let e = proto_errors(ProtocolFile {
+        patch_voxel_um: Some(0.0),
+        ..base.clone()
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("protocol.patch_voxel_um = 0") && m.contains("5-100")),
+        "{e:?}"
+    );
+    let mut errors = Vec::new();
+    let p = protocol::validate(
+        &ProtocolFile {
+            resolution: Some("patch".into()),
+            patch_size_mm: Some(2.0),
+            patch_voxel_um: Some(20.0),
+            ..base
+        },
+        &mut errors,
+    )
+    .unwrap();
+    assert_eq!(p.resolution, Some(protocol::Resolution::Patch));
+    assert!((p.patch_size_m - 2e-3).abs() < 1e-15 && (p.patch_voxel_m - 20e-6).abs() < 1e-18);
+}

@@ -1,7 +1,8 @@
 //! Depth-by-width cross-sections of the spatial resolutions as SVG heat maps.
 //!
-//! A unit-cell snapshot is drawn mirrored about the channel axis (−R … R) with depth below the
-//! dermo-epidermal junction downwards. Four panels: collagen (I + III) change from rest,
+//! A unit-cell snapshot is drawn mirrored about the channel axis (−R … R), a patch snapshot as
+//! its x-z plane through a channel (0 … side), with depth below the dermo-epidermal junction
+//! downwards. Four panels: collagen (I + III) change from rest,
 //! activated + synthetic fibroblasts relative to rest, TGF-β above rest, and debris.
 
 use plotters::prelude::*;
@@ -20,15 +21,15 @@ struct Panel {
     values: Vec<f64>,
 }
 
-/// The quantities drawn, per voxel of an axisymmetric snapshot (`nr × nz`, i fastest).
+/// The quantities drawn, per voxel of a snapshot (in the order of `snap.voxels`).
 fn panels(model: &SpatialModel, snap: &Snapshot) -> Vec<Panel> {
-    let n = model.len();
+    let n = snap.voxels.len();
     let mut coll = vec![0.0; n];
     let mut fib = vec![0.0; n];
     let mut tgf = vec![0.0; n];
     let mut deb = vec![0.0; n];
     for v in 0..n {
-        let b = &model.block(model.layer_of(v)).base;
+        let b = &model.block(model.layer_of(snap.voxels[v])).base;
         let c0 = b.c1_0 + b.c3_0;
         coll[v] = 100.0 * ((snap.values[C1][v] + snap.values[C3][v]) / c0 - 1.0);
         fib[v] = (snap.values[FA][v] + snap.values[FM][v]) / b.f0;
@@ -87,23 +88,74 @@ pub fn unit_cell_svg(
     z_faces: &[f64],
     snap: &Snapshot,
 ) -> std::io::Result<String> {
-    let nr = r_faces.len().saturating_sub(1);
+    let title = format!(
+        "zone `{zone}`: unit cell around one channel, day {:.0} after the first session",
+        snap.t_s / DAY
+    );
+    draw(
+        &title,
+        "distance from the channel axis (µm)",
+        model,
+        r_faces,
+        true,
+        z_faces,
+        snap,
+    )
+}
+
+/// The cross-section of a patch snapshot (its x-z plane at `y_m`; `x_faces`, `z_faces` m) as
+/// SVG.
+pub fn patch_svg(
+    zone: &str,
+    model: &SpatialModel,
+    x_faces: &[f64],
+    z_faces: &[f64],
+    y_m: f64,
+    snap: &Snapshot,
+) -> std::io::Result<String> {
+    let title = format!(
+        "zone `{zone}`: 3-D patch, plane y = {:.0} µm, day {:.0} after the first session",
+        y_m * 1e6,
+        snap.t_s / DAY
+    );
+    draw(
+        &title,
+        "x across the patch (µm)",
+        model,
+        x_faces,
+        false,
+        z_faces,
+        snap,
+    )
+}
+
+/// Draws a snapshot of `(x_faces.len() − 1) × (z_faces.len() − 1)` values (x fastest), four
+/// panels; `mirrored` draws −x as well (axisymmetric cells).
+fn draw(
+    title: &str,
+    x_desc: &str,
+    model: &SpatialModel,
+    x_faces: &[f64],
+    mirrored: bool,
+    z_faces: &[f64],
+    snap: &Snapshot,
+) -> std::io::Result<String> {
+    let nr = x_faces.len().saturating_sub(1);
     let nz = z_faces.len().saturating_sub(1);
-    let rmax = r_faces.last().copied().unwrap_or(1.0) * 1e6;
+    if snap.voxels.len() != nr * nz {
+        return Err(std::io::Error::other(format!(
+            "cross-section: snapshot has {} voxels, the plane {nr} × {nz}",
+            snap.voxels.len()
+        )));
+    }
+    let rmax = x_faces.last().copied().unwrap_or(1.0) * 1e6;
+    let rmin = if mirrored { -rmax } else { 0.0 };
     let zmax = z_faces.last().copied().unwrap_or(1.0) * 1e6;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1100, 900)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
-        let root = root
-            .titled(
-                &format!(
-                    "zone `{zone}`: unit cell around one channel, day {:.0} after the first session",
-                    snap.t_s / DAY
-                ),
-                ("sans-serif", 20),
-            )
-            .map_err(plot_err)?;
+        let root = root.titled(title, ("sans-serif", 20)).map_err(plot_err)?;
         for (area, panel) in root.split_evenly((2, 2)).iter().zip(panels(model, snap)) {
             let (lo, hi) = panel
                 .values
@@ -124,12 +176,12 @@ pub fn unit_cell_svg(
                 .margin(8)
                 .x_label_area_size(42)
                 .y_label_area_size(68)
-                .build_cartesian_2d(-rmax..rmax, zmax..0.0)
+                .build_cartesian_2d(rmin..rmax, zmax..0.0)
                 .map_err(plot_err)?;
             chart
                 .configure_mesh()
                 .disable_mesh()
-                .x_desc("distance from the channel axis (µm)")
+                .x_desc(x_desc)
                 .y_desc("depth below the DEJ (µm)")
                 .label_style(("sans-serif", crate::report::plot_style::TICK))
                 .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
@@ -142,10 +194,12 @@ pub fn unit_cell_svg(
                 for i in 0..nr {
                     let v = panel.values[k * nr + i];
                     let c = colour((v - lo) / (hi - lo));
-                    let (r0, r1) = (r_faces[i] * 1e6, r_faces[i + 1] * 1e6);
+                    let (r0, r1) = (x_faces[i] * 1e6, x_faces[i + 1] * 1e6);
                     let (z0, z1) = (z_faces[k] * 1e6, z_faces[k + 1] * 1e6);
                     rects.push(Rectangle::new([(r0, z0), (r1, z1)], c.filled()));
-                    rects.push(Rectangle::new([(-r1, z0), (-r0, z1)], c.filled()));
+                    if mirrored {
+                        rects.push(Rectangle::new([(-r1, z0), (-r0, z1)], c.filled()));
+                    }
                 }
             }
             chart.draw_series(rects).map_err(plot_err)?;

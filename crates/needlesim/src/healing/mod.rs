@@ -13,7 +13,8 @@
 //! * [`lumped`]: per-layer compartments through a protocol.
 //! * [`outcomes`]: mapping to clinical outcomes, uncertainty bands, the report types.
 //! * [`spatial`]: the same kinetics per voxel on the transport engine (unit cell around a
-//!   channel); [`cross_section`]: its depth-by-width SVG heat maps.
+//!   channel), checkpoints and resume; [`patch`]: the 3-D patch over a zone's puncture maps;
+//!   [`cross_section`]: their depth-by-width SVG heat maps.
 //!
 //! Equations and assumptions: `docs/MODEL.md (Healing)`.
 
@@ -23,6 +24,7 @@ pub mod model;
 pub mod ode;
 pub mod outcomes;
 pub mod params;
+pub mod patch;
 pub mod registry;
 pub mod report;
 pub mod simulate;

@@ -4,6 +4,8 @@
 //! * **Unit cell** ([`UnitCell`]): an axisymmetric (r, z) cell of radius `1/√(π·density)` around
 //!   one channel of the mean depth, through the dermis (papillary on top of reticular), zero flux
 //!   on every face (the outer wall is the symmetry plane between neighbouring channels).
+//! * **3-D patch** ([`super::patch`]): the same [`SpatialModel`] on a Cartesian grid over a
+//!   zone's puncture maps, with the [`Integrator::Rosenbrock`] pointwise integrator.
 //!
 //! **One parameter set.** Each voxel runs the very right-hand side and analytic Jacobian of the
 //! lumped [`Block`] of its layer, through the transport engine's [`Reactions`] trait; the only
@@ -26,9 +28,10 @@
 //!
 //! **Time stepping.** Backward-Euler diffusion sweeps (L-stable; the sweep order does not depend
 //! on the step count, so a run resumed from a checkpoint repeats the same operations) with
-//! Strang-split reactions integrated by the engine's SDIRK2. Steps restart at `dt_min` after each
-//! session and grow geometrically to `dt_max`; step end times are a fixed function of the
-//! protocol and the output times.
+//! Strang-split reactions integrated by the engine's SDIRK2 (unit cell) or by ROS2 in this module
+//! (patch). Steps restart at `dt_min` after each session and grow geometrically to `dt_max`;
+//! step end times are a fixed function of the protocol and the output times, which is what
+//! makes [`run_controlled`]'s checkpoints resume bit-identically.
 
 // Per-species loops index several parallel arrays (rest, scale, fields) with one variable.
 #![allow(clippy::needless_range_loop)]
@@ -55,6 +58,16 @@ pub enum SpatialError {
     Setup(String),
     #[error("checkpoint {path}: {what}")]
     Checkpoint { path: String, what: String },
+    #[error(
+        "stopped on request after step {step} (day {day:.3}); the checkpoint holds the state, \
+         run again to resume"
+    )]
+    Interrupted { step: u64, day: f64 },
+    #[error(
+        "pointwise reaction integrator failed at voxel {voxel} (layer {layer}) even with 64 \
+         sub-steps"
+    )]
+    ReactionFailed { voxel: usize, layer: usize },
 }
 
 /// The per-voxel kinetics: the lumped blocks, evaluated on the transported deviations.
@@ -98,10 +111,48 @@ impl Kinetics {
         }
     }
 
+    /// Number of state variables of layer `l` (18 papillary, 15 reticular).
+    #[inline]
+    fn dim(&self, l: usize) -> usize {
+        self.blocks[l].dim()
+    }
+
     #[inline]
     fn deviation_of(&self, l: usize, y: &[f64; NPAP], u: &mut [f64]) {
         for i in 0..NPAP {
             u[i] = (y[i] - self.rest[l][i]) / self.scale[i];
+        }
+    }
+}
+
+impl Kinetics {
+    /// Rates of the transported deviations of a voxel of layer `l` (first `dim(l)` entries).
+    #[inline]
+    fn rates_l(&self, l: usize, c: &[f64], dcdt: &mut [f64]) {
+        let b = &self.blocks[l];
+        let n = b.dim();
+        let mut y = [0.0; NPAP];
+        self.to_si(l, c, &mut y);
+        let mut dy = [0.0; NPAP];
+        b.rhs(0.0, &y[..n], &mut dy[..n]);
+        for i in 0..n {
+            dcdt[i] = dy[i] / self.scale[i];
+        }
+    }
+
+    /// Jacobian of [`Self::rates_l`], row-major `dim(l) × dim(l)`.
+    #[inline]
+    fn jacobian_l(&self, l: usize, c: &[f64], jac: &mut [f64]) {
+        let b = &self.blocks[l];
+        let n = b.dim();
+        let mut y = [0.0; NPAP];
+        self.to_si(l, c, &mut y);
+        b.jacobian_into(&y[..n], &mut jac[..n * n]);
+        for i in 0..n {
+            let si = 1.0 / self.scale[i];
+            for j in 0..n {
+                jac[i * n + j] *= self.scale[j] * si;
+            }
         }
     }
 }
@@ -137,6 +188,182 @@ impl Reactions for Kinetics {
     }
 }
 
+/// How a spatial model integrates the per-voxel kinetics between the diffusion sweeps (both
+/// Strang-split: half a step of reactions, a diffusion step, half a step of reactions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Integrator {
+    /// The transport engine's pointwise SDIRK2 (two implicit stages, simplified Newton to
+    /// 1e-12, one LU per voxel and half-step). The unit cell's integrator.
+    #[default]
+    Sdirk2,
+    /// ROS2 (Verwer, Spee, Blom & Hundsdorfer 1999, SIAM J. Sci. Comput. 20:1456): linearly
+    /// implicit, L-stable, second order, one analytic Jacobian and one LU of `I − γhJ` per voxel
+    /// and half-step, two right-hand sides and no Newton iterations; a voxel exactly at rest
+    /// (every deviation 0.0) is skipped (rest is the kinetics' fixed point). Sub-steps 2 … 64
+    /// when a step gives a non-finite value. The patch's integrator.
+    Rosenbrock,
+}
+
+const ROS_SUBSTEPS: usize = 2;
+
+/// γ of ROS2 (1 + 1/√2: L-stable).
+const ROS_GAMMA: f64 = 1.0 + std::f64::consts::FRAC_1_SQRT_2;
+
+struct RosWork {
+    a: [f64; NPAP * NPAP],
+    piv: [usize; NPAP],
+    /// Per row of the factors: first non-zero column of L, one past the last of U.
+    env: [(usize, usize); NPAP],
+    k1: [f64; NPAP],
+    k2: [f64; NPAP],
+    y: [f64; NPAP],
+}
+
+impl RosWork {
+    fn new() -> Self {
+        RosWork {
+            a: [0.0; NPAP * NPAP],
+            piv: [0; NPAP],
+            env: [(0, 0); NPAP],
+            k1: [0.0; NPAP],
+            k2: [0.0; NPAP],
+            y: [0.0; NPAP],
+        }
+    }
+}
+
+/// Dense LU with partial pivoting in place (row-major `n × n`; the diagonal keeps the
+/// reciprocal pivots, so the solves multiply instead of divide); false if singular.
+fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
+    for k in 0..n {
+        let mut p = k;
+        for i in k + 1..n {
+            if a[i * n + k].abs() > a[p * n + k].abs() {
+                p = i;
+            }
+        }
+        let d = a[p * n + k];
+        if d == 0.0 || !d.is_finite() {
+            return false;
+        }
+        piv[k] = p;
+        if p != k {
+            for j in 0..n {
+                a.swap(k * n + j, p * n + j);
+            }
+        }
+        let inv = 1.0 / a[k * n + k];
+        a[k * n + k] = inv;
+        for i in k + 1..n {
+            let f = a[i * n + k] * inv;
+            a[i * n + k] = f;
+            if f == 0.0 {
+                continue;
+            }
+            for j in k + 1..n {
+                a[i * n + j] -= f * a[k * n + j];
+            }
+        }
+    }
+    true
+}
+
+/// The envelope of the factors of [`lu_factor`]: per row, the first non-zero column of L and
+/// one past the last non-zero column of U (the solves skip the zeros outside; the Jacobian is
+/// sparse, so many rows of the factors start or end early).
+fn lu_envelope(a: &[f64], n: usize, env: &mut [(usize, usize)]) {
+    for i in 0..n {
+        let row = &a[i * n..i * n + n];
+        let lo = row[..i].iter().position(|&x| x != 0.0).unwrap_or(i);
+        let hi = row[i + 1..]
+            .iter()
+            .rposition(|&x| x != 0.0)
+            .map_or(i + 1, |p| i + 2 + p);
+        env[i] = (lo, hi);
+    }
+}
+
+/// Solves with the factors of [`lu_factor`] (whose diagonal holds the reciprocal pivots)
+/// within their envelope `env`.
+fn lu_solve(a: &[f64], piv: &[usize], env: &[(usize, usize)], n: usize, b: &mut [f64]) {
+    for k in 0..n {
+        b.swap(k, piv[k]);
+    }
+    for i in 0..n {
+        let mut x = b[i];
+        for j in env[i].0..i {
+            x -= a[i * n + j] * b[j];
+        }
+        b[i] = x;
+    }
+    for i in (0..n).rev() {
+        let mut x = b[i];
+        for j in i + 1..env[i].1 {
+            x -= a[i * n + j] * b[j];
+        }
+        b[i] = x * a[i * n + i];
+    }
+}
+
+/// Factorises `I − γhJ` with the Jacobian at `u`; false when singular.
+fn ros2_factor(kin: &Kinetics, l: usize, n: usize, u: &[f64], h: f64, w: &mut RosWork) -> bool {
+    let gh = ROS_GAMMA * h;
+    kin.jacobian_l(l, u, &mut w.a);
+    for x in w.a[..n * n].iter_mut() {
+        *x *= -gh;
+    }
+    for i in 0..n {
+        w.a[i * n + i] += 1.0;
+    }
+    if !lu_factor(&mut w.a, &mut w.piv, n) {
+        return false;
+    }
+    lu_envelope(&w.a, n, &mut w.env);
+    true
+}
+
+/// One ROS2 step of `h` seconds on the first `n` deviations `u` (in place) with the factorised
+/// `I − γhJ` in `w` (a W-method: second order for any `J`, so `J` may be from an earlier
+/// point); false (and `u` untouched) when a value is not finite.
+fn ros2_step(kin: &Kinetics, l: usize, n: usize, u: &mut [f64], h: f64, w: &mut RosWork) -> bool {
+    kin.rates_l(l, u, &mut w.k1);
+    lu_solve(&w.a, &w.piv, &w.env, n, &mut w.k1[..n]);
+    for i in 0..n {
+        w.y[i] = u[i] + h * w.k1[i];
+    }
+    kin.rates_l(l, &w.y, &mut w.k2);
+    for i in 0..n {
+        w.k2[i] -= 2.0 * w.k1[i];
+    }
+    lu_solve(&w.a, &w.piv, &w.env, n, &mut w.k2[..n]);
+    let mut ok = true;
+    for i in 0..n {
+        w.y[i] = u[i] + h * (1.5 * w.k1[i] + 0.5 * w.k2[i]);
+        ok &= w.y[i].is_finite();
+    }
+    if ok {
+        u[..n].copy_from_slice(&w.y[..n]);
+    }
+    ok
+}
+
+/// ROS2 over `h` at one voxel, sub-stepping (2, 4, … 64) when a step fails.
+fn ros2_voxel(kin: &Kinetics, l: usize, u: &mut [f64; NPAP], h: f64, w: &mut RosWork) -> bool {
+    let n = kin.dim(l);
+    let u0 = *u;
+    for level in 0..7 {
+        let m = ROS_SUBSTEPS << level;
+        *u = u0;
+        let hs = h / m as f64;
+        // One Jacobian and LU per half-step, reused by its sub-steps.
+        if ros2_factor(kin, l, n, u, hs, w) && (0..m).all(|_| ros2_step(kin, l, n, u, hs, w)) {
+            return true;
+        }
+    }
+    *u = u0;
+    false
+}
+
 /// Diffusivity (m²/s) of each state variable of the transported fields.
 pub fn diffusivities(p: &HealingParams) -> [f64; NPAP] {
     let mut d = [0.0; NPAP];
@@ -168,6 +395,17 @@ impl Default for Stepping {
             dt_min: 0.01 * DAY,
             dt_max: 1.0 * DAY,
             growth: 1.2,
+        }
+    }
+}
+
+impl Stepping {
+    /// The 3-D patch's steps: as the default, but growing to 4 days in the quiet remodeling
+    /// months (the patch's outputs are weekly, so they do not cap the step at a day).
+    pub fn patch() -> Self {
+        Stepping {
+            dt_max: 4.0 * DAY,
+            ..Stepping::default()
         }
     }
 }
@@ -222,6 +460,7 @@ pub struct SpatialModel {
     layer_volume: [f64; 2],
     /// Number of voxel columns per (i, k) entry (ny for Cartesian, 1 axisymmetric).
     columns: usize,
+    integrator: Integrator,
 }
 
 impl SpatialModel {
@@ -233,6 +472,25 @@ impl SpatialModel {
         age_years: f64,
         phototype: u8,
         p: &HealingParams,
+    ) -> Result<Self, SpatialError> {
+        Self::with_integrator(
+            geometry,
+            column,
+            age_years,
+            phototype,
+            p,
+            Integrator::Sdirk2,
+        )
+    }
+
+    /// [`Self::new`] with a chosen pointwise [`Integrator`].
+    pub fn with_integrator(
+        geometry: Geometry,
+        column: &SkinColumn,
+        age_years: f64,
+        phototype: u8,
+        p: &HealingParams,
+        integrator: Integrator,
     ) -> Result<Self, SpatialError> {
         let pf = PersonFactors::new(age_years, phototype, p);
         let pap = Block::new(column, LayerKind::PapillaryDermis, p, &pf);
@@ -289,10 +547,11 @@ impl SpatialModel {
         for (i, name) in model::NAMES.iter().enumerate() {
             b = b.species(Species::new(*name, d[i]));
         }
-        let problem = b
-            .boundary_everywhere(Boundary::ZeroFlux)
-            .reactions(kin.clone())
-            .build()?;
+        b = b.boundary_everywhere(Boundary::ZeroFlux);
+        if integrator == Integrator::Sdirk2 {
+            b = b.reactions(kin.clone());
+        }
+        let problem = b.build()?;
         let settings = SolverSettings::fixed(DAY).with_scheme(Scheme::BackwardEuler);
         Ok(SpatialModel {
             sim: Simulation::new(problem, settings)?,
@@ -301,7 +560,13 @@ impl SpatialModel {
             vol_ik,
             layer_volume,
             columns,
+            integrator,
         })
+    }
+
+    /// The pointwise integrator.
+    pub fn integrator(&self) -> Integrator {
+        self.integrator
     }
 
     /// Grid shape `[nx, ny, nz]`.
@@ -383,8 +648,75 @@ impl SpatialModel {
 
     /// One step of `dt` seconds.
     pub fn step(&mut self, dt: f64) -> Result<(), SpatialError> {
-        self.sim.step(dt)?;
+        match self.integrator {
+            Integrator::Sdirk2 => self.sim.step(dt)?,
+            Integrator::Rosenbrock => {
+                self.react(0.5 * dt)?;
+                self.sim.step(dt)?;
+                self.react(0.5 * dt)?;
+            }
+        }
         Ok(())
+    }
+
+    /// Integrates the kinetics over `h` in every voxel (ROS2). Chunks of voxels run in
+    /// parallel; every voxel's arithmetic is independent of the chunking, so the result is
+    /// bit-identical for any thread count.
+    fn react(&mut self, h: f64) -> Result<(), SpatialError> {
+        use rayon::prelude::*;
+        const CH: usize = 2048;
+        let n = self.len();
+        let kin = &self.kin;
+        let data = self.sim.fields_mut().as_mut_slice();
+        let nchunks = n.div_ceil(CH);
+        let mut parts: Vec<Vec<&mut [f64]>> =
+            (0..nchunks).map(|_| Vec::with_capacity(NPAP)).collect();
+        for sp in data.chunks_mut(n) {
+            for (ci, part) in sp.chunks_mut(CH).enumerate() {
+                parts[ci].push(part);
+            }
+        }
+        let failed = parts
+            .into_par_iter()
+            .enumerate()
+            .map_init(RosWork::new, |w, (ci, mut sp)| {
+                let mut u = [0.0; NPAP];
+                let len = sp[0].len();
+                for q in 0..len {
+                    let v = ci * CH + q;
+                    let mut zero = true;
+                    for s in 0..NPAP {
+                        u[s] = sp[s][q];
+                        zero &= u[s] == 0.0;
+                    }
+                    if zero {
+                        continue;
+                    }
+                    let l = kin.layer[v] as usize;
+                    if !ros2_voxel(kin, l, &mut u, h, w) {
+                        return Some(v);
+                    }
+                    for s in 0..kin.dim(l) {
+                        sp[s][q] = u[s];
+                    }
+                }
+                None
+            })
+            .reduce(
+                || None,
+                |a, b| match (a, b) {
+                    (Some(x), Some(y)) => Some(x.min(y)),
+                    (x, None) => x,
+                    (None, y) => y,
+                },
+            );
+        match failed {
+            Some(voxel) => Err(SpatialError::ReactionFailed {
+                voxel,
+                layer: self.kin.layer[voxel] as usize,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Volume-weighted layer means of the SI state: `[papillary, reticular]`.
@@ -423,11 +755,13 @@ impl SpatialModel {
     }
 }
 
-/// A snapshot of selected SI fields at one time (cross sections).
+/// A snapshot of the SI fields of selected voxels at one time (cross sections).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     pub t_s: f64,
-    /// `values[s][voxel]` for every state variable (SI).
+    /// The voxels held, in the order of `values[s]`.
+    pub voxels: Vec<usize>,
+    /// `values[s][q]`: state variable `s` (SI) at voxel `voxels[q]`.
     pub values: Vec<Vec<f64>>,
 }
 
@@ -437,16 +771,66 @@ pub struct Snapshot {
 pub struct SpatialRun {
     pub trajectory: Trajectory,
     pub snapshots: Vec<Snapshot>,
+    /// Steps of the whole run (those done before a resumed checkpoint included).
     pub steps: u64,
+    /// Steps done by this call (fewer than `steps` after a resume).
+    pub steps_here: u64,
     pub voxels: usize,
+    /// Wall time of this call, s.
     pub wall_s: f64,
+    /// Step from which this call resumed a checkpoint (0: from the start).
+    pub resumed_at_step: u64,
+    /// Checkpoints written by this call.
+    pub checkpoints_written: u32,
+    /// Remarks for the user (a checkpoint ignored and why).
+    pub notices: Vec<String>,
 }
 
-/// Which voxels get what injury at a session.
+/// Which voxels get what injury at a session: `(voxel, lumped injury) -> voxel injury`.
 pub type InjuryMap<'a> = &'a (dyn Fn(usize, &InjuryInput) -> BlockInjury + Sync);
 
+/// Per-session voxel injuries: `(session index, voxel, lumped injury) -> voxel injury`.
+pub type SessionInjuryMap<'a> = &'a (dyn Fn(usize, usize, &InjuryInput) -> BlockInjury + Sync);
+
+/// Progress of a spatial run, reported after every step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// Steps done (of the whole run).
+    pub step: u64,
+    /// Steps of the whole run.
+    pub steps: u64,
+    /// Simulated time reached, s.
+    pub t_s: f64,
+    /// Simulated time at the end, s.
+    pub t_end_s: f64,
+}
+
+/// Where and how often a spatial run writes its checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointSpec {
+    /// The checkpoint file (written atomically; read at the start to resume).
+    pub path: std::path::PathBuf,
+    /// Identifies the run (scenario, seed, version, resolution, zone): a checkpoint with
+    /// another fingerprint is ignored with a notice.
+    pub fingerprint: String,
+    /// Simulated time between checkpoints, s (also one before every session).
+    pub interval_s: f64,
+}
+
+/// Checkpoints, interruption and progress of a spatial run. `Default`: none of them.
+#[derive(Default)]
+pub struct RunControl<'a> {
+    pub checkpoint: Option<CheckpointSpec>,
+    /// Stop (with [`SpatialError::Interrupted`], after writing the checkpoint) once this many
+    /// steps of the whole run are done: tests interrupt a run this way.
+    pub stop_after_steps: Option<u64>,
+    /// Called after every step.
+    pub progress: Option<&'a mut dyn FnMut(&Progress)>,
+}
+
 /// Runs a protocol on a spatial model: at each session the voxel injuries from `injury`, outputs
-/// (layer means) at `out_times`, full snapshots at `snap_times` (each also an output time).
+/// (layer means) at `out_times`, snapshots of every voxel at `snap_times` (each also an output
+/// time).
 pub fn run(
     model: &mut SpatialModel,
     sessions: &[SessionInput],
@@ -456,7 +840,186 @@ pub fn run(
     snap_times: &[f64],
     stepping: &Stepping,
 ) -> Result<SpatialRun, SpatialError> {
+    let all: Vec<usize> = (0..model.len()).collect();
+    run_controlled(
+        model,
+        sessions,
+        &|_, v, i| injury(v, i),
+        t_end,
+        out_times,
+        snap_times,
+        &all,
+        stepping,
+        &mut RunControl::default(),
+    )
+}
+
+/// Format tag of checkpoint files.
+const CKPT_MAGIC: &[u8; 8] = b"NSHEAL01";
+
+/// What a checkpoint holds besides its numbers (JSON header; every number that must come
+/// back bit-identical is stored as raw little-endian f64 after it).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CkptHeader {
+    fingerprint: String,
+    /// Steps done.
+    step: u64,
+    next_out: usize,
+    next_snap: usize,
+    next_sess: usize,
+    fields: usize,
+    snapshot_len: usize,
+    needlesim_version: String,
+}
+
+struct CkptState {
+    step: u64,
+    next_out: usize,
+    next_snap: usize,
+    next_sess: usize,
+}
+
+fn ckpt_err(path: &std::path::Path, what: impl Into<String>) -> SpatialError {
+    SpatialError::Checkpoint {
+        path: path.display().to_string(),
+        what: what.into(),
+    }
+}
+
+fn write_checkpoint(
+    spec: &CheckpointSpec,
+    model: &SpatialModel,
+    run: &SpatialRun,
+    st: &CkptState,
+    snap_len: usize,
+) -> Result<(), SpatialError> {
+    let fields = model.raw_fields();
+    let h = CkptHeader {
+        fingerprint: spec.fingerprint.clone(),
+        step: st.step,
+        next_out: st.next_out,
+        next_snap: st.next_snap,
+        next_sess: st.next_sess,
+        fields: fields.len(),
+        snapshot_len: snap_len,
+        needlesim_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let head = serde_json::to_vec(&h).map_err(|e| ckpt_err(&spec.path, e.to_string()))?;
+    let nf = 2 * st.next_out * NPAP + st.next_snap * NPAP * snap_len + fields.len();
+    let mut bytes = Vec::with_capacity(16 + head.len() + 8 * nf);
+    bytes.extend_from_slice(CKPT_MAGIC);
+    bytes.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&head);
+    let mut put = |x: f64| bytes.extend_from_slice(&x.to_le_bytes());
+    for l in 0..2 {
+        for y in &run.trajectory.values[l][..st.next_out] {
+            y.iter().for_each(|&x| put(x));
+        }
+    }
+    for snap in &run.snapshots[..st.next_snap] {
+        for vals in &snap.values {
+            vals.iter().for_each(|&x| put(x));
+        }
+    }
+    fields.iter().for_each(|&x| put(x));
+    crate::report::write_atomic(&spec.path, &bytes)
+        .map_err(|e| ckpt_err(&spec.path, format!("cannot write: {e}")))
+}
+
+/// Reads a checkpoint into `model` and `run`; `Ok(None)` with a notice when it does not belong
+/// to this run.
+fn read_checkpoint(
+    spec: &CheckpointSpec,
+    model: &mut SpatialModel,
+    run: &mut SpatialRun,
+    snap_times: &[f64],
+    snap_voxels: &[usize],
+    n_steps: usize,
+) -> Result<Option<CkptState>, String> {
+    let bytes = std::fs::read(&spec.path).map_err(|e| format!("cannot be read ({e})"))?;
+    let bad = || "is truncated or not a needlesim healing checkpoint".to_string();
+    if bytes.len() < 16 || &bytes[..8] != CKPT_MAGIC {
+        return Err(bad());
+    }
+    let hl = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?) as usize;
+    let head = bytes.get(16..16 + hl).ok_or_else(bad)?;
+    let h: CkptHeader = serde_json::from_slice(head).map_err(|_| bad())?;
+    if h.fingerprint != spec.fingerprint {
+        return Err(format!(
+            "belongs to another run (scenario, seed, resolution, zone or needlesim version \
+             {} differ)",
+            h.needlesim_version
+        ));
+    }
+    let n_out = run.trajectory.times_s.len();
+    if h.fields != model.raw_fields().len()
+        || h.snapshot_len != snap_voxels.len()
+        || h.step as usize > n_steps
+        || h.next_out > n_out
+        || h.next_snap > snap_times.len()
+    {
+        return Err("does not match this grid or step schedule".into());
+    }
+    let body = &bytes[16 + hl..];
+    let nf = 2 * h.next_out * NPAP + h.next_snap * NPAP * h.snapshot_len + h.fields;
+    if body.len() != 8 * nf {
+        return Err(bad());
+    }
+    let mut it = body
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+    let mut next = || it.next().unwrap_or(f64::NAN);
+    for l in 0..2 {
+        for y in &mut run.trajectory.values[l][..h.next_out] {
+            y.iter_mut().for_each(|x| *x = next());
+        }
+    }
+    run.snapshots.clear();
+    for &t_s in &snap_times[..h.next_snap] {
+        let values = (0..NPAP)
+            .map(|_| (0..h.snapshot_len).map(|_| next()).collect())
+            .collect();
+        run.snapshots.push(Snapshot {
+            t_s,
+            voxels: snap_voxels.to_vec(),
+            values,
+        });
+    }
+    let fields: Vec<f64> = (0..h.fields).map(|_| next()).collect();
+    model.set_raw_fields(&fields).map_err(|e| e.to_string())?;
+    Ok(Some(CkptState {
+        step: h.step,
+        next_out: h.next_out,
+        next_snap: h.next_snap,
+        next_sess: h.next_sess,
+    }))
+}
+
+/// [`run`] with snapshots of the voxels `snap_voxels` only, and with checkpoints, interruption
+/// and progress ([`RunControl`]). A checkpoint is written every `interval_s` of simulated time
+/// and before each session; when the checkpoint file exists and belongs to this run (same
+/// fingerprint, grid and step schedule) the run resumes from it, and the result is
+/// bit-identical to an uninterrupted run (the step schedule is a fixed function of the
+/// protocol, the sweeps do not depend on the step count, and the state is stored exactly).
+#[allow(clippy::too_many_arguments)]
+pub fn run_controlled(
+    model: &mut SpatialModel,
+    sessions: &[SessionInput],
+    injury: SessionInjuryMap<'_>,
+    t_end: f64,
+    out_times: &[f64],
+    snap_times: &[f64],
+    snap_voxels: &[usize],
+    stepping: &Stepping,
+    ctl: &mut RunControl<'_>,
+) -> Result<SpatialRun, SpatialError> {
     let t0 = Instant::now();
+    if let Some(&v) = snap_voxels.iter().find(|&&v| v >= model.len()) {
+        return Err(SpatialError::Setup(format!(
+            "snapshot voxel {v} is outside the grid ({} voxels)",
+            model.len()
+        )));
+    }
     let sess_t: Vec<f64> = sessions.iter().map(|s| s.t_s).collect();
     let mut marks: Vec<f64> = out_times.to_vec();
     marks.extend_from_slice(snap_times);
@@ -473,47 +1036,105 @@ pub fn run(
         voxels: model.len(),
         ..SpatialRun::default()
     };
-    let mut next_out = 0;
-    let mut next_snap = 0;
-    let mut next_sess = 0;
-    let mut t = 0.0;
-    let record = |model: &SpatialModel,
-                  t: f64,
-                  next_out: &mut usize,
-                  next_snap: &mut usize,
-                  run: &mut SpatialRun| {
+    let mut st = CkptState {
+        step: 0,
+        next_out: 0,
+        next_snap: 0,
+        next_sess: 0,
+    };
+    let record = |model: &SpatialModel, t: f64, st: &mut CkptState, run: &mut SpatialRun| {
         let tol = 1e-6 * DAY;
-        while *next_out < out_times.len() && out_times[*next_out] <= t + tol {
+        while st.next_out < out_times.len() && out_times[st.next_out] <= t + tol {
             let m = model.layer_means();
-            run.trajectory.values[0][*next_out] = m[0];
-            run.trajectory.values[1][*next_out] = m[1];
-            *next_out += 1;
+            run.trajectory.values[0][st.next_out] = m[0];
+            run.trajectory.values[1][st.next_out] = m[1];
+            st.next_out += 1;
         }
-        while *next_snap < snap_times.len() && snap_times[*next_snap] <= t + tol {
-            let n = model.len();
+        while st.next_snap < snap_times.len() && snap_times[st.next_snap] <= t + tol {
             let values = (0..NPAP)
-                .map(|s| (0..n).map(|v| model.value(s, v)).collect())
+                .map(|s| snap_voxels.iter().map(|&v| model.value(s, v)).collect())
                 .collect();
             run.snapshots.push(Snapshot {
-                t_s: snap_times[*next_snap],
+                t_s: snap_times[st.next_snap],
+                voxels: snap_voxels.to_vec(),
                 values,
             });
-            *next_snap += 1;
+            st.next_snap += 1;
         }
     };
-    // Outputs at t <= 0 are the resting state (before the first session).
-    record(model, 0.0, &mut next_out, &mut next_snap, &mut run);
-    for &t_next in &steps {
-        while next_sess < sessions.len() && sessions[next_sess].t_s <= t + 1e-6 {
-            let inj = sessions[next_sess].injury;
-            model.apply_injury(|v| injury(v, &inj));
-            next_sess += 1;
+    let mut resumed = false;
+    if let Some(spec) = &ctl.checkpoint
+        && spec.path.exists()
+    {
+        match read_checkpoint(spec, model, &mut run, snap_times, snap_voxels, steps.len()) {
+            Ok(Some(s)) => {
+                st = s;
+                resumed = true;
+                run.resumed_at_step = st.step;
+            }
+            Ok(None) => {}
+            Err(why) => run.notices.push(format!(
+                "checkpoint `{}` {why}; ignored, starting from the beginning (it will be \
+                 overwritten)",
+                spec.path.display()
+            )),
+        }
+    }
+    let mut t = if st.step == 0 {
+        0.0
+    } else {
+        steps[st.step as usize - 1]
+    };
+    if !resumed {
+        // Outputs at t <= 0 are the resting state (before the first session).
+        record(model, 0.0, &mut st, &mut run);
+    }
+    let interval = ctl
+        .checkpoint
+        .as_ref()
+        .map_or(f64::INFINITY, |c| c.interval_s.max(DAY));
+    let mut last_ckpt = t;
+    let snap_len = snap_voxels.len();
+    for &t_next in &steps[st.step as usize..] {
+        while st.next_sess < sessions.len() && sessions[st.next_sess].t_s <= t + 1e-6 {
+            let inj = sessions[st.next_sess].injury;
+            let k = st.next_sess;
+            model.apply_injury(|v| injury(k, v, &inj));
+            st.next_sess += 1;
         }
         model.step(t_next - t)?;
         t = t_next;
-        run.steps += 1;
-        record(model, t, &mut next_out, &mut next_snap, &mut run);
+        st.step += 1;
+        run.steps_here += 1;
+        record(model, t, &mut st, &mut run);
+        if let Some(cb) = ctl.progress.as_mut() {
+            cb(&Progress {
+                step: st.step,
+                steps: steps.len() as u64,
+                t_s: t,
+                t_end_s: t_end,
+            });
+        }
+        let stop = ctl.stop_after_steps.is_some_and(|n| st.step >= n);
+        let before_session =
+            st.next_sess < sessions.len() && sessions[st.next_sess].t_s <= t + 1e-6;
+        let last = st.step as usize == steps.len();
+        if let Some(spec) = &ctl.checkpoint
+            && !last
+            && (stop || before_session || t - last_ckpt >= interval * (1.0 - 1e-9))
+        {
+            write_checkpoint(spec, model, &run, &st, snap_len)?;
+            run.checkpoints_written += 1;
+            last_ckpt = t;
+        }
+        if stop && !last {
+            return Err(SpatialError::Interrupted {
+                step: st.step,
+                day: t / DAY,
+            });
+        }
     }
+    run.steps = st.step;
     run.wall_s = t0.elapsed().as_secs_f64();
     Ok(run)
 }
@@ -587,6 +1208,27 @@ impl UnitCell {
         p: &HealingParams,
         g: &CellGrid,
     ) -> Result<Self, SpatialError> {
+        Self::with_integrator(
+            column,
+            density_m2,
+            age_years,
+            phototype,
+            p,
+            g,
+            Integrator::Sdirk2,
+        )
+    }
+
+    /// [`Self::new`] with a chosen pointwise [`Integrator`] (comparisons, benchmarks).
+    pub fn with_integrator(
+        column: &SkinColumn,
+        density_m2: f64,
+        age_years: f64,
+        phototype: u8,
+        p: &HealingParams,
+        g: &CellGrid,
+        integrator: Integrator,
+    ) -> Result<Self, SpatialError> {
         if !(density_m2.is_finite() && density_m2 > 0.0) {
             return Err(SpatialError::Setup(format!(
                 "puncture density {density_m2} /m2 must be finite and > 0"
@@ -604,7 +1246,14 @@ impl UnitCell {
             z_faces.push(h_pd + z);
         }
         let grid = AxiGrid::new(r_faces, z_faces)?;
-        let model = SpatialModel::new(grid.clone().into(), column, age_years, phototype, p)?;
+        let model = SpatialModel::with_integrator(
+            grid.clone().into(),
+            column,
+            age_years,
+            phototype,
+            p,
+            integrator,
+        )?;
         Ok(UnitCell {
             model,
             grid,

@@ -176,6 +176,9 @@ impl Predictor for HealingPredictor {
             wrinkle_depth_m: self.params.wrinkle_depth,
             report_times_s: report,
             samples: if input.bands { BAND_SAMPLES } else { 0 },
+            resolution: None,
+            patch_size_m: crate::protocol::DEFAULT_PATCH_SIZE_M,
+            patch_voxel_m: crate::protocol::DEFAULT_PATCH_VOXEL_M,
         };
         let sessions: Vec<SessionInput> = hp
             .session_times_s
