@@ -488,3 +488,54 @@ fn unsplit_patch_results_do_not_depend_on_the_step() {
         }
     }
 }
+
+#[test]
+fn unsplit_patch_is_bit_identical_on_one_and_two_threads() {
+    // Two channels, 1000 × 500 µm at 25 µm: 40 × 20 columns (> 512, so the z-line CG path with
+    // the extrapolated initial guess, not the banded one).
+    let col = column();
+    let co = coeffs("lidocaine");
+    let ch = shape(500e-6);
+    let chans = vec![(250e-6, 250e-6, ch), (750e-6, 250e-6, ch)];
+    let s = reservoir(40.0, 0.0, Occlusion::Serum);
+    let clo = Closure::new(
+        &ClosureParams::default(),
+        ch.depth_m,
+        &Person::default(),
+        &s.occlusion_changes(),
+    );
+    let end = 1.0 * H;
+    let res = Resolution {
+        unsplit: true,
+        dt_max_s: 300.0,
+        ..Resolution::patch()
+    };
+    let go = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            let mut patch = Arm::patch(&col, &chans, (1000e-6, 500e-6), &co, Setup::InVivo, &res)
+                .expect("patch");
+            let r = run_arm(
+                &mut patch,
+                &s,
+                Some(&clo),
+                21.6,
+                end,
+                &times(end, 4),
+                &[end],
+                &res,
+            )
+            .expect("run");
+            (r, patch.linear_solve_stats())
+        })
+    };
+    let ((a, sa), (b, sb)) = (go(1), go(2));
+    println!("{sa:?}");
+    assert!(sa.iterations > sa.solves, "z-line CG path expected: {sa:?}");
+    assert_eq!(format!("{:?}", a.samples), format!("{:?}", b.samples));
+    assert_eq!(format!("{:?}", a.profiles), format!("{:?}", b.profiles));
+    assert_eq!(sa, sb);
+}
