@@ -119,34 +119,47 @@ fn unit_old() {
 }
 
 fn patch() {
+    // The split sweeps (`Resolution::patch()`); with `-- patch unsplit` also the same resolution
+    // with unsplit backward-Euler steps, in the same command (slow: > 10 min, docs/BENCHMARKS.md).
+    let with_unsplit = std::env::args().any(|a| a == "unsplit");
     for (name, dur_h) in [
         ("deliver_vitamin_c_roller.toml", 24.0),
         ("deliver_lidocaine_pen_0.5mm.toml", 3.0),
     ] {
-        let (s, mut plan) = example(name);
-        plan.geometry = GeometryKind::Patch { side_m: 10e-3 };
-        plan.resolution = Resolution::patch();
-        plan.duration_s = dur_h * 3600.0;
-        plan.profile_times_s = vec![plan.duration_s];
-        let t0 = Instant::now();
-        let r = run(&s, &plan).expect("runs").report;
-        let t = t0.elapsed().as_secs_f64();
-        let (_, mut uplan) = example(name);
-        uplan.duration_s = plan.duration_s;
-        uplan.profile_times_s = vec![plan.duration_s];
+        let (s, uplan0) = example(name);
+        let mut uplan = uplan0.clone();
+        uplan.duration_s = dur_h * 3600.0;
+        uplan.profile_times_s = vec![uplan.duration_s];
         let u = run(&s, &uplan).expect("runs").report;
-        println!(
-            "BENCH patch {name}: 1 cm², {:.0} h, {} threads, {:.1} s; {} voxels, {} channels, {} steps; reached dermis {:.4e} µg/cm² (unit cell {:.4e}, ratio {:.3})",
-            dur_h,
-            rayon::current_num_threads(),
-            t,
-            r.numerics.voxels_needled,
-            r.channels.patch_channels.unwrap_or(0),
-            r.numerics.steps_needled,
-            r.needled.reached_dermis_ug_cm2,
-            u.needled.reached_dermis_ug_cm2,
-            r.needled.reached_dermis_ug_cm2 / u.needled.reached_dermis_ug_cm2
-        );
+        for unsplit in [false, true] {
+            if unsplit && !with_unsplit {
+                continue;
+            }
+            let mut plan = uplan0.clone();
+            plan.geometry = GeometryKind::Patch { side_m: 10e-3 };
+            plan.resolution = Resolution {
+                unsplit,
+                ..Resolution::patch()
+            };
+            plan.duration_s = uplan.duration_s;
+            plan.profile_times_s = vec![plan.duration_s];
+            let t0 = Instant::now();
+            let r = run(&s, &plan).expect("runs").report;
+            let t = t0.elapsed().as_secs_f64();
+            println!(
+                "BENCH patch {name} ({}): 1 cm², {:.0} h, {} threads, {:.1} s; {} voxels, {} channels, {} steps; reached dermis {:.4e} µg/cm² (unit cell {:.4e}, ratio {:.3})",
+                if unsplit { "unsplit" } else { "split" },
+                dur_h,
+                rayon::current_num_threads(),
+                t,
+                r.numerics.voxels_needled,
+                r.channels.patch_channels.unwrap_or(0),
+                r.numerics.steps_needled,
+                r.needled.reached_dermis_ug_cm2,
+                u.needled.reached_dermis_ug_cm2,
+                r.needled.reached_dermis_ug_cm2 / u.needled.reached_dermis_ug_cm2
+            );
+        }
     }
 }
 

@@ -419,3 +419,123 @@ fn a_nan_coefficient_is_refused_with_a_message() {
     .expect("NaN refused");
     assert!(e.to_string().contains("diffusivity"), "{e}");
 }
+
+#[test]
+fn unsplit_patch_results_do_not_depend_on_the_step() {
+    // One channel of a square 500 µm pattern as a 3-D patch (zero-flux sides: a symmetry cell),
+    // lidocaine reservoir: the unsplit patch at 300 s and 30 s steps agrees; the split sweeps'
+    // result moves with the step (printed for the record).
+    let col = column();
+    let co = coeffs("lidocaine");
+    let pitch = 500e-6;
+    let ch = shape(500e-6);
+    let chans = vec![(0.5 * pitch, 0.5 * pitch, ch)];
+    let s = reservoir(40.0, 0.0, Occlusion::Serum);
+    let clo = Closure::new(
+        &ClosureParams::default(),
+        ch.depth_m,
+        &Person::default(),
+        &s.occlusion_changes(),
+    );
+    let end = 2.0 * H;
+    let go = |unsplit: bool, dt_max_s: f64| {
+        let res = Resolution {
+            unsplit,
+            dt_max_s,
+            ..Resolution::patch()
+        };
+        let mut patch =
+            Arm::patch(&col, &chans, (pitch, pitch), &co, Setup::InVivo, &res).expect("patch");
+        let r = run_arm(
+            &mut patch,
+            &s,
+            Some(&clo),
+            21.6,
+            end,
+            &times(end, 8),
+            &[],
+            &res,
+        )
+        .expect("run");
+        println!(
+            "unsplit {unsplit}, dt ≤ {dt_max_s} s: {} voxels, {} steps, {:?}",
+            r.voxels,
+            r.steps,
+            patch.linear_solve_stats()
+        );
+        r
+    };
+    let (a, b) = (go(true, 300.0), go(true, 30.0));
+    let (c, d) = (go(false, 300.0), go(false, 30.0));
+    for (((a, b), c), d) in a
+        .samples
+        .iter()
+        .zip(&b.samples)
+        .zip(&c.samples)
+        .zip(&d.samples)
+    {
+        let (x, y) = (a.reached_dermis_kg_m2(), b.reached_dermis_kg_m2());
+        let (u, v) = (c.reached_dermis_kg_m2(), d.reached_dermis_kg_m2());
+        println!(
+            "t = {:.2} h: unsplit 300 s / 30 s = {:.4}; split 300 s / 30 s = {:.4}; split / unsplit (30 s) = {:.4}",
+            a.t_s / H,
+            x / y,
+            u / v,
+            v / y
+        );
+        if a.t_s >= 0.5 * H {
+            assert!((x - y).abs() < 0.02 * y, "t = {}: {x} vs {y}", a.t_s / H);
+        }
+    }
+}
+
+#[test]
+fn unsplit_patch_is_bit_identical_on_one_and_two_threads() {
+    // Two channels, 1000 × 500 µm at 25 µm: 40 × 20 columns (> 512, so the z-line CG path with
+    // the extrapolated initial guess, not the banded one).
+    let col = column();
+    let co = coeffs("lidocaine");
+    let ch = shape(500e-6);
+    let chans = vec![(250e-6, 250e-6, ch), (750e-6, 250e-6, ch)];
+    let s = reservoir(40.0, 0.0, Occlusion::Serum);
+    let clo = Closure::new(
+        &ClosureParams::default(),
+        ch.depth_m,
+        &Person::default(),
+        &s.occlusion_changes(),
+    );
+    let end = 1.0 * H;
+    let res = Resolution {
+        unsplit: true,
+        dt_max_s: 300.0,
+        ..Resolution::patch()
+    };
+    let go = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            let mut patch = Arm::patch(&col, &chans, (1000e-6, 500e-6), &co, Setup::InVivo, &res)
+                .expect("patch");
+            let r = run_arm(
+                &mut patch,
+                &s,
+                Some(&clo),
+                21.6,
+                end,
+                &times(end, 4),
+                &[end],
+                &res,
+            )
+            .expect("run");
+            (r, patch.linear_solve_stats())
+        })
+    };
+    let ((a, sa), (b, sb)) = (go(1), go(2));
+    println!("{sa:?}");
+    assert!(sa.iterations > sa.solves, "z-line CG path expected: {sa:?}");
+    assert_eq!(format!("{:?}", a.samples), format!("{:?}", b.samples));
+    assert_eq!(format!("{:?}", a.profiles), format!("{:?}", b.profiles));
+    assert_eq!(sa, sb);
+}

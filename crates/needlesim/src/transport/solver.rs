@@ -255,6 +255,10 @@ pub struct Simulation {
     work: Work,
     /// Bumped by [`Simulation::set_decay`] (keys the unsplit preconditioners).
     decay_version: u64,
+    /// Unsplit backward Euler: the fields before the last step and that step's length, for the
+    /// extrapolated initial guess of the next solve (length 0: none yet).
+    history: Vec<f64>,
+    history_h: f64,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -321,6 +325,8 @@ impl Simulation {
             unsplit: vec![SpeciesSolver::default(); ns],
             work: Work::default(),
             decay_version: 0,
+            history: Vec::new(),
+            history_h: 0.0,
         })
     }
 
@@ -733,6 +739,8 @@ impl Simulation {
             decay_version,
             steps,
             time,
+            history,
+            history_h,
             ..
         } = self;
         work.ensure(nv);
@@ -760,6 +768,26 @@ impl Simulation {
                     // [V(1 + hλ) + hK] c¹ = V c⁰ + h (boundary sources + V S)
                     solver.apply(&op, decay, 1.0, 0.0, field, &mut b);
                     solver.add_sources(&op, source, h, &mut b);
+                    // Initial guess: linear extrapolation from the last two steps.
+                    history.resize(ns * nv, 0.0);
+                    let prev = &mut history[s * nv..(s + 1) * nv];
+                    let w = if *history_h > 0.0 {
+                        h / *history_h
+                    } else {
+                        0.0
+                    };
+                    field
+                        .par_chunks_mut(4096)
+                        .zip(prev.par_chunks_mut(4096))
+                        .for_each(|(f, p)| {
+                            for (f, p) in f.iter_mut().zip(p) {
+                                let c = *f;
+                                if w > 0.0 {
+                                    *f = c + w * (c - *p);
+                                }
+                                *p = c;
+                            }
+                        });
                     let co = Coeffs {
                         kh: h,
                         decay,
@@ -816,6 +844,9 @@ impl Simulation {
         }
         work.b = b;
         work.tmp = tmp;
+        if method == UnsplitMethod::BackwardEuler {
+            *history_h = h;
+        }
         match failure {
             Some(TransportError::NonFinite { .. }) => return Err(self.locate_nonfinite()),
             Some(e) => return Err(e),
