@@ -1039,44 +1039,19 @@ fn simulate(
                 hr::response_svg(name, res, &run.protocol)?.as_bytes(),
             )?;
         }
-        for uc in &run.unit_cells {
-            use needlesim::healing::cross_section as xs;
-            let name = &uc.name;
+        for v in spatial_views(&run) {
             write(
-                &format!("unit_cell_{name}.csv"),
-                xs::layer_means_csv(&uc.run).as_bytes(),
+                &format!("{}_{}.csv", v.prefix, v.name),
+                needlesim::healing::cross_section::layer_means_csv(v.run).as_bytes(),
             )?;
-            for snap in &uc.run.snapshots {
-                let svg = xs::unit_cell_svg(
-                    name,
-                    &uc.cell.model,
-                    uc.cell.grid.r_faces(),
-                    uc.cell.grid.z_faces(),
-                    snap,
-                )?;
+            for snap in &v.run.snapshots {
                 write(
                     &format!(
-                        "cross_section_{name}_day{:.0}.svg",
+                        "cross_section_{}_day{:.0}.svg",
+                        v.name,
                         snap.t_s / healing_params_day()
                     ),
-                    svg.as_bytes(),
-                )?;
-            }
-        }
-        for pz in &run.patches {
-            use needlesim::healing::cross_section as xs;
-            let name = &pz.name;
-            write(
-                &format!("patch_{name}.csv"),
-                xs::layer_means_csv(&pz.run).as_bytes(),
-            )?;
-            for snap in &pz.run.snapshots {
-                write(
-                    &format!(
-                        "cross_section_{name}_day{:.0}.svg",
-                        snap.t_s / healing_params_day()
-                    ),
-                    patch_section_svg(pz, snap)?.as_bytes(),
+                    (v.section)(snap)?.as_bytes(),
                 )?;
             }
         }
@@ -1087,7 +1062,6 @@ fn simulate(
     })?;
     if let Some(rp) = &c.report {
         sw.time("write report", || -> anyhow::Result<()> {
-            use needlesim::healing::cross_section as xs;
             let r = &run.report;
             let mut page = html::Page::new(
                 &format!("Healing simulation: {}", r.title),
@@ -1110,31 +1084,15 @@ fn simulate(
                     &format!("Zone {name}: inflammation and repair after the sessions."),
                     &hr::response_svg(name, res, &run.protocol)?,
                 );
-                for uc in run.unit_cells.iter().filter(|u| &u.name == name) {
-                    for snap in &uc.run.snapshots {
+                for v in spatial_views(&run).iter().filter(|v| v.name == name) {
+                    for snap in &v.run.snapshots {
                         page.figure(
                             &format!(
-                                "Zone {name}: unit cell around one channel, day {:.0}.",
+                                "Zone {name}: {}, day {:.0}.",
+                                v.caption,
                                 snap.t_s / healing_params_day()
                             ),
-                            &xs::unit_cell_svg(
-                                name,
-                                &uc.cell.model,
-                                uc.cell.grid.r_faces(),
-                                uc.cell.grid.z_faces(),
-                                snap,
-                            )?,
-                        );
-                    }
-                }
-                for pz in run.patches.iter().filter(|p| &p.name == name) {
-                    for snap in &pz.run.snapshots {
-                        page.figure(
-                            &format!(
-                                "Zone {name}: 3-D patch, depth section through the channel nearest its centre, day {:.0}.",
-                                snap.t_s / healing_params_day()
-                            ),
-                            &patch_section_svg(pz, snap)?,
+                            &(v.section)(snap)?,
                         );
                     }
                 }
@@ -1233,23 +1191,58 @@ fn band_text(b: &needlesim::healing::outcomes::Band, digits: usize) -> String {
     )
 }
 
-/// The depth × width section of a 3-D patch at one snapshot (x-z plane through the channel
-/// nearest the patch centre).
-fn patch_section_svg(
-    pz: &healing_sim::PatchZone,
-    snap: &needlesim::healing::spatial::Snapshot,
-) -> anyhow::Result<String> {
-    let x_faces: Vec<f64> = (0..=pz.patch.n)
-        .map(|i| i as f64 * pz.patch.voxel_m)
-        .collect();
-    Ok(needlesim::healing::cross_section::patch_svg(
-        &pz.name,
-        &pz.patch.model,
-        &x_faces,
-        pz.patch.grid.z_faces(),
-        (pz.row as f64 + 0.5) * pz.patch.voxel_m,
-        snap,
-    )?)
+/// One spatial run's outputs (unit cell or 3-D patch): its zone, the prefix of its CSV, the
+/// caption of its cross-sections and how to draw one at a snapshot.
+struct SpatialView<'a> {
+    name: &'a str,
+    prefix: &'static str,
+    caption: &'static str,
+    run: &'a needlesim::healing::spatial::SpatialRun,
+    section: SectionFn<'a>,
+}
+
+type SectionFn<'a> =
+    Box<dyn Fn(&needlesim::healing::spatial::Snapshot) -> anyhow::Result<String> + 'a>;
+
+/// The unit cells, then the 3-D patches, of a simulate run.
+fn spatial_views(run: &healing_sim::SimulateRun) -> Vec<SpatialView<'_>> {
+    use needlesim::healing::cross_section as xs;
+    let cells = run.unit_cells.iter().map(|uc| SpatialView {
+        name: &uc.name,
+        prefix: "unit_cell",
+        caption: "unit cell around one channel",
+        run: &uc.run,
+        section: Box::new(move |snap| {
+            Ok(xs::unit_cell_svg(
+                &uc.name,
+                &uc.cell.model,
+                uc.cell.grid.r_faces(),
+                uc.cell.grid.z_faces(),
+                snap,
+            )?)
+        }),
+    });
+    let patches = run.patches.iter().map(|pz| SpatialView {
+        name: &pz.name,
+        prefix: "patch",
+        caption: "3-D patch, depth section through the channel nearest its centre",
+        run: &pz.run,
+        section: Box::new(move |snap| {
+            // The x-z plane through the channel nearest the patch centre.
+            let x_faces: Vec<f64> = (0..=pz.patch.n)
+                .map(|i| i as f64 * pz.patch.voxel_m)
+                .collect();
+            Ok(xs::patch_svg(
+                &pz.name,
+                &pz.patch.model,
+                &x_faces,
+                pz.patch.grid.z_faces(),
+                (pz.row as f64 + 0.5) * pz.patch.voxel_m,
+                snap,
+            )?)
+        }),
+    });
+    cells.chain(patches).collect()
 }
 
 fn simulate_summary_html(r: &SimulateReport) -> String {
