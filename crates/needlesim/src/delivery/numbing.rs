@@ -92,7 +92,7 @@ pub const MAX_ONSET_MIN: f64 = 240.0;
 const DT_OUT_S: f64 = 30.0;
 
 /// Uptake of a product into one column: `(t s after application, mean concentration in viable
-/// epidermis + papillary dermis kg/m³)`, every 15 s to `t_end_s`.
+/// epidermis + papillary dermis kg/m³)`, every 30 s to `t_end_s`.
 pub fn uptake(
     product: &NumbingProduct,
     column: &SkinColumn,
@@ -133,7 +133,7 @@ fn uptake_dt(
     // diffusivity and partition elsewhere (the engine uses D_SC = kp · h_SC).
     co.kp_m_s *= reference_sc_m / h_sc;
     // One radial cell: the split implicit steps are exact 1-D steps (as the deliver command's
-    // intact arm); steps up to 60 s, outputs every 15 s.
+    // intact arm); steps and outputs every `dt_out_s` (30 s).
     let res = Resolution {
         dt_first_s: 0.5,
         dt_growth: 1.25,
