@@ -132,8 +132,8 @@ fn uptake_dt(
     // Fick: kp = K D / h. Potts-Guy's kp is taken at the reference site's SC; the same SC
     // diffusivity and partition elsewhere (the engine uses D_SC = kp · h_SC).
     co.kp_m_s *= reference_sc_m / h_sc;
-    // One radial cell: the split implicit steps are exact 1-D steps (as the deliver command's
-    // intact arm); steps and outputs every `dt_out_s` (30 s).
+    // One radial cell (a 1-D column, as the deliver command's intact arm), on the unit cell's
+    // default unsplit backward Euler; steps and outputs every `dt_out_s` (30 s).
     let res = Resolution {
         dt_first_s: 0.5,
         dt_growth: 1.25,
