@@ -210,9 +210,16 @@ fn main() -> ExitCode {
                     e.downcast_ref::<SimulateError>(),
                     Some(SimulateError::NoProtocol(_))
                 );
-            eprintln!("error: {e}");
+            // Many library errors already quote their cause in their message; print a cause only
+            // when its text has not been shown yet.
+            let mut shown = e.to_string();
+            eprintln!("error: {shown}");
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let c = cause.to_string();
+                if !shown.contains(&c) {
+                    eprintln!("  caused by: {c}");
+                    shown.push_str(&c);
+                }
             }
             ExitCode::from(if bad_input { 2 } else { 1 })
         }

@@ -106,8 +106,8 @@ fn run() -> Result<(), TransportError> {
     // error at the sharp diffusivity contrast between the channel and the stratum corneum, and the
     // step can be long against the 3 µm cells' ~0.02 s relaxation (see docs/TRANSPORT.md, the
     // unsplit scheme). The split LOD sweeps would need ~3 s steps for ~10 % accuracy here.
-    let settings = SolverSettings::fixed(300.0)
-        .with_scheme(Scheme::unsplit(UnsplitMethod::BackwardEuler));
+    let settings =
+        SolverSettings::fixed(300.0).with_scheme(Scheme::unsplit(UnsplitMethod::BackwardEuler));
     let mut sim = Simulation::new(problem, settings)?;
 
     let area = std::f64::consts::PI * (250.0 * UM).powi(2);
