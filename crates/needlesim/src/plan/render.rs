@@ -646,6 +646,30 @@ struct Axes {
 }
 
 impl Axes {
+    /// The planner's 700 × 360 px chart over `[0, x1] × [y0, y1]`.
+    fn chart(x1: f64, y0: f64, y1: f64) -> Axes {
+        Axes {
+            x0: 0.0,
+            x1,
+            y0,
+            y1,
+            w: 700.0,
+            h: 360.0,
+            l: 60.0,
+            b: 40.0,
+        }
+    }
+    /// The opening `<svg>` tag and white background of a chart of this size.
+    fn open_svg(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="13"><rect width="{w}" height="{h}" fill="#fff"/>"##,
+            w = self.w,
+            h = self.h
+        );
+        s
+    }
     fn px(&self, x: f64) -> f64 {
         self.l + (self.w - self.l - 20.0) * (x - self.x0) / (self.x1 - self.x0).max(1e-12)
     }
@@ -733,21 +757,8 @@ pub fn trajectory_svg(plan: &Plan) -> String {
         .map(|p| p.improvement_pct.hi)
         .fold(10.0, f64::max);
     let ymin = pts.iter().map(|p| p.improvement_pct.lo).fold(0.0, f64::min);
-    let ax = Axes {
-        x0: 0.0,
-        x1: xmax,
-        y0: ymin,
-        y1: ymax * 1.05,
-        w: 700.0,
-        h: 360.0,
-        l: 60.0,
-        b: 40.0,
-    };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 360" width="700" height="360" font-family="sans-serif" font-size="13"><rect width="700" height="360" fill="#fff"/>"##
-    );
+    let ax = Axes::chart(xmax, ymin, ymax * 1.05);
+    let mut s = ax.open_svg();
     ax.frame(
         &mut s,
         "days from the first session",
@@ -837,21 +848,8 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
         .map(|c| c.improvement_pct.mean)
         .fold(10.0, f64::max)
         * 1.1;
-    let ax = Axes {
-        x0: 0.0,
-        x1: xmax,
-        y0: 0.0,
-        y1: ymax,
-        w: 700.0,
-        h: 360.0,
-        l: 60.0,
-        b: 40.0,
-    };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 360" width="700" height="360" font-family="sans-serif" font-size="13"><rect width="700" height="360" fill="#fff"/>"##
-    );
+    let ax = Axes::chart(xmax, 0.0, ymax);
+    let mut s = ax.open_svg();
     ax.frame(
         &mut s,
         "downtime after the worst session, days",
