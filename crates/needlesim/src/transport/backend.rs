@@ -149,26 +149,41 @@ impl CpuBackend {
         }
         let ax = &ctx.mesh.axes[sw.axis];
         let n = ax.n;
-        let inv_w: Vec<f64> = ax.w.iter().map(|w| 1.0 / w).collect();
+        // A layered capacity C_k only acts along z (it is constant within a z level, where it
+        // cancels): rows divided by C_k, faces with the harmonic mean of D·C.
+        let cap = |p: usize| match (&ctx.op.capacity_z, sw.axis) {
+            (Some(c), 2) => c[p],
+            _ => 1.0,
+        };
+        let inv_w: Vec<f64> = ax.w.iter().enumerate().map(|(p, w)| 1.0 / (w * cap(p))).collect();
         let t_face: Vec<f64> = (0..n.saturating_sub(1))
-            .map(|p| face_conductance(ax.area[p + 1], ax.half[p], d, ax.half[p + 1], d))
+            .map(|p| {
+                face_conductance(
+                    ax.area[p + 1],
+                    ax.half[p],
+                    d * cap(p),
+                    ax.half[p + 1],
+                    d * cap(p + 1),
+                )
+            })
             .collect();
         let (blo, bhi) = (
             ctx.op.boundaries[2 * sw.axis],
             ctx.op.boundaries[2 * sw.axis + 1],
         );
-        let wrap = (blo == Boundary::Periodic)
-            .then(|| face_conductance(ax.area[0], ax.half[n - 1], d, ax.half[0], d));
-        let end = |b: Boundary, area: f64, half: f64| LineEnd {
-            g: boundary_conductance(b, area, half, d),
+        let wrap = (blo == Boundary::Periodic).then(|| {
+            face_conductance(ax.area[0], ax.half[n - 1], d * cap(n - 1), ax.half[0], d * cap(0))
+        });
+        let end = |b: Boundary, area: f64, half: f64, c: f64| LineEnd {
+            g: boundary_conductance(b, area, half, d * c),
             cb: boundary_value(b),
             aq: area * boundary_flux_density(b),
         };
         let line = Arc::new(UniformLine::new(
             &inv_w,
             &t_face,
-            end(blo, ax.area[0], ax.half[0]),
-            end(bhi, ax.area[n], ax.half[n - 1]),
+            end(blo, ax.area[0], ax.half[0], cap(0)),
+            end(bhi, ax.area[n], ax.half[n - 1], cap(n - 1)),
             wrap,
             sw.theta,
             sw.h,
@@ -678,6 +693,7 @@ pub mod perf_probe {
                     diffusivity: DiffusivityStorage::Uniform(1e-9),
                     boundaries: [Boundary::ZeroFlux; 6],
                     generation: 0,
+                    capacity_z: None,
                 };
                 let ctx = DiffusionContext { mesh: &mesh, species: 0, op: &op };
                 let mut f = vec![1.0; mesh.len()];

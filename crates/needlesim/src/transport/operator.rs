@@ -240,4 +240,6 @@ pub struct DiffusionOperator {
     pub boundaries: [Boundary; 6],
     /// Bumped whenever coefficients or boundaries change (backends key caches on it).
     pub generation: u64,
+    /// Storage capacity per z level ([`super::Species::layered_capacity`]); `None`: 1.
+    pub capacity_z: Option<Vec<f64>>,
 }

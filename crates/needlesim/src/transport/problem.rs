@@ -233,6 +233,9 @@ pub struct Species {
     pub source: Coefficient,
     /// Initial concentration, finite.
     pub initial: Coefficient,
+    /// Storage capacity per z level (dimensionless, > 0), or `None` for 1 everywhere: see
+    /// [`Species::layered_capacity`].
+    pub capacity_z: Option<Vec<f64>>,
 }
 
 impl Species {
@@ -244,7 +247,27 @@ impl Species {
             decay: Coefficient::Uniform(0.0),
             source: Coefficient::Uniform(0.0),
             initial: Coefficient::Uniform(0.0),
+            capacity_z: None,
         }
+    }
+
+    /// Gives the species a storage capacity `C_k` per z level (dimensionless, finite, > 0;
+    /// one value per z cell), so that the engine solves
+    ///
+    /// ```text
+    /// C ∂c/∂t = ∇·(D C ∇c) − C λ c + C S
+    /// ```
+    ///
+    /// The conserved amount is `∫ C c dV` and the field `c` is continuous across a jump of `C`
+    /// (a partition equilibrium `c_a/c_b = 1` in `c`, i.e. stored amounts in the ratio
+    /// `C_a/C_b`). Within a z level `C` is constant, so it only acts on the z axis: the faces
+    /// between levels get the harmonic mean of `D C`, and each level's rows are divided by its
+    /// `C`. Zero-order sources and decay stay per unit of `c`. Supported with a uniform
+    /// diffusivity on the split schemes (backward Euler, Crank–Nicolson); combining it with a
+    /// per-voxel diffusivity or the unsplit scheme is an error at set-up.
+    pub fn layered_capacity(mut self, capacity_z: Vec<f64>) -> Self {
+        self.capacity_z = Some(capacity_z);
+        self
     }
 
     /// Sets the first-order decay/uptake rate λ (1/s).
@@ -415,6 +438,17 @@ impl ProblemBuilder {
                 n,
                 false,
             )?;
+            if let Some(cap) = &s.capacity_z {
+                validate_capacity(&s.name, cap, mesh.n[2])?;
+                if matches!(s.diffusivity, Coefficient::PerVoxel(_)) {
+                    return Err(TransportError::Unsupported(format!(
+                        "species '{}': a layered capacity needs a uniform diffusivity (per-voxel \
+                         diffusivities with capacities are not implemented); fold the capacity \
+                         into the model's variables or use one diffusivity",
+                        s.name
+                    )));
+                }
+            }
         }
         let mut slots: Vec<[Option<Boundary>; 6]> = vec![[None; 6]; self.species.len()];
         // Rules for all species first, then per-species rules override.
@@ -464,6 +498,18 @@ impl ProblemBuilder {
                 out[f.index()] = b;
             }
             check_periodic(name, &out, &mesh)?;
+            if self.species[s].capacity_z.is_some() {
+                for f in [Face::XMin, Face::XMax, Face::YMin, Face::YMax] {
+                    let b = out[f.index()];
+                    if !matches!(b, Boundary::ZeroFlux | Boundary::Periodic) {
+                        return Err(TransportError::Unsupported(format!(
+                            "species '{name}' has a layered capacity: its lateral face {f} must \
+                             be zero flux or periodic (got {b:?}); boundary conditions of any \
+                             kind are supported on the top and bottom faces"
+                        )));
+                    }
+                }
+            }
             boundaries.push(out);
         }
         Ok(Problem {
@@ -474,6 +520,30 @@ impl ProblemBuilder {
             reactions: self.reactions,
         })
     }
+}
+
+/// Checks a layered capacity: one finite, positive value per z level.
+pub(crate) fn validate_capacity(name: &str, cap: &[f64], nz: usize) -> Result<(), TransportError> {
+    let field = format!("species '{name}' layered capacity");
+    if cap.len() != nz {
+        return Err(TransportError::WrongLength {
+            field,
+            got: cap.len(),
+            expected: nz,
+        });
+    }
+    if let Some((k, x)) = cap
+        .iter()
+        .enumerate()
+        .find(|(_, x)| !(x.is_finite() && **x > 0.0))
+    {
+        return Err(TransportError::InvalidValue {
+            field: format!("{field} at z level {k}"),
+            value: *x,
+            allowed: "finite and > 0",
+        });
+    }
+    Ok(())
 }
 
 pub(crate) fn check_periodic(

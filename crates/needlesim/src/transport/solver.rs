@@ -290,6 +290,15 @@ impl Simulation {
         let ns = problem.species.len();
         let mut fields = Fields::zeros(mesh.n, ns);
         let mut ops = Vec::with_capacity(ns);
+        if let Some(sp) = problem.species.iter().find(|sp| sp.capacity_z.is_some())
+            && matches!(settings.scheme, Scheme::Unsplit { .. })
+        {
+            return Err(TransportError::Unsupported(format!(
+                "species '{}': a layered capacity is implemented for the split schemes only \
+                 (backward Euler, Crank–Nicolson); choose one of them",
+                sp.name
+            )));
+        }
         for (s, sp) in problem.species.iter().enumerate() {
             let f = fields.species_mut(s);
             match &sp.initial {
@@ -304,6 +313,7 @@ impl Simulation {
                 ),
                 boundaries: problem.boundaries[s],
                 generation: 0,
+                capacity_z: sp.capacity_z.clone(),
             });
         }
         let damping_left = match settings.scheme {
@@ -402,6 +412,18 @@ impl Simulation {
         Ok(())
     }
 
+    /// Per-voxel diffusivities are not implemented together with a layered capacity.
+    fn check_no_capacity(&self, s: usize) -> Result<(), TransportError> {
+        if self.ops[s].capacity_z.is_some() {
+            return Err(TransportError::Unsupported(format!(
+                "species '{}' has a layered capacity, which needs a uniform diffusivity; a \
+                 per-voxel diffusivity cannot be set",
+                self.problem.species[s].name
+            )));
+        }
+        Ok(())
+    }
+
     /// Replaces the diffusivity of species `s` (m²/s).
     pub fn set_diffusivity(&mut self, s: usize, d: Coefficient) -> Result<(), TransportError> {
         self.check_species(s)?;
@@ -411,6 +433,9 @@ impl Simulation {
             self.problem.mesh.len(),
             true,
         )?;
+        if matches!(d, Coefficient::PerVoxel(_)) {
+            self.check_no_capacity(s)?;
+        }
         self.ops[s].diffusivity =
             DiffusivityStorage::from_coefficient(&self.problem.mesh, &d, &self.ops[s].boundaries);
         self.problem.species[s].diffusivity = d;
@@ -445,6 +470,7 @@ impl Simulation {
                 });
             }
         }
+        self.check_no_capacity(s)?;
         let mesh = &self.problem.mesh;
         let op = &mut self.ops[s];
         if let DiffusivityStorage::Uniform(d0) = op.diffusivity {
@@ -513,6 +539,15 @@ impl Simulation {
             )));
         }
         b.validate(&name, face)?;
+        if self.ops[s].capacity_z.is_some()
+            && face.axis() < 2
+            && !matches!(b, Boundary::ZeroFlux | Boundary::Periodic)
+        {
+            return Err(TransportError::Unsupported(format!(
+                "species '{name}' has a layered capacity: its lateral face {face} must be zero \
+                 flux or periodic (got {b:?})"
+            )));
+        }
         if (b == Boundary::Periodic) != (bnd[face.index()] == Boundary::Periodic) {
             return Err(TransportError::Unsupported(format!(
                 "species '{name}': periodicity of face {face} is fixed at setup (was {:?}, got {b:?})",
@@ -993,20 +1028,31 @@ impl Simulation {
         planes.iter().sum()
     }
 
-    /// Total amount of species `s` in the domain (concentration × m³).
+    /// Total amount of species `s` in the domain (concentration × m³; with a layered
+    /// capacity, the conserved `∫ C c dV`).
     pub fn total_amount(&self, s: usize) -> f64 {
-        self.integrate(s, |_, _, _| 1.0)
+        match &self.ops[s].capacity_z {
+            Some(cap) => self.integrate(s, |_, _, k| cap[k]),
+            None => self.integrate(s, |_, _, _| 1.0),
+        }
     }
 
     /// Amounts of species `s` in the depth bands `[depths[b], depths[b + 1])` (m); each voxel
     /// counts in the band holding its centre (align layer interfaces with z faces for exact
-    /// layer integrals).
+    /// layer integrals). With a layered capacity, the amounts are `∫ C c dV`.
     pub fn layer_amounts(&self, s: usize, depths: &[f64]) -> Vec<f64> {
         let zc = &self.problem.mesh.axes[2].centres;
         (0..depths.len().saturating_sub(1))
             .map(|b| {
                 let (a, c) = (depths[b], depths[b + 1]);
-                self.integrate(s, |_, _, k| if zc[k] >= a && zc[k] < c { 1.0 } else { 0.0 })
+                let cap = self.ops[s].capacity_z.as_deref();
+                self.integrate(s, |_, _, k| {
+                    if zc[k] >= a && zc[k] < c {
+                        cap.map_or(1.0, |cp| cp[k])
+                    } else {
+                        0.0
+                    }
+                })
             })
             .collect()
     }
@@ -1040,7 +1086,9 @@ impl Simulation {
                         .map(|a| mesh.axes[a].w[c[a]])
                         .product::<f64>()
                         * mesh.volume_factor;
-                    let g = boundary_conductance(b, area, half, self.ops[s].diffusivity.at(v));
+                    let cap = self.ops[s].capacity_z.as_ref().map_or(1.0, |cp| cp[k]);
+                    let g =
+                        boundary_conductance(b, area, half, self.ops[s].diffusivity.at(v) * cap);
                     total +=
                         cross * (g * (boundary_value(b) - f[v]) + area * boundary_flux_density(b));
                 }
