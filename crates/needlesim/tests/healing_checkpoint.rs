@@ -244,7 +244,7 @@ fn interrupted_equals_uninterrupted(which: Which, name: &str) {
     );
     assert_identical(&full, &other);
     // A damaged checkpoint is ignored with a notice too.
-    std::fs::write(&path, b"NSHEAL01garbage").unwrap();
+    std::fs::write(&path, b"NSHEAL02garbage").unwrap();
     let mut ctl = RunControl {
         checkpoint: Some(spec(&path, "run A")),
         ..Default::default()

@@ -444,3 +444,74 @@ fn patch_channel_injury_matches_displaced_volume() {
         );
     }
 }
+
+/// Cells never go negative: quiescent fibroblasts and macrophages rest at different densities
+/// in the two dermal layers, and when the papillary pool is depleted (activated) its deficit
+/// must not be carried into the sparser reticular layer below (it was, as a deviation from rest
+/// with one scale for both layers, down to −1.1e13 /m³; they now move with a layered capacity).
+#[test]
+fn unit_cell_keeps_cell_densities_non_negative() {
+    use needlesim::injury::ChannelSet;
+    let col = column();
+    let p = HealingParams::default();
+    let mut cell = UnitCell::with_integrator(
+        &col,
+        2.5e6,
+        28.0,
+        4,
+        &p,
+        &CellGrid {
+            nr: 8,
+            nz_papillary: 6,
+            nz_reticular: 10,
+        },
+        spatial::Integrator::Rosenbrock,
+    )
+    .unwrap();
+    let ch = ChannelSet {
+        channels: Vec::new(),
+        needle_radius_m: 125e-6,
+        tip_half_angle_rad: 0.2,
+        recoil: 0.5,
+        slot_length_m: 0.0,
+        mean_depth_m: 1.2e-3,
+        depth_sd_m: 0.0,
+        mean_depth_range_m: [1.2e-3, 1.2e-3],
+        reach_fraction: [1.0; 5],
+        deepest_fraction: [0.0, 0.0, 0.0, 1.0, 0.0],
+        bleeding_fraction: 1.0,
+        injured_volume_fraction: [0.0; 5],
+        open_surface_fraction: 0.0,
+    };
+    let inj = cell.channel_injury(&ch, 1.2e-3, &p);
+    let sessions = [SessionInput {
+        t_s: 0.0,
+        injury: injury(),
+    }];
+    let days = [1.0, 3.0, 7.0, 14.0];
+    let snaps: Vec<f64> = days.iter().map(|d| d * DAY).collect();
+    let r = spatial::run(
+        &mut cell.model,
+        &sessions,
+        &|v, _| inj[v],
+        14.0 * DAY,
+        &snaps,
+        &snaps,
+        &Stepping::default(),
+    )
+    .unwrap();
+    let mut worst = f64::INFINITY;
+    for snap in &r.snapshots {
+        for s in [model::FQ, model::M, model::FA, model::FM, model::N] {
+            let min = snap.values[s].iter().cloned().fold(f64::INFINITY, f64::min);
+            println!(
+                "day {:>4.1} {:<28} min {min:.3e}",
+                snap.t_s / DAY,
+                model::NAMES[s]
+            );
+            // Round-off of the integrator around zero for the species that rest at zero.
+            worst = worst.min(min / 1e10);
+        }
+    }
+    assert!(worst > -1e-3, "a cell density went negative: {worst:e} × 1e10 /m³");
+}

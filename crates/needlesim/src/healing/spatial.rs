@@ -12,14 +12,13 @@
 //! new parameters are the diffusivities (`*_diffusivity`, `*_motility` in
 //! [`HealingParams`], documented in `docs/parameters.csv`).
 //!
-//! **Transported variable.** The engine stores, per voxel and state variable,
-//! `u = (y − y_rest(layer)) / s`: the deviation from the resting state of the voxel's layer,
-//! divided by a typical magnitude `s` common to both layers (SI value = rest + s·u). The
-//! layered resting state (fibroblasts, collagen, TGF-β differ between papillary and reticular
-//! dermis) is then exactly steady, and the pointwise Newton sees O(1) numbers instead of cell
-//! densities of 1e13 /m³ beside concentrations of 1e-8 kg/m³. Diffusing the deviation rather than
-//! the concentration means the resting gradient at the layer interface is held by local
-//! turnover, which the model does not resolve.
+//! **Transported variable.** The engine stores, per voxel and state variable, the deviation
+//! from the resting state of the voxel's layer, so that the layered resting state (fibroblasts,
+//! collagen, TGF-β differ between papillary and reticular dermis) is exactly steady and the
+//! pointwise Newton sees O(1) numbers instead of cell densities of 1e13 /m³ beside
+//! concentrations of 1e-8 kg/m³. Variables that move and rest at non-zero levels in both layers
+//! are stored relative to their own layer's rest and move with a layered capacity (see
+//! [`Kinetics::new`]); the others as `(y − y_rest)/s` with one scale for both layers.
 //!
 //! **What moves.** Cytokine, PDGF and TGF-β diffuse; neutrophils, macrophages and fibroblasts
 //! migrate slowly (random motility); debris, collagen, elastin, collagenase activity, blood and
@@ -77,37 +76,71 @@ pub struct Kinetics {
     /// Layer of each voxel: 0 papillary dermis (with the epidermis), 1 reticular dermis.
     layer: Vec<u8>,
     rest: [[f64; NPAP]; 2],
-    scale: [f64; NPAP],
+    /// Scale of the transported deviation, per layer and variable (SI = rest + scale·u).
+    scale: [[f64; NPAP]; 2],
+    /// Relative storage capacity per layer and variable (1 unless the variable moves with a
+    /// layered capacity, see [`Kinetics::new`]).
+    capacity: [[f64; NPAP]; 2],
 }
 
 impl Kinetics {
-    fn new(pap: Block, ret: Block, layer: Vec<u8>) -> Self {
+    /// A variable that moves (`d[i] > 0`) and rests at a non-zero level in both layers is
+    /// transported as its deviation relative to its own layer's rest, `u = y/y_rest(layer) − 1`,
+    /// with a storage capacity proportional to that rest (`C_l = y_rest,l / max_l y_rest,l`).
+    /// It then moves down the gradient of its density relative to rest, the stored amount
+    /// `∫ C u dV ∝ ∫ (y − y_rest) dV` is conserved across the layer interface, the layered rest
+    /// is steady, and `y ≥ 0` is preserved (u ≥ −1 by the maximum principle). Every other
+    /// variable is `u = (y − y_rest)/s` with one scale `s` for both layers (its rest is the same
+    /// in both, zero for the moving ones).
+    fn new(pap: Block, ret: Block, layer: Vec<u8>, d: &[f64; NPAP]) -> Self {
         let mut rest = [[0.0; NPAP]; 2];
         for (l, b) in [&pap, &ret].into_iter().enumerate() {
             let r = b.rest();
             rest[l][..r.len()].copy_from_slice(&r);
         }
-        let mut scale = [1.0; NPAP];
         let sp = pap.scales();
         let sr = ret.scales();
+        let mut scale = [[1.0; NPAP]; 2];
+        let mut capacity = [[1.0; NPAP]; 2];
         for i in 0..NPAP {
-            let a = sp.get(i).copied().unwrap_or(0.0);
-            let b = sr.get(i).copied().unwrap_or(0.0);
-            scale[i] = a.max(b).max(f64::MIN_POSITIVE);
+            let (r0, r1) = (rest[0][i], rest[1][i]);
+            if d[i] > 0.0 && r0 > 0.0 && r1 > 0.0 {
+                let rmax = r0.max(r1);
+                for l in 0..2 {
+                    scale[l][i] = rest[l][i];
+                    capacity[l][i] = rest[l][i] / rmax;
+                }
+            } else {
+                let a = sp.get(i).copied().unwrap_or(0.0);
+                let b = sr.get(i).copied().unwrap_or(0.0);
+                let s = a.max(b).max(f64::MIN_POSITIVE);
+                scale = scale.map(|mut row| {
+                    row[i] = s;
+                    row
+                });
+            }
         }
         Kinetics {
             blocks: [pap, ret],
             layer,
             rest,
             scale,
+            capacity,
         }
+    }
+
+    /// The layered capacity of variable `i` per z level (`layer_k[k]` is level k's layer), or
+    /// `None` when it moves without one.
+    fn capacity_z(&self, i: usize, layer_k: &[u8]) -> Option<Vec<f64>> {
+        (self.capacity[0][i] != 1.0 || self.capacity[1][i] != 1.0)
+            .then(|| layer_k.iter().map(|&l| self.capacity[l as usize][i]).collect())
     }
 
     /// SI state of a voxel of layer `l` from its transported values.
     #[inline]
     fn to_si(&self, l: usize, u: &[f64], y: &mut [f64; NPAP]) {
         for i in 0..NPAP {
-            y[i] = self.rest[l][i] + u[i] * self.scale[i];
+            y[i] = self.rest[l][i] + u[i] * self.scale[l][i];
         }
     }
 
@@ -120,7 +153,7 @@ impl Kinetics {
     #[inline]
     fn deviation_of(&self, l: usize, y: &[f64; NPAP], u: &mut [f64]) {
         for i in 0..NPAP {
-            u[i] = (y[i] - self.rest[l][i]) / self.scale[i];
+            u[i] = (y[i] - self.rest[l][i]) / self.scale[l][i];
         }
     }
 }
@@ -136,7 +169,7 @@ impl Kinetics {
         let mut dy = [0.0; NPAP];
         b.rhs(0.0, &y[..n], &mut dy[..n]);
         for i in 0..n {
-            dcdt[i] = dy[i] / self.scale[i];
+            dcdt[i] = dy[i] / self.scale[l][i];
         }
     }
 
@@ -149,9 +182,9 @@ impl Kinetics {
         self.to_si(l, c, &mut y);
         b.jacobian_into(&y[..n], &mut jac[..n * n]);
         for i in 0..n {
-            let si = 1.0 / self.scale[i];
+            let si = 1.0 / self.scale[l][i];
             for j in 0..n {
-                jac[i * n + j] *= self.scale[j] * si;
+                jac[i * n + j] *= self.scale[l][j] * si;
             }
         }
     }
@@ -167,7 +200,7 @@ impl Reactions for Kinetics {
         let mut dy = [0.0; NPAP];
         b.rhs(0.0, &y[..n], &mut dy[..n]);
         for i in 0..NPAP {
-            dcdt[i] = dy[i] / self.scale[i];
+            dcdt[i] = dy[i] / self.scale[l][i];
         }
     }
 
@@ -182,7 +215,7 @@ impl Reactions for Kinetics {
         jac[..NPAP * NPAP].fill(0.0);
         for i in 0..n {
             for j in 0..n {
-                jac[i * NPAP + j] = jb[i * n + j] * self.scale[j] / self.scale[i];
+                jac[i * NPAP + j] = jb[i * n + j] * self.scale[l][j] / self.scale[l][i];
             }
         }
     }
@@ -541,11 +574,15 @@ impl SpatialModel {
                 h_pd * 1e6
             )));
         }
-        let kin = Kinetics::new(pap, ret, layer);
         let d = diffusivities(p);
+        let kin = Kinetics::new(pap, ret, layer, &d);
         let mut b = Problem::builder(geometry);
         for (i, name) in model::NAMES.iter().enumerate() {
-            b = b.species(Species::new(*name, d[i]));
+            let mut sp = Species::new(*name, d[i]);
+            if let Some(c) = kin.capacity_z(i, &layer_k) {
+                sp = sp.layered_capacity(c);
+            }
+            b = b.species(sp);
         }
         b = b.boundary_everywhere(Boundary::ZeroFlux);
         if integrator == Integrator::Sdirk2 {
@@ -617,7 +654,7 @@ impl SpatialModel {
     pub fn value(&self, s: usize, v: usize) -> f64 {
         let n = self.len();
         let l = self.layer_of(v);
-        self.kin.rest[l][s] + self.raw_fields()[s * n + v] * self.kin.scale[s]
+        self.kin.rest[l][s] + self.raw_fields()[s * n + v] * self.kin.scale[l][s]
     }
 
     /// Applies one session's injury: `inj(v)` is the injury of voxel `v` (as a lumped block's).
@@ -744,7 +781,7 @@ impl SpatialModel {
         for l in 0..2 {
             for s in 0..NPAP {
                 out[l][s] =
-                    self.kin.rest[l][s] + acc[l][s] / self.layer_volume[l] * self.kin.scale[s];
+                    self.kin.rest[l][s] + acc[l][s] / self.layer_volume[l] * self.kin.scale[l][s];
             }
             let dim = self.kin.blocks[l].dim();
             for v in out[l].iter_mut().skip(dim) {
@@ -855,7 +892,7 @@ pub fn run(
 }
 
 /// Format tag of checkpoint files.
-const CKPT_MAGIC: &[u8; 8] = b"NSHEAL01";
+const CKPT_MAGIC: &[u8; 8] = b"NSHEAL02";
 
 /// What a checkpoint holds besides its numbers (JSON header; every number that must come
 /// back bit-identical is stored as raw little-endian f64 after it).
