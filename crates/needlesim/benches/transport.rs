@@ -6,7 +6,7 @@
 //!   time per step, L∞ error, mean vs e^(−λT).
 //! * `throughput [--n N] [--species S] [--threads T] [--steps K]`: voxel updates per second,
 //!   bytes per voxel per species, and the fraction of the STREAM-like triad bandwidth measured in
-//!   the same run.
+//!   the same run, for the mean step and for the best step (the triad is a best of 6).
 //! * `triad [--threads T]`: the memory-bandwidth reference alone.
 //! * `axes [--threads T]` (grid sides in `PROBE_N`, e.g. `100,200`): time of each sweep axis alone and of the fused x+y pass.
 //! * `coeffs [--n N] [--threads T]`: cost of per-voxel (layered, channelled) diffusivities
