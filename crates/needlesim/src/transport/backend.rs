@@ -309,6 +309,8 @@ fn jobs(mesh: &Mesh, axis: usize) -> Vec<Job> {
 #[derive(Default)]
 struct Work {
     scr: TileScratch,
+    /// Scratch of the y sweep when it is interleaved with the x sweep of the same plane.
+    scr_y: TileScratch,
     tile: Vec<f64>,
     tile_t: Vec<f64>,
     jobs: Vec<Job>,
@@ -477,6 +479,56 @@ fn run_plane_pair(field: &mut [f64], mesh: &Mesh, pair: [(usize, &Exec<'_>); 2])
     let nz = mesh.n[2];
     let plane = mesh.n[0] * mesh.n[1];
     let base = SyncPtr(field.as_mut_ptr());
+    // Constant coefficients on both axes (y not periodic): one interleaved kernel per plane.
+    let interleaved = match pair {
+        [
+            (
+                ax,
+                Exec::Uniform {
+                    line: la,
+                    scale: sa,
+                },
+            ),
+            (
+                _,
+                Exec::Uniform {
+                    line: lb,
+                    scale: sb,
+                },
+            ),
+        ] => {
+            let ((lx, sx), (ly, sy)) = if ax == 0 {
+                ((la, *sa), (lb, *sb))
+            } else {
+                ((lb, *sb), (la, *sa))
+            };
+            (!ly.is_cyclic()).then_some((lx.clone(), ly.clone(), sx, sy, ax == 0))
+        }
+        _ => None,
+    };
+    if let Some((lx, ly, sx, sy, x_first)) = interleaved {
+        return (0..nz)
+            .into_par_iter()
+            .map_init(Work::default, |wk, k| {
+                let Work {
+                    scr, scr_y, tile, ..
+                } = wk;
+                // SAFETY: plane k is owned by this task.
+                unsafe {
+                    lx.solve_xy_plane(
+                        &ly,
+                        x_first,
+                        base.get().add(k * plane),
+                        sx,
+                        sy,
+                        scr,
+                        scr_y,
+                        tile,
+                    )
+                }
+            })
+            .reduce(|| false, |a, b| a | b);
+    }
     (0..nz)
         .into_par_iter()
         .map_init(Work::default, |wk, k| {

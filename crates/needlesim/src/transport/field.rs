@@ -5,7 +5,7 @@
 //! implicit sweeps of one species stream through memory; x (r) varies fastest.
 
 /// Fields of `n_species` species on a `[nx, ny, nz]` grid.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Fields {
     shape: [usize; 3],
     n_species: usize,
@@ -19,7 +19,7 @@ impl Fields {
         Fields {
             shape,
             n_species,
-            data: vec![0.0; n * n_species],
+            data: zeroed_large(n * n_species),
         }
     }
 
@@ -75,3 +75,54 @@ impl Fields {
         self.data.len() * std::mem::size_of::<f64>()
     }
 }
+
+impl Clone for Fields {
+    fn clone(&self) -> Self {
+        let mut data = zeroed_large(self.data.len());
+        data.copy_from_slice(&self.data);
+        Fields {
+            shape: self.shape,
+            n_species: self.n_species,
+            data,
+        }
+    }
+}
+
+/// Bytes of one transparent huge page (x86-64 and aarch64 Linux with 4 KiB base pages).
+const HUGE_PAGE: usize = 2 << 20;
+
+/// A zeroed vector of `len` values. Large ones are asked to live on transparent huge pages
+/// before they are first touched: the z sweep reads one row per xy plane (planes 128–512 KiB
+/// apart at 128³–256³), so with 4 KiB pages nearly every row costs a TLB miss (a nested page walk
+/// in a VM). The request is a hint (`madvise`); where it is refused nothing changes.
+pub(crate) fn zeroed_large(len: usize) -> Vec<f64> {
+    let v = vec![0.0; len];
+    advise_huge(&v);
+    v
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge(v: &[f64]) {
+    const MADV_HUGEPAGE: i32 = 14;
+    unsafe extern "C" {
+        fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
+    }
+    let bytes = std::mem::size_of_val(v);
+    if bytes < 4 * HUGE_PAGE {
+        return;
+    }
+    // The 2 MiB-aligned interior of the allocation (madvise needs a page-aligned start).
+    let start = v.as_ptr() as usize;
+    let lo = start.next_multiple_of(HUGE_PAGE);
+    let hi = (start + bytes) / HUGE_PAGE * HUGE_PAGE;
+    if hi > lo {
+        // SAFETY: [lo, hi) lies inside the vector's allocation; MADV_HUGEPAGE only changes how
+        // the kernel backs those pages (contents are preserved), and a failure is harmless.
+        unsafe {
+            madvise(lo as *mut std::ffi::c_void, hi - lo, MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge(_v: &[f64]) {}
