@@ -103,10 +103,6 @@ pub(crate) fn zeroed_large(len: usize) -> Vec<f64> {
 
 #[cfg(target_os = "linux")]
 fn advise_huge(v: &[f64]) {
-    const MADV_HUGEPAGE: i32 = 14;
-    unsafe extern "C" {
-        fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
-    }
     let bytes = std::mem::size_of_val(v);
     if bytes < 4 * HUGE_PAGE {
         return;
@@ -119,7 +115,7 @@ fn advise_huge(v: &[f64]) {
         // SAFETY: [lo, hi) lies inside the vector's allocation; MADV_HUGEPAGE only changes how
         // the kernel backs those pages (contents are preserved), and a failure is harmless.
         unsafe {
-            madvise(lo as *mut std::ffi::c_void, hi - lo, MADV_HUGEPAGE);
+            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
         }
     }
 }
