@@ -36,6 +36,8 @@
 // Per-species loops index several parallel arrays (rest, scale, fields) with one variable.
 #![allow(clippy::needless_range_loop)]
 
+mod sparse;
+
 use std::time::Instant;
 
 use super::lumped::{InjuryInput, SessionInput, Trajectory};
@@ -78,6 +80,13 @@ pub struct Kinetics {
     layer: Vec<u8>,
     rest: [[f64; NPAP]; 2],
     scale: [f64; NPAP],
+    /// `1 / scale` (the ROS2 rates multiply by it).
+    inv_scale: [f64; NPAP],
+    /// Per layer: `scale[j] / scale[i]` at row-major `i·dim + j` (raw Jacobian → Jacobian of
+    /// the deviations, as [`Self::jacobian_l`] scales it).
+    ratio: [Vec<f64>; 2],
+    /// Per layer: the block-triangular LU structure of `I − γhJ` (ROS2).
+    lu: [sparse::BlockLu; 2],
 }
 
 impl Kinetics {
@@ -95,11 +104,29 @@ impl Kinetics {
             let b = sr.get(i).copied().unwrap_or(0.0);
             scale[i] = a.max(b).max(f64::MIN_POSITIVE);
         }
+        let ratio = [0, 1].map(|l| {
+            let n = [&pap, &ret][l].dim();
+            let mut r = vec![0.0; n * n];
+            for i in 0..n {
+                let si = 1.0 / scale[i];
+                for j in 0..n {
+                    r[i * n + j] = scale[j] * si;
+                }
+            }
+            r
+        });
+        let lu = [0, 1].map(|l| {
+            let b = [&pap, &ret][l];
+            probe_pattern(b, &rest[l], &scale)
+        });
         Kinetics {
             blocks: [pap, ret],
             layer,
             rest,
             scale,
+            inv_scale: scale.map(|x| 1.0 / x),
+            ratio,
+            lu,
         }
     }
 
@@ -125,6 +152,39 @@ impl Kinetics {
     }
 }
 
+/// The block LU structure of a layer's `I − γhJ` from the union of the Jacobian's non-zeros
+/// at probe states: rest, and 256 states spread over deviations of both signs from 1e-3 to 30
+/// typical magnitudes (every clamp and switch of the kinetics on either side). Deterministic
+/// (a fixed xorshift sequence). A non-zero the probes missed is caught per voxel and sends that
+/// voxel to the dense LU.
+fn probe_pattern(b: &Block, rest: &[f64; NPAP], scale: &[f64; NPAP]) -> sparse::BlockLu {
+    let n = b.dim();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let probes = (0..257).map(move |p| {
+        let mut y = vec![0.0; n];
+        for i in 0..n {
+            let u = if p == 0 {
+                0.0
+            } else {
+                let mag = 10f64.powf(-3.0 + 4.5 * next());
+                let sign = if next() < 0.25 { -1.0 } else { 1.0 };
+                sign * mag
+            };
+            y[i] = rest[i] + u * scale[i];
+        }
+        let mut j = vec![0.0; n * n];
+        b.jacobian_into(&y, &mut j);
+        j
+    });
+    sparse::BlockLu::from_probes(n, probes)
+}
+
 impl Kinetics {
     /// Rates of the transported deviations of a voxel of layer `l` (first `dim(l)` entries).
     #[inline]
@@ -136,12 +196,13 @@ impl Kinetics {
         let mut dy = [0.0; NPAP];
         b.rhs(0.0, &y[..n], &mut dy[..n]);
         for i in 0..n {
-            dcdt[i] = dy[i] / self.scale[i];
+            dcdt[i] = dy[i] * self.inv_scale[i];
         }
     }
 
-    /// Jacobian of [`Self::rates_l`], row-major `dim(l) × dim(l)`.
-    #[inline]
+    /// Jacobian of [`Self::rates_l`], row-major `dim(l) × dim(l)` (the dense reference of
+    /// the tests; the integrator scales the raw Jacobian with `ratio` itself).
+    #[cfg(test)]
     fn jacobian_l(&self, l: usize, c: &[f64], jac: &mut [f64]) {
         let b = &self.blocks[l];
         let n = b.dim();
@@ -209,11 +270,36 @@ const ROS_SUBSTEPS: usize = 2;
 /// γ of ROS2 (1 + 1/√2: L-stable).
 const ROS_GAMMA: f64 = 1.0 + std::f64::consts::FRAC_1_SQRT_2;
 
-struct RosWork {
+/// The factors of `I − γhJ` at one voxel.
+struct RosFactors {
+    /// The raw Jacobian, then (dense fallback) the dense factors of `I − γhJ`.
     a: [f64; NPAP * NPAP],
     piv: [usize; NPAP],
-    /// Per row of the factors: first non-zero column of L, one past the last of U.
+    /// Per row of the dense factors: first non-zero column of L, one past the last of U.
     env: [(usize, usize); NPAP],
+    /// The block-triangular factors ([`sparse::BlockLu`]) and their block pivots.
+    sp: [f64; NPAP * NPAP],
+    sp_piv: [usize; NPAP],
+    /// True when the dense factors in `a` are the current ones (the block LU declined).
+    dense: bool,
+    /// Factorisations that fell back to the dense LU (diagnostics, tests).
+    fallbacks: u64,
+}
+
+impl RosFactors {
+    /// Solves `(I − γhJ) x = b` in place with the current factors.
+    #[inline]
+    fn solve(&self, kin: &Kinetics, l: usize, n: usize, b: &mut [f64]) {
+        if self.dense {
+            lu_solve(&self.a, &self.piv, &self.env, n, b);
+        } else {
+            kin.lu[l].solve(&self.sp, &self.sp_piv, b);
+        }
+    }
+}
+
+struct RosWork {
+    f: RosFactors,
     k1: [f64; NPAP],
     k2: [f64; NPAP],
     y: [f64; NPAP],
@@ -222,9 +308,15 @@ struct RosWork {
 impl RosWork {
     fn new() -> Self {
         RosWork {
-            a: [0.0; NPAP * NPAP],
-            piv: [0; NPAP],
-            env: [(0, 0); NPAP],
+            f: RosFactors {
+                a: [0.0; NPAP * NPAP],
+                piv: [0; NPAP],
+                env: [(0, 0); NPAP],
+                sp: [0.0; NPAP * NPAP],
+                sp_piv: [0; NPAP],
+                dense: false,
+                fallbacks: 0,
+            },
             k1: [0.0; NPAP],
             k2: [0.0; NPAP],
             y: [0.0; NPAP],
@@ -305,20 +397,45 @@ fn lu_solve(a: &[f64], piv: &[usize], env: &[(usize, usize)], n: usize, b: &mut 
     }
 }
 
-/// Factorises `I − γhJ` with the Jacobian at `u`; false when singular.
+/// Factorises `I − γhJ` with the Jacobian at `u`: the block-triangular LU on the layer's
+/// pattern ([`sparse::BlockLu`]), or, when it declines (a non-zero outside the pattern, a tiny
+/// block pivot), the dense LU with partial pivoting. False when singular.
 fn ros2_factor(kin: &Kinetics, l: usize, n: usize, u: &[f64], h: f64, w: &mut RosWork) -> bool {
     let gh = ROS_GAMMA * h;
-    kin.jacobian_l(l, u, &mut w.a);
-    for x in w.a[..n * n].iter_mut() {
+    let f = &mut w.f;
+    let mut y = [0.0; NPAP];
+    kin.to_si(l, u, &mut y);
+    kin.blocks[l].jacobian_into(&y[..n], &mut f.a[..n * n]);
+    let ratio = &kin.ratio[l];
+    if kin.lu[l]
+        .factor(&f.a, ratio, gh, &mut f.sp, &mut f.sp_piv)
+        .is_ok()
+    {
+        f.dense = false;
+        return true;
+    }
+    f.dense = true;
+    f.fallbacks += 1;
+    // The same matrix as the block LU's, densely (scaled as `Kinetics::jacobian_l` scales).
+    for k in 0..n * n {
+        f.a[k] *= ratio[k];
+    }
+    dense_factor(n, gh, f)
+}
+
+/// The dense LU with partial pivoting of `I − γhJ` from the scaled Jacobian in `f.a`.
+fn dense_factor(n: usize, gh: f64, f: &mut RosFactors) -> bool {
+    f.dense = true;
+    for x in f.a[..n * n].iter_mut() {
         *x *= -gh;
     }
     for i in 0..n {
-        w.a[i * n + i] += 1.0;
+        f.a[i * n + i] += 1.0;
     }
-    if !lu_factor(&mut w.a, &mut w.piv, n) {
+    if !lu_factor(&mut f.a, &mut f.piv, n) {
         return false;
     }
-    lu_envelope(&w.a, n, &mut w.env);
+    lu_envelope(&f.a, n, &mut f.env);
     true
 }
 
@@ -327,7 +444,7 @@ fn ros2_factor(kin: &Kinetics, l: usize, n: usize, u: &[f64], h: f64, w: &mut Ro
 /// point); false (and `u` untouched) when a value is not finite.
 fn ros2_step(kin: &Kinetics, l: usize, n: usize, u: &mut [f64], h: f64, w: &mut RosWork) -> bool {
     kin.rates_l(l, u, &mut w.k1);
-    lu_solve(&w.a, &w.piv, &w.env, n, &mut w.k1[..n]);
+    w.f.solve(kin, l, n, &mut w.k1[..n]);
     for i in 0..n {
         w.y[i] = u[i] + h * w.k1[i];
     }
@@ -335,7 +452,7 @@ fn ros2_step(kin: &Kinetics, l: usize, n: usize, u: &mut [f64], h: f64, w: &mut 
     for i in 0..n {
         w.k2[i] -= 2.0 * w.k1[i];
     }
-    lu_solve(&w.a, &w.piv, &w.env, n, &mut w.k2[..n]);
+    w.f.solve(kin, l, n, &mut w.k2[..n]);
     let mut ok = true;
     for i in 0..n {
         w.y[i] = u[i] + h * (1.5 * w.k1[i] + 0.5 * w.k2[i]);
