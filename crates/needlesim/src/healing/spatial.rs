@@ -199,23 +199,6 @@ impl Kinetics {
             dcdt[i] = dy[i] * self.inv_scale[i];
         }
     }
-
-    /// Jacobian of [`Self::rates_l`], row-major `dim(l) × dim(l)` (the dense reference of
-    /// the tests; the integrator scales the raw Jacobian with `ratio` itself).
-    #[cfg(test)]
-    fn jacobian_l(&self, l: usize, c: &[f64], jac: &mut [f64]) {
-        let b = &self.blocks[l];
-        let n = b.dim();
-        let mut y = [0.0; NPAP];
-        self.to_si(l, c, &mut y);
-        b.jacobian_into(&y[..n], &mut jac[..n * n]);
-        for i in 0..n {
-            let si = 1.0 / self.scale[i];
-            for j in 0..n {
-                jac[i * n + j] *= self.scale[j] * si;
-            }
-        }
-    }
 }
 
 impl Reactions for Kinetics {
@@ -401,11 +384,14 @@ fn lu_solve(a: &[f64], piv: &[usize], env: &[(usize, usize)], n: usize, b: &mut 
 /// pattern ([`sparse::BlockLu`]), or, when it declines (a non-zero outside the pattern, a tiny
 /// block pivot), the dense LU with partial pivoting. False when singular.
 fn ros2_factor(kin: &Kinetics, l: usize, n: usize, u: &[f64], h: f64, w: &mut RosWork) -> bool {
-    let gh = ROS_GAMMA * h;
-    let f = &mut w.f;
     let mut y = [0.0; NPAP];
     kin.to_si(l, u, &mut y);
-    kin.blocks[l].jacobian_into(&y[..n], &mut f.a[..n * n]);
+    kin.blocks[l].jacobian_into(&y[..n], &mut w.f.a[..n * n]);
+    factor_raw(kin, l, n, ROS_GAMMA * h, &mut w.f)
+}
+
+/// [`ros2_factor`] from the raw (SI) Jacobian already in `f.a`, with `gh = γh`.
+fn factor_raw(kin: &Kinetics, l: usize, n: usize, gh: f64, f: &mut RosFactors) -> bool {
     let ratio = &kin.ratio[l];
     if kin.lu[l]
         .factor(&f.a, ratio, gh, &mut f.sp, &mut f.sp_piv)
@@ -414,7 +400,6 @@ fn ros2_factor(kin: &Kinetics, l: usize, n: usize, u: &[f64], h: f64, w: &mut Ro
         f.dense = false;
         return true;
     }
-    f.dense = true;
     f.fallbacks += 1;
     // The same matrix as the block LU's, densely (scaled as `Kinetics::jacobian_l` scales).
     for k in 0..n * n {

@@ -347,9 +347,7 @@ impl BlockLu {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{
-        Kinetics, ROS_GAMMA, RosWork, dense_factor, lu_solve, ros2_factor, ros2_voxel,
-    };
+    use super::super::{Kinetics, RosFactors, RosWork, dense_factor, factor_raw, ros2_voxel};
     use super::*;
     use crate::healing::model::{Block, BlockInjury, PersonFactors};
     use crate::healing::params::{DAY, HealingParams};
@@ -387,24 +385,175 @@ mod tests {
         u
     }
 
+    /// Deterministic numbers in [0, 1).
+    fn rng(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed | 1;
+        move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Solves `(I − γhJ) x = b` for the raw Jacobian `jac` of layer `l` with both the
+    /// integrator's factorisation (block LU, or its fallback) and the dense LU; returns the two
+    /// solutions, whether the block LU was used, and the block LU's own verdict.
+    fn both(
+        kin: &Kinetics,
+        l: usize,
+        jac: &[f64],
+        gh: f64,
+        b: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, bool, Result<(), Declined>) {
+        let n = kin.dim(l);
+        let mut w = RosWork::new();
+        w.f.a[..n * n].copy_from_slice(&jac[..n * n]);
+        let verdict = kin.lu[l].factor(jac, &kin.ratio[l], gh, &mut w.f.sp, &mut w.f.sp_piv);
+        assert!(factor_raw(kin, l, n, gh, &mut w.f), "factorisation failed");
+        let mut x = b.to_vec();
+        w.f.solve(kin, l, n, &mut x);
+        let sparse_used = !w.f.dense;
+        let mut d = RosWork::new().f;
+        for k in 0..n * n {
+            d.a[k] = jac[k] * kin.ratio[l][k];
+        }
+        assert!(dense_factor(n, gh, &mut d));
+        let mut xd = b.to_vec();
+        d.solve(kin, l, n, &mut xd);
+        (x, xd, sparse_used, verdict)
+    }
+
+    fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
+        let m = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        a.iter()
+            .zip(b)
+            .fold(0.0f64, |d, (x, y)| d.max((x - y).abs()))
+            / m
+    }
+
+    /// The pattern: structural non-zeros of layer `l` (inside the block LU's storage).
+    fn pattern(kin: &Kinetics, l: usize) -> Vec<bool> {
+        kin.lu[l].outside_mask.iter().map(|&m| m == 0).collect()
+    }
+
     #[test]
-    fn print_structure() {
+    fn block_lu_matches_dense_lu_on_random_matrices_with_the_real_pattern() {
+        let kin = kinetics();
+        let mut r = rng(7);
+        for l in 0..2 {
+            let n = kin.dim(l);
+            let pat = pattern(&kin, l);
+            // Feed-forward structure: small diagonal blocks, some entries below them.
+            let sizes = kin.lu[l].block_sizes();
+            assert!(
+                sizes.len() >= 5 && *sizes.iter().max().unwrap() <= 8,
+                "{sizes:?}"
+            );
+            assert!(!kin.lu[l].lower.is_empty());
+            for trial in 0..20 {
+                // Random J on the pattern (decaying diagonal), in the deviations' units.
+                let mut jac = vec![0.0; n * n];
+                for i in 0..n {
+                    for j in 0..n {
+                        let k = i * n + j;
+                        if pat[k] {
+                            let x = if i == j {
+                                -1.0 - 2.0 * r()
+                            } else {
+                                2.0 * r() - 1.0
+                            };
+                            jac[k] = x / kin.ratio[l][k];
+                        }
+                    }
+                }
+                let gh = 0.05 + 2.0 * r();
+                let b: Vec<f64> = (0..n).map(|_| 2.0 * r() - 1.0).collect();
+                let (x, xd, used, verdict) = both(&kin, l, &jac, gh, &b);
+                assert_eq!(verdict, Ok(()), "layer {l} trial {trial}");
+                assert!(used);
+                let d = rel_diff(&x, &xd);
+                assert!(d < 1e-12, "layer {l} trial {trial}: {d:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn block_lu_matches_dense_lu_on_a_damaged_voxel_and_never_falls_back_on_its_course() {
         let kin = kinetics();
         for l in 0..2 {
-            eprintln!(
-                "layer {l}: blocks {:?} perm {:?} lower {} outside {}",
-                kin.lu[l].block_sizes(),
-                kin.lu[l].perm,
-                kin.lu[l].lower.len(),
-                kin.lu[l].outside_mask.iter().filter(|&&m| m != 0).count()
-            );
+            let n = kin.dim(l);
             let mut u = damaged(&kin, l);
             let mut w = RosWork::new();
-            for s in 0..200 {
-                let h = 0.01 * DAY * 1.2f64.powi(s.min(30));
+            let mut t = 0.0;
+            let mut h = 0.01 * DAY;
+            while t < 60.0 * DAY {
+                // The real I − γhJ of the voxel now, with a large and a small step.
+                let mut y = [0.0; NPAP];
+                kin.to_si(l, &u, &mut y);
+                let mut jac = vec![0.0; n * n];
+                kin.blocks[l].jacobian_into(&y[..n], &mut jac);
+                for gh in [1.7 * h, 1e-3 * h] {
+                    let b: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
+                    let (x, xd, used, _) = both(&kin, l, &jac, gh, &b);
+                    assert!(used, "layer {l} day {}: block LU declined", t / DAY);
+                    let d = rel_diff(&x, &xd);
+                    assert!(d < 1e-12, "layer {l} day {}: {d:e}", t / DAY);
+                }
                 assert!(ros2_voxel(&kin, l, &mut u, h, &mut w));
+                t += h;
+                h = (1.2 * h).min(2.0 * DAY);
             }
-            eprintln!("fallbacks {}", w.f.fallbacks);
+            assert_eq!(w.f.fallbacks, 0, "layer {l}");
         }
+    }
+
+    #[test]
+    fn block_lu_declines_tiny_pivots_and_foreign_entries_and_the_dense_lu_takes_over() {
+        let kin = kinetics();
+        let l = 0;
+        let n = kin.dim(l);
+        let pat = pattern(&kin, l);
+        let mut r = rng(11);
+        let mut jac = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                let k = i * n + j;
+                if pat[k] {
+                    let x = if i == j { -1.0 - r() } else { r() - 0.5 };
+                    jac[k] = x / kin.ratio[l][k];
+                }
+            }
+        }
+        let gh = 0.5;
+        let b: Vec<f64> = (0..n).map(|i| (i as f64 - 7.0) / 3.0).collect();
+        // A singleton block (a diagonal-only row) whose pivot 1 − γh·J_ii is ~1e-13.
+        let s = (0..n)
+            .find(|&i| (0..n).all(|j| j == i || !pat[i * n + j]))
+            .expect("a diagonal-only row");
+        jac[s * n + s] = (1.0 - 1e-13) / gh / kin.ratio[l][s * n + s];
+        let (x, xd, used, verdict) = both(&kin, l, &jac, gh, &b);
+        assert_eq!(verdict, Err(Declined::Pivot));
+        assert!(!used);
+        assert_eq!(x, xd, "the fallback is the dense LU");
+        // A non-zero outside the pattern.
+        let mut jac2 = jac.clone();
+        jac2[s * n + s] = -1.0 / kin.ratio[l][s * n + s];
+        let k = pat
+            .iter()
+            .position(|&p| !p)
+            .expect("an entry outside the pattern");
+        jac2[k] = 0.3 / kin.ratio[l][k];
+        let (x, xd, used, verdict) = both(&kin, l, &jac2, gh, &b);
+        assert_eq!(verdict, Err(Declined::Pattern));
+        assert!(!used);
+        assert_eq!(x, xd);
+        // Exactly singular: both decline, the integrator sub-steps instead.
+        let mut jac3 = jac2.clone();
+        jac3[k] = 0.0;
+        jac3[s * n + s] = 1.0 / gh / kin.ratio[l][s * n + s];
+        let mut f: RosFactors = RosWork::new().f;
+        f.a[..n * n].copy_from_slice(&jac3);
+        assert!(!factor_raw(&kin, l, n, gh, &mut f));
     }
 }
