@@ -466,6 +466,68 @@ fn ros2_voxel(kin: &Kinetics, l: usize, u: &mut [f64; NPAP], h: f64, w: &mut Ros
     false
 }
 
+/// Voxels integrated together by [`ros2_lanes`].
+const LANES: usize = 4;
+
+/// The first level of [`ros2_voxel`] (two sub-steps, one block LU) for `LANES` voxels of layer
+/// `l` at once, their solves interleaved ([`sparse::BlockLu::solve_lanes`]). Every voxel sees
+/// exactly the operations of [`ros2_voxel`], so its result does not depend on its lane
+/// mates. False (and `us` untouched) when any voxel needs more: the dense fallback, a
+/// singular matrix or a non-finite value; the caller then runs [`ros2_voxel`] on each.
+fn ros2_lanes(
+    kin: &Kinetics,
+    l: usize,
+    us: &mut [[f64; NPAP]; LANES],
+    h: f64,
+    ws: &mut [RosWork; LANES],
+) -> bool {
+    let n = kin.dim(l);
+    let hs = h / ROS_SUBSTEPS as f64;
+    for q in 0..LANES {
+        if !ros2_factor(kin, l, n, &us[q], hs, &mut ws[q]) || ws[q].f.dense {
+            return false;
+        }
+    }
+    let mut v = *us;
+    let mut k1 = [[0.0; NPAP]; LANES];
+    let mut k2 = [[0.0; NPAP]; LANES];
+    let mut y = [[0.0; NPAP]; LANES];
+    let lu = &kin.lu[l];
+    for _ in 0..ROS_SUBSTEPS {
+        let val: [&[f64]; LANES] = std::array::from_fn(|q| &ws[q].f.sp[..]);
+        let piv: [&[usize]; LANES] = std::array::from_fn(|q| &ws[q].f.sp_piv[..]);
+        for q in 0..LANES {
+            kin.rates_l(l, &v[q], &mut k1[q]);
+        }
+        lu.solve_lanes(val, piv, &mut k1);
+        for q in 0..LANES {
+            for i in 0..n {
+                y[q][i] = v[q][i] + hs * k1[q][i];
+            }
+            kin.rates_l(l, &y[q], &mut k2[q]);
+            for i in 0..n {
+                k2[q][i] -= 2.0 * k1[q][i];
+            }
+        }
+        lu.solve_lanes(val, piv, &mut k2);
+        let mut ok = true;
+        for q in 0..LANES {
+            for i in 0..n {
+                y[q][i] = v[q][i] + hs * (1.5 * k1[q][i] + 0.5 * k2[q][i]);
+                ok &= y[q][i].is_finite();
+            }
+        }
+        if !ok {
+            return false;
+        }
+        for q in 0..LANES {
+            v[q][..n].copy_from_slice(&y[q][..n]);
+        }
+    }
+    *us = v;
+    true
+}
+
 /// Diffusivity (m²/s) of each state variable of the transported fields.
 pub fn diffusivities(p: &HealingParams) -> [f64; NPAP] {
     let mut d = [0.0; NPAP];
@@ -781,29 +843,64 @@ impl SpatialModel {
         let failed = parts
             .into_par_iter()
             .enumerate()
-            .map_init(RosWork::new, |w, (ci, mut sp)| {
-                let mut u = [0.0; NPAP];
-                let len = sp[0].len();
-                for q in 0..len {
-                    let v = ci * CH + q;
-                    let mut zero = true;
-                    for s in 0..NPAP {
-                        u[s] = sp[s][q];
-                        zero &= u[s] == 0.0;
+            .map_init(
+                || std::array::from_fn::<RosWork, LANES, _>(|_| RosWork::new()),
+                |ws, (ci, mut sp)| {
+                    let len = sp[0].len();
+                    // Voxels waiting for a full set of lanes, per layer: (index in the chunk,
+                    // deviations).
+                    let mut pend: [Vec<(usize, [f64; NPAP])>; 2] =
+                        [Vec::with_capacity(LANES), Vec::with_capacity(LANES)];
+                    let mut failed: Option<usize> = None;
+                    let mut fail = |v: usize| failed = Some(failed.map_or(v, |f: usize| f.min(v)));
+                    let mut run = |l: usize,
+                                   batch: &mut Vec<(usize, [f64; NPAP])>,
+                                   sp: &mut Vec<&mut [f64]>,
+                                   ws: &mut [RosWork; LANES]| {
+                        let mut done = false;
+                        if batch.len() == LANES {
+                            let mut us: [[f64; NPAP]; LANES] = std::array::from_fn(|q| batch[q].1);
+                            if ros2_lanes(kin, l, &mut us, h, ws) {
+                                for (q, b) in batch.iter_mut().enumerate() {
+                                    b.1 = us[q];
+                                }
+                                done = true;
+                            }
+                        }
+                        for (q, u) in batch.iter_mut() {
+                            if !done && !ros2_voxel(kin, l, u, h, &mut ws[0]) {
+                                fail(ci * CH + *q);
+                                continue;
+                            }
+                            for s in 0..kin.dim(l) {
+                                sp[s][*q] = u[s];
+                            }
+                        }
+                        batch.clear();
+                    };
+                    for q in 0..len {
+                        let v = ci * CH + q;
+                        let mut u = [0.0; NPAP];
+                        let mut zero = true;
+                        for s in 0..NPAP {
+                            u[s] = sp[s][q];
+                            zero &= u[s] == 0.0;
+                        }
+                        if zero {
+                            continue;
+                        }
+                        let l = kin.layer[v] as usize;
+                        pend[l].push((q, u));
+                        if pend[l].len() == LANES {
+                            run(l, &mut pend[l], &mut sp, ws);
+                        }
                     }
-                    if zero {
-                        continue;
+                    for l in 0..2 {
+                        run(l, &mut pend[l], &mut sp, ws);
                     }
-                    let l = kin.layer[v] as usize;
-                    if !ros2_voxel(kin, l, &mut u, h, w) {
-                        return Some(v);
-                    }
-                    for s in 0..kin.dim(l) {
-                        sp[s][q] = u[s];
-                    }
-                }
-                None
-            })
+                    failed
+                },
+            )
             .reduce(
                 || None,
                 |a, b| match (a, b) {

@@ -343,6 +343,84 @@ impl BlockLu {
             b[self.perm[k]] = x[k];
         }
     }
+
+    /// [`Self::solve`] for `L` voxels at once (lane `q`: factors `val[q]`, `piv[q]`, right-hand
+    /// side `b[q]`): the same operations in the same order per lane, so every lane's result is
+    /// bit-identical to [`Self::solve`]'s; interleaving independent voxels hides the latency of
+    /// the substitutions' dependency chains.
+    #[inline]
+    pub(super) fn solve_lanes<const L: usize>(
+        &self,
+        val: [&[f64]; L],
+        piv: [&[usize]; L],
+        b: &mut [[f64; NPAP]; L],
+    ) {
+        let n = self.n;
+        let mut x = [[0.0; L]; NPAP];
+        for k in 0..n {
+            let src = self.perm[k];
+            for q in 0..L {
+                x[k][q] = b[q][src];
+            }
+        }
+        for blk in &self.blocks {
+            for &(r, e0, e1) in &self.lower_rows[blk.low.0..blk.low.1] {
+                let mut s = x[r];
+                for e in e0..e1 {
+                    let c = self.lower[e].1;
+                    let ve = self.lower_off + e;
+                    for q in 0..L {
+                        s[q] -= val[q][ve] * x[c][q];
+                    }
+                }
+                x[r] = s;
+            }
+            let m = blk.end - blk.start;
+            let (st, off) = (blk.start, blk.off);
+            if m == 1 {
+                for q in 0..L {
+                    x[st][q] *= val[q][off];
+                }
+                continue;
+            }
+            for q in 0..L {
+                for k in 0..m {
+                    let p = piv[q][st + k];
+                    let t = x[st + k][q];
+                    x[st + k][q] = x[st + p][q];
+                    x[st + p][q] = t;
+                }
+            }
+            for i in 1..m {
+                let mut s = x[st + i];
+                for j in 0..i {
+                    let xj = x[st + j];
+                    for q in 0..L {
+                        s[q] -= val[q][off + i * m + j] * xj[q];
+                    }
+                }
+                x[st + i] = s;
+            }
+            for i in (0..m).rev() {
+                let mut s = x[st + i];
+                for j in i + 1..m {
+                    let xj = x[st + j];
+                    for q in 0..L {
+                        s[q] -= val[q][off + i * m + j] * xj[q];
+                    }
+                }
+                for q in 0..L {
+                    x[st + i][q] = s[q] * val[q][off + i * m + i];
+                }
+            }
+        }
+        for k in 0..n {
+            let dst = self.perm[k];
+            for q in 0..L {
+                b[q][dst] = x[k][q];
+            }
+        }
+    }
 }
 
 #[cfg(test)]
