@@ -242,7 +242,9 @@ pub enum Integrator {
     Sdirk2,
     /// ROS2 (Verwer, Spee, Blom & Hundsdorfer 1999, SIAM J. Sci. Comput. 20:1456): linearly
     /// implicit, L-stable, second order, one analytic Jacobian and one LU of `I − γhJ` per voxel
-    /// and half-step, two right-hand sides and no Newton iterations; a voxel exactly at rest
+    /// and half-step (block lower triangular on the Jacobian's structural pattern: dense LU of
+    /// the small diagonal blocks only, the full dense LU as fallback; solves of four voxels
+    /// interleaved), two right-hand sides and no Newton iterations; a voxel exactly at rest
     /// (every deviation 0.0) is skipped (rest is the kinetics' fixed point). Sub-steps 2 … 64
     /// when a step gives a non-finite value. The patch's integrator.
     Rosenbrock,
