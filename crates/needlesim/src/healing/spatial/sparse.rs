@@ -25,8 +25,8 @@ use crate::healing::model::NPAP;
 pub(super) const PIVOT_TOL: f64 = 1e-10;
 
 /// One diagonal block: positions `start..end` of the elimination order, its dense `m × m`
-/// factors at `off` in the value array, and the range `low` of [`BlockLu::lower`] entries
-/// whose row lies in it.
+/// factors at `off` in the value array, and the range `low` of [`BlockLu::lower_rows`]
+/// (rows with entries left of the diagonal blocks) that lie in it.
 #[derive(Clone, Debug)]
 struct Blk {
     start: usize,
@@ -115,13 +115,11 @@ impl BlockLu {
             order.push(next);
         }
         let mut perm = Vec::with_capacity(n);
-        let mut pos = vec![0; n];
         let mut blocks = Vec::with_capacity(order.len());
         let mut off = 0;
         for &c in &order {
             let start = perm.len();
             for &i in &comps[c] {
-                pos[i] = perm.len();
                 perm.push(i);
             }
             let m = comps[c].len();
@@ -135,8 +133,7 @@ impl BlockLu {
         }
         let mut lower = Vec::new();
         let mut outside = Vec::new();
-        for (b, blk) in blocks.iter_mut().enumerate() {
-            blk.low.0 = lower.len();
+        for blk in &blocks {
             for r in blk.start..blk.end {
                 let i = perm[r];
                 for c in 0..blk.start {
@@ -145,8 +142,6 @@ impl BlockLu {
                     }
                 }
             }
-            blk.low.1 = lower.len();
-            let _ = b;
         }
         let mut inside = vec![false; n * n];
         for blk in &blocks {
@@ -173,7 +168,6 @@ impl BlockLu {
             }
         }
         for blk in blocks.iter_mut() {
-            // From now on `low` indexes `lower_rows`.
             let first = lower_rows.partition_point(|x| x.0 < blk.start);
             let last = lower_rows.partition_point(|x| x.0 < blk.end);
             blk.low = (first, last);
