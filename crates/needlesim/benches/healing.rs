@@ -12,7 +12,9 @@
 //! (SDIRK2, the baseline) and 3-D patches (ROS2) of the sides in `NEEDLESIM_PATCH_MM`
 //! (comma-separated mm, default `0.5,1`) at `NEEDLESIM_PATCH_UM` µm (default 25), with wall and
 //! process CPU time, cost per voxel-step and the extrapolation to 1 cm² (linear in voxels:
-//! the step schedule does not depend on the grid).
+//! the step schedule does not depend on the grid). With `NEEDLESIM_PATCH_DUMP=<file>` the
+//! runs' final layer means and last cross-section snapshot are written to `<file>` (one value
+//! per line, `run layer-or-voxel variable value`), to compare two builds' results.
 
 use std::time::Instant;
 
@@ -62,6 +64,35 @@ fn process_cpu_s() -> f64 {
     };
     // Fields 14 and 15 (utime, stime) are at 11, 12 after the command; 100 ticks per second.
     (tick(11) + tick(12)) / 100.0
+}
+
+/// Appends a run's final layer means and last snapshot to the dump file, if one was asked for.
+fn dump_run(label: &str, r: &needlesim::healing::spatial::SpatialRun) {
+    use std::io::Write;
+    let Ok(path) = std::env::var("NEEDLESIM_PATCH_DUMP") else {
+        return;
+    };
+    let mut s = String::new();
+    for (l, vals) in r.trajectory.values.iter().enumerate() {
+        if let Some(y) = vals.last() {
+            for (i, x) in y.iter().enumerate() {
+                s += &format!("{label} mean{l} {i} {x:e}\n");
+            }
+        }
+    }
+    if let Some(snap) = r.snapshots.last() {
+        for (i, vals) in snap.values.iter().enumerate() {
+            for (q, x) in vals.iter().enumerate() {
+                s += &format!("{label} v{} {i} {x:e}\n", snap.voxels[q]);
+            }
+        }
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .expect("dump file");
+    f.write_all(s.as_bytes()).expect("dump write");
 }
 
 fn patch_bench() {
@@ -128,6 +159,7 @@ fn patch_bench() {
         .expect("unit cell run")
     });
     let base = cpu / (r.voxels as f64 * r.steps as f64);
+    dump_run("cell-sdirk2", &r);
     println!(
         "unit cell (SDIRK2)        {:>9} voxels {:>4} steps  wall {:>8.2} s  cpu {:>8.2} s  {:>6.2} µs cpu/voxel-step",
         r.voxels,
@@ -160,6 +192,7 @@ fn patch_bench() {
         .expect("unit cell run")
     });
     let per = cpu / (r2.voxels as f64 * r2.steps as f64);
+    dump_run("cell-ros2", &r2);
     let c = |tr: &needlesim::healing::lumped::Trajectory| {
         let y = tr.values[1].last().copied().unwrap_or_default();
         y[C1] + y[C3]
@@ -221,6 +254,7 @@ fn patch_bench() {
             .expect("patch run")
         });
         let per = cpu / (r.voxels as f64 * r.steps as f64);
+        dump_run(&format!("patch-{mm}mm"), &r);
         let full = 1e-2 / patch.voxel_m;
         let scale = full * full / (patch.n * patch.n) as f64;
         println!(

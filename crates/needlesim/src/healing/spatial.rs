@@ -35,6 +35,8 @@
 // Per-species loops index several parallel arrays (rest, scale, fields) with one variable.
 #![allow(clippy::needless_range_loop)]
 
+mod sparse;
+
 use std::time::Instant;
 
 use super::lumped::{InjuryInput, SessionInput, Trajectory};
@@ -81,6 +83,13 @@ pub struct Kinetics {
     /// Relative storage capacity per layer and variable (1 unless the variable moves with a
     /// layered capacity, see [`Kinetics::new`]).
     capacity: [[f64; NPAP]; 2],
+    /// `1 / scale` per layer (the ROS2 rates multiply by it).
+    inv_scale: [[f64; NPAP]; 2],
+    /// Per layer: `scale[j] / scale[i]` at row-major `i·dim + j` (raw Jacobian → Jacobian of
+    /// the deviations).
+    ratio: [Vec<f64>; 2],
+    /// Per layer: the block-triangular LU structure of `I − γhJ` (ROS2).
+    lu: [sparse::BlockLu; 2],
 }
 
 impl Kinetics {
@@ -120,12 +129,30 @@ impl Kinetics {
                 });
             }
         }
+        let ratio = [0, 1].map(|l| {
+            let n = [&pap, &ret][l].dim();
+            let mut r = vec![0.0; n * n];
+            for i in 0..n {
+                let si = 1.0 / scale[l][i];
+                for j in 0..n {
+                    r[i * n + j] = scale[l][j] * si;
+                }
+            }
+            r
+        });
+        let lu = [0, 1].map(|l| {
+            let b = [&pap, &ret][l];
+            probe_pattern(b, &rest[l], &scale[l])
+        });
         Kinetics {
             blocks: [pap, ret],
             layer,
             rest,
             scale,
             capacity,
+            inv_scale: scale.map(|row| row.map(|x| 1.0 / x)),
+            ratio,
+            lu,
         }
     }
 
@@ -158,6 +185,39 @@ impl Kinetics {
     }
 }
 
+/// The block LU structure of a layer's `I − γhJ` from the union of the Jacobian's non-zeros
+/// at probe states: rest, and 256 states spread over deviations of both signs from 1e-3 to 30
+/// typical magnitudes (every clamp and switch of the kinetics on either side). Deterministic
+/// (a fixed xorshift sequence). A non-zero the probes missed is caught per voxel and sends that
+/// voxel to the dense LU.
+fn probe_pattern(b: &Block, rest: &[f64; NPAP], scale: &[f64; NPAP]) -> sparse::BlockLu {
+    let n = b.dim();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let probes = (0..257).map(move |p| {
+        let mut y = vec![0.0; n];
+        for i in 0..n {
+            let u = if p == 0 {
+                0.0
+            } else {
+                let mag = 10f64.powf(-3.0 + 4.5 * next());
+                let sign = if next() < 0.25 { -1.0 } else { 1.0 };
+                sign * mag
+            };
+            y[i] = rest[i] + u * scale[i];
+        }
+        let mut j = vec![0.0; n * n];
+        b.jacobian_into(&y, &mut j);
+        j
+    });
+    sparse::BlockLu::from_probes(n, probes)
+}
+
 impl Kinetics {
     /// Rates of the transported deviations of a voxel of layer `l` (first `dim(l)` entries).
     #[inline]
@@ -169,23 +229,7 @@ impl Kinetics {
         let mut dy = [0.0; NPAP];
         b.rhs(0.0, &y[..n], &mut dy[..n]);
         for i in 0..n {
-            dcdt[i] = dy[i] / self.scale[l][i];
-        }
-    }
-
-    /// Jacobian of [`Self::rates_l`], row-major `dim(l) × dim(l)`.
-    #[inline]
-    fn jacobian_l(&self, l: usize, c: &[f64], jac: &mut [f64]) {
-        let b = &self.blocks[l];
-        let n = b.dim();
-        let mut y = [0.0; NPAP];
-        self.to_si(l, c, &mut y);
-        b.jacobian_into(&y[..n], &mut jac[..n * n]);
-        for i in 0..n {
-            let si = 1.0 / self.scale[l][i];
-            for j in 0..n {
-                jac[i * n + j] *= self.scale[l][j] * si;
-            }
+            dcdt[i] = dy[i] * self.inv_scale[l][i];
         }
     }
 }
@@ -231,7 +275,9 @@ pub enum Integrator {
     Sdirk2,
     /// ROS2 (Verwer, Spee, Blom & Hundsdorfer 1999, SIAM J. Sci. Comput. 20:1456): linearly
     /// implicit, L-stable, second order, one analytic Jacobian and one LU of `I − γhJ` per voxel
-    /// and half-step, two right-hand sides and no Newton iterations; a voxel exactly at rest
+    /// and half-step (block lower triangular on the Jacobian's structural pattern: dense LU of
+    /// the small diagonal blocks only, the full dense LU as fallback; solves of four voxels
+    /// interleaved), two right-hand sides and no Newton iterations; a voxel exactly at rest
     /// (every deviation 0.0) is skipped (rest is the kinetics' fixed point). Sub-steps 2 … 64
     /// when a step gives a non-finite value. The patch's integrator.
     Rosenbrock,
@@ -242,11 +288,36 @@ const ROS_SUBSTEPS: usize = 2;
 /// γ of ROS2 (1 + 1/√2: L-stable).
 const ROS_GAMMA: f64 = 1.0 + std::f64::consts::FRAC_1_SQRT_2;
 
-struct RosWork {
+/// The factors of `I − γhJ` at one voxel.
+struct RosFactors {
+    /// The raw Jacobian, then (dense fallback) the dense factors of `I − γhJ`.
     a: [f64; NPAP * NPAP],
     piv: [usize; NPAP],
-    /// Per row of the factors: first non-zero column of L, one past the last of U.
+    /// Per row of the dense factors: first non-zero column of L, one past the last of U.
     env: [(usize, usize); NPAP],
+    /// The block-triangular factors ([`sparse::BlockLu`]) and their block pivots.
+    sp: [f64; NPAP * NPAP],
+    sp_piv: [usize; NPAP],
+    /// True when the dense factors in `a` are the current ones (the block LU declined).
+    dense: bool,
+    /// Factorisations that fell back to the dense LU (diagnostics, tests).
+    fallbacks: u64,
+}
+
+impl RosFactors {
+    /// Solves `(I − γhJ) x = b` in place with the current factors.
+    #[inline]
+    fn solve(&self, kin: &Kinetics, l: usize, n: usize, b: &mut [f64]) {
+        if self.dense {
+            lu_solve(&self.a, &self.piv, &self.env, n, b);
+        } else {
+            kin.lu[l].solve(&self.sp, &self.sp_piv, b);
+        }
+    }
+}
+
+struct RosWork {
+    f: RosFactors,
     k1: [f64; NPAP],
     k2: [f64; NPAP],
     y: [f64; NPAP],
@@ -255,9 +326,15 @@ struct RosWork {
 impl RosWork {
     fn new() -> Self {
         RosWork {
-            a: [0.0; NPAP * NPAP],
-            piv: [0; NPAP],
-            env: [(0, 0); NPAP],
+            f: RosFactors {
+                a: [0.0; NPAP * NPAP],
+                piv: [0; NPAP],
+                env: [(0, 0); NPAP],
+                sp: [0.0; NPAP * NPAP],
+                sp_piv: [0; NPAP],
+                dense: false,
+                fallbacks: 0,
+            },
             k1: [0.0; NPAP],
             k2: [0.0; NPAP],
             y: [0.0; NPAP],
@@ -338,20 +415,47 @@ fn lu_solve(a: &[f64], piv: &[usize], env: &[(usize, usize)], n: usize, b: &mut 
     }
 }
 
-/// Factorises `I − γhJ` with the Jacobian at `u`; false when singular.
+/// Factorises `I − γhJ` with the Jacobian at `u`: the block-triangular LU on the layer's
+/// pattern ([`sparse::BlockLu`]), or, when it declines (a non-zero outside the pattern, a tiny
+/// block pivot), the dense LU with partial pivoting. False when singular.
 fn ros2_factor(kin: &Kinetics, l: usize, n: usize, u: &[f64], h: f64, w: &mut RosWork) -> bool {
-    let gh = ROS_GAMMA * h;
-    kin.jacobian_l(l, u, &mut w.a);
-    for x in w.a[..n * n].iter_mut() {
+    let mut y = [0.0; NPAP];
+    kin.to_si(l, u, &mut y);
+    kin.blocks[l].jacobian_into(&y[..n], &mut w.f.a[..n * n]);
+    factor_raw(kin, l, n, ROS_GAMMA * h, &mut w.f)
+}
+
+/// [`ros2_factor`] from the raw (SI) Jacobian already in `f.a`, with `gh = γh`.
+fn factor_raw(kin: &Kinetics, l: usize, n: usize, gh: f64, f: &mut RosFactors) -> bool {
+    let ratio = &kin.ratio[l];
+    if kin.lu[l]
+        .factor(&f.a, ratio, gh, &mut f.sp, &mut f.sp_piv)
+        .is_ok()
+    {
+        f.dense = false;
+        return true;
+    }
+    f.fallbacks += 1;
+    // The same matrix as the block LU's, densely (scaled as `Kinetics::jacobian_l` scales).
+    for k in 0..n * n {
+        f.a[k] *= ratio[k];
+    }
+    dense_factor(n, gh, f)
+}
+
+/// The dense LU with partial pivoting of `I − γhJ` from the scaled Jacobian in `f.a`.
+fn dense_factor(n: usize, gh: f64, f: &mut RosFactors) -> bool {
+    f.dense = true;
+    for x in f.a[..n * n].iter_mut() {
         *x *= -gh;
     }
     for i in 0..n {
-        w.a[i * n + i] += 1.0;
+        f.a[i * n + i] += 1.0;
     }
-    if !lu_factor(&mut w.a, &mut w.piv, n) {
+    if !lu_factor(&mut f.a, &mut f.piv, n) {
         return false;
     }
-    lu_envelope(&w.a, n, &mut w.env);
+    lu_envelope(&f.a, n, &mut f.env);
     true
 }
 
@@ -360,7 +464,7 @@ fn ros2_factor(kin: &Kinetics, l: usize, n: usize, u: &[f64], h: f64, w: &mut Ro
 /// point); false (and `u` untouched) when a value is not finite.
 fn ros2_step(kin: &Kinetics, l: usize, n: usize, u: &mut [f64], h: f64, w: &mut RosWork) -> bool {
     kin.rates_l(l, u, &mut w.k1);
-    lu_solve(&w.a, &w.piv, &w.env, n, &mut w.k1[..n]);
+    w.f.solve(kin, l, n, &mut w.k1[..n]);
     for i in 0..n {
         w.y[i] = u[i] + h * w.k1[i];
     }
@@ -368,7 +472,7 @@ fn ros2_step(kin: &Kinetics, l: usize, n: usize, u: &mut [f64], h: f64, w: &mut 
     for i in 0..n {
         w.k2[i] -= 2.0 * w.k1[i];
     }
-    lu_solve(&w.a, &w.piv, &w.env, n, &mut w.k2[..n]);
+    w.f.solve(kin, l, n, &mut w.k2[..n]);
     let mut ok = true;
     for i in 0..n {
         w.y[i] = u[i] + h * (1.5 * w.k1[i] + 0.5 * w.k2[i]);
@@ -395,6 +499,68 @@ fn ros2_voxel(kin: &Kinetics, l: usize, u: &mut [f64; NPAP], h: f64, w: &mut Ros
     }
     *u = u0;
     false
+}
+
+/// Voxels integrated together by [`ros2_lanes`].
+const LANES: usize = 4;
+
+/// The first level of [`ros2_voxel`] (two sub-steps, one block LU) for `LANES` voxels of layer
+/// `l` at once, their solves interleaved ([`sparse::BlockLu::solve_lanes`]). Every voxel sees
+/// exactly the operations of [`ros2_voxel`], so its result does not depend on its lane
+/// mates. False (and `us` untouched) when any voxel needs more: the dense fallback, a
+/// singular matrix or a non-finite value; the caller then runs [`ros2_voxel`] on each.
+fn ros2_lanes(
+    kin: &Kinetics,
+    l: usize,
+    us: &mut [[f64; NPAP]; LANES],
+    h: f64,
+    ws: &mut [RosWork; LANES],
+) -> bool {
+    let n = kin.dim(l);
+    let hs = h / ROS_SUBSTEPS as f64;
+    for q in 0..LANES {
+        if !ros2_factor(kin, l, n, &us[q], hs, &mut ws[q]) || ws[q].f.dense {
+            return false;
+        }
+    }
+    let mut v = *us;
+    let mut k1 = [[0.0; NPAP]; LANES];
+    let mut k2 = [[0.0; NPAP]; LANES];
+    let mut y = [[0.0; NPAP]; LANES];
+    let lu = &kin.lu[l];
+    for _ in 0..ROS_SUBSTEPS {
+        let val: [&[f64]; LANES] = std::array::from_fn(|q| &ws[q].f.sp[..]);
+        let piv: [&[usize]; LANES] = std::array::from_fn(|q| &ws[q].f.sp_piv[..]);
+        for q in 0..LANES {
+            kin.rates_l(l, &v[q], &mut k1[q]);
+        }
+        lu.solve_lanes(val, piv, &mut k1);
+        for q in 0..LANES {
+            for i in 0..n {
+                y[q][i] = v[q][i] + hs * k1[q][i];
+            }
+            kin.rates_l(l, &y[q], &mut k2[q]);
+            for i in 0..n {
+                k2[q][i] -= 2.0 * k1[q][i];
+            }
+        }
+        lu.solve_lanes(val, piv, &mut k2);
+        let mut ok = true;
+        for q in 0..LANES {
+            for i in 0..n {
+                y[q][i] = v[q][i] + hs * (1.5 * k1[q][i] + 0.5 * k2[q][i]);
+                ok &= y[q][i].is_finite();
+            }
+        }
+        if !ok {
+            return false;
+        }
+        for q in 0..LANES {
+            v[q][..n].copy_from_slice(&y[q][..n]);
+        }
+    }
+    *us = v;
+    true
 }
 
 /// Diffusivity (m²/s) of each state variable of the transported fields.
@@ -716,29 +882,64 @@ impl SpatialModel {
         let failed = parts
             .into_par_iter()
             .enumerate()
-            .map_init(RosWork::new, |w, (ci, mut sp)| {
-                let mut u = [0.0; NPAP];
-                let len = sp[0].len();
-                for q in 0..len {
-                    let v = ci * CH + q;
-                    let mut zero = true;
-                    for s in 0..NPAP {
-                        u[s] = sp[s][q];
-                        zero &= u[s] == 0.0;
+            .map_init(
+                || std::array::from_fn::<RosWork, LANES, _>(|_| RosWork::new()),
+                |ws, (ci, mut sp)| {
+                    let len = sp[0].len();
+                    // Voxels waiting for a full set of lanes, per layer: (index in the chunk,
+                    // deviations).
+                    let mut pend: [Vec<(usize, [f64; NPAP])>; 2] =
+                        [Vec::with_capacity(LANES), Vec::with_capacity(LANES)];
+                    let mut failed: Option<usize> = None;
+                    let mut fail = |v: usize| failed = Some(failed.map_or(v, |f: usize| f.min(v)));
+                    let mut run = |l: usize,
+                                   batch: &mut Vec<(usize, [f64; NPAP])>,
+                                   sp: &mut Vec<&mut [f64]>,
+                                   ws: &mut [RosWork; LANES]| {
+                        let mut done = false;
+                        if batch.len() == LANES {
+                            let mut us: [[f64; NPAP]; LANES] = std::array::from_fn(|q| batch[q].1);
+                            if ros2_lanes(kin, l, &mut us, h, ws) {
+                                for (q, b) in batch.iter_mut().enumerate() {
+                                    b.1 = us[q];
+                                }
+                                done = true;
+                            }
+                        }
+                        for (q, u) in batch.iter_mut() {
+                            if !done && !ros2_voxel(kin, l, u, h, &mut ws[0]) {
+                                fail(ci * CH + *q);
+                                continue;
+                            }
+                            for s in 0..kin.dim(l) {
+                                sp[s][*q] = u[s];
+                            }
+                        }
+                        batch.clear();
+                    };
+                    for q in 0..len {
+                        let v = ci * CH + q;
+                        let mut u = [0.0; NPAP];
+                        let mut zero = true;
+                        for s in 0..NPAP {
+                            u[s] = sp[s][q];
+                            zero &= u[s] == 0.0;
+                        }
+                        if zero {
+                            continue;
+                        }
+                        let l = kin.layer[v] as usize;
+                        pend[l].push((q, u));
+                        if pend[l].len() == LANES {
+                            run(l, &mut pend[l], &mut sp, ws);
+                        }
                     }
-                    if zero {
-                        continue;
+                    for l in 0..2 {
+                        run(l, &mut pend[l], &mut sp, ws);
                     }
-                    let l = kin.layer[v] as usize;
-                    if !ros2_voxel(kin, l, &mut u, h, w) {
-                        return Some(v);
-                    }
-                    for s in 0..kin.dim(l) {
-                        sp[s][q] = u[s];
-                    }
-                }
-                None
-            })
+                    failed
+                },
+            )
             .reduce(
                 || None,
                 |a, b| match (a, b) {
