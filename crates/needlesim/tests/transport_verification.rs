@@ -1075,7 +1075,7 @@ fn unsplit_adaptive_steps_grow_on_the_channel_cell() {
 
 #[test]
 fn unsplit_mass_conserved_with_closed_boundaries() {
-    // 24 × 24 columns: z-line preconditioned CG; the axisymmetric cell: banded Cholesky.
+    // 24 × 24 columns: multigrid-preconditioned CG; the axisymmetric cell: banded Cholesky.
     let shape = [24, 24, 12];
     let z: Vec<f64> = (0..=12).map(|k| 1e-6 * (k as f64).powf(1.5)).collect();
     let grid = Grid3::with_z_faces(24, 24, 2e-6, 2e-6, z).unwrap();
@@ -1101,7 +1101,7 @@ fn unsplit_mass_conserved_with_closed_boundaries() {
         sim.advance_to(10.0, |_| {}).unwrap();
         for s in 0..2 {
             let drift = ((sim.total_amount(s) - m0[s]) / m0[s]).abs();
-            println!("mass drift unsplit {method:?} (z-line CG) species {s}: {drift:.2e}");
+            println!("mass drift unsplit {method:?} (multigrid CG) species {s}: {drift:.2e}");
             assert!(drift < 1e-12, "drift {drift}");
         }
     }
@@ -1156,7 +1156,7 @@ fn unsplit_determinism_run(threads: usize) -> Vec<f64> {
         .unwrap();
     pool.install(|| {
         let mut out = Vec::new();
-        // Wide grid (z-line CG) with reactions and adaptive TR-BDF2 steps.
+        // Wide grid (multigrid-preconditioned CG) with reactions and adaptive TR-BDF2 steps.
         let shape = [28, 24, 10];
         let z: Vec<f64> = (0..=10).map(|k| 1e-6 * (k as f64).powf(1.2)).collect();
         let grid = Grid3::with_z_faces(28, 24, 3e-6, 3e-6, z).unwrap();
@@ -1189,6 +1189,28 @@ fn unsplit_determinism_run(threads: usize) -> Vec<f64> {
         sim.advance_to(30.0, |_| {}).unwrap();
         out.extend_from_slice(sim.fields().as_slice());
         out.push(sim.total_amount(0));
+        // Odd periodic lateral axes (multigrid with seam colours), backward Euler, a channel
+        // closing between steps (new operator generations).
+        let shape = [27, 25, 8];
+        let z: Vec<f64> = (0..=8).map(|k| 1e-6 * (k as f64).powf(1.3)).collect();
+        let grid = Grid3::with_z_faces(27, 25, 3e-6, 3e-6, z).unwrap();
+        let n = grid.len();
+        let problem = Problem::builder(grid)
+            .species(Species::new("c", layered_channel_d(shape, 5)).initial(random_field(n, 6)))
+            .boundary_everywhere(Boundary::Periodic)
+            .boundary_all(Face::TOP, Boundary::Dirichlet(1.0))
+            .boundary_all(Face::BOTTOM, Boundary::ZeroFlux)
+            .build()
+            .unwrap();
+        let mut sim =
+            Simulation::new(problem, SolverSettings::fixed(5.0).with_scheme(unsplit_be())).unwrap();
+        sim.set_unsplit_preconditioner(UnsplitPreconditioner::Multigrid);
+        for step in 0..4 {
+            sim.step(5.0 + step as f64).unwrap();
+            let upd: Vec<(usize, f64)> = (0..27).map(|v| (v, 1e-11 / (1.0 + step as f64))).collect();
+            sim.update_diffusivity(0, &upd).unwrap();
+        }
+        out.extend_from_slice(sim.fields().as_slice());
         // Axisymmetric channel cell (banded Cholesky), backward Euler with a closing channel.
         let cell = channel_cell();
         let mut sim = channel_sim(&cell, unsplit_be(), 20.0);
