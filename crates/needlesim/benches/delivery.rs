@@ -8,7 +8,7 @@
 //!   resolutions, printed as one JSON line (`COMPARE {...}`).
 //!
 //! Run: `cargo bench -p needlesim --bench delivery [-- unit|patch|compare]`; patch options:
-//! `unsplit`, `unsplit-only`, `pc=zline,multigrid`, `only=lidocaine|vitamin` (see [`patch`]).
+//! `unsplit`, `unsplit-only`, `pc=zline,multigrid`, `only=lidocaine|vitamin`, `hours=H`.
 
 use std::time::Instant;
 
@@ -124,7 +124,7 @@ fn patch() {
     // with unsplit backward-Euler steps, in the same command. Options (after `--`):
     // `unsplit-only` skips the split runs; `pc=zline,multigrid` runs the unsplit patch once per
     // listed preconditioner, back to back (default: the engine's choice); `only=lidocaine` or
-    // `only=vitamin` runs one example.
+    // `only=vitamin` runs one example; `hours=H` shortens the simulated time.
     let args: Vec<String> = std::env::args().collect();
     let with_unsplit = args.iter().any(|a| a == "unsplit" || a == "unsplit-only");
     let split_too = !args.iter().any(|a| a == "unsplit-only");
@@ -134,6 +134,12 @@ fn patch() {
         .map(|l| l.split(',').map(str::to_string).collect())
         .unwrap_or_else(|| vec![String::new()]);
     let only = args.iter().find_map(|a| a.strip_prefix("only="));
+    // `hours=H`: simulate H hours instead of the examples' 24 h / 3 h (shorter measurements).
+    let hours: Option<f64> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("hours="))
+        .and_then(|h| h.parse().ok())
+        .filter(|h: &f64| *h > 0.0);
     for (name, dur_h) in [
         ("deliver_vitamin_c_roller.toml", 24.0),
         ("deliver_lidocaine_pen_0.5mm.toml", 3.0),
@@ -141,6 +147,7 @@ fn patch() {
         if only.is_some_and(|o| !name.contains(o)) {
             continue;
         }
+        let dur_h = hours.unwrap_or(dur_h);
         let (s, uplan0) = example(name);
         let mut uplan = uplan0.clone();
         uplan.duration_s = dur_h * 3600.0;
