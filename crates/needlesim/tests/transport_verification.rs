@@ -1202,12 +1202,16 @@ fn unsplit_determinism_run(threads: usize) -> Vec<f64> {
             .boundary_all(Face::BOTTOM, Boundary::ZeroFlux)
             .build()
             .unwrap();
-        let mut sim =
-            Simulation::new(problem, SolverSettings::fixed(5.0).with_scheme(unsplit_be())).unwrap();
+        let mut sim = Simulation::new(
+            problem,
+            SolverSettings::fixed(5.0).with_scheme(unsplit_be()),
+        )
+        .unwrap();
         sim.set_unsplit_preconditioner(UnsplitPreconditioner::Multigrid);
         for step in 0..4 {
             sim.step(5.0 + step as f64).unwrap();
-            let upd: Vec<(usize, f64)> = (0..27).map(|v| (v, 1e-11 / (1.0 + step as f64))).collect();
+            let upd: Vec<(usize, f64)> =
+                (0..27).map(|v| (v, 1e-11 / (1.0 + step as f64))).collect();
             sim.update_diffusivity(0, &upd).unwrap();
         }
         out.extend_from_slice(sim.fields().as_slice());

@@ -48,6 +48,13 @@ struct SyncPtr(*mut f64);
 // that another task of the same phase writes (proper colouring; documented at each use).
 unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
+impl SyncPtr {
+    /// The pointer (a method, so closures capture the whole `Sync` wrapper).
+    #[inline(always)]
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
 
 /// One level of the hierarchy: a 7-point M-matrix on `n = [nx, ny, nz]` cells.
 #[derive(Debug, Clone)]
@@ -219,7 +226,6 @@ impl Level {
         );
         let (diag, cz) = (&self.diag, &self.cz);
         (0..ny).into_par_iter().for_each(|j| {
-            let (cpp, invp) = (cpp, invp);
             for i in 0..nx {
                 let mut prev_cp = 0.0;
                 for k in 0..nz {
@@ -234,8 +240,8 @@ impl Level {
                     let c = up * id;
                     // SAFETY: cell v belongs to row j, which only this task writes.
                     unsafe {
-                        *cpp.0.add(v) = c;
-                        *invp.0.add(v) = id;
+                        *cpp.get().add(v) = c;
+                        *invp.get().add(v) = id;
                     }
                     prev_cp = c;
                 }
@@ -254,12 +260,11 @@ impl Level {
             if is.is_empty() {
                 return;
             }
-            let xp = xp;
             // SAFETY: all indices are in bounds (checked length, neighbours inside the grid);
             // this task writes only the lines (i, j) of this colour in row j; the lines it reads
             // (lateral neighbours) have other colours (proper colouring) and are not written
             // during this pass; its own lines are read only after it wrote them.
-            let get = |q: usize| unsafe { *xp.0.add(q) };
+            let get = |q: usize| unsafe { *xp.get().add(q) };
             for k in 0..nz {
                 let base = k * plane + j * nx;
                 for &i in is {
@@ -269,14 +274,14 @@ impl Level {
                     if k > 0 {
                         rhs += self.cz[v] * get(v - plane);
                     }
-                    unsafe { *xp.0.add(v) = rhs * self.inv[v] };
+                    unsafe { *xp.get().add(v) = rhs * self.inv[v] };
                 }
             }
             for k in (0..nz.saturating_sub(1)).rev() {
                 let base = k * plane + j * nx;
                 for &i in is {
                     let v = base + i as usize;
-                    unsafe { *xp.0.add(v) -= self.cp[v] * get(v + plane) };
+                    unsafe { *xp.get().add(v) -= self.cp[v] * get(v + plane) };
                 }
             }
         });
@@ -345,7 +350,6 @@ fn coarsen(fine: &Level, m: &[f64]) -> (Level, Vec<f64>) {
         SyncPtr(c.cz.as_mut_ptr()),
     );
     mc.par_chunks_mut(cnx).enumerate().for_each(|(row, mr)| {
-        let (cxp, cyp, czp) = (cxp, cyp, czp);
         let (k, cj) = (row / cny, row % cny);
         let cbase = row * cnx;
         for (ci, mv) in mr.iter_mut().enumerate() {
@@ -367,9 +371,9 @@ fn coarsen(fine: &Level, m: &[f64]) -> (Level, Vec<f64>) {
             *mv = sm;
             // SAFETY: coarse cell cbase + ci is written only by the task of its row.
             unsafe {
-                *cxp.0.add(cbase + ci) = sx;
-                *cyp.0.add(cbase + ci) = sy;
-                *czp.0.add(cbase + ci) = sz;
+                *cxp.get().add(cbase + ci) = sx;
+                *cyp.get().add(cbase + ci) = sy;
+                *czp.get().add(cbase + ci) = sz;
             }
         }
     });
