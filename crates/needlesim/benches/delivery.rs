@@ -7,7 +7,8 @@
 //!   (a static cylindrical channel in a layered axisymmetric cell, Franz set-up), at two
 //!   resolutions, printed as one JSON line (`COMPARE {...}`).
 //!
-//! Run: `cargo bench -p needlesim --bench delivery [-- unit|patch|compare]`
+//! Run: `cargo bench -p needlesim --bench delivery [-- unit|patch|compare]`; patch options:
+//! `unsplit`, `unsplit-only`, `pc=zline,multigrid`, `only=lidocaine|vitamin`, `hours=H`.
 
 use std::time::Instant;
 
@@ -120,20 +121,50 @@ fn unit_old() {
 
 fn patch() {
     // The split sweeps (`Resolution::patch()`); with `-- patch unsplit` also the same resolution
-    // with unsplit backward-Euler steps, in the same command (slow: > 10 min, docs/BENCHMARKS.md).
-    let with_unsplit = std::env::args().any(|a| a == "unsplit");
+    // with unsplit backward-Euler steps, in the same command. Options (after `--`):
+    // `unsplit-only` skips the split runs; `pc=zline,multigrid` runs the unsplit patch once per
+    // listed preconditioner, back to back (default: the engine's choice); `only=lidocaine` or
+    // `only=vitamin` runs one example; `hours=H` shortens the simulated time.
+    let args: Vec<String> = std::env::args().collect();
+    let with_unsplit = args.iter().any(|a| a == "unsplit" || a == "unsplit-only");
+    let split_too = !args.iter().any(|a| a == "unsplit-only");
+    let pcs: Vec<String> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("pc="))
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .unwrap_or_else(|| vec![String::new()]);
+    let only = args.iter().find_map(|a| a.strip_prefix("only="));
+    // `hours=H`: simulate H hours instead of the examples' 24 h / 3 h (shorter measurements).
+    let hours: Option<f64> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("hours="))
+        .and_then(|h| h.parse().ok())
+        .filter(|h: &f64| *h > 0.0);
     for (name, dur_h) in [
         ("deliver_vitamin_c_roller.toml", 24.0),
         ("deliver_lidocaine_pen_0.5mm.toml", 3.0),
     ] {
+        if only.is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
+        let dur_h = hours.unwrap_or(dur_h);
         let (s, uplan0) = example(name);
         let mut uplan = uplan0.clone();
         uplan.duration_s = dur_h * 3600.0;
         uplan.profile_times_s = vec![uplan.duration_s];
         let u = run(&s, &uplan).expect("runs").report;
-        for unsplit in [false, true] {
-            if unsplit && !with_unsplit {
-                continue;
+        let mut cases: Vec<(bool, String)> = Vec::new();
+        if split_too {
+            cases.push((false, String::new()));
+        }
+        if with_unsplit {
+            cases.extend(pcs.iter().map(|p| (true, p.clone())));
+        }
+        for (unsplit, pc) in cases {
+            if !pc.is_empty() {
+                // SAFETY: set while no other thread reads the environment (the engine reads it
+                // when a simulation is created, on this thread).
+                unsafe { std::env::set_var(needlesim::transport::PRECONDITIONER_ENV, &pc) };
             }
             let mut plan = uplan0.clone();
             plan.geometry = GeometryKind::Patch { side_m: 10e-3 };
@@ -143,12 +174,19 @@ fn patch() {
             };
             plan.duration_s = uplan.duration_s;
             plan.profile_times_s = vec![plan.duration_s];
+            let _ = needlesim::transport::solve_probe::take();
             let t0 = Instant::now();
             let r = run(&s, &plan).expect("runs").report;
             let t = t0.elapsed().as_secs_f64();
+            let st = needlesim::transport::solve_probe::take();
             println!(
-                "BENCH patch {name} ({}): 1 cm², {:.0} h, {} threads, {:.1} s; {} voxels, {} channels, {} steps; reached dermis {:.4e} µg/cm² (unit cell {:.4e}, ratio {:.3})",
+                "BENCH patch {name} ({}{}): 1 cm², {:.0} h, {} threads, {:.1} s; {} voxels, {} channels, {} steps; reached dermis {:.4e} µg/cm² (unit cell {:.4e}, ratio {:.3}); CG: {} solves, {} iterations ({:.1} per solve), preconditioner set-up {:.1} s, application {:.1} s",
                 if unsplit { "unsplit" } else { "split" },
+                if pc.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {pc}")
+                },
                 dur_h,
                 rayon::current_num_threads(),
                 t,
@@ -157,8 +195,17 @@ fn patch() {
                 r.numerics.steps_needled,
                 r.needled.reached_dermis_ug_cm2,
                 u.needled.reached_dermis_ug_cm2,
-                r.needled.reached_dermis_ug_cm2 / u.needled.reached_dermis_ug_cm2
+                r.needled.reached_dermis_ug_cm2 / u.needled.reached_dermis_ug_cm2,
+                st.solves,
+                st.iterations,
+                st.iterations as f64 / st.solves.max(1) as f64,
+                st.setup_s,
+                st.precondition_s,
             );
+            if !pc.is_empty() {
+                // SAFETY: as above.
+                unsafe { std::env::remove_var(needlesim::transport::PRECONDITIONER_ENV) };
+            }
         }
     }
 }

@@ -115,9 +115,10 @@ impl Resolution {
             dt_first_s: 2.0,
             dt_growth: 1.5,
             dt_max_s: 1800.0,
-            // Millions of voxels: the unsplit solve's z-line preconditioned CG needs tens to
-            // hundreds of iterations per long step there (docs/BENCHMARKS.md), far beyond the
-            // one-minute budget, so the patch keeps the split sweeps and their step error.
+            // Millions of voxels: even with the multigrid preconditioner (~6 CG iterations per
+            // long step, 7× fewer than z-line Jacobi) the unsplit 1 cm² patch misses the
+            // one-minute budget (docs/BENCHMARKS.md), so the patch keeps the split sweeps and
+            // their step error.
             unsplit: false,
             ..Resolution::default()
         }

@@ -26,6 +26,7 @@ use super::operator::{
     DiffusionOperator, DiffusivityStorage, boundary_conductance, face_conductance,
 };
 use super::problem::{Boundary, Coefficient};
+use super::unsplit::{SolveOutcome, UnsplitSolve};
 
 /// One implicit 1-D sub-step: `(I − θ h L_axis) c' = (I + (1 − θ) h L_axis) c`, with the
 /// right-hand side multiplied by `scale` (used to fold an exact uniform decay factor in).
@@ -92,6 +93,23 @@ pub trait Backend: Send {
         source: &Coefficient,
         h: f64,
     ) -> bool;
+
+    // --- Unsplit scheme seam (docs/TRANSPORT.md, "Backend seam") ---
+
+    /// One species' implicit unsplit solve `[V (1 + κh λ) + κh K] x = b` ([`UnsplitSolve`]),
+    /// from the initial guess in `x` (the extrapolated previous fields). The default is the CPU
+    /// solver (preconditioned conjugate gradients), which [`CpuBackend`] uses; another backend
+    /// may solve the same system its own way (reading the operator through the accessors of
+    /// [`UnsplitSolve`]) as long as it meets the tolerance, keeps `x ≥ 0` for `b ≥ 0` and the
+    /// discrete mass balance `Σ A x = Σ b`.
+    fn unsplit_solve(
+        &mut self,
+        system: UnsplitSolve<'_>,
+        b: &[f64],
+        x: &mut [f64],
+    ) -> SolveOutcome {
+        system.solve_on_cpu(b, x)
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -48,6 +48,7 @@ pub(crate) mod backend;
 mod field;
 mod grid;
 mod kernel;
+mod multigrid;
 mod operator;
 mod problem;
 mod reaction;
@@ -61,9 +62,13 @@ pub use field::Fields;
 pub use grid::{AxiGrid, Geometry, Grid3};
 pub use operator::{DiffusionOperator, DiffusivityStorage, PerVoxelConductances};
 pub use problem::{Boundary, Coefficient, Face, Problem, ProblemBuilder, Reactions, Species};
+pub use solver::PRECONDITIONER_ENV;
 pub use solver::{
     LinearSolveStats, RunStats, Scheme, Simulation, SolverSettings, StepControl, UnsplitMethod,
 };
+#[doc(hidden)]
+pub use unsplit::solve_probe;
+pub use unsplit::{SolveOutcome, UnsplitPreconditioner, UnsplitSolve};
 
 /// Errors of the transport engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

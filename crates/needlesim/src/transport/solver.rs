@@ -14,7 +14,9 @@ use super::operator::{
 };
 use super::problem::{Boundary, Coefficient, Face, Problem, check_periodic};
 use super::reaction::{LocalOde, ReactOutcome, react_all};
-use super::unsplit::{Coeffs, OperatorView, SpeciesSolver, Work};
+use super::unsplit::{
+    Coeffs, OperatorView, SpeciesSolver, UnsplitPreconditioner, UnsplitSolve, Work,
+};
 
 /// The diffusion time discretisation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -231,6 +233,21 @@ pub struct RunStats {
     pub max_error_estimate: f64,
 }
 
+/// Environment variable that overrides the unsplit preconditioner (benchmarks, diagnostics).
+pub const PRECONDITIONER_ENV: &str = "NEEDLESIM_UNSPLIT_PRECONDITIONER";
+
+fn preconditioner_from_env() -> Result<UnsplitPreconditioner, TransportError> {
+    match std::env::var(PRECONDITIONER_ENV) {
+        Ok(v) => UnsplitPreconditioner::parse(&v).ok_or_else(|| {
+            TransportError::Unsupported(format!(
+                "environment variable {PRECONDITIONER_ENV} = '{v}' is not a preconditioner: \
+                 use auto, zline or multigrid (or unset it)"
+            ))
+        }),
+        Err(_) => Ok(UnsplitPreconditioner::Auto),
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Order {
     Alternating,
@@ -320,6 +337,11 @@ impl Simulation {
             Scheme::CrankNicolson { damping_steps } => damping_steps,
             Scheme::BackwardEuler | Scheme::Unsplit { .. } => 0,
         };
+        let choice = preconditioner_from_env()?;
+        let mut unsplit = vec![SpeciesSolver::default(); ns];
+        for u in &mut unsplit {
+            u.choice = choice;
+        }
         Ok(Simulation {
             problem,
             ops,
@@ -332,7 +354,7 @@ impl Simulation {
             dt_next: None,
             buf0: Vec::new(),
             buf1: Vec::new(),
-            unsplit: vec![SpeciesSolver::default(); ns],
+            unsplit,
             work: Work::default(),
             decay_version: 0,
             history: Vec::new(),
@@ -736,6 +758,24 @@ impl Simulation {
         Ok(())
     }
 
+    /// Chooses the preconditioner of the unsplit scheme's solves (default
+    /// [`UnsplitPreconditioner::Auto`], or the environment variable
+    /// `NEEDLESIM_UNSPLIT_PRECONDITIONER` = `auto` | `zline` | `multigrid` when set). The
+    /// solution does not depend on it beyond the solver tolerance; the cost does.
+    pub fn set_unsplit_preconditioner(&mut self, choice: UnsplitPreconditioner) {
+        for u in &mut self.unsplit {
+            u.choice = choice;
+        }
+    }
+
+    /// Turns the clamping of the unsplit solves' negatives off (tests that show its effect).
+    #[cfg(test)]
+    pub(crate) fn set_unsplit_clamp(&mut self, on: bool) {
+        for u in &mut self.unsplit {
+            u.clamp_negatives = on;
+        }
+    }
+
     /// Counters of the unsplit scheme's linear solves so far (zero for the split schemes).
     pub fn linear_solve_stats(&self) -> LinearSolveStats {
         let mut st = LinearSolveStats::default();
@@ -776,6 +816,7 @@ impl Simulation {
             time,
             history,
             history_h,
+            backend,
             ..
         } = self;
         work.ensure(nv);
@@ -828,7 +869,18 @@ impl Simulation {
                         decay,
                         decay_version: *decay_version,
                     };
-                    outcomes.push(solver.solve(&op, &co, &b, field, work, tol, max_iter));
+                    outcomes.push(backend.unsplit_solve(
+                        UnsplitSolve {
+                            solver: &mut *solver,
+                            op,
+                            co,
+                            work: &mut *work,
+                            tolerance: tol,
+                            max_iterations: max_iter,
+                        },
+                        &b,
+                        field,
+                    ));
                 }
                 UnsplitMethod::TrBdf2 => {
                     let gamma = 2.0 - std::f64::consts::SQRT_2;
@@ -842,7 +894,18 @@ impl Simulation {
                     tmp.copy_from_slice(field);
                     solver.apply(&op, decay, 1.0, -dh, field, &mut b);
                     solver.add_sources(&op, source, 2.0 * dh, &mut b);
-                    outcomes.push(solver.solve(&op, &co, &b, field, work, tol, max_iter));
+                    outcomes.push(backend.unsplit_solve(
+                        UnsplitSolve {
+                            solver: &mut *solver,
+                            op,
+                            co,
+                            work: &mut *work,
+                            tolerance: tol,
+                            max_iterations: max_iter,
+                        },
+                        &b,
+                        field,
+                    ));
                     // BDF2 to h: M c¹ = V (a y* − e c⁰) + dh (sources)
                     let a = 1.0 / (gamma * (2.0 - gamma));
                     let e = (1.0 - gamma) * (1.0 - gamma) / (gamma * (2.0 - gamma));
@@ -851,7 +914,18 @@ impl Simulation {
                         .for_each(|(t, y)| *t = a * y - e * *t);
                     solver.apply(&op, decay, 1.0, 0.0, &tmp, &mut b);
                     solver.add_sources(&op, source, dh, &mut b);
-                    outcomes.push(solver.solve(&op, &co, &b, field, work, tol, max_iter));
+                    outcomes.push(backend.unsplit_solve(
+                        UnsplitSolve {
+                            solver: &mut *solver,
+                            op,
+                            co,
+                            work: &mut *work,
+                            tolerance: tol,
+                            max_iterations: max_iter,
+                        },
+                        &b,
+                        field,
+                    ));
                 }
             }
             if let Some(o) = outcomes.iter().find(|o| !o.converged) {

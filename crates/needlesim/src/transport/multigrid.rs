@@ -1,0 +1,708 @@
+//! Lateral-semicoarsening multigrid V-cycle: a symmetric positive definite preconditioner for the
+//! conjugate-gradient solve of the unsplit scheme on wide grids (see `unsplit.rs`).
+//!
+//! The matrix `A = V (1 + κh λ) + κh K` of one species is a symmetric M-matrix with a 7-point
+//! stencil. Each level stores it as
+//!
+//! ```text
+//! (A x)_p = d_p x_p − Σ_q c_pq x_q,     d_p = m_p + Σ_q c_pq,   c_pq ≥ 0, m_p ≥ 0
+//! ```
+//!
+//! (`m` = volume, decay and boundary-conductance part). The hierarchy:
+//!
+//! * **semicoarsening in x and y only**: z keeps full resolution on every level (it is the thin,
+//!   variable-spacing, stiff direction of layered skin);
+//! * **piecewise-constant aggregation** of 2 × 2 lateral cells (`P` = injection, `R = Pᵀ`) and the
+//!   **Galerkin operator** `A_c = Pᵀ A P`: coarse couplings are sums of the fine couplings between
+//!   the aggregates and `m_c = Σ m`, so every level is again a 7-point M-matrix built without
+//!   cancellation, and the 10⁴-10⁵ coefficient jumps of channels against stratum corneum are
+//!   represented exactly in the coarse conductances (no averaging of diffusivities);
+//! * **z-line Gauss–Seidel smoothing**: each z line's tridiagonal block solved exactly (Thomas)
+//!   with its lateral neighbours on the right-hand side, lines in a red-black (zebra) colouring
+//!   of the x-y plane so that the lines of one colour are independent (parallel, deterministic).
+//!   Pre-smoothing visits the colours in order, post-smoothing in reverse (its adjoint), so the
+//!   V-cycle is a symmetric positive definite operator and a valid CG preconditioner;
+//! * the **coarsest level** (≤ 64 lines) is solved exactly by a banded Cholesky factor.
+//!
+//! Periodic lateral axes keep their wrap couplings on every level (an odd periodic axis gets
+//! extra colours on its seam so that the colouring stays proper); a periodic z axis is not
+//! supported (the caller falls back to z-line block Jacobi).
+//!
+//! Determinism: every operation is per line or per cell with a fixed order of its own terms, and
+//! lines of one colour do not read each other, so results do not depend on the thread count.
+
+use rayon::prelude::*;
+
+use super::grid::Mesh;
+use super::operator::{PerVoxelConductances, line_index};
+use super::problem::{Boundary, Coefficient};
+
+/// Stop coarsening once a level has at most this many z lines.
+const COARSEST_LINES: usize = 64;
+/// Smoothing sweeps before (and, in reverse colour order, after) the coarse correction.
+const SWEEPS: usize = 1;
+
+#[derive(Clone, Copy)]
+struct SyncPtr(*mut f64);
+// SAFETY: every parallel task writes only the cells of its own lines, and no task reads a cell
+// that another task of the same phase writes (proper colouring; documented at each use).
+unsafe impl Send for SyncPtr {}
+unsafe impl Sync for SyncPtr {}
+impl SyncPtr {
+    /// The pointer (a method, so closures capture the whole `Sync` wrapper).
+    #[inline(always)]
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
+/// One level of the hierarchy: a 7-point M-matrix on `n = [nx, ny, nz]` cells.
+#[derive(Debug, Clone)]
+struct Level {
+    n: [usize; 3],
+    /// Lateral periodicity (only for axes of at least 2 cells).
+    periodic: [bool; 2],
+    /// Diagonal `d`.
+    diag: Vec<f64>,
+    /// Coupling to the x neighbour below (at `i = 0`: the wrap coupling of a periodic axis).
+    cx: Vec<f64>,
+    /// Coupling to the y neighbour below (at `j = 0`: the wrap coupling).
+    cy: Vec<f64>,
+    /// Coupling to the z neighbour below (0 at `k = 0`).
+    cz: Vec<f64>,
+    /// Thomas factors of each z line: `c'` and `1 / denominator`.
+    cp: Vec<f64>,
+    inv: Vec<f64>,
+    /// Per colour, per row `j`: the `i` of that row's lines of the colour.
+    colours: Vec<Vec<Vec<u32>>>,
+    /// Aggregation factors from the finer level (1 or 2 per lateral axis; level 0: 1).
+    factor: [usize; 2],
+    /// Right-hand side and correction (levels ≥ 1).
+    b: Vec<f64>,
+    x: Vec<f64>,
+}
+
+/// The multigrid hierarchy of one operator (one species, one κh, one decay generation).
+#[derive(Debug, Clone)]
+pub(crate) struct Multigrid {
+    levels: Vec<Level>,
+    coarse: CoarseFactor,
+    /// What it was built for: generation, κh, decay version.
+    pub(crate) key: (u64, f64, u64),
+}
+
+fn colour_of(i: usize, j: usize, n: [usize; 3], periodic: [bool; 2]) -> usize {
+    let xs = periodic[0] && n[0] % 2 == 1 && n[0] > 1 && i + 1 == n[0];
+    let ys = periodic[1] && n[1] % 2 == 1 && n[1] > 1 && j + 1 == n[1];
+    match (xs, ys) {
+        (true, true) => 4,
+        (true, false) => 2 + j % 2,
+        (false, true) => 2 + i % 2,
+        _ => (i + j) % 2,
+    }
+}
+
+impl Level {
+    fn empty(n: [usize; 3], periodic: [bool; 2], factor: [usize; 2]) -> Self {
+        let len = n[0] * n[1] * n[2];
+        let mut colours: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new(); n[1]]; 5];
+        for j in 0..n[1] {
+            for i in 0..n[0] {
+                colours[colour_of(i, j, n, periodic)][j].push(i as u32);
+            }
+        }
+        colours.retain(|c| c.iter().any(|r| !r.is_empty()));
+        Level {
+            n,
+            periodic,
+            diag: vec![0.0; len],
+            cx: vec![0.0; len],
+            cy: vec![0.0; len],
+            cz: vec![0.0; len],
+            cp: Vec::new(),
+            inv: Vec::new(),
+            colours,
+            factor,
+            b: Vec::new(),
+            x: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.n[0] * self.n[1] * self.n[2]
+    }
+
+    /// `Σ_q c_pq x_q` over the lateral neighbours of cell `v = (i, j, ·)`.
+    #[inline(always)]
+    fn lateral(&self, x: impl Fn(usize) -> f64, v: usize, i: usize, j: usize) -> f64 {
+        let [nx, ny, _] = self.n;
+        let mut s = 0.0;
+        if i > 0 {
+            s += self.cx[v] * x(v - 1);
+        } else if self.periodic[0] {
+            s += self.cx[v] * x(v + nx - 1);
+        }
+        if i + 1 < nx {
+            s += self.cx[v + 1] * x(v + 1);
+        } else if self.periodic[0] {
+            s += self.cx[v + 1 - nx] * x(v + 1 - nx);
+        }
+        if j > 0 {
+            s += self.cy[v] * x(v - nx);
+        } else if self.periodic[1] {
+            s += self.cy[v] * x(v + (ny - 1) * nx);
+        }
+        if j + 1 < ny {
+            s += self.cy[v + nx] * x(v + nx);
+        } else if self.periodic[1] {
+            s += self.cy[v - (ny - 1) * nx] * x(v - (ny - 1) * nx);
+        }
+        s
+    }
+
+    /// Residual `b − A x` at cell `v = (i, j, k)`.
+    #[inline(always)]
+    fn residual(&self, b: &[f64], x: &[f64], v: usize, i: usize, j: usize, k: usize) -> f64 {
+        let plane = self.n[0] * self.n[1];
+        let mut r = b[v] - self.diag[v] * x[v] + self.lateral(|q| x[q], v, i, j);
+        if k > 0 {
+            r += self.cz[v] * x[v - plane];
+        }
+        if k + 1 < self.n[2] {
+            r += self.cz[v + plane] * x[v + plane];
+        }
+        r
+    }
+
+    /// `d` from `m` and the couplings, then the Thomas factors of every z line.
+    fn finish(&mut self, m: &[f64]) {
+        let [nx, ny, nz] = self.n;
+        let plane = nx * ny;
+        let mut diag = std::mem::take(&mut self.diag);
+        {
+            let lv = &*self;
+            diag.par_chunks_mut(plane).enumerate().for_each(|(k, dp)| {
+                for j in 0..ny {
+                    for i in 0..nx {
+                        let o = j * nx + i;
+                        let v = k * plane + o;
+                        // Σ of all couplings: the lateral sum with x = 1.
+                        let mut s = m[v];
+                        s += lv.cx[v];
+                        if i + 1 < nx {
+                            s += lv.cx[v + 1];
+                        } else if lv.periodic[0] {
+                            s += lv.cx[v + 1 - nx];
+                        }
+                        s += lv.cy[v];
+                        if j + 1 < ny {
+                            s += lv.cy[v + nx];
+                        } else if lv.periodic[1] {
+                            s += lv.cy[v - (ny - 1) * nx];
+                        }
+                        s += lv.cz[v];
+                        if k + 1 < nz {
+                            s += lv.cz[v + plane];
+                        }
+                        dp[o] = s;
+                    }
+                }
+            });
+        }
+        self.diag = diag;
+        self.factor_lines();
+    }
+
+    /// Thomas factors of every z line (lines in parallel, each written only by its own task).
+    fn factor_lines(&mut self) {
+        let [nx, ny, nz] = self.n;
+        let plane = nx * ny;
+        let len = self.len();
+        self.cp.resize(len, 0.0);
+        self.inv.resize(len, 0.0);
+        let (cpp, invp) = (
+            SyncPtr(self.cp.as_mut_ptr()),
+            SyncPtr(self.inv.as_mut_ptr()),
+        );
+        let (diag, cz) = (&self.diag, &self.cz);
+        (0..ny).into_par_iter().for_each(|j| {
+            for i in 0..nx {
+                let mut prev_cp = 0.0;
+                for k in 0..nz {
+                    let v = k * plane + j * nx + i;
+                    let den = if k > 0 {
+                        diag[v] + cz[v] * prev_cp
+                    } else {
+                        diag[v]
+                    };
+                    let id = 1.0 / den;
+                    let up = if k + 1 < nz { -cz[v + plane] } else { 0.0 };
+                    let c = up * id;
+                    // SAFETY: cell v belongs to row j, which only this task writes.
+                    unsafe {
+                        *cpp.get().add(v) = c;
+                        *invp.get().add(v) = id;
+                    }
+                    prev_cp = c;
+                }
+            }
+        });
+    }
+
+    /// One colour pass of z-line Gauss–Seidel on `x` for `A x = b`.
+    fn relax_colour(&self, colour: usize, b: &[f64], x: &mut [f64]) {
+        let [nx, _, nz] = self.n;
+        let plane = nx * self.n[1];
+        let rows = &self.colours[colour];
+        assert_eq!(x.len(), self.len(), "field length");
+        let xp = SyncPtr(x.as_mut_ptr());
+        rows.par_iter().enumerate().for_each(|(j, is)| {
+            if is.is_empty() {
+                return;
+            }
+            // SAFETY: all indices are in bounds (checked length, neighbours inside the grid);
+            // this task writes only the lines (i, j) of this colour in row j; the lines it reads
+            // (lateral neighbours) have other colours (proper colouring) and are not written
+            // during this pass; its own lines are read only after it wrote them.
+            let get = |q: usize| unsafe { *xp.get().add(q) };
+            for k in 0..nz {
+                let base = k * plane + j * nx;
+                for &i in is {
+                    let i = i as usize;
+                    let v = base + i;
+                    let mut rhs = b[v] + self.lateral(get, v, i, j);
+                    if k > 0 {
+                        rhs += self.cz[v] * get(v - plane);
+                    }
+                    unsafe { *xp.get().add(v) = rhs * self.inv[v] };
+                }
+            }
+            for k in (0..nz.saturating_sub(1)).rev() {
+                let base = k * plane + j * nx;
+                for &i in is {
+                    let v = base + i as usize;
+                    unsafe { *xp.get().add(v) -= self.cp[v] * get(v + plane) };
+                }
+            }
+        });
+    }
+
+    fn smooth(&self, b: &[f64], x: &mut [f64], forward: bool) {
+        let nc = self.colours.len();
+        for _ in 0..SWEEPS {
+            for c in 0..nc {
+                let c = if forward { c } else { nc - 1 - c };
+                self.relax_colour(c, b, x);
+            }
+        }
+    }
+}
+
+/// Restricts the residual `b − A x` of `fine` onto the right-hand side of `coarse`.
+fn restrict_residual(fine: &Level, b: &[f64], x: &[f64], coarse: &mut Level) {
+    let [nx, ny, _] = fine.n;
+    let [cnx, cny, _] = coarse.n;
+    let [fx, fy] = coarse.factor;
+    coarse
+        .b
+        .par_chunks_mut(cnx)
+        .enumerate()
+        .for_each(|(row, out)| {
+            let (k, cj) = (row / cny, row % cny);
+            out.fill(0.0);
+            for j in cj * fy..((cj + 1) * fy).min(ny) {
+                let base = (k * ny + j) * nx;
+                for i in 0..nx {
+                    out[i / fx] += fine.residual(b, x, base + i, i, j, k);
+                }
+            }
+        });
+}
+
+/// `x += P e` (piecewise-constant prolongation).
+fn prolong_add(coarse: &Level, fine_n: [usize; 3], x: &mut [f64]) {
+    let [nx, ny, _] = fine_n;
+    let [cnx, cny, _] = coarse.n;
+    let [fx, fy] = coarse.factor;
+    let e = &coarse.x;
+    x.par_chunks_mut(nx).enumerate().for_each(|(row, xr)| {
+        let (k, j) = (row / ny, row % ny);
+        let cbase = (k * cny + j / fy) * cnx;
+        for (i, xv) in xr.iter_mut().enumerate() {
+            *xv += e[cbase + i / fx];
+        }
+    });
+}
+
+/// Builds the Galerkin coarse level of `fine` (with its `m`), returning it and its `m`.
+fn coarsen(fine: &Level, m: &[f64]) -> (Level, Vec<f64>) {
+    let [nx, ny, nz] = fine.n;
+    let fx = if nx >= 4 { 2 } else { 1 };
+    let fy = if ny >= 4 { 2 } else { 1 };
+    let n = [nx.div_ceil(fx), ny.div_ceil(fy), nz];
+    let periodic = [fine.periodic[0] && n[0] > 1, fine.periodic[1] && n[1] > 1];
+    let mut c = Level::empty(n, periodic, [fx, fy]);
+    let [cnx, cny, _] = n;
+    let mut mc = vec![0.0; c.len()];
+    let (cxp, cyp, czp) = (
+        SyncPtr(c.cx.as_mut_ptr()),
+        SyncPtr(c.cy.as_mut_ptr()),
+        SyncPtr(c.cz.as_mut_ptr()),
+    );
+    mc.par_chunks_mut(cnx).enumerate().for_each(|(row, mr)| {
+        let (k, cj) = (row / cny, row % cny);
+        let cbase = row * cnx;
+        for (ci, mv) in mr.iter_mut().enumerate() {
+            let (mut sm, mut sx, mut sy, mut sz) = (0.0, 0.0, 0.0, 0.0);
+            for j in cj * fy..((cj + 1) * fy).min(ny) {
+                for i in ci * fx..((ci + 1) * fx).min(nx) {
+                    let v = (k * ny + j) * nx + i;
+                    sm += m[v];
+                    sz += fine.cz[v];
+                    // The face at the aggregate's low x side (first member column only).
+                    if i == ci * fx {
+                        sx += fine.cx[v];
+                    }
+                    if j == cj * fy {
+                        sy += fine.cy[v];
+                    }
+                }
+            }
+            *mv = sm;
+            // SAFETY: coarse cell cbase + ci is written only by the task of its row.
+            unsafe {
+                *cxp.get().add(cbase + ci) = sx;
+                *cyp.get().add(cbase + ci) = sy;
+                *czp.get().add(cbase + ci) = sz;
+            }
+        }
+    });
+    c.finish(&mc);
+    c.b = vec![0.0; c.len()];
+    c.x = vec![0.0; c.len()];
+    (c, mc)
+}
+
+/// Dense banded Cholesky factor of the coarsest level (natural ordering, bandwidth nx·ny).
+#[derive(Debug, Clone)]
+struct CoarseFactor {
+    b: usize,
+    l: Vec<f64>,
+    inv_diag: Vec<f64>,
+}
+
+impl CoarseFactor {
+    fn new(lv: &Level) -> Self {
+        let [nx, ny, nz] = lv.n;
+        let plane = nx * ny;
+        let n = lv.len();
+        let b = plane.min(n.saturating_sub(1)).max(1);
+        let w = b + 1;
+        let mut l = vec![0.0; n * w];
+        let mut put = |r: usize, c: usize, a: f64| {
+            let (hi, lo) = if r > c { (r, c) } else { (c, r) };
+            l[hi * w + (b - (hi - lo))] -= a;
+        };
+        for k in 0..nz {
+            for j in 0..ny {
+                for i in 0..nx {
+                    let v = (k * ny + j) * nx + i;
+                    if i > 0 {
+                        put(v, v - 1, lv.cx[v]);
+                    } else if lv.periodic[0] {
+                        put(v, v + nx - 1, lv.cx[v]);
+                    }
+                    if j > 0 {
+                        put(v, v - nx, lv.cy[v]);
+                    } else if lv.periodic[1] {
+                        put(v, v + (ny - 1) * nx, lv.cy[v]);
+                    }
+                    if k > 0 {
+                        put(v, v - plane, lv.cz[v]);
+                    }
+                }
+            }
+        }
+        for v in 0..n {
+            l[v * w + b] += lv.diag[v];
+        }
+        let mut inv_diag = vec![0.0; n];
+        for r in 0..n {
+            let r0 = r.saturating_sub(b);
+            for c in r0..=r {
+                let c0 = c.saturating_sub(b).max(r0);
+                let mut s = l[r * w + (b - (r - c))];
+                for t in c0..c {
+                    s -= l[r * w + (b - (r - t))] * l[c * w + (b - (c - t))];
+                }
+                if c == r {
+                    let d = s.max(f64::MIN_POSITIVE).sqrt();
+                    l[r * w + b] = d;
+                    inv_diag[r] = 1.0 / d;
+                } else {
+                    l[r * w + (b - (r - c))] = s * inv_diag[c];
+                }
+            }
+        }
+        CoarseFactor { b, l, inv_diag }
+    }
+
+    fn solve(&self, rhs: &[f64], x: &mut [f64]) {
+        let n = rhs.len();
+        let (b, w) = (self.b, self.b + 1);
+        x.copy_from_slice(rhs);
+        for r in 0..n {
+            let r0 = r.saturating_sub(b);
+            let mut s = x[r];
+            for t in r0..r {
+                s -= self.l[r * w + (b - (r - t))] * x[t];
+            }
+            x[r] = s * self.inv_diag[r];
+        }
+        for r in (0..n).rev() {
+            let xr = x[r] * self.inv_diag[r];
+            x[r] = xr;
+            let r0 = r.saturating_sub(b);
+            for t in r0..r {
+                x[t] -= self.l[r * w + (b - (r - t))] * xr;
+            }
+        }
+    }
+}
+
+/// Whether the multigrid preconditioner applies to this grid: a non-periodic z axis.
+pub(crate) fn supported(bnd: &[Boundary; 6]) -> bool {
+    bnd[4] != Boundary::Periodic
+}
+
+#[inline]
+fn cross(mesh: &Mesh, axis: usize, c: [usize; 3]) -> f64 {
+    let mut p = mesh.volume_factor;
+    for a in 0..3 {
+        if a != axis {
+            p *= mesh.axes[a].w[c[a]];
+        }
+    }
+    p
+}
+
+impl Multigrid {
+    /// Builds the hierarchy of `A = V (1 + κh λ) + κh K` for the operator with conductances
+    /// `pv` and boundaries `bnd`.
+    pub(crate) fn build(
+        mesh: &Mesh,
+        pv: &PerVoxelConductances,
+        bnd: &[Boundary; 6],
+        decay: &Coefficient,
+        kh: f64,
+        key: (u64, f64, u64),
+    ) -> Self {
+        let [nx, ny, _] = mesh.n;
+        let plane = nx * ny;
+        let periodic = [
+            bnd[0] == Boundary::Periodic && nx > 1,
+            bnd[2] == Boundary::Periodic && ny > 1,
+        ];
+        let mut l0 = Level::empty(mesh.n, periodic, [1, 1]);
+        let mut m = vec![0.0; mesh.len()];
+        let (wx, wy, wz) = (&mesh.axes[0].w, &mesh.axes[1].w, &mesh.axes[2].w);
+        let vf = mesh.volume_factor;
+        {
+            let (cxs, cys, czs) = (&mut l0.cx, &mut l0.cy, &mut l0.cz);
+            m.par_chunks_mut(plane)
+                .zip(cxs.par_chunks_mut(plane))
+                .zip(cys.par_chunks_mut(plane).zip(czs.par_chunks_mut(plane)))
+                .enumerate()
+                .for_each(|(k, ((mp, cxp), (cyp, czp)))| {
+                    for j in 0..ny {
+                        for i in 0..nx {
+                            let o = j * nx + i;
+                            let v = k * plane + o;
+                            cxp[o] = kh
+                                * vf
+                                * wy[j]
+                                * wz[k]
+                                * if i > 0 {
+                                    pv.t[0][v]
+                                } else if periodic[0] {
+                                    pv.g_lo[0][k * ny + j]
+                                } else {
+                                    0.0
+                                };
+                            cyp[o] = kh
+                                * vf
+                                * wz[k]
+                                * wx[i]
+                                * if j > 0 {
+                                    pv.t[1][v]
+                                } else if periodic[1] {
+                                    pv.g_lo[1][k * nx + i]
+                                } else {
+                                    0.0
+                                };
+                            czp[o] = if k > 0 {
+                                kh * vf * wx[i] * wy[j] * pv.t[2][v]
+                            } else {
+                                0.0
+                            };
+                            // Volume, decay and Dirichlet/Robin boundary conductances.
+                            let c = [i, j, k];
+                            let mut s = mesh.volume(i, j, k) * (1.0 + kh * decay.at(v));
+                            for axis in 0..3 {
+                                if bnd[2 * axis] == Boundary::Periodic {
+                                    continue;
+                                }
+                                let na = mesh.n[axis];
+                                let li = line_index(mesh, axis, i, j, k);
+                                let w = kh * cross(mesh, axis, c);
+                                if c[axis] == 0 {
+                                    s += w * pv.g_lo[axis][li];
+                                }
+                                if c[axis] + 1 == na {
+                                    s += w * pv.g_hi[axis][li];
+                                }
+                            }
+                            mp[o] = s;
+                        }
+                    }
+                });
+        }
+        l0.finish(&m);
+        let mut levels = vec![l0];
+        loop {
+            let last = levels.last().expect("level 0");
+            let [lx, ly, _] = last.n;
+            if lx * ly <= COARSEST_LINES || (lx < 4 && ly < 4) {
+                break;
+            }
+            let (c, mc) = coarsen(last, &m);
+            m = mc;
+            levels.push(c);
+        }
+        let coarse = CoarseFactor::new(levels.last().expect("level"));
+        Multigrid {
+            levels,
+            coarse,
+            key,
+        }
+    }
+
+    /// Number of levels (the finest included).
+    #[cfg(test)]
+    pub(crate) fn depth(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// `z = B r`, one symmetric V-cycle from a zero initial guess.
+    pub(crate) fn apply(&mut self, r: &[f64], z: &mut [f64]) {
+        z.fill(0.0);
+        let nl = self.levels.len();
+        if nl == 1 {
+            self.coarse.solve(r, z);
+            return;
+        }
+        self.cycle(0, r, z);
+    }
+
+    fn cycle(&mut self, l: usize, b: &[f64], x: &mut [f64]) {
+        let nl = self.levels.len();
+        if l + 1 == nl {
+            self.coarse.solve(b, x);
+            return;
+        }
+        self.levels[l].smooth(b, x, true);
+        {
+            let (fine, rest) = self.levels.split_at_mut(l + 1);
+            restrict_residual(&fine[l], b, x, &mut rest[0]);
+        }
+        {
+            let c = &mut self.levels[l + 1];
+            let (mut cb, mut cx) = (std::mem::take(&mut c.b), std::mem::take(&mut c.x));
+            cx.fill(0.0);
+            self.cycle(l + 1, &cb, &mut cx);
+            let c = &mut self.levels[l + 1];
+            std::mem::swap(&mut c.b, &mut cb);
+            std::mem::swap(&mut c.x, &mut cx);
+        }
+        let fine_n = self.levels[l].n;
+        prolong_add(&self.levels[l + 1], fine_n, x);
+        self.levels[l].smooth(b, x, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Face, Grid3, Problem, Species};
+
+    fn lcg(seed: u64, n: usize) -> Vec<f64> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (x >> 11) as f64 / (1u64 << 53) as f64 - 0.3
+            })
+            .collect()
+    }
+
+    /// The V-cycle is a symmetric positive definite operator (x·By = y·Bx, x·Bx > 0) on grids
+    /// with even and odd, periodic and non-periodic lateral axes and 10⁴ coefficient jumps.
+    #[test]
+    fn v_cycle_is_symmetric_positive_definite() {
+        for (nx, ny, px, py) in [
+            (19, 13, false, false),
+            (17, 21, true, true),
+            (16, 9, true, false),
+            (10, 1, false, false),
+        ] {
+            let nz = 7;
+            let z: Vec<f64> = (0..=nz).map(|k| 1e-6 * (k as f64).powf(1.3)).collect();
+            let grid = Grid3::with_z_faces(nx, ny, 4e-6, 4e-6, z).unwrap();
+            let n = grid.len();
+            let d: Vec<f64> = lcg(7, n)
+                .iter()
+                .enumerate()
+                .map(|(v, r)| (1.0 + r) * if v % 11 == 0 { 1e-9 } else { 1e-13 })
+                .collect();
+            let mut b = Problem::builder(grid)
+                .species(Species::new("c", d.clone()))
+                .boundary_everywhere(Boundary::ZeroFlux)
+                .boundary_all(Face::TOP, Boundary::Dirichlet(0.0));
+            if px {
+                b = b
+                    .boundary_all(Face::XMin, Boundary::Periodic)
+                    .boundary_all(Face::XMax, Boundary::Periodic);
+            }
+            if py {
+                b = b
+                    .boundary_all(Face::YMin, Boundary::Periodic)
+                    .boundary_all(Face::YMax, Boundary::Periodic);
+            }
+            let p = b.build().unwrap();
+            let bnd = p.boundaries[0];
+            let pv = PerVoxelConductances::new(&p.mesh, d, &bnd);
+            let decay = Coefficient::Uniform(1e-4);
+            let mut mg = Multigrid::build(&p.mesh, &pv, &bnd, &decay, 300.0, (0, 300.0, 0));
+            assert!(
+                ny == 1 || mg.depth() > 1,
+                "{nx}×{ny}: {} levels",
+                mg.depth()
+            );
+            let (x, y) = (lcg(1, n), lcg(2, n));
+            let (mut bx, mut by) = (vec![0.0; n], vec![0.0; n]);
+            mg.apply(&x, &mut bx);
+            mg.apply(&y, &mut by);
+            let xby: f64 = x.iter().zip(&by).map(|(a, b)| a * b).sum();
+            let ybx: f64 = y.iter().zip(&bx).map(|(a, b)| a * b).sum();
+            let xbx: f64 = x.iter().zip(&bx).map(|(a, b)| a * b).sum();
+            let scale = xbx.abs().max(1e-300);
+            assert!(
+                (xby - ybx).abs() <= 1e-11 * scale,
+                "{nx}×{ny} periodic {px}/{py}: x·By {xby} vs y·Bx {ybx}"
+            );
+            assert!(xbx > 0.0, "x·Bx = {xbx}");
+        }
+    }
+}
