@@ -18,6 +18,25 @@ fn column() -> needlesim::skin::SkinColumn {
     .unwrap()
 }
 
+/// Channels of one needle (radius 125 µm) to 1.2 mm into the reticular dermis, all bleeding.
+fn channel_set() -> needlesim::injury::ChannelSet {
+    needlesim::injury::ChannelSet {
+        channels: Vec::new(),
+        needle_radius_m: 125e-6,
+        tip_half_angle_rad: 0.2,
+        recoil: 0.5,
+        slot_length_m: 0.0,
+        mean_depth_m: 1.2e-3,
+        depth_sd_m: 0.0,
+        mean_depth_range_m: [1.2e-3, 1.2e-3],
+        reach_fraction: [1.0; 5],
+        deepest_fraction: [0.0, 0.0, 0.0, 1.0, 0.0],
+        bleeding_fraction: 1.0,
+        injured_volume_fraction: [0.0; 5],
+        open_surface_fraction: 0.0,
+    }
+}
+
 fn injury() -> InjuryInput {
     InjuryInput {
         injured_volume_fraction: [0.02, 0.02, 0.02, 0.01, 0.0],
@@ -314,25 +333,10 @@ fn unit_cell_rests_without_injury() {
 /// resolution of the needle radius.
 #[test]
 fn channel_injury_matches_layer_injured_fraction() {
-    use needlesim::injury::ChannelSet;
     let col = column();
     let p = HealingParams::default();
     let cell = UnitCell::new(&col, 2.5e6, 35.0, 3, &p, &CellGrid::default()).unwrap();
-    let ch = ChannelSet {
-        channels: Vec::new(),
-        needle_radius_m: 125e-6,
-        tip_half_angle_rad: 0.2,
-        recoil: 0.5,
-        slot_length_m: 0.0,
-        mean_depth_m: 1.2e-3,
-        depth_sd_m: 0.0,
-        mean_depth_range_m: [1.2e-3, 1.2e-3],
-        reach_fraction: [1.0; 5],
-        deepest_fraction: [0.0, 0.0, 0.0, 1.0, 0.0],
-        bleeding_fraction: 1.0,
-        injured_volume_fraction: [0.0; 5],
-        open_surface_fraction: 0.0,
-    };
+    let ch = channel_set();
     let inj = cell.channel_injury(&ch, 1.2e-3, &p);
     let [nr, _, nz] = cell.model.shape();
     // Expected: density × ∫ π r_n(z)² dz over each layer / thickness.
@@ -451,7 +455,6 @@ fn patch_channel_injury_matches_displaced_volume() {
 /// with one scale for both layers, down to −1.1e13 /m³; they now move with a layered capacity).
 #[test]
 fn unit_cell_keeps_cell_densities_non_negative() {
-    use needlesim::injury::ChannelSet;
     let col = column();
     let p = HealingParams::default();
     let mut cell = UnitCell::with_integrator(
@@ -468,21 +471,7 @@ fn unit_cell_keeps_cell_densities_non_negative() {
         spatial::Integrator::Rosenbrock,
     )
     .unwrap();
-    let ch = ChannelSet {
-        channels: Vec::new(),
-        needle_radius_m: 125e-6,
-        tip_half_angle_rad: 0.2,
-        recoil: 0.5,
-        slot_length_m: 0.0,
-        mean_depth_m: 1.2e-3,
-        depth_sd_m: 0.0,
-        mean_depth_range_m: [1.2e-3, 1.2e-3],
-        reach_fraction: [1.0; 5],
-        deepest_fraction: [0.0, 0.0, 0.0, 1.0, 0.0],
-        bleeding_fraction: 1.0,
-        injured_volume_fraction: [0.0; 5],
-        open_surface_fraction: 0.0,
-    };
+    let ch = channel_set();
     let inj = cell.channel_injury(&ch, 1.2e-3, &p);
     let sessions = [SessionInput {
         t_s: 0.0,
