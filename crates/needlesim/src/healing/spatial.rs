@@ -123,10 +123,9 @@ impl Kinetics {
                 let a = sp.get(i).copied().unwrap_or(0.0);
                 let b = sr.get(i).copied().unwrap_or(0.0);
                 let s = a.max(b).max(f64::MIN_POSITIVE);
-                scale = scale.map(|mut row| {
+                for row in scale.iter_mut() {
                     row[i] = s;
-                    row
-                });
+                }
             }
         }
         let ratio = [0, 1].map(|l| {
