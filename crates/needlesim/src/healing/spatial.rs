@@ -344,6 +344,14 @@ impl RosWork {
 /// Dense LU with partial pivoting in place (row-major `n × n`; the diagonal keeps the
 /// reciprocal pivots, so the solves multiply instead of divide); false if singular.
 fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
+    lu_factor_tol(a, piv, n, 0.0)
+}
+
+/// [`lu_factor`] that also gives up (false) when a pivot's magnitude is at most `tiny`
+/// (`tiny = 0`: only an exactly zero or non-finite pivot). Also factorises the diagonal blocks
+/// of the block-triangular LU ([`sparse`]).
+#[inline]
+fn lu_factor_tol(a: &mut [f64], piv: &mut [usize], n: usize, tiny: f64) -> bool {
     for k in 0..n {
         let mut p = k;
         for i in k + 1..n {
@@ -352,7 +360,7 @@ fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
             }
         }
         let d = a[p * n + k];
-        if d == 0.0 || !d.is_finite() {
+        if !(d.is_finite() && d.abs() > tiny) {
             return false;
         }
         piv[k] = p;

@@ -257,35 +257,8 @@ impl BlockLu {
             let m = blk.end - blk.start;
             let a = &mut val[blk.off..blk.off + m * m];
             let p = &mut piv[blk.start..blk.end];
-            for k in 0..m {
-                let mut q = k;
-                for i in k + 1..m {
-                    if a[i * m + k].abs() > a[q * m + k].abs() {
-                        q = i;
-                    }
-                }
-                let d = a[q * m + k];
-                if !(d.is_finite() && d.abs() > tiny) {
-                    return Err(Declined::Pivot);
-                }
-                p[k] = q;
-                if q != k {
-                    for j in 0..m {
-                        a.swap(k * m + j, q * m + j);
-                    }
-                }
-                let inv = 1.0 / a[k * m + k];
-                a[k * m + k] = inv;
-                for i in k + 1..m {
-                    let f = a[i * m + k] * inv;
-                    a[i * m + k] = f;
-                    if f == 0.0 {
-                        continue;
-                    }
-                    for j in k + 1..m {
-                        a[i * m + j] -= f * a[k * m + j];
-                    }
-                }
+            if !super::lu_factor_tol(a, p, m, tiny) {
+                return Err(Declined::Pivot);
             }
         }
         Ok(())
