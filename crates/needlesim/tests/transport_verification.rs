@@ -170,51 +170,68 @@ fn point_source_gaussian_3d_second_order() {
 // ---------------------------------------------------------------------------------------------
 // 3. two-layer steady flux
 
+/// Steady state between c = 1 (top) and c = 0 (bottom) of two layers, `l1` thick over `l2`,
+/// with effective conductivities `k1`, `k2` (D, or D·C with a capacity), on a graded z grid of
+/// `n` cells in the top layer and `2n` stretched cells below; `species(nz, n)` builds the
+/// species. Returns the largest relative flux error (top and bottom faces) or absolute profile
+/// error against the piecewise-linear exact solution with flux 1 / (l1/k1 + l2/k2).
+fn two_layer_steady_error(
+    n: usize,
+    (l1, l2): (f64, f64),
+    (k1, k2): (f64, f64),
+    species: impl Fn(usize, usize) -> Species,
+) -> f64 {
+    let j_exact = 1.0 / (l1 / k1 + l2 / k2);
+    let mut z: Vec<f64> = (0..=n).map(|k| l1 * k as f64 / n as f64).collect();
+    for k in 1..=2 * n {
+        let s = k as f64 / (2 * n) as f64;
+        z.push(l1 + l2 * s * s);
+    }
+    let nz = z.len() - 1;
+    let grid = Grid3::with_z_faces(3, 3, 1e-5, 1e-5, z).unwrap();
+    let problem = Problem::builder(grid.clone())
+        .species(species(nz, n))
+        .boundary_everywhere(Boundary::Periodic)
+        .boundary_all(Face::TOP, Boundary::Dirichlet(1.0))
+        .boundary_all(Face::BOTTOM, Boundary::Dirichlet(0.0))
+        .build()
+        .unwrap();
+    let settings = SolverSettings::fixed(1e12).with_scheme(Scheme::BackwardEuler);
+    let mut sim = Simulation::new(problem, settings).unwrap();
+    sim.advance_to(1e13, |_| {}).unwrap();
+    let area = 9.0 * 1e-10;
+    let flux_top = sim.boundary_flux(0, Face::TOP) / area;
+    let flux_bot = -sim.boundary_flux(0, Face::BOTTOM) / area;
+    let mut e = ((flux_top - j_exact) / j_exact)
+        .abs()
+        .max(((flux_bot - j_exact) / j_exact).abs());
+    for k in 0..nz {
+        let zc = grid.centre(0, 0, k)[2];
+        let exact = if zc < l1 {
+            1.0 - j_exact * zc / k1
+        } else {
+            j_exact * (l1 + l2 - zc) / k2
+        };
+        e = e.max((sim.fields().get(0, 1, 2, k) - exact).abs());
+    }
+    e
+}
+
 #[test]
 fn two_layer_steady_flux_exact() {
     let (d1, d2, l1, l2) = (1e-12, 1e-10, 20e-6, 480e-6);
-    let j_exact = 1.0 / (l1 / d1 + l2 / d2);
     let ns = [10, 20, 40];
-    let mut errs = Vec::new();
-    for &n in &ns {
-        // Graded z: n cells in the thin top layer, 2n stretched cells below.
-        let mut z: Vec<f64> = (0..=n).map(|k| l1 * k as f64 / n as f64).collect();
-        for k in 1..=2 * n {
-            let s = k as f64 / (2 * n) as f64;
-            z.push(l1 + l2 * s * s);
-        }
-        let nz = z.len() - 1;
-        let grid = Grid3::with_z_faces(3, 3, 1e-5, 1e-5, z.clone()).unwrap();
-        let dv: Vec<f64> = (0..9 * nz)
-            .map(|v| if v / 9 < n { d1 } else { d2 })
-            .collect();
-        let problem = Problem::builder(grid.clone())
-            .species(Species::new("c", dv))
-            .boundary_everywhere(Boundary::Periodic)
-            .boundary_all(Face::TOP, Boundary::Dirichlet(1.0))
-            .boundary_all(Face::BOTTOM, Boundary::Dirichlet(0.0))
-            .build()
-            .unwrap();
-        let settings = SolverSettings::fixed(1e12).with_scheme(Scheme::BackwardEuler);
-        let mut sim = Simulation::new(problem, settings).unwrap();
-        sim.advance_to(1e13, |_| {}).unwrap();
-        let area = 9.0 * 1e-10;
-        let flux_top = sim.boundary_flux(0, Face::TOP) / area;
-        let flux_bot = -sim.boundary_flux(0, Face::BOTTOM) / area;
-        let mut e = ((flux_top - j_exact) / j_exact)
-            .abs()
-            .max(((flux_bot - j_exact) / j_exact).abs());
-        for k in 0..nz {
-            let zc = grid.centre(0, 0, k)[2];
-            let exact = if zc < l1 {
-                1.0 - j_exact * zc / d1
-            } else {
-                j_exact * (l1 + l2 - zc) / d2
-            };
-            e = e.max((sim.fields().get(0, 1, 2, k) - exact).abs());
-        }
-        errs.push(e);
-    }
+    let errs: Vec<f64> = ns
+        .iter()
+        .map(|&n| {
+            two_layer_steady_error(n, (l1, l2), (d1, d2), |nz, n| {
+                let dv: Vec<f64> = (0..9 * nz)
+                    .map(|v| if v / 9 < n { d1 } else { d2 })
+                    .collect();
+                Species::new("c", dv)
+            })
+        })
+        .collect();
     report(
         "two-layer steady flux (D ratio 100, graded z, per-voxel D): relative flux / profile error",
         &ns,
@@ -1357,42 +1374,10 @@ fn unsplit_bad_tolerance_is_a_clear_error() {
 #[test]
 fn layered_capacity_steady_flux_exact() {
     let (d, c1, c2, l1, l2) = (1e-10, 0.02, 1.0, 20e-6, 480e-6);
-    let j_exact = 1.0 / (l1 / (d * c1) + l2 / (d * c2));
-    let n = 10;
-    let mut z: Vec<f64> = (0..=n).map(|k| l1 * k as f64 / n as f64).collect();
-    for k in 1..=2 * n {
-        let s = k as f64 / (2 * n) as f64;
-        z.push(l1 + l2 * s * s);
-    }
-    let nz = z.len() - 1;
-    let cap: Vec<f64> = (0..nz).map(|k| if k < n { c1 } else { c2 }).collect();
-    let grid = Grid3::with_z_faces(3, 3, 1e-5, 1e-5, z).unwrap();
-    let problem = Problem::builder(grid.clone())
-        .species(Species::new("c", d).layered_capacity(cap))
-        .boundary_everywhere(Boundary::Periodic)
-        .boundary_all(Face::TOP, Boundary::Dirichlet(1.0))
-        .boundary_all(Face::BOTTOM, Boundary::Dirichlet(0.0))
-        .build()
-        .unwrap();
-    let mut sim =
-        Simulation::new(problem, SolverSettings::fixed(1e12).with_scheme(Scheme::BackwardEuler))
-            .unwrap();
-    sim.advance_to(1e13, |_| {}).unwrap();
-    let area = 9.0 * 1e-10;
-    let flux_top = sim.boundary_flux(0, Face::TOP) / area;
-    let flux_bot = -sim.boundary_flux(0, Face::BOTTOM) / area;
-    let mut e = ((flux_top - j_exact) / j_exact)
-        .abs()
-        .max(((flux_bot - j_exact) / j_exact).abs());
-    for k in 0..nz {
-        let zc = grid.centre(0, 0, k)[2];
-        let exact = if zc < l1 {
-            1.0 - j_exact * zc / (d * c1)
-        } else {
-            j_exact * (l1 + l2 - zc) / (d * c2)
-        };
-        e = e.max((sim.fields().get(0, 1, 2, k) - exact).abs());
-    }
+    let e = two_layer_steady_error(10, (l1, l2), (d * c1, d * c2), |nz, n| {
+        let cap: Vec<f64> = (0..nz).map(|k| if k < n { c1 } else { c2 }).collect();
+        Species::new("c", d).layered_capacity(cap)
+    });
     println!("layered capacity (C ratio 50): steady flux / profile error {e:.2e}");
     assert!(e < 1e-9, "{e}");
 }
