@@ -2,13 +2,14 @@
 //!
 //! * `unit`: a 24 h unit-cell delivery run (needled + intact arms) of the bundled examples on one
 //!   thread, median of 5.
-//! * `patch`: the vitamin C example as a 1 cm² 3-D patch over its real puncture map, all threads.
+//! * `patch`: the vitamin C and lidocaine examples as 1 cm² 3-D patches over their real
+//!   puncture maps, all threads.
 //! * `compare`: the fixed comparison problem that `benches/delivery_fipy.py` also solves with FiPy
 //!   (a static cylindrical channel in a layered axisymmetric cell, Franz set-up), at two
 //!   resolutions, printed as one JSON line (`COMPARE {...}`).
 //!
 //! Run: `cargo bench -p needlesim --bench delivery [-- unit|patch|compare]`; patch options:
-//! `unsplit`, `unsplit-only`, `pc=zline,multigrid`, `only=lidocaine|vitamin`, `hours=H`.
+//! `dx=25,40`, `prev`, `split`, `pc=zline,multigrid`, `only=lidocaine|vitamin`, `hours=H`.
 
 use std::time::Instant;
 
@@ -120,19 +121,24 @@ fn unit_old() {
 }
 
 fn patch() {
-    // The split sweeps (`Resolution::patch()`); with `-- patch unsplit` also the same resolution
-    // with unsplit backward-Euler steps, in the same command. Options (after `--`):
-    // `unsplit-only` skips the split runs; `pc=zline,multigrid` runs the unsplit patch once per
-    // listed preconditioner, back to back (default: the engine's choice); `only=lidocaine` or
+    // The 1 cm² patch with its default settings (`Resolution::patch()`: unsplit TR-BDF2) at the
+    // listed lateral voxels, and with `prev` first the previous unsplit settings (backward
+    // Euler, 2 s first steps growing 1.5×, closure resolved at 5 % per step, tolerance 1e-8)
+    // and with `split` the split sweeps, in the same command. Options (after `--`):
+    // `dx=25,40` lateral voxels in µm (default 25); `pc=zline,multigrid` runs each unsplit case
+    // once per listed preconditioner (default: the engine's choice); `only=lidocaine` or
     // `only=vitamin` runs one example; `hours=H` shortens the simulated time.
     let args: Vec<String> = std::env::args().collect();
-    let with_unsplit = args.iter().any(|a| a == "unsplit" || a == "unsplit-only");
-    let split_too = !args.iter().any(|a| a == "unsplit-only");
     let pcs: Vec<String> = args
         .iter()
         .find_map(|a| a.strip_prefix("pc="))
         .map(|l| l.split(',').map(str::to_string).collect())
         .unwrap_or_else(|| vec![String::new()]);
+    let dxs: Vec<f64> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("dx="))
+        .map(|l| l.split(',').filter_map(|v| v.parse().ok()).collect())
+        .unwrap_or_else(|| vec![25.0]);
     let only = args.iter().find_map(|a| a.strip_prefix("only="));
     // `hours=H`: simulate H hours instead of the examples' 24 h / 3 h (shorter measurements).
     let hours: Option<f64> = args
@@ -140,6 +146,14 @@ fn patch() {
         .find_map(|a| a.strip_prefix("hours="))
         .and_then(|h| h.parse().ok())
         .filter(|h: &f64| *h > 0.0);
+    let previous = Resolution {
+        dt_first_s: 2.0,
+        dt_growth: 1.5,
+        closure_step_fraction: 0.05,
+        tr_bdf2: false,
+        solver_tolerance: 1e-8,
+        ..Resolution::patch()
+    };
     for (name, dur_h) in [
         ("deliver_vitamin_c_roller.toml", 24.0),
         ("deliver_lidocaine_pen_0.5mm.toml", 3.0),
@@ -153,14 +167,28 @@ fn patch() {
         uplan.duration_s = dur_h * 3600.0;
         uplan.profile_times_s = vec![uplan.duration_s];
         let u = run(&s, &uplan).expect("runs").report;
-        let mut cases: Vec<(bool, String)> = Vec::new();
-        if split_too {
-            cases.push((false, String::new()));
+        let mut cases: Vec<(&str, Resolution, String)> = Vec::new();
+        for &dx in &dxs {
+            let at = |r: &Resolution| Resolution {
+                dx_patch_m: dx * 1e-6,
+                ..r.clone()
+            };
+            if args.iter().any(|a| a == "split") {
+                let split = Resolution {
+                    unsplit: false,
+                    tr_bdf2: false,
+                    ..at(&Resolution::patch())
+                };
+                cases.push(("split sweeps", split, String::new()));
+            }
+            for pc in &pcs {
+                if args.iter().any(|a| a == "prev") {
+                    cases.push(("previous unsplit", at(&previous), pc.clone()));
+                }
+                cases.push(("default", at(&Resolution::patch()), pc.clone()));
+            }
         }
-        if with_unsplit {
-            cases.extend(pcs.iter().map(|p| (true, p.clone())));
-        }
-        for (unsplit, pc) in cases {
+        for (label, res, pc) in cases {
             if !pc.is_empty() {
                 // SAFETY: set while no other thread reads the environment (the engine reads it
                 // when a simulation is created, on this thread).
@@ -168,10 +196,7 @@ fn patch() {
             }
             let mut plan = uplan0.clone();
             plan.geometry = GeometryKind::Patch { side_m: 10e-3 };
-            plan.resolution = Resolution {
-                unsplit,
-                ..Resolution::patch()
-            };
+            plan.resolution = res.clone();
             plan.duration_s = uplan.duration_s;
             plan.profile_times_s = vec![plan.duration_s];
             let _ = needlesim::transport::solve_probe::take();
@@ -180,8 +205,8 @@ fn patch() {
             let t = t0.elapsed().as_secs_f64();
             let st = needlesim::transport::solve_probe::take();
             println!(
-                "BENCH patch {name} ({}{}): 1 cm², {:.0} h, {} threads, {:.1} s; {} voxels, {} channels, {} steps; reached dermis {:.4e} µg/cm² (unit cell {:.4e}, ratio {:.3}); CG: {} solves, {} iterations ({:.1} per solve), preconditioner set-up {:.1} s, application {:.1} s",
-                if unsplit { "unsplit" } else { "split" },
+                "BENCH patch {name} ({label}, {} µm{}): 1 cm², {:.0} h, {} threads, {:.1} s; {} voxels, {} channels, {} steps; reached dermis {:.4e} µg/cm² (unit cell {:.4e}, ratio {:.3}); CG (both arms): {} solves, {} iterations ({:.1} per solve), preconditioner set-up {:.1} s, application {:.1} s",
+                res.dx_patch_m * 1e6,
                 if pc.is_empty() {
                     String::new()
                 } else {

@@ -502,5 +502,8 @@ fn unit_cell_keeps_cell_densities_non_negative() {
             worst = worst.min(min / 1e10);
         }
     }
-    assert!(worst > -1e-3, "a cell density went negative: {worst:e} × 1e10 /m³");
+    assert!(
+        worst > -1e-3,
+        "a cell density went negative: {worst:e} × 1e10 /m³"
+    );
 }

@@ -1392,7 +1392,9 @@ fn layered_capacity_conserves_bounds_and_equilibrates() {
     let z: Vec<f64> = (0..=nz).map(|k| 5e-6 * k as f64).collect();
     let cap: Vec<f64> = (0..nz).map(|k| if k < 8 { 4.0 } else { 1.0 }).collect();
     let geoms: [Geometry; 2] = [
-        Grid3::with_z_faces(6, 5, 5e-6, 5e-6, z.clone()).unwrap().into(),
+        Grid3::with_z_faces(6, 5, 5e-6, 5e-6, z.clone())
+            .unwrap()
+            .into(),
         AxiGrid::new((0..=6).map(|i| 5e-6 * i as f64).collect(), z)
             .unwrap()
             .into(),
@@ -1480,9 +1482,16 @@ fn layered_capacity_bad_input_is_a_clear_error() {
             .boundary_all(Face::XMin, lateral)
             .build()
     };
-    let msg = |r: Result<Problem, TransportError>| r.err().map(|e| e.to_string()).unwrap_or_default();
-    let m = msg(build(Species::new("c", 1e-10).layered_capacity(vec![1.0; 5]), Boundary::ZeroFlux));
-    assert!(m.contains("capacity") && m.contains('5') && m.contains('6'), "{m}");
+    let msg =
+        |r: Result<Problem, TransportError>| r.err().map(|e| e.to_string()).unwrap_or_default();
+    let m = msg(build(
+        Species::new("c", 1e-10).layered_capacity(vec![1.0; 5]),
+        Boundary::ZeroFlux,
+    ));
+    assert!(
+        m.contains("capacity") && m.contains('5') && m.contains('6'),
+        "{m}"
+    );
     let m = msg(build(
         Species::new("c", 1e-10).layered_capacity(vec![1.0, 1.0, -2.0, 1.0, 1.0, 1.0]),
         Boundary::ZeroFlux,
@@ -1498,8 +1507,11 @@ fn layered_capacity_bad_input_is_a_clear_error() {
         Boundary::Dirichlet(1.0),
     ));
     assert!(m.contains("lateral face"), "{m}");
-    let ok = build(Species::new("c", 1e-10).layered_capacity(vec![1.0; 6]), Boundary::ZeroFlux)
-        .unwrap();
+    let ok = build(
+        Species::new("c", 1e-10).layered_capacity(vec![1.0; 6]),
+        Boundary::ZeroFlux,
+    )
+    .unwrap();
     let e = Simulation::new(
         ok.clone(),
         SolverSettings::fixed(1.0).with_scheme(Scheme::unsplit(UnsplitMethod::BackwardEuler)),
@@ -1509,7 +1521,10 @@ fn layered_capacity_bad_input_is_a_clear_error() {
     .unwrap_or_default();
     assert!(e.contains("split schemes"), "{e}");
     let mut sim = Simulation::new(ok, SolverSettings::fixed(1.0)).unwrap();
-    let e = sim.update_diffusivity(0, &[(3, 1e-9)]).unwrap_err().to_string();
+    let e = sim
+        .update_diffusivity(0, &[(3, 1e-9)])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("layered capacity"), "{e}");
     let e = sim
         .set_boundary(0, Face::YMax, Boundary::Flux(1.0))

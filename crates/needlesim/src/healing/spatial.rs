@@ -158,8 +158,12 @@ impl Kinetics {
     /// The layered capacity of variable `i` per z level (`layer_k[k]` is level k's layer), or
     /// `None` when it moves without one.
     fn capacity_z(&self, i: usize, layer_k: &[u8]) -> Option<Vec<f64>> {
-        (self.capacity[0][i] != 1.0 || self.capacity[1][i] != 1.0)
-            .then(|| layer_k.iter().map(|&l| self.capacity[l as usize][i]).collect())
+        (self.capacity[0][i] != 1.0 || self.capacity[1][i] != 1.0).then(|| {
+            layer_k
+                .iter()
+                .map(|&l| self.capacity[l as usize][i])
+                .collect()
+        })
     }
 
     /// SI state of a voxel of layer `l` from its transported values.

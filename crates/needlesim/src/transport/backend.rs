@@ -173,7 +173,11 @@ impl CpuBackend {
             (Some(c), 2) => c[p],
             _ => 1.0,
         };
-        let inv_w: Vec<f64> = ax.w.iter().enumerate().map(|(p, w)| 1.0 / (w * cap(p))).collect();
+        let inv_w: Vec<f64> =
+            ax.w.iter()
+                .enumerate()
+                .map(|(p, w)| 1.0 / (w * cap(p)))
+                .collect();
         let t_face: Vec<f64> = (0..n.saturating_sub(1))
             .map(|p| {
                 face_conductance(
@@ -190,7 +194,13 @@ impl CpuBackend {
             ctx.op.boundaries[2 * sw.axis + 1],
         );
         let wrap = (blo == Boundary::Periodic).then(|| {
-            face_conductance(ax.area[0], ax.half[n - 1], d * cap(n - 1), ax.half[0], d * cap(0))
+            face_conductance(
+                ax.area[0],
+                ax.half[n - 1],
+                d * cap(n - 1),
+                ax.half[0],
+                d * cap(0),
+            )
         });
         let end = |b: Boundary, area: f64, half: f64, c: f64| LineEnd {
             g: boundary_conductance(b, area, half, d * c),

@@ -64,7 +64,8 @@ pub use operator::{DiffusionOperator, DiffusivityStorage, PerVoxelConductances};
 pub use problem::{Boundary, Coefficient, Face, Problem, ProblemBuilder, Reactions, Species};
 pub use solver::PRECONDITIONER_ENV;
 pub use solver::{
-    LinearSolveStats, RunStats, Scheme, Simulation, SolverSettings, StepControl, UnsplitMethod,
+    LinearSolveStats, RunStats, Scheme, Simulation, SolverSettings, StepControl, StepQuadrature,
+    UnsplitMethod,
 };
 #[doc(hidden)]
 pub use unsplit::solve_probe;

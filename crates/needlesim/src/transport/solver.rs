@@ -276,6 +276,22 @@ pub struct Simulation {
     /// extrapolated initial guess of the next solve (length 0: none yet).
     history: Vec<f64>,
     history_h: f64,
+    /// TR-BDF2: the fields at the inner stage of the last step.
+    stage: Vec<f64>,
+    /// Quadrature weights of the last step (see [`Simulation::last_step_quadrature`]).
+    quadrature: Option<[f64; 3]>,
+}
+
+/// How rates integrate over the last step of an unsplit scheme: for any rate `F(c)` affine in
+/// the fields (boundary fluxes, decay), the amount the step moved is exactly
+/// `w[0] F(c⁰) + w[1] F(c*) + w[2] F(c¹)` (c⁰ before the step, c* its inner stage, c¹ after;
+/// the weights sum to the step). Backward Euler: `[0, 0, h]`; TR-BDF2 (γ = 2 − √2,
+/// `d = γh/2`, `a = 1/(γ(2 − γ))`): `[a d, a d, d]`.
+#[derive(Debug, Clone, Copy)]
+pub struct StepQuadrature<'a> {
+    pub weights: [f64; 3],
+    /// The fields at the inner stage, all species (`None` when its weight is 0).
+    pub stage: Option<&'a [f64]>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -359,6 +375,8 @@ impl Simulation {
             decay_version: 0,
             history: Vec::new(),
             history_h: 0.0,
+            stage: Vec::new(),
+            quadrature: None,
         })
     }
 
@@ -732,7 +750,18 @@ impl Simulation {
         }
     }
 
+    /// The quadrature of the last step's rates, for the unsplit schemes without nonlinear
+    /// reactions (whose Strang-split reactions have no such rule): `None` otherwise, and before
+    /// the first step.
+    pub fn last_step_quadrature(&self) -> Option<StepQuadrature<'_>> {
+        self.quadrature.map(|weights| StepQuadrature {
+            weights,
+            stage: (weights[1] != 0.0).then_some(self.stage.as_slice()),
+        })
+    }
+
     fn raw_step(&mut self, h: f64, order: Order) -> Result<(), TransportError> {
+        self.quadrature = None;
         if let Scheme::Unsplit { method, tolerance } = self.settings.scheme {
             self.unsplit_step(h, method, tolerance)?;
             self.steps += 1;
@@ -816,6 +845,7 @@ impl Simulation {
             time,
             history,
             history_h,
+            stage,
             backend,
             ..
         } = self;
@@ -845,25 +875,7 @@ impl Simulation {
                     solver.apply(&op, decay, 1.0, 0.0, field, &mut b);
                     solver.add_sources(&op, source, h, &mut b);
                     // Initial guess: linear extrapolation from the last two steps.
-                    history.resize(ns * nv, 0.0);
-                    let prev = &mut history[s * nv..(s + 1) * nv];
-                    let w = if *history_h > 0.0 {
-                        h / *history_h
-                    } else {
-                        0.0
-                    };
-                    field
-                        .par_chunks_mut(4096)
-                        .zip(prev.par_chunks_mut(4096))
-                        .for_each(|(f, p)| {
-                            for (f, p) in f.iter_mut().zip(p) {
-                                let c = *f;
-                                if w > 0.0 {
-                                    *f = c + w * (c - *p);
-                                }
-                                *p = c;
-                            }
-                        });
+                    extrapolate_guess(field, history, s, nv, ns, h, *history_h);
                     let co = Coeffs {
                         kh: h,
                         decay,
@@ -894,6 +906,8 @@ impl Simulation {
                     tmp.copy_from_slice(field);
                     solver.apply(&op, decay, 1.0, -dh, field, &mut b);
                     solver.add_sources(&op, source, 2.0 * dh, &mut b);
+                    // Initial guess: extrapolated to γh from the last two step starts.
+                    extrapolate_guess(field, history, s, nv, ns, gamma * h, *history_h);
                     outcomes.push(backend.unsplit_solve(
                         UnsplitSolve {
                             solver: &mut *solver,
@@ -906,6 +920,10 @@ impl Simulation {
                         &b,
                         field,
                     ));
+                    if !reacting {
+                        stage.resize(ns * nv, 0.0);
+                        stage[s * nv..(s + 1) * nv].copy_from_slice(field);
+                    }
                     // BDF2 to h: M c¹ = V (a y* − e c⁰) + dh (sources)
                     let a = 1.0 / (gamma * (2.0 - gamma));
                     let e = (1.0 - gamma) * (1.0 - gamma) / (gamma * (2.0 - gamma));
@@ -914,6 +932,17 @@ impl Simulation {
                         .for_each(|(t, y)| *t = a * y - e * *t);
                     solver.apply(&op, decay, 1.0, 0.0, &tmp, &mut b);
                     solver.add_sources(&op, source, dh, &mut b);
+                    // Initial guess: the line through c⁰ and y* extended to h, with c⁰
+                    // recovered from tmp = a y* − e c⁰.
+                    field
+                        .par_chunks_mut(4096)
+                        .zip(tmp.par_chunks(4096))
+                        .for_each(|(f, t)| {
+                            for (f, t) in f.iter_mut().zip(t) {
+                                let c0 = (a * *f - t) / e;
+                                *f = c0 + (*f - c0) / gamma;
+                            }
+                        });
                     outcomes.push(backend.unsplit_solve(
                         UnsplitSolve {
                             solver: &mut *solver,
@@ -953,8 +982,17 @@ impl Simulation {
         }
         work.b = b;
         work.tmp = tmp;
-        if method == UnsplitMethod::BackwardEuler {
-            *history_h = h;
+        *history_h = h;
+        if failure.is_none() && !reacting {
+            self.quadrature = Some(match method {
+                UnsplitMethod::BackwardEuler => [0.0, 0.0, h],
+                UnsplitMethod::TrBdf2 => {
+                    let gamma = 2.0 - std::f64::consts::SQRT_2;
+                    let d = 0.5 * gamma * h;
+                    let a = 1.0 / (gamma * (2.0 - gamma));
+                    [a * d, a * d, d]
+                }
+            });
         }
         match failure {
             Some(TransportError::NonFinite { .. }) => return Err(self.locate_nonfinite()),
@@ -1181,4 +1219,34 @@ fn error_norm(a: &[f64], b: &[f64], rtol: f64, atol: f64) -> f64 {
             })
         })
         .reduce(|| 0.0, f64::max)
+}
+
+/// Initial guess of an unsplit solve that ends `dt` after the step start: `c⁰ + (dt/h₋₁)(c⁰ −
+/// c₋₁)`, the line through the last two step starts (`history`, which is then set to `c⁰`);
+/// `c⁰` itself before the first step (`h_prev` = 0). Only where CG starts changes, not the
+/// solution.
+fn extrapolate_guess(
+    field: &mut [f64],
+    history: &mut Vec<f64>,
+    s: usize,
+    nv: usize,
+    ns: usize,
+    dt: f64,
+    h_prev: f64,
+) {
+    history.resize(ns * nv, 0.0);
+    let prev = &mut history[s * nv..(s + 1) * nv];
+    let w = if h_prev > 0.0 { dt / h_prev } else { 0.0 };
+    field
+        .par_chunks_mut(4096)
+        .zip(prev.par_chunks_mut(4096))
+        .for_each(|(f, p)| {
+            for (f, p) in f.iter_mut().zip(p) {
+                let c = *f;
+                if w > 0.0 {
+                    *f = c + w * (c - *p);
+                }
+                *p = c;
+            }
+        });
 }
