@@ -205,7 +205,7 @@ fn patch() {
             let t = t0.elapsed().as_secs_f64();
             let st = needlesim::transport::solve_probe::take();
             println!(
-                "BENCH patch {name} ({label}, {} µm{}): 1 cm², {:.0} h, {} threads, {:.1} s; {} voxels, {} channels, {} steps; reached dermis {:.4e} µg/cm² (unit cell {:.4e}, ratio {:.3}); CG (both arms): {} solves, {} iterations ({:.1} per solve), preconditioner set-up {:.1} s, application {:.1} s",
+                "BENCH patch {name} ({label}, {:.0} µm{}): 1 cm², {:.0} h, {} threads, {:.1} s; {} voxels, {} channels, {} steps; reached dermis {:.4e} µg/cm² (unit cell {:.4e}, ratio {:.3}); CG (both arms): {} solves, {} iterations ({:.1} per solve), preconditioner set-up {:.1} s, application {:.1} s",
                 res.dx_patch_m * 1e6,
                 if pc.is_empty() {
                     String::new()

@@ -420,23 +420,48 @@ fn a_nan_coefficient_is_refused_with_a_message() {
     assert!(e.to_string().contains("diffusivity"), "{e}");
 }
 
-#[test]
-fn unsplit_patch_results_do_not_depend_on_the_step() {
-    // One channel of a square 500 µm pattern as a 3-D patch (zero-flux sides: a symmetry cell),
-    // lidocaine reservoir: the unsplit patch at 300 s and 30 s steps agrees; the split sweeps'
-    // result moves with the step (printed for the record).
+/// One lidocaine channel (500 µm deep) in the middle of a `pitch`-wide square 3-D patch (zero-flux
+/// sides: the symmetry cell of a square pattern), in vivo, run to `end` with 8 outputs; returns
+/// the result and the linear-solve counters.
+fn one_channel_patch(
+    pitch: f64,
+    s: &Schedule,
+    end: f64,
+    res: &Resolution,
+) -> (ArmResult, needlesim::transport::LinearSolveStats) {
     let col = column();
     let co = coeffs("lidocaine");
-    let pitch = 500e-6;
     let ch = shape(500e-6);
     let chans = vec![(0.5 * pitch, 0.5 * pitch, ch)];
-    let s = reservoir(40.0, 0.0, Occlusion::Serum);
     let clo = Closure::new(
         &ClosureParams::default(),
         ch.depth_m,
         &Person::default(),
         &s.occlusion_changes(),
     );
+    let mut patch =
+        Arm::patch(&col, &chans, (pitch, pitch), &co, Setup::InVivo, res).expect("patch");
+    let r = run_arm(
+        &mut patch,
+        s,
+        Some(&clo),
+        21.6,
+        end,
+        &times(end, 8),
+        &[],
+        res,
+    )
+    .expect("run");
+    let st = patch.linear_solve_stats();
+    (r, st)
+}
+
+#[test]
+fn unsplit_patch_results_do_not_depend_on_the_step() {
+    // One channel of a square 500 µm pattern as a 3-D patch (zero-flux sides: a symmetry cell),
+    // lidocaine reservoir: the unsplit patch at 300 s and 30 s steps agrees; the split sweeps'
+    // result moves with the step (printed for the record).
+    let s = reservoir(40.0, 0.0, Occlusion::Serum);
     let end = 2.0 * H;
     let go = |unsplit: bool, dt_max_s: f64| {
         let res = Resolution {
@@ -444,24 +469,10 @@ fn unsplit_patch_results_do_not_depend_on_the_step() {
             dt_max_s,
             ..Resolution::patch()
         };
-        let mut patch =
-            Arm::patch(&col, &chans, (pitch, pitch), &co, Setup::InVivo, &res).expect("patch");
-        let r = run_arm(
-            &mut patch,
-            &s,
-            Some(&clo),
-            21.6,
-            end,
-            &times(end, 8),
-            &[],
-            &res,
-        )
-        .expect("run");
+        let (r, st) = one_channel_patch(500e-6, &s, end, &res);
         println!(
-            "unsplit {unsplit}, dt ≤ {dt_max_s} s: {} voxels, {} steps, {:?}",
-            r.voxels,
-            r.steps,
-            patch.linear_solve_stats()
+            "unsplit {unsplit}, dt ≤ {dt_max_s} s: {} voxels, {} steps, {st:?}",
+            r.voxels, r.steps
         );
         r
     };
@@ -548,34 +559,9 @@ fn tr_bdf2_patch_balances_its_fluxes_and_matches_short_backward_euler_steps() {
     // plus the clearance and the bottom outflow integrated the same way; and the amounts agree
     // with backward Euler at 10× shorter steps, including the decay of what the viable layers
     // hold after the wipe, where backward Euler at long steps keeps far too much.
-    let col = column();
-    let co = coeffs("lidocaine");
-    let pitch = 400e-6;
-    let ch = shape(500e-6);
-    let chans = vec![(0.5 * pitch, 0.5 * pitch, ch)];
     let s = Schedule::new(vec![finite(100.0, 0.04, 0.0, Some(1.0 * H))]).expect("schedule");
-    let clo = Closure::new(
-        &ClosureParams::default(),
-        ch.depth_m,
-        &Person::default(),
-        &s.occlusion_changes(),
-    );
     let end = 2.0 * H;
-    let go = |res: &Resolution| {
-        let mut patch =
-            Arm::patch(&col, &chans, (pitch, pitch), &co, Setup::InVivo, res).expect("patch");
-        run_arm(
-            &mut patch,
-            &s,
-            Some(&clo),
-            21.6,
-            end,
-            &times(end, 8),
-            &[],
-            res,
-        )
-        .expect("run")
-    };
+    let go = |res: &Resolution| one_channel_patch(400e-6, &s, end, res).0;
     let tr = Resolution::patch();
     assert!(tr.unsplit && tr.tr_bdf2);
     let a = go(&tr);

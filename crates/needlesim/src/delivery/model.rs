@@ -77,10 +77,10 @@ pub struct Resolution {
     pub dt_max_s: f64,
     /// Closure resolution while the channels close: `dt ≤ f · t½ / ln 2`, i.e. the open area
     /// changes by at most `1 − e^(−f) ≈ f` within one step (the channels are applied at
-    /// mid-step).
+    /// mid-step; clamped to [0.001, 0.9]).
     pub closure_step_fraction: f64,
     /// Finite doses: the largest fraction of the product left on the skin that one step may
-    /// take in (the surface concentration is held over each step).
+    /// take in (the surface concentration is held over each step; clamped to [0.001, 1]).
     pub depletion_step_fraction: f64,
     /// Unsplit implicit steps (the engine's `Scheme::Unsplit` backward Euler, clearance inside
     /// the solve): no splitting error, so long steps stay accurate. `false` selects the split
@@ -89,8 +89,9 @@ pub struct Resolution {
     pub unsplit: bool,
     /// Unsplit scheme only: TR-BDF2 steps (second order, L-stable; two solves per step)
     /// instead of backward Euler. Backward Euler's first-order error shows where the amount in
-    /// the skin decays after the product is wiped (clearance): with 6-min steps it keeps ~25 %
-    /// too much in the viable layers 2 h later, TR-BDF2 within a few per cent (docs/BENCHMARKS.md).
+    /// the skin decays after the product is wiped (clearance): with 6-min steps it keeps ~30 %
+    /// too much in the viable layers 2 h later, TR-BDF2 with the same steps within 1 %
+    /// (docs/BENCHMARKS.md, "Step settings of the patch").
     pub tr_bdf2: bool,
     /// Relative tolerance of the unsplit solves (the mass balance of each step is restored to
     /// round-off after the solve whatever the tolerance).
@@ -1015,7 +1016,8 @@ pub fn run_arm(
             && donor.active_kg_m2 > 1e-3 * donor.applied_kg_m2
             && last_flux_in > 0.0
         {
-            let h_dep = res.depletion_step_fraction * donor.active_kg_m2 / last_flux_in;
+            let f = res.depletion_step_fraction.clamp(1e-3, 1.0);
+            let h_dep = f * donor.active_kg_m2 / last_flux_in;
             if h_dep < h {
                 h = h_dep.max(1e-3);
                 depletion_limited = true;

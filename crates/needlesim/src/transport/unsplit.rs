@@ -833,9 +833,7 @@ impl SpeciesSolver {
         let key = (op.generation, co.kh, co.decay_version);
         let asm = self.assembled.as_ref().expect("assembled before");
         let pv = asm.pv(op.storage);
-        let current = self.current_key();
-        let have = current.is_some();
-        let fresh = current == Some(key);
+        let fresh = self.current_key() == Some(key);
         let mg_ok = multigrid::supported(op.boundaries);
         let kind = match (self.choice, band_layout(op.mesh, op.boundaries)) {
             (UnsplitPreconditioner::Multigrid, _) if mg_ok => Kind::Multigrid,
@@ -848,7 +846,7 @@ impl SpeciesSolver {
         // it costs at most one more than when it was fresh (and the step is close to its own);
         // the z-line factor costs about one matrix product: always kept fresh.
         let keep = match kind {
-            Kind::Band(_) => have && self.last_iterations <= REFACTOR_AFTER,
+            Kind::Band(_) => self.band.is_some() && self.last_iterations <= REFACTOR_AFTER,
             Kind::Multigrid => self.mg.as_ref().is_some_and(|m| {
                 let r = co.kh / m.key.1;
                 (1.0 / MG_KEEP_KH..=MG_KEEP_KH).contains(&r)
