@@ -752,7 +752,8 @@ impl Simulation {
 
     /// The quadrature of the last step's rates, for the unsplit schemes without nonlinear
     /// reactions (whose Strang-split reactions have no such rule): `None` otherwise, and before
-    /// the first step.
+    /// the first step. It describes the last step taken: after [`Simulation::step`] that step;
+    /// after `advance_to` with step doubling only its last half step.
     pub fn last_step_quadrature(&self) -> Option<StepQuadrature<'_>> {
         self.quadrature.map(|weights| StepQuadrature {
             weights,
