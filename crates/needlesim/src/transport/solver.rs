@@ -15,7 +15,7 @@ use super::operator::{
 use super::problem::{Boundary, Coefficient, Face, Problem, check_periodic};
 use super::reaction::{LocalOde, ReactOutcome, react_all};
 use super::unsplit::{
-    Coeffs, OperatorView, SpeciesSolver, UnsplitPreconditioner, UnsplitSolve, Work,
+    Coeffs, OperatorView, SolveOutcome, SpeciesSolver, UnsplitPreconditioner, UnsplitSolve, Work,
 };
 
 /// The diffusion time discretisation.
@@ -834,7 +834,6 @@ impl Simulation {
         }
         let nv = self.problem.mesh.len();
         let zero = Coefficient::Uniform(0.0);
-        let max_iter = 20_000;
         let Simulation {
             problem,
             ops,
@@ -882,15 +881,13 @@ impl Simulation {
                         decay,
                         decay_version: *decay_version,
                     };
-                    outcomes.push(backend.unsplit_solve(
-                        UnsplitSolve {
-                            solver: &mut *solver,
-                            op,
-                            co,
-                            work: &mut *work,
-                            tolerance: tol,
-                            max_iterations: max_iter,
-                        },
+                    outcomes.push(solve_through(
+                        backend.as_mut(),
+                        solver,
+                        op,
+                        co,
+                        work,
+                        tol,
                         &b,
                         field,
                     ));
@@ -909,15 +906,13 @@ impl Simulation {
                     solver.add_sources(&op, source, 2.0 * dh, &mut b);
                     // Initial guess: extrapolated to γh from the last two step starts.
                     extrapolate_guess(field, history, s, nv, ns, gamma * h, *history_h);
-                    outcomes.push(backend.unsplit_solve(
-                        UnsplitSolve {
-                            solver: &mut *solver,
-                            op,
-                            co,
-                            work: &mut *work,
-                            tolerance: tol,
-                            max_iterations: max_iter,
-                        },
+                    outcomes.push(solve_through(
+                        backend.as_mut(),
+                        solver,
+                        op,
+                        co,
+                        work,
+                        tol,
                         &b,
                         field,
                     ));
@@ -944,15 +939,13 @@ impl Simulation {
                                 *f = c0 + (*f - c0) / gamma;
                             }
                         });
-                    outcomes.push(backend.unsplit_solve(
-                        UnsplitSolve {
-                            solver: &mut *solver,
-                            op,
-                            co,
-                            work: &mut *work,
-                            tolerance: tol,
-                            max_iterations: max_iter,
-                        },
+                    outcomes.push(solve_through(
+                        backend.as_mut(),
+                        solver,
+                        op,
+                        co,
+                        work,
+                        tol,
                         &b,
                         field,
                     ));
@@ -1220,6 +1213,33 @@ fn error_norm(a: &[f64], b: &[f64], rtol: f64, atol: f64) -> f64 {
             })
         })
         .reduce(|| 0.0, f64::max)
+}
+
+/// One species' unsplit solve `[V (1 + κh λ) + κh K] x = b` through the backend, to relative
+/// tolerance `tol` (at most 20 000 CG iterations).
+#[allow(clippy::too_many_arguments)]
+fn solve_through(
+    backend: &mut dyn Backend,
+    solver: &mut SpeciesSolver,
+    op: OperatorView,
+    co: Coeffs,
+    work: &mut Work,
+    tol: f64,
+    b: &[f64],
+    x: &mut [f64],
+) -> SolveOutcome {
+    backend.unsplit_solve(
+        UnsplitSolve {
+            solver,
+            op,
+            co,
+            work,
+            tolerance: tol,
+            max_iterations: 20_000,
+        },
+        b,
+        x,
+    )
 }
 
 /// Initial guess of an unsplit solve that ends `dt` after the step start: `c⁰ + (dt/h₋₁)(c⁰ −
