@@ -36,6 +36,7 @@ use rayon::prelude::*;
 use super::grid::Mesh;
 use super::operator::{PerVoxelConductances, line_index};
 use super::problem::{Boundary, Coefficient};
+use super::unsplit::cross;
 
 /// Scale of the Galerkin lateral couplings on the coarse levels. With piecewise-constant
 /// aggregation of 2 × 2 lateral cells, `Pᵀ A P` sums the two fine faces between neighbouring
@@ -535,17 +536,6 @@ impl CoarseFactor {
 /// Whether the multigrid preconditioner applies to this grid: a non-periodic z axis.
 pub(crate) fn supported(bnd: &[Boundary; 6]) -> bool {
     bnd[4] != Boundary::Periodic
-}
-
-#[inline]
-fn cross(mesh: &Mesh, axis: usize, c: [usize; 3]) -> f64 {
-    let mut p = mesh.volume_factor;
-    for a in 0..3 {
-        if a != axis {
-            p *= mesh.axes[a].w[c[a]];
-        }
-    }
-    p
 }
 
 impl Multigrid {

@@ -270,7 +270,7 @@ fn stride(mesh: &Mesh, axis: usize) -> usize {
 
 /// Product of the cell measures of the two axes other than `axis`, times the volume factor.
 #[inline]
-fn cross(mesh: &Mesh, axis: usize, c: [usize; 3]) -> f64 {
+pub(crate) fn cross(mesh: &Mesh, axis: usize, c: [usize; 3]) -> f64 {
     let mut p = mesh.volume_factor;
     for a in 0..3 {
         if a != axis {
