@@ -690,7 +690,7 @@ impl Arm {
             };
             return Ok((moved, m1));
         }
-        let end = self.rates(self.sim.fields().species(0));
+        let (end, m1) = self.rates(self.sim.fields().species(0));
         let q = self.sim.last_step_quadrature().ok_or_else(|| {
             DeliveryError::Transport("the unsplit step reported no quadrature".into())
         })?;
@@ -704,9 +704,9 @@ impl Arm {
         }
         if let Some(stage) = q.stage {
             let nv = self.col_area.len() * self.dz.len();
-            moved = moved.plus(self.rates(&stage[..nv]).scaled(w1));
+            moved = moved.plus(self.rates(&stage[..nv]).0.scaled(w1));
         }
-        Ok((moved, self.total()))
+        Ok((moved, m1))
     }
 
     /// Split scheme: applies the clearance of a step of `h` exactly (`c ← c e^(−λh)`); returns
@@ -745,28 +745,19 @@ impl Arm {
             .collect()
     }
 
-    /// Amount in the skin now.
-    fn total(&self) -> f64 {
-        self.plane_amounts(self.sim.fields().species(0))
-            .iter()
-            .sum()
-    }
-
     /// Rates of the field `f` (amount/s): surface inflow and bottom outflow under the current
-    /// boundaries, and clearance `Σ λ V c` (the unsplit scheme's decay term).
-    fn rates(&self, f: &[f64]) -> Rates {
+    /// boundaries, and clearance `Σ λ V c` (the unsplit scheme's decay term); and the amount
+    /// the field holds (from the same pass over it).
+    fn rates(&self, f: &[f64]) -> (Rates, f64) {
         let (top, bottom) = self.plane_fluxes(f);
-        let cleared = self
-            .plane_amounts(f)
-            .iter()
-            .zip(&self.decay_k)
-            .map(|(m, l)| m * l)
-            .sum();
-        Rates {
+        let planes = self.plane_amounts(f);
+        let cleared = planes.iter().zip(&self.decay_k).map(|(m, l)| m * l).sum();
+        let rates = Rates {
             top,
             bottom,
             cleared,
-        }
+        };
+        (rates, planes.iter().sum())
     }
 
     /// Flux into the domain through the surface (Dirichlet `c_s`, or 0 when zero flux) and out
@@ -1025,7 +1016,7 @@ pub fn run_arm(
         }
         // Second-order unsplit steps integrate the boundary fluxes and the clearance with the
         // scheme's own quadrature, which needs them at the start of the step as well.
-        let start = (arm.unsplit && res.tr_bdf2).then(|| arm.rates(arm.sim.fields().species(0)));
+        let start = (arm.unsplit && res.tr_bdf2).then(|| arm.rates(arm.sim.fields().species(0)).0);
         arm.sim.step(h).map_err(|e| match e {
             TransportError::NonFinite { .. } => DeliveryError::NonFinite {
                 what: e.to_string(),
@@ -1141,7 +1132,7 @@ mod tests {
                 "{bottom} vs {eb}"
             );
             let m = arm.sim.total_amount(0);
-            let m2 = arm.total();
+            let m2 = arm.rates(arm.sim.fields().species(0)).1;
             assert!((m - m2).abs() <= 1e-12 * m, "{m} vs {m2}");
         }
     }
