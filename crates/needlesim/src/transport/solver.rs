@@ -282,6 +282,13 @@ pub struct Simulation {
     quadrature: Option<[f64; 3]>,
 }
 
+/// TR-BDF2: the inner stage's fraction of the step, γ = 2 − √2, and the BDF2 stage's
+/// coefficients `c¹ = a y* − e c⁰ + (γh/2) f(c¹)`.
+const TRBDF2_GAMMA: f64 = 2.0 - std::f64::consts::SQRT_2;
+const TRBDF2_A: f64 = 1.0 / (TRBDF2_GAMMA * (2.0 - TRBDF2_GAMMA));
+const TRBDF2_E: f64 =
+    (1.0 - TRBDF2_GAMMA) * (1.0 - TRBDF2_GAMMA) / (TRBDF2_GAMMA * (2.0 - TRBDF2_GAMMA));
+
 /// How rates integrate over the last step of an unsplit scheme: for any rate `F(c)` affine in
 /// the fields (boundary fluxes, decay), the amount the step moved is exactly
 /// `w[0] F(c⁰) + w[1] F(c*) + w[2] F(c¹)` (c⁰ before the step, c* its inner stage, c¹ after;
@@ -893,7 +900,7 @@ impl Simulation {
                     ));
                 }
                 UnsplitMethod::TrBdf2 => {
-                    let gamma = 2.0 - std::f64::consts::SQRT_2;
+                    let (gamma, a, e) = (TRBDF2_GAMMA, TRBDF2_A, TRBDF2_E);
                     let dh = 0.5 * gamma * h;
                     let co = Coeffs {
                         kh: dh,
@@ -921,8 +928,6 @@ impl Simulation {
                         stage[s * nv..(s + 1) * nv].copy_from_slice(field);
                     }
                     // BDF2 to h: M c¹ = V (a y* − e c⁰) + dh (sources)
-                    let a = 1.0 / (gamma * (2.0 - gamma));
-                    let e = (1.0 - gamma) * (1.0 - gamma) / (gamma * (2.0 - gamma));
                     tmp.par_iter_mut()
                         .zip(field.par_iter())
                         .for_each(|(t, y)| *t = a * y - e * *t);
@@ -981,10 +986,8 @@ impl Simulation {
             self.quadrature = Some(match method {
                 UnsplitMethod::BackwardEuler => [0.0, 0.0, h],
                 UnsplitMethod::TrBdf2 => {
-                    let gamma = 2.0 - std::f64::consts::SQRT_2;
-                    let d = 0.5 * gamma * h;
-                    let a = 1.0 / (gamma * (2.0 - gamma));
-                    [a * d, a * d, d]
+                    let d = 0.5 * TRBDF2_GAMMA * h;
+                    [TRBDF2_A * d, TRBDF2_A * d, d]
                 }
             });
         }
