@@ -54,29 +54,23 @@ const COARSEST_LINES: usize = 64;
 /// Smoothing sweeps before (and, in reverse colour order, after) the coarse correction.
 const SWEEPS: usize = 1;
 
-#[derive(Clone, Copy)]
-struct SyncPtr(*mut f64);
-// SAFETY: every parallel task writes only the cells of its own lines, and no task reads a cell
-// that another task of the same phase writes (proper colouring; documented at each use).
-unsafe impl Send for SyncPtr {}
-unsafe impl Sync for SyncPtr {}
-impl SyncPtr {
-    /// The pointer (a method, so closures capture the whole `Sync` wrapper).
-    #[inline(always)]
-    fn get(self) -> *mut f64 {
-        self.0
+/// A raw pointer shared by parallel tasks (`f64` fields and the `f32` couplings).
+struct SyncPtr<T>(*mut T);
+// Not derived: a derive would require `T: Clone`/`Copy`, which the pointer does not need.
+impl<T> Clone for SyncPtr<T> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
-
-/// [`SyncPtr`] for the single-precision couplings (same rules).
-#[derive(Clone, Copy)]
-struct SyncPtr32(*mut f32);
-// SAFETY: as for `SyncPtr`.
-unsafe impl Send for SyncPtr32 {}
-unsafe impl Sync for SyncPtr32 {}
-impl SyncPtr32 {
+impl<T> Copy for SyncPtr<T> {}
+// SAFETY: every parallel task writes only the cells of its own lines, and no task reads a cell
+// that another task of the same phase writes (proper colouring; documented at each use).
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+impl<T> SyncPtr<T> {
+    /// The pointer (a method, so closures capture the whole `Sync` wrapper).
     #[inline(always)]
-    fn get(self) -> *mut f32 {
+    fn get(self) -> *mut T {
         self.0
     }
 }
@@ -374,9 +368,9 @@ fn coarsen(fine: &Level, m: &[f64], pool: &mut Pool) -> (Level, Vec<f64>) {
     let [cnx, cny, _] = n;
     let mut mc = pool.take(c.len());
     let (cxp, cyp, czp) = (
-        SyncPtr32(c.cx.as_mut_ptr()),
-        SyncPtr32(c.cy.as_mut_ptr()),
-        SyncPtr32(c.cz.as_mut_ptr()),
+        SyncPtr(c.cx.as_mut_ptr()),
+        SyncPtr(c.cy.as_mut_ptr()),
+        SyncPtr(c.cz.as_mut_ptr()),
     );
     mc.par_chunks_mut(cnx).enumerate().for_each(|(row, mr)| {
         let (k, cj) = (row / cny, row % cny);
