@@ -371,6 +371,9 @@ impl Assembled {
 }
 
 /// `y = α V x + β [(V λ + diag_k) x − Σ K_f x_q]`, plane by plane in parallel.
+///
+/// Each row is built in a few passes over its cells (centre, x faces, then each y and z
+/// neighbour row that exists), every pass a branch-free loop over contiguous slices.
 #[allow(clippy::too_many_arguments)]
 fn apply(
     mesh: &Mesh,
@@ -384,72 +387,93 @@ fn apply(
 ) {
     let [nx, ny, nz] = mesh.n;
     let plane = nx * ny;
+    assert!(x.len() == plane * nz && y.len() == x.len(), "field length");
     let [wx, wy, wz] = [&mesh.axes[0].w, &mesh.axes[1].w, &mesh.axes[2].w];
     let vf = mesh.volume_factor;
     let per = asm.periodic;
+    let [t0, t1, t2] = [&pv.t[0], &pv.t[1], &pv.t[2]];
     y.par_chunks_mut(plane).enumerate().for_each(|(k, yp)| {
         for j in 0..ny {
-            let row = (k * ny + j) * nx;
-            let kx_w = beta * vf * wy[j] * wz[k];
+            let r0 = (k * ny + j) * nx;
+            let yr = &mut yp[j * nx..(j + 1) * nx];
+            let xr = &x[r0..r0 + nx];
             let vol_jk = vf * wy[j] * wz[k];
+            // Centre: α V + β (V λ + diag_k).
+            let dk = &asm.diag_k[r0..r0 + nx];
+            match decay {
+                Coefficient::Uniform(lam) => {
+                    for (((yv, xv), w), d) in yr.iter_mut().zip(xr).zip(&wx[..nx]).zip(dk) {
+                        let vol = vol_jk * w;
+                        *yv = (alpha * vol + beta * (vol * lam + d)) * xv;
+                    }
+                }
+                Coefficient::PerVoxel(l) => {
+                    let lr = &l[r0..r0 + nx];
+                    for ((((yv, xv), w), d), lam) in
+                        yr.iter_mut().zip(xr).zip(&wx[..nx]).zip(dk).zip(lr)
+                    {
+                        let vol = vol_jk * w;
+                        *yv = (alpha * vol + beta * (vol * lam + d)) * xv;
+                    }
+                }
+            }
+            // x faces: t0[v] couples v − 1 and v (0 at i = 0).
+            let kx_w = beta * vol_jk;
+            if nx > 1 {
+                let tr = &t0[r0 + 1..r0 + nx];
+                for ((yv, t), xv) in yr[1..].iter_mut().zip(tr).zip(&xr[..nx - 1]) {
+                    *yv -= kx_w * t * xv;
+                }
+                for ((yv, t), xv) in yr[..nx - 1].iter_mut().zip(tr).zip(&xr[1..]) {
+                    *yv -= kx_w * t * xv;
+                }
+                if per[0] {
+                    let g = kx_w * pv.g_lo[0][k * ny + j];
+                    yr[0] -= g * xr[nx - 1];
+                    yr[nx - 1] -= g * xr[0];
+                }
+            }
+            // y and z neighbour rows: (offset, face conductances of this row's low faces or of
+            // the neighbour row's, weight per cell).
             let ky_w = beta * vf * wz[k];
             let kz_w = beta * vf * wy[j];
-            for i in 0..nx {
-                let v = row + i;
-                let vol = vol_jk * wx[i];
-                let lam = decay.at(v);
-                let mut acc = (alpha * vol + beta * (vol * lam + asm.diag_k[v])) * x[v];
-                // x faces
-                if i > 0 {
-                    acc -= kx_w * pv.t[0][v] * x[v - 1];
+            let mut couple = |q0: usize, t: &[f64], w: f64| {
+                let (xq, tq) = (&x[q0..q0 + nx], &t[..nx]);
+                for (((yv, xv), tv), wv) in yr.iter_mut().zip(xq).zip(tq).zip(&wx[..nx]) {
+                    *yv -= w * wv * tv * xv;
                 }
-                if i + 1 < nx {
-                    acc -= kx_w * pv.t[0][v + 1] * x[v + 1];
+            };
+            if ny > 1 {
+                if j > 0 {
+                    couple(r0 - nx, &t1[r0..], ky_w);
                 }
-                if per[0] && nx > 1 && (i == 0 || i + 1 == nx) {
-                    let li = k * ny + j;
-                    let q = if i == 0 { row + nx - 1 } else { row };
-                    acc -= kx_w * pv.g_lo[0][li] * x[q];
+                if j + 1 < ny {
+                    couple(r0 + nx, &t1[r0 + nx..], ky_w);
                 }
-                // y faces
-                if ny > 1 {
-                    let w = ky_w * wx[i];
-                    if j > 0 {
-                        acc -= w * pv.t[1][v] * x[v - nx];
-                    }
-                    if j + 1 < ny {
-                        acc -= w * pv.t[1][v + nx] * x[v + nx];
-                    }
-                    if per[1] && (j == 0 || j + 1 == ny) {
-                        let li = k * nx + i;
-                        let q = if j == 0 {
-                            v + (ny - 1) * nx
-                        } else {
-                            v - (ny - 1) * nx
-                        };
-                        acc -= w * pv.g_lo[1][li] * x[q];
-                    }
+                if per[1] && (j == 0 || j + 1 == ny) {
+                    let q0 = if j == 0 {
+                        r0 + (ny - 1) * nx
+                    } else {
+                        r0 - (ny - 1) * nx
+                    };
+                    couple(q0, &pv.g_lo[1][k * nx..], ky_w);
                 }
-                // z faces
-                if nz > 1 {
-                    let w = kz_w * wx[i];
-                    if k > 0 {
-                        acc -= w * pv.t[2][v] * x[v - plane];
-                    }
-                    if k + 1 < nz {
-                        acc -= w * pv.t[2][v + plane] * x[v + plane];
-                    }
-                    if per[2] && (k == 0 || k + 1 == nz) {
-                        let li = j * nx + i;
-                        let q = if k == 0 {
-                            v + (nz - 1) * plane
-                        } else {
-                            v - (nz - 1) * plane
-                        };
-                        acc -= w * pv.g_lo[2][li] * x[q];
-                    }
+            }
+            if nz > 1 {
+                if k > 0 {
+                    couple(r0 - plane, &t2[r0..], kz_w);
                 }
-                yp[v - k * plane] = acc;
+                if k + 1 < nz {
+                    couple(r0 + plane, &t2[r0 + plane..], kz_w);
+                }
+                if per[2] && (k == 0 || k + 1 == nz) {
+                    let q0 = if k == 0 {
+                        r0 + (nz - 1) * plane
+                    } else {
+                        r0 - (nz - 1) * plane
+                    };
+                    couple(q0, &pv.g_lo[2][j * nx..], kz_w);
+                }
             }
         }
     });
@@ -808,17 +832,21 @@ impl SpeciesSolver {
         });
     }
 
-    fn precondition(&mut self, mesh: &Mesh, r: &[f64], z: &mut [f64]) {
+    /// `z = P⁻¹ r`; returns `r·z`.
+    fn precondition(&mut self, mesh: &Mesh, r: &[f64], z: &mut [f64]) -> f64 {
         let _t = solve_probe::Timer::new(&solve_probe::PRECONDITION_NS);
+        if let Some(f) = &mut self.mg {
+            // The V-cycle accumulates r·z in its last smoothing passes.
+            return f.apply(r, z);
+        }
         if let Some(f) = &mut self.band {
             f.solve(mesh, r, z);
-        } else if let Some(f) = &mut self.mg {
-            f.apply(r, z);
         } else if let Some(f) = &self.zline {
             f.solve(mesh, r, z);
         } else {
             z.copy_from_slice(r);
         }
+        dot(r, z)
     }
 
     fn current_key(&self) -> Option<(u64, f64, u64)> {
@@ -914,8 +942,7 @@ impl SpeciesSolver {
         let mut bnorm2 = if guess > 0.0 && guess.is_finite() {
             guess
         } else {
-            self.precondition(mesh, b, z);
-            dot(b, z)
+            self.precondition(mesh, b, z)
         };
         if bnorm2 == 0.0 {
             // b = 0: the solution is 0 (the matrix is nonsingular).
@@ -936,8 +963,7 @@ impl SpeciesSolver {
                         *r = b - q;
                     }
                 });
-            self.precondition(mesh, r, z);
-            let mut rz = dot(r, z);
+            let mut rz = self.precondition(mesh, r, z);
             if !(bnorm2 > 0.0 && rz.is_finite()) {
                 break 'outer SolveOutcome {
                     iterations: it,
@@ -967,8 +993,7 @@ impl SpeciesSolver {
                     if self.current_key() != Some(key) {
                         restarted = true;
                         self.refresh_preconditioner(op, co, true);
-                        self.precondition(mesh, b, z);
-                        bnorm2 = dot(b, z);
+                        bnorm2 = self.precondition(mesh, b, z);
                         continue 'outer;
                     }
                 }
@@ -985,8 +1010,7 @@ impl SpeciesSolver {
                             r[i] -= alpha * q[i];
                         }
                     });
-                self.precondition(mesh, r, z);
-                let rz_new = dot(r, z);
+                let rz_new = self.precondition(mesh, r, z);
                 if rz_new <= tol * tol * bnorm2 {
                     break 'outer SolveOutcome {
                         iterations: it,
