@@ -52,17 +52,33 @@ fn unit() {
         .expect("pool");
     for (label, name) in [
         ("unsplit", "deliver_vitamin_c_roller.toml"),
+        ("backward Euler", "deliver_vitamin_c_roller.toml"),
         ("split", "deliver_vitamin_c_roller.toml"),
         ("unsplit", "deliver_fitc_dextran_franz.toml"),
+        ("backward Euler", "deliver_fitc_dextran_franz.toml"),
         ("split", "deliver_fitc_dextran_franz.toml"),
         ("unsplit", "deliver_lidocaine_pen_0.5mm.toml"),
+        ("backward Euler", "deliver_lidocaine_pen_0.5mm.toml"),
         ("split", "deliver_lidocaine_pen_0.5mm.toml"),
     ] {
         let (s, mut plan) = example(name);
         if label == "split" {
-            // The previous default, as baseline: split sweeps with steps of at most 10 s.
+            // An earlier default, as baseline: split sweeps with steps of at most 10 s.
             plan.resolution.unsplit = false;
+            plan.resolution.tr_bdf2 = false;
+            plan.resolution.dt_first_s = 0.05;
+            plan.resolution.dt_growth = 1.1;
+            plan.resolution.closure_step_fraction = 0.05;
             plan.resolution.dt_max_s = 10.0;
+        }
+        if label == "backward Euler" {
+            // The previous default: unsplit backward Euler, 0.05 s steps growing 1.1× up to
+            // 5 min, closure resolved at 5 % per step.
+            plan.resolution.tr_bdf2 = false;
+            plan.resolution.dt_first_s = 0.05;
+            plan.resolution.dt_growth = 1.1;
+            plan.resolution.closure_step_fraction = 0.05;
+            plan.resolution.dt_max_s = 300.0;
         }
         plan.duration_s = 24.0 * 3600.0;
         plan.profile_times_s.retain(|t| *t <= plan.duration_s);

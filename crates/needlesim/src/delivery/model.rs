@@ -108,17 +108,20 @@ impl Default for Resolution {
             r_cells_channel: 6,
             dr_max_m: 20e-6,
             dx_patch_m: 25e-6,
-            // Unsplit backward Euler has no splitting error, so the step is limited by the
-            // time error alone: against FiPy (benches/delivery_fipy.py) 300 s steps and 3 s
-            // steps agree to 1e-5 at 4 h and 1 % at 1 h. (The split sweeps under-predicted
-            // channel delivery ~3× with 300 s steps and ~20 % with 10 s steps.)
-            dt_first_s: 0.05,
-            dt_growth: 1.1,
-            dt_max_s: 300.0,
-            closure_step_fraction: 0.05,
+            // Unsplit TR-BDF2 steps: second order and L-stable, with the boundary fluxes and the
+            // clearance integrated by the scheme's own quadrature. 5 s after each event,
+            // doubling up to 30 min, the closure resolved at 40 % of its e-folding time: within
+            // 0.4 % of a reference with ~10× shorter steps at every output for the lidocaine
+            // cream (3 h) and the vitamin C serum (24 h), where backward Euler with 0.05 s
+            // steps growing 1.1× up to 5 min kept 5.8 % and 11 % too much in the viable layers
+            // after the wipe or depletion (docs/BENCHMARKS.md, "Step settings").
+            dt_first_s: 5.0,
+            dt_growth: 2.0,
+            dt_max_s: 1800.0,
+            closure_step_fraction: 0.4,
             depletion_step_fraction: 0.1,
             unsplit: true,
-            tr_bdf2: false,
+            tr_bdf2: true,
             // Keeps the step's mass balance far below the reported digits.
             solver_tolerance: 1e-8,
         }
@@ -126,24 +129,16 @@ impl Default for Resolution {
 }
 
 impl Resolution {
-    /// A coarser setting for large 3-D patches: coarser z cells, unsplit TR-BDF2 steps (second
-    /// order, so steps can be long: 5 s after each event, doubling, up to 30 min, the closure
-    /// resolved at 40 % of its e-folding time), and a solver tolerance of 1e-5. On a 2 mm
-    /// lidocaine patch these settings stay within 0.9 % of a reference with 10× shorter steps
-    /// at every output from 15 min to 3 h, against 8.6 % for the unit cell's backward-Euler
-    /// settings (docs/BENCHMARKS.md, "Step settings of the patch").
+    /// A coarser setting for large 3-D patches: coarser z cells and a solver tolerance of 1e-5
+    /// (the steps are the default's). On a 2 mm lidocaine patch these settings stay within
+    /// 0.9 % of a reference with 10× shorter steps at every output from 15 min to 3 h
+    /// (docs/BENCHMARKS.md, "Step settings").
     pub fn patch() -> Self {
         Resolution {
             sc_cells: 2,
             dz_epidermis_m: 15e-6,
             dz_dermis_m: 60e-6,
             dz_max_m: 300e-6,
-            dt_first_s: 5.0,
-            dt_growth: 2.0,
-            dt_max_s: 1800.0,
-            closure_step_fraction: 0.4,
-            unsplit: true,
-            tr_bdf2: true,
             solver_tolerance: 1e-5,
             ..Resolution::default()
         }
@@ -361,12 +356,16 @@ fn layer_props(z: f64, depths: &[f64; 5], co: &TransportCoefficients, setup: Set
     }
 }
 
+/// Fraction of the applied active below which a finite film counts as spent (zero-flux
+/// surface; see `run_arm`).
+const SPENT_FILM: f64 = 1e-3;
+
 fn settings(res: &Resolution) -> SolverSettings {
-    // Backward Euler: L-stable and positivity preserving for the sharp start of a reservoir on
-    // empty skin and for the 10¹⁰ contrast between channel fluid and stratum corneum. Unsplit
-    // (the whole system solved at once) unless asked otherwise: the split sweeps carry a large
-    // splitting error on these cells at long steps.
-    // TR-BDF2 (second order, also L-stable) on request: see `Resolution::tr_bdf2`.
+    // TR-BDF2 by default (second order, L-stable: no ringing at the sharp start of a reservoir
+    // on empty skin or across the 10¹⁰ contrast between channel fluid and stratum corneum);
+    // backward Euler (first order, positivity preserving) on request: see
+    // `Resolution::tr_bdf2`. Unsplit (the whole system solved at once) unless asked otherwise:
+    // the split sweeps carry a large splitting error on these cells at long steps.
     SolverSettings::fixed(1.0).with_scheme(if res.unsplit {
         Scheme::Unsplit {
             method: if res.tr_bdf2 {
@@ -983,13 +982,34 @@ pub fn run_arm(
                 }
             }
         }
+        // Finite donor: keep the predicted exchange of this step (entry, or the skin giving
+        // back to a film poorer than its surface) below `depletion_step_fraction` of what is
+        // left, so that the donor concentration is resolved while it changes. A film down to
+        // `SPENT_FILM` of what was applied is spent: the surface becomes zero-flux. (Held
+        // explicitly over a long step, a near-empty film would act as a perfect sink and pull
+        // back far more than its own volume can hold; what a residue can take back is at most
+        // its volume times the surface concentration.)
+        let finite = donor.present() && donor.reservoir_kg_m3.is_none();
+        let spent = finite && donor.active_kg_m2 <= SPENT_FILM * donor.applied_kg_m2;
+        let mut h = h;
+        let mut depletion_limited = false;
+        if finite && !spent && last_flux_in != 0.0 {
+            let f = res.depletion_step_fraction.clamp(1e-3, 1.0);
+            let h_dep = f * donor.active_kg_m2 / last_flux_in.abs();
+            if h_dep < h {
+                h = h_dep.max(1e-3);
+                depletion_limited = true;
+            }
+        }
         // Surface boundary.
-        let c_s = if donor.present() {
-            donor.surface_concentration(solubility_kg_m3)
+        let c_s = if donor.present() && !spent {
+            // The film's mean concentration over the step (depletion predicted from the
+            // previous step's uptake rate; the amount actually taken in is what depletes it).
+            donor.mean_surface_concentration(solubility_kg_m3, last_flux_in, h)
         } else {
             0.0
         };
-        let want = if donor.present() {
+        let want = if donor.present() && !spent {
             Boundary::Dirichlet(c_s)
         } else {
             Boundary::ZeroFlux
@@ -998,22 +1018,6 @@ pub fn run_arm(
             arm.sim.set_boundary(0, Face::ZMin, want).map_err(tr)?;
         }
         surface = c_s;
-        // Finite donor: keep the predicted entry of this step below `depletion_step_fraction`
-        // of what is left, so that the donor concentration is resolved while it depletes.
-        let mut h = h;
-        let mut depletion_limited = false;
-        if donor.present()
-            && donor.reservoir_kg_m3.is_none()
-            && donor.active_kg_m2 > 1e-3 * donor.applied_kg_m2
-            && last_flux_in > 0.0
-        {
-            let f = res.depletion_step_fraction.clamp(1e-3, 1.0);
-            let h_dep = f * donor.active_kg_m2 / last_flux_in;
-            if h_dep < h {
-                h = h_dep.max(1e-3);
-                depletion_limited = true;
-            }
-        }
         // Second-order unsplit steps integrate the boundary fluxes and the clearance with the
         // scheme's own quadrature, which needs them at the start of the step as well.
         let start = (arm.unsplit && res.tr_bdf2).then(|| arm.rates(arm.sim.fields().species(0)).0);

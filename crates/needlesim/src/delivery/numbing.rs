@@ -133,7 +133,7 @@ fn uptake_dt(
     // diffusivity and partition elsewhere (the engine uses D_SC = kp · h_SC).
     co.kp_m_s *= reference_sc_m / h_sc;
     // One radial cell (a 1-D column, as the deliver command's intact arm), on the unit cell's
-    // default unsplit backward Euler; steps and outputs every `dt_out_s` (30 s).
+    // default unsplit scheme; steps and outputs every `dt_out_s` (30 s).
     let res = Resolution {
         dt_first_s: 0.5,
         dt_growth: 1.25,
