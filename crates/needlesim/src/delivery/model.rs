@@ -23,8 +23,9 @@
 //! * VE, PD, RD: `D = f_layer · D_free`; channel fluid: `D_free · H(r_h / r_c)` (Renkin);
 //!   a voxel partly filled by a channel gets the volume-weighted mean;
 //! * clearance `k` in PD and RD (in vivo only);
-//! * surface: the donor's aqueous concentration (Dirichlet) while a product is on, zero flux
-//!   otherwise; bottom: a perfect sink (subcutaneous blood flow in vivo, the receptor in a
+//! * surface: the donor's aqueous concentration (Dirichlet; a finite film at its predicted
+//!   mean over the step) while a product is on, zero flux after a wipe or once a film is spent
+//!   (0.1 % of its dose left); bottom: a perfect sink (subcutaneous blood flow in vivo, the receptor in a
 //!   Franz cell).
 //!
 //! Tissue/water partition coefficients of VE and dermis are taken as 1 (assumption). Every
@@ -80,18 +81,20 @@ pub struct Resolution {
     /// mid-step; clamped to [0.001, 0.9]).
     pub closure_step_fraction: f64,
     /// Finite doses: the largest fraction of the product left on the skin that one step may
-    /// take in (the surface concentration is held over each step; clamped to [0.001, 1]).
+    /// exchange with the skin, in or back out, predicted from the previous step's rate (the
+    /// film is held at its predicted mean concentration over each step; clamped to
+    /// [0.001, 1]).
     pub depletion_step_fraction: f64,
     /// Unsplit implicit steps (the engine's `Scheme::Unsplit` backward Euler, clearance inside
     /// the solve): no splitting error, so long steps stay accurate. `false` selects the split
     /// (locally one-dimensional) backward-Euler sweeps with clearance applied after each step,
     /// kept for comparison (`cargo bench -p needlesim --bench delivery -- compare`).
     pub unsplit: bool,
-    /// Unsplit scheme only: TR-BDF2 steps (second order, L-stable; two solves per step)
-    /// instead of backward Euler. Backward Euler's first-order error shows where the amount in
-    /// the skin decays after the product is wiped (clearance): with 6-min steps it keeps ~30 %
-    /// too much in the viable layers 2 h later, TR-BDF2 with the same steps within 1 %
-    /// (docs/BENCHMARKS.md, "Step settings of the patch").
+    /// Unsplit scheme only: TR-BDF2 steps (second order, L-stable; two solves per step; the
+    /// default) instead of backward Euler. Backward Euler's first-order error shows where the
+    /// amount in the skin decays after the product is wiped or used up (clearance): with 6-min
+    /// steps it keeps ~30 % too much in the viable layers 2 h later, TR-BDF2 with the same steps
+    /// within 1 % (docs/BENCHMARKS.md, "Step settings").
     pub tr_bdf2: bool,
     /// Relative tolerance of the unsplit solves (the mass balance of each step is restored to
     /// round-off after the solve whatever the tolerance).
