@@ -443,36 +443,28 @@ fn apply(
                     *yv -= w * wv * tv * xv;
                 }
             };
-            if ny > 1 {
-                if j > 0 {
-                    couple(r0 - nx, &t1[r0..], ky_w);
+            // Per axis (y, z): this row's position, cells and stride along it, face
+            // conductances, wrap conductances of its lines, weight, periodicity.
+            for (p, n, st, t, g, w, wrap) in [
+                (j, ny, nx, t1, &pv.g_lo[1][k * nx..], ky_w, per[1]),
+                (k, nz, plane, t2, &pv.g_lo[2][j * nx..], kz_w, per[2]),
+            ] {
+                if n < 2 {
+                    continue;
                 }
-                if j + 1 < ny {
-                    couple(r0 + nx, &t1[r0 + nx..], ky_w);
+                if p > 0 {
+                    couple(r0 - st, &t[r0..], w);
                 }
-                if per[1] && (j == 0 || j + 1 == ny) {
-                    let q0 = if j == 0 {
-                        r0 + (ny - 1) * nx
+                if p + 1 < n {
+                    couple(r0 + st, &t[r0 + st..], w);
+                }
+                if wrap && (p == 0 || p + 1 == n) {
+                    let q0 = if p == 0 {
+                        r0 + (n - 1) * st
                     } else {
-                        r0 - (ny - 1) * nx
+                        r0 - (n - 1) * st
                     };
-                    couple(q0, &pv.g_lo[1][k * nx..], ky_w);
-                }
-            }
-            if nz > 1 {
-                if k > 0 {
-                    couple(r0 - plane, &t2[r0..], kz_w);
-                }
-                if k + 1 < nz {
-                    couple(r0 + plane, &t2[r0 + plane..], kz_w);
-                }
-                if per[2] && (k == 0 || k + 1 == nz) {
-                    let q0 = if k == 0 {
-                        r0 + (nz - 1) * plane
-                    } else {
-                        r0 - (nz - 1) * plane
-                    };
-                    couple(q0, &pv.g_lo[2][j * nx..], kz_w);
+                    couple(q0, g, w);
                 }
             }
         }
