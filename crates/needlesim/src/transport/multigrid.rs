@@ -396,7 +396,11 @@ impl Level {
             // Right-hand side of every cell of the row (b + lateral couplings; only this
             // colour's cells are used), then the forward elimination of this colour's lines.
             let mut rhs = vec![0.0; nx];
-            let mut xe = [vec![0.0; nx], vec![0.0; nx], vec![0.0; nx]];
+            // Neighbour rows plus their correction (a corrected pass only).
+            let mut xe: [Vec<f64>; 3] = match pass {
+                Pass::Corrected { .. } => std::array::from_fn(|_| vec![0.0; nx]),
+                _ => Default::default(),
+            };
             for k in 0..nz {
                 for j in js.clone() {
                     let base = k * plane + j * nx;
