@@ -25,8 +25,8 @@
 //! * clearance `k` in PD and RD (in vivo only);
 //! * surface: the donor's aqueous concentration (Dirichlet; a finite film at its predicted
 //!   mean over the step) while a product is on, zero flux after a wipe or once a film is spent
-//!   (0.1 % of its dose left); bottom: a perfect sink (subcutaneous blood flow in vivo, the receptor in a
-//!   Franz cell).
+//!   (0.1 % of its dose left); bottom: a perfect sink (subcutaneous blood flow in vivo, the
+//!   receptor in a Franz cell).
 //!
 //! Tissue/water partition coefficients of VE and dermis are taken as 1 (assumption). Every
 //! number is accounted: what entered = what is in the skin + cleared + passed the bottom; the
@@ -1005,14 +1005,15 @@ pub fn run_arm(
             }
         }
         // Surface boundary.
-        let c_s = if donor.present() && !spent {
+        let on_skin = donor.present() && !spent;
+        let c_s = if on_skin {
             // The film's mean concentration over the step (depletion predicted from the
             // previous step's uptake rate; the amount actually taken in is what depletes it).
             donor.mean_surface_concentration(solubility_kg_m3, last_flux_in, h)
         } else {
             0.0
         };
-        let want = if donor.present() && !spent {
+        let want = if on_skin {
             Boundary::Dirichlet(c_s)
         } else {
             Boundary::ZeroFlux

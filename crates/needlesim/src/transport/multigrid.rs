@@ -98,7 +98,8 @@ struct Level {
     cy: Vec<f32>,
     /// Coupling to the z neighbour below (0 at `k = 0`).
     cz: Vec<f32>,
-    /// Thomas factor of each z line: `1 / denominator`, in single precision (the other factor,
+    /// Thomas factor of each z line: `1 / denominator` (double precision: in single precision
+    /// the V-cycle's asymmetry rose to ~4e-10 on near-singular lines; the other factor,
     /// `c' = −cz_up / denominator`, is recomputed where it is needed rather than streamed from
     /// memory).
     inv: Vec<f64>,
@@ -318,9 +319,6 @@ impl Level {
                     } else {
                         diag[v]
                     };
-                    // Stored in single precision, and the next denominator is built from the
-                    // stored value: the line solve is then the exact inverse of the symmetric
-                    // tridiagonal `Uᵀ D U` with `D = 1 / inv` (its diagonal within ~1e-7 of `d`).
                     let id = 1.0 / den;
                     let up = if k + 1 < nz {
                         -(cz[v + plane] as f64)
