@@ -9,7 +9,8 @@
 //!   resolutions, printed as one JSON line (`COMPARE {...}`).
 //!
 //! Run: `cargo bench -p needlesim --bench delivery [-- unit|patch|compare]`; patch options:
-//! `dx=25,40`, `prev`, `split`, `pc=zline,multigrid`, `only=lidocaine|vitamin`, `hours=H`.
+//! `dx=25,40`, `prev`, `base` (the previous steps, ×2 up to 30 min), `split`,
+//! `pc=zline,multigrid`, `only=lidocaine|vitamin`, `hours=H`.
 
 use std::time::Instant;
 
@@ -170,6 +171,12 @@ fn patch() {
         solver_tolerance: 1e-8,
         ..Resolution::patch()
     };
+    // `base`: the previous default steps (doubling up to 30 min), as the baseline of this one.
+    let doubling = Resolution {
+        dt_growth: 2.0,
+        dt_max_s: 1800.0,
+        ..Resolution::patch()
+    };
     for (name, dur_h) in [
         ("deliver_vitamin_c_roller.toml", 24.0),
         ("deliver_lidocaine_pen_0.5mm.toml", 3.0),
@@ -200,6 +207,9 @@ fn patch() {
             for pc in &pcs {
                 if args.iter().any(|a| a == "prev") {
                     cases.push(("previous unsplit", at(&previous), pc.clone()));
+                }
+                if args.iter().any(|a| a == "base") {
+                    cases.push(("steps ×2 to 30 min", at(&doubling), pc.clone()));
                 }
                 cases.push(("default", at(&Resolution::patch()), pc.clone()));
             }
