@@ -890,7 +890,7 @@ impl Simulation {
                     solver.apply(&op, decay, 1.0, 0.0, field, &mut b);
                     solver.add_sources(&op, source, h, &mut b);
                     // Initial guess: linear extrapolation from the last two steps.
-                    extrapolate_guess(field, history, s, nv, ns, h, *history_h);
+                    extrapolate_guess(field, history, s, nv, ns, h, *history_h, true);
                     let co = Coeffs {
                         kh: h,
                         decay,
@@ -924,20 +924,7 @@ impl Simulation {
                     // one, c₋₁ stays in `history` for the BDF2 stage's quadratic guess below.
                     let quad =
                         *history_h > 0.0 && *forcing_step < *steps && history.len() == ns * nv;
-                    if quad {
-                        let w = gamma * h / *history_h;
-                        let cp = &history[s * nv..(s + 1) * nv];
-                        field
-                            .par_chunks_mut(4096)
-                            .zip(cp.par_chunks(4096))
-                            .for_each(|(f, p)| {
-                                for (f, p) in f.iter_mut().zip(p) {
-                                    *f += w * (*f - p);
-                                }
-                            });
-                    } else {
-                        extrapolate_guess(field, history, s, nv, ns, gamma * h, *history_h);
-                    }
+                    extrapolate_guess(field, history, s, nv, ns, gamma * h, *history_h, !quad);
                     outcomes.push(solve_through(
                         backend.as_mut(),
                         solver,
@@ -1302,9 +1289,10 @@ fn lagrange3(t: [f64; 3], x: f64) -> [f64; 3] {
 }
 
 /// Initial guess of an unsplit solve that ends `dt` after the step start: `c⁰ + (dt/h₋₁)(c⁰ −
-/// c₋₁)`, the line through the last two step starts (`history`, which is then set to `c⁰`);
-/// `c⁰` itself before the first step (`h_prev` = 0). Only where CG starts changes, not the
+/// c₋₁)`, the line through the last two step starts (`history`, which is then set to `c⁰` when
+/// `record` is set); `c⁰` itself before the first step (`h_prev` = 0). Only where CG starts changes, not the
 /// solution.
+#[allow(clippy::too_many_arguments)]
 fn extrapolate_guess(
     field: &mut [f64],
     history: &mut Vec<f64>,
@@ -1313,6 +1301,7 @@ fn extrapolate_guess(
     ns: usize,
     dt: f64,
     h_prev: f64,
+    record: bool,
 ) {
     history.resize(ns * nv, 0.0);
     let prev = &mut history[s * nv..(s + 1) * nv];
@@ -1326,7 +1315,9 @@ fn extrapolate_guess(
                 if w > 0.0 {
                     *f = c + w * (c - *p);
                 }
-                *p = c;
+                if record {
+                    *p = c;
+                }
             }
         });
 }
@@ -1336,7 +1327,7 @@ mod tests {
     use super::lagrange3;
 
     /// The weights of the extrapolated initial guess reproduce any quadratic exactly, at the
-    /// BDF2 stage's point h from (−h₋₁, 0, γh) with the step ratios the delivery runs use.
+    /// BDF2 stage's point h from (−h₋₁, 0, γh), for step ratios from 1/3 to 720.
     #[test]
     fn quadratic_guess_weights_reproduce_quadratics() {
         let g = 2.0 - std::f64::consts::SQRT_2;
