@@ -272,8 +272,10 @@ pub struct Simulation {
     work: Work,
     /// Bumped by [`Simulation::set_decay`] (keys the unsplit preconditioners).
     decay_version: u64,
-    /// Unsplit backward Euler: the fields before the last step and that step's length, for the
-    /// extrapolated initial guess of the next solve (length 0: none yet).
+    /// Unsplit steps: the fields at the start of the last step and that step's length, for the
+    /// extrapolated initial guesses of the next step's solves (length 0: none yet; within a
+    /// TR-BDF2 step they become the new start at its first stage, or, for the quadratic guess,
+    /// at its second).
     history: Vec<f64>,
     history_h: f64,
     /// TR-BDF2: the fields at the inner stage of the last step.
