@@ -45,6 +45,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub(crate) mod backend;
+mod compartment;
 mod field;
 mod grid;
 mod kernel;
@@ -58,6 +59,7 @@ mod unsplit;
 #[doc(hidden)]
 pub use backend::perf_probe;
 pub use backend::{Backend, CpuBackend, DiffusionContext, SweepSpec};
+pub use compartment::{Compartment, CompartmentStep};
 pub use field::Fields;
 pub use grid::{AxiGrid, Geometry, Grid3};
 pub use operator::{DiffusionOperator, DiffusivityStorage, PerVoxelConductances};

@@ -798,6 +798,22 @@ impl SpeciesSolver {
         apply(op.mesh, asm, asm.pv(op.storage), decay, alpha, beta, x, y);
     }
 
+    /// The boundary conductances `g` of the low z face's cells (the first plane, in index
+    /// order): a Dirichlet value `c` there adds `g c` to the boundary sources.
+    pub(crate) fn low_z_conductances(&mut self, op: &OperatorView) -> Vec<f64> {
+        self.assembled(op);
+        let asm = self.assembled.as_ref().expect("built");
+        let pv = asm.pv(op.storage);
+        let mesh = op.mesh;
+        let [nx, ny, _] = mesh.n;
+        (0..nx * ny)
+            .map(|v| {
+                let (i, j) = (v % nx, v / nx);
+                cross(mesh, 2, [i, j, 0]) * pv.g_lo[2][line_index(mesh, 2, i, j, 0)]
+            })
+            .collect()
+    }
+
     /// `y = α V x + β (V s + boundary sources)` added to `y` (right-hand side pieces).
     pub(crate) fn add_sources(
         &mut self,
