@@ -1686,22 +1686,29 @@ fn compartment_errors_name_what_to_change() {
     let mut sim = Simulation::new(problem.clone(), SolverSettings::fixed(1.0)).unwrap();
     let e = sim.set_compartment(0, Some(film)).unwrap_err().to_string();
     assert!(e.contains("unsplit"), "{e}");
-    // A zero-flux face: set a Dirichlet one first.
+    // A periodic low z face.
     let settings = SolverSettings::fixed(1.0).with_scheme(unsplit_trbdf2());
+    let periodic = Problem::builder(grid)
+        .species(Species::new("c", 1e-10))
+        .boundary_everywhere(Boundary::ZeroFlux)
+        .boundary_all(Face::ZMin, Boundary::Periodic)
+        .boundary_all(Face::ZMax, Boundary::Periodic)
+        .build()
+        .unwrap();
+    let mut sim = Simulation::new(periodic, settings).unwrap();
+    let e = sim.set_compartment(0, Some(film)).unwrap_err().to_string();
+    assert!(e.contains("periodic"), "{e}");
+    // A negative amount is named.
     let mut sim = Simulation::new(problem, settings).unwrap();
     sim.set_boundary(0, Face::ZMin, Boundary::ZeroFlux).unwrap();
-    let e = sim.set_compartment(0, Some(film)).unwrap_err().to_string();
-    assert!(e.contains("Dirichlet"), "{e}");
-    // A negative amount is named.
-    sim.set_boundary(0, Face::ZMin, Boundary::Dirichlet(1.0))
-        .unwrap();
     let bad = Compartment {
         amount: -1.0,
         ..film
     };
     let e = sim.set_compartment(0, Some(bad)).unwrap_err().to_string();
     assert!(e.contains("compartment amount"), "{e}");
-    // Accepted: the face is set to Dirichlet(0) and the compartment supplies its value.
+    // Accepted on a zero-flux face: it becomes Dirichlet(0) and the compartment supplies its
+    // value.
     sim.set_compartment(0, Some(film)).unwrap();
     assert_eq!(
         sim.problem().boundary(0, Face::ZMin),

@@ -1049,14 +1049,6 @@ pub fn run_arm(
             0.0
         };
         if coupled {
-            if !matches!(
-                arm.sim.problem().boundary(0, Face::ZMin),
-                Boundary::Dirichlet(_)
-            ) {
-                arm.sim
-                    .set_boundary(0, Face::ZMin, Boundary::Dirichlet(0.0))
-                    .map_err(tr)?;
-            }
             let film = Compartment {
                 volume: donor.film_m * area,
                 amount: donor.active_kg_m2 * area,

@@ -640,11 +640,11 @@ impl Simulation {
     /// concentration together with the field (one extra linear solve per step, none while the
     /// step length, operator and decay stay those of the last step), and
     /// [`Simulation::compartment`] holds what is left. Needs the unsplit scheme, no nonlinear
-    /// reactions, and a Dirichlet low z face, whose value the compartment replaces: the face is
-    /// set to `Dirichlet(0)` and the compartment's concentration is added to each stage's
-    /// right-hand side (so [`Simulation::boundary_flux`] and the problem's boundary then show
-    /// the face without the compartment). Removing the compartment leaves the face at
-    /// `Dirichlet(0)`: set the boundary wanted next.
+    /// reactions and a low z face that is not periodic. The face becomes `Dirichlet(0)`, and
+    /// the compartment's concentration is added to each stage's right-hand side (so
+    /// [`Simulation::boundary_flux`] and the problem's boundary then show the face without the
+    /// compartment). Removing the compartment leaves the face at `Dirichlet(0)`: set the
+    /// boundary wanted next.
     pub fn set_compartment(
         &mut self,
         s: usize,
@@ -673,17 +673,13 @@ impl Simulation {
             )));
         }
         match self.ops[s].boundaries[Face::ZMin.index()] {
-            Boundary::Dirichlet(v) => {
-                if v != 0.0 {
-                    self.set_boundary(s, Face::ZMin, Boundary::Dirichlet(0.0))?;
-                }
-            }
-            other => {
+            Boundary::Dirichlet(0.0) => {}
+            Boundary::Periodic => {
                 return Err(TransportError::Unsupported(format!(
-                    "species '{name}': a compartment needs a Dirichlet low z face (got {other:?}); \
-                     set it with set_boundary first"
+                    "species '{name}': a compartment cannot sit on a periodic low z face"
                 )));
             }
+            _ => self.set_boundary(s, Face::ZMin, Boundary::Dirichlet(0.0))?,
         }
         // A new compartment or a jump of its amount (a new application) changes the forcing.
         let jump = self.compartments[s].is_none_or(|p| {
