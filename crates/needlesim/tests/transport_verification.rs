@@ -1632,6 +1632,37 @@ fn compartment_conserves_mass_and_converges_at_the_schemes_order() {
 }
 
 #[test]
+fn adaptive_steps_restore_the_compartment_with_the_fields() {
+    // Step doubling takes each step twice and rejects some: the compartment must be restored
+    // with the fields, or film + field would lose what the discarded attempts took.
+    let (sim, area) = film_sim(true, UnsplitMethod::TrBdf2, f64::INFINITY);
+    let film = sim.compartment(0).unwrap();
+    let scheme = Scheme::Unsplit {
+        method: UnsplitMethod::TrBdf2,
+        tolerance: 1e-12,
+    };
+    let mut sim = Simulation::new(
+        sim.problem().clone(),
+        SolverSettings::adaptive(1e-4, 1e-9, 5.0).with_scheme(scheme),
+    )
+    .unwrap();
+    sim.set_compartment(0, Some(film)).unwrap();
+    let st = sim.advance_to(20.0, |_| {}).unwrap();
+    let left = sim.compartment(0).unwrap().amount;
+    let drift = ((left + sim.total_amount(0)) / film.amount - 1.0).abs();
+    println!(
+        "adaptive steps with a compartment: {} accepted, {} rejected; {:.1} % taken up, drift \
+         {drift:.1e} (top area {area:.2e} m²)",
+        st.accepted,
+        st.rejected,
+        100.0 * (1.0 - left / film.amount)
+    );
+    assert!(st.rejected > 0, "{st:?}");
+    assert!(left < 0.8 * film.amount);
+    assert!(drift < 1e-9, "drift {drift:e}");
+}
+
+#[test]
 fn saturated_compartment_holds_the_face_at_saturation() {
     // A film holding 2× what it can dissolve stays at its saturation while the excess lasts:
     // the field is that of a fixed Dirichlet face at that concentration.

@@ -637,8 +637,9 @@ impl Simulation {
 
     /// Couples a well-mixed compartment (a film of product) to the low z face of species `s`,
     /// or removes it (`None`); see [`Compartment`]. Each unsplit step then solves the face's
-    /// concentration together with the field (one extra linear solve per step, none while the
-    /// step length, operator and decay stay those of the last step), and
+    /// concentration together with the field (at most one extra linear solve per step: none
+    /// while the compartment stays saturated, or while the step length, operator and decay stay
+    /// those of the last step), and
     /// [`Simulation::compartment`] holds what is left. Needs the unsplit scheme, no nonlinear
     /// reactions and a low z face that is not periodic. The face becomes `Dirichlet(0)`, and
     /// the compartment's concentration is added to each stage's right-hand side (so
