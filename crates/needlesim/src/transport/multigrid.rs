@@ -184,9 +184,11 @@ impl Level {
         [lo, hi]
     }
 
-    /// `out[i] += Σ_q c_pq x_q` over the lateral neighbours of every cell of row `(j, k)`, from
-    /// the values `own` of that row and `lo`/`hi` of its y neighbour rows (as given by
-    /// [`Level::neighbour_rows`]). Branch-free loops over contiguous slices.
+    /// `out[i] = init[i] + Σ_q c_pq x_q` (`init` absent: `out[i] += …`) over the lateral
+    /// neighbours of every cell of row `(j, k)`, from the values `own` of that row and `lo`/`hi`
+    /// of its y neighbour rows (as given by [`Level::neighbour_rows`]). Branch-free loops over
+    /// contiguous slices.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn lateral_row(
         &self,
@@ -195,6 +197,7 @@ impl Level {
         own: &[f64],
         lo: Option<&[f64]>,
         hi: Option<&[f64]>,
+        init: Option<&[f64]>,
         out: &mut [f64],
     ) {
         let [nx, ny, _] = self.n;
@@ -202,8 +205,20 @@ impl Level {
         let (own, out) = (&own[..nx], &mut out[..nx]);
         let cx = &self.cx[r0..r0 + nx];
         // x faces: cx[i] couples i − 1 and i (at i = 0: the wrap coupling).
-        for ((o, c), xv) in out[1..].iter_mut().zip(&cx[1..]).zip(&own[..nx - 1]) {
-            *o += *c as f64 * xv;
+        if let Some(init) = init {
+            out[0] = init[0];
+            for (((o, iv), c), xv) in out[1..]
+                .iter_mut()
+                .zip(&init[1..nx])
+                .zip(&cx[1..])
+                .zip(&own[..nx - 1])
+            {
+                *o = iv + *c as f64 * xv;
+            }
+        } else {
+            for ((o, c), xv) in out[1..].iter_mut().zip(&cx[1..]).zip(&own[..nx - 1]) {
+                *o += *c as f64 * xv;
+            }
         }
         for ((o, c), xv) in out[..nx - 1].iter_mut().zip(&cx[1..]).zip(&own[1..]) {
             *o += *c as f64 * xv;
@@ -246,6 +261,7 @@ impl Level {
             xr,
             lo.map(|q| &x[q..q + nx]),
             hi.map(|q| &x[q..q + nx]),
+            None,
             out,
         );
         if k > 0 {
@@ -405,7 +421,7 @@ impl Level {
                     if rows[j].is_empty() {
                         continue;
                     }
-                    rhs.copy_from_slice(&b[base..base + nx]);
+                    let brow = &b[base..base + nx];
                     // SAFETY (reads of neighbour rows): see above.
                     let row_of =
                         |q: usize| unsafe { std::slice::from_raw_parts(xp.get().add(q), nx) };
@@ -418,6 +434,7 @@ impl Level {
                             row_of(base),
                             lo.map(row_of),
                             hi.map(row_of),
+                            Some(brow),
                             &mut rhs,
                         ),
                         Pass::Corrected { e, cn, shift } => {
@@ -444,13 +461,20 @@ impl Level {
                                 x1,
                                 lo.map(|_| x0.as_slice()),
                                 hi.map(|_| x2.as_slice()),
+                                Some(brow),
                                 &mut rhs,
                             );
                         }
                     }
+                    // A zero pass has no lateral terms: b itself.
+                    let src: &[f64] = if matches!(pass, Pass::Zero) {
+                        brow
+                    } else {
+                        &rhs
+                    };
                     for &i in &rows[j] {
                         let v = base + i as usize;
-                        let mut r = rhs[i as usize];
+                        let mut r = src[i as usize];
                         if k > 0 {
                             r += self.cz[v] as f64 * get(v - plane);
                         }
