@@ -994,7 +994,6 @@ impl Simulation {
                     cm,
                     gsum: g.iter().sum(),
                     g,
-                    c0,
                     f0,
                     guess: move |dt: f64| {
                         if h_prev > 0.0 {
@@ -1083,7 +1082,7 @@ impl Simulation {
                     solver.add_sources(&op, source, 2.0 * dh, &mut b);
                     let cg = film
                         .as_ref()
-                        .map(|f| f.add_face(&mut b, dh, Some(f.c0), gamma * h));
+                        .map(|f| f.add_face(&mut b, dh, Some(f.concentrations[0]), gamma * h));
                     // Initial guess: extrapolated to γh from the last two step starts. Where
                     // the last step ran under the same boundaries, sources and decay as this
                     // one, c₋₁ stays in `history` for the BDF2 stage's quadratic guess below.
@@ -1460,8 +1459,7 @@ struct FilmStep<G: Fn(f64) -> f64> {
     /// Boundary conductances of the low z face's cells (the first plane) and their sum.
     g: Vec<f64>,
     gsum: f64,
-    /// Face concentration at the start and the inflow `F⁰ = Σ g (c⁰ − u⁰)`.
-    c0: f64,
+    /// The inflow at the start, `F⁰ = Σ g (c⁰ − u⁰)`.
     f0: f64,
     /// The face concentration guessed at a time into the step (from the last step's decline).
     guess: G,
