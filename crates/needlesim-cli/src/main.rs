@@ -1576,6 +1576,18 @@ fn print_delivery(r: &DeliverReport, out: &Path) {
         "coefficients: r_h {:.2} nm, D free {:.1} / VE {:.1} / dermis {:.1} µm²/s, kp {:.3e} cm/h",
         k.r_h_nm, k.d_free_um2_s, k.d_viable_epidermis_um2_s, k.d_dermis_um2_s, k.kp_cm_h
     );
+    let n = &r.numerics;
+    let grid = match (n.geometry, n.patch_voxel_um) {
+        (needlesim::delivery::run::GeometryKind::Patch { side_m }, Some(dx)) => format!(
+            "3-D patch {:.1} mm at {dx:.1} µm lateral voxels",
+            side_m * 1e3
+        ),
+        _ => "axisymmetric unit cell".to_string(),
+    };
+    println!(
+        "numerics: {grid}, {} voxels, {} steps (needled arm)",
+        n.voxels_needled, n.steps_needled
+    );
     let t_end = r.series.last().map_or(0.0, |p| p.t_h);
     println!("after {t_end:.2} h (per cm²):        needled      intact");
     for (name, a, b) in [

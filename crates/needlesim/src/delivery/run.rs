@@ -220,6 +220,8 @@ pub struct MassBalance {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NumericsOut {
     pub geometry: GeometryKind,
+    /// Lateral voxel of the 3-D patch, µm (null for the unit cell).
+    pub patch_voxel_um: Option<f64>,
     pub voxels_needled: u64,
     pub voxels_intact: u64,
     pub steps_needled: u64,
@@ -669,6 +671,8 @@ pub fn run_with(
         },
         numerics: NumericsOut {
             geometry: plan.geometry,
+            patch_voxel_um: matches!(plan.geometry, GeometryKind::Patch { .. })
+                .then_some(plan.resolution.dx_patch_m * 1e6),
             voxels_needled: mn.voxels as u64,
             voxels_intact: it.voxels as u64,
             steps_needled: mn.steps,

@@ -535,7 +535,7 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
             5.0,
             100.0,
             "µm",
-            "25 µm runs 1 cm² in well under a minute",
+            "the default 25 µm stays within ~2 % of 12.5 µm voxels; 40 µm runs a 1 cm² patch in under a minute on two cores at ~2.5× that error",
         )
     {
         resolution.dx_patch_m = v * 1e-6;
