@@ -1343,6 +1343,60 @@ fn unsplit_multigrid_agrees_with_zline_in_few_iterations() {
 }
 
 #[test]
+fn a_kept_multigrid_hierarchy_is_rebuilt_when_the_diffusivities_jump() {
+    // The hierarchy is kept across small coefficient changes (an extra V-cycle costs less than
+    // a rebuild) but rebuilt once any voxel's diffusivity may have moved by more than a factor
+    // 2 since its build (the operator's drift), before a solve pays for a stale one.
+    let n = 48;
+    let h = 60.0;
+    let mut sim = channel_patch(n, h, UnsplitPreconditioner::Multigrid, 1e-8);
+    let channel = |scale: f64| -> Vec<(usize, f64)> {
+        let mut u = Vec::new();
+        for k in 0..3 {
+            for j in n / 2 - 2..=n / 2 + 2 {
+                for i in n / 3 - 2..=n / 3 + 2 {
+                    u.push(((k * n + j) * n + i, 7e-10 * scale));
+                }
+            }
+        }
+        u
+    };
+    let factorisations = |sim: &Simulation| sim.linear_solve_stats().factorisations;
+    sim.step(h).unwrap();
+    let built = factorisations(&sim);
+    assert!(sim.operator(0).drift == 0.0);
+    // 10 % more open: kept.
+    sim.update_diffusivity(0, &channel(1.1)).unwrap();
+    let d1 = sim.operator(0).drift;
+    assert!((d1 - 1.1f64.ln()).abs() < 1e-12, "drift {d1}");
+    sim.step(h).unwrap();
+    assert_eq!(
+        factorisations(&sim),
+        built,
+        "a 10 % change keeps the hierarchy"
+    );
+    // The channel shuts in its top cells (7e-10 → 1e-14 m²/s): rebuilt before the solve.
+    let before = sim.linear_solve_stats().iterations;
+    sim.update_diffusivity(0, &channel(1e-14 / 7e-10)).unwrap();
+    let d2 = sim.operator(0).drift;
+    assert!(
+        (d2 - d1 - (1.1 * 7e-10 / 1e-14f64).ln()).abs() < 1e-9,
+        "drift {d2}"
+    );
+    sim.step(h).unwrap();
+    let its = sim.linear_solve_stats().iterations - before;
+    println!("drift {d1:.3} then {d2:.3}; the step after the jump took {its} CG iterations");
+    assert_eq!(factorisations(&sim), built + 1, "rebuilt after the jump");
+    assert!(its <= 12, "{its} iterations after the jump");
+    // Setting a voxel to or from zero counts as the largest drift step.
+    let mut u = channel(1e-14 / 7e-10);
+    u.truncate(1);
+    u[0].1 = 0.0;
+    sim.update_diffusivity(0, &u).unwrap();
+    assert_eq!(sim.operator(0).drift - d2, MAX_DRIFT_STEP);
+}
+
+#[test]
 fn unsplit_bad_tolerance_is_a_clear_error() {
     let grid = Grid3::uniform([4, 4, 4], [1e-5; 3]).unwrap();
     let problem = Problem::builder(grid)

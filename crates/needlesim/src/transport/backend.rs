@@ -773,6 +773,7 @@ pub mod perf_probe {
                     diffusivity: DiffusivityStorage::Uniform(1e-9),
                     boundaries: [Boundary::ZeroFlux; 6],
                     generation: 0,
+                    drift: 0.0,
                     capacity_z: None,
                 };
                 let ctx = DiffusionContext { mesh: &mesh, species: 0, op: &op };

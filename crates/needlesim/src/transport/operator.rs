@@ -231,6 +231,25 @@ impl DiffusivityStorage {
     }
 }
 
+/// The largest drift one update adds (a diffusivity set to or from zero counts as this).
+pub const MAX_DRIFT_STEP: f64 = 50.0;
+
+/// `|ln(new / old)|` of the voxel that changed most, at most [`MAX_DRIFT_STEP`].
+pub fn drift_of(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
+    pairs
+        .map(|(old, new)| {
+            if old == new {
+                0.0
+            } else if old > 0.0 && new > 0.0 {
+                (new / old).ln().abs()
+            } else {
+                MAX_DRIFT_STEP
+            }
+        })
+        .fold(0.0, f64::max)
+        .min(MAX_DRIFT_STEP)
+}
+
 /// The discrete diffusion operator of one species: what a [`super::Backend`] needs to sweep it.
 #[derive(Debug, Clone)]
 pub struct DiffusionOperator {
@@ -240,6 +259,12 @@ pub struct DiffusionOperator {
     pub boundaries: [Boundary; 6],
     /// Bumped whenever coefficients or boundaries change (backends key caches on it).
     pub generation: u64,
+    /// How far the diffusivities have moved: the sum over all updates of the largest
+    /// `|ln(D_new / D_old)|` among the voxels each update changed (each at most
+    /// [`MAX_DRIFT_STEP`]). Between two values of it no voxel's diffusivity changed by more
+    /// than the factor `e^(difference)`; a preconditioner built for other coefficients is kept
+    /// only while that factor is small.
+    pub drift: f64,
     /// Storage capacity per z level ([`super::Species::layered_capacity`]); `None`: 1.
     pub capacity_z: Option<Vec<f64>>,
 }

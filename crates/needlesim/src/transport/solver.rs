@@ -369,6 +369,7 @@ impl Simulation {
                 ),
                 boundaries: problem.boundaries[s],
                 generation: 0,
+                drift: 0.0,
                 capacity_z: sp.capacity_z.clone(),
             });
         }
@@ -503,10 +504,18 @@ impl Simulation {
         if matches!(d, Coefficient::PerVoxel(_)) {
             self.check_no_capacity(s)?;
         }
+        let n = self.problem.mesh.len();
+        let at = |c: &Coefficient, v: usize| match c {
+            Coefficient::Uniform(x) => *x,
+            Coefficient::PerVoxel(x) => x[v],
+        };
+        let old = &self.problem.species[s].diffusivity;
+        let drift = super::operator::drift_of((0..n).map(|v| (at(old, v), at(&d, v))));
         self.ops[s].diffusivity =
             DiffusivityStorage::from_coefficient(&self.problem.mesh, &d, &self.ops[s].boundaries);
         self.problem.species[s].diffusivity = d;
         self.ops[s].generation += 1;
+        self.ops[s].drift += drift;
         Ok(())
     }
 
@@ -548,6 +557,7 @@ impl Simulation {
             )));
         }
         if let DiffusivityStorage::PerVoxel(pv) = &mut op.diffusivity {
+            op.drift += super::operator::drift_of(updates.iter().map(|&(v, d)| (pv.d[v], d)));
             for &(v, d) in updates {
                 pv.d[v] = d;
             }
@@ -974,6 +984,7 @@ impl Simulation {
                 storage: &ops[s].diffusivity,
                 boundaries: &ops[s].boundaries,
                 generation: ops[s].generation,
+                drift: ops[s].drift,
             };
             let field = &mut fields.as_mut_slice()[s * nv..(s + 1) * nv];
             let solver = &mut unsplit[s];

@@ -48,6 +48,13 @@ const REFACTOR_AFTER: usize = 6;
 /// rebuild (~0.1 s against ~0.3 s on 4.6 M voxels, docs/BENCHMARKS.md).
 const MG_KEEP_EXTRA: usize = 1;
 const MG_KEEP_KH: f64 = 2.0;
+/// ... and while no voxel's diffusivity moved by more than the factor `e^MG_KEEP_DRIFT` since
+/// (the operator's drift, an upper bound): the iteration count of the last solve does not
+/// foresee a jump. A channel of the 3-D delivery patch that closes onto fewer voxels empties a
+/// voxel of channel fluid, whose diffusivity then falls up to 10⁴-fold; the stale hierarchy
+/// kept for it took 24 CG iterations before the solver gave up on it and rebuilt it, against
+/// 4 with a fresh one (docs/BENCHMARKS.md, "Lateral voxel of the patch").
+const MG_KEEP_DRIFT: f64 = std::f64::consts::LN_2;
 
 /// Deterministic dot product: fixed chunks, partial sums combined in chunk order.
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -154,6 +161,8 @@ pub(crate) struct SpeciesSolver {
     fresh_iterations: usize,
     /// Whether the current preconditioner was built during the current solve.
     built_now: bool,
+    /// The operator's drift when the multigrid hierarchy was built.
+    mg_drift: f64,
     /// Totals over the run: solves, CG iterations, factorisations.
     pub solves: u64,
     pub iterations: u64,
@@ -172,6 +181,7 @@ impl Default for SpeciesSolver {
             last_iterations: 0,
             fresh_iterations: 0,
             built_now: false,
+            mg_drift: 0.0,
             solves: 0,
             iterations: 0,
             factorisations: 0,
@@ -764,6 +774,8 @@ pub(crate) struct OperatorView<'a> {
     pub storage: &'a DiffusivityStorage,
     pub boundaries: &'a [Boundary; 6],
     pub generation: u64,
+    /// [`super::operator::DiffusionOperator::drift`].
+    pub drift: f64,
 }
 
 impl SpeciesSolver {
@@ -887,6 +899,7 @@ impl SpeciesSolver {
                 let r = co.kh / m.key.1;
                 (1.0 / MG_KEEP_KH..=MG_KEEP_KH).contains(&r)
                     && self.last_iterations <= self.fresh_iterations + MG_KEEP_EXTRA
+                    && op.drift - self.mg_drift <= MG_KEEP_DRIFT
             }),
             Kind::ZLine => false,
         };
@@ -906,6 +919,7 @@ impl SpeciesSolver {
                 ));
             }
             Kind::Multigrid => {
+                self.mg_drift = op.drift;
                 self.mg = Some(Multigrid::build(
                     op.mesh,
                     pv,
