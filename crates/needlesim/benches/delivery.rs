@@ -142,7 +142,7 @@ fn patch() {
     // listed lateral voxels, and with `prev` first the previous unsplit settings (backward
     // Euler, 2 s first steps growing 1.5×, closure resolved at 5 % per step, tolerance 1e-8)
     // and with `split` the split sweeps, in the same command. Options (after `--`):
-    // `dx=25,40` lateral voxels in µm (default 25); `pc=zline,multigrid` runs each unsplit case
+    // `dx=25,40` lateral voxels in µm (default: `Resolution::patch()`'s); `pc=zline,multigrid` runs each unsplit case
     // once per listed preconditioner (default: the engine's choice); `only=lidocaine` or
     // `only=vitamin` runs one example; `hours=H` shortens the simulated time.
     let args: Vec<String> = std::env::args().collect();
@@ -155,7 +155,7 @@ fn patch() {
         .iter()
         .find_map(|a| a.strip_prefix("dx="))
         .map(|l| l.split(',').filter_map(|v| v.parse().ok()).collect())
-        .unwrap_or_else(|| vec![25.0]);
+        .unwrap_or_else(|| vec![Resolution::patch().dx_patch_m * 1e6]);
     let only = args.iter().find_map(|a| a.strip_prefix("only="));
     // `hours=H`: simulate H hours instead of the examples' 24 h / 3 h (shorter measurements).
     let hours: Option<f64> = args
