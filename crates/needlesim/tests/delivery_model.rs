@@ -63,6 +63,16 @@ fn finite(mg_cm2: f64, frac: f64, t: f64, wipe: Option<f64>) -> Application {
     }
 }
 
+/// The default closure of `ch` in vivo under the schedule's occlusion.
+fn closure(ch: &ChannelShape, s: &Schedule) -> Closure {
+    Closure::new(
+        &ClosureParams::default(),
+        ch.depth_m,
+        &Person::default(),
+        &s.occlusion_changes(),
+    )
+}
+
 fn times(end: f64, n: usize) -> Vec<f64> {
     (0..=n).map(|i| end * i as f64 / n as f64).collect()
 }
@@ -107,12 +117,7 @@ fn run_with(
     let r = 1.0 / (std::f64::consts::PI * density_cm2 * 1e4).sqrt();
     let mut arm = Arm::unit_cell(col, channel.as_ref(), r, co, setup, &res).expect("arm");
     let clo = channel.map(|c| match setup {
-        Setup::InVivo => Closure::new(
-            &ClosureParams::default(),
-            c.depth_m,
-            &Person::default(),
-            &sched.occlusion_changes(),
-        ),
+        Setup::InVivo => closure(&c, sched),
         Setup::FranzCell => Closure {
             segments: vec![(0.0, Occlusion::None, f64::INFINITY)],
             recovered_fraction: 0.1,
@@ -428,12 +433,7 @@ fn patch_agrees_with_the_unit_cell_on_a_regular_pattern() {
         }
     }
     let s = reservoir(10.0, 0.0, Occlusion::Serum);
-    let clo = Closure::new(
-        &ClosureParams::default(),
-        ch.depth_m,
-        &Person::default(),
-        &s.occlusion_changes(),
-    );
+    let clo = closure(&ch, &s);
     let end = 2.0 * H;
     // Short steps in both (the split implicit steps' error depends on the geometry).
     let res = Resolution {
@@ -541,12 +541,7 @@ fn one_channel_patch(
     let co = coeffs("lidocaine");
     let ch = shape(500e-6);
     let chans = vec![(0.5 * pitch, 0.5 * pitch, ch)];
-    let clo = Closure::new(
-        &ClosureParams::default(),
-        ch.depth_m,
-        &Person::default(),
-        &s.occlusion_changes(),
-    );
+    let clo = closure(&ch, s);
     let mut patch =
         Arm::patch(&col, &chans, (pitch, pitch), &co, Setup::InVivo, res).expect("patch");
     let r = run_arm(
@@ -618,12 +613,7 @@ fn unsplit_patch_is_bit_identical_on_one_and_two_threads() {
     let ch = shape(500e-6);
     let chans = vec![(250e-6, 250e-6, ch), (750e-6, 250e-6, ch)];
     let s = reservoir(40.0, 0.0, Occlusion::Serum);
-    let clo = Closure::new(
-        &ClosureParams::default(),
-        ch.depth_m,
-        &Person::default(),
-        &s.occlusion_changes(),
-    );
+    let clo = closure(&ch, &s);
     let end = 1.0 * H;
     let res = Resolution {
         unsplit: true,
@@ -756,12 +746,7 @@ fn the_patch_is_as_accurate_on_coarse_voxels() {
     .collect();
     let side = 1.2e-3;
     let s = reservoir(40.0, 0.0, Occlusion::Serum);
-    let clo = Closure::new(
-        &ClosureParams::default(),
-        ch.depth_m,
-        &Person::default(),
-        &s.occlusion_changes(),
-    );
+    let clo = closure(&ch, &s);
     let end = 1.0 * H;
     let go = |res: &Resolution| {
         let mut patch =
