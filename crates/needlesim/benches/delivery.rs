@@ -142,9 +142,9 @@ fn patch() {
     // listed lateral voxels, and with `prev` first the previous unsplit settings (backward
     // Euler, 2 s first steps growing 1.5×, closure resolved at 5 % per step, tolerance 1e-8)
     // and with `split` the split sweeps, in the same command. Options (after `--`):
-    // `dx=25,40` lateral voxels in µm (default: `Resolution::patch()`'s); `pc=zline,multigrid` runs each unsplit case
-    // once per listed preconditioner (default: the engine's choice); `only=lidocaine` or
-    // `only=vitamin` runs one example; `hours=H` shortens the simulated time.
+    // `dx=25,40` lateral voxels in µm (default: `Resolution::patch()`'s); `pc=zline,multigrid`
+    // runs each unsplit case once per listed preconditioner (default: the engine's choice);
+    // `only=lidocaine` or `only=vitamin` runs one example; `hours=H` shortens the simulated time.
     let args: Vec<String> = std::env::args().collect();
     let pcs: Vec<String> = args
         .iter()

@@ -62,9 +62,7 @@ pub use backend::{Backend, CpuBackend, DiffusionContext, SweepSpec};
 pub use compartment::{Compartment, CompartmentStep};
 pub use field::Fields;
 pub use grid::{AxiGrid, Geometry, Grid3};
-pub use operator::{
-    DiffusionOperator, DiffusivityStorage, MAX_DRIFT_STEP, PerVoxelConductances, drift_of,
-};
+pub use operator::{DiffusionOperator, DiffusivityStorage, MAX_DRIFT_STEP, PerVoxelConductances};
 pub use problem::{Boundary, Coefficient, Face, Problem, ProblemBuilder, Reactions, Species};
 pub use solver::PRECONDITIONER_ENV;
 pub use solver::{

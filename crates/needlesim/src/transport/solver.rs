@@ -504,13 +504,9 @@ impl Simulation {
         if matches!(d, Coefficient::PerVoxel(_)) {
             self.check_no_capacity(s)?;
         }
-        let n = self.problem.mesh.len();
-        let at = |c: &Coefficient, v: usize| match c {
-            Coefficient::Uniform(x) => *x,
-            Coefficient::PerVoxel(x) => x[v],
-        };
         let old = &self.problem.species[s].diffusivity;
-        let drift = super::operator::drift_of((0..n).map(|v| (at(old, v), at(&d, v))));
+        let drift =
+            super::operator::drift_of((0..self.problem.mesh.len()).map(|v| (old.at(v), d.at(v))));
         self.ops[s].diffusivity =
             DiffusivityStorage::from_coefficient(&self.problem.mesh, &d, &self.ops[s].boundaries);
         self.problem.species[s].diffusivity = d;
