@@ -27,7 +27,9 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod skin;
-pub mod transport;
+/// The transport engine, its own crate ([`needlesim_transport`]), re-exported so
+/// `needlesim::transport::...` paths keep working.
+pub use needlesim_transport as transport;
 pub mod units;
 pub mod validate;
 

@@ -4,7 +4,7 @@
 
 #![allow(clippy::needless_range_loop)]
 
-use needlesim::transport::*;
+use needlesim_transport::*;
 
 // ---------------------------------------------------------------------------------------------
 // helpers

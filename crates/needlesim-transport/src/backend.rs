@@ -732,12 +732,12 @@ pub(crate) fn decay_source_cpu(
         .reduce(|| false, |a, b| a | b)
 }
 
-/// Per-axis sweep timings for `cargo bench -p needlesim --bench transport -- axes`; a
+/// Per-axis sweep timings for `cargo bench -p needlesim-transport --bench transport -- axes`; a
 /// measuring tool, not part of the API.
 #[doc(hidden)]
 pub mod perf_probe {
     use super::*;
-    use crate::transport::grid::{Geometry, Grid3};
+    use crate::grid::{Geometry, Grid3};
 
     /// CPU time of all threads of this process (ns), from /proc (robust on a loaded machine).
     fn cpu_ns() -> u64 {

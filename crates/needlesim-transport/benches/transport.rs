@@ -1,4 +1,4 @@
-//! Transport engine benchmarks (run with `cargo bench -p needlesim --bench transport -- <mode>`).
+//! Transport engine benchmarks (run with `cargo bench -p needlesim-transport --bench transport -- <mode>`).
 //!
 //! Modes (default `all`):
 //! * `p1 [--n N] [--dt-min DT] [--threads T] [--scheme cn|be] [--species S] [--per-voxel]`:
@@ -18,7 +18,7 @@
 
 use std::time::Instant;
 
-use needlesim::transport::*;
+use needlesim_transport::*;
 
 const UM: f64 = 1e-6;
 const MIN: f64 = 60.0;
@@ -503,7 +503,7 @@ fn main() {
                 .ok()
                 .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
                 .unwrap_or(vec![100, 128, 200]);
-            needlesim::transport::perf_probe::sweep_axis_timing(a.threads, &ns);
+            needlesim_transport::perf_probe::sweep_axis_timing(a.threads, &ns);
         }
         _ => {
             p1_mode(&a);

@@ -1159,7 +1159,7 @@ pub mod solve_probe {
 
 #[cfg(test)]
 mod tests {
-    use crate::transport::{
+    use crate::{
         Boundary, Grid3, Problem, Scheme, Simulation, SolverSettings, Species, UnsplitMethod,
         UnsplitPreconditioner,
     };

@@ -923,7 +923,7 @@ impl Multigrid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{Face, Grid3, Problem, Species};
+    use crate::{Face, Grid3, Problem, Species};
 
     fn lcg(seed: u64, n: usize) -> Vec<f64> {
         let mut x = seed;

@@ -4,12 +4,12 @@
 //! radius shrinks as it closes, capillary clearance in the dermis and a sink at depth. Prints the
 //! amount delivered through the surface and where it is, hour by hour, for 24 h.
 //!
-//! Run: `cargo run --release -p needlesim --example transport_unit_cell`
+//! Run: `cargo run --release -p needlesim-transport --example transport_unit_cell`
 //! (add `-- --threads 1` to time it on one core).
 
 use std::time::Instant;
 
-use needlesim::transport::*;
+use needlesim_transport::*;
 
 const UM: f64 = 1e-6;
 const HOUR: f64 = 3600.0;

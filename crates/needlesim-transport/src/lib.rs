@@ -1,6 +1,10 @@
-//! # Transport engine
+//! # needlesim-transport: the transport engine
 //!
-//! Implicit reaction–diffusion of several species on layered, punctured skin, in 3-D Cartesian
+//! The transport engine of needlesim as its own crate, usable alone: it knows no skin, devices,
+//! drugs or cells (needlesim re-exports it as `needlesim::transport`).
+//!
+//! Implicit reaction–diffusion of several species on layered, channelled media (such as
+//! punctured skin), in 3-D Cartesian
 //! ([`Grid3`]: uniform x/y, variable z) or axisymmetric ([`AxiGrid`]: r, z) geometry.
 //! Models only state their species, coefficients, sources, reactions and boundaries
 //! ([`Problem::builder`]); the [`Simulation`] does the rest:
@@ -25,10 +29,10 @@
 //!
 //! Numerics and verification: `docs/TRANSPORT.md`. Benchmarks: `docs/BENCHMARKS.md`.
 //!
-//! This module owns the transport numerics only; it knows nothing about skin, devices or drugs.
+//! This crate owns the transport numerics only; it knows nothing about skin, devices or drugs.
 //!
 //! ```
-//! use needlesim::transport::*;
+//! use needlesim_transport::*;
 //! let grid = Grid3::uniform([8, 8, 8], [1e-5; 3])?;
 //! let problem = Problem::builder(grid)
 //!     .species(Species::new("drug", 1e-10).decay(1e-3).initial(1.0))
