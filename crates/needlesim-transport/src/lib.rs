@@ -68,7 +68,6 @@ pub use field::Fields;
 pub use grid::{AxiGrid, Geometry, Grid3};
 pub use operator::{DiffusionOperator, DiffusivityStorage, MAX_DRIFT_STEP, PerVoxelConductances};
 pub use problem::{Boundary, Coefficient, Face, Problem, ProblemBuilder, Reactions, Species};
-pub use solver::PRECONDITIONER_ENV;
 pub use solver::{
     LinearSolveStats, RunStats, Scheme, Simulation, SolverSettings, StepControl, StepQuadrature,
     UnsplitMethod,

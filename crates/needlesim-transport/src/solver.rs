@@ -136,6 +136,11 @@ pub struct SolverSettings {
     pub scheme: Scheme,
     /// Step control used by [`Simulation::advance_to`].
     pub step_control: StepControl,
+    /// Preconditioner of the unsplit scheme's linear solves (ignored by the split schemes);
+    /// default [`UnsplitPreconditioner::Auto`]. The solution does not depend on it beyond the
+    /// solver tolerance; the cost does. Change it later with
+    /// [`Simulation::set_unsplit_preconditioner`].
+    pub preconditioner: UnsplitPreconditioner,
 }
 
 impl SolverSettings {
@@ -144,6 +149,7 @@ impl SolverSettings {
         SolverSettings {
             scheme: Scheme::default(),
             step_control: StepControl::Fixed { dt },
+            preconditioner: UnsplitPreconditioner::Auto,
         }
     }
 
@@ -159,12 +165,19 @@ impl SolverSettings {
                 rtol,
                 atol,
             },
+            preconditioner: UnsplitPreconditioner::Auto,
         }
     }
 
     /// Replaces the scheme.
     pub fn with_scheme(mut self, scheme: Scheme) -> Self {
         self.scheme = scheme;
+        self
+    }
+
+    /// Replaces the unsplit scheme's preconditioner.
+    pub fn with_preconditioner(mut self, preconditioner: UnsplitPreconditioner) -> Self {
+        self.preconditioner = preconditioner;
         self
     }
 
@@ -232,21 +245,6 @@ pub struct RunStats {
     pub last_dt: f64,
     /// Largest accepted error estimate (adaptive runs; 0 otherwise).
     pub max_error_estimate: f64,
-}
-
-/// Environment variable that overrides the unsplit preconditioner (benchmarks, diagnostics).
-pub const PRECONDITIONER_ENV: &str = "NEEDLESIM_UNSPLIT_PRECONDITIONER";
-
-fn preconditioner_from_env() -> Result<UnsplitPreconditioner, TransportError> {
-    match std::env::var(PRECONDITIONER_ENV) {
-        Ok(v) => UnsplitPreconditioner::parse(&v).ok_or_else(|| {
-            TransportError::Unsupported(format!(
-                "environment variable {PRECONDITIONER_ENV} = '{v}' is not a preconditioner: \
-                 use auto, zline or multigrid (or unset it)"
-            ))
-        }),
-        Err(_) => Ok(UnsplitPreconditioner::Auto),
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -377,7 +375,7 @@ impl Simulation {
             Scheme::CrankNicolson { damping_steps } => damping_steps,
             Scheme::BackwardEuler | Scheme::Unsplit { .. } => 0,
         };
-        let choice = preconditioner_from_env()?;
+        let choice = settings.preconditioner;
         let mut unsplit = vec![SpeciesSolver::default(); ns];
         for u in &mut unsplit {
             u.choice = choice;
@@ -899,9 +897,8 @@ impl Simulation {
         Ok(())
     }
 
-    /// Chooses the preconditioner of the unsplit scheme's solves (default
-    /// [`UnsplitPreconditioner::Auto`], or the environment variable
-    /// `NEEDLESIM_UNSPLIT_PRECONDITIONER` = `auto` | `zline` | `multigrid` when set). The
+    /// Chooses the preconditioner of the unsplit scheme's solves from now on (initially
+    /// [`SolverSettings::preconditioner`], default [`UnsplitPreconditioner::Auto`]). The
     /// solution does not depend on it beyond the solver tolerance; the cost does.
     pub fn set_unsplit_preconditioner(&mut self, choice: UnsplitPreconditioner) {
         for u in &mut self.unsplit {

@@ -1261,6 +1261,19 @@ fn unsplit_bit_identical_for_any_thread_count() {
 /// A layered 3-D patch (stratum corneum 1e-14 m²/s over tissue 1e-10) with one 5 × 5-column
 /// channel of 7e-10 through the top layer (contrast 7e4), a Dirichlet top and a Robin sink.
 fn channel_patch(n: usize, h: f64, pc: UnsplitPreconditioner, tol: f64) -> Simulation {
+    let mut sim = channel_patch_with(n, h, tol, |s| s);
+    sim.set_unsplit_preconditioner(pc);
+    sim
+}
+
+/// [`channel_patch`] with the solver settings passed through `settings` and the preconditioner
+/// left to them.
+fn channel_patch_with(
+    n: usize,
+    h: f64,
+    tol: f64,
+    settings: impl Fn(SolverSettings) -> SolverSettings,
+) -> Simulation {
     let nz = 16;
     let z: Vec<f64> = (0..=nz).map(|k| 2e-6 * (k as f64).powf(1.4)).collect();
     let grid = Grid3::with_z_faces(n, n, 10e-6, 10e-6, z.clone()).unwrap();
@@ -1302,9 +1315,49 @@ fn channel_patch(n: usize, h: f64, pc: UnsplitPreconditioner, tol: f64) -> Simul
         method: UnsplitMethod::BackwardEuler,
         tolerance: tol,
     };
-    let mut sim = Simulation::new(problem, SolverSettings::fixed(h).with_scheme(scheme)).unwrap();
-    sim.set_unsplit_preconditioner(pc);
-    sim
+    Simulation::new(
+        problem,
+        settings(SolverSettings::fixed(h).with_scheme(scheme)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_preconditioner_is_a_setting_and_no_environment_variable_changes_it() {
+    // The variable the engine used to read (NEEDLESIM_UNSPLIT_PRECONDITIONER) is set to the
+    // slow z-line choice: a default simulation must still take the settings' default (Auto:
+    // the multigrid V-cycle on this grid) and give bit-identical fields to an explicit
+    // multigrid one, while `SolverSettings::preconditioner = ZLine` does choose z-line.
+    // SAFETY: no test of this binary reads the environment concurrently (the engine no
+    // longer reads it at all; that is what this test checks).
+    unsafe { std::env::set_var("NEEDLESIM_UNSPLIT_PRECONDITIONER", "zline") };
+    let (n, h, tol) = (32, 1800.0, 1e-10);
+    assert_eq!(
+        SolverSettings::fixed(h).preconditioner,
+        UnsplitPreconditioner::Auto
+    );
+    let run = |mut sim: Simulation| {
+        sim.step(h).unwrap();
+        (
+            sim.linear_solve_stats().iterations,
+            sim.fields().as_slice().to_vec(),
+        )
+    };
+    let (it_default, f_default) = run(channel_patch_with(n, h, tol, |s| s));
+    let (it_mg, f_mg) = run(channel_patch(n, h, UnsplitPreconditioner::Multigrid, tol));
+    let (it_zline, _) = run(channel_patch_with(n, h, tol, |s| {
+        s.with_preconditioner(UnsplitPreconditioner::ZLine)
+    }));
+    unsafe { std::env::remove_var("NEEDLESIM_UNSPLIT_PRECONDITIONER") };
+    assert_eq!(
+        it_default, it_mg,
+        "the environment changed the default preconditioner"
+    );
+    assert!(f_default == f_mg, "the environment changed the fields");
+    assert!(
+        it_zline > 2 * it_mg,
+        "SolverSettings::preconditioner = ZLine was not used ({it_zline} vs {it_mg} iterations)"
+    );
 }
 
 #[test]

@@ -22,6 +22,7 @@ use needlesim::delivery::physchem::{PermeabilityModel, PhysChemParams, coefficie
 use needlesim::delivery::run::{GeometryKind, run};
 use needlesim::delivery::scenario;
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
+use needlesim::transport::UnsplitPreconditioner;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -215,14 +216,13 @@ fn patch() {
             }
         }
         for (label, res, pc) in cases {
-            if !pc.is_empty() {
-                // SAFETY: set while no other thread reads the environment (the engine reads it
-                // when a simulation is created, on this thread).
-                unsafe { std::env::set_var(needlesim::transport::PRECONDITIONER_ENV, &pc) };
-            }
             let mut plan = uplan0.clone();
             plan.geometry = GeometryKind::Patch { side_m: 10e-3 };
             plan.resolution = res.clone();
+            if !pc.is_empty() {
+                plan.resolution.preconditioner = UnsplitPreconditioner::parse(&pc)
+                    .unwrap_or_else(|| panic!("pc={pc}: use auto, zline or multigrid"));
+            }
             plan.duration_s = uplan.duration_s;
             plan.profile_times_s = vec![plan.duration_s];
             let _ = needlesim::transport::solve_probe::take();
@@ -253,10 +253,6 @@ fn patch() {
                 st.setup_s,
                 st.precondition_s,
             );
-            if !pc.is_empty() {
-                // SAFETY: as above.
-                unsafe { std::env::remove_var(needlesim::transport::PRECONDITIONER_ENV) };
-            }
         }
     }
 }

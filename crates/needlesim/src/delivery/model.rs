@@ -42,7 +42,7 @@ use super::physchem::{TransportCoefficients, renkin};
 use crate::skin::{LayerKind, SkinColumn};
 use crate::transport::{
     AxiGrid, Boundary, Coefficient, Compartment, Face, Grid3, Problem, Scheme, Simulation,
-    SolverSettings, Species, TransportError, UnsplitMethod,
+    SolverSettings, Species, TransportError, UnsplitMethod, UnsplitPreconditioner,
 };
 
 /// In vivo (capillary clearance, sink under the dermis) or a Franz diffusion cell (no clearance,
@@ -102,6 +102,12 @@ pub struct Resolution {
     /// Relative tolerance of the unsplit solves (the mass balance of each step is restored to
     /// round-off after the solve whatever the tolerance).
     pub solver_tolerance: f64,
+    /// Preconditioner of the unsplit solves (default `auto`; `zline` and `multigrid` for
+    /// comparisons, `cargo bench -p needlesim --bench delivery -- patch pc=...`). The result
+    /// does not depend on it beyond `solver_tolerance`; the cost does. Not part of any file.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub preconditioner: UnsplitPreconditioner,
 }
 
 impl Default for Resolution {
@@ -139,6 +145,7 @@ impl Default for Resolution {
             tr_bdf2: true,
             // Keeps the step's mass balance far below the reported digits.
             solver_tolerance: 1e-8,
+            preconditioner: UnsplitPreconditioner::Auto,
         }
     }
 }
@@ -444,18 +451,20 @@ fn settings(res: &Resolution) -> SolverSettings {
     // backward Euler (first order, positivity preserving) on request: see
     // `Resolution::tr_bdf2`. Unsplit (the whole system solved at once) unless asked otherwise:
     // the split sweeps carry a large splitting error on these cells at long steps.
-    SolverSettings::fixed(1.0).with_scheme(if res.unsplit {
-        Scheme::Unsplit {
-            method: if res.tr_bdf2 {
-                UnsplitMethod::TrBdf2
-            } else {
-                UnsplitMethod::BackwardEuler
-            },
-            tolerance: res.solver_tolerance,
-        }
-    } else {
-        Scheme::BackwardEuler
-    })
+    SolverSettings::fixed(1.0)
+        .with_preconditioner(res.preconditioner)
+        .with_scheme(if res.unsplit {
+            Scheme::Unsplit {
+                method: if res.tr_bdf2 {
+                    UnsplitMethod::TrBdf2
+                } else {
+                    UnsplitMethod::BackwardEuler
+                },
+                tolerance: res.solver_tolerance,
+            }
+        } else {
+            Scheme::BackwardEuler
+        })
 }
 
 impl Arm {
