@@ -12,7 +12,6 @@ use crate::skin::{Person, SkinColumn};
 use crate::units::MINUTE;
 
 // Old paths of the file types and loaders, kept while callers move to `crate::input`.
-pub(crate) use crate::input::{Checker, TomlProblem, read_toml};
 pub use crate::input::scenario::{
     DeviceFile, PersonFile, ScenarioFile, SessionFile, SkinFile, TechniqueFile, ZoneFile, load,
     parse, parse_raw, validate,

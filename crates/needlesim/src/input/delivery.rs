@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Checker, FieldError, ScenarioError, scenario};
 use crate::delivery::closure::{ClosureParams, Occlusion};
-use crate::delivery::compounds::{Library, limits};
+use crate::delivery::compounds::{CompoundEntry, Library, limits};
 use crate::delivery::dosing::{Application, Dose, MAX_PRODUCT_KG_M2, Schedule};
 use crate::delivery::model::{Resolution, Setup};
 use crate::delivery::physchem::{PermeabilityModel, PhysChemParams};
@@ -131,63 +131,45 @@ pub fn load(path: &Path) -> Result<(Scenario, DeliveryPlan), ScenarioError> {
     parse(&text, &file)
 }
 
-/// Parses and validates scenario text with a `[delivery]` section.
+/// Parses and validates scenario text with a `[delivery]` section (every section is validated
+/// once, by [`scenario::validate_all`]).
 pub fn parse(text: &str, file: &str) -> Result<(Scenario, DeliveryPlan), ScenarioError> {
     let raw = scenario::parse_raw(text, file)?;
-    let base = scenario::validate(&raw, file);
-    let plan = validate(&raw);
-    match (base, plan) {
-        (Ok(s), Ok(p)) => {
-            if !s.zones.iter().any(|z| z.zone.name == p.zone) {
-                return Err(ScenarioError::Invalid {
-                    file: file.into(),
-                    errors: vec![FieldError {
-                        path: "delivery.zone".into(),
-                        value: format!("{:?}", p.zone),
-                        message: "is not one of the scenario's zones".into(),
-                        hint: "use the name of a [[zones]] entry".into(),
-                        line: None,
-                    }],
-                });
-            }
-            Ok((s, p))
-        }
-        (base, plan) => {
-            let mut errors = Vec::new();
-            if let Err(e) = base {
-                match e {
-                    ScenarioError::Invalid { errors: es, .. } => errors.extend(es),
-                    other => return Err(other),
-                }
-            }
-            if let Err(es) = plan {
-                errors.extend(es);
-            }
-            Err(ScenarioError::Invalid {
-                file: file.into(),
-                errors,
-            })
-        }
+    let checked = scenario::validate_all(&raw, file);
+    if raw.delivery.is_some() {
+        let (s, plan) = checked?;
+        let plan = plan.ok_or_else(|| ScenarioError::Invalid {
+            file: file.into(),
+            errors: vec![FieldError::new(
+                "delivery",
+                "-",
+                "incomplete delivery section",
+                "see examples/deliver_*.toml",
+            )],
+        })?;
+        return Ok((s, plan));
     }
+    let mut errors = match checked {
+        Ok(_) => Vec::new(),
+        Err(ScenarioError::Invalid { errors, .. }) => errors,
+        Err(other) => return Err(other),
+    };
+    errors.push(FieldError::new(
+        "delivery",
+        "(missing)",
+        "a [delivery] table is required by `needlesim deliver`",
+        "add [delivery] with product (or compound + concentration_mg_g); see examples/deliver_*.toml",
+    ));
+    Err(ScenarioError::Invalid {
+        file: file.into(),
+        errors,
+    })
 }
 
-/// Validates the `[delivery]` and `[[compounds]]` parts of a raw scenario.
-pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldError>> {
-    let mut c = Checker { errors: Vec::new() };
-    let Some(d) = &raw.delivery else {
-        c.fail(
-            "delivery",
-            "(missing)",
-            "a [delivery] table is required by `needlesim deliver`",
-            "add [delivery] with product (or compound + concentration_mg_g); see examples/deliver_*.toml",
-        );
-        return Err(c.errors);
-    };
-    let mut warnings = Vec::new();
-
-    // Library + user compounds.
+/// `[[compounds]]`: the built-in library with the file's compounds added.
+pub(crate) fn library(c: &mut Checker, compounds: &[CompoundEntry]) -> Library {
     let mut lib = Library::builtin().clone();
-    for (i, e) in raw.compounds.iter().enumerate() {
+    for (i, e) in compounds.iter().enumerate() {
         let mut errs = Vec::new();
         if let Some(comp) = e.to_compound(&format!("compounds[{i}]"), &mut errs) {
             lib.add_compound(comp, &mut errs);
@@ -203,6 +185,23 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
             );
         }
     }
+    lib
+}
+
+/// Validates the `[delivery]` and `[[compounds]]` parts of a raw scenario.
+pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldError>> {
+    let mut c = Checker::new();
+    let Some(d) = &raw.delivery else {
+        c.fail(
+            "delivery",
+            "(missing)",
+            "a [delivery] table is required by `needlesim deliver`",
+            "add [delivery] with product (or compound + concentration_mg_g); see examples/deliver_*.toml",
+        );
+        return Err(c.errors);
+    };
+    let mut warnings = Vec::new();
+    let lib = library(&mut c, &raw.compounds);
 
     // Product or compound.
     let (product_name, vehicle, compound, mass_fraction, default_dose) =
@@ -645,13 +644,12 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         return Err(c.errors);
     }
     let (Some(compound), Some(schedule)) = (compound, schedule) else {
-        return Err(vec![FieldError {
-            path: "delivery".into(),
-            value: "-".into(),
-            message: "incomplete delivery section".into(),
-            hint: "see examples/deliver_*.toml".into(),
-            line: None,
-        }]);
+        return Err(vec![FieldError::new(
+            "delivery",
+            "-",
+            "incomplete delivery section",
+            "see examples/deliver_*.toml",
+        )]);
     };
     if compound.mw_g_mol > permeability.mw_domain_max() {
         warnings.push(format!(

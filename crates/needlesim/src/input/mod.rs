@@ -59,6 +59,60 @@ impl fmt::Display for FieldError {
     }
 }
 
+/// The longest value echoed in an error message, in characters; longer values (a long string,
+/// a list of vertices) are cut and end with an ellipsis.
+pub const MAX_ECHOED_CHARS: usize = 60;
+
+/// `s`, cut to [`MAX_ECHOED_CHARS`] characters with an ellipsis when longer.
+pub fn shorten(s: &str) -> String {
+    if s.chars().count() <= MAX_ECHOED_CHARS {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(MAX_ECHOED_CHARS - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+impl FieldError {
+    /// A field error; the value is shortened (see [`shorten`]).
+    pub fn new(
+        path: &str,
+        value: impl fmt::Display,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> FieldError {
+        FieldError {
+            path: path.to_string(),
+            value: shorten(&value.to_string()),
+            message: message.into(),
+            hint: hint.into(),
+            line: None,
+        }
+    }
+}
+
+/// What kind of input file a TOML text is, judged from its top-level keys; used to say "this is
+/// a patient file" rather than list the keys a scenario lacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    Scenario,
+    Patient,
+}
+
+/// The kind of `text` when its top-level keys say so clearly, else `None`.
+pub(crate) fn file_kind(text: &str) -> Option<FileKind> {
+    let t: toml::Table = text.parse().ok()?;
+    let has = |k: &str| t.contains_key(k);
+    let scenario = has("person") || has("device") || has("technique");
+    let patient = has("patient") || has("practitioner") || has("medications");
+    match (scenario, patient) {
+        (true, false) => Some(FileKind::Scenario),
+        (false, true) => Some(FileKind::Patient),
+        _ => None,
+    }
+}
+
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -84,6 +138,10 @@ pub enum ScenarioError {
         file: String,
         errors: Vec<FieldError>,
     },
+    #[error(
+        "`{file}` is not a scenario file: this is a patient file: use `needlesim plan {file}`\n  hint: `punctures`, `deliver` and `simulate` read scenario files (examples/*.toml); `plan` reads patient files (examples/patients/)"
+    )]
+    PatientFile { file: String },
 }
 
 fn format_list(errors: &[FieldError]) -> String {
@@ -139,10 +197,21 @@ pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(
 ) -> Result<T, TomlProblem> {
     let de = toml::Deserializer::parse(text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        let mut message = e.message().trim().to_string();
+        // The TOML reader says only "duplicate key"; its span is the key (or the table name).
+        if message == "duplicate key"
+            && let Some(key) = e.span().and_then(|s| text.get(s)).map(str::trim)
+            && !key.is_empty()
+        {
+            message = format!(
+                "duplicate key `{}`: it is set twice (a key, or a [table] other than a [[list]] entry, may appear only once)",
+                shorten(key)
+            );
+        }
         TomlProblem::Syntax {
             line,
             column,
-            message: e.message().trim().to_string(),
+            message,
         }
     })?;
     serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
@@ -175,6 +244,10 @@ pub(crate) struct Checker {
 }
 
 impl Checker {
+    pub(crate) fn new() -> Checker {
+        Checker { errors: Vec::new() }
+    }
+
     /// An anatomical site by its file name; an unknown name is an error listing the allowed ones.
     pub(crate) fn site(&mut self, path: &str, name: &str) -> Option<Site> {
         let site = Site::from_name(name);
@@ -197,13 +270,8 @@ impl Checker {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        self.errors.push(FieldError {
-            path: path.to_string(),
-            value: value.to_string(),
-            message: message.into(),
-            hint: hint.into(),
-            line: None,
-        });
+        self.errors
+            .push(FieldError::new(path, value, message, hint));
     }
 
     /// A finite number in `[min, max]`; returns it or records an error and returns `None`.
@@ -306,4 +374,3 @@ impl Checker {
         }
     }
 }
-

@@ -90,13 +90,7 @@ fn err(
     msg: &str,
     hint: &str,
 ) {
-    errors.push(FieldError {
-        path: path.into(),
-        value: value.to_string(),
-        message: msg.into(),
-        hint: hint.into(),
-        line: None,
-    });
+    errors.push(FieldError::new(path, value, msg, hint));
 }
 
 /// Validates `[protocol]`, appending problems to `errors`. Returns `None` if any were found.
@@ -462,4 +456,3 @@ pub fn validate(raw: &ProtocolFile, errors: &mut Vec<FieldError>) -> Option<Prot
         samples,
     })
 }
-

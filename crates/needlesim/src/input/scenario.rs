@@ -11,11 +11,12 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Checker, ScenarioError, TomlProblem, read_toml};
+use super::{Checker, FieldError, ScenarioError, TomlProblem, read_toml};
+use crate::delivery::run::DeliveryPlan;
 use crate::device::{CartridgeLayout, Device, Needle, Pen, Roller, Shape, Stamp, Technique, Zone};
 use crate::injury::InjuryParams;
 use crate::scenario::{Numbing, Scenario, SessionPlan, ZonePlan};
-use crate::skin::{self, Person, Sex, ThicknessOverrides};
+use crate::skin::{self, LayerKind, Person, Sex, ThicknessOverrides};
 use crate::units::{MINUTE, MM, UM};
 
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +201,11 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
 /// Parses the TOML into the file structs, mapping type errors and unknown keys to field errors.
 pub fn parse_raw(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
     read_toml(text, "scenario", "examples/").map_err(|p| match p {
+        TomlProblem::Field(_) if super::file_kind(text) == Some(super::FileKind::Patient) => {
+            ScenarioError::PatientFile {
+                file: file.to_string(),
+            }
+        }
         TomlProblem::Syntax {
             line,
             column,
@@ -217,13 +223,108 @@ pub fn parse_raw(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> 
     })
 }
 
-/// Validates the raw file and converts to SI.
-pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioError> {
-    let mut c = Checker { errors: Vec::new() };
-    let mut warnings = Vec::new();
+/// Longest zone name accepted: zones name output files (`channels_<zone>.csv`,
+/// `cross_section_<zone>_day180.svg`, `checkpoint_<zone>_unit-cell.bin`), which must stay well
+/// within the 255 bytes most file systems allow for one file name.
+pub const MAX_ZONE_NAME_CHARS: usize = 64;
 
-    // Person.
-    let p = &raw.person;
+/// Validates every section of the raw file and converts to SI: the scenario, and the delivery
+/// plan when the file has a `[delivery]` section (a `[[compounds]]` list without one is checked
+/// too). Every command reads its scenario through here, so a bad section is reported whichever
+/// command reads the file.
+pub fn validate_all(
+    raw: &ScenarioFile,
+    file: &str,
+) -> Result<(Scenario, Option<DeliveryPlan>), ScenarioError> {
+    let base = check(raw);
+    let plan = match &raw.delivery {
+        Some(_) => Some(super::delivery::validate(raw)),
+        None if !raw.compounds.is_empty() => {
+            let mut c = Checker::new();
+            super::delivery::library(&mut c, &raw.compounds);
+            (!c.errors.is_empty()).then_some(Err(c.errors))
+        }
+        None => None,
+    };
+    let invalid = |errors| ScenarioError::Invalid {
+        file: file.to_string(),
+        errors,
+    };
+    match (base, plan) {
+        (Ok(s), None) => Ok((s, None)),
+        (Ok(s), Some(Ok(p))) => {
+            if !s.zones.iter().any(|z| z.zone.name == p.zone) {
+                let mut c = Checker::new();
+                c.fail(
+                    "delivery.zone",
+                    format!("{:?}", p.zone),
+                    "is not one of the scenario's zones",
+                    "use the name of a [[zones]] entry",
+                );
+                return Err(invalid(c.errors));
+            }
+            Ok((s, Some(p)))
+        }
+        (base, plan) => {
+            let mut errors = base.err().unwrap_or_default();
+            if let Some(Err(es)) = plan {
+                errors.extend(es);
+            }
+            Err(invalid(errors))
+        }
+    }
+}
+
+/// Validates the raw file (every section present) and converts to SI.
+pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioError> {
+    validate_all(raw, file).map(|(s, _)| s)
+}
+
+/// The scenario's own sections, each by its own validator, in file order; then the checks
+/// across sections (needle depth against each zone's skin), which run only on valid sections so
+/// that one mistake gives one error.
+fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
+    let mut c = Checker::new();
+    let mut warnings = Vec::new();
+    let person = person(&mut c, &raw.person);
+    let (overrides, stiffness) = skin(&mut c, &raw.skin);
+    let device = device(&mut c, &raw.device);
+    let technique = technique(&mut c, &raw.technique, device.as_ref());
+    let zones = zones(&mut c, &raw.zones, device.as_ref(), &person, &overrides);
+    let session = session(&mut c, &raw.session);
+    let protocol = raw
+        .protocol
+        .as_ref()
+        .and_then(|pf| super::protocol::validate(pf, &mut c.errors));
+    let injury = InjuryParams {
+        relative_stiffness: stiffness,
+        ..InjuryParams::default()
+    };
+    if c.errors.is_empty() {
+        depth_against_skin(&mut c, &zones, &raw.zones, &injury, &mut warnings);
+    }
+    if !c.errors.is_empty() {
+        return Err(c.errors);
+    }
+    Ok(Scenario {
+        title: raw
+            .title
+            .clone()
+            .unwrap_or_else(|| "untitled scenario".into()),
+        seed: raw.seed.unwrap_or(1),
+        person,
+        technique,
+        zones,
+        injury,
+        session,
+        warnings,
+        protocol,
+    })
+}
+
+/// `[person]`. Invalid values are replaced by neutral ones (35 years, female, phototype 3) so
+/// that the other sections can still be checked; the error is already recorded.
+fn person(c: &mut Checker, p: &PersonFile) -> Person {
     let age = c
         .range(
             "person.age_years",
@@ -256,50 +357,67 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
             "Fitzpatrick phototypes are 1 (always burns) to 6 (never burns)",
         )
         .unwrap_or(3) as u8;
-    let person = Person {
+    Person {
         age_years: age,
         sex,
         phototype,
-    };
+    }
+}
 
-    // Skin overrides.
-    let s = &raw.skin;
-    let um = |v: Option<f64>| v.map(|x| x * UM);
-    let mm = |v: Option<f64>| v.map(|x| x * MM);
+/// `[skin]`: thickness overrides and the relative stiffness. The ranges are checked on the
+/// values as typed (µm, mm); the SI value is then kept within the skin tables' limits, which
+/// are the same range, so that a documented bound such as `viable_epidermis_um = 10` is not
+/// refused for the rounding of 10 × 10⁻⁶.
+fn skin(c: &mut Checker, s: &SkinFile) -> (ThicknessOverrides, f64) {
     let hint_thick = "leave it out to use the site's published thickness";
-    let mut checked = |path: &str, v: Option<f64>, min: f64, max: f64, unit: &str| {
-        v.and_then(|x| c.range(path, x, min, max, unit, hint_thick).map(|_| x))
-    };
+    let mut checked =
+        |path: &str, v: Option<f64>, min: f64, max: f64, unit: &str, kind: LayerKind| {
+            let x = c.range(path, v?, min, max, unit, hint_thick)?;
+            let (lo, hi) = skin::tables::OVERRIDE_LIMITS[kind.index()];
+            let scale = if unit == "µm" { UM } else { MM };
+            Some((x * scale).clamp(lo, hi))
+        };
     let overrides = ThicknessOverrides {
-        stratum_corneum_m: um(checked(
+        stratum_corneum_m: checked(
             "skin.stratum_corneum_um",
             s.stratum_corneum_um,
             1.0,
             500.0,
             "µm",
-        )),
-        viable_epidermis_m: um(checked(
+            LayerKind::StratumCorneum,
+        ),
+        viable_epidermis_m: checked(
             "skin.viable_epidermis_um",
             s.viable_epidermis_um,
             10.0,
             1000.0,
             "µm",
-        )),
-        papillary_dermis_m: um(checked(
+            LayerKind::ViableEpidermis,
+        ),
+        papillary_dermis_m: checked(
             "skin.papillary_dermis_um",
             s.papillary_dermis_um,
             20.0,
             1000.0,
             "µm",
-        )),
-        reticular_dermis_m: mm(checked(
+            LayerKind::PapillaryDermis,
+        ),
+        reticular_dermis_m: checked(
             "skin.reticular_dermis_mm",
             s.reticular_dermis_mm,
             0.1,
             6.0,
             "mm",
-        )),
-        subcutis_m: mm(checked("skin.subcutis_mm", s.subcutis_mm, 0.1, 20.0, "mm")),
+            LayerKind::ReticularDermis,
+        ),
+        subcutis_m: checked(
+            "skin.subcutis_mm",
+            s.subcutis_mm,
+            0.1,
+            20.0,
+            "mm",
+            LayerKind::Subcutis,
+        ),
     };
     let stiffness = c.opt(
         "skin.relative_stiffness",
@@ -310,11 +428,13 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         "",
         "1 is the forearm reference of the tenting calibration; 2 is skin held taut",
     );
+    (overrides, stiffness)
+}
 
-    // Device.
-    let d = &raw.device;
-    let kind = d.kind.as_str();
-    let needle_hint = "microneedling needles are 0.1-3.5 mm long";
+/// `[device]`: the device, or `None` when any of its fields is wrong (checks that depend on the
+/// device are then skipped: one mistake, one error).
+fn device(c: &mut Checker, d: &DeviceFile) -> Option<Device> {
+    let before = c.errors.len();
     let tip_angle = c.opt(
         "device.tip_angle_deg",
         d.tip_angle_deg,
@@ -324,318 +444,10 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         "degrees",
         "a sharp steel needle tip is about 15-30 degrees",
     );
-    let device = match kind {
-        "roller" => {
-            c.absent(
-                "device.depth_mm",
-                &d.depth_mm,
-                "roller (use needle_length_mm)",
-            );
-            c.absent("device.stroke_rate_hz", &d.stroke_rate_hz, "roller");
-            c.absent("device.head_diameter_mm", &d.head_diameter_mm, "roller");
-            c.absent("device.layout", &d.layout, "roller");
-            c.absent("device.min_depth_mm", &d.min_depth_mm, "roller");
-            c.absent("device.max_depth_mm", &d.max_depth_mm, "roller");
-            c.absent("device.cols", &d.cols, "roller");
-            c.absent("device.pitch_mm", &d.pitch_mm, "roller");
-            let length = c.req(
-                "device.needle_length_mm",
-                d.needle_length_mm,
-                0.1,
-                3.5,
-                "mm",
-                "for a roller",
-                needle_hint,
-            );
-            let dia = c.opt(
-                "device.needle_diameter_mm",
-                d.needle_diameter_mm,
-                0.25,
-                0.05,
-                0.5,
-                "mm",
-                "roller needles are 0.1-0.25 mm thick",
-            );
-            let drum_d = c.req(
-                "device.drum_diameter_mm",
-                d.drum_diameter_mm,
-                5.0,
-                50.0,
-                "mm",
-                "for a roller",
-                "the Dermaroller MF8 drum is 20 mm",
-            );
-            let drum_w = c.req(
-                "device.drum_width_mm",
-                d.drum_width_mm,
-                5.0,
-                100.0,
-                "mm",
-                "for a roller",
-                "the Dermaroller MF8 drum is 20 mm wide",
-            );
-            let count = match d.needle_count {
-                Some(n) => c
-                    .int(
-                        "device.needle_count",
-                        n,
-                        1,
-                        2000,
-                        "the standard roller has 192 needles",
-                    )
-                    .unwrap_or(1),
-                None => {
-                    c.fail(
-                        "device.needle_count",
-                        "(missing)",
-                        "is required for a roller; allowed 1-2000",
-                        "the standard roller has 192 needles",
-                    );
-                    1
-                }
-            };
-            let rows = match d.rows {
-                Some(n) => c
-                    .int(
-                        "device.rows",
-                        n,
-                        1,
-                        count.max(1) as i64,
-                        "rows must not exceed needle_count; the standard roller has 8",
-                    )
-                    .unwrap_or(1),
-                None => 8.min(count),
-            };
-            Device::Roller(Roller {
-                drum_diameter_m: drum_d * MM,
-                drum_width_m: drum_w * MM,
-                needle_count: count,
-                rows,
-                needle: Needle {
-                    length_m: length * MM,
-                    diameter_m: dia * MM,
-                    tip_angle_rad: tip_angle.to_radians(),
-                },
-            })
-        }
-        "pen" => {
-            c.absent(
-                "device.needle_length_mm",
-                &d.needle_length_mm,
-                "pen (use depth_mm, the depth setting)",
-            );
-            c.absent("device.drum_diameter_mm", &d.drum_diameter_mm, "pen");
-            c.absent("device.drum_width_mm", &d.drum_width_mm, "pen");
-            c.absent("device.cols", &d.cols, "pen");
-            c.absent("device.pitch_mm", &d.pitch_mm, "pen");
-            let min_depth = c.opt(
-                "device.min_depth_mm",
-                d.min_depth_mm,
-                0.25,
-                0.0,
-                5.0,
-                "mm",
-                "pens set depth in 0.25 mm steps from 0 (SkinPen: 0-2.5 mm)",
-            );
-            let max_depth = c.opt(
-                "device.max_depth_mm",
-                d.max_depth_mm,
-                2.5,
-                0.1,
-                5.0,
-                "mm",
-                "most pens reach 2.5 mm; some 3 mm",
-            );
-            if min_depth > max_depth {
-                c.fail(
-                    "device.min_depth_mm",
-                    min_depth,
-                    format!("is larger than device.max_depth_mm = {max_depth}"),
-                    "swap the two values",
-                );
-            }
-            let depth = c.req(
-                "device.depth_mm",
-                d.depth_mm,
-                0.1,
-                3.5,
-                "mm",
-                "for a pen (the depth setting)",
-                "typical settings are 0.25-2.5 mm",
-            );
-            let count = match d.needle_count {
-                Some(n) => c
-                    .int(
-                        "device.needle_count",
-                        n,
-                        1,
-                        100,
-                        "pen cartridges hold about 9-42 needles",
-                    )
-                    .unwrap_or(1),
-                None => 12,
-            };
-            let layout = match d.layout.as_deref() {
-                None | Some("round") => {
-                    c.absent(
-                        "device.rows",
-                        &d.rows,
-                        "round pen cartridge (rows apply to layout = \"grid\")",
-                    );
-                    CartridgeLayout::Round
-                }
-                Some("grid") => {
-                    let rows = match d.rows {
-                        Some(n) => c
-                            .int(
-                                "device.rows",
-                                n,
-                                1,
-                                count.max(1) as i64,
-                                "rows must not exceed needle_count",
-                            )
-                            .unwrap_or(1),
-                        None => {
-                            c.fail(
-                                "device.rows",
-                                "(missing)",
-                                "is required for a grid cartridge",
-                                "e.g. rows = 3 for a 3x4 cartridge of 12",
-                            );
-                            1
-                        }
-                    };
-                    CartridgeLayout::Grid { rows }
-                }
-                Some(other) => {
-                    c.fail(
-                        "device.layout",
-                        format!("{other:?}"),
-                        "must be \"round\" or \"grid\"",
-                        "round cartridges are the common case",
-                    );
-                    CartridgeLayout::Round
-                }
-            };
-            let head = c.opt(
-                "device.head_diameter_mm",
-                d.head_diameter_mm,
-                7.0,
-                1.0,
-                20.0,
-                "mm",
-                "pen cartridge faces are about 5-10 mm across",
-            );
-            let rate = c.req(
-                "device.stroke_rate_hz",
-                d.stroke_rate_hz,
-                1.0,
-                300.0,
-                "Hz",
-                "for a pen",
-                "pens run at about 90-120 Hz",
-            );
-            let dia = c.opt(
-                "device.needle_diameter_mm",
-                d.needle_diameter_mm,
-                0.2,
-                0.05,
-                0.5,
-                "mm",
-                "pen needles are about 0.15-0.25 mm thick",
-            );
-            Device::Pen(Pen {
-                needle_count: count,
-                layout,
-                head_diameter_m: head * MM,
-                stroke_rate_hz: rate,
-                min_depth_m: min_depth * MM,
-                max_depth_m: max_depth * MM,
-                needle: Needle {
-                    length_m: depth * MM,
-                    diameter_m: dia * MM,
-                    tip_angle_rad: tip_angle.to_radians(),
-                },
-            })
-        }
-        "stamp" => {
-            c.absent(
-                "device.depth_mm",
-                &d.depth_mm,
-                "stamp (use needle_length_mm)",
-            );
-            c.absent("device.drum_diameter_mm", &d.drum_diameter_mm, "stamp");
-            c.absent("device.drum_width_mm", &d.drum_width_mm, "stamp");
-            c.absent("device.stroke_rate_hz", &d.stroke_rate_hz, "stamp");
-            c.absent("device.head_diameter_mm", &d.head_diameter_mm, "stamp");
-            c.absent("device.layout", &d.layout, "stamp");
-            c.absent(
-                "device.needle_count",
-                &d.needle_count,
-                "stamp (it has rows x cols needles)",
-            );
-            c.absent("device.min_depth_mm", &d.min_depth_mm, "stamp");
-            c.absent("device.max_depth_mm", &d.max_depth_mm, "stamp");
-            let length = c.req(
-                "device.needle_length_mm",
-                d.needle_length_mm,
-                0.1,
-                3.5,
-                "mm",
-                "for a stamp",
-                needle_hint,
-            );
-            let dia = c.opt(
-                "device.needle_diameter_mm",
-                d.needle_diameter_mm,
-                0.2,
-                0.05,
-                0.5,
-                "mm",
-                "stamp needles are about 0.1-0.25 mm thick",
-            );
-            let mut dim = |path: &str, v: Option<i64>| match v {
-                Some(n) => c
-                    .int(
-                        path,
-                        n,
-                        1,
-                        100,
-                        "stamps carry up to about 100 x 100 needles",
-                    )
-                    .unwrap_or(1),
-                None => {
-                    c.fail(
-                        path,
-                        "(missing)",
-                        "is required for a stamp; allowed 1-100",
-                        "e.g. rows = 6, cols = 6",
-                    );
-                    1
-                }
-            };
-            let rows = dim("device.rows", d.rows);
-            let cols = dim("device.cols", d.cols);
-            let pitch = c.req(
-                "device.pitch_mm",
-                d.pitch_mm,
-                0.1,
-                10.0,
-                "mm",
-                "for a stamp",
-                "needle pitch on stamps is about 0.5-2 mm",
-            );
-            Device::Stamp(Stamp {
-                rows,
-                cols,
-                pitch_m: pitch * MM,
-                needle: Needle {
-                    length_m: length * MM,
-                    diameter_m: dia * MM,
-                    tip_angle_rad: tip_angle.to_radians(),
-                },
-            })
-        }
+    let device = match d.kind.as_str() {
+        "roller" => roller(c, d, tip_angle),
+        "pen" => pen(c, d, tip_angle),
+        "stamp" => stamp(c, d, tip_angle),
         other => {
             c.fail(
                 "device.kind",
@@ -643,22 +455,364 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
                 "is not a known device; allowed: \"roller\", \"pen\", \"stamp\"",
                 "see examples/ for one scenario of each",
             );
-            // Keep going to report the other fields' problems too.
-            Device::Stamp(Stamp {
-                rows: 1,
-                cols: 1,
-                pitch_m: 1e-3,
-                needle: Needle {
-                    length_m: 1e-3,
-                    diameter_m: 2e-4,
-                    tip_angle_rad: 0.35,
-                },
-            })
+            return None;
         }
     };
+    (c.errors.len() == before).then_some(device)
+}
 
-    // Technique.
-    let t = &raw.technique;
+const NEEDLE_HINT: &str = "microneedling needles are 0.1-3.5 mm long";
+
+fn needle(length_mm: f64, diameter_mm: f64, tip_angle_deg: f64) -> Needle {
+    Needle {
+        length_m: length_mm * MM,
+        diameter_m: diameter_mm * MM,
+        tip_angle_rad: tip_angle_deg.to_radians(),
+    }
+}
+
+/// A whole-number count that bounds another (rows within 1..=count); when the count itself is
+/// wrong, the other is checked against the count's own maximum instead.
+fn count_bound(count: Option<u32>, max: i64) -> i64 {
+    count.map_or(max, |n| n.max(1) as i64)
+}
+
+fn roller(c: &mut Checker, d: &DeviceFile, tip_angle: f64) -> Device {
+    c.absent(
+        "device.depth_mm",
+        &d.depth_mm,
+        "roller (use needle_length_mm)",
+    );
+    c.absent("device.stroke_rate_hz", &d.stroke_rate_hz, "roller");
+    c.absent("device.head_diameter_mm", &d.head_diameter_mm, "roller");
+    c.absent("device.layout", &d.layout, "roller");
+    c.absent("device.min_depth_mm", &d.min_depth_mm, "roller");
+    c.absent("device.max_depth_mm", &d.max_depth_mm, "roller");
+    c.absent("device.cols", &d.cols, "roller");
+    c.absent("device.pitch_mm", &d.pitch_mm, "roller");
+    let length = c.req(
+        "device.needle_length_mm",
+        d.needle_length_mm,
+        0.1,
+        3.5,
+        "mm",
+        "for a roller",
+        NEEDLE_HINT,
+    );
+    let dia = c.opt(
+        "device.needle_diameter_mm",
+        d.needle_diameter_mm,
+        0.25,
+        0.05,
+        0.5,
+        "mm",
+        "roller needles are 0.1-0.25 mm thick",
+    );
+    let drum_d = c.req(
+        "device.drum_diameter_mm",
+        d.drum_diameter_mm,
+        5.0,
+        50.0,
+        "mm",
+        "for a roller",
+        "the Dermaroller MF8 drum is 20 mm",
+    );
+    let drum_w = c.req(
+        "device.drum_width_mm",
+        d.drum_width_mm,
+        5.0,
+        100.0,
+        "mm",
+        "for a roller",
+        "the Dermaroller MF8 drum is 20 mm wide",
+    );
+    let count = match d.needle_count {
+        Some(n) => c.int(
+            "device.needle_count",
+            n,
+            1,
+            2000,
+            "the standard roller has 192 needles",
+        ),
+        None => {
+            c.fail(
+                "device.needle_count",
+                "(missing)",
+                "is required for a roller; allowed 1-2000",
+                "the standard roller has 192 needles",
+            );
+            None
+        }
+    };
+    let rows = match d.rows {
+        Some(n) => c
+            .int(
+                "device.rows",
+                n,
+                1,
+                count_bound(count, 2000),
+                "rows must not exceed needle_count; the standard roller has 8",
+            )
+            .unwrap_or(1),
+        None => 8.min(count.unwrap_or(1)),
+    };
+    Device::Roller(Roller {
+        drum_diameter_m: drum_d * MM,
+        drum_width_m: drum_w * MM,
+        needle_count: count.unwrap_or(1),
+        rows,
+        needle: needle(length, dia, tip_angle),
+    })
+}
+
+fn pen(c: &mut Checker, d: &DeviceFile, tip_angle: f64) -> Device {
+    c.absent(
+        "device.needle_length_mm",
+        &d.needle_length_mm,
+        "pen (use depth_mm, the depth setting)",
+    );
+    c.absent("device.drum_diameter_mm", &d.drum_diameter_mm, "pen");
+    c.absent("device.drum_width_mm", &d.drum_width_mm, "pen");
+    c.absent("device.cols", &d.cols, "pen");
+    c.absent("device.pitch_mm", &d.pitch_mm, "pen");
+    let min_depth = match d.min_depth_mm {
+        Some(v) => c.range(
+            "device.min_depth_mm",
+            v,
+            0.0,
+            5.0,
+            "mm",
+            "pens set depth in 0.25 mm steps from 0 (SkinPen: 0-2.5 mm)",
+        ),
+        None => Some(0.25),
+    };
+    let max_depth = match d.max_depth_mm {
+        Some(v) => c.range(
+            "device.max_depth_mm",
+            v,
+            0.1,
+            5.0,
+            "mm",
+            "most pens reach 2.5 mm; some 3 mm",
+        ),
+        None => Some(2.5),
+    };
+    if let (Some(lo), Some(hi)) = (min_depth, max_depth)
+        && lo > hi
+    {
+        c.fail(
+            "device.min_depth_mm",
+            lo,
+            format!("is larger than device.max_depth_mm = {hi}"),
+            "swap the two values",
+        );
+    }
+    let depth = match d.depth_mm {
+        Some(v) => c.range(
+            "device.depth_mm",
+            v,
+            0.1,
+            3.5,
+            "mm",
+            "typical settings are 0.25-2.5 mm",
+        ),
+        None => {
+            c.fail(
+                "device.depth_mm",
+                "(missing)",
+                "is required for a pen (the depth setting); allowed 0.1-3.5 mm",
+                "typical settings are 0.25-2.5 mm",
+            );
+            None
+        }
+    };
+    // The depth setting within the device's own range; a zone's `depth_mm` is checked against
+    // it with its zone.
+    if let (Some(v), Some(lo), Some(hi)) = (depth, min_depth, max_depth)
+        && lo <= hi
+    {
+        pen_range(c, "device.depth_mm", v, lo, hi);
+    }
+    let count = match d.needle_count {
+        Some(n) => c.int(
+            "device.needle_count",
+            n,
+            1,
+            100,
+            "pen cartridges hold about 9-42 needles",
+        ),
+        None => Some(12),
+    };
+    let layout = match d.layout.as_deref() {
+        None | Some("round") => {
+            c.absent(
+                "device.rows",
+                &d.rows,
+                "round pen cartridge (rows apply to layout = \"grid\")",
+            );
+            CartridgeLayout::Round
+        }
+        Some("grid") => {
+            let rows = match d.rows {
+                Some(n) => c
+                    .int(
+                        "device.rows",
+                        n,
+                        1,
+                        count_bound(count, 100),
+                        "rows must not exceed needle_count",
+                    )
+                    .unwrap_or(1),
+                None => {
+                    c.fail(
+                        "device.rows",
+                        "(missing)",
+                        "is required for a grid cartridge",
+                        "e.g. rows = 3 for a 3x4 cartridge of 12",
+                    );
+                    1
+                }
+            };
+            CartridgeLayout::Grid { rows }
+        }
+        Some(other) => {
+            c.fail(
+                "device.layout",
+                format!("{other:?}"),
+                "must be \"round\" or \"grid\"",
+                "round cartridges are the common case",
+            );
+            CartridgeLayout::Round
+        }
+    };
+    let head = c.opt(
+        "device.head_diameter_mm",
+        d.head_diameter_mm,
+        7.0,
+        1.0,
+        20.0,
+        "mm",
+        "pen cartridge faces are about 5-10 mm across",
+    );
+    let rate = c.req(
+        "device.stroke_rate_hz",
+        d.stroke_rate_hz,
+        1.0,
+        300.0,
+        "Hz",
+        "for a pen",
+        "pens run at about 90-120 Hz",
+    );
+    let dia = c.opt(
+        "device.needle_diameter_mm",
+        d.needle_diameter_mm,
+        0.2,
+        0.05,
+        0.5,
+        "mm",
+        "pen needles are about 0.15-0.25 mm thick",
+    );
+    Device::Pen(Pen {
+        needle_count: count.unwrap_or(1),
+        layout,
+        head_diameter_m: head * MM,
+        stroke_rate_hz: rate,
+        min_depth_m: min_depth.unwrap_or(0.25) * MM,
+        max_depth_m: max_depth.unwrap_or(2.5) * MM,
+        needle: needle(depth.unwrap_or(0.1), dia, tip_angle),
+    })
+}
+
+/// A pen depth setting (mm, as typed) within the pen's range.
+fn pen_range(c: &mut Checker, path: &str, depth_mm: f64, min_mm: f64, max_mm: f64) {
+    if depth_mm < min_mm - 1e-9 || depth_mm > max_mm + 1e-9 {
+        c.fail(
+            path,
+            depth_mm,
+            format!("is outside the pen's depth range {min_mm}-{max_mm} mm"),
+            "choose a setting within the device's range, or set device.min_depth_mm / max_depth_mm to your device's",
+        );
+    }
+}
+
+fn stamp(c: &mut Checker, d: &DeviceFile, tip_angle: f64) -> Device {
+    c.absent(
+        "device.depth_mm",
+        &d.depth_mm,
+        "stamp (use needle_length_mm)",
+    );
+    c.absent("device.drum_diameter_mm", &d.drum_diameter_mm, "stamp");
+    c.absent("device.drum_width_mm", &d.drum_width_mm, "stamp");
+    c.absent("device.stroke_rate_hz", &d.stroke_rate_hz, "stamp");
+    c.absent("device.head_diameter_mm", &d.head_diameter_mm, "stamp");
+    c.absent("device.layout", &d.layout, "stamp");
+    c.absent(
+        "device.needle_count",
+        &d.needle_count,
+        "stamp (it has rows x cols needles)",
+    );
+    c.absent("device.min_depth_mm", &d.min_depth_mm, "stamp");
+    c.absent("device.max_depth_mm", &d.max_depth_mm, "stamp");
+    let length = c.req(
+        "device.needle_length_mm",
+        d.needle_length_mm,
+        0.1,
+        3.5,
+        "mm",
+        "for a stamp",
+        NEEDLE_HINT,
+    );
+    let dia = c.opt(
+        "device.needle_diameter_mm",
+        d.needle_diameter_mm,
+        0.2,
+        0.05,
+        0.5,
+        "mm",
+        "stamp needles are about 0.1-0.25 mm thick",
+    );
+    let mut dim = |path: &str, v: Option<i64>| match v {
+        Some(n) => c
+            .int(
+                path,
+                n,
+                1,
+                100,
+                "stamps carry up to about 100 x 100 needles",
+            )
+            .unwrap_or(1),
+        None => {
+            c.fail(
+                path,
+                "(missing)",
+                "is required for a stamp; allowed 1-100",
+                "e.g. rows = 6, cols = 6",
+            );
+            1
+        }
+    };
+    let rows = dim("device.rows", d.rows);
+    let cols = dim("device.cols", d.cols);
+    let pitch = c.req(
+        "device.pitch_mm",
+        d.pitch_mm,
+        0.1,
+        10.0,
+        "mm",
+        "for a stamp",
+        "needle pitch on stamps is about 0.5-2 mm",
+    );
+    Device::Stamp(Stamp {
+        rows,
+        cols,
+        pitch_m: pitch * MM,
+        needle: needle(length, dia, tip_angle),
+    })
+}
+
+/// `[technique]`. The fields that depend on the device kind are checked against it only when
+/// the device is valid.
+fn technique(c: &mut Checker, t: &TechniqueFile, device: Option<&Device>) -> Technique {
     let passes = c
         .int(
             "technique.passes",
@@ -689,7 +843,7 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         "",
         "0 means neighbouring strokes just touch; 0.5 means half-overlapping",
     );
-    let default_speed = if matches!(device, Device::Roller(_)) {
+    let default_speed = if matches!(device, Some(Device::Roller(_))) {
         20.0
     } else {
         10.0
@@ -703,14 +857,14 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         "mm/s",
         "a slow, steady glide is about 5-20 mm/s",
     );
-    if matches!(device, Device::Stamp(_)) {
-        c.absent(
+    match device {
+        Some(Device::Stamp(_)) => c.absent(
             "technique.speed_mm_s",
             &t.speed_mm_s,
             "stamp (use presses_per_s)",
-        );
-    } else {
-        c.absent("technique.presses_per_s", &t.presses_per_s, kind);
+        ),
+        Some(d) => c.absent("technique.presses_per_s", &t.presses_per_s, d.kind_name()),
+        None => {}
     }
     let presses = c.opt(
         "technique.presses_per_s",
@@ -730,17 +884,25 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         "s",
         "time to lift and reposition at each stroke end",
     );
-    let technique = Technique {
+    Technique {
         passes,
         directions,
         overlap,
         speed_m_s: speed * MM,
         presses_per_s: presses,
         turnaround_s: turnaround,
-    };
+    }
+}
 
-    // Zones.
-    if raw.zones.is_empty() {
+/// `[[zones]]`: each zone by [`zone`], names unique.
+fn zones(
+    c: &mut Checker,
+    raw: &[ZoneFile],
+    device: Option<&Device>,
+    person: &Person,
+    overrides: &ThicknessOverrides,
+) -> Vec<ZonePlan> {
+    if raw.is_empty() {
         c.fail(
             "zones",
             "[]",
@@ -748,225 +910,254 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
             "add a [[zones]] table with name, site, shape and size",
         );
     }
-    let mut zones = Vec::new();
+    let mut out = Vec::new();
     let mut names = std::collections::BTreeSet::new();
-    for (i, z) in raw.zones.iter().enumerate() {
-        let path = |f: &str| format!("zones[{i}].{f}");
-        let before = c.errors.len();
-        if z.name.is_empty()
-            || !z
-                .name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
-        {
-            c.fail(
-                &path("name"),
-                format!("{:?}", z.name),
-                "must be non-empty and use only letters, digits, `_` and `-`",
-                "it names output files",
-            );
-        } else if !names.insert(z.name.clone()) {
-            c.fail(
-                &path("name"),
-                format!("{:?}", z.name),
-                "is used by another zone",
-                "give each zone its own name",
-            );
+    for (i, z) in raw.iter().enumerate() {
+        if let Some(plan) = zone(c, i, z, &mut names, device, person, overrides) {
+            out.push(plan);
         }
-        let site = c.site(&path("site"), &z.site);
-        let size_hint = "zone sizes are 1-1000 mm; a cheek is about 60 x 50 mm";
-        let wh = |c: &mut Checker| -> Option<(f64, f64)> {
-            match (z.width_mm, z.height_mm, z.area_cm2) {
-                (Some(w), Some(h), None) => {
-                    let w = c.range(&path("width_mm"), w, 1.0, 1000.0, "mm", size_hint);
-                    let h = c.range(&path("height_mm"), h, 1.0, 1000.0, "mm", size_hint);
-                    Some((w?, h?))
-                }
-                (None, None, Some(a)) => {
-                    let a = c.range(
-                        &path("area_cm2"),
-                        a,
-                        0.01,
-                        10_000.0,
-                        "cm²",
-                        "a full face is about 300 cm²",
-                    )?;
-                    let aspect = c.opt(
-                        &path("aspect"),
-                        z.aspect,
-                        1.0,
-                        0.05,
-                        20.0,
-                        "",
-                        "width/height of the zone",
-                    );
-                    let a_mm2 = a
-                        * 100.0
-                        * if z.shape == "ellipse" {
-                            4.0 / std::f64::consts::PI
-                        } else {
-                            1.0
-                        };
-                    Some(((a_mm2 * aspect).sqrt(), (a_mm2 / aspect).sqrt()))
-                }
-                _ => {
-                    c.fail(
-                        &path("width_mm"),
-                        format!("width_mm={:?}, height_mm={:?}, area_cm2={:?}", z.width_mm, z.height_mm, z.area_cm2),
-                        "give either both width_mm and height_mm, or area_cm2 (with optional aspect)",
-                        "e.g. width_mm = 60, height_mm = 50",
-                    );
-                    None
-                }
-            }
-        };
-        let shape = match z.shape.as_str() {
-            "rectangle" | "ellipse" => {
-                c.absent(
-                    &path("vertices_mm"),
-                    &z.vertices_mm,
-                    "rectangle or ellipse (vertices are for polygons)",
+    }
+    out
+}
+
+/// One zone: its name, site, shape and size, and its pen depth; `None` when any is wrong.
+fn zone(
+    c: &mut Checker,
+    i: usize,
+    z: &ZoneFile,
+    names: &mut std::collections::BTreeSet<String>,
+    device: Option<&Device>,
+    person: &Person,
+    overrides: &ThicknessOverrides,
+) -> Option<ZonePlan> {
+    let path = |f: &str| format!("zones[{i}].{f}");
+    let before = c.errors.len();
+    let n_chars = z.name.chars().count();
+    if z.name.is_empty()
+        || !z
+            .name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+    {
+        c.fail(
+            &path("name"),
+            format!("{:?}", z.name),
+            "must be non-empty and use only letters, digits, `_` and `-`",
+            "it names output files",
+        );
+    } else if n_chars > MAX_ZONE_NAME_CHARS {
+        c.fail(
+            &path("name"),
+            format!("{:?}", z.name),
+            format!(
+                "is {n_chars} characters long; at most {MAX_ZONE_NAME_CHARS} are allowed because it names output files (channels_<zone>.csv, cross_section_<zone>_day180.svg, ...)"
+            ),
+            "use a short name such as `left_cheek`; the site and shape are recorded separately",
+        );
+    } else if !names.insert(z.name.clone()) {
+        c.fail(
+            &path("name"),
+            format!("{:?}", z.name),
+            "is used by another zone",
+            "give each zone its own name",
+        );
+    }
+    let site = c.site(&path("site"), &z.site);
+    let shape = zone_shape(c, i, z);
+    // Per-zone pen depth.
+    let depth_override = z.depth_mm.and_then(|v| {
+        c.range(
+            &path("depth_mm"),
+            v,
+            0.1,
+            3.5,
+            "mm",
+            "typical settings are 0.25-2.5 mm",
+        )
+    });
+    let mut zone_device = device?.clone();
+    if let Some(dz) = depth_override {
+        match &mut zone_device {
+            Device::Pen(p) => {
+                p.needle.length_m = dz * MM;
+                pen_range(
+                    c,
+                    &path("depth_mm"),
+                    dz,
+                    p.min_depth_m / MM,
+                    p.max_depth_m / MM,
                 );
-                wh(&mut c).map(|(w, h)| {
-                    if z.shape == "rectangle" {
-                        Shape::Rectangle {
-                            width_m: w * MM,
-                            height_m: h * MM,
-                        }
-                    } else {
-                        Shape::Ellipse {
-                            width_m: w * MM,
-                            height_m: h * MM,
-                        }
-                    }
-                })
             }
-            "polygon" => match &z.vertices_mm {
-                Some(v)
-                    if v.len() >= 3
-                        && v.iter()
-                            .flatten()
-                            .all(|x| x.is_finite() && x.abs() <= 1000.0) =>
-                {
-                    let minx = v.iter().map(|p| p[0]).fold(f64::INFINITY, f64::min);
-                    let miny = v.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
-                    let shape = Shape::Polygon {
-                        vertices_m: v
-                            .iter()
-                            .map(|p| [(p[0] - minx) * MM, (p[1] - miny) * MM])
-                            .collect(),
-                    };
-                    if shape.area_m2() < 1e-6 {
-                        c.fail(
-                            &path("vertices_mm"),
-                            format!("{v:?}"),
-                            "encloses less than 1 mm² (empty zone)",
-                            "check the vertex order and values",
-                        );
-                        None
+            _ => c.fail(
+                &path("depth_mm"),
+                dz,
+                "only pens have a depth setting per zone",
+                "for rollers and stamps the depth is the needle length of the device",
+            ),
+        }
+    }
+    let (Some(site), Some(shape)) = (site, shape) else {
+        return None;
+    };
+    if c.errors.len() > before {
+        return None;
+    }
+    let column = match skin::column(site, person, overrides) {
+        Ok(col) => col,
+        Err(e) => {
+            c.fail(
+                "skin",
+                "-",
+                e.to_string(),
+                "adjust person or skin overrides",
+            );
+            return None;
+        }
+    };
+    Some(ZonePlan {
+        zone: Zone {
+            name: z.name.clone(),
+            site,
+            shape,
+        },
+        device: zone_device,
+        column,
+    })
+}
+
+/// A zone's outline: rectangle or ellipse (width and height, or area and aspect) or polygon.
+fn zone_shape(c: &mut Checker, i: usize, z: &ZoneFile) -> Option<Shape> {
+    let path = |f: &str| format!("zones[{i}].{f}");
+    let size_hint = "zone sizes are 1-1000 mm; a cheek is about 60 x 50 mm";
+    let wh = |c: &mut Checker| -> Option<(f64, f64)> {
+        match (z.width_mm, z.height_mm, z.area_cm2) {
+            (Some(w), Some(h), None) => {
+                let w = c.range(&path("width_mm"), w, 1.0, 1000.0, "mm", size_hint);
+                let h = c.range(&path("height_mm"), h, 1.0, 1000.0, "mm", size_hint);
+                Some((w?, h?))
+            }
+            (None, None, Some(a)) => {
+                let a = c.range(
+                    &path("area_cm2"),
+                    a,
+                    0.01,
+                    10_000.0,
+                    "cm²",
+                    "a full face is about 300 cm²",
+                )?;
+                let aspect = c.opt(
+                    &path("aspect"),
+                    z.aspect,
+                    1.0,
+                    0.05,
+                    20.0,
+                    "",
+                    "width/height of the zone",
+                );
+                let a_mm2 = a
+                    * 100.0
+                    * if z.shape == "ellipse" {
+                        4.0 / std::f64::consts::PI
                     } else {
-                        Some(shape)
-                    }
-                }
-                Some(v) => {
-                    c.fail(
-                        &path("vertices_mm"),
-                        format!("{v:?}"),
-                        "needs at least 3 finite vertices within ±1000 mm",
-                        "list the outline as [[x, y], ...] in mm",
-                    );
-                    None
-                }
-                None => {
-                    c.fail(
-                        &path("vertices_mm"),
-                        "(missing)",
-                        "is required for a polygon",
-                        "list the outline as [[x, y], ...] in mm",
-                    );
-                    None
-                }
-            },
-            other => {
+                        1.0
+                    };
+                Some(((a_mm2 * aspect).sqrt(), (a_mm2 / aspect).sqrt()))
+            }
+            _ => {
                 c.fail(
-                    &path("shape"),
-                    format!("{other:?}"),
-                    "must be \"rectangle\", \"ellipse\" or \"polygon\"",
-                    "ellipses suit cheeks and foreheads",
+                    &path("width_mm"),
+                    format!(
+                        "width_mm={:?}, height_mm={:?}, area_cm2={:?}",
+                        z.width_mm, z.height_mm, z.area_cm2
+                    ),
+                    "give either both width_mm and height_mm, or area_cm2 (with optional aspect)",
+                    "e.g. width_mm = 60, height_mm = 50",
                 );
                 None
             }
-        };
-        // Per-zone pen depth.
-        let mut zone_device = device.clone();
-        let depth_override = z.depth_mm.and_then(|v| {
-            c.range(
-                &path("depth_mm"),
-                v,
-                0.1,
-                3.5,
-                "mm",
-                "typical settings are 0.25-2.5 mm",
-            )
-        });
-        if let Some(dz) = depth_override {
-            match &mut zone_device {
-                Device::Pen(p) => p.needle.length_m = dz * MM,
-                _ => c.fail(
-                    &path("depth_mm"),
-                    dz,
-                    "only pens have a depth setting per zone",
-                    "for rollers and stamps the depth is the needle length of the device",
-                ),
-            }
         }
-        if let Device::Pen(p) = &zone_device {
-            let depth_mm = p.needle.length_m / MM;
-            let field = if depth_override.is_some() {
-                path("depth_mm")
-            } else {
-                "device.depth_mm".to_string()
-            };
-            if depth_mm < p.min_depth_m / MM - 1e-9 || depth_mm > p.max_depth_m / MM + 1e-9 {
+    };
+    match z.shape.as_str() {
+        "rectangle" | "ellipse" => {
+            c.absent(
+                &path("vertices_mm"),
+                &z.vertices_mm,
+                "rectangle or ellipse (vertices are for polygons)",
+            );
+            wh(c).map(|(w, h)| {
+                if z.shape == "rectangle" {
+                    Shape::Rectangle {
+                        width_m: w * MM,
+                        height_m: h * MM,
+                    }
+                } else {
+                    Shape::Ellipse {
+                        width_m: w * MM,
+                        height_m: h * MM,
+                    }
+                }
+            })
+        }
+        "polygon" => match &z.vertices_mm {
+            Some(v)
+                if v.len() >= 3
+                    && v.iter()
+                        .flatten()
+                        .all(|x| x.is_finite() && x.abs() <= 1000.0) =>
+            {
+                let minx = v.iter().map(|p| p[0]).fold(f64::INFINITY, f64::min);
+                let miny = v.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
+                let shape = Shape::Polygon {
+                    vertices_m: v
+                        .iter()
+                        .map(|p| [(p[0] - minx) * MM, (p[1] - miny) * MM])
+                        .collect(),
+                };
+                if shape.area_m2() < 1e-6 {
+                    c.fail(
+                        &path("vertices_mm"),
+                        format!("{v:?}"),
+                        "encloses less than 1 mm² (empty zone)",
+                        "check the vertex order and values",
+                    );
+                    None
+                } else {
+                    Some(shape)
+                }
+            }
+            Some(v) => {
                 c.fail(
-                    &field,
-                    depth_mm,
-                    format!("is outside the pen's depth range {}-{} mm", p.min_depth_m / MM, p.max_depth_m / MM),
-                    "choose a setting within the device's range, or set device.min_depth_mm / max_depth_mm to your device's",
+                    &path("vertices_mm"),
+                    format!("{v:?}"),
+                    "needs at least 3 finite vertices within ±1000 mm",
+                    "list the outline as [[x, y], ...] in mm",
                 );
+                None
             }
-        }
-        let (Some(site), Some(shape)) = (site, shape) else {
-            continue;
-        };
-        if c.errors.len() > before {
-            continue;
-        }
-        let column = match skin::column(site, &person, &overrides) {
-            Ok(col) => col,
-            Err(e) => {
+            None => {
                 c.fail(
-                    "skin",
-                    "-",
-                    e.to_string(),
-                    "adjust person or skin overrides",
+                    &path("vertices_mm"),
+                    "(missing)",
+                    "is required for a polygon",
+                    "list the outline as [[x, y], ...] in mm",
                 );
-                continue;
+                None
             }
-        };
-        zones.push(ZonePlan {
-            zone: Zone {
-                name: z.name.clone(),
-                site,
-                shape,
-            },
-            device: zone_device,
-            column,
-        });
+        },
+        other => {
+            c.fail(
+                &path("shape"),
+                format!("{other:?}"),
+                "must be \"rectangle\", \"ellipse\" or \"polygon\"",
+                "ellipses suit cheeks and foreheads",
+            );
+            None
+        }
     }
+}
 
-    // Session.
-    let se = &raw.session;
+/// `[session]`: preparation, numbing and aftercare times.
+fn session(c: &mut Checker, se: &SessionFile) -> SessionPlan {
     let prep = c.opt(
         "session.preparation_min",
         se.preparation_min,
@@ -999,78 +1190,52 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
             Numbing::None
         }
     };
-
-    let protocol = raw
-        .protocol
-        .as_ref()
-        .and_then(|pf| super::protocol::validate(pf, &mut c.errors));
-
-    let injury = InjuryParams {
-        relative_stiffness: stiffness,
-        ..InjuryParams::default()
-    };
-
-    // Depth against the skin: the expected effective depth must stay in the skin
-    // (epidermis + dermis); a nominal depth past it is only a warning because tenting
-    // shortens it.
-    if c.errors.is_empty() {
-        for (i, z) in zones.iter().enumerate() {
-            let nominal = z.device.needle().length_m;
-            let eff = crate::injury::mean_depth(&z.device, nominal, &injury);
-            let skin_m = z.column.skin_thickness_m();
-            let field = match (&z.device, raw.zones[i].depth_mm) {
-                (Device::Pen(_), Some(_)) => format!("zones[{i}].depth_mm"),
-                (Device::Pen(_), None) => "device.depth_mm".into(),
-                _ => "device.needle_length_mm".into(),
-            };
-            if eff > skin_m {
-                c.fail(
-                    &field,
-                    nominal / MM,
-                    format!(
-                        "reaches beyond the skin of zone `{}` ({}): expected penetration {:.2} mm but epidermis + dermis is {:.2} mm here",
-                        z.zone.name,
-                        z.zone.site.name(),
-                        eff / MM,
-                        skin_m / MM
-                    ),
-                    "use a shorter needle or depth setting; microneedling targets the dermis",
-                );
-            } else if nominal > skin_m {
-                warnings.push(format!(
-                    "zone `{}`: the nominal depth {:.2} mm exceeds the epidermis + dermis ({:.2} mm); tenting keeps the expected penetration at {:.2} mm",
-                    z.zone.name,
-                    nominal / MM,
-                    skin_m / MM,
-                    eff / MM
-                ));
-            }
-        }
+    SessionPlan {
+        preparation_s: prep * MINUTE,
+        numbing,
+        aftercare_s: after * MINUTE,
     }
-
-    if !c.errors.is_empty() {
-        return Err(ScenarioError::Invalid {
-            file: file.to_string(),
-            errors: c.errors,
-        });
-    }
-    Ok(Scenario {
-        title: raw
-            .title
-            .clone()
-            .unwrap_or_else(|| "untitled scenario".into()),
-        seed: raw.seed.unwrap_or(1),
-        person,
-        technique,
-        zones,
-        injury,
-        session: SessionPlan {
-            preparation_s: prep * MINUTE,
-            numbing,
-            aftercare_s: after * MINUTE,
-        },
-        warnings,
-        protocol,
-    })
 }
 
+/// Across sections: the expected effective depth must stay in the skin (epidermis + dermis) of
+/// each zone; a nominal depth past it is only a warning because tenting shortens it.
+fn depth_against_skin(
+    c: &mut Checker,
+    zones: &[ZonePlan],
+    raw: &[ZoneFile],
+    injury: &InjuryParams,
+    warnings: &mut Vec<String>,
+) {
+    for (i, z) in zones.iter().enumerate() {
+        let nominal = z.device.needle().length_m;
+        let eff = crate::injury::mean_depth(&z.device, nominal, injury);
+        let skin_m = z.column.skin_thickness_m();
+        let field = match (&z.device, raw[i].depth_mm) {
+            (Device::Pen(_), Some(_)) => format!("zones[{i}].depth_mm"),
+            (Device::Pen(_), None) => "device.depth_mm".into(),
+            _ => "device.needle_length_mm".into(),
+        };
+        if eff > skin_m {
+            c.fail(
+                &field,
+                nominal / MM,
+                format!(
+                    "reaches beyond the skin of zone `{}` ({}): expected penetration {:.2} mm but epidermis + dermis is {:.2} mm here",
+                    z.zone.name,
+                    z.zone.site.name(),
+                    eff / MM,
+                    skin_m / MM
+                ),
+                "use a shorter needle or depth setting; microneedling targets the dermis",
+            );
+        } else if nominal > skin_m {
+            warnings.push(format!(
+                "zone `{}`: the nominal depth {:.2} mm exceeds the epidermis + dermis ({:.2} mm); tenting keeps the expected penetration at {:.2} mm",
+                z.zone.name,
+                nominal / MM,
+                skin_m / MM,
+                eff / MM
+            ));
+        }
+    }
+}
