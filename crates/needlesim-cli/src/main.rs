@@ -79,9 +79,11 @@ enum Command {
     /// Run the validation cases (published measurements) and compare them with the baseline.
     ///
     /// Prints a table (case, source, quantity, published value with its dispersion, simulated
-    /// value with its band, accepted range, status) and writes docs/VALIDATION.md and
-    /// <out>/validation.json. Exits with status 1 when a case that passes in the baseline
-    /// (validation/baseline.json) fails now; open cases (never passed) do not fail the run.
+    /// value with its band, accepted range, status) and writes <out>/validation.json, and
+    /// docs/VALIDATION.md when run at the repository root (or --markdown FILE). Exits with
+    /// status 1 when a case that passes in the baseline (validation/baseline.json) fails now;
+    /// open cases (never passed) do not fail the run, but a case file with broken values or
+    /// inputs does (status 2).
     Validate {
         /// Folder of case files (searched recursively).
         #[arg(default_value = "validation")]
@@ -97,7 +99,8 @@ enum Command {
         /// Do this after reviewing why a case moved.
         #[arg(long)]
         update_baseline: bool,
-        /// Markdown table [default: docs/VALIDATION.md, when every case runs].
+        /// Markdown table [default: docs/VALIDATION.md, when every case runs from the repository
+        /// root on its own validation/ folder; elsewhere none unless named here].
         #[arg(long)]
         markdown: Option<PathBuf>,
         /// Do not write the Markdown table.
@@ -207,6 +210,10 @@ fn main() -> ExitCode {
             let bad_input = e.downcast_ref::<ScenarioError>().is_some()
                 || e.downcast_ref::<needlesim::plan::PatientError>().is_some()
                 || matches!(
+                    e.downcast_ref::<validate::ValidateError>(),
+                    Some(validate::ValidateError::Case { .. })
+                )
+                || matches!(
                     e.downcast_ref::<SimulateError>(),
                     Some(SimulateError::NoProtocol(_))
                 );
@@ -262,7 +269,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, true) => None,
                 // A filtered run would overwrite the full table with a part of it.
                 (None, false) if !filter.is_empty() => None,
-                (None, false) => Some(PathBuf::from("docs/VALIDATION.md")),
+                // Only at the repository root, on its own cases.
+                (None, false) => validate::default_markdown(Path::new(""), &dir),
             },
             dir,
             filter,

@@ -18,6 +18,7 @@
 pub mod delivery;
 pub mod device;
 pub mod healing;
+pub mod input;
 pub mod injury;
 pub mod pipeline;
 pub mod plan;

@@ -19,7 +19,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::scenario::{self, ScenarioFile};
+use crate::input::scenario::ScenarioFile;
+use crate::scenario::Scenario;
 use crate::skin::{self, LayerKind, Person, Sex, Site, ThicknessOverrides};
 
 /// What a case is for.
@@ -240,7 +241,8 @@ pub fn find_cases(dir: &Path) -> Result<Vec<PathBuf>, ValidateError> {
     Ok(out)
 }
 
-/// Loads one case file.
+/// Loads one case file and checks it ([`check_case`]): a case with broken values or inputs is an
+/// error, never an open case.
 pub fn load_case(path: &Path) -> Result<Case, ValidateError> {
     let text = std::fs::read_to_string(path).map_err(|source| ValidateError::Io {
         path: path.display().to_string(),
@@ -250,13 +252,253 @@ pub fn load_case(path: &Path) -> Result<Case, ValidateError> {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    if !case.low.is_finite() || !case.high.is_finite() || case.low > case.high {
-        return Err(ValidateError::Case {
-            path: path.display().to_string(),
-            message: format!("low {} must not exceed high {}", case.low, case.high),
-        });
-    }
+    check_case(&case).map_err(|message| ValidateError::Case {
+        path: path.display().to_string(),
+        message,
+    })?;
     Ok(case)
+}
+
+/// The evidence grades a case may have (validation/README.md): A and P primary, B and S
+/// secondary, C and W weak (never targets: such a case can only be a `check`). A grade may
+/// carry a qualifier in parentheses, e.g. `A (animal)`.
+pub const GRADES: &[&str] = &["A", "P", "B", "S", "C", "W"];
+
+/// Checks a case's own values: `expected`, `low` and `high` finite and ordered
+/// (`low <= expected <= high`), a known grade (C/W only for `check` cases), a known metric, and
+/// its `[inputs]` ([`check_inputs`]).
+pub fn check_case(case: &Case) -> Result<(), String> {
+    for (name, v) in [
+        ("expected", case.expected),
+        ("low", case.low),
+        ("high", case.high),
+    ] {
+        if !v.is_finite() {
+            return Err(format!("`{name}` = {v} must be a finite number"));
+        }
+    }
+    if case.low > case.high {
+        return Err(format!(
+            "low {} must not exceed high {}",
+            case.low, case.high
+        ));
+    }
+    if case.expected < case.low || case.expected > case.high {
+        return Err(format!(
+            "the published value `expected` = {} lies outside the accepted range low {} - high {}; the range must contain it",
+            case.expected, case.low, case.high
+        ));
+    }
+    let grade = case.grade.trim();
+    let letter = grade.split_whitespace().next().unwrap_or("");
+    let qualifier_ok = grade[letter.len()..].trim().is_empty()
+        || (grade[letter.len()..].trim().starts_with('(') && grade.ends_with(')'));
+    if !GRADES.contains(&letter) || !qualifier_ok {
+        return Err(format!(
+            "grade {:?} is not an evidence grade; allowed: {} (optionally with a qualifier in parentheses, e.g. \"A (animal)\")",
+            crate::input::shorten(&case.grade),
+            GRADES.join(", ")
+        ));
+    }
+    if matches!(letter, "C" | "W") && case.role != Role::Check {
+        return Err(format!(
+            "grade {letter} sources are never targets: a {letter}-grade case can only have role = \"check\" (it has role = {:?})",
+            case.role
+        ));
+    }
+    if Part::of_metric(&case.metric).is_none() || !metric_names().contains(&case.metric.as_str()) {
+        return Err(format!(
+            "metric `{}` is not known; known metrics: {}",
+            crate::input::shorten(&case.metric),
+            metric_names().join(", ")
+        ));
+    }
+    check_inputs(&case.metric, &case.inputs).map_err(|e| format!("[inputs] {e}"))
+}
+
+/// What a metric input must be.
+#[derive(Clone, Copy, Debug)]
+enum InputKind {
+    /// A finite number within the range.
+    Num(f64, f64),
+    /// A whole number within the range.
+    Int(i64, i64),
+    /// One of these strings.
+    Choice(&'static [&'static str]),
+    /// An anatomical site name.
+    Site,
+    /// A compound of the built-in library.
+    Compound,
+    /// An inline scenario (`[inputs.scenario]`), valid as a scenario file.
+    Scenario,
+    /// An inline scenario with a valid `[delivery]` section.
+    DeliveryScenario,
+}
+
+/// One input of a metric: name, kind, required.
+type InputKey = (&'static str, InputKind, bool);
+
+const AGE: InputKind = InputKind::Num(18.0, 100.0);
+const SEX_MIXED: InputKind = InputKind::Choice(&["female", "male", "mixed"]);
+const DAY_OF_FOLLOW_UP: InputKind = InputKind::Num(0.0, 730.0);
+
+/// The inputs each metric takes (every name in [`metric_names`] has an entry; a test checks it).
+fn metric_inputs(metric: &str) -> Option<&'static [InputKey]> {
+    use InputKind::*;
+    Some(match metric {
+        "skin.skin_thickness_mm" | "skin.stratum_corneum_um" => &[
+            ("site", Site, true),
+            ("sex", SEX_MIXED, true),
+            ("age_years", AGE, true),
+        ],
+        "skin.dermis_thinning_fraction" => &[
+            ("site", Site, true),
+            ("sex", SEX_MIXED, true),
+            ("age_from", AGE, true),
+            ("age_to", AGE, true),
+        ],
+        "healing.collagen_content_ratio" => &[
+            ("site", Site, true),
+            ("sex", Choice(&["female", "male"]), true),
+            ("age_from", AGE, true),
+            ("age_to", AGE, true),
+        ],
+        "punctures.density_per_cm2" | "punctures.rate_per_s" | "injury.mean_depth_um" => {
+            &[("scenario", Scenario, true)]
+        }
+        "injury.depth_slope_mm_per_mm" => &[
+            ("scenario", Scenario, true),
+            ("depth_from_mm", Num(0.1, 3.5), true),
+            ("depth_to_mm", Num(0.1, 3.5), true),
+        ],
+        m if m.starts_with("healing.") && crate::healing::validation::METRICS.contains(&m) => &[
+            ("scenario", Scenario, true),
+            ("day", DAY_OF_FOLLOW_UP, true),
+        ],
+        "delivery.log_kp_cm_h" => &[
+            ("log_kow", Num(-10.0, 10.0), true),
+            ("mw_g_mol", Num(1.0, 1e7), true),
+            ("model", Choice(&["potts_guy_1992", "refit_2023"]), false),
+        ],
+        "delivery.barrier_recovery_h" => &[
+            ("occlusion", Choice(&["none", "serum", "patch"]), true),
+            ("depth_um", Num(1.0, 5000.0), true),
+            ("age_years", AGE, true),
+            ("phototype", Int(1, 6), true),
+        ],
+        "delivery.tissue_diffusivity_um2_s" => &[
+            ("compound", Compound, true),
+            ("layer", Choice(&["viable_epidermis", "dermis"]), true),
+        ],
+        "delivery.enhancement_ratio" => &[
+            ("scenario", DeliveryScenario, true),
+            (
+                "quantity",
+                Choice(&["receptor_blood", "reached_dermis", "held_in_viable_skin"]),
+                true,
+            ),
+            ("at_h", Num(0.0, 336.0), false),
+        ],
+        "delivery.time_to_steady_h" => &[("scenario", DeliveryScenario, true)],
+        _ => return None,
+    })
+}
+
+/// Checks a metric's `[inputs]`: no unknown key, every required key present, each value of the
+/// right kind and within range (an inline scenario is validated like a scenario file).
+pub fn check_inputs(metric: &str, t: &toml::Table) -> Result<(), String> {
+    let spec = metric_inputs(metric).ok_or_else(|| format!("metric `{metric}` is not known"))?;
+    let names = || {
+        spec.iter()
+            .map(|(n, ..)| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for key in t.keys() {
+        if !spec.iter().any(|(n, ..)| n == key) {
+            return Err(format!(
+                "`{}` is not an input of `{metric}`; its inputs are {}",
+                crate::input::shorten(key),
+                names()
+            ));
+        }
+    }
+    for &(name, kind, required) in spec {
+        let Some(v) = t.get(name) else {
+            if required {
+                return Err(format!("`{name}` is missing; `{metric}` needs {}", names()));
+            }
+            continue;
+        };
+        let shown = crate::input::shorten(&v.to_string());
+        let bad = |what: String| Err(format!("`{name}` = {shown}: {what}"));
+        match kind {
+            InputKind::Num(lo, hi) => {
+                let x = match v {
+                    toml::Value::Float(x) => *x,
+                    toml::Value::Integer(i) => *i as f64,
+                    _ => return bad("must be a number".into()),
+                };
+                if !(x.is_finite() && (lo..=hi).contains(&x)) {
+                    return bad(format!("must be a finite number within {lo}-{hi}"));
+                }
+            }
+            InputKind::Int(lo, hi) => match v {
+                toml::Value::Integer(i) if (lo..=hi).contains(i) => {}
+                _ => return bad(format!("must be a whole number within {lo}-{hi}")),
+            },
+            InputKind::Choice(allowed) => match v.as_str() {
+                Some(s) if allowed.contains(&s) => {}
+                _ => return bad(format!("allowed: {}", allowed.join(", "))),
+            },
+            InputKind::Site => {
+                if v.as_str().and_then(Site::from_name).is_none() {
+                    let all: Vec<_> = Site::ALL.iter().map(|s| s.name()).collect();
+                    return bad(format!("is not a known site; allowed: {}", all.join(", ")));
+                }
+            }
+            InputKind::Compound => {
+                let known = v.as_str().is_some_and(|s| {
+                    crate::delivery::compounds::Library::builtin()
+                        .compound(s)
+                        .is_ok()
+                });
+                if !known {
+                    return bad(
+                        "is not a compound of the built-in library (data/compounds.toml)".into(),
+                    );
+                }
+            }
+            InputKind::Scenario | InputKind::DeliveryScenario => {
+                let Some(table) = v.as_table() else {
+                    return Err(format!("`{name}` must be a table ([inputs.{name}])"));
+                };
+                let text = toml::to_string(table).map_err(|e| e.to_string())?;
+                let checked = if matches!(kind, InputKind::DeliveryScenario) {
+                    crate::input::delivery::parse(&text, "inputs.scenario").map(|_| ())
+                } else {
+                    crate::input::parse(&text, "inputs.scenario").map(|_| ())
+                };
+                checked.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where `needlesim validate` writes its Markdown table when `--markdown` is not given: the
+/// repository's `docs/VALIDATION.md`, and only when run at the repository root (`root` holds
+/// `Cargo.toml`, `docs/` and `validation/baseline.json`) on the repository's own cases
+/// (`dir` is `root/validation`). Anywhere else it writes none, rather than create or overwrite a
+/// `docs/VALIDATION.md` that is not the project's.
+pub fn default_markdown(root: &Path, dir: &Path) -> Option<PathBuf> {
+    let at_root = root.join("Cargo.toml").is_file()
+        && root.join("docs").is_dir()
+        && root.join("validation").join("baseline.json").is_file();
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    let own_cases =
+        canon(&root.join(dir)).is_some_and(|d| Some(d) == canon(&root.join("validation")));
+    (at_root && own_cases).then(|| root.join("docs").join("VALIDATION.md"))
 }
 
 /// Runs one case (its file path is kept as given).
@@ -603,7 +845,7 @@ fn site(metric: &str, t: &toml::Table) -> Result<Site, ValidateError> {
 }
 
 /// A scenario given inline as `[inputs.scenario]`, validated like a file.
-fn inline_scenario(metric: &str, t: &toml::Table) -> Result<scenario::Scenario, ValidateError> {
+fn inline_scenario(metric: &str, t: &toml::Table) -> Result<Scenario, ValidateError> {
     let table = t
         .get("scenario")
         .and_then(|v| v.as_table())
@@ -611,7 +853,7 @@ fn inline_scenario(metric: &str, t: &toml::Table) -> Result<scenario::Scenario, 
     let raw: ScenarioFile = toml::Value::Table(table.clone())
         .try_into()
         .map_err(|e: toml::de::Error| metric_err(metric, e.to_string()))?;
-    scenario::validate(&raw, "inputs.scenario").map_err(|e| metric_err(metric, e.to_string()))
+    crate::input::validate(&raw, "inputs.scenario").map_err(|e| metric_err(metric, e.to_string()))
 }
 
 /// Skin thickness (epidermis + dermis) of a site, in mm; `sex = "mixed"` averages both sexes.
@@ -651,7 +893,7 @@ fn thickness_mm(
 }
 
 /// Realised mean channel depth of the first zone of a scenario, m.
-fn realised_mean_depth(metric: &str, s: &scenario::Scenario) -> Result<f64, ValidateError> {
+fn realised_mean_depth(metric: &str, s: &Scenario) -> Result<f64, ValidateError> {
     let run = crate::pipeline::run_punctures(s).map_err(|e| metric_err(metric, e.to_string()))?;
     let (_, ch, ..) = run
         .sets

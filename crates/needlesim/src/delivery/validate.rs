@@ -52,7 +52,8 @@ pub fn run_inline(t: &toml::Table) -> Result<DeliverReport, String> {
         .and_then(|v| v.as_table())
         .ok_or("input table `scenario` is missing")?;
     let text = toml::to_string(table).map_err(|e| e.to_string())?;
-    let (s, plan) = super::scenario::parse(&text, "inputs.scenario").map_err(|e| e.to_string())?;
+    let (s, plan) =
+        crate::input::delivery::parse(&text, "inputs.scenario").map_err(|e| e.to_string())?;
     super::run::run(&s, &plan)
         .map(|r| r.report)
         .map_err(|e| e.to_string())
@@ -78,10 +79,16 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, String> {
         "delivery.barrier_recovery_h" => {
             let occ = Occlusion::from_name(text(t, "occlusion")?)
                 .ok_or("occlusion: use none, serum or patch")?;
+            let phototype = num(t, "phototype")?;
+            if !(phototype.fract() == 0.0 && (1.0..=6.0).contains(&phototype)) {
+                return Err(format!(
+                    "input `phototype` = {phototype}: must be a whole number within 1-6"
+                ));
+            }
             let person = Person {
                 age_years: num(t, "age_years")?,
                 sex: Sex::Female,
-                phototype: num(t, "phototype")? as u8,
+                phototype: phototype as u8,
             };
             let c = Closure::new(
                 &ClosureParams::default(),

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::date::Date;
-use crate::scenario::{Checker, FieldError};
+use crate::input::{Checker, FieldError};
 use crate::skin::{Person, Sex, Site};
 
 /// Why a patient file could not be loaded.
@@ -39,6 +39,10 @@ pub enum PatientError {
         file: String,
         errors: Vec<FieldError>,
     },
+    #[error(
+        "`{file}` is not a patient file: this is a scenario file: use `needlesim punctures`, `deliver` or `simulate` with it\n  hint: `plan` reads patient files (examples/patients/); the other commands read scenario files (examples/*.toml)"
+    )]
+    ScenarioFile { file: String },
 }
 
 fn format_list(errors: &[FieldError]) -> String {
@@ -581,8 +585,13 @@ pub fn parse(text: &str, file: &str) -> Result<Patient, PatientError> {
 
 /// Parses the TOML into the file structs, mapping type errors and unknown keys to field errors.
 pub fn parse_raw(text: &str, file: &str) -> Result<PatientFile, PatientError> {
-    use crate::scenario::{TomlProblem, read_toml};
+    use crate::input::{FileKind, TomlProblem, file_kind, read_toml};
     read_toml(text, "patient", "examples/patients/").map_err(|p| match p {
+        TomlProblem::Field(_) if file_kind(text) == Some(FileKind::Scenario) => {
+            PatientError::ScenarioFile {
+                file: file.to_string(),
+            }
+        }
         TomlProblem::Syntax {
             line,
             column,
@@ -651,7 +660,7 @@ fn valid_name(s: &str) -> bool {
 
 /// Validates the raw file.
 pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> {
-    let mut c = Checker { errors: Vec::new() };
+    let mut c = Checker::new();
     let date = c.date("date", &raw.date);
 
     let p = &raw.patient;
