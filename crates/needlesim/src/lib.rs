@@ -19,6 +19,7 @@ pub mod delivery;
 pub mod device;
 pub mod healing;
 pub mod injury;
+pub mod params;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
