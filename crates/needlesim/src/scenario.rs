@@ -128,6 +128,10 @@ pub struct ScenarioFile {
     /// The treatment protocol (sessions, follow-up, concerns), needed by `simulate`.
     #[serde(default)]
     pub protocol: Option<crate::protocol::ProtocolFile>,
+    /// Model-parameter overrides, `[params.<group>] name = value` in the unit `needlesim params`
+    /// lists (e.g. `[params.healing] collagen_output_activated = 13.5`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: crate::params::ParamsFile,
 }
 
 /// The person.
@@ -326,6 +330,8 @@ pub struct Scenario {
     pub warnings: Vec<String>,
     /// The protocol, when the file has a `[protocol]` section.
     pub protocol: Option<crate::protocol::Protocol>,
+    /// The model parameters: defaults with the file's `[params]` overrides.
+    pub params: crate::params::ModelParams,
 }
 
 /// Reads and validates a scenario file.
@@ -1350,14 +1356,16 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         }
     };
 
+    let params = c.model_params(&raw.params);
+
     let protocol = raw
         .protocol
         .as_ref()
-        .and_then(|pf| crate::protocol::validate(pf, &mut c.errors));
+        .and_then(|pf| crate::protocol::validate_with(pf, &mut c.errors, &params.healing));
 
     let injury = InjuryParams {
         relative_stiffness: stiffness,
-        ..InjuryParams::default()
+        ..params.injury.clone()
     };
 
     // Depth against the skin: the expected effective depth must stay in the skin
@@ -1421,5 +1429,6 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
         },
         warnings,
         protocol,
+        params,
     })
 }

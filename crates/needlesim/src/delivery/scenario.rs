@@ -136,7 +136,10 @@ pub fn parse(text: &str, file: &str) -> Result<(Scenario, DeliveryPlan), Scenari
     let base = scenario::validate(&raw, file);
     let plan = validate(&raw);
     match (base, plan) {
-        (Ok(s), Ok(p)) => {
+        (Ok(s), Ok(mut p)) => {
+            // The delivery model reads the scenario's [params.physchem] and [params.closure].
+            p.physchem = s.params.physchem.clone();
+            p.closure = s.params.closure.clone();
             if !s.zones.iter().any(|z| z.zone.name == p.zone) {
                 return Err(ScenarioError::Invalid {
                     file: file.into(),

@@ -269,7 +269,7 @@ group! {
     /// Grid of depth settings, mm.
     setting_step_mm = crate::plan::recommend::STEP_MM, "mm", Assumed,
         Range::between(0.05, 0.5, "pens step 0.05-0.25 mm; a coarser grid loses the depth check's meaning"),
-        true, "", "pens are set in 0.05-0.25 mm steps";
+        false, "", "pens are set in 0.05-0.25 mm steps; fixed: the recommender's grid functions read the constant";
     /// Highest upper band of the PIH risk for phototype IV-VI or earlier PIH.
     max_pih_risk_gentle = crate::plan::predict::MAX_PIH_RISK_GENTLE, "1", Assumed,
         Range::between(0.01, 1.0, "a probability"), true, "", "planner assumption";

@@ -380,6 +380,56 @@ impl ModelParams {
     }
 }
 
+/// The `[params]` table of a scenario or patient file: `[params.<group>] name = value`, the
+/// value in the unit `needlesim params` lists for the entry.
+pub type ParamsFile = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>;
+
+impl crate::scenario::Checker {
+    /// The model parameters of a file: the defaults with its `[params.<group>]` overrides, each
+    /// checked (known group and name, settable, within range). Problems are recorded as field
+    /// errors at `params.<group>.<name>`.
+    pub(crate) fn model_params(&mut self, raw: &ParamsFile) -> ModelParams {
+        let mut m = ModelParams::default();
+        for (group, table) in raw {
+            if entries(group).is_none() {
+                let closest = closest(group, GROUPS.iter().copied());
+                self.fail(
+                    &format!("params.{group}"),
+                    "(table)",
+                    format!(
+                        "unknown parameter group `{group}`{}; groups: {}",
+                        did_you_mean(&closest),
+                        GROUPS.join(", ")
+                    ),
+                    "`needlesim params` lists every group and name",
+                );
+                continue;
+            }
+            for (name, &value) in table {
+                if let Err(e) = m.set(&format!("{group}.{name}"), value) {
+                    let message = match &e {
+                        ParamError::OutOfRange {
+                            min, max, unit, why, ..
+                        } => format!(
+                            "is outside the plausible range {} to {} {unit} ({why})",
+                            format_sig(*min),
+                            format_sig(*max)
+                        ),
+                        other => other.to_string(),
+                    };
+                    self.fail(
+                        &format!("params.{group}.{name}"),
+                        format_sig(value),
+                        message,
+                        e.hint(),
+                    );
+                }
+            }
+        }
+        m
+    }
+}
+
 /// Up to three names closest to `name` (edit distance, then shared prefix).
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut scored: Vec<(usize, &str)> = candidates
