@@ -666,6 +666,23 @@ mod tests {
         assert_eq!(m.closure.half_life_patch_s, 72_000.0);
     }
 
+    /// The uncertainty bands sample around the overridden values, not the defaults.
+    #[test]
+    fn samples_perturb_around_overrides() {
+        let mut m = ModelParams::default();
+        m.set("healing.collagen_output_activated", 2.0).unwrap();
+        m.set("healing.age_young", 20.0).unwrap();
+        let mut rng = crate::rng::stream(1, &[0]);
+        for _ in 0..20 {
+            let s = m.healing.sample(&mut rng);
+            // Spread 0: held at the override.
+            assert_eq!(s.age_young, 20.0);
+            // Spread 0.25: within 5 sigma of the override (the default 26.99 is 10 sigma away).
+            let r = (s.collagen_output_activated / 2.0).ln().abs();
+            assert!(r < 5.0 * 0.25, "{}", s.collagen_output_activated);
+        }
+    }
+
     #[test]
     fn table_lists_every_group_and_filters() {
         let t = table_text(None);
