@@ -140,6 +140,16 @@ enum Command {
         #[arg(long, value_enum)]
         resolution: Option<ResolutionArg>,
     },
+    /// List the model parameters: group, name, value, unit, kind, plausible range and source.
+    ///
+    /// Any entry not marked fixed can be overridden in a scenario or patient file with
+    /// `[params.<group>] name = value`, in the unit listed here.
+    Params {
+        /// Keep entries whose `group.name`, kind or source contains this text
+        /// (case-insensitive), e.g. `healing.`, `collagen`, `calibrated`.
+        #[arg(long, value_name = "P")]
+        filter: Option<String>,
+    },
     /// Print the JSON Schema of an input file or an output.
     Schema {
         /// Which schema.
@@ -285,6 +295,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             common,
             resolution,
         } => simulate(&scenario, &out, seed, &common, resolution),
+        Command::Params { filter } => {
+            print!("{}", needlesim::params::table_text(filter.as_deref()));
+            Ok(())
+        }
         Command::Schema { which } => {
             let scen = schemars::schema_for!(scenario::ScenarioFile);
             let punc = schemars::schema_for!(PuncturesReport);
@@ -626,7 +640,7 @@ fn plan(path: &Path, out: &Path, c: &Common, no_predict: bool) -> anyhow::Result
     use needlesim::plan;
     let mut sw = Stopwatch::new();
     let patient = sw.time("read patient", || plan::patient::load(path))?;
-    let healing = plan::healing_predictor::HealingPredictor::default();
+    let healing = plan::healing_predictor::HealingPredictor::new(&patient.params);
     let numbing = plan::ModelNumbing::default();
     let bar = Bar::new(c.quiet);
     let counting = CountingPredictor {

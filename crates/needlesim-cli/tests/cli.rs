@@ -192,3 +192,60 @@ fn schema_prints_json_schemas() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["title"], "ScenarioFile");
 }
+
+#[test]
+fn params_lists_every_group_and_filters() {
+    let o = bin().arg("params").output().expect("runs");
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    for g in [
+        "skin", "device", "injury", "closure", "physchem", "healing", "planner", "numerics",
+    ] {
+        assert!(text.contains(&format!("[{g}]")), "group {g} missing:\n{text}");
+    }
+    assert!(text.contains("collagen_output_activated"));
+    assert!(text.contains("calibrated"));
+    let o = bin()
+        .args(["params", "--filter", "closure."])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("half_life_patch_s"));
+    assert!(!text.contains("[healing]"));
+}
+
+#[test]
+fn bad_params_override_exits_2_naming_the_parameter() {
+    let dir = tmp("bad-params");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(repo().join("examples/simulate_fine_lines.toml")).unwrap();
+    let f = dir.join("bad.toml");
+    std::fs::write(
+        &f,
+        format!("{text}\n[params.healing]\nmacrophage_removal_rat = 1e-5\n"),
+    )
+    .unwrap();
+    let o = bin()
+        .args(["simulate", f.to_str().unwrap(), "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("params.healing.macrophage_removal_rat"), "{err}");
+    assert!(err.contains("macrophage_removal_rate"), "{err}");
+    std::fs::write(
+        &f,
+        format!("{text}\n[params.healing]\nmacrophage_removal_rate = 1\n"),
+    )
+    .unwrap();
+    let o = bin()
+        .args(["simulate", f.to_str().unwrap(), "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("plausible range"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -20,6 +20,7 @@ pub mod device;
 pub mod healing;
 pub mod input;
 pub mod injury;
+pub mod params;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 // Old paths of the file types and the validator, kept while callers move to `crate::input`.
-pub use crate::input::protocol::{ProtocolFile, ScarFile, default_scars, validate};
+pub use crate::input::protocol::{ProtocolFile, ScarFile, default_scars, validate, validate_with};
 
 /// Default side of the 3-D patch, m (1 cm²).
 pub const DEFAULT_PATCH_SIZE_M: f64 = 10e-3;

@@ -87,4 +87,6 @@ pub struct Scenario {
     pub warnings: Vec<String>,
     /// The protocol, when the file has a `[protocol]` section.
     pub protocol: Option<crate::protocol::Protocol>,
+    /// The model parameters: defaults with the file's `[params]` overrides.
+    pub params: crate::params::ModelParams,
 }

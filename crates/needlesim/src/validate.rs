@@ -942,7 +942,7 @@ pub fn evaluate_banded(
             &s,
             &punct,
             day,
-            &crate::healing::HealingParams::default(),
+            &s.params.healing,
             None,
         )
         .map_err(|e| metric_err(metric, e))?;
@@ -979,7 +979,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
                 &s,
                 &punct,
                 day,
-                &crate::healing::HealingParams::default(),
+                &s.params.healing,
             )
             .map_err(|e| metric_err(metric, e))
         }

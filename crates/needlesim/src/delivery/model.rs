@@ -437,7 +437,7 @@ fn layer_props(z: f64, depths: &[f64; 5], co: &TransportCoefficients, setup: Set
 
 /// Fraction of the applied active below which a finite film counts as spent (zero-flux
 /// surface; see `run_arm`).
-const SPENT_FILM: f64 = 1e-3;
+pub(crate) const SPENT_FILM: f64 = 1e-3;
 
 /// The largest [`Resolution::depletion_step_fraction`] of the split sweeps, which hold the film
 /// explicitly at its predicted mean concentration: on a 2 mm vitamin C patch 20, 30 and 50 % per

@@ -412,6 +412,16 @@ pub struct ZoneResult {
 /// Runs the nominal model and `protocol.samples` parameter samples (seeded streams per sample:
 /// identical results for any thread count).
 pub fn run_zone(z: &ZoneRun<'_>, p: &HealingParams, seed: u64) -> Result<ZoneResult, OdeError> {
+    run_zone_with(z, p, Accuracy::default(), seed)
+}
+
+/// As [`run_zone`], with the integrator's accuracy (the registry's `numerics` group).
+pub fn run_zone_with(
+    z: &ZoneRun<'_>,
+    p: &HealingParams,
+    accuracy: Accuracy,
+    seed: u64,
+) -> Result<ZoneResult, OdeError> {
     let grid = output_grid(z.protocol);
     let mut report_times = z.protocol.report_times_s.clone();
     report_times.push(z.protocol.follow_up_s);
@@ -422,7 +432,7 @@ pub fn run_zone(z: &ZoneRun<'_>, p: &HealingParams, seed: u64) -> Result<ZoneRes
             &z.sessions,
             z.protocol.follow_up_s,
             &grid,
-            Accuracy::default(),
+            accuracy,
         )?;
         let s = series(&model, &tr, pp);
         let sum = summarise(

@@ -9,7 +9,11 @@
 //! Evidence grades follow `literature/biology.md`: A primary paper read, B secondary
 //! (review/compiled table), C non-peer-reviewed (used only as a default, never as a target).
 
-use super::registry::{ParamKind, ParamRow};
+use crate::params::ranges::{ASSUMED, FRACTION, LIT};
+use crate::params::{Entry, Group, ParamKind, Range};
+
+/// Range reason of the calibrated entries.
+const CAL: &str = "the search interval of scripts/calibrate_healing.sh";
 
 pub const HOUR: f64 = 3600.0;
 pub const DAY: f64 = 86_400.0;
@@ -31,12 +35,14 @@ pub struct ParamInfo {
     pub kind: ParamKind,
     /// σ of ln(value) when sampling for uncertainty bands; 0 = fixed.
     pub spread: f64,
+    /// Plausible range (checked on overrides).
+    pub range: Range,
     pub source: &'static str,
     pub note: &'static str,
 }
 
 macro_rules! params {
-    ($( $(#[$doc:meta])* $field:ident = $value:expr, $unit:literal, $kind:ident, $spread:expr, $source:literal, $note:literal; )*) => {
+    ($( $(#[$doc:meta])* $field:ident = $value:expr, $unit:literal, $kind:ident, $spread:expr, $range:expr, $source:literal, $note:literal; )*) => {
         /// The healing model's parameters (SI). Defaults and provenance: [`TABLE`].
         #[derive(Clone, Debug, PartialEq)]
         pub struct HealingParams {
@@ -55,8 +61,22 @@ macro_rules! params {
                 unit: $unit,
                 kind: ParamKind::$kind,
                 spread: $spread,
+                range: $range,
                 source: $source,
                 note: $note,
+            }, )*
+        ];
+        /// The registry entries of the `healing` group, in table order.
+        pub const ENTRIES: &[Entry] = &[
+            $( Entry {
+                name: stringify!($field),
+                unit: $unit,
+                kind: ParamKind::$kind,
+                spread: $spread,
+                range: $range,
+                source: $source,
+                note: $note,
+                settable: true,
             }, )*
         ];
         impl HealingParams {
@@ -81,265 +101,258 @@ macro_rules! params {
 params! {
     // --- injury -> biology coupling --------------------------------------------------------
     /// Damaged (necrotic + crushed) tissue volume per needle-displaced volume.
-    damage_halo_factor = 2.0, "1", Assumed, 0.4, "",
+    damage_halo_factor = 2.0, "1", Assumed, 0.4, ASSUMED, "",
         "cells in a rim around the needle track die too; rim assumed ~0.4 needle radii thick (volume x2)";
     /// PDGF released per unit volume of clotting blood in a channel.
-    pdgf_per_blood = 15.0 * NG_ML, "kg/m3", Assumed, 0.5, "",
+    pdgf_per_blood = 15.0 * NG_ML, "kg/m3", Assumed, 0.5, ASSUMED, "",
         "order of magnitude of serum (clotted-blood) PDGF; no source read";
     /// TGF-beta1 released per unit volume of clotting blood.
-    tgfb_per_blood = 40.0 * NG_ML, "kg/m3", Assumed, 0.5, "",
+    tgfb_per_blood = 40.0 * NG_ML, "kg/m3", Assumed, 0.5, ASSUMED, "",
         "order of magnitude of serum TGF-beta1; no source read";
 
     // --- inflammation ------------------------------------------------------------------------
     /// Half-life of the pro-inflammatory cytokine signal (IL-1/TNF-like) in tissue.
-    cytokine_half_life = 1.0 * HOUR, "s", Assumed, 0.5, "",
+    cytokine_half_life = 1.0 * HOUR, "s", Assumed, 0.5, ASSUMED, "",
         "soluble cytokines are cleared within hours; sets how fast redness follows the signal";
     /// Cytokine release per unit damaged volume fraction (alarmins such as IL-1alpha).
-    cytokine_from_damage = 8e-10, "kg/m3/s", Assumed, 0.5, "",
+    cytokine_from_damage = 8e-10, "kg/m3/s", Assumed, 0.5, ASSUMED, "",
         "scaled so that 5 % damaged tissue sustains ~200 pg/mL, the order of wound-fluid IL-1beta";
     /// Cytokine output of one tissue neutrophil.
-    cytokine_per_neutrophil = 5e-25, "kg/s", Assumed, 0.3, "",
+    cytokine_per_neutrophil = 5e-25, "kg/s", Assumed, 0.3, ASSUMED, "",
         "1e13 neutrophils/m3 sustain ~25 pg/mL; must keep the leukocyte-cytokine loop gain below 1 or inflammation never resolves";
     /// Cytokine output of one debris-activated (M1-like) macrophage.
-    cytokine_per_macrophage = 5e-25, "kg/s", Assumed, 0.3, "",
+    cytokine_per_macrophage = 5e-25, "kg/s", Assumed, 0.3, ASSUMED, "",
         "as neutrophils";
     /// Excess TGF-beta that halves M1 cytokine output (anti-inflammatory switch).
-    tgfb_antiinflammatory_k = 10.0 * NG_ML, "kg/m3", Assumed, 0.5, "",
+    tgfb_antiinflammatory_k = 10.0 * NG_ML, "kg/m3", Assumed, 0.5, ASSUMED, "",
         "same scale as the fibroblast half-activation";
     /// Cytokine level of half-maximal leukocyte recruitment and vasodilation.
-    cytokine_half_effect = 50.0 * PG_ML, "kg/m3", Assumed, 0.5, "",
+    cytokine_half_effect = 50.0 * PG_ML, "kg/m3", Assumed, 0.5, ASSUMED, "",
         "effective lumped constant";
     /// Neutrophil influx per unit blood volume fraction at maximal signal.
-    neutrophil_influx = 2e10, "1/(m3 s)", Assumed, 0.5, "",
+    neutrophil_influx = 2e10, "1/(m3 s)", Assumed, 0.5, ASSUMED, "",
         "per unit perfused blood volume fraction, so vascular layers recruit more; scaled to ~1e13/m3 peaks";
     /// Neutrophil density of half-maximal monocyte/macrophage recruitment.
-    neutrophil_half_macrophage_recruit = 5e12, "1/m3", Assumed, 0.5, "",
+    neutrophil_half_macrophage_recruit = 5e12, "1/m3", Assumed, 0.5, ASSUMED, "",
         "neutrophil-derived chemoattractants recruit monocytes; makes the macrophage wave follow the neutrophil wave (neutrophils 24-48 h, macrophages day 3-5: biology.md 2, grade C)";
     /// Mean survival of a neutrophil in tissue.
-    neutrophil_lifetime = 1.5 * DAY, "s", Literature, 0.3, "Neutrophil (Wikipedia via liquisearch, grade C): survive 1-2 days in tissue",
+    neutrophil_lifetime = 1.5 * DAY, "s", Literature, 0.3, Range::between(0.5 * DAY, 4.0 * DAY, "tissue neutrophils survive about 1-2 days; widened for grade C"), "Neutrophil (Wikipedia via liquisearch, grade C): survive 1-2 days in tissue",
         "grade C used as default only; sets the 1-2 day neutrophil peak";
     /// Macrophage (monocyte) influx per unit blood volume fraction at maximal signal.
-    macrophage_influx = 2e10, "1/(m3 s)", Assumed, 0.5, "",
+    macrophage_influx = 2e10, "1/(m3 s)", Assumed, 0.5, ASSUMED, "",
         "scaled so macrophages reach a few times resident numbers";
     /// Macrophage removal (emigration) rate.
-    macrophage_removal_rate = 0.6 / DAY, "1/s", Literature, 0.3, "Jin et al. 2011 BMC Syst Biol 5:60 Table 4 (compiled, grade B)",
+    macrophage_removal_rate = 0.6 / DAY, "1/s", Literature, 0.3, LIT, "Jin et al. 2011 BMC Syst Biol 5:60 Table 4 (compiled, grade B)",
         "0.6 per day";
     /// Resident macrophages per resident fibroblast.
-    resident_macrophage_ratio = 0.1, "1", Assumed, 0.5, "",
+    resident_macrophage_ratio = 0.1, "1", Assumed, 0.5, ASSUMED, "",
         "dermal macrophages are a minority of dermal cells; no count read";
     /// Debris volume cleared per macrophage per second.
-    debris_clearance_macrophage = 6e-19, "m3/s", Assumed, 0.5, "",
+    debris_clearance_macrophage = 6e-19, "m3/s", Assumed, 0.5, ASSUMED, "",
         "~2000 um3 per hour per cell; clears a few % damaged volume in days";
     /// Debris volume cleared per neutrophil per second.
-    debris_clearance_neutrophil = 1.2e-19, "m3/s", Assumed, 0.5, "",
+    debris_clearance_neutrophil = 1.2e-19, "m3/s", Assumed, 0.5, ASSUMED, "",
         "neutrophils phagocytose less than macrophages (assumed 1/5)";
     /// Damaged fraction at which macrophages are half debris-activated (M1) rather than reparative (M2).
-    debris_half_activation = 0.005, "1", Assumed, 0.5, "",
+    debris_half_activation = 0.005, "1", Assumed, 0.5, ASSUMED, "",
         "sets when the M1->M2 switch happens as debris is cleared";
 
     // --- growth factors ----------------------------------------------------------------------
     /// Half-life of PDGF-like platelet/macrophage growth factor in tissue.
-    pdgf_half_life = 2.0 * HOUR, "s", Assumed, 0.5, "",
+    pdgf_half_life = 2.0 * HOUR, "s", Assumed, 0.5, ASSUMED, "",
         "growth factors are cleared within hours; no tissue value read";
     /// PDGF output of one debris-activated macrophage.
-    pdgf_per_macrophage = 2e-24, "kg/s", Assumed, 0.5, "",
+    pdgf_per_macrophage = 2e-24, "kg/s", Assumed, 0.5, ASSUMED, "",
         "scaled so activated macrophages sustain ~0.2 ng/mL layer-average";
     /// PDGF level of half-maximal fibroblast activation.
-    pdgf_half_effect = 0.2 * NG_ML, "kg/m3", Assumed, 0.5, "",
+    pdgf_half_effect = 0.2 * NG_ML, "kg/m3", Assumed, 0.5, ASSUMED, "",
         "effective constant for layer-averaged concentrations (local levels near channels are far higher)";
     /// TGF-beta output of one reparative macrophage.
-    tgfb_per_macrophage = 0.07 * PG / DAY, "kg/s", Literature, 0.3, "Jin et al. 2011 Table 4 (grade B)",
+    tgfb_per_macrophage = 0.07 * PG / DAY, "kg/s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (grade B)",
         "0.07 pg/cell/day";
     /// TGF-beta output of one fibroblast.
-    tgfb_per_fibroblast = 0.004 * PG / DAY, "kg/s", Literature, 0.3, "Jin et al. 2011 Table 4 (grade B)",
+    tgfb_per_fibroblast = 0.004 * PG / DAY, "kg/s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (grade B)",
         "0.004 pg/cell/day";
     /// TGF-beta half-life.
-    tgfb_half_life = LN2 / (15.0 / DAY), "s", Literature, 0.3, "Jin et al. 2011 Table 4 (grade B)",
+    tgfb_half_life = LN2 / (15.0 / DAY), "s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (grade B)",
         "decay 15 per day";
     /// Excess TGF-beta of half-maximal fibroblast activation / differentiation.
-    tgfb_half_effect = 10.0 * NG_ML, "kg/m3", Assumed, 0.5, "",
+    tgfb_half_effect = 10.0 * NG_ML, "kg/m3", Assumed, 0.5, ASSUMED, "",
         "about a third of the resting level computed from the Jin 2011 rates";
 
     // --- fibroblasts -------------------------------------------------------------------------
     /// Maximal activation rate of quiescent fibroblasts.
-    fibroblast_activation_rate = 1.0 / DAY, "1/s", Assumed, 0.4, "",
+    fibroblast_activation_rate = 1.0 / DAY, "1/s", Assumed, 0.4, ASSUMED, "",
         "fibroblasts enter the wound ~2-3 days after wounding (ARS 2008 legend, grade B) ";
     /// Doubling time of activated fibroblasts at maximal drive.
-    fibroblast_doubling_time = LN2 / (0.924 / DAY), "s", Literature, 0.3, "Jin et al. 2011 Table 4 (grade B)",
+    fibroblast_doubling_time = LN2 / (0.924 / DAY), "s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (grade B)",
         "growth rate 0.924 per day";
     /// Maximal fibroblast density relative to the resting density.
-    fibroblast_max_ratio = 3.0, "1", Assumed, 0.3, "",
+    fibroblast_max_ratio = 3.0, "1", Assumed, 0.3, ASSUMED, "",
         "granulation tissue is hypercellular; contact inhibition above this";
     /// Maximal TGF-beta-driven differentiation rate into matrix-synthesising (myo)fibroblasts.
-    myofibroblast_rate = 0.5 / DAY, "1/s", Assumed, 0.4, "",
+    myofibroblast_rate = 0.5 / DAY, "1/s", Assumed, 0.4, ASSUMED, "",
         "sets the delay between fibroblast proliferation and collagen I deposition";
     /// Reversion rate of activated fibroblasts to quiescence without signals.
-    fibroblast_reversion_rate = 0.1 / DAY, "1/s", Assumed, 0.4, "",
+    fibroblast_reversion_rate = 0.1 / DAY, "1/s", Assumed, 0.4, ASSUMED, "",
         "proliferative phase lasts weeks";
     /// Apoptosis rate of excess fibroblasts.
-    fibroblast_apoptosis_rate = 0.12 / DAY, "1/s", Literature, 0.3, "Jin et al. 2011 Table 4 (grade B)",
+    fibroblast_apoptosis_rate = 0.12 / DAY, "1/s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (grade B)",
         "0.12 per day";
 
     // --- matrix ------------------------------------------------------------------------------
     /// Half-life of mature dermal collagen at rest (young adult).
-    collagen_half_life = 15.0 * YEAR, "s", Assumed, 0.3, "",
+    collagen_half_life = 15.0 * YEAR, "s", Assumed, 0.3, Range::between(1.0 * YEAR, 100.0 * YEAR, "skin collagen turnover from years to the near-permanent cross-linked pool"), "",
         "skin collagen half-life of ~15 years is widely quoted (Verzijl et al. 2000, J Biol Chem) but the paper was not read";
     /// Collagen output of an activated fibroblast relative to a quiescent one.
-    collagen_output_activated = 26.99, "1", Calibrated, 0.25, "V08 (Lotfi 2013, papillary collagen +53.2 % 8 wk after 5 monthly 1.5 mm sessions)",
+    collagen_output_activated = 26.99, "1", Calibrated, 0.25, Range::between(1.0, 500.0, CAL), "V08 (Lotfi 2013, papillary collagen +53.2 % 8 wk after 5 monthly 1.5 mm sessions)",
         "fitted by scripts/calibrate_healing.sh";
     /// Type III share of collagen made by proliferating (early) fibroblasts.
-    collagen3_share_early = 0.3, "1", Assumed, 0.3, "",
+    collagen3_share_early = 0.3, "1", Assumed, 0.3, Range::between(0.05, 0.9, "a share of the synthesis, kept away from 0 and 1"), "",
         "collagen III 'may account for 30 % of collagen in a healing wound' (seekhealthz, grade C; biology.md 2) used as the early synthesis share";
     /// Half-life of excess (immature) collagen III before it is remodelled into collagen I.
-    collagen3_remodel_half_life = 60.0 * DAY, "s", Assumed, 0.4, "",
+    collagen3_remodel_half_life = 60.0 * DAY, "s", Assumed, 0.4, ASSUMED, "",
         "remodelling runs weeks to ~1 year (ARS 2008 legend, grade B); III replaced by I";
     /// Half-life of collagenase (MMP) activity.
-    mmp_half_life = LN2 / (0.875 / DAY), "s", Literature, 0.3, "Jin et al. 2011 Table 4 (MMP-9 decay, grade B)",
+    mmp_half_life = LN2 / (0.875 / DAY), "s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (MMP-9 decay, grade B)",
         "0.875 per day";
     /// Maximal induction of collagenase activity by the inflammatory signal (fold over rest).
-    mmp_induction_cytokine = 4.0, "1", Assumed, 0.5, "",
+    mmp_induction_cytokine = 4.0, "1", Assumed, 0.5, ASSUMED, "",
         "IL-1/TNF induce MMP-1 in fibroblasts and keratinocytes; no fold change read";
     /// Collagenase activity added per activated fibroblast (per resting fibroblast density).
-    mmp_induction_fibroblast = 1.0, "1", Assumed, 0.5, "",
+    mmp_induction_fibroblast = 1.0, "1", Assumed, 0.5, ASSUMED, "",
         "remodelling fibroblasts secrete MMPs";
     /// Mean residence time of elastin.
-    elastin_residence_time = 74.0 * YEAR, "s", Literature, 0.3, "Shapiro et al. 1991 J Clin Invest 87:1828 (grade A, lung parenchyma)",
+    elastin_residence_time = 74.0 * YEAR, "s", Literature, 0.3, Range::between(40.0 * YEAR, 174.0 * YEAR, "the source's 95 % CI"), "Shapiro et al. 1991 J Clin Invest 87:1828 (grade A, lung parenchyma)",
         "74 y (95 % CI 40-174); transferred from lung to skin elastin (assumption)";
     /// Elastin (tropoelastin) output of an activated fibroblast relative to a quiescent one.
-    elastin_output_activated = 20.0, "1", Assumed, 0.5, "",
+    elastin_output_activated = 20.0, "1", Assumed, 0.5, ASSUMED, "",
         "tropoelastin rises after needling (El-Domyati 2015, direction only)";
     /// Elastin degradation rate per tissue neutrophil (neutrophil elastase).
-    elastase_per_neutrophil = 6e-21, "m3/s", Assumed, 0.5, "",
+    elastase_per_neutrophil = 6e-21, "m3/s", Assumed, 0.5, ASSUMED, "",
         "about 1 % of elastin per session at the typical neutrophil burden; total elastin fell after 6 sessions (El-Domyati 2015, direction only)";
     /// Fraction of the dermal volume that scales with its matrix content.
-    matrix_volume_coupling = 1.0, "1", Assumed, 0.3, "",
+    matrix_volume_coupling = 1.0, "1", Assumed, 0.3, FRACTION, "",
         "dermal volume assumed proportional to collagen + elastin content (the rest is bound water and ground substance that follow)";
 
     // --- vascular response -------------------------------------------------------------------
     /// Maximal blood volume relative to rest (full vasodilation).
-    vasodilation_max = 7.9, "1", Literature, 0.3, "JBO2008-LDF (skin module source): forearm dermal blood 0.08 % at rest vs 0.63 % heated to 44 C",
+    vasodilation_max = 7.9, "1", Literature, 0.3, Range::between(2.0, 15.0, "dermal blood fraction at full vasodilation over rest; the source's 7.9 with a factor 2 for site and method"), "JBO2008-LDF (skin module source): forearm dermal blood 0.08 % at rest vs 0.63 % heated to 44 C",
         "maximal vasodilatory capacity";
     /// Time constant of vasodilation following the signal.
-    vascular_time_constant = 0.25 * HOUR, "s", Assumed, 0.5, "",
+    vascular_time_constant = 0.25 * HOUR, "s", Assumed, 0.5, ASSUMED, "",
         "redness appears within minutes of needling";
     /// Oedema (excess interstitial water volume fraction) at maximal signal.
-    oedema_max = 0.1, "1", Assumed, 0.5, "",
+    oedema_max = 0.1, "1", Assumed, 0.5, Range::between(0.01, 0.5, "interstitial water fraction: 1-50 % swelling"), "",
         "10 % tissue swelling at full inflammation";
     /// Half-life of oedema fluid (lymphatic clearance).
-    oedema_half_life = 12.0 * HOUR, "s", Assumed, 0.5, "",
+    oedema_half_life = 12.0 * HOUR, "s", Assumed, 0.5, ASSUMED, "",
         "swelling after needling resolves within about a day or two (biology.md 3.2)";
     /// Papillary blood volume (relative to rest) above which redness is visible.
-    redness_visible_ratio = 5.43, "1", Calibrated, 0.2, "V14 (striae RCT: adverse events last 3 days per session)",
+    redness_visible_ratio = 5.43, "1", Calibrated, 0.2, Range::between(1.01, 7.8, CAL), "V14 (striae RCT: adverse events last 3 days per session)",
         "fitted by scripts/calibrate_healing.sh after swelling_visible_fraction; a high threshold: the lumped inflammatory signal resolves too slowly";
     /// Dermal oedema volume fraction above which swelling is visible.
-    swelling_visible_fraction = 0.1, "1", Calibrated, 0.2, "V14 (fit hit its upper bound, oedema_max: swelling alone would give 7.8 days)",
+    swelling_visible_fraction = 0.1, "1", Calibrated, 0.2, Range::between(1e-3, 0.1, CAL), "V14 (fit hit its upper bound, oedema_max: swelling alone would give 7.8 days)",
         "fitted by scripts/calibrate_healing.sh; at the bound swelling counts only near maximal oedema";
 
     // --- epidermis ---------------------------------------------------------------------------
     /// Time for 95 % of micro-channels to reseal (unoccluded, young, light skin).
-    reseal_time_95 = 2.0 * HOUR, "s", Literature, 0.3, "Gupta et al. 2011 J Control Release (grade A): unoccluded sites recovered within 2 h",
+    reseal_time_95 = 2.0 * HOUR, "s", Literature, 0.3, LIT, "Gupta et al. 2011 J Control Release (grade A): unoccluded sites recovered within 2 h",
         "first-order closure, 3 time constants";
     /// Relative slowing of resealing per Fitzpatrick type above II.
-    reseal_slowing_per_phototype = 0.1, "1", Assumed, 0.5, "",
+    reseal_slowing_per_phototype = 0.1, "1", Assumed, 0.5, Range::between(0.0, 0.5, "0 (no phototype effect) to 50 % per type"), "",
         "darker skin reseals more slowly (SCIENCE.md 3, no number)";
     /// Relative slowing of resealing per year of age above 30.
-    reseal_slowing_per_year = 0.01, "1/year", Assumed, 0.5, "",
+    reseal_slowing_per_year = 0.01, "1/year", Assumed, 0.5, Range::between(0.0, 0.05, "0 (no age effect) to 5 % per year"), "",
         "older skin reseals more slowly (SCIENCE.md 3, no number)";
     /// Time for 95 % repair of injured viable epidermis.
-    epidermal_repair_time_95 = 5.0 * DAY, "s", Literature, 0.3, "Schmitt et al. 2018 PLoS One 13:e0204318 (grade A, 3D human skin model)",
+    epidermal_repair_time_95 = 5.0 * DAY, "s", Literature, 0.3, LIT, "Schmitt et al. 2018 PLoS One 13:e0204318 (grade A, 3D human skin model)",
         "epidermis almost completely recovered 5 days after needling";
     /// Epidermal turnover time (relaxation of epidermal thickness).
-    epidermal_turnover_time = 28.0 * DAY, "s", Literature, 0.3, "epidermal transit 28 days (lecture notes and clinic pages, grade C; biologyinsights: 40-56 d)",
+    epidermal_turnover_time = 28.0 * DAY, "s", Literature, 0.3, Range::between(14.0 * DAY, 60.0 * DAY, "reported transit times 28-56 days, widened for grade C"), "epidermal transit 28 days (lecture notes and clinic pages, grade C; biologyinsights: 40-56 d)",
         "grade C default";
     /// Epidermal thickening per activated fibroblast density (KGF/FGF7 paracrine drive).
-    epidermis_fibroblast_drive = 0.3, "1", Assumed, 0.5, "",
+    epidermis_fibroblast_drive = 0.3, "1", Assumed, 0.5, ASSUMED, "",
         "activated fibroblasts release KGF (Aust 2011 rat: FGF7 up, direction only)";
     /// Epidermal thickening per relative gain of papillary matrix (dermal support of rete ridges).
-    epidermis_matrix_coupling = 0.746, "1", Calibrated, 0.3, "V08 (Lotfi 2013, epidermis +50 % 8 wk after 5 monthly sessions)",
+    epidermis_matrix_coupling = 0.746, "1", Calibrated, 0.3, Range::between(0.01, 10.0, CAL), "V08 (Lotfi 2013, epidermis +50 % 8 wk after 5 monthly sessions)",
         "fitted by scripts/calibrate_healing.sh";
 
     // --- spatial resolutions (unit cell, 3D patch): transport --------------------------------
     /// Effective diffusivity of the inflammatory cytokine (IL-1/TNF-like, ~17-25 kDa) in dermis.
-    cytokine_diffusivity = 1.0e-11, "m2/s", Assumed, 0.0, "",
+    cytokine_diffusivity = 1.0e-11, "m2/s", Assumed, 0.0, ASSUMED, "",
         "Stokes-Einstein in water at 37 C for a ~2 nm protein gives 1.6e-10; reduced 16x for ECM tortuosity and binding (assumed)";
     /// Effective diffusivity of PDGF-like growth factor (~30 kDa, heparin/ECM binding) in dermis.
-    pdgf_diffusivity = 5.0e-12, "m2/s", Assumed, 0.0, "",
+    pdgf_diffusivity = 5.0e-12, "m2/s", Assumed, 0.0, ASSUMED, "",
         "as the cytokine, halved for stronger matrix binding (assumed)";
     /// Effective diffusivity of active TGF-beta1 (25 kDa dimer, binds decorin/ECM) in dermis.
-    tgfb_diffusivity = 5.0e-12, "m2/s", Assumed, 0.0, "",
+    tgfb_diffusivity = 5.0e-12, "m2/s", Assumed, 0.0, ASSUMED, "",
         "as PDGF (assumed)";
     /// Random-motility coefficient of neutrophils and macrophages in dermis.
-    leukocyte_motility = 1.0e-13, "m2/s", Assumed, 0.0, "",
+    leukocyte_motility = 1.0e-13, "m2/s", Assumed, 0.0, ASSUMED, "",
         "leukocyte random motility is of order 1e-13-1e-12 m2/s in gels (order of magnitude, no source read)";
     /// Random-motility coefficient of fibroblasts in dermis.
-    fibroblast_motility = 1.0e-14, "m2/s", Assumed, 0.0, "",
+    fibroblast_motility = 1.0e-14, "m2/s", Assumed, 0.0, ASSUMED, "",
         "an order below leukocytes (assumed); matrix, debris, collagenase, blood and oedema do not move";
 
     // --- person ------------------------------------------------------------------------------
     /// Type I procollagen output of old (80+ y) relative to young (18-29 y) fibroblasts.
-    age_output_ratio = 0.68, "1", Literature, 0.1, "Varani et al. 2006 Am J Pathol (grade A): 56 +/- 8 vs 82 +/- 16 ng/mL",
+    age_output_ratio = 0.68, "1", Literature, 0.1, Range::between(0.4, 1.0, "Varani 2006 group means +/- 2 SD; old fibroblasts do not make more"), "Varani et al. 2006 Am J Pathol (grade A): 56 +/- 8 vs 82 +/- 16 ng/mL",
         "V15; applied to collagen and elastin output, linear in age between the group midpoints";
     /// Representative age of the young group.
-    age_young = 24.0, "year", Literature, 0.0, "Varani et al. 2006 (grade A): 18-29 y",
+    age_young = 24.0, "year", Literature, 0.0, Range::between(18.0, 29.0, "the young group spans 18-29 y"), "Varani et al. 2006 (grade A): 18-29 y",
         "midpoint";
     /// Representative age of the old group.
-    age_old = 85.0, "year", Literature, 0.0, "Varani et al. 2006 (grade A): 80+ y",
+    age_old = 85.0, "year", Literature, 0.0, Range::between(80.0, 100.0, "the old group is 80+ y"), "Varani et al. 2006 (grade A): 80+ y",
         "assumed midpoint of an open-ended group";
 
     // --- outcome mappings --------------------------------------------------------------------
     /// Clinical scar-score reduction per unit volume fill of the scars.
-    scar_score_gain = 0.643, "1", Calibrated, 0.25, "V02 (Dogra 2014: acne scar score -44.6 % one month after 5 monthly sessions)",
+    scar_score_gain = 0.643, "1", Calibrated, 0.25, Range::between(0.01, 20.0, CAL), "V02 (Dogra 2014: acne scar score -44.6 % one month after 5 monthly sessions)",
         "fitted by scripts/calibrate_healing.sh";
     /// PIH hazard per erythema-day at Fitzpatrick IV-V (type 4.5).
-    pih_hazard = 9.1e-4, "1/day", Calibrated, 0.5, "V02 cohort (Dogra 2014: PIH in 5/30, Fitzpatrick IV-V, 5 sessions)",
+    pih_hazard = 9.1e-4, "1/day", Calibrated, 0.5, Range::between(1e-5, 10.0, CAL), "V02 cohort (Dogra 2014: PIH in 5/30, Fitzpatrick IV-V, 5 sessions)",
         "fitted by scripts/calibrate_healing.sh";
     /// PIH hazard ratio per Fitzpatrick type step.
-    pih_ratio_per_phototype = 2.0, "1", Assumed, 0.4, "",
+    pih_ratio_per_phototype = 2.0, "1", Assumed, 0.4, ASSUMED, "",
         "darker skin carries higher PIH risk (Chu 2021 review, grade B, direction only)";
     /// Depth of an icepick scar.
-    icepick_depth = 1.0e-3, "m", Assumed, 0.3, "Fabbrocini 2010 Dermatol Res Pract (Table 1 after Jacob 2001, grade B)",
+    icepick_depth = 1.0e-3, "m", Assumed, 0.3, Range::between(0.3e-3, 3.0e-3, "deep dermis to subcutis"), "Fabbrocini 2010 Dermatol Res Pract (Table 1 after Jacob 2001, grade B)",
         "'extend to the deep dermis or subcutis': 1 mm assumed";
     /// Width of an icepick scar.
-    icepick_width = 1.0e-3, "m", Literature, 0.3, "Fabbrocini 2010 (grade B): < 2 mm", "midpoint";
+    icepick_width = 1.0e-3, "m", Literature, 0.3, Range::between(0.2e-3, 2.0e-3, "Fabbrocini 2010: < 2 mm"), "Fabbrocini 2010 (grade B): < 2 mm", "midpoint";
     /// Depth of a boxcar scar.
-    boxcar_depth = 0.3e-3, "m", Literature, 0.3, "Fabbrocini 2010 (grade B): shallow 0.1-0.5 mm", "midpoint";
+    boxcar_depth = 0.3e-3, "m", Literature, 0.3, Range::between(0.1e-3, 0.5e-3, "Fabbrocini 2010: 0.1-0.5 mm"), "Fabbrocini 2010 (grade B): shallow 0.1-0.5 mm", "midpoint";
     /// Width of a boxcar scar.
-    boxcar_width = 2.75e-3, "m", Literature, 0.3, "Fabbrocini 2010 (grade B): 1.5-4.0 mm", "midpoint";
+    boxcar_width = 2.75e-3, "m", Literature, 0.3, Range::between(1.5e-3, 4.0e-3, "Fabbrocini 2010: 1.5-4.0 mm"), "Fabbrocini 2010 (grade B): 1.5-4.0 mm", "midpoint";
     /// Depth of a rolling scar.
-    rolling_depth = 0.5e-3, "m", Assumed, 0.3, "",
+    rolling_depth = 0.5e-3, "m", Assumed, 0.3, ASSUMED, "",
         "rolling scars are tethered shallow depressions; no depth read";
     /// Width of a rolling scar.
-    rolling_width = 5.0e-3, "m", Literature, 0.3, "Fabbrocini 2010 (grade B): wider than 4-5 mm", "lower bound";
+    rolling_width = 5.0e-3, "m", Literature, 0.3, Range::between(4.0e-3, 10.0e-3, "Fabbrocini 2010: wider than 4-5 mm"), "Fabbrocini 2010 (grade B): wider than 4-5 mm", "lower bound";
     /// Default share of icepick scars among atrophic acne scars.
-    icepick_share = 0.6, "1", Literature, 0.0, "clinic page quoting Jacob 2001 (grade C): icepick 60-75 %, boxcar 20-30 %, rolling 15-25 %",
+    icepick_share = 0.6, "1", Literature, 0.0, FRACTION, "clinic page quoting Jacob 2001 (grade C): icepick 60-75 %, boxcar 20-30 %, rolling 15-25 %",
         "default scar mix only; override with [[protocol.scars]]";
     /// Default share of boxcar scars.
-    boxcar_share = 0.25, "1", Literature, 0.0, "as icepick_share (grade C)", "default scar mix only";
+    boxcar_share = 0.25, "1", Literature, 0.0, FRACTION, "as icepick_share (grade C)", "default scar mix only";
     /// Default share of rolling scars.
-    rolling_share = 0.15, "1", Literature, 0.0, "as icepick_share (grade C)", "default scar mix only";
+    rolling_share = 0.15, "1", Literature, 0.0, FRACTION, "as icepick_share (grade C)", "default scar mix only";
     /// Depth of a facial wrinkle (fine line) treated by default.
-    wrinkle_depth = 0.2e-3, "m", Assumed, 0.4, "",
+    wrinkle_depth = 0.2e-3, "m", Assumed, 0.4, ASSUMED, "",
         "no wrinkle-depth case; the wrinkle mapping is uncalibrated";
 }
 
-/// The registry rows of this module.
-pub fn rows() -> Vec<ParamRow> {
-    TABLE
-        .iter()
-        .map(|p| ParamRow {
-            name: p.name.to_string(),
-            module: "healing".into(),
-            value: p.value,
-            unit: p.unit.into(),
-            kind: p.kind,
-            source: p.source.into(),
-            note: if p.spread > 0.0 {
-                format!("{} [uncertainty: ln-SD {}]", p.note.trim(), p.spread)
-            } else {
-                p.note.trim().to_string()
-            },
-        })
-        .collect()
+impl Group for HealingParams {
+    const NAME: &'static str = "healing";
+    fn entries() -> &'static [Entry] {
+        ENTRIES
+    }
+    fn get(&self, name: &str) -> Option<f64> {
+        HealingParams::get(self, name)
+    }
+    fn get_mut(&mut self, name: &str) -> Option<&mut f64> {
+        HealingParams::get_mut(self, name)
+    }
 }
 
 /// Looks up the metadata of a parameter.

@@ -171,9 +171,10 @@ fn scar_out(s: &Scar) -> ScarOut {
     }
 }
 
-/// Runs `simulate` on a validated scenario with the default parameters.
+/// Runs `simulate` on a validated scenario with its parameters (`[params]` overrides on the
+/// defaults).
 pub fn run(s: &Scenario) -> Result<SimulateRun, SimulateError> {
-    run_with(s, &HealingParams::default())
+    run_with(s, &s.params.healing)
 }
 
 /// Runs `simulate` with given parameters (calibration, validation).
@@ -182,12 +183,13 @@ pub fn run_with(s: &Scenario, p: &HealingParams) -> Result<SimulateRun, Simulate
     run_prepared(s, &punct, p)
 }
 
-/// Runs `simulate` at a resolution with the default parameters, without checkpoints.
+/// Runs `simulate` at a resolution with the scenario's parameters, without checkpoints.
 pub fn run_resolution(s: &Scenario, resolution: Resolution) -> Result<SimulateRun, SimulateError> {
     run_resolution_with(s, resolution, &mut SpatialOptions::default())
 }
 
-/// Runs `simulate` at a resolution with the default parameters. `unit_cell` adds, per zone,
+/// Runs `simulate` at a resolution with the scenario's parameters (healing parameters, grids
+/// and stepping from `s.params`). `unit_cell` adds, per zone,
 /// the unit cell around a channel of the mean depth at the zone's density; `patch` adds, per
 /// zone, the 3-D patch (`protocol.patch_size_mm`, `patch_voxel_um`) centred on the zone over
 /// each session's puncture map (session 1: the zone's map; later sessions: a new map of the
@@ -200,7 +202,8 @@ pub fn run_resolution_with(
     opts: &mut SpatialOptions<'_>,
 ) -> Result<SimulateRun, SimulateError> {
     use super::spatial::{self, CheckpointSpec, Progress, RunControl};
-    let p = HealingParams::default();
+    let p = s.params.healing.clone();
+    let num = &s.params.numerics;
     let stages: crate::progress::Progress<'_> = opts.stages.unwrap_or(&crate::progress::silent);
     let punct = pipeline::run_punctures_with(s, stages)?;
     let mut run = run_prepared_with(s, &punct, &p, stages)?;
@@ -278,7 +281,7 @@ pub fn run_resolution_with(
                 s.person.age_years,
                 s.person.phototype,
                 &p,
-                &spatial::CellGrid::default(),
+                &num.cell_grid(),
             )
             .map_err(err)?;
             cell.channel_depth_m = ch.mean_depth_m;
@@ -292,7 +295,7 @@ pub fn run_resolution_with(
                 &out,
                 &snaps,
                 &all,
-                &spatial::Stepping::default(),
+                &num.cell_stepping(),
                 &mut ctl,
             )
             .map_err(err)?;
@@ -306,7 +309,9 @@ pub fn run_resolution_with(
             let g = super::patch::PatchGrid {
                 size_m: pr.patch_size_m,
                 voxel_m: pr.patch_voxel_m,
-                ..super::patch::PatchGrid::default()
+                nz_papillary: num.patch_nz_papillary as usize,
+                nz_reticular: num.patch_nz_reticular as usize,
+                reticular_ratio: num.patch_reticular_ratio,
             };
             let origin = super::patch::Patch::centred_origin(ch, g.size_m).map_err(err)?;
             let patch = super::patch::Patch::new(
@@ -341,7 +346,7 @@ pub fn run_resolution_with(
                 &weekly,
                 &snaps,
                 &plane,
-                &spatial::Stepping::patch(),
+                &num.patch_stepping(),
                 &mut ctl,
             )
             .map_err(err)?;
@@ -419,7 +424,7 @@ pub fn run_prepared_with(
             },
         };
         let seed = crate::rng::derive(s.seed, &[5, zi as u64]);
-        let res = outcomes::run_zone(&run, p, seed).map_err(|source| SimulateError::Ode {
+        let res = outcomes::run_zone_with(&run, p, s.params.numerics.accuracy(), seed).map_err(|source| SimulateError::Ode {
             zone: summary.name.clone(),
             source,
         })?;

@@ -286,7 +286,7 @@ pub enum Integrator {
     Rosenbrock,
 }
 
-const ROS_SUBSTEPS: usize = 2;
+pub(crate) const ROS_SUBSTEPS: usize = 2;
 
 /// γ of ROS2 (1 + 1/√2: L-stable).
 const ROS_GAMMA: f64 = 1.0 + std::f64::consts::FRAC_1_SQRT_2;

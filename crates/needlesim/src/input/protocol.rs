@@ -93,10 +93,19 @@ fn err(
     errors.push(FieldError::new(path, value, msg, hint));
 }
 
-/// Validates `[protocol]`, appending problems to `errors`. Returns `None` if any were found.
+/// Validates `[protocol]` with the default healing parameters.
 pub fn validate(raw: &ProtocolFile, errors: &mut Vec<FieldError>) -> Option<Protocol> {
+    validate_with(raw, errors, &HealingParams::default())
+}
+
+/// Validates `[protocol]`, appending problems to `errors`; default scars and wrinkle depth come
+/// from `p` (the scenario's `[params.healing]`). Returns `None` if any were found.
+pub fn validate_with(
+    raw: &ProtocolFile,
+    errors: &mut Vec<FieldError>,
+    p: &HealingParams,
+) -> Option<Protocol> {
     let before = errors.len();
-    let p = HealingParams::default();
     // Schedule.
     let mut days: Vec<f64> = Vec::new();
     match (&raw.session_days, raw.sessions, raw.interval_days) {
@@ -278,7 +287,7 @@ pub fn validate(raw: &ProtocolFile, errors: &mut Vec<FieldError>) -> Option<Prot
     }
     // Scars.
     let scars = match &raw.scars {
-        None => default_scars(&p),
+        None => default_scars(p),
         Some(list) => {
             let mut out = Vec::new();
             for (i, s) in list.iter().enumerate() {

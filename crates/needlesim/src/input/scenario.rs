@@ -53,6 +53,10 @@ pub struct ScenarioFile {
     /// The treatment protocol (sessions, follow-up, concerns), needed by `simulate`.
     #[serde(default)]
     pub protocol: Option<super::protocol::ProtocolFile>,
+    /// Model-parameter overrides, `[params.<group>] name = value` in the unit `needlesim params`
+    /// lists (e.g. `[params.healing] collagen_output_activated = 13.5`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: crate::params::ParamsFile,
 }
 
 /// The person.
@@ -252,7 +256,10 @@ pub fn validate_all(
     };
     match (base, plan) {
         (Ok(s), None) => Ok((s, None)),
-        (Ok(s), Some(Ok(p))) => {
+        (Ok(s), Some(Ok(mut p))) => {
+            // The delivery model reads the scenario's [params.physchem] and [params.closure].
+            p.physchem = s.params.physchem.clone();
+            p.closure = s.params.closure.clone();
             if !s.zones.iter().any(|z| z.zone.name == p.zone) {
                 let mut c = Checker::new();
                 c.fail(
@@ -292,13 +299,14 @@ fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
     let technique = technique(&mut c, &raw.technique, device.as_ref());
     let zones = zones(&mut c, &raw.zones, device.as_ref(), &person, &overrides);
     let session = session(&mut c, &raw.session);
+    let params = c.model_params(&raw.params);
     let protocol = raw
         .protocol
         .as_ref()
-        .and_then(|pf| super::protocol::validate(pf, &mut c.errors));
+        .and_then(|pf| super::protocol::validate_with(pf, &mut c.errors, &params.healing));
     let injury = InjuryParams {
         relative_stiffness: stiffness,
-        ..InjuryParams::default()
+        ..params.injury.clone()
     };
     if c.errors.is_empty() {
         depth_against_skin(&mut c, &zones, &raw.zones, &injury, &mut warnings);
@@ -319,6 +327,7 @@ fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
         session,
         warnings,
         protocol,
+        params,
     })
 }
 

@@ -18,6 +18,8 @@ use super::predict::{Band, PredictInput, Prediction, Predictor, TrajectoryPoint}
 use super::recommend::{device_at, technique};
 use crate::device::{self, Shape, Zone};
 use crate::healing::HealingParams;
+use crate::healing::lumped::Accuracy;
+use crate::params::{ModelParams, PlannerParams};
 use crate::healing::lumped::{InjuryInput, SessionInput};
 use crate::healing::outcomes::{self, ZoneRun};
 use crate::healing::params::DAY;
@@ -38,14 +40,27 @@ type InjuryCache = Mutex<HashMap<(u64, u32, u8), (InjuryInput, f64)>>;
 pub struct HealingPredictor {
     pub params: HealingParams,
     pub injury: InjuryParams,
+    /// Follow-up and band samples.
+    pub planner: PlannerParams,
+    /// The integrator's accuracy.
+    pub accuracy: Accuracy,
     cache: InjuryCache,
 }
 
 impl Default for HealingPredictor {
     fn default() -> Self {
+        HealingPredictor::new(&ModelParams::default())
+    }
+}
+
+impl HealingPredictor {
+    /// The predictor with a patient's model parameters (`Patient::params`).
+    pub fn new(m: &ModelParams) -> Self {
         HealingPredictor {
-            params: HealingParams::default(),
-            injury: InjuryParams::default(),
+            params: m.healing.clone(),
+            injury: m.injury.clone(),
+            planner: m.planner.clone(),
+            accuracy: m.numerics.accuracy(),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -144,7 +159,7 @@ impl Predictor for HealingPredictor {
         let (inj, spacing) = self.injury(input)?;
         let session_days = pr.session_days();
         let last = session_days.last().copied().unwrap_or(0.0);
-        let follow = (last + FOLLOW_UP_DAYS).min(730.0);
+        let follow = (last + self.planner.follow_up_days).min(730.0);
         let report: Vec<f64> = (1..)
             .map(|k| f64::from(k) * 14.0)
             .take_while(|d| *d < follow)
@@ -175,7 +190,11 @@ impl Predictor for HealingPredictor {
             scars,
             wrinkle_depth_m: self.params.wrinkle_depth,
             report_times_s: report,
-            samples: if input.bands { BAND_SAMPLES } else { 0 },
+            samples: if input.bands {
+                self.planner.band_samples as u32
+            } else {
+                0
+            },
             resolution: None,
             patch_size_m: crate::protocol::DEFAULT_PATCH_SIZE_M,
             patch_voxel_m: crate::protocol::DEFAULT_PATCH_VOXEL_M,
@@ -193,7 +212,7 @@ impl Predictor for HealingPredictor {
             protocol: &hp,
             spacing_m: spacing,
         };
-        let res = outcomes::run_zone(&run, &self.params, SEED).map_err(|e| e.to_string())?;
+        let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, SEED).map_err(|e| e.to_string())?;
         let o = &res.outcomes;
         let score = |t: &outcomes::TimepointOutcomes| -> Band {
             match hc {

@@ -189,7 +189,7 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
     timings.insert("screen".into(), t0.elapsed().as_secs_f64() * 1e3);
 
     let t1 = Instant::now();
-    let params = InjuryParams::default();
+    let params = p.params.injury.clone();
     let mut zones = Vec::new();
     for z in &p.zones {
         zones.push(
@@ -209,7 +209,7 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
         .numbing
         .onset(p.goals.numbing, &p.person, &zone_sites, deepest);
     timings.insert("numbing".into(), t_numb.elapsed().as_secs_f64() * 1e3);
-    let visits = visits(&zones, &numbing);
+    let visits = visits(&zones, &numbing, &p.params.planner);
     let verdict = verdict(p, &findings, &zones);
 
     let strict_sun = rules::gentle(p)
@@ -301,7 +301,11 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
     })
 }
 
-fn visits(zones: &[recommend::ZonePlan], numbing: &numbing::NumbingPlan) -> Vec<Visit> {
+fn visits(
+    zones: &[recommend::ZonePlan],
+    numbing: &numbing::NumbingPlan,
+    planner: &crate::params::PlannerParams,
+) -> Vec<Visit> {
     let mut by_date: BTreeMap<Date, Vec<(usize, u32)>> = BTreeMap::new();
     for (zi, z) in zones.iter().enumerate() {
         for (k, d) in z.dates.iter().enumerate() {
@@ -341,7 +345,7 @@ fn visits(zones: &[recommend::ZonePlan], numbing: &numbing::NumbingPlan) -> Vec<
                     .collect(),
                 numbing_min: numb,
                 needling_min: needling,
-                total_min: PREPARATION_MIN + numb + needling + AFTERCARE_MIN,
+                total_min: planner.preparation_min + numb + needling + planner.aftercare_min,
                 downtime_days: dt,
             }
         })
@@ -450,7 +454,7 @@ pub fn pih_limit(p: &Patient) -> Option<f64> {
     p.goals
         .max_pih_risk_pct
         .map(|v| v / 100.0)
-        .or_else(|| rules::gentle(p).then_some(predict::MAX_PIH_RISK_GENTLE))
+        .or_else(|| rules::gentle(p).then_some(p.params.planner.max_pih_risk_gentle))
 }
 
 fn predict_all(
@@ -518,10 +522,11 @@ fn predict_all(
                 settings.push(c.setting_mm);
             }
             // At most MAX_SETTINGS settings, evenly spread with both ends kept (search cost).
-            if settings.len() > MAX_SETTINGS {
+            let max_settings = p.params.planner.max_settings as usize;
+            if settings.len() > max_settings {
                 let n = settings.len() - 1;
-                settings = (0..MAX_SETTINGS)
-                    .map(|i| settings[(i * n + (MAX_SETTINGS - 1) / 2) / (MAX_SETTINGS - 1)])
+                settings = (0..max_settings)
+                    .map(|i| settings[(i * n + (max_settings - 1) / 2) / (max_settings - 1)])
                     .collect();
                 settings.dedup();
             }

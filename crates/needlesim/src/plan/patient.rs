@@ -99,6 +99,10 @@ pub struct PatientFile {
     /// Decisions of the practitioner.
     #[serde(default)]
     pub practitioner: PractitionerFile,
+    /// Model-parameter overrides, `[params.<group>] name = value` in the unit `needlesim params`
+    /// lists (e.g. `[params.healing] collagen_output_activated = 13.5`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: crate::params::ParamsFile,
 }
 
 /// The person.
@@ -533,6 +537,11 @@ pub struct Patient {
     pub zones: Vec<PatientZone>,
     pub goals: Goals,
     pub waive: Vec<String>,
+    /// The model parameters: defaults with the file's `[params]` overrides (not echoed in
+    /// outputs).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub params: crate::params::ModelParams,
 }
 
 /// Typical treated area of a site, cm² (assumed: a typical adult; both sides for paired
@@ -1130,6 +1139,8 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
         }
     }
 
+    let params = c.model_params(&raw.params);
+
     let (true, Some(date)) = (c.errors.is_empty(), date) else {
         return Err(PatientError::Invalid {
             file: file.to_string(),
@@ -1160,5 +1171,6 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
             notes: g.notes.clone(),
         },
         waive: raw.practitioner.waive.clone(),
+        params,
     })
 }

@@ -271,7 +271,7 @@ pub fn text(plan: &Plan) -> String {
             zs.join(", "),
             v.numbing_min,
             v.needling_min,
-            super::PREPARATION_MIN + super::AFTERCARE_MIN,
+            v.total_min - v.numbing_min - v.needling_min,
             v.total_min,
             v.downtime_days[0],
             v.downtime_days[1]
