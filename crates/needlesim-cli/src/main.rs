@@ -150,7 +150,8 @@ struct Common {
     /// Print nothing but errors (no summary, no progress bar).
     #[arg(long)]
     quiet: bool,
-    /// Print the time each stage took (reading input, each model stage, writing outputs).
+    /// Print the time each stage took (reading input, each model stage, writing outputs) and
+    /// write them to timings.json beside the results (result files never hold timings).
     #[arg(long)]
     timings: bool,
     /// Write one self-contained HTML report (inputs, summary, plots, validation status,
