@@ -19,7 +19,21 @@ use needlesim::delivery::compounds::Library;
 use needlesim::delivery::dosing::{Application, Dose, Schedule};
 use needlesim::delivery::model::{Arm, ChannelShape, Resolution, Setup, run_arm};
 use needlesim::delivery::physchem::{PermeabilityModel, PhysChemParams, coefficients};
-use needlesim::delivery::run::{GeometryKind, run};
+use needlesim::delivery::run::{DeliveryPlan, DeliveryRun, GeometryKind};
+use needlesim::scenario::Scenario;
+
+/// One delivery run through the study pipeline.
+fn run(
+    s: &Scenario,
+    plan: &DeliveryPlan,
+) -> Result<DeliveryRun, needlesim::delivery::DeliveryError> {
+    needlesim::study::pipeline::deliver(
+        s,
+        plan,
+        &needlesim::progress::silent,
+        &mut needlesim::timings::Timings::default(),
+    )
+}
 use needlesim::delivery::scenario;
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
 use needlesim::transport::UnsplitPreconditioner;

@@ -104,7 +104,12 @@ fn patch_bench() {
     );
     let s = needlesim::scenario::load(std::path::Path::new(path)).expect("example scenario");
     let proto = s.protocol.clone().expect("protocol");
-    let punct = needlesim::pipeline::run_punctures(&s).expect("punctures");
+    let punct = needlesim::study::pipeline::punctures(
+        &s,
+        &needlesim::progress::silent,
+        &mut needlesim::timings::Timings::default(),
+    )
+    .expect("punctures");
     let (set, ch, column, _) = &punct.sets[0];
     let p = HealingParams::default();
     let density = set.density_m2();

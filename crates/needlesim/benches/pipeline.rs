@@ -5,8 +5,9 @@
 
 use std::time::Instant;
 
-use needlesim::pipeline::run_punctures;
 use needlesim::scenario;
+use needlesim::study::pipeline;
+use needlesim::timings::Timings;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -42,14 +43,17 @@ fn main() {
         let mut stages = Vec::new();
         for _ in 0..reps {
             let t0 = Instant::now();
-            let run = pool.install(|| run_punctures(&s)).expect("pipeline runs");
+            let mut t = Timings::default();
+            let run = pool
+                .install(|| pipeline::punctures(&s, &needlesim::progress::silent, &mut t))
+                .expect("pipeline runs");
             times.push(t0.elapsed().as_secs_f64());
             count = run
                 .sets
                 .iter()
                 .map(|(p, ..)| p.punctures.len())
                 .sum::<usize>();
-            stages = run.timings.stages;
+            stages = t.stages;
         }
         let t = median(times);
         println!(

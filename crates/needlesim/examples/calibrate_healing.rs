@@ -12,7 +12,7 @@ use std::path::Path;
 
 use needlesim::healing::HealingParams;
 use needlesim::healing::validation::evaluate_prepared;
-use needlesim::pipeline::{self, PuncturesRun};
+use needlesim::pipeline::PuncturesRun;
 use needlesim::scenario::{self, Scenario, ScenarioFile};
 use needlesim::validate;
 
@@ -37,7 +37,12 @@ fn load(file: &str) -> Result<(validate::Case, Scenario, PuncturesRun), String> 
         .ok_or("no inputs.scenario")?;
     let raw: ScenarioFile = sc.try_into().map_err(|e: toml::de::Error| e.to_string())?;
     let s = scenario::validate(&raw, file).map_err(|e| e.to_string())?;
-    let punct = pipeline::run_punctures(&s).map_err(|e| e.to_string())?;
+    let punct = needlesim::study::pipeline::punctures(
+        &s,
+        &needlesim::progress::silent,
+        &mut needlesim::timings::Timings::default(),
+    )
+    .map_err(|e| e.to_string())?;
     Ok((case, s, punct))
 }
 

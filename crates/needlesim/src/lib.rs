@@ -5,11 +5,15 @@
 //! The library follows one pipeline (see `docs/ARCHITECTURE.md`):
 //!
 //! ```text
-//! scenario.toml --(scenario)--> Scenario (SI units)
+//! scenario.toml --(scenario)--> Scenario (SI units)          Study::from_path
 //!   device::generate(device, zone, technique, seed) -> PunctureSet
 //!   skin::column(site, person, overrides)            -> SkinColumn
 //!   injury::channels(punctures, column, params, seed) -> ChannelSet
+//!   delivery (if asked) -> healing per session -> outcomes   study.run(&RunOptions)
+//!   result files, report, summary                            StudyRun::write(dir)
 //! ```
+//!
+//! The front door is [`study::Study`]; its one pipeline function is [`study::pipeline::run`].
 //!
 //! Everything inside the library is in SI units (m, s, kg, mol). Human units (mm, µm, days)
 //! appear only in scenario files, flags and printed output, and are converted once in
@@ -17,6 +21,7 @@
 
 pub mod delivery;
 pub mod device;
+pub mod error;
 pub mod healing;
 pub mod input;
 pub mod injury;
@@ -29,11 +34,17 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod skin;
+pub mod study;
+pub mod timings;
 /// The transport engine, its own crate ([`needlesim_transport`]), re-exported so
 /// `needlesim::transport::...` paths keep working.
 pub use needlesim_transport as transport;
 pub mod units;
 pub mod validate;
 
-/// The version of the JSON output schemas. Bumped on any incompatible change.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub use error::{Error, Result};
+pub use study::{RunOptions, Study, StudyRun};
+
+/// The version of the JSON output schemas. Bumped on any incompatible change (2.0: the
+/// wall-clock fields `plan.json` `timings_ms` and `delivery.json` `numerics.wall_s` are gone).
+pub const SCHEMA_VERSION: &str = "2.0";

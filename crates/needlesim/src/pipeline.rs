@@ -1,38 +1,16 @@
-//! The pipeline: one function per command, calling the named stages in order.
+//! The punctures stage's outputs: the summary of each zone's punctures and channels
+//! ([`summarise`]), the session time and the content of `punctures.json`.
 //!
-//! ```text
-//! for each zone:  device::generate -> injury::channels -> summarise
-//! then:           session time
-//! ```
-//!
-//! Each stage is timed ([`Timings`]) so `--timings` can print what it cost.
-
-use std::time::Instant;
+//! The zone loop that produces them is the study pipeline's (`crate::study::pipeline`).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::device::{self, Device, DeviceError, PunctureSet};
+use crate::device::{self, Device, PunctureSet};
 use crate::injury::{self, ChannelSet};
 use crate::scenario::{Numbing, Scenario};
 use crate::skin::{LayerKind, Person, SkinColumn};
 use crate::units::{MINUTE, per_cm2, to_mm, to_um};
-
-/// Wall time spent per stage, s.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Timings {
-    pub stages: Vec<(String, f64)>,
-}
-
-impl Timings {
-    fn add(&mut self, name: &str, t0: Instant) {
-        let dt = t0.elapsed().as_secs_f64();
-        match self.stages.iter_mut().find(|(n, _)| n == name) {
-            Some((_, t)) => *t += dt,
-            None => self.stages.push((name.to_string(), dt)),
-        }
-    }
-}
 
 /// One layer of the column, in output units.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -150,39 +128,12 @@ pub struct PuncturesReport {
 pub struct PuncturesRun {
     pub report: PuncturesReport,
     pub sets: Vec<(PunctureSet, ChannelSet, SkinColumn, Device)>,
-    pub timings: Timings,
 }
 
-/// Runs `punctures` on a validated scenario.
-pub fn run_punctures(s: &Scenario) -> Result<PuncturesRun, DeviceError> {
-    run_punctures_with(s, &crate::progress::silent)
-}
-
-/// Runs `punctures`, reporting progress per zone (stage `punctures`).
-pub fn run_punctures_with(
-    s: &Scenario,
-    progress: crate::progress::Progress<'_>,
-) -> Result<PuncturesRun, DeviceError> {
-    let mut timings = Timings::default();
-    let mut zones = Vec::new();
-    let mut sets = Vec::new();
-    for (zi, zp) in s.zones.iter().enumerate() {
-        progress("punctures", zi, s.zones.len());
-        let t0 = Instant::now();
-        let seed_zone = crate::rng::derive(s.seed, &[0, zi as u64]);
-        let set = device::generate(&zp.device, &zp.zone, &s.technique, seed_zone)?;
-        timings.add("generate punctures", t0);
-        let t0 = Instant::now();
-        let ch = injury::channels(&set, &zp.column, &zp.device, &s.injury, seed_zone);
-        timings.add("channels", t0);
-        let t0 = Instant::now();
-        zones.push(summarise(zp, &set, &ch, s.technique.passes));
-        timings.add("summarise", t0);
-        sets.push((set, ch, zp.column.clone(), zp.device.clone()));
-    }
-    progress("punctures", s.zones.len(), s.zones.len());
-    let needling_s: f64 = sets.iter().map(|(p, ..)| p.needling_time_s).sum();
-    let session = SessionTime {
+/// The session time estimate: preparation, numbing, the needling of every zone, aftercare.
+pub fn session_time(s: &Scenario, sets: &[&PunctureSet]) -> SessionTime {
+    let needling_s: f64 = sets.iter().map(|p| p.needling_time_s).sum();
+    SessionTime {
         preparation_min: s.session.preparation_s / MINUTE,
         numbing: s.session.numbing,
         numbing_min: s.session.numbing.wait_s() / MINUTE,
@@ -193,8 +144,12 @@ pub fn run_punctures_with(
             + needling_s
             + s.session.aftercare_s)
             / MINUTE,
-    };
-    let report = PuncturesReport {
+    }
+}
+
+/// The content of `punctures.json` from the zone summaries and the session time.
+pub fn report(s: &Scenario, zones: Vec<ZoneSummary>, session: SessionTime) -> PuncturesReport {
+    PuncturesReport {
         schema_version: crate::SCHEMA_VERSION.into(),
         needlesim_version: env!("CARGO_PKG_VERSION").into(),
         title: s.title.clone(),
@@ -203,15 +158,11 @@ pub fn run_punctures_with(
         zones,
         session,
         warnings: s.warnings.clone(),
-    };
-    Ok(PuncturesRun {
-        report,
-        sets,
-        timings,
-    })
+    }
 }
 
-fn summarise(
+/// The summary of one zone's punctures and channels (`passes`: the technique's passes).
+pub fn summarise(
     zp: &crate::scenario::ZonePlan,
     set: &PunctureSet,
     ch: &ChannelSet,

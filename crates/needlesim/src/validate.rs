@@ -735,6 +735,27 @@ pub struct PartStatus {
     pub open: Vec<String>,
 }
 
+impl PartStatus {
+    /// The row of the reports' validation status table.
+    pub fn row(&self) -> crate::report::html::StatusRow {
+        crate::report::html::StatusRow {
+            label: self.part.label().into(),
+            pass: self.pass.clone(),
+            open: self.open.clone(),
+        }
+    }
+}
+
+/// The validation status rows of the parts a run used, from the reviewed baseline built into
+/// this version.
+pub fn status_rows(parts: &[Part]) -> Vec<crate::report::html::StatusRow> {
+    Baseline::stored()
+        .by_part(parts)
+        .iter()
+        .map(PartStatus::row)
+        .collect()
+}
+
 /// Sets each outcome's [`Status`] from the baseline. Returns the ids in the baseline that no
 /// outcome has (cases removed or renamed), which matter only for an unfiltered run.
 pub fn apply_baseline(outcomes: &mut [Outcome], baseline: &Baseline) -> Vec<String> {
@@ -892,9 +913,22 @@ fn thickness_mm(
     Ok(sum / sexes.len() as f64)
 }
 
+/// Stage 1 of the study pipeline for every zone of a scenario: punctures -> channels.
+fn zones(
+    metric: &str,
+    s: &Scenario,
+) -> Result<crate::pipeline::PuncturesRun, ValidateError> {
+    crate::study::pipeline::punctures(
+        s,
+        &crate::progress::silent,
+        &mut crate::timings::Timings::default(),
+    )
+    .map_err(|e| metric_err(metric, e.to_string()))
+}
+
 /// Realised mean channel depth of the first zone of a scenario, m.
 fn realised_mean_depth(metric: &str, s: &Scenario) -> Result<f64, ValidateError> {
-    let run = crate::pipeline::run_punctures(s).map_err(|e| metric_err(metric, e.to_string()))?;
+    let run = zones(metric, s)?;
     let (_, ch, ..) = run
         .sets
         .first()
@@ -935,8 +969,7 @@ pub fn evaluate_banded(
     if metric.starts_with("healing.") && metric != "healing.collagen_content_ratio" {
         let s = inline_scenario(metric, t)?;
         let day = get_f64(metric, t, "day")?;
-        let punct =
-            crate::pipeline::run_punctures(&s).map_err(|e| metric_err(metric, e.to_string()))?;
+        let punct = zones(metric, &s)?;
         let b = crate::healing::validation::evaluate_banded(
             metric,
             &s,
@@ -972,8 +1005,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
         m if m.starts_with("healing.") => {
             let s = inline_scenario(metric, t)?;
             let day = get_f64(metric, t, "day")?;
-            let punct = crate::pipeline::run_punctures(&s)
-                .map_err(|e| metric_err(metric, e.to_string()))?;
+            let punct = zones(metric, &s)?;
             crate::healing::validation::evaluate_prepared(
                 m,
                 &s,
@@ -1004,8 +1036,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
         }
         "punctures.density_per_cm2" => {
             let s = inline_scenario(metric, t)?;
-            let run = crate::pipeline::run_punctures(&s)
-                .map_err(|e| metric_err(metric, e.to_string()))?;
+            let run = zones(metric, &s)?;
             run.report
                 .zones
                 .first()

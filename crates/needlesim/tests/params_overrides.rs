@@ -2,7 +2,8 @@
 //! resolution and in the planner, and bad ones are refused with the field, value, range and a
 //! hint.
 
-use needlesim::healing::simulate::{self, Resolution};
+use needlesim::healing::simulate::{Resolution, SimulateRun};
+use needlesim::study::{Command, Outcome, RunOptions, Study};
 use needlesim::params::{ModelParams, all_rows};
 use needlesim::scenario::{self, ScenarioError};
 
@@ -57,9 +58,23 @@ fn errors(text: &str) -> Vec<needlesim::scenario::FieldError> {
     }
 }
 
+/// `simulate` through the front door, as the CLI runs it.
+fn simulate(text: &str, resolution: Resolution) -> SimulateRun {
+    let study = Study::from_toml_str(text, "test.toml").unwrap();
+    let run = study
+        .run(&RunOptions {
+            resolution: Some(resolution),
+            ..RunOptions::new(Command::Simulate)
+        })
+        .unwrap();
+    match run.result {
+        Outcome::Simulate { run, .. } => *run,
+        _ => panic!("simulate gave another outcome"),
+    }
+}
+
 fn collagen_i_end(text: &str) -> f64 {
-    let s = scenario::parse(text, "test.toml").unwrap();
-    let run = simulate::run(&s).unwrap();
+    let run = simulate(text, Resolution::Lumped);
     let t = run.zones[0].outcomes.timepoints.last().unwrap();
     t.collagen_i_change_pct.nominal
 }
@@ -94,8 +109,7 @@ fn healing_override_is_carried_and_changes_the_lumped_result() {
 #[test]
 fn healing_override_changes_the_unit_cell() {
     let end = |text: &str| {
-        let s = scenario::parse(text, "t").unwrap();
-        let run = simulate::run_resolution(&s, Resolution::UnitCell).unwrap();
+        let run = simulate(text, Resolution::UnitCell);
         run.unit_cells[0].run.trajectory.values[0]
             .last()
             .unwrap()
@@ -110,9 +124,8 @@ fn healing_override_changes_the_unit_cell() {
 fn numerics_override_reaches_the_unit_cell_grid() {
     let s = scenario::parse(&with("[params.numerics]\ncell_nr = 12"), "t").unwrap();
     assert_eq!(s.params.numerics.cell_grid().nr, 12);
-    let run = simulate::run_resolution(&s, Resolution::UnitCell).unwrap();
-    let d = scenario::parse(SCENARIO, "t").unwrap();
-    let base = simulate::run_resolution(&d, Resolution::UnitCell).unwrap();
+    let run = simulate(&with("[params.numerics]\ncell_nr = 12"), Resolution::UnitCell);
+    let base = simulate(SCENARIO, Resolution::UnitCell);
     assert!(run.unit_cells[0].run.voxels < base.unit_cells[0].run.voxels);
 }
 

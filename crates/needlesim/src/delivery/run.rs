@@ -1,7 +1,8 @@
-//! One `deliver` run: scenario zone -> channels -> both arms (needled and intact) -> report.
+//! The delivery stage of a study: one zone's channels -> both arms (needled and intact) ->
+//! report.
 //!
 //! ```text
-//! device::generate -> injury::channels -> mean channel / real map
+//! (study pipeline: device::generate -> injury::channels) -> mean channel / real map
 //!   -> physchem::coefficients -> closure -> model::run_arm (needled) + model::run_arm (intact)
 //!   -> DeliverReport
 //! ```
@@ -17,10 +18,10 @@ use super::compounds::Compound;
 use super::dosing::{Dose, Schedule};
 use super::model::{self, Arm, ArmResult, ChannelShape, Resolution, Sample, Setup};
 use super::physchem::{self, PermeabilityModel, PhysChemParams, TransportCoefficients};
-use crate::device::{self, PunctureSet};
-use crate::injury::{self, ChannelSet};
-use crate::pipeline::Timings;
+use crate::device::PunctureSet;
+use crate::injury::ChannelSet;
 use crate::scenario::Scenario;
+use crate::timings::Timings;
 use crate::units::{HOUR, MINUTE};
 
 /// Geometry of the run.
@@ -226,7 +227,6 @@ pub struct NumericsOut {
     pub voxels_intact: u64,
     pub steps_needled: u64,
     pub steps_intact: u64,
-    pub wall_s: f64,
 }
 
 /// The content of `delivery.json`.
@@ -262,12 +262,11 @@ pub struct DeliverReport {
     pub warnings: Vec<String>,
 }
 
-/// The result of `deliver`: the report, the channels it used and stage timings.
+/// The result of `deliver`: the report and the channels it used.
 pub struct DeliveryRun {
     pub report: DeliverReport,
     pub punctures: PunctureSet,
     pub channels: ChannelSet,
-    pub timings: Timings,
 }
 
 fn ratio(a: f64, b: f64) -> Option<f64> {
@@ -371,36 +370,31 @@ fn shape_at_depth(ch: &ChannelSet, depth: f64) -> ChannelShape {
     }
 }
 
-/// Runs a delivery plan on a validated scenario.
-pub fn run(scenario: &Scenario, plan: &DeliveryPlan) -> Result<DeliveryRun, DeliveryError> {
-    run_with(scenario, plan, &crate::progress::silent)
-}
-
-/// [`run`], reporting progress per stage (stage `delivery`: punctures, needled arm, intact
-/// arm).
-pub fn run_with(
-    scenario: &Scenario,
-    plan: &DeliveryPlan,
-    progress: crate::progress::Progress<'_>,
-) -> Result<DeliveryRun, DeliveryError> {
-    progress("delivery: punctures", 0, 3);
-    let wall = Instant::now();
-    let mut timings = Timings::default();
-    let mut warnings = plan.warnings.clone();
-    let (zi, zp) = scenario
+/// The index of the scenario zone a plan treats.
+pub fn plan_zone(scenario: &Scenario, plan: &DeliveryPlan) -> Result<usize, DeliveryError> {
+    scenario
         .zones
         .iter()
-        .enumerate()
-        .find(|(_, z)| z.zone.name == plan.zone)
+        .position(|z| z.zone.name == plan.zone)
         .ok_or_else(|| {
             DeliveryError::Invalid(format!("zone {:?} is not in the scenario", plan.zone))
-        })?;
-    let t = Instant::now();
-    let seed_zone = crate::rng::derive(scenario.seed, &[0, zi as u64]);
-    let set = device::generate(&zp.device, &zp.zone, &scenario.technique, seed_zone)
-        .map_err(|e| DeliveryError::Invalid(e.to_string()))?;
-    let ch = injury::channels(&set, &zp.column, &zp.device, &scenario.injury, seed_zone);
-    timings_add(&mut timings, "punctures + channels", t);
+        })
+}
+
+/// Delivery through the channels of zone `zi` (punctures and channels from the study
+/// pipeline): both arms (needled and intact) -> report. Progress per stage (stage `delivery`:
+/// needled arm, intact arm); each arm is timed into `timings`.
+pub fn deliver(
+    scenario: &Scenario,
+    plan: &DeliveryPlan,
+    zi: usize,
+    set: PunctureSet,
+    ch: ChannelSet,
+    progress: crate::progress::Progress<'_>,
+    timings: &mut Timings,
+) -> Result<DeliveryRun, DeliveryError> {
+    let mut warnings = plan.warnings.clone();
+    let zp = &scenario.zones[zi];
     if ch.channels.is_empty() {
         return Err(DeliveryError::Invalid(
             "the zone received no punctures; nothing to deliver through".into(),
@@ -503,7 +497,7 @@ pub fn run_with(
         &profile_times,
         &plan.resolution,
     )?;
-    timings_add(&mut timings, "needled arm", t);
+    timings.add("needled arm", t);
     let t = Instant::now();
     // The intact control: always a unit cell (laterally uniform, so any radius gives the same
     // result per area).
@@ -526,7 +520,7 @@ pub fn run_with(
         &profile_times,
         &res_intact,
     )?;
-    timings_add(&mut timings, "intact arm", t);
+    timings.add("intact arm", t);
     progress("delivery: intact arm", 3, 3);
 
     let threshold = plan.effect.map(|e| match e {
@@ -677,7 +671,6 @@ pub fn run_with(
             voxels_intact: it.voxels as u64,
             steps_needled: mn.steps,
             steps_intact: it.steps,
-            wall_s: wall.elapsed().as_secs_f64(),
         },
         warnings,
     };
@@ -685,13 +678,7 @@ pub fn run_with(
         report,
         punctures: set,
         channels: ch,
-        timings,
     })
-}
-
-fn timings_add(t: &mut Timings, name: &str, t0: Instant) {
-    t.stages
-        .push((name.to_string(), t0.elapsed().as_secs_f64()));
 }
 
 fn coefficients_out(co: &TransportCoefficients) -> CoefficientsOut {

@@ -54,8 +54,13 @@ pub fn run_inline(t: &toml::Table) -> Result<DeliverReport, String> {
     let text = toml::to_string(table).map_err(|e| e.to_string())?;
     let (s, plan) =
         crate::input::delivery::parse(&text, "inputs.scenario").map_err(|e| e.to_string())?;
-    super::run::run(&s, &plan)
-        .map(|r| r.report)
+    crate::study::pipeline::deliver(
+        &s,
+        &plan,
+        &crate::progress::silent,
+        &mut crate::timings::Timings::default(),
+    )
+    .map(|r| r.report)
         .map_err(|e| e.to_string())
 }
 

@@ -1,14 +1,9 @@
-//! The `simulate` pipeline: punctures → channels → healing over the protocol → outcomes.
+//! The healing stages of `simulate`, one zone at a time: lumped healing over the protocol ->
+//! outcomes ([`heal_zone`]), and the spatial resolutions ([`unit_cell_zone`], [`patch_zone`]).
 //!
-//! ```text
-//! for each zone: device::generate -> injury::channels -> lumped healing (nominal + samples)
-//! ```
-//!
-//! The puncture map of a zone is generated once and its channel statistics are applied at every
-//! session (each session's map would differ in detail, not in its per-layer averages, which are
-//! all the lumped model reads).
-
-use std::time::Instant;
+//! The zone loop, the random streams and the stage timings are the study pipeline's
+//! (`crate::study::pipeline`); this module holds what one zone needs and the `outcomes.json`
+//! types.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,10 +11,12 @@ use serde::{Deserialize, Serialize};
 use super::lumped::{InjuryInput, SessionInput};
 use super::outcomes::{self, ZoneOutcomes, ZoneResult, ZoneRun};
 use super::params::{DAY, HealingParams};
-use crate::pipeline::{self, LayerValue, Timings};
+use crate::device::PunctureSet;
+use crate::injury::ChannelSet;
+use crate::pipeline::LayerValue;
 use crate::protocol::{Concern, Protocol, Scar};
 use crate::scenario::Scenario;
-use crate::skin::{LayerKind, Person};
+use crate::skin::{LayerKind, Person, SkinColumn};
 use crate::units::{per_cm2, to_um};
 
 /// Why `simulate` could not run.
@@ -116,26 +113,6 @@ pub struct PatchZone {
     pub channels_per_session: Vec<usize>,
 }
 
-/// A progress callback: the zone's name and the spatial run's progress.
-pub type ZoneProgress<'a> = dyn FnMut(&str, &super::spatial::Progress) + 'a;
-
-/// Checkpoints, interruption and progress of the spatial resolutions. `Default`: none.
-#[derive(Default)]
-pub struct SpatialOptions<'a> {
-    /// Folder of the checkpoints (`checkpoint_<zone>_<resolution>.bin`); `None`: no
-    /// checkpoints. A checkpoint of the same run is resumed; one of another run is ignored
-    /// with a notice; a zone's checkpoint is removed once the zone is done.
-    pub checkpoint_dir: Option<std::path::PathBuf>,
-    /// Simulated days between checkpoints (besides one before every session); 0 means 30.
-    pub checkpoint_interval_days: f64,
-    /// Stop each zone's spatial run after this many steps (tests).
-    pub stop_after_steps: Option<u64>,
-    /// Called after every step of a spatial run with the zone's name.
-    pub progress: Option<&'a mut ZoneProgress<'a>>,
-    /// Coarse progress of the stages (`punctures`, `healing` per zone); `None`: silent.
-    pub stages: Option<crate::progress::Progress<'a>>,
-}
-
 /// FNV-1a 64 of a string (checkpoint fingerprints).
 fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -155,7 +132,6 @@ pub struct SimulateRun {
     pub report: SimulateReport,
     pub zones: Vec<ZoneResult>,
     pub protocol: Protocol,
-    pub timings: Timings,
     /// Unit-cell runs (resolution `unit_cell`), one per zone.
     pub unit_cells: Vec<UnitCellZone>,
     /// Patch runs (resolution `patch`), one per zone.
@@ -171,286 +147,86 @@ fn scar_out(s: &Scar) -> ScarOut {
     }
 }
 
-/// Runs `simulate` on a validated scenario with its parameters (`[params]` overrides on the
-/// defaults).
-pub fn run(s: &Scenario) -> Result<SimulateRun, SimulateError> {
-    run_with(s, &s.params.healing)
-}
-
-/// Runs `simulate` with given parameters (calibration, validation).
-pub fn run_with(s: &Scenario, p: &HealingParams) -> Result<SimulateRun, SimulateError> {
-    let punct = pipeline::run_punctures(s)?;
-    run_prepared(s, &punct, p)
-}
-
-/// Runs `simulate` at a resolution with the scenario's parameters, without checkpoints.
-pub fn run_resolution(s: &Scenario, resolution: Resolution) -> Result<SimulateRun, SimulateError> {
-    run_resolution_with(s, resolution, &mut SpatialOptions::default())
-}
-
-/// Runs `simulate` at a resolution with the scenario's parameters (healing parameters, grids
-/// and stepping from `s.params`). `unit_cell` adds, per zone,
-/// the unit cell around a channel of the mean depth at the zone's density; `patch` adds, per
-/// zone, the 3-D patch (`protocol.patch_size_mm`, `patch_voxel_um`) centred on the zone over
-/// each session's puncture map (session 1: the zone's map; later sessions: a new map of the
-/// same device and technique from a derived seed). Both use the nominal parameters (outcomes
-/// and bands still come from the lumped model), are sampled daily and keep snapshots at
-/// [`CROSS_SECTION_DAYS`] (those within the follow-up).
-pub fn run_resolution_with(
-    s: &Scenario,
-    resolution: Resolution,
-    opts: &mut SpatialOptions<'_>,
-) -> Result<SimulateRun, SimulateError> {
-    use super::spatial::{self, CheckpointSpec, Progress, RunControl};
-    let p = s.params.healing.clone();
-    let num = &s.params.numerics;
-    let stages: crate::progress::Progress<'_> = opts.stages.unwrap_or(&crate::progress::silent);
-    let punct = pipeline::run_punctures_with(s, stages)?;
-    let mut run = run_prepared_with(s, &punct, &p, stages)?;
-    if resolution == Resolution::Lumped {
-        return Ok(run);
-    }
-    let t0 = Instant::now();
-    let t_end = run.protocol.follow_up_s;
-    let days = (t_end / DAY).floor() as usize;
-    let out: Vec<f64> = (0..=days).map(|d| d as f64 * DAY).collect();
-    let snaps: Vec<f64> = CROSS_SECTION_DAYS
-        .iter()
-        .map(|d| d * DAY)
-        .filter(|&t| t <= t_end)
-        .collect();
-    // The patch's layer means are weekly, so that its steps can grow to 4 days.
-    let weekly: Vec<f64> = (0..=days / 7).map(|w| w as f64 * 7.0 * DAY).collect();
-    let scenario_key = fnv1a(&format!("{s:?}"));
-    let interval_s = if opts.checkpoint_interval_days > 0.0 {
-        opts.checkpoint_interval_days * DAY
-    } else {
-        30.0 * DAY
-    };
-    for (zi, ((set, ch, column, _), summary)) in
-        punct.sets.iter().zip(&punct.report.zones).enumerate()
-    {
-        let zone = summary.name.clone();
-        let label = if resolution == Resolution::Patch {
-            "3-D patch"
-        } else {
-            "unit cell"
-        };
-        let err = |source| SimulateError::Spatial {
-            resolution: label,
-            zone: zone.clone(),
-            source,
-        };
-        let density = set.density_m2();
-        let lumped_inj = InjuryInput::from_channels(ch, density);
-        let sessions: Vec<SessionInput> = run
-            .protocol
-            .session_times_s
-            .iter()
-            .map(|&t_s| SessionInput {
-                t_s,
-                injury: lumped_inj,
-            })
-            .collect();
-        let tag = match resolution {
-            Resolution::Patch => "patch",
-            _ => "unit_cell",
-        };
-        let ckpt = opts.checkpoint_dir.as_ref().map(|d| CheckpointSpec {
-            path: d.join(format!("checkpoint_{zone}_{tag}.bin")),
-            fingerprint: format!(
-                "needlesim {} {tag} zone {zone} scenario {scenario_key:016x}",
-                env!("CARGO_PKG_VERSION")
-            ),
-            interval_s,
-        });
-        let mut cb = |pr: &Progress| {
-            if let Some(f) = opts.progress.as_mut() {
-                f(&zone, pr);
-            }
-        };
-        let mut ctl = RunControl {
-            checkpoint: ckpt.clone(),
-            stop_after_steps: opts.stop_after_steps,
-            progress: Some(&mut cb),
-        };
-        if resolution == Resolution::UnitCell {
-            let mut cell = spatial::UnitCell::new(
-                column,
-                density,
-                s.person.age_years,
-                s.person.phototype,
-                &p,
-                &num.cell_grid(),
-            )
-            .map_err(err)?;
-            cell.channel_depth_m = ch.mean_depth_m;
-            let inj = cell.channel_injury(ch, ch.mean_depth_m, &p);
-            let all: Vec<usize> = (0..cell.model.len()).collect();
-            let r = spatial::run_controlled(
-                &mut cell.model,
-                &sessions,
-                &|_, v, _| inj[v],
-                t_end,
-                &out,
-                &snaps,
-                &all,
-                &num.cell_stepping(),
-                &mut ctl,
-            )
-            .map_err(err)?;
-            run.unit_cells.push(UnitCellZone {
-                name: zone.clone(),
-                cell,
-                run: r,
-            });
-        } else {
-            let pr = &run.protocol;
-            let g = super::patch::PatchGrid {
-                size_m: pr.patch_size_m,
-                voxel_m: pr.patch_voxel_m,
-                nz_papillary: num.patch_nz_papillary as usize,
-                nz_reticular: num.patch_nz_reticular as usize,
-                reticular_ratio: num.patch_reticular_ratio,
-            };
-            let origin = super::patch::Patch::centred_origin(ch, g.size_m).map_err(err)?;
-            let patch = super::patch::Patch::new(
-                column,
-                &g,
-                origin,
-                s.person.age_years,
-                s.person.phototype,
-                &p,
-            )
-            .map_err(err)?;
-            // Each session's puncture map: the zone's for the first, new ones after.
-            let zp = &s.zones[zi];
-            let mut maps = vec![patch.channel_injury(ch, &p)];
-            for k in 1..sessions.len() {
-                let seed = crate::rng::derive(s.seed, &[8, zi as u64, k as u64]);
-                let set_k = crate::device::generate(&zp.device, &zp.zone, &s.technique, seed)?;
-                let ch_k = crate::injury::channels(&set_k, &zp.column, &zp.device, &s.injury, seed);
-                maps.push(patch.channel_injury(&ch_k, &p));
-            }
-            let row = patch.row_through_channel(ch);
-            let plane = patch.plane(row);
-            let mut patch = patch;
-            let layers: Vec<u8> = (0..patch.model.len())
-                .map(|v| patch.model.layer_of(v) as u8)
-                .collect();
-            let r = spatial::run_controlled(
-                &mut patch.model,
-                &sessions,
-                &|k, v, _| maps[k].at(v, layers[v] as usize),
-                t_end,
-                &weekly,
-                &snaps,
-                &plane,
-                &num.patch_stepping(),
-                &mut ctl,
-            )
-            .map_err(err)?;
-            run.patches.push(PatchZone {
-                name: zone.clone(),
-                patch,
-                run: r,
-                row,
-                channels_per_session: maps.iter().map(|m| m.channels).collect(),
-            });
-        }
-        if let Some(c) = &ckpt {
-            // The zone is done: its checkpoint is no longer needed.
-            let _ = std::fs::remove_file(&c.path);
-        }
-    }
-    match resolution {
-        Resolution::Patch => {
-            timings_add(&mut run.timings, "healing 3-D patch", t0);
-            run.report.resolution = "patch".into();
-        }
-        _ => {
-            timings_add(&mut run.timings, "healing unit cell", t0);
-            run.report.resolution = "unit_cell".into();
-        }
-    }
-    Ok(run)
-}
-
-/// Runs the healing stage on already generated punctures (calibration reuses them).
-pub fn run_prepared(
-    s: &Scenario,
-    punct: &pipeline::PuncturesRun,
-    p: &HealingParams,
-) -> Result<SimulateRun, SimulateError> {
-    run_prepared_with(s, punct, p, &crate::progress::silent)
-}
-
-/// [`run_prepared`], reporting progress per zone (stage `healing`).
-pub fn run_prepared_with(
-    s: &Scenario,
-    punct: &pipeline::PuncturesRun,
-    p: &HealingParams,
-    progress: crate::progress::Progress<'_>,
-) -> Result<SimulateRun, SimulateError> {
-    let protocol = s
-        .protocol
+/// The scenario's protocol, or the error `simulate` gives without one.
+pub fn protocol_of(s: &Scenario) -> Result<Protocol, SimulateError> {
+    s.protocol
         .clone()
-        .ok_or_else(|| SimulateError::NoProtocol(s.title.clone()))?;
-    let mut timings = punct.timings.clone();
-    let mut zones = Vec::new();
-    let mut results = Vec::new();
-    for (zi, ((set, ch, column, _), summary)) in
-        punct.sets.iter().zip(&punct.report.zones).enumerate()
-    {
-        progress("healing", zi, punct.sets.len());
-        let t0 = Instant::now();
-        let density = set.density_m2();
-        let inj = InjuryInput::from_channels(ch, density);
-        let sessions: Vec<SessionInput> = protocol
-            .session_times_s
-            .iter()
-            .map(|&t_s| SessionInput { t_s, injury: inj })
-            .collect();
-        let run = ZoneRun {
-            column,
-            age_years: s.person.age_years,
-            phototype: s.person.phototype,
-            sessions,
-            protocol: &protocol,
-            spacing_m: if density > 0.0 {
-                1.0 / density.sqrt()
-            } else {
-                1.0
-            },
-        };
-        let seed = crate::rng::derive(s.seed, &[5, zi as u64]);
-        let res = outcomes::run_zone_with(&run, p, s.params.numerics.accuracy(), seed).map_err(|source| SimulateError::Ode {
-            zone: summary.name.clone(),
-            source,
-        })?;
-        timings_add(&mut timings, "healing", t0);
-        zones.push(ZoneHealing {
-            name: summary.name.clone(),
-            site: summary.site.clone(),
-            injury: InjuryOut {
-                mean_depth_um: to_um(ch.mean_depth_m),
-                density_per_cm2: per_cm2(density),
-                bleeding_fraction: ch.bleeding_fraction,
-                injured_volume_fraction: LayerKind::ALL
-                    .iter()
-                    .map(|&layer| LayerValue {
-                        layer,
-                        value: ch.injured_volume_fraction[layer.index()],
-                    })
-                    .collect(),
-                open_surface_fraction: ch.open_surface_fraction,
-            },
-            outcomes: res.outcomes.clone(),
-        });
-        results.push(res);
-    }
-    progress("healing", punct.sets.len(), punct.sets.len());
-    let report = SimulateReport {
+        .ok_or_else(|| SimulateError::NoProtocol(s.title.clone()))
+}
+
+/// The sessions of a protocol, each with the same per-layer injury.
+fn sessions_of(protocol: &Protocol, injury: InjuryInput) -> Vec<SessionInput> {
+    protocol
+        .session_times_s
+        .iter()
+        .map(|&t_s| SessionInput { t_s, injury })
+        .collect()
+}
+
+/// One zone's channels as the healing stages read them.
+pub struct ZoneInjury<'a> {
+    pub name: &'a str,
+    pub site: &'a str,
+    pub set: &'a PunctureSet,
+    pub channels: &'a ChannelSet,
+    pub column: &'a SkinColumn,
+}
+
+/// Healing of one zone over the protocol's sessions with the lumped model (nominal parameters
+/// and the protocol's parameter samples, from the stream `seed`): the zone's injury at every
+/// session -> the healing cascade -> outcomes with bands. The puncture map is generated once and
+/// its channel statistics are applied at every session (each session's map would differ in
+/// detail, not in its per-layer averages, which are all the lumped model reads).
+pub fn heal_zone(
+    s: &Scenario,
+    protocol: &Protocol,
+    z: &ZoneInjury<'_>,
+    p: &HealingParams,
+    seed: u64,
+) -> Result<(ZoneHealing, ZoneResult), SimulateError> {
+    let (set, ch) = (z.set, z.channels);
+    let density = set.density_m2();
+    let inj = InjuryInput::from_channels(ch, density);
+    let run = ZoneRun {
+        column: z.column,
+        age_years: s.person.age_years,
+        phototype: s.person.phototype,
+        sessions: sessions_of(protocol, inj),
+        protocol,
+        spacing_m: if density > 0.0 {
+            1.0 / density.sqrt()
+        } else {
+            1.0
+        },
+    };
+    let res = outcomes::run_zone_with(&run, p, s.params.numerics.accuracy(), seed).map_err(|source| SimulateError::Ode {
+        zone: z.name.to_string(),
+        source,
+    })?;
+    let zone = ZoneHealing {
+        name: z.name.to_string(),
+        site: z.site.to_string(),
+        injury: InjuryOut {
+            mean_depth_um: to_um(ch.mean_depth_m),
+            density_per_cm2: per_cm2(density),
+            bleeding_fraction: ch.bleeding_fraction,
+            injured_volume_fraction: LayerKind::ALL
+                .iter()
+                .map(|&layer| LayerValue {
+                    layer,
+                    value: ch.injured_volume_fraction[layer.index()],
+                })
+                .collect(),
+            open_surface_fraction: ch.open_surface_fraction,
+        },
+        outcomes: res.outcomes.clone(),
+    };
+    Ok((zone, res))
+}
+
+/// The content of `outcomes.json` (resolution `lumped`; the spatial stages rename it).
+pub fn report(s: &Scenario, protocol: &Protocol, zones: Vec<ZoneHealing>) -> SimulateReport {
+    SimulateReport {
         schema_version: crate::SCHEMA_VERSION.into(),
         needlesim_version: env!("CARGO_PKG_VERSION").into(),
         title: s.title.clone(),
@@ -466,21 +242,181 @@ pub fn run_prepared_with(
         },
         zones,
         warnings: s.warnings.clone(),
+    }
+}
+
+/// Output and snapshot times of the spatial resolutions.
+pub struct SpatialTimes {
+    pub t_end_s: f64,
+    /// Daily (unit cell).
+    pub daily_s: Vec<f64>,
+    /// Weekly (the patch's layer means, so that its steps can grow to 4 days).
+    pub weekly_s: Vec<f64>,
+    /// [`CROSS_SECTION_DAYS`] within the follow-up.
+    pub snapshots_s: Vec<f64>,
+}
+
+impl SpatialTimes {
+    pub fn of(protocol: &Protocol) -> SpatialTimes {
+        let t_end = protocol.follow_up_s;
+        let days = (t_end / DAY).floor() as usize;
+        SpatialTimes {
+            t_end_s: t_end,
+            daily_s: (0..=days).map(|d| d as f64 * DAY).collect(),
+            weekly_s: (0..=days / 7).map(|w| w as f64 * 7.0 * DAY).collect(),
+            snapshots_s: CROSS_SECTION_DAYS
+                .iter()
+                .map(|d| d * DAY)
+                .filter(|&t| t <= t_end)
+                .collect(),
+        }
+    }
+}
+
+/// The checkpoint of a zone's spatial run (`checkpoint_<zone>_<tag>.bin` in `dir`), identified
+/// by the version, the resolution, the zone and the whole validated scenario.
+pub fn checkpoint_spec(
+    s: &Scenario,
+    dir: &std::path::Path,
+    zone: &str,
+    resolution: Resolution,
+    interval_days: f64,
+) -> super::spatial::CheckpointSpec {
+    let tag = match resolution {
+        Resolution::Patch => "patch",
+        _ => "unit_cell",
     };
-    Ok(SimulateRun {
-        report,
-        zones: results,
-        protocol,
-        timings,
-        unit_cells: Vec::new(),
-        patches: Vec::new(),
+    let scenario_key = fnv1a(&format!("{s:?}"));
+    super::spatial::CheckpointSpec {
+        path: dir.join(format!("checkpoint_{zone}_{tag}.bin")),
+        fingerprint: format!(
+            "needlesim {} {tag} zone {zone} scenario {scenario_key:016x}",
+            env!("CARGO_PKG_VERSION")
+        ),
+        interval_s: if interval_days > 0.0 {
+            interval_days * DAY
+        } else {
+            30.0 * DAY
+        },
+    }
+}
+
+/// The unit cell around a channel of the zone's mean depth at its density, run through the
+/// protocol with the nominal parameters (sampled daily, snapshots at [`CROSS_SECTION_DAYS`]).
+pub fn unit_cell_zone(
+    s: &Scenario,
+    protocol: &Protocol,
+    z: &ZoneInjury<'_>,
+    p: &HealingParams,
+    times: &SpatialTimes,
+    ctl: &mut super::spatial::RunControl<'_>,
+) -> Result<UnitCellZone, SimulateError> {
+    use super::spatial;
+    let err = |source| SimulateError::Spatial {
+        resolution: "unit cell",
+        zone: z.name.to_string(),
+        source,
+    };
+    let ch = z.channels;
+    let density = z.set.density_m2();
+    let sessions = sessions_of(protocol, InjuryInput::from_channels(ch, density));
+    let mut cell = spatial::UnitCell::new(
+        z.column,
+        density,
+        s.person.age_years,
+        s.person.phototype,
+        p,
+        &s.params.numerics.cell_grid(),
+    )
+    .map_err(err)?;
+    cell.channel_depth_m = ch.mean_depth_m;
+    let inj = cell.channel_injury(ch, ch.mean_depth_m, p);
+    let all: Vec<usize> = (0..cell.model.len()).collect();
+    let r = spatial::run_controlled(
+        &mut cell.model,
+        &sessions,
+        &|_, v, _| inj[v],
+        times.t_end_s,
+        &times.daily_s,
+        &times.snapshots_s,
+        &all,
+        &s.params.numerics.cell_stepping(),
+        ctl,
+    )
+    .map_err(err)?;
+    Ok(UnitCellZone {
+        name: z.name.to_string(),
+        cell,
+        run: r,
     })
 }
 
-fn timings_add(t: &mut Timings, name: &str, t0: Instant) {
-    let dt = t0.elapsed().as_secs_f64();
-    match t.stages.iter_mut().find(|(n, _)| n == name) {
-        Some((_, v)) => *v += dt,
-        None => t.stages.push((name.to_string(), dt)),
-    }
+/// The 3-D patch (`protocol.patch_size_mm`, `patch_voxel_um`) centred on the zone, over each
+/// session's channels (`later_sessions[k - 1]` for session k > 0; session 0 is the zone's map),
+/// run with the nominal parameters (layer means weekly, snapshots at [`CROSS_SECTION_DAYS`]).
+pub fn patch_zone(
+    s: &Scenario,
+    protocol: &Protocol,
+    z: &ZoneInjury<'_>,
+    later_sessions: &[ChannelSet],
+    p: &HealingParams,
+    times: &SpatialTimes,
+    ctl: &mut super::spatial::RunControl<'_>,
+) -> Result<PatchZone, SimulateError> {
+    use super::patch::{Patch, PatchGrid};
+    use super::spatial;
+    let err = |source| SimulateError::Spatial {
+        resolution: "3-D patch",
+        zone: z.name.to_string(),
+        source,
+    };
+    let ch = z.channels;
+    let density = z.set.density_m2();
+    let sessions = sessions_of(protocol, InjuryInput::from_channels(ch, density));
+    let g = PatchGrid {
+        size_m: protocol.patch_size_m,
+        voxel_m: protocol.patch_voxel_m,
+        nz_papillary: s.params.numerics.patch_nz_papillary as usize,
+        nz_reticular: s.params.numerics.patch_nz_reticular as usize,
+        reticular_ratio: s.params.numerics.patch_reticular_ratio,
+    };
+    let origin = Patch::centred_origin(ch, g.size_m).map_err(err)?;
+    let mut patch = Patch::new(
+        z.column,
+        &g,
+        origin,
+        s.person.age_years,
+        s.person.phototype,
+        p,
+    )
+    .map_err(err)?;
+    let maps: Vec<_> = std::iter::once(ch)
+        .chain(later_sessions)
+        .take(sessions.len().max(1))
+        .map(|c| patch.channel_injury(c, p))
+        .collect();
+    let row = patch.row_through_channel(ch);
+    let plane = patch.plane(row);
+    let layers: Vec<u8> = (0..patch.model.len())
+        .map(|v| patch.model.layer_of(v) as u8)
+        .collect();
+    let r = spatial::run_controlled(
+        &mut patch.model,
+        &sessions,
+        &|k, v, _| maps[k].at(v, layers[v] as usize),
+        times.t_end_s,
+        &times.weekly_s,
+        &times.snapshots_s,
+        &plane,
+        &s.params.numerics.patch_stepping(),
+        ctl,
+    )
+    .map_err(err)?;
+    Ok(PatchZone {
+        name: z.name.to_string(),
+        patch,
+        run: r,
+        row,
+        channels_per_session: maps.iter().map(|m| m.channels).collect(),
+    })
 }

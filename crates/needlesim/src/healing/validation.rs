@@ -5,7 +5,6 @@
 
 use super::outcomes::Band;
 use super::params::{DAY, HealingParams};
-use super::simulate;
 use crate::scenario::Scenario;
 
 /// The healing metric names.
@@ -56,7 +55,15 @@ pub fn evaluate_banded(
     {
         pr.report_times_s.push(day * DAY);
     }
-    let run = simulate::run_prepared(&s, punct, p).map_err(|e| e.to_string())?;
+    // The healing stage of the study pipeline on the prepared zones.
+    let run = crate::study::pipeline::heal(
+        &s,
+        punct,
+        p,
+        &crate::progress::silent,
+        &mut crate::timings::Timings::default(),
+    )
+    .map_err(|e| e.to_string())?;
     let z = run.report.zones.first().ok_or("the scenario has no zone")?;
     let o = &z.outcomes;
     let tp = o

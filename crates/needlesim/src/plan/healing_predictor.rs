@@ -16,14 +16,14 @@ use std::sync::Mutex;
 use super::patient::{ConcernKind, ScarType};
 use super::predict::{Band, PredictInput, Prediction, Predictor, TrajectoryPoint};
 use super::recommend::{device_at, technique};
-use crate::device::{self, Shape, Zone};
+use crate::device::{Shape, Zone};
 use crate::healing::HealingParams;
 use crate::healing::lumped::Accuracy;
 use crate::params::{ModelParams, PlannerParams};
 use crate::healing::lumped::{InjuryInput, SessionInput};
 use crate::healing::outcomes::{self, ZoneRun};
 use crate::healing::params::DAY;
-use crate::injury::{self, InjuryParams};
+use crate::injury::InjuryParams;
 use crate::protocol::{self, Concern as HConcern, Protocol as HProtocol, ScarKind};
 
 /// Follow-up after the last session at which the result is read, days.
@@ -116,8 +116,17 @@ impl HealingPredictor {
                 height_m: 0.01,
             },
         };
-        let set = device::generate(&dev, &zone, &tech, SEED).map_err(|e| e.to_string())?;
-        let ch = injury::channels(&set, input.column, &dev, &self.injury, SEED);
+        // Stage 1 of the study pipeline, as for a scenario zone.
+        let (set, ch) = crate::study::pipeline::channels(
+            &dev,
+            &zone,
+            &tech,
+            input.column,
+            &self.injury,
+            SEED,
+            &mut crate::timings::Timings::default(),
+        )
+        .map_err(|e| e.to_string())?;
         let density = set.density_m2();
         let spacing = if density > 0.0 {
             1.0 / density.sqrt()

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::injury::InjuryParams;
 use crate::skin::Person;
+use crate::timings::Timings;
 pub use date::Date;
 pub use numbing::{LabelNumbing, ModelNumbing, NumbingModel};
 pub use patient::{Patient, PatientError, PatientFile};
@@ -148,9 +149,6 @@ pub struct Plan {
     pub goals: patient::Goals,
     /// Every source cited in this plan.
     pub sources: Vec<evidence::CitedSource>,
-    /// Stage timings, ms.
-    #[serde(default)]
-    pub timings_ms: BTreeMap<String, f64>,
 }
 
 /// Errors making a plan (input errors are caught by [`patient::validate`]).
@@ -183,10 +181,19 @@ impl Default for Models<'_> {
 
 /// Makes the plan.
 pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
-    let mut timings = BTreeMap::new();
+    plan_timed(p, models, &mut Timings::default())
+}
+
+/// Makes the plan, timing its stages (`plan: screen`, `plan: recommend`, `plan: numbing`,
+/// `plan: predict+optimise`) into `timings`.
+pub fn plan_timed(
+    p: &Patient,
+    models: &Models<'_>,
+    timings: &mut Timings,
+) -> Result<Plan, PlanError> {
     let t0 = Instant::now();
     let findings = rules::screen(p);
-    timings.insert("screen".into(), t0.elapsed().as_secs_f64() * 1e3);
+    timings.add("plan: screen", t0);
 
     let t1 = Instant::now();
     let params = p.params.injury.clone();
@@ -199,7 +206,7 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
             })?,
         );
     }
-    timings.insert("recommend".into(), t1.elapsed().as_secs_f64() * 1e3);
+    timings.add("plan: recommend", t1);
 
     let deepest = zones.iter().map(|z| z.setting_mm).fold(0.0, f64::max);
     let t_numb = Instant::now();
@@ -208,7 +215,7 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
     let numbing = models
         .numbing
         .onset(p.goals.numbing, &p.person, &zone_sites, deepest);
-    timings.insert("numbing".into(), t_numb.elapsed().as_secs_f64() * 1e3);
+    timings.add("plan: numbing", t_numb);
     let visits = visits(&zones, &numbing, &p.params.planner);
     let verdict = verdict(p, &findings, &zones);
 
@@ -249,7 +256,7 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
         },
         Some(pred) => predict_all(p, &zones, pred, &params),
     };
-    timings.insert("predict+optimise".into(), t2.elapsed().as_secs_f64() * 1e3);
+    timings.add("plan: predict+optimise", t2);
 
     let mut keys: Vec<String> = Vec::new();
     let mut add = |k: &String| {
@@ -279,7 +286,6 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
         .map(evidence::CitedSource::from)
         .collect();
 
-    timings.insert("total".into(), t0.elapsed().as_secs_f64() * 1e3);
     Ok(Plan {
         schema_version: crate::SCHEMA_VERSION.into(),
         disclaimer: DISCLAIMER.into(),
@@ -297,7 +303,6 @@ pub fn plan(p: &Patient, models: &Models<'_>) -> Result<Plan, PlanError> {
         prediction,
         goals: p.goals.clone(),
         sources,
-        timings_ms: timings,
     })
 }
 

@@ -935,10 +935,7 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
 /// The self-contained HTML report (inline CSS and SVG; no external assets), made through the
 /// library; the command line adds its inputs and run information to [`page`].
 pub fn html(plan: &Plan) -> String {
-    page(plan).finish(
-        &crate::report::html::RunInfo::library(None),
-        &crate::validate::Baseline::stored(),
-    )
+    page(plan).finish(&crate::report::html::RunInfo::library(None))
 }
 
 /// The plan as a report page (shared HTML builder, [`crate::report::html::Page`]).
@@ -966,7 +963,8 @@ pub fn page(plan: &Plan) -> crate::report::html::Page {
             crate::validate::Part::Healing,
         ]);
     }
-    page.parts(&parts).raw(&body(plan));
+    page.validation_status(crate::validate::status_rows(&parts))
+        .raw(&body(plan));
     page
 }
 

@@ -4,11 +4,19 @@
 //!
 //! A [`Page`] collects sections (summary, figures, tables); [`Page::finish`] adds what every
 //! report carries: the inputs (file text and resolved parameters), the validation status of the
-//! model parts the run used, and the version, seed and exact command needed to repeat the run.
+//! model parts the run used (given as data, [`StatusRow`]), and the version, seed and exact
+//! command needed to repeat the run.
 
 use std::fmt::Write as _;
 
-use crate::validate::{Baseline, Part, PartStatus};
+/// The validation status of one model part, as shown: its label and the passing and open case
+/// ids.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatusRow {
+    pub label: String,
+    pub pass: Vec<String>,
+    pub open: Vec<String>,
+}
 
 /// Escapes text for HTML and SVG.
 pub fn esc(s: &str) -> String {
@@ -84,7 +92,7 @@ pub struct Page {
     body: String,
     inputs: Vec<Input>,
     resolved: Option<(String, String)>,
-    parts: Vec<Part>,
+    status: Option<Vec<StatusRow>>,
 }
 
 impl Page {
@@ -137,15 +145,15 @@ impl Page {
         self
     }
 
-    /// Declares the model parts the run used (for the validation status section).
-    pub fn parts(&mut self, parts: &[Part]) -> &mut Page {
-        self.parts = parts.to_vec();
+    /// Sets the validation status of the model parts the run used (from the reviewed
+    /// validation results built into this version).
+    pub fn validation_status(&mut self, rows: Vec<StatusRow>) -> &mut Page {
+        self.status = Some(rows);
         self
     }
 
-    /// The finished HTML document, with the validation status from `baseline` (the stored
-    /// results) and the run information.
-    pub fn finish(&self, info: &RunInfo, baseline: &Baseline) -> String {
+    /// The finished HTML document, with the run information.
+    pub fn finish(&self, info: &RunInfo) -> String {
         let mut h = String::with_capacity(self.body.len() + 8192);
         let _ = write!(
             h,
@@ -162,10 +170,10 @@ impl Page {
                 .map_or(String::new(), |s| format!(" &middot; seed {s}"))
         );
         h.push_str(&self.body);
-        if !self.parts.is_empty() {
+        if let Some(rows) = &self.status {
             h.push_str("<h2>Validation status of the model parts used</h2>\n");
             h.push_str(&validation_status_html(
-                &baseline.by_part(&self.parts),
+                rows,
                 "From the reviewed validation results (validation/baseline.json) built into this version; the cases and their reasons are in docs/VALIDATION.md.",
             ));
         }
@@ -210,7 +218,7 @@ pub fn figure_div(svg: &str) -> String {
 
 /// The validation status per model part: passing and open case ids; `source` says where the
 /// results come from (plain text).
-pub fn validation_status_html(parts: &[PartStatus], source: &str) -> String {
+pub fn validation_status_html(parts: &[StatusRow], source: &str) -> String {
     let mut h = format!(
         "<p class=\"small\">{} Open cases are published measurements the model does not reach yet.</p>\n<div class=\"scroll\"><table><tr><th>model part</th><th>pass</th><th>open</th></tr>\n",
         esc(source)
@@ -219,7 +227,7 @@ pub fn validation_status_html(parts: &[PartStatus], source: &str) -> String {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td><span class=\"pass\">{}</span> <span class=\"small\">{}</span></td><td><span class=\"{}\">{}</span> <span class=\"small\">{}</span></td></tr>",
-            esc(p.part.label()),
+            esc(&p.label),
             p.pass.len(),
             esc(&p.pass.join(", ")),
             if p.open.is_empty() { "small" } else { "open" },
@@ -267,13 +275,17 @@ mod tests {
         p.section("Summary", "<p>x</p>")
             .figure("fig", "<svg viewBox=\"0 0 1 1\"></svg>")
             .input("a.toml", "seed = 3\nname = \"<b>\"")
-            .parts(&[Part::Skin]);
+            .validation_status(vec![StatusRow {
+                label: "skin columns".into(),
+                pass: vec!["V01".into()],
+                open: Vec::new(),
+            }]);
         let info = RunInfo {
             command_line: "needlesim punctures a.toml --seed 3".into(),
             version: "0.1.0".into(),
             seed: Some(3),
         };
-        let h = p.finish(&info, &Baseline::stored());
+        let h = p.finish(&info);
         assert!(h.contains("name=\"viewport\""));
         assert!(h.contains("T &lt;1&gt;"));
         assert!(h.contains("&quot;&lt;b&gt;&quot;"));

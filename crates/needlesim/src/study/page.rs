@@ -1,0 +1,481 @@
+//! The result files and the HTML report of a [`StudyRun`], per command.
+
+use super::{Outcome, OutputFile, StudyRun};
+use crate::delivery::run::DeliverReport;
+use crate::error::{Error, Result};
+use crate::healing::cross_section as xs;
+use crate::healing::params::DAY;
+use crate::healing::report as hr;
+use crate::healing::simulate::{SimulateReport, SimulateRun};
+use crate::healing::spatial::{Snapshot, SpatialRun};
+use crate::pipeline::PuncturesReport;
+use crate::report::html::{self, Page, RunInfo};
+use crate::report::{self};
+use crate::validate::{Part, status_rows};
+
+/// Punctures drawn per zone map in the HTML report (the SVG files keep
+/// [`report::MAP_MAX_POINTS`]), so a many-zone report stays light on a phone.
+pub const REPORT_MAP_POINTS: usize = 3_000;
+
+fn plot(what: &str, r: std::io::Result<String>) -> Result<String> {
+    r.map_err(|source| Error::Plot {
+        what: what.into(),
+        source,
+    })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_string_pretty(v)
+        .map(String::into_bytes)
+        .map_err(|e| Error::Input(format!("serialising the results: {e}")))
+}
+
+/// The result files of a run (no timings, no report).
+pub fn files(run: &StudyRun) -> Result<Vec<OutputFile>> {
+    let mut f = Vec::new();
+    match &run.result {
+        Outcome::Punctures { scenario, run: r } => {
+            for (zone, (_, ch, column, _)) in scenario.zones.iter().zip(&r.sets) {
+                let name = &zone.zone.name;
+                f.push(OutputFile::new(
+                    format!("channels_{name}.csv"),
+                    report::channels_csv(ch),
+                ));
+                let svg = format!("zone_{name}.svg");
+                f.push(OutputFile::new(
+                    &svg,
+                    plot(&svg, report::zone_map_svg(&zone.zone, ch))?,
+                ));
+                let svg = format!("depth_{name}.svg");
+                f.push(OutputFile::new(
+                    &svg,
+                    plot(&svg, report::depth_histogram_svg(&zone.zone, column, ch))?,
+                ));
+            }
+            f.push(OutputFile::new("punctures.json", json(&r.report)?));
+        }
+        Outcome::Deliver { run: r, .. } => {
+            use crate::delivery::report as dr;
+            let r = &r.report;
+            f.push(OutputFile::new("delivery_series.csv", dr::series_csv(r)));
+            f.push(OutputFile::new(
+                "delivery_profiles.csv",
+                dr::profiles_csv(r),
+            ));
+            f.push(OutputFile::new(
+                "delivery_time.svg",
+                plot("delivery_time.svg", dr::time_svg(r))?,
+            ));
+            f.push(OutputFile::new(
+                "delivery_profile.svg",
+                plot("delivery_profile.svg", dr::profile_svg(r))?,
+            ));
+            f.push(OutputFile::new("delivery.json", json(r)?));
+        }
+        Outcome::Simulate { run: r, .. } => {
+            for (zone, res) in r.report.zones.iter().zip(&r.zones) {
+                let name = &zone.name;
+                f.push(OutputFile::new(
+                    format!("timeseries_{name}.csv"),
+                    hr::timeseries_csv(res),
+                ));
+                let svg = format!("timecourse_{name}.svg");
+                f.push(OutputFile::new(
+                    &svg,
+                    plot(&svg, hr::timecourse_svg(name, res, &r.protocol))?,
+                ));
+                let svg = format!("response_{name}.svg");
+                f.push(OutputFile::new(
+                    &svg,
+                    plot(&svg, hr::response_svg(name, res, &r.protocol))?,
+                ));
+            }
+            for v in spatial_views(r) {
+                f.push(OutputFile::new(
+                    format!("{}_{}.csv", v.prefix, v.name),
+                    xs::layer_means_csv(v.run),
+                ));
+                for snap in &v.run.snapshots {
+                    let svg = format!("cross_section_{}_day{:.0}.svg", v.name, snap.t_s / DAY);
+                    f.push(OutputFile::new(&svg, plot(&svg, (v.section)(snap))?));
+                }
+            }
+            f.push(OutputFile::new("outcomes.json", json(&r.report)?));
+        }
+        Outcome::Plan { plan, .. } => {
+            f.push(OutputFile::new("plan.json", json(plan)?));
+        }
+    }
+    Ok(f)
+}
+
+/// The self-contained HTML report of a run.
+pub fn page(run: &StudyRun, info: &RunInfo) -> Result<String> {
+    let src = &run.source;
+    let mut page = match &run.result {
+        Outcome::Punctures { scenario, run: r } => {
+            let rep = &r.report;
+            let mut page = Page::new(
+                &format!("Punctures: {}", rep.title),
+                &format!("needlesim punctures · {}", src.name),
+            );
+            page.validation_status(status_rows(&[Part::Skin, Part::Devices, Part::Injury]));
+            page.section("Summary", &punctures_summary_html(rep));
+            for (zone, (_, ch, column, _)) in scenario.zones.iter().zip(&r.sets) {
+                let name = &zone.zone.name;
+                page.raw(&format!("<h2>Zone {}</h2>", html::esc(name)));
+                page.figure(
+                    &format!("Puncture map of zone {name}: punctures coloured by effective depth (thinned to at most {REPORT_MAP_POINTS}); detail of the centre to scale."),
+                    &plot("zone map", report::zone_map_svg_thinned(&zone.zone, ch, REPORT_MAP_POINTS))?,
+                );
+                page.figure(
+                    &format!(
+                        "Effective channel depth in zone {name}, by the deepest layer reached."
+                    ),
+                    &plot(
+                        "depth histogram",
+                        report::depth_histogram_svg(&zone.zone, column, ch),
+                    )?,
+                );
+            }
+            page.resolved(
+                "Resolved scenario (validated, SI units)",
+                &format!("{scenario:#?}"),
+            );
+            page
+        }
+        Outcome::Deliver {
+            scenario,
+            plan,
+            run: r,
+        } => {
+            use crate::delivery::report as dr;
+            let r = &r.report;
+            let mut page = Page::new(
+                &format!("Delivery: {}", r.title),
+                &format!("needlesim deliver · {}", src.name),
+            );
+            page.validation_status(status_rows(&[
+                Part::Skin,
+                Part::Devices,
+                Part::Injury,
+                Part::Delivery,
+            ]));
+            page.section("Summary", &delivery_summary_html(r));
+            page.section("Figures", "");
+            page.figure(
+                "Amounts over time, needled skin against intact skin.",
+                &plot("delivery_time.svg", dr::time_svg(r))?,
+            );
+            page.figure(
+                "Concentration against depth at the sampled times.",
+                &plot("delivery_profile.svg", dr::profile_svg(r))?,
+            );
+            page.resolved(
+                "Resolved scenario and delivery plan (validated, SI units)",
+                &format!("{scenario:#?}\n\n{plan:#?}"),
+            );
+            page
+        }
+        Outcome::Simulate { scenario, run: r } => {
+            let rep = &r.report;
+            let mut page = Page::new(
+                &format!("Healing simulation: {}", rep.title),
+                &format!(
+                    "needlesim simulate · {} · {} model",
+                    src.name, rep.resolution
+                ),
+            );
+            page.validation_status(status_rows(&[
+                Part::Skin,
+                Part::Devices,
+                Part::Injury,
+                Part::Healing,
+            ]));
+            page.section("Summary", &simulate_summary_html(rep));
+            let views = spatial_views(r);
+            for (zone, res) in rep.zones.iter().zip(&r.zones) {
+                let name = &zone.name;
+                page.raw(&format!("<h2>Zone {}</h2>", html::esc(name)));
+                page.figure(
+                    &format!("Zone {name}: tissue change over time with the 5-95 % band over parameter samples; dashed lines mark the sessions."),
+                    &plot("timecourse", hr::timecourse_svg(name, res, &r.protocol))?,
+                );
+                page.figure(
+                    &format!("Zone {name}: inflammation and repair after the sessions."),
+                    &plot("response", hr::response_svg(name, res, &r.protocol))?,
+                );
+                for v in views.iter().filter(|v| v.name == name) {
+                    for snap in &v.run.snapshots {
+                        page.figure(
+                            &format!("Zone {name}: {}, day {:.0}.", v.caption, snap.t_s / DAY),
+                            &plot("cross-section", (v.section)(snap))?,
+                        );
+                    }
+                }
+            }
+            page.resolved(
+                "Resolved scenario (validated, SI units)",
+                &format!("{scenario:#?}"),
+            );
+            page
+        }
+        Outcome::Plan { patient, plan } => {
+            let mut page = crate::plan::render::page(plan);
+            page.resolved(
+                "Resolved patient (validated)",
+                &String::from_utf8_lossy(&json(patient)?),
+            );
+            page
+        }
+    };
+    if !src.name.is_empty() || !src.text.is_empty() {
+        page.input(&src.name, &src.text);
+    }
+    Ok(page.finish(info))
+}
+
+fn num_cell(v: f64, digits: usize) -> String {
+    format!("#{v:.digits$}")
+}
+
+fn punctures_summary_html(r: &PuncturesReport) -> String {
+    let rows: Vec<Vec<String>> = r
+        .zones
+        .iter()
+        .map(|z| {
+            vec![
+                html::esc(&z.name),
+                html::esc(&z.site),
+                num_cell(z.area_cm2, 1),
+                format!("#{}", z.punctures),
+                num_cell(z.density_per_cm2, 0),
+                format!(
+                    "#{:.0} ± {:.0} ({:.0}-{:.0})",
+                    z.depth.mean_um, z.depth.sd_um, z.depth.p5_um, z.depth.p95_um
+                ),
+                num_cell(z.bleeding_fraction * 100.0, 0),
+                num_cell(z.needling_min, 1),
+            ]
+        })
+        .collect();
+    let mut h = html::table(
+        &[
+            "zone",
+            "site",
+            "area (cm²)",
+            "punctures",
+            "density (/cm²)",
+            "depth mean ± SD (p5-p95), µm",
+            "bleeding (%)",
+            "needling (min)",
+        ],
+        &rows,
+    );
+    let t = &r.session;
+    h.push_str(&format!(
+        "<p>Session: preparation {:.0} + numbing {:.0} ({}) + needling {:.1} + aftercare {:.0} = <b>{:.0} min</b>.</p>",
+        t.preparation_min,
+        t.numbing_min,
+        html::esc(t.numbing.name()),
+        t.needling_min,
+        t.aftercare_min,
+        t.total_min
+    ));
+    for w in &r.warnings {
+        h.push_str(&format!("<p class=\"open\">Warning: {}</p>", html::esc(w)));
+    }
+    h
+}
+
+fn band_text(b: &crate::healing::outcomes::Band, digits: usize) -> String {
+    format!(
+        "#{:.digits$} [{:.digits$}, {:.digits$}]",
+        b.nominal, b.p5, b.p95
+    )
+}
+
+/// One spatial run's outputs (unit cell or 3-D patch): its zone, the prefix of its CSV, the
+/// caption of its cross-sections and how to draw one at a snapshot.
+pub struct SpatialView<'a> {
+    pub name: &'a str,
+    pub prefix: &'static str,
+    pub caption: &'static str,
+    pub run: &'a SpatialRun,
+    pub section: SectionFn<'a>,
+}
+
+type SectionFn<'a> = Box<dyn Fn(&Snapshot) -> std::io::Result<String> + 'a>;
+
+/// The unit cells, then the 3-D patches, of a simulate run.
+pub fn spatial_views(run: &SimulateRun) -> Vec<SpatialView<'_>> {
+    let cells = run.unit_cells.iter().map(|uc| SpatialView {
+        name: &uc.name,
+        prefix: "unit_cell",
+        caption: "unit cell around one channel",
+        run: &uc.run,
+        section: Box::new(move |snap| {
+            xs::unit_cell_svg(
+                &uc.name,
+                &uc.cell.model,
+                uc.cell.grid.r_faces(),
+                uc.cell.grid.z_faces(),
+                snap,
+            )
+        }),
+    });
+    let patches = run.patches.iter().map(|pz| SpatialView {
+        name: &pz.name,
+        prefix: "patch",
+        caption: "3-D patch, depth section through the channel nearest its centre",
+        run: &pz.run,
+        section: Box::new(move |snap| {
+            // The x-z plane through the channel nearest the patch centre.
+            let x_faces: Vec<f64> = (0..=pz.patch.n)
+                .map(|i| i as f64 * pz.patch.voxel_m)
+                .collect();
+            xs::patch_svg(
+                &pz.name,
+                &pz.patch.model,
+                &x_faces,
+                pz.patch.grid.z_faces(),
+                (pz.row as f64 + 0.5) * pz.patch.voxel_m,
+                snap,
+            )
+        }),
+    });
+    cells.chain(patches).collect()
+}
+
+fn simulate_summary_html(r: &SimulateReport) -> String {
+    let mut h = format!(
+        "<p>Sessions on days {}; follow-up {:.0} days; seed {}. Values are nominal with the 5-95 % band over parameter samples in brackets.</p>",
+        r.protocol
+            .session_days
+            .iter()
+            .map(|d| format!("{d:.0}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        r.protocol.follow_up_days,
+        r.seed
+    );
+    for z in &r.zones {
+        let o = &z.outcomes;
+        h.push_str(&format!(
+            "<h3>Zone {} ({})</h3><p>Channels: mean depth {:.0} µm, {:.0} /cm², {:.0} % bleeding. Downtime {:.1} days [{:.1}, {:.1}] per session; PIH risk {:.1} % [{:.1}, {:.1}].</p>",
+            html::esc(&z.name),
+            html::esc(&z.site),
+            z.injury.mean_depth_um,
+            z.injury.density_per_cm2,
+            100.0 * z.injury.bleeding_fraction,
+            o.downtime_mean_days.nominal,
+            o.downtime_mean_days.p5,
+            o.downtime_mean_days.p95,
+            o.pih_risk_pct.nominal,
+            o.pih_risk_pct.p5,
+            o.pih_risk_pct.p95
+        ));
+        let rows: Vec<Vec<String>> = o
+            .timepoints
+            .iter()
+            .map(|t| {
+                vec![
+                    num_cell(t.day, 0),
+                    band_text(&t.collagen_i_change_pct, 1),
+                    band_text(&t.collagen_iii_change_pct, 1),
+                    band_text(&t.elastin_change_pct, 1),
+                    band_text(&t.epidermal_thickness_change_pct, 1),
+                    band_text(&t.dermal_thickness_change_pct, 1),
+                    t.acne_scar_score_reduction_pct
+                        .as_ref()
+                        .map_or("-".into(), |b| band_text(b, 0)),
+                ]
+            })
+            .collect();
+        h.push_str(&html::table(
+            &[
+                "day",
+                "collagen I (%)",
+                "collagen III (%)",
+                "elastin (%)",
+                "epidermis (%)",
+                "dermis (%)",
+                "scar score reduction (%)",
+            ],
+            &rows,
+        ));
+    }
+    for w in &r.warnings {
+        h.push_str(&format!("<p class=\"open\">Warning: {}</p>", html::esc(w)));
+    }
+    h
+}
+
+fn delivery_summary_html(r: &DeliverReport) -> String {
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
+    let mut h = format!(
+        "<p>Zone {} ({}, {}), {:?}; product {} ({}), compound {} (MW {:.0} g/mol, log K {:.2}). Channels: {:.0} /cm², mean depth {:.0} µm, open radius {:.1} µm at the surface; barrier recovery {} h.</p>",
+        html::esc(&r.zone),
+        html::esc(&r.site),
+        html::esc(&r.device),
+        r.setup,
+        html::esc(&r.product),
+        html::esc(&r.vehicle),
+        html::esc(&r.compound.name),
+        r.compound.mw_g_mol,
+        r.coefficients.log_k_used,
+        r.channels.density_per_cm2,
+        r.channels.mean_depth_um,
+        r.channels.surface_open_radius_um,
+        f(r.closure.barrier_recovery_h)
+    );
+    let t_end = r.series.last().map_or(0.0, |p| p.t_h);
+    let rows: Vec<Vec<String>> = [
+        (
+            "entered the skin (µg/cm²)",
+            r.needled.entered_ug_cm2,
+            r.intact.entered_ug_cm2,
+        ),
+        (
+            "reached the dermis (µg/cm²)",
+            r.needled.reached_dermis_ug_cm2,
+            r.intact.reached_dermis_ug_cm2,
+        ),
+        (
+            "blood + receptor (µg/cm²)",
+            r.needled.receptor_blood_ug_cm2,
+            r.intact.receptor_blood_ug_cm2,
+        ),
+        (
+            "held in the skin (µg/cm²)",
+            r.needled.held_in_skin_ug_cm2,
+            r.intact.held_in_skin_ug_cm2,
+        ),
+        (
+            "peak flux out (µg/cm²/h)",
+            r.needled.peak_flux_out_ug_cm2_h,
+            r.intact.peak_flux_out_ug_cm2_h,
+        ),
+    ]
+    .iter()
+    .map(|(n, a, b)| vec![n.to_string(), format!("#{a:.4e}"), format!("#{b:.4e}")])
+    .chain(std::iter::once(vec![
+        "lag time (h)".to_string(),
+        format!("#{}", f(r.needled.lag_time_h)),
+        format!("#{}", f(r.intact.lag_time_h)),
+    ]))
+    .collect();
+    h.push_str(&html::table(
+        &[&format!("after {t_end:.2} h"), "needled", "intact"],
+        &rows,
+    ));
+    h.push_str(&format!(
+        "<p>Enhancement (needled / intact): blood + receptor {}, reached dermis {}.</p>",
+        f(r.enhancement_receptor_blood),
+        f(r.enhancement_reached_dermis)
+    ));
+    for w in &r.warnings {
+        h.push_str(&format!("<p class=\"open\">Warning: {}</p>", html::esc(w)));
+    }
+    h
+}
