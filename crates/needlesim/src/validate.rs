@@ -732,14 +732,8 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
             let day = get_f64(metric, t, "day")?;
             let punct = crate::pipeline::run_punctures(&s)
                 .map_err(|e| metric_err(metric, e.to_string()))?;
-            crate::healing::validation::evaluate_prepared(
-                m,
-                &s,
-                &punct,
-                day,
-                &s.params.healing,
-            )
-            .map_err(|e| metric_err(metric, e))
+            crate::healing::validation::evaluate_prepared(m, &s, &punct, day, &s.params.healing)
+                .map_err(|e| metric_err(metric, e))
         }
         "skin.skin_thickness_mm" => thickness_mm(metric, t, |c| c.skin_thickness_m() * 1e3),
         "skin.stratum_corneum_um" => thickness_mm(metric, t, |c| {

@@ -74,7 +74,9 @@ fn healing_override_is_carried_and_changes_the_lumped_result() {
     assert_eq!(s.params.healing.collagen_output_activated, 13.5);
     // Everything else stays at its default.
     let mut expect = ModelParams::default();
-    expect.set("healing.collagen_output_activated", 13.5).unwrap();
+    expect
+        .set("healing.collagen_output_activated", 13.5)
+        .unwrap();
     assert_eq!(s.params, expect);
 
     let base = collagen_i_end(SCENARIO);
@@ -127,9 +129,21 @@ fn unknown_name_is_refused_with_its_name_and_the_closest() {
     let e = errors(&with("[params.healing]\ncolagen_output_activated = 13.5"));
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].path, "params.healing.colagen_output_activated");
-    assert!(e[0].message.contains("colagen_output_activated"), "{}", e[0]);
-    assert!(e[0].message.contains("collagen_output_activated"), "{}", e[0]);
-    assert!(e[0].hint.contains("needlesim params --filter healing."), "{}", e[0]);
+    assert!(
+        e[0].message.contains("colagen_output_activated"),
+        "{}",
+        e[0]
+    );
+    assert!(
+        e[0].message.contains("collagen_output_activated"),
+        "{}",
+        e[0]
+    );
+    assert!(
+        e[0].hint.contains("needlesim params --filter healing."),
+        "{}",
+        e[0]
+    );
 }
 
 #[test]

@@ -424,10 +424,12 @@ pub fn run_prepared_with(
             },
         };
         let seed = crate::rng::derive(s.seed, &[5, zi as u64]);
-        let res = outcomes::run_zone_with(&run, p, s.params.numerics.accuracy(), seed).map_err(|source| SimulateError::Ode {
-            zone: summary.name.clone(),
-            source,
-        })?;
+        let res = outcomes::run_zone_with(&run, p, s.params.numerics.accuracy(), seed).map_err(
+            |source| SimulateError::Ode {
+                zone: summary.name.clone(),
+                source,
+            },
+        )?;
         timings_add(&mut timings, "healing", t0);
         zones.push(ZoneHealing {
             name: summary.name.clone(),
