@@ -201,7 +201,10 @@ fn params_lists_every_group_and_filters() {
     for g in [
         "skin", "device", "injury", "closure", "physchem", "healing", "planner", "numerics",
     ] {
-        assert!(text.contains(&format!("[{g}]")), "group {g} missing:\n{text}");
+        assert!(
+            text.contains(&format!("[{g}]")),
+            "group {g} missing:\n{text}"
+        );
     }
     assert!(text.contains("collagen_output_activated"));
     assert!(text.contains("calibrated"));
@@ -232,7 +235,10 @@ fn bad_params_override_exits_2_naming_the_parameter() {
         .expect("runs");
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8(o.stderr).unwrap();
-    assert!(err.contains("params.healing.macrophage_removal_rat"), "{err}");
+    assert!(
+        err.contains("params.healing.macrophage_removal_rat"),
+        "{err}"
+    );
     assert!(err.contains("macrophage_removal_rate"), "{err}");
     std::fs::write(
         &f,

@@ -914,10 +914,7 @@ fn thickness_mm(
 }
 
 /// Stage 1 of the study pipeline for every zone of a scenario: punctures -> channels.
-fn zones(
-    metric: &str,
-    s: &Scenario,
-) -> Result<crate::pipeline::PuncturesRun, ValidateError> {
+fn zones(metric: &str, s: &Scenario) -> Result<crate::pipeline::PuncturesRun, ValidateError> {
     crate::study::pipeline::punctures(
         s,
         &crate::progress::silent,
@@ -1006,14 +1003,8 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
             let s = inline_scenario(metric, t)?;
             let day = get_f64(metric, t, "day")?;
             let punct = zones(metric, &s)?;
-            crate::healing::validation::evaluate_prepared(
-                m,
-                &s,
-                &punct,
-                day,
-                &s.params.healing,
-            )
-            .map_err(|e| metric_err(metric, e))
+            crate::healing::validation::evaluate_prepared(m, &s, &punct, day, &s.params.healing)
+                .map_err(|e| metric_err(metric, e))
         }
         "skin.skin_thickness_mm" => thickness_mm(metric, t, |c| c.skin_thickness_m() * 1e3),
         "skin.stratum_corneum_um" => thickness_mm(metric, t, |c| {

@@ -3,9 +3,9 @@
 //! hint.
 
 use needlesim::healing::simulate::{Resolution, SimulateRun};
-use needlesim::study::{Command, Outcome, RunOptions, Study};
 use needlesim::params::{ModelParams, all_rows};
 use needlesim::scenario::{self, ScenarioError};
+use needlesim::study::{Command, Outcome, RunOptions, Study};
 
 const SCENARIO: &str = r#"
 title = "params override test"
@@ -89,7 +89,9 @@ fn healing_override_is_carried_and_changes_the_lumped_result() {
     assert_eq!(s.params.healing.collagen_output_activated, 13.5);
     // Everything else stays at its default.
     let mut expect = ModelParams::default();
-    expect.set("healing.collagen_output_activated", 13.5).unwrap();
+    expect
+        .set("healing.collagen_output_activated", 13.5)
+        .unwrap();
     assert_eq!(s.params, expect);
 
     let base = collagen_i_end(SCENARIO);
@@ -124,7 +126,10 @@ fn healing_override_changes_the_unit_cell() {
 fn numerics_override_reaches_the_unit_cell_grid() {
     let s = scenario::parse(&with("[params.numerics]\ncell_nr = 12"), "t").unwrap();
     assert_eq!(s.params.numerics.cell_grid().nr, 12);
-    let run = simulate(&with("[params.numerics]\ncell_nr = 12"), Resolution::UnitCell);
+    let run = simulate(
+        &with("[params.numerics]\ncell_nr = 12"),
+        Resolution::UnitCell,
+    );
     let base = simulate(SCENARIO, Resolution::UnitCell);
     assert!(run.unit_cells[0].run.voxels < base.unit_cells[0].run.voxels);
 }
@@ -140,9 +145,21 @@ fn unknown_name_is_refused_with_its_name_and_the_closest() {
     let e = errors(&with("[params.healing]\ncolagen_output_activated = 13.5"));
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].path, "params.healing.colagen_output_activated");
-    assert!(e[0].message.contains("colagen_output_activated"), "{}", e[0]);
-    assert!(e[0].message.contains("collagen_output_activated"), "{}", e[0]);
-    assert!(e[0].hint.contains("needlesim params --filter healing."), "{}", e[0]);
+    assert!(
+        e[0].message.contains("colagen_output_activated"),
+        "{}",
+        e[0]
+    );
+    assert!(
+        e[0].message.contains("collagen_output_activated"),
+        "{}",
+        e[0]
+    );
+    assert!(
+        e[0].hint.contains("needlesim params --filter healing."),
+        "{}",
+        e[0]
+    );
 }
 
 #[test]

@@ -427,13 +427,7 @@ pub fn run_zone_with(
     report_times.push(z.protocol.follow_up_s);
     let one = |pp: &HealingParams| -> Result<(Series, RunSummary, LumpedModel), OdeError> {
         let model = LumpedModel::new(z.column, z.age_years, z.phototype, pp);
-        let tr = lumped::simulate(
-            &model,
-            &z.sessions,
-            z.protocol.follow_up_s,
-            &grid,
-            accuracy,
-        )?;
+        let tr = lumped::simulate(&model, &z.sessions, z.protocol.follow_up_s, &grid, accuracy)?;
         let s = series(&model, &tr, pp);
         let sum = summarise(
             &s,

@@ -199,10 +199,13 @@ pub fn heal_zone(
             1.0
         },
     };
-    let res = outcomes::run_zone_with(&run, p, s.params.numerics.accuracy(), seed).map_err(|source| SimulateError::Ode {
-        zone: z.name.to_string(),
-        source,
-    })?;
+    let res =
+        outcomes::run_zone_with(&run, p, s.params.numerics.accuracy(), seed).map_err(|source| {
+            SimulateError::Ode {
+                zone: z.name.to_string(),
+                source,
+            }
+        })?;
     let zone = ZoneHealing {
         name: z.name.to_string(),
         site: z.site.to_string(),

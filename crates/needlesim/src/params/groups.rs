@@ -397,8 +397,14 @@ mod tests {
     fn numerics_defaults_are_the_solvers() {
         let n = NumericsParams::default();
         assert_eq!(n.accuracy(), crate::healing::lumped::Accuracy::default());
-        assert_eq!(n.cell_stepping(), crate::healing::spatial::Stepping::default());
-        assert_eq!(n.patch_stepping(), crate::healing::spatial::Stepping::patch());
+        assert_eq!(
+            n.cell_stepping(),
+            crate::healing::spatial::Stepping::default()
+        );
+        assert_eq!(
+            n.patch_stepping(),
+            crate::healing::spatial::Stepping::patch()
+        );
         assert_eq!(n.cell_grid(), crate::healing::spatial::CellGrid::default());
         let g = crate::healing::patch::PatchGrid::default();
         assert_eq!(n.patch_nz_papillary as usize, g.nz_papillary);

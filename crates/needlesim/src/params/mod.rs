@@ -188,7 +188,9 @@ pub enum ParamError {
     },
     #[error("`{group}.{name}` is fixed (read when needlesim is compiled) and cannot be overridden")]
     Fixed { group: String, name: String },
-    #[error("`{group}.{name}` = {value} is outside its plausible range {min} to {max} {unit} ({why})")]
+    #[error(
+        "`{group}.{name}` = {value} is outside its plausible range {min} to {max} {unit} ({why})"
+    )]
     OutOfRange {
         group: String,
         name: String,
@@ -238,14 +240,38 @@ impl ParamError {
 macro_rules! dispatch {
     ($group:expr, |$t:ident| $body:expr) => {
         match $group {
-            "skin" => { type $t = SkinParams; Some($body) }
-            "device" => { type $t = DeviceParams; Some($body) }
-            "injury" => { type $t = InjuryParams; Some($body) }
-            "closure" => { type $t = ClosureParams; Some($body) }
-            "physchem" => { type $t = PhysChemParams; Some($body) }
-            "healing" => { type $t = HealingParams; Some($body) }
-            "planner" => { type $t = PlannerParams; Some($body) }
-            "numerics" => { type $t = NumericsParams; Some($body) }
+            "skin" => {
+                type $t = SkinParams;
+                Some($body)
+            }
+            "device" => {
+                type $t = DeviceParams;
+                Some($body)
+            }
+            "injury" => {
+                type $t = InjuryParams;
+                Some($body)
+            }
+            "closure" => {
+                type $t = ClosureParams;
+                Some($body)
+            }
+            "physchem" => {
+                type $t = PhysChemParams;
+                Some($body)
+            }
+            "healing" => {
+                type $t = HealingParams;
+                Some($body)
+            }
+            "planner" => {
+                type $t = PlannerParams;
+                Some($body)
+            }
+            "numerics" => {
+                type $t = NumericsParams;
+                Some($body)
+            }
             _ => None,
         }
     };
@@ -298,7 +324,9 @@ impl ModelParams {
     pub fn get(&self, path: &str) -> Result<f64, ParamError> {
         let (group, name) = split(path);
         self.lookup(group, name)?;
-        Ok(self.value(group, name).expect("registered entry has a field"))
+        Ok(self
+            .value(group, name)
+            .expect("registered entry has a field"))
     }
 
     fn lookup(&self, group: &str, name: &str) -> Result<&'static Entry, ParamError> {
@@ -345,7 +373,9 @@ impl ModelParams {
                 value,
             });
         }
-        *self.slot(group, name).expect("registered entry has a field") = value;
+        *self
+            .slot(group, name)
+            .expect("registered entry has a field") = value;
         Ok(())
     }
 
@@ -355,7 +385,9 @@ impl ModelParams {
         let mut rows = Vec::new();
         for group in GROUPS {
             for e in entries(group).expect("listed group") {
-                let value = self.value(group, e.name).expect("registered entry has a field");
+                let value = self
+                    .value(group, e.name)
+                    .expect("registered entry has a field");
                 let (min, max) = e.range.bounds(defaults.value(group, e.name).unwrap());
                 rows.push(ParamRow {
                     group: group.to_string(),
@@ -409,7 +441,11 @@ impl crate::input::Checker {
                 if let Err(e) = m.set(&format!("{group}.{name}"), value) {
                     let message = match &e {
                         ParamError::OutOfRange {
-                            min, max, unit, why, ..
+                            min,
+                            max,
+                            unit,
+                            why,
+                            ..
                         } => format!(
                             "is outside the plausible range {} to {} {unit} ({why})",
                             format_sig(*min),
@@ -511,7 +547,8 @@ fn csv_field(s: &str) -> String {
 
 /// The registry as CSV (header + one line per row). Numbers have 6 significant digits.
 pub fn to_csv(rows: &[ParamRow]) -> String {
-    let mut s = String::from("group,name,value,unit,kind,min,max,range_reason,settable,source,note\n");
+    let mut s =
+        String::from("group,name,value,unit,kind,min,max,range_reason,settable,source,note\n");
     for r in rows {
         s.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{}\n",

@@ -19,11 +19,11 @@ use super::recommend::{device_at, technique};
 use crate::device::{Shape, Zone};
 use crate::healing::HealingParams;
 use crate::healing::lumped::Accuracy;
-use crate::params::{ModelParams, PlannerParams};
 use crate::healing::lumped::{InjuryInput, SessionInput};
 use crate::healing::outcomes::{self, ZoneRun};
 use crate::healing::params::DAY;
 use crate::injury::InjuryParams;
+use crate::params::{ModelParams, PlannerParams};
 use crate::protocol::{self, Concern as HConcern, Protocol as HProtocol, ScarKind};
 
 /// Follow-up after the last session at which the result is read, days.
@@ -221,7 +221,8 @@ impl Predictor for HealingPredictor {
             protocol: &hp,
             spacing_m: spacing,
         };
-        let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, SEED).map_err(|e| e.to_string())?;
+        let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, SEED)
+            .map_err(|e| e.to_string())?;
         let o = &res.outcomes;
         let score = |t: &outcomes::TimepointOutcomes| -> Band {
             match hc {

@@ -27,8 +27,8 @@ use std::time::Instant;
 use crate::delivery::run::{DeliveryPlan, DeliveryRun};
 pub use crate::error::{Error, Result};
 use crate::healing::HealingParams;
-use crate::params::ModelParams;
 use crate::healing::simulate::{Resolution, SimulateRun};
+use crate::params::ModelParams;
 use crate::pipeline::PuncturesRun;
 use crate::plan::{Patient, Plan};
 use crate::progress::Progress;
@@ -289,7 +289,8 @@ impl Study {
                     stop_after_steps: opts.stop_after_steps,
                 };
                 let plan = delivery.as_deref();
-                let flow = pipeline::run(&s, stages, plan, &self.params.healing, &ctl, &mut timings)?;
+                let flow =
+                    pipeline::run(&s, stages, plan, &self.params.healing, &ctl, &mut timings)?;
                 match (flow.punctures, flow.delivery, flow.healing) {
                     (_, _, Some(run)) => Outcome::Simulate {
                         scenario: Box::new(s),
