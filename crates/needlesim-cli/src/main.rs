@@ -13,7 +13,7 @@ use needlesim::delivery::run::DeliverReport;
 use needlesim::healing::simulate::{self as healing_sim, SimulateError, SimulateReport};
 use needlesim::pipeline::{self, PuncturesReport};
 use needlesim::report::{self, html};
-use needlesim::scenario::{self, ScenarioError};
+use needlesim::input::{self, ScenarioError};
 use needlesim::skin::LayerKind;
 use needlesim::validate::{self, Part};
 
@@ -286,7 +286,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             resolution,
         } => simulate(&scenario, &out, seed, &common, resolution),
         Command::Schema { which } => {
-            let scen = schemars::schema_for!(scenario::ScenarioFile);
+            let scen = schemars::schema_for!(input::scenario::ScenarioFile);
             let punc = schemars::schema_for!(PuncturesReport);
             let outc = schemars::schema_for!(SimulateReport);
             let v = match which {
@@ -478,7 +478,7 @@ fn num_cell(v: f64, digits: usize) -> String {
 fn punctures(path: &Path, out: &Path, seed: Option<u64>, c: &Common) -> anyhow::Result<()> {
     let mut sw = Stopwatch::new();
     let bar = Bar::new(c.quiet);
-    let mut s = sw.time("read scenario", || scenario::load(path))?;
+    let mut s = sw.time("read scenario", || input::load(path))?;
     if let Some(seed) = seed {
         s.seed = seed;
     }
@@ -975,7 +975,7 @@ fn simulate(
     resolution: Option<ResolutionArg>,
 ) -> anyhow::Result<()> {
     let mut sw = Stopwatch::new();
-    let mut s = sw.time("read scenario", || scenario::load(path))?;
+    let mut s = sw.time("read scenario", || input::load(path))?;
     if let Some(seed) = seed {
         s.seed = seed;
     }
@@ -1420,7 +1420,7 @@ fn print_summary(r: &PuncturesReport, out: &Path) {
 fn deliver(path: &Path, out: &Path, seed: Option<u64>, c: &Common) -> anyhow::Result<()> {
     use needlesim::delivery;
     let mut sw = Stopwatch::new();
-    let (mut s, plan) = sw.time("read scenario", || delivery::scenario::load(path))?;
+    let (mut s, plan) = sw.time("read scenario", || input::delivery::load(path))?;
     if let Some(seed) = seed {
         s.seed = seed;
     }

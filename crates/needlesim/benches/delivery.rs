@@ -20,7 +20,7 @@ use needlesim::delivery::dosing::{Application, Dose, Schedule};
 use needlesim::delivery::model::{Arm, ChannelShape, Resolution, Setup, run_arm};
 use needlesim::delivery::physchem::{PermeabilityModel, PhysChemParams, coefficients};
 use needlesim::delivery::run::{GeometryKind, run};
-use needlesim::delivery::scenario;
+use needlesim::input::delivery as scenario;
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
 
 fn median(mut v: Vec<f64>) -> f64 {

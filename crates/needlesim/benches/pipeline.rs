@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
+use needlesim::input as scenario;
 use needlesim::pipeline::run_punctures;
-use needlesim::scenario;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

@@ -5,15 +5,15 @@
 //! The library follows one pipeline (see `docs/ARCHITECTURE.md`):
 //!
 //! ```text
-//! scenario.toml --(scenario)--> Scenario (SI units)
+//! scenario.toml --(input)--> Scenario (SI units)
 //!   device::generate(device, zone, technique, seed) -> PunctureSet
 //!   skin::column(site, person, overrides)            -> SkinColumn
 //!   injury::channels(punctures, column, params, seed) -> ChannelSet
 //! ```
 //!
 //! Everything inside the library is in SI units (m, s, kg, mol). Human units (mm, µm, days)
-//! appear only in scenario files, flags and printed output, and are converted once in
-//! [`scenario`].
+//! appear only in input files, flags and printed output, and are converted once in [`input`],
+//! a leaf that no model imports.
 
 pub mod delivery;
 pub mod device;
