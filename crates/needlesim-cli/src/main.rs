@@ -12,7 +12,7 @@ use needlesim::delivery::run::DeliverReport;
 use needlesim::healing::simulate::{Resolution, SimulateReport};
 use needlesim::pipeline::PuncturesReport;
 use needlesim::report::html::RunInfo;
-use needlesim::scenario;
+use needlesim::input;
 use needlesim::study::validation::{self, ValidateOptions};
 use needlesim::study::{Command as Cmd, RunOptions, Study, WriteOptions};
 
@@ -302,7 +302,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Schema { which } => {
-            let scen = schemars::schema_for!(scenario::ScenarioFile);
+            let scen = schemars::schema_for!(input::scenario::ScenarioFile);
             let punc = schemars::schema_for!(PuncturesReport);
             let outc = schemars::schema_for!(SimulateReport);
             let v = match which {

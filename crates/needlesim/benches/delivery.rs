@@ -17,7 +17,7 @@ use std::time::Instant;
 use needlesim::delivery::closure::{Closure, Occlusion};
 use needlesim::delivery::compounds::Library;
 use needlesim::delivery::dosing::{Application, Dose, Schedule};
-use needlesim::delivery::model::{Arm, ChannelShape, Resolution, Setup, run_arm};
+use needlesim::delivery::model::{Arm, ChannelShape, DeliveryNumerics, Setup, run_arm};
 use needlesim::delivery::physchem::{PermeabilityModel, PhysChemParams, coefficients};
 use needlesim::delivery::run::{DeliveryPlan, DeliveryRun, GeometryKind};
 use needlesim::scenario::Scenario;
@@ -34,7 +34,7 @@ fn run(
         &mut needlesim::timings::Timings::default(),
     )
 }
-use needlesim::delivery::scenario;
+use needlesim::input::delivery as scenario;
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
 use needlesim::transport::UnsplitPreconditioner;
 
@@ -153,11 +153,11 @@ fn unit_old() {
 }
 
 fn patch() {
-    // The 1 cm² patch with its default settings (`Resolution::patch()`: unsplit TR-BDF2) at the
+    // The 1 cm² patch with its default settings (`DeliveryNumerics::patch()`: unsplit TR-BDF2) at the
     // listed lateral voxels, and with `prev` first the previous unsplit settings (backward
     // Euler, 2 s first steps growing 1.5×, closure resolved at 5 % per step, tolerance 1e-8)
     // and with `split` the split sweeps, in the same command. Options (after `--`):
-    // `dx=25,40` lateral voxels in µm (default: `Resolution::patch()`'s); `pc=zline,multigrid`
+    // `dx=25,40` lateral voxels in µm (default: `DeliveryNumerics::patch()`'s); `pc=zline,multigrid`
     // runs each unsplit case once per listed preconditioner (default: the engine's choice);
     // `only=lidocaine` or `only=vitamin` runs one example; `hours=H` shortens the simulated time.
     let args: Vec<String> = std::env::args().collect();
@@ -170,7 +170,7 @@ fn patch() {
         .iter()
         .find_map(|a| a.strip_prefix("dx="))
         .map(|l| l.split(',').filter_map(|v| v.parse().ok()).collect())
-        .unwrap_or_else(|| vec![Resolution::patch().dx_patch_m * 1e6]);
+        .unwrap_or_else(|| vec![DeliveryNumerics::patch().dx_patch_m * 1e6]);
     let only = args.iter().find_map(|a| a.strip_prefix("only="));
     // `hours=H`: simulate H hours instead of the examples' 24 h / 3 h (shorter measurements).
     let hours: Option<f64> = args
@@ -178,19 +178,19 @@ fn patch() {
         .find_map(|a| a.strip_prefix("hours="))
         .and_then(|h| h.parse().ok())
         .filter(|h: &f64| *h > 0.0);
-    let previous = Resolution {
+    let previous = DeliveryNumerics {
         dt_first_s: 2.0,
         dt_growth: 1.5,
         closure_step_fraction: 0.05,
         tr_bdf2: false,
         solver_tolerance: 1e-8,
-        ..Resolution::patch()
+        ..DeliveryNumerics::patch()
     };
     // `base`: the previous default steps (doubling up to 30 min), as the baseline of this one.
-    let doubling = Resolution {
+    let doubling = DeliveryNumerics {
         dt_growth: 2.0,
         dt_max_s: 1800.0,
-        ..Resolution::patch()
+        ..DeliveryNumerics::patch()
     };
     for (name, dur_h) in [
         ("deliver_vitamin_c_roller.toml", 24.0),
@@ -205,17 +205,17 @@ fn patch() {
         uplan.duration_s = dur_h * 3600.0;
         uplan.profile_times_s = vec![uplan.duration_s];
         let u = run(&s, &uplan).expect("runs").report;
-        let mut cases: Vec<(&str, Resolution, String)> = Vec::new();
+        let mut cases: Vec<(&str, DeliveryNumerics, String)> = Vec::new();
         for &dx in &dxs {
-            let at = |r: &Resolution| Resolution {
+            let at = |r: &DeliveryNumerics| DeliveryNumerics {
                 dx_patch_m: dx * 1e-6,
                 ..r.clone()
             };
             if args.iter().any(|a| a == "split") {
-                let split = Resolution {
+                let split = DeliveryNumerics {
                     unsplit: false,
                     tr_bdf2: false,
-                    ..at(&Resolution::patch())
+                    ..at(&DeliveryNumerics::patch())
                 };
                 cases.push(("split sweeps", split, String::new()));
             }
@@ -226,7 +226,7 @@ fn patch() {
                 if args.iter().any(|a| a == "base") {
                     cases.push(("steps ×2 to 30 min", at(&doubling), pc.clone()));
                 }
-                cases.push(("default", at(&Resolution::patch()), pc.clone()));
+                cases.push(("default", at(&DeliveryNumerics::patch()), pc.clone()));
             }
         }
         for (label, res, pc) in cases {
@@ -316,15 +316,15 @@ fn compare() {
         .map(|h| h * 3600.0)
         .collect();
     let mut out = Vec::new();
-    let dt = |dt_max: f64, unsplit: bool| Resolution {
+    let dt = |dt_max: f64, unsplit: bool| DeliveryNumerics {
         dt_first_s: 0.05,
         dt_growth: 1.1,
         dt_max_s: dt_max,
         unsplit,
-        ..Resolution::default()
+        ..DeliveryNumerics::default()
     };
     for (label, res) in [
-        ("default", Resolution::default()),
+        ("default", DeliveryNumerics::default()),
         ("split_dt300", dt(300.0, false)),
         ("split_dt30", dt(30.0, false)),
         ("split_dt10", dt(10.0, false)),
@@ -335,7 +335,7 @@ fn compare() {
         ("unsplit_dt3", dt(3.0, true)),
         (
             "fine",
-            Resolution {
+            DeliveryNumerics {
                 sc_cells: 6,
                 dz_epidermis_m: 2.5e-6,
                 dz_dermis_m: 5e-6,
@@ -345,7 +345,7 @@ fn compare() {
                 dt_first_s: 0.05,
                 dt_growth: 1.1,
                 dt_max_s: 10.0,
-                ..Resolution::default()
+                ..DeliveryNumerics::default()
             },
         ),
     ] {

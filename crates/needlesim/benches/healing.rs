@@ -102,7 +102,7 @@ fn patch_bench() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/simulate_acne_scars.toml"
     );
-    let s = needlesim::scenario::load(std::path::Path::new(path)).expect("example scenario");
+    let s = needlesim::input::load(std::path::Path::new(path)).expect("example scenario");
     let proto = s.protocol.clone().expect("protocol");
     let punct = needlesim::study::pipeline::punctures(
         &s,

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use needlesim::scenario;
+use needlesim::input as scenario;
 use needlesim::study::pipeline;
 use needlesim::timings::Timings;
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use needlesim::plan::patient::{self, Concern, ConcernKind, DeviceChoice};
 use needlesim::plan::predict::{
-    Band, Constraints, PredictInput, Prediction, Predictor, Protocol, SearchSpace, optimise,
+    Band, Constraints, PredictInput, Prediction, Predictor, SearchSpace, ZoneProtocol, optimise,
 };
 use needlesim::plan::{self, Models, NumbingModel};
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
@@ -162,7 +162,7 @@ fn main() {
         grade: Some(3),
         scar_types: vec![],
     };
-    let proto = Protocol::uniform(1.5, 3, 4, 28);
+    let proto = ZoneProtocol::uniform(1.5, 3, 4, 28);
     let base = PredictInput {
         person: &person,
         column: &column,

@@ -12,8 +12,9 @@ use std::path::Path;
 
 use needlesim::healing::HealingParams;
 use needlesim::healing::validation::evaluate_prepared;
+use needlesim::input::{self, scenario::ScenarioFile};
 use needlesim::pipeline::PuncturesRun;
-use needlesim::scenario::{self, Scenario, ScenarioFile};
+use needlesim::scenario::Scenario;
 use needlesim::validate;
 
 struct Target {
@@ -36,7 +37,7 @@ fn load(file: &str) -> Result<(validate::Case, Scenario, PuncturesRun), String> 
         .cloned()
         .ok_or("no inputs.scenario")?;
     let raw: ScenarioFile = sc.try_into().map_err(|e: toml::de::Error| e.to_string())?;
-    let s = scenario::validate(&raw, file).map_err(|e| e.to_string())?;
+    let s = input::validate(&raw, file).map_err(|e| e.to_string())?;
     let punct = needlesim::study::pipeline::punctures(
         &s,
         &needlesim::progress::silent,

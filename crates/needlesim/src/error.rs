@@ -10,7 +10,7 @@ use crate::delivery::DeliveryError;
 use crate::device::DeviceError;
 use crate::healing::simulate::SimulateError;
 use crate::plan::{PatientError, PlanError};
-use crate::scenario::ScenarioError;
+use crate::input::ScenarioError;
 use crate::validate::ValidateError;
 
 /// Why a study, a validation run or writing their outputs failed.
@@ -65,6 +65,8 @@ impl Error {
                 | Error::Patient(_)
                 | Error::Input(_)
                 | Error::Healing(SimulateError::NoProtocol(_))
+                // A validation case file with broken values or inputs.
+                | Error::Validate(ValidateError::Case { .. })
         )
     }
 

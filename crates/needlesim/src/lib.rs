@@ -5,7 +5,7 @@
 //! The library follows one pipeline (see `docs/ARCHITECTURE.md`):
 //!
 //! ```text
-//! scenario.toml --(scenario)--> Scenario (SI units)          Study::from_path
+//! scenario.toml --(input)--> Scenario (SI units)          Study::from_path
 //!   device::generate(device, zone, technique, seed) -> PunctureSet
 //!   skin::column(site, person, overrides)            -> SkinColumn
 //!   injury::channels(punctures, column, params, seed) -> ChannelSet
@@ -16,8 +16,8 @@
 //! The front door is [`study::Study`]; its one pipeline function is [`study::pipeline::run`].
 //!
 //! Everything inside the library is in SI units (m, s, kg, mol). Human units (mm, µm, days)
-//! appear only in scenario files, flags and printed output, and are converted once in
-//! [`scenario`].
+//! appear only in input files, flags and printed output, and are converted once in [`input`],
+//! a leaf that no model imports.
 
 pub mod delivery;
 pub mod device;

@@ -1,13 +1,10 @@
 //! Treatment protocols: the session schedule, follow-up, concerns and scars, in SI units.
 //!
 //! A [`Protocol`] is made by the input layer from the `[protocol]` section of a scenario file
-//! ([`crate::input::protocol`]).
+//! (`input::protocol`, which sits above the models).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-// Old paths of the file types and the validator, kept while callers move to `crate::input`.
-pub use crate::input::protocol::{ProtocolFile, ScarFile, default_scars, validate, validate_with};
 
 /// Default side of the 3-D patch, m (1 cm²).
 pub const DEFAULT_PATCH_SIZE_M: f64 = 10e-3;

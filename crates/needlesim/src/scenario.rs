@@ -1,7 +1,7 @@
 //! The validated scenario, in SI units: who is treated, with what device, where and how.
 //!
-//! A [`Scenario`] is made by the input layer ([`crate::input`]) from a scenario file; the
-//! models take it as it is and never re-validate it.
+//! A [`Scenario`] is made by the input layer (`input`, above the models) from a scenario file;
+//! the models take it as it is and never re-validate it.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -10,13 +10,6 @@ use crate::device::{Device, Technique, Zone};
 use crate::injury::InjuryParams;
 use crate::skin::{Person, SkinColumn};
 use crate::units::MINUTE;
-
-// Old paths of the file types and loaders, kept while callers move to `crate::input`.
-pub use crate::input::scenario::{
-    DeviceFile, PersonFile, ScenarioFile, SessionFile, SkinFile, TechniqueFile, ZoneFile, load,
-    parse, parse_raw, validate,
-};
-pub use crate::input::{FieldError, ScenarioError};
 
 // ---------------------------------------------------------------------------------------------
 // The validated scenario (SI).

@@ -4,7 +4,7 @@
 use needlesim::delivery::closure::{Closure, ClosureParams, Occlusion};
 use needlesim::delivery::compounds::Library;
 use needlesim::delivery::dosing::{Application, Dose, Schedule};
-use needlesim::delivery::model::{Arm, ArmResult, ChannelShape, Resolution, Setup, run_arm};
+use needlesim::delivery::model::{Arm, ArmResult, ChannelShape, DeliveryNumerics, Setup, run_arm};
 use needlesim::delivery::physchem::{
     PermeabilityModel, PhysChemParams, TransportCoefficients, coefficients,
 };
@@ -97,7 +97,7 @@ fn run(
         setup,
         end,
         sol,
-        &Resolution::default(),
+        &DeliveryNumerics::default(),
     )
 }
 
@@ -111,7 +111,7 @@ fn run_with(
     setup: Setup,
     end: f64,
     sol: f64,
-    res: &Resolution,
+    res: &DeliveryNumerics,
 ) -> ArmResult {
     let res = res.clone();
     let r = 1.0 / (std::f64::consts::PI * density_cm2 * 1e4).sqrt();
@@ -213,7 +213,7 @@ fn a_film_solved_with_the_step_matches_short_steps() {
     let co = coeffs("caffeine");
     let sched = Schedule::new(vec![finite(1.0, 0.01, 0.0, None)]).expect("s");
     let (sol, end) = (21.6, 4.0 * H);
-    let go = |res: &Resolution| {
+    let go = |res: &DeliveryNumerics| {
         run_with(
             &col,
             &co,
@@ -226,14 +226,14 @@ fn a_film_solved_with_the_step_matches_short_steps() {
             res,
         )
     };
-    let coarse = go(&Resolution::default());
-    let fine = go(&Resolution {
+    let coarse = go(&DeliveryNumerics::default());
+    let fine = go(&DeliveryNumerics {
         dt_first_s: 0.5,
         dt_growth: 1.1,
         dt_max_s: 60.0,
         closure_step_fraction: 0.01,
         depletion_step_fraction: 0.01,
-        ..Resolution::default()
+        ..DeliveryNumerics::default()
     });
     let applied = 1.0e-2 * 0.01;
     let film_m = 1.0e-2 / 1000.0;
@@ -436,9 +436,9 @@ fn patch_agrees_with_the_unit_cell_on_a_regular_pattern() {
     let clo = closure(&ch, &s);
     let end = 2.0 * H;
     // Short steps in both (the split implicit steps' error depends on the geometry).
-    let res = Resolution {
+    let res = DeliveryNumerics {
         dx_patch_m: 20e-6,
-        ..Resolution::default()
+        ..DeliveryNumerics::default()
     };
     let mut patch = Arm::patch(
         &col,
@@ -461,11 +461,11 @@ fn patch_agrees_with_the_unit_cell_on_a_regular_pattern() {
     )
     .expect("p");
     // Same time steps as the patch: this compares the geometries, not the step errors.
-    let resu = Resolution {
+    let resu = DeliveryNumerics {
         dt_first_s: res.dt_first_s,
         dt_growth: res.dt_growth,
         dt_max_s: res.dt_max_s,
-        ..Resolution::default()
+        ..DeliveryNumerics::default()
     };
     let mut cell = Arm::unit_cell(
         &col,
@@ -521,7 +521,7 @@ fn a_nan_coefficient_is_refused_with_a_message() {
         2e-4,
         &co,
         Setup::InVivo,
-        &Resolution::default(),
+        &DeliveryNumerics::default(),
     )
     .err()
     .expect("NaN refused");
@@ -535,7 +535,7 @@ fn one_channel_patch(
     pitch: f64,
     s: &Schedule,
     end: f64,
-    res: &Resolution,
+    res: &DeliveryNumerics,
 ) -> (ArmResult, needlesim::transport::LinearSolveStats) {
     let col = column();
     let co = coeffs("lidocaine");
@@ -567,11 +567,11 @@ fn unsplit_patch_results_do_not_depend_on_the_step() {
     let s = reservoir(40.0, 0.0, Occlusion::Serum);
     let end = 2.0 * H;
     let go = |unsplit: bool, dt_max_s: f64| {
-        let res = Resolution {
+        let res = DeliveryNumerics {
             unsplit,
             dt_max_s,
             dx_patch_m: 25e-6,
-            ..Resolution::patch()
+            ..DeliveryNumerics::patch()
         };
         let (r, st) = one_channel_patch(500e-6, &s, end, &res);
         println!(
@@ -615,11 +615,11 @@ fn unsplit_patch_is_bit_identical_on_one_and_two_threads() {
     let s = reservoir(40.0, 0.0, Occlusion::Serum);
     let clo = closure(&ch, &s);
     let end = 1.0 * H;
-    let res = Resolution {
+    let res = DeliveryNumerics {
         unsplit: true,
         dt_max_s: 300.0,
         dx_patch_m: 25e-6,
-        ..Resolution::patch()
+        ..DeliveryNumerics::patch()
     };
     let go = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -661,14 +661,14 @@ fn tr_bdf2_patch_balances_its_fluxes_and_matches_short_backward_euler_steps() {
     // hold after the wipe, where backward Euler at long steps keeps far too much.
     let s = Schedule::new(vec![finite(100.0, 0.04, 0.0, Some(1.0 * H))]).expect("schedule");
     let end = 2.0 * H;
-    let go = |res: &Resolution| one_channel_patch(400e-6, &s, end, res).0;
-    let tr = Resolution {
+    let go = |res: &DeliveryNumerics| one_channel_patch(400e-6, &s, end, res).0;
+    let tr = DeliveryNumerics {
         dx_patch_m: 25e-6,
-        ..Resolution::patch()
+        ..DeliveryNumerics::patch()
     };
     assert!(tr.unsplit && tr.tr_bdf2);
     let a = go(&tr);
-    let b = go(&Resolution {
+    let b = go(&DeliveryNumerics {
         tr_bdf2: false,
         dt_first_s: 0.5,
         dt_growth: 1.2,
@@ -727,7 +727,7 @@ fn tr_bdf2_patch_balances_its_fluxes_and_matches_short_backward_euler_steps() {
 fn the_patch_is_as_accurate_on_coarse_voxels() {
     // The 3-D patch's lateral voxel against 12.5 µm voxels: five unevenly placed channels in a
     // 1.2 mm patch, lidocaine reservoir, 1 h. With the channels filled compactly at their exact
-    // areas, the default (`Resolution::patch()`, 40 µm) and 25 µm stay within 1 % (≤ 0.3 %
+    // areas, the default (`DeliveryNumerics::patch()`, 40 µm) and 25 µm stay within 1 % (≤ 0.3 %
     // measured). The fill it replaced (each crossed cell partly filled, shrinking in place as
     // the channel closed) was 2.3 % (25 µm) and 5.5 % (40 µm) over at 15 min, and itself
     // converged to a different answer (docs/BENCHMARKS.md, "Lateral voxel of the patch").
@@ -748,7 +748,7 @@ fn the_patch_is_as_accurate_on_coarse_voxels() {
     let s = reservoir(40.0, 0.0, Occlusion::Serum);
     let clo = closure(&ch, &s);
     let end = 1.0 * H;
-    let go = |res: &Resolution| {
+    let go = |res: &DeliveryNumerics| {
         let mut patch =
             Arm::patch(&col, &chans, (side, side), &co, Setup::InVivo, res).expect("patch");
         let r = run_arm(
@@ -764,8 +764,8 @@ fn the_patch_is_as_accurate_on_coarse_voxels() {
         .expect("run");
         (r.voxels, r.samples)
     };
-    let default = Resolution::patch();
-    let at = |dx: f64| Resolution {
+    let default = DeliveryNumerics::patch();
+    let at = |dx: f64| DeliveryNumerics {
         dx_patch_m: dx,
         ..default.clone()
     };

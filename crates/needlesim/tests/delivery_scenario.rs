@@ -2,8 +2,8 @@
 //! hint; good input gives a plan; the bundled examples load.
 
 use needlesim::delivery::run::GeometryKind;
-use needlesim::delivery::scenario::parse;
-use needlesim::scenario::ScenarioError;
+use needlesim::input::ScenarioError;
+use needlesim::input::delivery::parse;
 
 const BASE: &str = r#"
 title = "t"
@@ -162,7 +162,7 @@ fn the_bundled_delivery_examples_load() {
             .unwrap_or_default()
             .to_string();
         if name.starts_with("deliver_") && name.ends_with(".toml") {
-            needlesim::delivery::scenario::load(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+            needlesim::input::delivery::load(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
             n += 1;
         }
     }

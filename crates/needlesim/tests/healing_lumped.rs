@@ -5,7 +5,8 @@ use needlesim::healing::lumped::{self, Accuracy, InjuryInput, LumpedModel, Sessi
 use needlesim::healing::outcomes::{self, ZoneRun};
 use needlesim::healing::params::{DAY, HealingParams};
 use needlesim::healing::registry;
-use needlesim::protocol::{self, Protocol, ProtocolFile};
+use needlesim::input::protocol::{self, ProtocolFile};
+use needlesim::protocol::Protocol;
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
 
 fn column(age: f64) -> needlesim::skin::SkinColumn {
@@ -366,6 +367,6 @@ fn bad_resolution_and_patch_keys_name_the_field() {
         &mut errors,
     )
     .unwrap();
-    assert_eq!(p.resolution, Some(protocol::Resolution::Patch));
+    assert_eq!(p.resolution, Some(needlesim::protocol::Resolution::Patch));
     assert!((p.patch_size_m - 2e-3).abs() < 1e-15 && (p.patch_voxel_m - 20e-6).abs() < 1e-18);
 }

@@ -2,11 +2,10 @@
 //! whichever command reads the file, ranges are checked on the value as typed, one mistake gives
 //! one error, and the messages name the key, the kind of file and a short value.
 //!
-//! Written against the old paths (`needlesim::scenario::parse`, `needlesim::plan::patient`)
-//! so that the same file shows each behaviour was missing before the input layer.
+//! (Each test was checked to fail on the code before the input layer.)
 
+use needlesim::input::parse;
 use needlesim::plan::patient;
-use needlesim::scenario::parse;
 
 const FILE: &str = "t.toml";
 

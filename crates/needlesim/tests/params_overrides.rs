@@ -4,7 +4,7 @@
 
 use needlesim::healing::simulate::{Resolution, SimulateRun};
 use needlesim::params::{ModelParams, all_rows};
-use needlesim::scenario::{self, ScenarioError};
+use needlesim::input::{self as scenario, ScenarioError};
 use needlesim::study::{Command, Outcome, RunOptions, Study};
 
 const SCENARIO: &str = r#"
@@ -50,7 +50,7 @@ fn with(extra: &str) -> String {
     format!("{SCENARIO}\n{extra}\n")
 }
 
-fn errors(text: &str) -> Vec<needlesim::scenario::FieldError> {
+fn errors(text: &str) -> Vec<needlesim::input::FieldError> {
     match scenario::parse(text, "test.toml") {
         Err(ScenarioError::Invalid { errors, .. }) => errors,
         Err(e) => panic!("expected field errors, got {e}"),
@@ -234,7 +234,7 @@ fn patient_overrides_reach_the_planner() {
 fn patient_healing_override_changes_the_planner_prediction() {
     use needlesim::plan::healing_predictor::HealingPredictor;
     use needlesim::plan::patient::{Concern, ConcernKind, DeviceChoice};
-    use needlesim::plan::predict::{PredictInput, Predictor, Protocol};
+    use needlesim::plan::predict::{PredictInput, Predictor, ZoneProtocol as Protocol};
     use needlesim::skin::{self, Person, Site, ThicknessOverrides};
     let text = patient_text();
     let over = needlesim::plan::patient::parse(

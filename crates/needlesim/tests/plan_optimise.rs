@@ -93,7 +93,7 @@ fn run_with(
         grade: Some(3),
         scar_types: vec![],
     };
-    let proto = needlesim::plan::predict::Protocol::uniform(1.0, 3, 3, 28);
+    let proto = needlesim::plan::predict::ZoneProtocol::uniform(1.0, 3, 3, 28);
     let base = PredictInput {
         person: &person,
         column: &column,

@@ -1,7 +1,7 @@
 //! Bad input: every case gives a clear error naming the file, the field path, the value, the
 //! allowed range and a hint — never a panic.
 
-use needlesim::scenario::{ScenarioError, parse};
+use needlesim::input::{ScenarioError, parse};
 
 const FILE: &str = "test.toml";
 

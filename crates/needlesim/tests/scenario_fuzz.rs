@@ -1,6 +1,6 @@
 //! Property tests: random text and random numbers fed to the scenario parser never panic.
 
-use needlesim::scenario::parse;
+use needlesim::input::parse;
 use proptest::prelude::*;
 
 const TEMPLATE: &str = r#"

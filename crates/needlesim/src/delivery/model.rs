@@ -54,9 +54,10 @@ pub enum Setup {
     FranzCell,
 }
 
-/// Grid resolution of a delivery run.
+/// The numerics of a delivery run: grid resolution and time-stepping scheme. (Not to be
+/// confused with [`crate::protocol::Resolution`], the model resolution of `simulate`.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Resolution {
+pub struct DeliveryNumerics {
     /// Stratum corneum cells.
     pub sc_cells: usize,
     /// Target cell height in the viable epidermis and papillary dermis, m.
@@ -69,7 +70,7 @@ pub struct Resolution {
     pub r_cells_channel: usize,
     /// Largest radial cell, m (unit cell).
     pub dr_max_m: f64,
-    /// Lateral voxel size, m (patch; 25 µm here, 40 µm in [`Resolution::patch`], the setting a
+    /// Lateral voxel size, m (patch; 25 µm here, 40 µm in [`DeliveryNumerics::patch`], the setting a
     /// patch scenario starts from).
     pub dx_patch_m: f64,
     /// First step after each event, s, and the growth factor of later steps.
@@ -110,9 +111,9 @@ pub struct Resolution {
     pub preconditioner: UnsplitPreconditioner,
 }
 
-impl Default for Resolution {
+impl Default for DeliveryNumerics {
     fn default() -> Self {
-        Resolution {
+        DeliveryNumerics {
             sc_cells: 3,
             dz_epidermis_m: 8e-6,
             dz_dermis_m: 20e-6,
@@ -150,7 +151,7 @@ impl Default for Resolution {
     }
 }
 
-impl Resolution {
+impl DeliveryNumerics {
     /// A coarser setting for large 3-D patches: coarser z cells, 40 µm lateral voxels and a
     /// solver tolerance of 1e-5 (the steps are the default's). On a 2 mm lidocaine patch these
     /// steps stay within 0.9 % of a reference with 10× shorter steps at every output from
@@ -164,14 +165,14 @@ impl Resolution {
     /// patch at 40 µm runs in under a minute on two cores (docs/BENCHMARKS.md, "Lateral voxel
     /// of the patch"). `delivery.patch_voxel_um` sets it.
     pub fn patch() -> Self {
-        Resolution {
+        DeliveryNumerics {
             sc_cells: 2,
             dz_epidermis_m: 15e-6,
             dz_dermis_m: 60e-6,
             dz_max_m: 300e-6,
             dx_patch_m: 40e-6,
             solver_tolerance: 1e-5,
-            ..Resolution::default()
+            ..DeliveryNumerics::default()
         }
     }
 }
@@ -214,7 +215,7 @@ pub fn layer_depths(column: &SkinColumn) -> [f64; 5] {
 }
 
 /// z faces aligned with the layers, fine around the channel tip, coarser below it.
-pub fn z_faces(column: &SkinColumn, channel_depth_m: f64, res: &Resolution) -> Vec<f64> {
+pub fn z_faces(column: &SkinColumn, channel_depth_m: f64, res: &DeliveryNumerics) -> Vec<f64> {
     let d = layer_depths(column);
     let mut faces = vec![0.0];
     let push_seg = |a: f64, b: f64, h: f64, faces: &mut Vec<f64>| {
@@ -259,7 +260,7 @@ pub fn z_faces(column: &SkinColumn, channel_depth_m: f64, res: &Resolution) -> V
 }
 
 /// r faces of the unit cell: uniform across the open channel, growing outside to `R`.
-pub fn r_faces(r_open_m: f64, radius_m: f64, res: &Resolution) -> Vec<f64> {
+pub fn r_faces(r_open_m: f64, radius_m: f64, res: &DeliveryNumerics) -> Vec<f64> {
     let mut faces = vec![0.0];
     let r0 = r_open_m.min(0.8 * radius_m).max(1e-6);
     let dr0 = r0 / res.r_cells_channel as f64;
@@ -366,7 +367,7 @@ pub struct Arm {
     r_h: f64,
     patency: f64,
     applied_factor: f64,
-    /// Unsplit scheme: clearance is inside the engine's solve (see [`Resolution::unsplit`]).
+    /// Unsplit scheme: clearance is inside the engine's solve (see [`DeliveryNumerics::unsplit`]).
     unsplit: bool,
 }
 
@@ -439,17 +440,17 @@ fn layer_props(z: f64, depths: &[f64; 5], co: &TransportCoefficients, setup: Set
 /// surface; see `run_arm`).
 pub(crate) const SPENT_FILM: f64 = 1e-3;
 
-/// The largest [`Resolution::depletion_step_fraction`] of the split sweeps, which hold the film
+/// The largest [`DeliveryNumerics::depletion_step_fraction`] of the split sweeps, which hold the film
 /// explicitly at its predicted mean concentration: on a 2 mm vitamin C patch 20, 30 and 50 % per
 /// step moved the viable layers' amounts by up to 1.4, 2.4 and 4.9 % from a short-step
 /// reference, 10 % by 0.4 % (docs/BENCHMARKS.md, "Step growth and longest step").
 pub const EXPLICIT_FILM_FRACTION: f64 = 0.1;
 
-fn settings(res: &Resolution) -> SolverSettings {
+fn settings(res: &DeliveryNumerics) -> SolverSettings {
     // TR-BDF2 by default (second order, L-stable: no ringing at the sharp start of a reservoir
     // on empty skin or across the 10¹⁰ contrast between channel fluid and stratum corneum);
     // backward Euler (first order, positivity preserving) on request: see
-    // `Resolution::tr_bdf2`. Unsplit (the whole system solved at once) unless asked otherwise:
+    // `DeliveryNumerics::tr_bdf2`. Unsplit (the whole system solved at once) unless asked otherwise:
     // the split sweeps carry a large splitting error on these cells at long steps.
     SolverSettings::fixed(1.0)
         .with_preconditioner(res.preconditioner)
@@ -475,7 +476,7 @@ impl Arm {
         radius_m: f64,
         co: &TransportCoefficients,
         setup: Setup,
-        res: &Resolution,
+        res: &DeliveryNumerics,
     ) -> Result<Arm, DeliveryError> {
         let depth = channel.map_or(0.0, |c| c.depth_m);
         let zf = z_faces(column, depth, res);
@@ -541,7 +542,7 @@ impl Arm {
         size_m: (f64, f64),
         co: &TransportCoefficients,
         setup: Setup,
-        res: &Resolution,
+        res: &DeliveryNumerics,
     ) -> Result<Arm, DeliveryError> {
         let dx = res.dx_patch_m;
         let nx = (size_m.0 / dx).round().max(1.0) as usize;
@@ -649,7 +650,7 @@ impl Arm {
         z_faces: Vec<f64>,
         layer_depths: [f64; 5],
         co: &TransportCoefficients,
-        res: &Resolution,
+        res: &DeliveryNumerics,
     ) -> Result<Arm, DeliveryError> {
         let unsplit = res.unsplit;
         let ncol = col_area.len();
@@ -950,7 +951,7 @@ pub fn run_arm(
     t_end_s: f64,
     output_times: &[f64],
     profile_times: &[f64],
-    res: &Resolution,
+    res: &DeliveryNumerics,
 ) -> Result<ArmResult, DeliveryError> {
     let t0 = schedule.applications.first().map_or(0.0, |a| a.t_apply_s);
     let mut stops: Vec<f64> = schedule
@@ -1270,7 +1271,7 @@ mod tests {
             recoil: 0.5,
             surface_radius_m: 60e-6,
         };
-        let res = Resolution::default();
+        let res = DeliveryNumerics::default();
         let mut arms = vec![
             Arm::unit_cell(&col, Some(&ch), 300e-6, &co, Setup::InVivo, &res).expect("cell"),
             Arm::patch(

@@ -24,7 +24,7 @@ use super::DeliveryError;
 use super::closure::Occlusion;
 use super::compounds::Library;
 use super::dosing::{Application, Dose, Schedule};
-use super::model::{self, Arm, Resolution, Setup};
+use super::model::{self, Arm, DeliveryNumerics, Setup};
 use super::physchem::{self, PermeabilityModel, PhysChemParams};
 use crate::skin::{self, LayerKind, Person, Sex, Site, SkinColumn, ThicknessOverrides};
 use crate::units::MINUTE;
@@ -134,11 +134,11 @@ fn uptake_dt(
     co.kp_m_s *= reference_sc_m / h_sc;
     // One radial cell (a 1-D column, as the deliver command's intact arm), on the unit cell's
     // default unsplit scheme; steps and outputs every `dt_out_s` (30 s).
-    let res = Resolution {
+    let res = DeliveryNumerics {
         dt_first_s: 0.5,
         dt_growth: 1.25,
         dt_max_s: dt_out_s,
-        ..Resolution::default()
+        ..DeliveryNumerics::default()
     };
     let mut arm = Arm::unit_cell(column, None, 1e-3, &co, Setup::InVivo, &res)?;
     let schedule = Schedule::new(vec![Application {

@@ -16,7 +16,7 @@ use super::DeliveryError;
 use super::closure::{Closure, ClosureParams, Occlusion};
 use super::compounds::Compound;
 use super::dosing::{Dose, Schedule};
-use super::model::{self, Arm, ArmResult, ChannelShape, Resolution, Sample, Setup};
+use super::model::{self, Arm, ArmResult, ChannelShape, DeliveryNumerics, Sample, Setup};
 use super::physchem::{self, PermeabilityModel, PhysChemParams, TransportCoefficients};
 use crate::device::PunctureSet;
 use crate::injury::ChannelSet;
@@ -62,7 +62,7 @@ pub struct DeliveryPlan {
     pub effect: Option<EffectThreshold>,
     pub physchem: PhysChemParams,
     pub closure: ClosureParams,
-    pub resolution: Resolution,
+    pub resolution: DeliveryNumerics,
     pub warnings: Vec<String>,
 }
 
@@ -502,7 +502,7 @@ pub fn deliver(
     // The intact control: always a unit cell (laterally uniform, so any radius gives the same
     // result per area).
     // One radial cell: a 1-D column, cheap enough for short steps throughout.
-    let res_intact = Resolution {
+    let res_intact = DeliveryNumerics {
         dt_first_s: 0.5,
         dt_growth: 1.25,
         dt_max_s: 300.0,

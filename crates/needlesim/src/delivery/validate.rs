@@ -11,7 +11,8 @@
 use super::closure::{Closure, ClosureParams, Occlusion};
 use super::compounds::Library;
 use super::physchem::{PermeabilityModel, PhysChemParams, coefficients};
-use super::run::{DeliverReport, SeriesPoint};
+use super::run::{DeliverReport, DeliveryPlan, SeriesPoint};
+use crate::scenario::Scenario;
 use crate::skin::{Person, Sex};
 
 /// Metric names handled here.
@@ -45,18 +46,17 @@ fn model(t: &toml::Table) -> Result<PermeabilityModel, String> {
     }
 }
 
-/// Runs the inline `[inputs.scenario]` through `deliver`.
-pub fn run_inline(t: &toml::Table) -> Result<DeliverReport, String> {
-    let table = t
-        .get("scenario")
-        .and_then(|v| v.as_table())
-        .ok_or("input table `scenario` is missing")?;
-    let text = toml::to_string(table).map_err(|e| e.to_string())?;
-    let (s, plan) =
-        crate::input::delivery::parse(&text, "inputs.scenario").map_err(|e| e.to_string())?;
+/// The metrics that run an inline `[inputs.scenario]` (with its `[delivery]` section) through
+/// `deliver`; the caller reads the scenario (the input layer sits above the models) and passes
+/// it to [`evaluate`].
+pub const SCENARIO_METRICS: &[&str] = &["delivery.enhancement_ratio", "delivery.time_to_steady_h"];
+
+/// Runs the case's validated scenario and delivery plan through `deliver`.
+fn run_given(scenario: Option<(&Scenario, &DeliveryPlan)>) -> Result<DeliverReport, String> {
+    let (s, plan) = scenario.ok_or("input table `scenario` is missing")?;
     crate::study::pipeline::deliver(
-        &s,
-        &plan,
+        s,
+        plan,
         &crate::progress::silent,
         &mut crate::timings::Timings::default(),
     )
@@ -75,8 +75,12 @@ fn at(r: &DeliverReport, t_h: Option<f64>) -> Result<&SeriesPoint, String> {
     }
 }
 
-/// Evaluates a `delivery.*` metric.
-pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, String> {
+/// Evaluates a `delivery.*` metric; those in [`SCENARIO_METRICS`] need the case's scenario.
+pub fn evaluate(
+    metric: &str,
+    t: &toml::Table,
+    scenario: Option<(&Scenario, &DeliveryPlan)>,
+) -> Result<f64, String> {
     match metric {
         "delivery.log_kp_cm_h" => {
             Ok(model(t)?.log_kp_cm_h(num(t, "log_kow")?, num(t, "mw_g_mol")?))
@@ -115,7 +119,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, String> {
             }
         }
         "delivery.enhancement_ratio" => {
-            let r = run_inline(t)?;
+            let r = run_given(scenario)?;
             let p = at(&r, t.get("at_h").and_then(|v| v.as_float()))?;
             let (a, b) = match text(t, "quantity")? {
                 "receptor_blood" => (
@@ -145,7 +149,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, String> {
             }
         }
         "delivery.time_to_steady_h" => {
-            let r = run_inline(t)?;
+            let r = run_given(scenario)?;
             let t0 = r.applications.first().map_or(0.0, |a| a.apply_h);
             let max = r
                 .series

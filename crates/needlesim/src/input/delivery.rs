@@ -15,7 +15,7 @@ use super::{Checker, FieldError, ScenarioError, scenario};
 use crate::delivery::closure::{ClosureParams, Occlusion};
 use crate::delivery::compounds::{CompoundEntry, Library, limits};
 use crate::delivery::dosing::{Application, Dose, MAX_PRODUCT_KG_M2, Schedule};
-use crate::delivery::model::{Resolution, Setup};
+use crate::delivery::model::{DeliveryNumerics, Setup};
 use crate::delivery::physchem::{PermeabilityModel, PhysChemParams};
 use crate::delivery::run::{DeliveryPlan, EffectThreshold, GeometryKind};
 use crate::scenario::Scenario;
@@ -524,9 +524,9 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         .unwrap_or(10.0)
         * MM;
     let mut resolution = if geometry_patch {
-        Resolution::patch()
+        DeliveryNumerics::patch()
     } else {
-        Resolution::default()
+        DeliveryNumerics::default()
     };
     if let Some(v) = d.patch_voxel_um
         && let Some(v) = c.range(

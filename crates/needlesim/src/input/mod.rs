@@ -12,8 +12,8 @@
 //! - [`delivery`]: its `[delivery]` and `[[compounds]]` sections;
 //! - [`protocol`]: its `[protocol]` section.
 //!
-//! [`FieldError`], [`Checker`] and [`read_toml`] are shared by every input format (patient
-//! files and validation cases use them too).
+//! [`FieldError`], [`Checker`] and [`read_toml`] are shared by every input format (the patient
+//! files of `plan` use them too), so that all of them report problems the same way.
 
 use std::fmt;
 

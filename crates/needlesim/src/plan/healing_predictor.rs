@@ -24,7 +24,7 @@ use crate::healing::outcomes::{self, ZoneRun};
 use crate::healing::params::DAY;
 use crate::injury::InjuryParams;
 use crate::params::{ModelParams, PlannerParams};
-use crate::protocol::{self, Concern as HConcern, Protocol as HProtocol, ScarKind};
+use crate::protocol::{Concern as HConcern, Protocol as HProtocol, ScarKind};
 
 /// Follow-up after the last session at which the result is read, days.
 pub const FOLLOW_UP_DAYS: f64 = 90.0;
@@ -174,7 +174,7 @@ impl Predictor for HealingPredictor {
             .take_while(|d| *d < follow)
             .map(|d| d * DAY)
             .collect();
-        let mut scars = protocol::default_scars(&self.params);
+        let mut scars = crate::input::protocol::default_scars(&self.params);
         if hc == HConcern::AcneScars && !input.concern.scar_types.is_empty() {
             let want = |k: ScarKind| {
                 input.concern.scar_types.iter().any(|t| {

@@ -106,7 +106,7 @@ pub struct Visit {
 pub struct ZonePrediction {
     pub zone: String,
     pub concern: patient::ConcernKind,
-    pub recommended: predict::Protocol,
+    pub recommended: predict::ZoneProtocol,
     /// Prediction for the recommended protocol, with bands.
     pub prediction: predict::Prediction,
     pub optimisation: predict::Optimisation,
@@ -487,7 +487,7 @@ fn predict_all(
             // The recommended protocol on the zone's own dates (moved past blackouts, cut at
             // the finish date) when it has them.
             let mut recommended =
-                predict::Protocol::uniform(c.setting_mm, z.passes, c.sessions, c.interval_days);
+                predict::ZoneProtocol::uniform(c.setting_mm, z.passes, c.sessions, c.interval_days);
             if !z.dates.is_empty() {
                 let n = (c.sessions as usize).min(z.dates.len());
                 recommended.interval_days = z.interval_days;

@@ -1,6 +1,6 @@
 //! Patient files: the TOML format, its validation, and the validated [`Patient`].
 //!
-//! Mirrors [`crate::scenario`]: the file is read into plain structs (also the source of
+//! Mirrors [`crate::input::scenario`]: the file is read into plain structs (also the source of
 //! `needlesim schema patient`), every field is checked, and *all* problems are reported at once
 //! with the field path, the value, what is allowed and a hint. Nothing downstream re-validates.
 

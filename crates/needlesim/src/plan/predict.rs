@@ -53,7 +53,7 @@ pub struct Prediction {
 
 /// A protocol for one zone and concern.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Protocol {
+pub struct ZoneProtocol {
     pub setting_mm: f64,
     pub passes: u32,
     pub sessions: u32,
@@ -64,10 +64,15 @@ pub struct Protocol {
     pub session_offsets_days: Vec<u32>,
 }
 
-impl Protocol {
+impl ZoneProtocol {
     /// Sessions every `interval_days`.
-    pub fn uniform(setting_mm: f64, passes: u32, sessions: u32, interval_days: u32) -> Protocol {
-        Protocol {
+    pub fn uniform(
+        setting_mm: f64,
+        passes: u32,
+        sessions: u32,
+        interval_days: u32,
+    ) -> ZoneProtocol {
+        ZoneProtocol {
             setting_mm,
             passes,
             sessions,
@@ -92,7 +97,7 @@ impl Protocol {
 
     /// Sets the session days from dates (the first is day 0); left uniform when the dates
     /// keep the interval.
-    pub fn with_dates(mut self, dates: &[Date]) -> Protocol {
+    pub fn with_dates(mut self, dates: &[Date]) -> ZoneProtocol {
         self.sessions = dates.len() as u32;
         let offsets: Vec<u32> = dates
             .iter()
@@ -113,7 +118,7 @@ pub struct PredictInput<'a> {
     pub column: &'a SkinColumn,
     pub concern: &'a Concern,
     pub device: DeviceChoice,
-    pub protocol: &'a Protocol,
+    pub protocol: &'a ZoneProtocol,
     /// Whether uncertainty bands are wanted (the optimiser asks for the nominal value only and
     /// bands for the protocols it reports).
     pub bands: bool,
@@ -173,7 +178,7 @@ pub const MAX_PIH_RISK_GENTLE: f64 = 0.2;
 /// One evaluated protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Candidate {
-    pub protocol: Protocol,
+    pub protocol: ZoneProtocol,
     pub improvement_pct: Band,
     /// The longest downtime of the series (mean band of the worst session), days.
     pub downtime_days: Band,
@@ -225,10 +230,10 @@ enum Evaluated {
 /// Dates a protocol on the calendar with `downtime_days` after each session: the dated
 /// protocol and its notes, or None when it does not fit before the finish date.
 fn dated(
-    proto: &Protocol,
+    proto: &ZoneProtocol,
     cal: &Calendar,
     downtime_days: f64,
-) -> Option<(Protocol, Vec<Date>, Vec<String>)> {
+) -> Option<(ZoneProtocol, Vec<Date>, Vec<String>)> {
     let (dates, notes) = schedule_dates(
         &cal.blackout,
         cal.finish_by,
@@ -270,10 +275,10 @@ fn downtime_in_blackout(dates: &[Date], downtime: &[Band], cal: &Calendar) -> Ve
 fn evaluate(
     pred: &dyn Predictor,
     base: &PredictInput<'_>,
-    proto: Protocol,
+    proto: ZoneProtocol,
     cons: &Constraints,
 ) -> Evaluated {
-    let run = |proto: &Protocol| {
+    let run = |proto: &ZoneProtocol| {
         pred.predict(&PredictInput {
             person: base.person,
             column: base.column,
@@ -307,7 +312,7 @@ fn evaluate(
                 .iter()
                 .map(|b| b.mean)
                 .fold(chart_downtime_days(proto.setting_mm).0[1], f64::max);
-            let base_proto = Protocol::uniform(
+            let base_proto = ZoneProtocol::uniform(
                 proto.setting_mm,
                 proto.passes,
                 proto.sessions,
@@ -387,7 +392,7 @@ pub fn optimise(
         for &p in &space.passes {
             for &n in &space.sessions {
                 for &i in &space.intervals_days {
-                    protos.push(Protocol::uniform(s, p, n, i));
+                    protos.push(ZoneProtocol::uniform(s, p, n, i));
                 }
             }
         }

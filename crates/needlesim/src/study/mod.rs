@@ -135,7 +135,7 @@ impl Study {
         let t0 = Instant::now();
         let name = path.display().to_string();
         let text =
-            std::fs::read_to_string(path).map_err(|source| crate::scenario::ScenarioError::Io {
+            std::fs::read_to_string(path).map_err(|source| crate::input::ScenarioError::Io {
                 file: name.clone(),
                 source,
             })?;
@@ -149,7 +149,7 @@ impl Study {
     /// validated with it.
     pub fn from_toml_str(text: &str, name: &str) -> Result<Study> {
         let t0 = Instant::now();
-        let raw = crate::scenario::parse_raw(text, name)?;
+        let raw = crate::input::parse_raw(text, name)?;
         // Every section present is validated once, whichever command runs.
         let (scenario, delivery) = crate::input::scenario::validate_all(&raw, name)?;
         let params = scenario.params.clone();
@@ -280,7 +280,7 @@ impl Study {
                 };
                 if c == Command::Deliver && delivery.is_none() {
                     // The delivery reader's own error names the missing section.
-                    crate::delivery::scenario::parse(&self.source.text, &self.source.name)?;
+                    crate::input::delivery::parse(&self.source.text, &self.source.name)?;
                 }
                 let ctl = pipeline::Control {
                     progress,
