@@ -169,7 +169,7 @@ pub fn run_punctures_with(
     for (zi, zp) in s.zones.iter().enumerate() {
         progress("punctures", zi, s.zones.len());
         let t0 = Instant::now();
-        let seed_zone = crate::rng::derive(s.seed, &[0, zi as u64]);
+        let seed_zone = crate::rng::derive(s.seed, &[crate::rng::tag::ZONE, zi as u64]);
         let set = device::generate(&zp.device, &zp.zone, &s.technique, seed_zone)?;
         timings.add("generate punctures", t0);
         let t0 = Instant::now();

@@ -396,7 +396,7 @@ pub fn run_with(
             DeliveryError::Invalid(format!("zone {:?} is not in the scenario", plan.zone))
         })?;
     let t = Instant::now();
-    let seed_zone = crate::rng::derive(scenario.seed, &[0, zi as u64]);
+    let seed_zone = crate::rng::derive(scenario.seed, &[crate::rng::tag::ZONE, zi as u64]);
     let set = device::generate(&zp.device, &zp.zone, &scenario.technique, seed_zone)
         .map_err(|e| DeliveryError::Invalid(e.to_string()))?;
     let ch = injury::channels(&set, &zp.column, &zp.device, &scenario.injury, seed_zone);

@@ -45,6 +45,7 @@ use super::ode::System;
 use super::params::{DAY, HealingParams};
 use crate::injury::ChannelSet;
 use crate::skin::{LayerKind, SkinColumn};
+use crate::transport::dense::{lu_envelope, lu_factor, lu_solve_envelope};
 use crate::transport::{
     AxiGrid, Boundary, Geometry, Problem, Reactions, Scheme, Simulation, SolverSettings, Species,
     TransportError,
@@ -312,7 +313,7 @@ impl RosFactors {
     #[inline]
     fn solve(&self, kin: &Kinetics, l: usize, n: usize, b: &mut [f64]) {
         if self.dense {
-            lu_solve(&self.a, &self.piv, &self.env, n, b);
+            lu_solve_envelope(&self.a, &self.piv, &self.env, n, b);
         } else {
             kin.lu[l].solve(&self.sp, &self.sp_piv, b);
         }
@@ -342,87 +343,6 @@ impl RosWork {
             k2: [0.0; NPAP],
             y: [0.0; NPAP],
         }
-    }
-}
-
-/// Dense LU with partial pivoting in place (row-major `n × n`; the diagonal keeps the
-/// reciprocal pivots, so the solves multiply instead of divide); false if singular.
-fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
-    lu_factor_tol(a, piv, n, 0.0)
-}
-
-/// [`lu_factor`] that also gives up (false) when a pivot's magnitude is at most `tiny`
-/// (`tiny = 0`: only an exactly zero or non-finite pivot). Also factorises the diagonal blocks
-/// of the block-triangular LU ([`sparse`]).
-#[inline]
-fn lu_factor_tol(a: &mut [f64], piv: &mut [usize], n: usize, tiny: f64) -> bool {
-    for k in 0..n {
-        let mut p = k;
-        for i in k + 1..n {
-            if a[i * n + k].abs() > a[p * n + k].abs() {
-                p = i;
-            }
-        }
-        let d = a[p * n + k];
-        if !(d.is_finite() && d.abs() > tiny) {
-            return false;
-        }
-        piv[k] = p;
-        if p != k {
-            for j in 0..n {
-                a.swap(k * n + j, p * n + j);
-            }
-        }
-        let inv = 1.0 / a[k * n + k];
-        a[k * n + k] = inv;
-        for i in k + 1..n {
-            let f = a[i * n + k] * inv;
-            a[i * n + k] = f;
-            if f == 0.0 {
-                continue;
-            }
-            for j in k + 1..n {
-                a[i * n + j] -= f * a[k * n + j];
-            }
-        }
-    }
-    true
-}
-
-/// The envelope of the factors of [`lu_factor`]: per row, the first non-zero column of L and
-/// one past the last non-zero column of U (the solves skip the zeros outside; the Jacobian is
-/// sparse, so many rows of the factors start or end early).
-fn lu_envelope(a: &[f64], n: usize, env: &mut [(usize, usize)]) {
-    for i in 0..n {
-        let row = &a[i * n..i * n + n];
-        let lo = row[..i].iter().position(|&x| x != 0.0).unwrap_or(i);
-        let hi = row[i + 1..]
-            .iter()
-            .rposition(|&x| x != 0.0)
-            .map_or(i + 1, |p| i + 2 + p);
-        env[i] = (lo, hi);
-    }
-}
-
-/// Solves with the factors of [`lu_factor`] (whose diagonal holds the reciprocal pivots)
-/// within their envelope `env`.
-fn lu_solve(a: &[f64], piv: &[usize], env: &[(usize, usize)], n: usize, b: &mut [f64]) {
-    for k in 0..n {
-        b.swap(k, piv[k]);
-    }
-    for i in 0..n {
-        let mut x = b[i];
-        for j in env[i].0..i {
-            x -= a[i * n + j] * b[j];
-        }
-        b[i] = x;
-    }
-    for i in (0..n).rev() {
-        let mut x = b[i];
-        for j in i + 1..env[i].1 {
-            x -= a[i * n + j] * b[j];
-        }
-        b[i] = x * a[i * n + i];
     }
 }
 
@@ -463,7 +383,7 @@ fn dense_factor(n: usize, gh: f64, f: &mut RosFactors) -> bool {
     for i in 0..n {
         f.a[i * n + i] += 1.0;
     }
-    if !lu_factor(&mut f.a, &mut f.piv, n) {
+    if !lu_factor(&mut f.a, &mut f.piv, n, 0.0) {
         return false;
     }
     lu_envelope(&f.a, n, &mut f.env);
