@@ -50,6 +50,7 @@
 
 pub(crate) mod backend;
 mod compartment;
+pub mod dense;
 mod field;
 mod grid;
 mod kernel;

@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use super::dense::{lu_factor, lu_solve};
 use super::problem::{Coefficient, Reactions};
 
 /// The local ODE at one voxel: `dc/dt = R(c) + S − λ c`.
@@ -60,53 +61,6 @@ impl Work {
     }
 }
 
-/// LU with partial pivoting in place; returns false if singular.
-fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
-    for k in 0..n {
-        let mut p = k;
-        for i in k + 1..n {
-            if a[i * n + k].abs() > a[p * n + k].abs() {
-                p = i;
-            }
-        }
-        if a[p * n + k].abs().partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return false;
-        }
-        piv[k] = p;
-        if p != k {
-            for j in 0..n {
-                a.swap(k * n + j, p * n + j);
-            }
-        }
-        let d = a[k * n + k];
-        for i in k + 1..n {
-            let f = a[i * n + k] / d;
-            a[i * n + k] = f;
-            for j in k + 1..n {
-                a[i * n + j] -= f * a[k * n + j];
-            }
-        }
-    }
-    true
-}
-
-fn lu_solve(a: &[f64], piv: &[usize], n: usize, b: &mut [f64]) {
-    for k in 0..n {
-        b.swap(k, piv[k]);
-    }
-    for i in 0..n {
-        for j in 0..i {
-            b[i] -= a[i * n + j] * b[j];
-        }
-    }
-    for i in (0..n).rev() {
-        for j in i + 1..n {
-            b[i] -= a[i * n + j] * b[j];
-        }
-        b[i] /= a[i * n + i];
-    }
-}
-
 const GAMMA: f64 = 1.0 - std::f64::consts::FRAC_1_SQRT_2;
 
 /// One SDIRK2 step of length `h` from `c` (in place). Returns false if Newton failed.
@@ -120,7 +74,7 @@ fn sdirk2_step(ode: &LocalOde<'_>, v: usize, c: &mut [f64], h: f64, w: &mut Work
     for i in 0..n {
         w.lu[i * n + i] += 1.0;
     }
-    if !lu_factor(&mut w.lu, &mut w.piv, n) {
+    if !lu_factor(&mut w.lu, &mut w.piv, n, 0.0) {
         return false;
     }
     w.y.copy_from_slice(c);

@@ -247,7 +247,7 @@ pub fn channels(
         .par_chunks(CHUNK)
         .enumerate()
         .flat_map_iter(|(ci, chunk)| {
-            let mut rng = crate::rng::stream(seed, &[0x1_u64 << 40, ci as u64]);
+            let mut rng = crate::rng::stream(seed, &[crate::rng::tag::CHANNEL_CHUNK, ci as u64]);
             chunk
                 .iter()
                 .map(|pu| {

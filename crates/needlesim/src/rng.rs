@@ -22,6 +22,30 @@ pub fn derive(seed: u64, path: &[u64]) -> u64 {
     })
 }
 
+/// The fixed tags that start the index paths of [`derive`] and [`stream`], one per kind of
+/// stream. Changing one changes every result drawn from it, so they are named once, here.
+pub mod tag {
+    /// A zone's puncture map and channels: `derive(seed, [ZONE, zone])` (`punctures`,
+    /// `simulate`'s first session, `deliver`).
+    pub const ZONE: u64 = 0;
+    /// The healing outcomes of a zone (`simulate`): `derive(seed, [OUTCOMES, zone])`.
+    pub const OUTCOMES: u64 = 5;
+    /// The puncture map of a later session of a zone (`simulate`, patch):
+    /// `derive(seed, [SESSION, zone, session])`.
+    pub const SESSION: u64 = 8;
+    /// Under a zone's seed, pass `p`'s frame (`stream(zone_seed, [p, PASS_FRAME])`) and its
+    /// stroke `j` (`stream(zone_seed, [p, FIRST_STROKE + j])`) in `device::generate`.
+    pub const PASS_FRAME: u64 = 0;
+    /// See [`PASS_FRAME`].
+    pub const FIRST_STROKE: u64 = 1;
+    /// Under a zone's seed, the injury of chunk `c` of its channels:
+    /// `stream(zone_seed, [CHANNEL_CHUNK, c])` (far above any pass index of the same seed).
+    pub const CHANNEL_CHUNK: u64 = 1 << 40;
+    /// Under a zone's outcomes seed, the parameter draw of uncertainty sample `k`:
+    /// `stream(outcomes_seed, [PARAMETER_SAMPLE, k])`.
+    pub const PARAMETER_SAMPLE: u64 = 0x4EA1;
+}
+
 /// A generator for the stream identified by `(seed, path)`.
 pub fn stream(seed: u64, path: &[u64]) -> Pcg64Mcg {
     let s = derive(seed, path);

@@ -16,6 +16,8 @@ pub const MINUTE: f64 = 60.0;
 pub const HOUR: f64 = 3600.0;
 /// Seconds per day.
 pub const DAY: f64 = 86_400.0;
+/// Seconds per (Julian) year.
+pub const YEAR: f64 = 365.25 * DAY;
 
 /// Converts a length in metres to micrometres.
 pub fn to_um(m: f64) -> f64 {

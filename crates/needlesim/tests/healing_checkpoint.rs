@@ -1,7 +1,7 @@
 //! Checkpoints of the spatial resolutions: a run interrupted (by asking the library to stop
 //! after a given step) and resumed from its checkpoint gives bit-identical results to an
-//! uninterrupted run; a checkpoint of another run is ignored with a notice; the patch is
-//! bit-identical for 1 and 2 threads.
+//! uninterrupted run; a checkpoint of another run, or a corrupt one, is ignored with a notice
+//! and the run starts over; the patch is bit-identical for 1 and 2 threads.
 
 use needlesim::healing::lumped::{InjuryInput, SessionInput};
 use needlesim::healing::model::BlockInjury;
@@ -254,6 +254,58 @@ fn interrupted_equals_uninterrupted(which: Which, name: &str) {
     assert!(damaged.0.notices.iter().any(|m| m.contains("truncated")));
     assert_identical(&full, &damaged);
     let _ = std::fs::remove_file(&path);
+}
+
+/// A checkpoint with 8 bytes overwritten in the middle is reported as corrupt by its file name,
+/// ignored, and the run starts over: the result is the uninterrupted run's, bit for bit (a
+/// checkpoint without a checksum resumed from the damaged numbers and failed with a NaN).
+fn corrupt_checkpoint_starts_over(which: Which, name: &str) {
+    let full = run(which, &mut RunControl::default()).unwrap();
+    let path = tmp(&format!("{name}-corrupt"));
+    let _ = std::fs::remove_file(&path);
+    let mut ctl = RunControl {
+        checkpoint: Some(spec(&path, "run A")),
+        stop_after_steps: Some(full.0.steps / 2),
+        ..Default::default()
+    };
+    assert!(matches!(
+        run(which, &mut ctl),
+        Err(SpatialError::Interrupted { .. })
+    ));
+    let mut bytes = std::fs::read(&path).unwrap();
+    // 8 bytes in the middle of the numbers, on a value's boundary (counted from the end).
+    let len = bytes.len();
+    let at = len - 8 * (len / 16);
+    bytes[at..at + 8].copy_from_slice(&[0xff; 8]);
+    std::fs::write(&path, &bytes).unwrap();
+    let mut ctl = RunControl {
+        checkpoint: Some(spec(&path, "run A")),
+        ..Default::default()
+    };
+    let again = run(which, &mut ctl).expect("a corrupt checkpoint must not fail the run");
+    assert_eq!(again.0.resumed_at_step, 0);
+    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        again
+            .0
+            .notices
+            .iter()
+            .any(|m| m.contains("corrupt") && m.contains(&file)),
+        "{:?}",
+        again.0.notices
+    );
+    assert_identical(&full, &again);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn unit_cell_corrupt_checkpoint_starts_over() {
+    corrupt_checkpoint_starts_over(Which::Cell, "cell");
+}
+
+#[test]
+fn patch_corrupt_checkpoint_starts_over() {
+    corrupt_checkpoint_starts_over(Which::Patch, "patch");
 }
 
 #[test]

@@ -27,7 +27,7 @@ use super::dosing::{Application, Dose, Schedule};
 use super::model::{self, Arm, DeliveryNumerics, Setup};
 use super::physchem::{self, PermeabilityModel, PhysChemParams};
 use crate::skin::{self, LayerKind, Person, Sex, Site, SkinColumn, ThicknessOverrides};
-use crate::units::MINUTE;
+use crate::units::{DAY, MINUTE};
 
 /// A numbing cream as applied before needling.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,7 +110,7 @@ fn uptake_dt(
     dt_out_s: f64,
 ) -> Result<Vec<(f64, f64)>, DeliveryError> {
     check_product(product)?;
-    if !(t_end_s.is_finite() && t_end_s > 0.0 && t_end_s <= 24.0 * 3600.0) {
+    if !(t_end_s.is_finite() && t_end_s > 0.0 && t_end_s <= DAY) {
         return Err(DeliveryError::Invalid(format!(
             "numbing: duration {t_end_s} s must be within 0-86400 s (exclusive of 0)"
         )));

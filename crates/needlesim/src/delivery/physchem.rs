@@ -17,7 +17,7 @@ pub const K_B: f64 = 1.380_649e-23;
 /// Avogadro constant, 1/mol.
 pub const N_A: f64 = 6.022_140_76e23;
 /// cm/h in m/s.
-pub const CM_PER_H: f64 = 1e-2 / 3600.0;
+pub const CM_PER_H: f64 = crate::units::CM / crate::units::HOUR;
 
 /// Which Potts-Guy fit gives the intact-skin permeability.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]

@@ -7,14 +7,12 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
+use crate::report::plot_err;
+
 use super::run::{DeliverReport, SeriesPoint};
 
 /// A plotted curve: label, value of a series point, colour.
 type Curve<'a> = (&'a str, Box<dyn Fn(&SeriesPoint) -> f64>, RGBColor);
-
-fn plot_err<E: std::fmt::Debug>(e: E) -> std::io::Error {
-    std::io::Error::other(format!("plot: {e:?}"))
-}
 
 fn opt(v: Option<f64>) -> String {
     v.map_or(String::new(), |x| format!("{x:.6e}"))
@@ -138,17 +136,12 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             .y_label_area_size(88)
             .build_cartesian_2d(0.0..t_max, 0.0..ymax)
             .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("time after needling (h)")
-            .y_desc("amount per skin area (µg/cm²)")
-            .label_style(("sans-serif", crate::report::plot_style::TICK))
-            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
-            .light_line_style(plotters::style::colors::TRANSPARENT)
-            .x_label_formatter(&|v| crate::report::tick(*v))
-            .y_label_formatter(&|v| crate::report::tick(*v))
-            .draw()
-            .map_err(plot_err)?;
+        crate::report::draw_axes(
+            &mut chart,
+            "time after needling (h)",
+            "amount per skin area (µg/cm²)",
+            crate::report::GridLines::Coarse,
+        )?;
         for (name, f, col) in &curves {
             let col = *col;
             chart
@@ -195,17 +188,12 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             .y_label_area_size(88)
             .build_cartesian_2d(0.0..t_max, (floor..fmax * 2.0).log_scale())
             .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("time after needling (h)")
-            .y_desc("flux (µg/(cm²·h))")
-            .label_style(("sans-serif", crate::report::plot_style::TICK))
-            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
-            .light_line_style(plotters::style::colors::TRANSPARENT)
-            .x_label_formatter(&|v| crate::report::tick(*v))
-            .y_label_formatter(&|v| crate::report::tick(*v))
-            .draw()
-            .map_err(plot_err)?;
+        crate::report::draw_axes(
+            &mut chart,
+            "time after needling (h)",
+            "flux (µg/(cm²·h))",
+            crate::report::GridLines::Coarse,
+        )?;
         let fl: [Curve; 4] = [
             (
                 "into skin, needled",
@@ -283,17 +271,12 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
             .y_label_area_size(78)
             .build_cartesian_2d((floor..cmax * 2.0).log_scale(), zmax..0.0)
             .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("concentration (µg/mL)")
-            .y_desc("depth (µm)")
-            .label_style(("sans-serif", crate::report::plot_style::TICK))
-            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
-            .light_line_style(plotters::style::colors::TRANSPARENT)
-            .x_label_formatter(&|v| crate::report::tick(*v))
-            .y_label_formatter(&|v| crate::report::tick(*v))
-            .draw()
-            .map_err(plot_err)?;
+        crate::report::draw_axes(
+            &mut chart,
+            "concentration (µg/mL)",
+            "depth (µm)",
+            crate::report::GridLines::Coarse,
+        )?;
         let palette = [
             RGBColor(200, 40, 40),
             RGBColor(40, 120, 40),

@@ -105,7 +105,7 @@ pub fn evaluate(
                 &person,
                 &[(0.0, occ)],
             );
-            Ok(c.recovery_time_s() / 3600.0)
+            Ok(c.recovery_time_s() / crate::units::HOUR)
         }
         "delivery.tissue_diffusivity_um2_s" => {
             let c = Library::builtin()

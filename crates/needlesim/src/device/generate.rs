@@ -25,7 +25,7 @@ use super::pen::PenModel;
 use super::roller::RollerModel;
 use super::stamp::StampModel;
 use super::*;
-use crate::rng::stream;
+use crate::rng::{stream, tag};
 
 /// Largest puncture map [`generate`] will build (about 0.8 GB of punctures). A full face with a
 /// pen at a slow glide holds a few million; the limit stops a mistyped speed or zone from
@@ -311,7 +311,7 @@ fn plan<'a>(
     let per_pass: Vec<(Frame, Vec<Stroke>)> = (0..passes)
         .into_par_iter()
         .map(|pass| {
-            let mut rng = stream(seed, &[u64::from(pass), 0]);
+            let mut rng = stream(seed, &[u64::from(pass), tag::PASS_FRAME]);
             let z: f64 = rng.sample(StandardNormal);
             let angle =
                 stroke_direction_rad(pass, technique.directions) + DIRECTION_JITTER_SD_RAD * z;
@@ -423,7 +423,10 @@ pub fn generate(
     // Makes one stroke into `out` (cleared first) from the stroke's own stream.
     let make = |s: &Stroke, out: &mut Vec<Puncture>| -> f64 {
         out.clear();
-        let mut rng = stream(seed, &[u64::from(s.pass), 1 + u64::from(s.index)]);
+        let mut rng = stream(
+            seed,
+            &[u64::from(s.pass), tag::FIRST_STROKE + u64::from(s.index)],
+        );
         let frame = &plan.frames[s.pass as usize];
         plan.model.fill(s, frame, shape, depth, &mut rng, out)
     };

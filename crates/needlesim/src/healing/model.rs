@@ -32,7 +32,7 @@
 //! collagen-I-making cells. Equations: `docs/MODEL.md (Healing)`.
 
 use super::ode::System;
-use super::params::{HealingParams, YEAR};
+use super::params::HealingParams;
 use crate::skin::{LayerKind, SkinColumn};
 
 pub const D: usize = 0;
@@ -653,9 +653,6 @@ impl System for Block {
     }
 }
 
-/// Seconds per year (re-exported for callers converting follow-up times).
-pub const SECONDS_PER_YEAR: f64 = YEAR;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -699,14 +696,14 @@ mod tests {
                 1e-6,
                 sc.iter().map(|s| s * 1e-6).collect(),
                 60.0,
-                5.0 * 86400.0,
+                5.0 * crate::units::DAY,
             );
             for days in [1.0, 4.0, 12.0] {
                 let mut z = y.clone();
                 crate::healing::ode::integrate(
                     &b,
                     0.0,
-                    days * 86400.0,
+                    days * crate::units::DAY,
                     &mut z,
                     &opts,
                     &mut ws,

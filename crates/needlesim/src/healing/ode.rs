@@ -25,6 +25,8 @@
 // Dense linear algebra over parallel arrays reads best with index loops.
 #![allow(clippy::needless_range_loop)]
 
+use crate::transport::dense::{lu_factor, lu_solve};
+
 /// An ODE system `y' = f(t, y)`.
 pub trait System {
     /// Number of state variables.
@@ -151,72 +153,6 @@ impl Workspace {
             tmp2: vec![0.0; n],
             wt: vec![0.0; n],
             scale: vec![1.0; n],
-        }
-    }
-}
-
-/// LU factorisation with partial pivoting, in place (row-major `n × n`; the diagonal holds the
-/// reciprocals of U's diagonal). Returns false if singular.
-fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
-    for k in 0..n {
-        let mut p = k;
-        let mut m = a[k * n + k].abs();
-        for i in k + 1..n {
-            let v = a[i * n + k].abs();
-            if v > m {
-                m = v;
-                p = i;
-            }
-        }
-        if m == 0.0 || !m.is_finite() {
-            return false;
-        }
-        piv[k] = p;
-        if p != k {
-            for j in 0..n {
-                a.swap(k * n + j, p * n + j);
-            }
-        }
-        let inv = 1.0 / a[k * n + k];
-        for i in k + 1..n {
-            let f = a[i * n + k] * inv;
-            if f != 0.0 {
-                a[i * n + k] = f;
-                for j in k + 1..n {
-                    a[i * n + j] -= f * a[k * n + j];
-                }
-            } else {
-                a[i * n + k] = 0.0;
-            }
-        }
-        // The diagonal holds 1/U_kk: back substitution multiplies instead of dividing.
-        a[k * n + k] = inv;
-    }
-    true
-}
-
-/// Solves `LU x = b` in place. Column-oriented (axpy) substitutions: the updates of different
-/// rows are independent, so the loop is not one long chain of dependent multiply-adds (the
-/// dot-product form was latency bound and dominated the step cost).
-fn lu_solve(a: &[f64], piv: &[usize], n: usize, b: &mut [f64]) {
-    for k in 0..n {
-        b.swap(k, piv[k]);
-    }
-    for k in 0..n {
-        let bk = b[k];
-        if bk != 0.0 {
-            for i in k + 1..n {
-                b[i] -= a[i * n + k] * bk;
-            }
-        }
-    }
-    for k in (0..n).rev() {
-        let bk = b[k] * a[k * n + k];
-        b[k] = bk;
-        if bk != 0.0 {
-            for i in 0..k {
-                b[i] -= a[i * n + k] * bk;
-            }
         }
     }
 }
@@ -522,7 +458,7 @@ fn factor(
         ws.lu[i * n + i] += 1.0;
     }
     st.factorisations += 1;
-    if lu_factor(&mut ws.lu, &mut ws.piv, n) {
+    if lu_factor(&mut ws.lu, &mut ws.piv, n, 0.0) {
         Ok(())
     } else {
         Err(OdeError::Singular { t })

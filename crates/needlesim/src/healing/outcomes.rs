@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::lumped::{self, Accuracy, LumpedModel, SessionInput, Trajectory};
 use super::model::{self, NPAP};
 use super::ode::OdeError;
-use super::params::{DAY, HealingParams};
+use super::params::{DAY, HOUR, HealingParams};
 use crate::protocol::{Concern, Protocol, Scar};
 use crate::skin::SkinColumn;
 
@@ -129,7 +129,7 @@ pub fn output_grid(protocol: &Protocol) -> Vec<f64> {
     let end = protocol.follow_up_s;
     for &ts in &protocol.session_times_s {
         for k in 0..=120 {
-            g.push(ts + k as f64 * 2.0 * 3600.0);
+            g.push(ts + k as f64 * 2.0 * HOUR);
         }
     }
     let mut t = 0.0;
@@ -311,7 +311,7 @@ fn summarise(
         out.swell_peak.push(sp);
         survive *= (-hazard * exposure).exp();
         out.reseal_h
-            .push(3.0 / model.papillary.reseal_rate() / 3600.0);
+            .push(3.0 / model.papillary.reseal_rate() / HOUR);
     }
     out.pih = 100.0 * (1.0 - survive);
     let acne = protocol.concerns.contains(&Concern::AcneScars);
@@ -444,7 +444,7 @@ pub fn run_zone_with(
     let draws: Vec<(Series, RunSummary)> = (0..z.protocol.samples)
         .into_par_iter()
         .map(|k| {
-            let mut rng = crate::rng::stream(seed, &[0x4EA1, k as u64]);
+            let mut rng = crate::rng::stream(seed, &[crate::rng::tag::PARAMETER_SAMPLE, k as u64]);
             let pp = p.sample(&mut rng);
             one(&pp).map(|(s, r, _)| (s, r))
         })

@@ -15,9 +15,8 @@ use crate::params::{Entry, Group, ParamKind, Range};
 /// Range reason of the calibrated entries.
 const CAL: &str = "the search interval of scripts/calibrate_healing.sh";
 
-pub const HOUR: f64 = 3600.0;
-pub const DAY: f64 = 86_400.0;
-pub const YEAR: f64 = 365.25 * DAY;
+/// The time units, defined once in [`crate::units`].
+pub use crate::units::{DAY, HOUR, YEAR};
 /// 1 ng/mL in kg/m³.
 pub const NG_ML: f64 = 1e-6;
 /// 1 pg/mL in kg/m³.

@@ -8,13 +8,11 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
+use crate::report::plot_err;
+
 use super::outcomes::ZoneResult;
 use super::params::{DAY, NG_ML, PG_ML};
 use crate::protocol::Protocol;
-
-fn plot_err<E: std::fmt::Debug>(e: E) -> std::io::Error {
-    std::io::Error::other(format!("plot: {e:?}"))
-}
 
 /// The time series of one zone as CSV (human units: days, %, per mm³, pg/mL, ng/mL).
 pub fn timeseries_csv(z: &ZoneResult) -> String {
@@ -115,17 +113,12 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
             .y_label_area_size(73)
             .build_cartesian_2d(0.0..xmax, lo..hi)
             .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("days from the first session")
-            .y_desc("change (%)")
-            .label_style(("sans-serif", crate::report::plot_style::TICK))
-            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
-            .light_line_style(plotters::style::colors::TRANSPARENT)
-            .x_label_formatter(&|v| crate::report::tick(*v))
-            .y_label_formatter(&|v| crate::report::tick(*v))
-            .draw()
-            .map_err(plot_err)?;
+        crate::report::draw_axes(
+            &mut chart,
+            "days from the first session",
+            "change (%)",
+            crate::report::GridLines::Coarse,
+        )?;
         // Sessions: dashed vertical lines, one legend entry.
         let session_style = RGBColor(90, 90, 90).stroke_width(2);
         for (k, &ts) in protocol.session_times_s.iter().enumerate() {
@@ -250,17 +243,12 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
             .y_label_area_size(73)
             .build_cartesian_2d(0.0..xmax, 0.0..1.1)
             .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("days from the first session")
-            .y_desc("relative to peak")
-            .label_style(("sans-serif", crate::report::plot_style::TICK))
-            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
-            .light_line_style(plotters::style::colors::TRANSPARENT)
-            .x_label_formatter(&|v| crate::report::tick(*v))
-            .y_label_formatter(&|v| crate::report::tick(*v))
-            .draw()
-            .map_err(plot_err)?;
+        crate::report::draw_axes(
+            &mut chart,
+            "days from the first session",
+            "relative to peak",
+            crate::report::GridLines::Coarse,
+        )?;
         for (k, (name, v)) in lines.into_iter().enumerate() {
             let peak = v.iter().copied().fold(0.0, f64::max);
             if peak <= 0.0 {

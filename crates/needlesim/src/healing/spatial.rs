@@ -45,6 +45,7 @@ use super::ode::System;
 use super::params::{DAY, HealingParams};
 use crate::injury::ChannelSet;
 use crate::skin::{LayerKind, SkinColumn};
+use crate::transport::dense::{lu_envelope, lu_factor, lu_solve_envelope};
 use crate::transport::{
     AxiGrid, Boundary, Geometry, Problem, Reactions, Scheme, Simulation, SolverSettings, Species,
     TransportError,
@@ -312,7 +313,7 @@ impl RosFactors {
     #[inline]
     fn solve(&self, kin: &Kinetics, l: usize, n: usize, b: &mut [f64]) {
         if self.dense {
-            lu_solve(&self.a, &self.piv, &self.env, n, b);
+            lu_solve_envelope(&self.a, &self.piv, &self.env, n, b);
         } else {
             kin.lu[l].solve(&self.sp, &self.sp_piv, b);
         }
@@ -342,87 +343,6 @@ impl RosWork {
             k2: [0.0; NPAP],
             y: [0.0; NPAP],
         }
-    }
-}
-
-/// Dense LU with partial pivoting in place (row-major `n × n`; the diagonal keeps the
-/// reciprocal pivots, so the solves multiply instead of divide); false if singular.
-fn lu_factor(a: &mut [f64], piv: &mut [usize], n: usize) -> bool {
-    lu_factor_tol(a, piv, n, 0.0)
-}
-
-/// [`lu_factor`] that also gives up (false) when a pivot's magnitude is at most `tiny`
-/// (`tiny = 0`: only an exactly zero or non-finite pivot). Also factorises the diagonal blocks
-/// of the block-triangular LU ([`sparse`]).
-#[inline]
-fn lu_factor_tol(a: &mut [f64], piv: &mut [usize], n: usize, tiny: f64) -> bool {
-    for k in 0..n {
-        let mut p = k;
-        for i in k + 1..n {
-            if a[i * n + k].abs() > a[p * n + k].abs() {
-                p = i;
-            }
-        }
-        let d = a[p * n + k];
-        if !(d.is_finite() && d.abs() > tiny) {
-            return false;
-        }
-        piv[k] = p;
-        if p != k {
-            for j in 0..n {
-                a.swap(k * n + j, p * n + j);
-            }
-        }
-        let inv = 1.0 / a[k * n + k];
-        a[k * n + k] = inv;
-        for i in k + 1..n {
-            let f = a[i * n + k] * inv;
-            a[i * n + k] = f;
-            if f == 0.0 {
-                continue;
-            }
-            for j in k + 1..n {
-                a[i * n + j] -= f * a[k * n + j];
-            }
-        }
-    }
-    true
-}
-
-/// The envelope of the factors of [`lu_factor`]: per row, the first non-zero column of L and
-/// one past the last non-zero column of U (the solves skip the zeros outside; the Jacobian is
-/// sparse, so many rows of the factors start or end early).
-fn lu_envelope(a: &[f64], n: usize, env: &mut [(usize, usize)]) {
-    for i in 0..n {
-        let row = &a[i * n..i * n + n];
-        let lo = row[..i].iter().position(|&x| x != 0.0).unwrap_or(i);
-        let hi = row[i + 1..]
-            .iter()
-            .rposition(|&x| x != 0.0)
-            .map_or(i + 1, |p| i + 2 + p);
-        env[i] = (lo, hi);
-    }
-}
-
-/// Solves with the factors of [`lu_factor`] (whose diagonal holds the reciprocal pivots)
-/// within their envelope `env`.
-fn lu_solve(a: &[f64], piv: &[usize], env: &[(usize, usize)], n: usize, b: &mut [f64]) {
-    for k in 0..n {
-        b.swap(k, piv[k]);
-    }
-    for i in 0..n {
-        let mut x = b[i];
-        for j in env[i].0..i {
-            x -= a[i * n + j] * b[j];
-        }
-        b[i] = x;
-    }
-    for i in (0..n).rev() {
-        let mut x = b[i];
-        for j in i + 1..env[i].1 {
-            x -= a[i * n + j] * b[j];
-        }
-        b[i] = x * a[i * n + i];
     }
 }
 
@@ -463,7 +383,7 @@ fn dense_factor(n: usize, gh: f64, f: &mut RosFactors) -> bool {
     for i in 0..n {
         f.a[i * n + i] += 1.0;
     }
-    if !lu_factor(&mut f.a, &mut f.piv, n) {
+    if !lu_factor(&mut f.a, &mut f.piv, n, 0.0) {
         return false;
     }
     lu_envelope(&f.a, n, &mut f.env);
@@ -1103,11 +1023,32 @@ pub fn run(
     )
 }
 
-/// Format tag of checkpoint files.
-const CKPT_MAGIC: &[u8; 8] = b"NSHEAL02";
+/// Format tag of checkpoint files (03: with a trailing checksum).
+const CKPT_MAGIC: &[u8; 8] = b"NSHEAL03";
+
+/// The checkpoints' checksum: the FNV-1a step `h = (h ^ w) · p` (Fowler, Noll & Vo; 64-bit
+/// offset basis and prime) over the little-endian 64-bit words of `bytes` (the last, partial
+/// one zero-padded), then over their length. One multiply per 8 bytes: a 325 MB patch
+/// checkpoint is summed in well under a second. Each step is a bijection of `h`, so a change
+/// within one word is always detected; other changes go unnoticed with a chance of about 2⁻⁶⁴.
+fn checksum(bytes: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let step = |h: u64, w: u64| (h ^ w).wrapping_mul(PRIME);
+    let mut words = bytes.chunks_exact(8);
+    let mut h = 0xcbf2_9ce4_8422_2325;
+    for w in &mut words {
+        h = step(h, u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+    }
+    let mut last = [0u8; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = step(h, u64::from_le_bytes(last));
+    step(h, bytes.len() as u64)
+}
 
 /// What a checkpoint holds besides its numbers (JSON header; every number that must come
-/// back bit-identical is stored as raw little-endian f64 after it).
+/// back bit-identical is stored as raw little-endian f64 after it). The file:
+/// `magic (8 bytes) | header length (u64 LE) | header | numbers | checksum of all bytes
+/// before it (u64 LE, [`checksum`])`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CkptHeader {
     fingerprint: String,
@@ -1155,7 +1096,7 @@ fn write_checkpoint(
     };
     let head = serde_json::to_vec(&h).map_err(|e| ckpt_err(&spec.path, e.to_string()))?;
     let nf = 2 * st.next_out * NPAP + st.next_snap * NPAP * snap_len + fields.len();
-    let mut bytes = Vec::with_capacity(16 + head.len() + 8 * nf);
+    let mut bytes = Vec::with_capacity(24 + head.len() + 8 * nf);
     bytes.extend_from_slice(CKPT_MAGIC);
     bytes.extend_from_slice(&(head.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&head);
@@ -1171,12 +1112,14 @@ fn write_checkpoint(
         }
     }
     fields.iter().for_each(|&x| put(x));
+    let sum = checksum(&bytes);
+    bytes.extend_from_slice(&sum.to_le_bytes());
     crate::report::write_atomic(&spec.path, &bytes)
         .map_err(|e| ckpt_err(&spec.path, format!("cannot write: {e}")))
 }
 
-/// Reads a checkpoint into `model` and `run`; `Ok(None)` with a notice when it does not belong
-/// to this run.
+/// Reads a checkpoint into `model` and `run`; `Err` (the reason, for a notice) when it is
+/// damaged or does not belong to this run, with `model` and `run` then untouched.
 fn read_checkpoint(
     spec: &CheckpointSpec,
     model: &mut SpatialModel,
@@ -1187,11 +1130,26 @@ fn read_checkpoint(
 ) -> Result<Option<CkptState>, String> {
     let bytes = std::fs::read(&spec.path).map_err(|e| format!("cannot be read ({e})"))?;
     let bad = || "is truncated or not a needlesim healing checkpoint".to_string();
-    if bytes.len() < 16 || &bytes[..8] != CKPT_MAGIC {
-        return Err(bad());
+    if bytes.len() < 24 || &bytes[..8] != CKPT_MAGIC {
+        return Err(if bytes.len() >= 24 && bytes[..6] == CKPT_MAGIC[..6] {
+            "was written in another checkpoint format (an older needlesim)".to_string()
+        } else {
+            bad()
+        });
+    }
+    // Everything before the trailing checksum must hash to it: a damaged file (a flipped or
+    // overwritten byte anywhere) is refused before any number of it is used.
+    let (bytes, sum) = bytes.split_at(bytes.len() - 8);
+    let sum = u64::from_le_bytes(sum.try_into().map_err(|_| bad())?);
+    let found = checksum(bytes);
+    if found != sum {
+        return Err(format!(
+            "is corrupt (its checksum {found:016x} does not match the stored {sum:016x}: the \
+             file was damaged or overwritten)"
+        ));
     }
     let hl = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?) as usize;
-    let head = bytes.get(16..16 + hl).ok_or_else(bad)?;
+    let head = bytes.get(16..16usize.saturating_add(hl)).ok_or_else(bad)?;
     let h: CkptHeader = serde_json::from_slice(head).map_err(|_| bad())?;
     if h.fingerprint != spec.fingerprint {
         return Err(format!(
@@ -1218,24 +1176,32 @@ fn read_checkpoint(
         .chunks_exact(8)
         .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
     let mut next = || it.next().unwrap_or(f64::NAN);
-    for l in 0..2 {
-        for y in &mut run.trajectory.values[l][..h.next_out] {
+    // Read everything first; `run` and `model` change only once all of it is accepted.
+    let mut trajectory = [
+        run.trajectory.values[0][..h.next_out].to_vec(),
+        run.trajectory.values[1][..h.next_out].to_vec(),
+    ];
+    for values in &mut trajectory {
+        for y in values.iter_mut() {
             y.iter_mut().for_each(|x| *x = next());
         }
     }
-    run.snapshots.clear();
-    for &t_s in &snap_times[..h.next_snap] {
-        let values = (0..NPAP)
-            .map(|_| (0..h.snapshot_len).map(|_| next()).collect())
-            .collect();
-        run.snapshots.push(Snapshot {
+    let snapshots: Vec<Snapshot> = snap_times[..h.next_snap]
+        .iter()
+        .map(|&t_s| Snapshot {
             t_s,
             voxels: snap_voxels.to_vec(),
-            values,
-        });
-    }
+            values: (0..NPAP)
+                .map(|_| (0..h.snapshot_len).map(|_| next()).collect())
+                .collect(),
+        })
+        .collect();
     let fields: Vec<f64> = (0..h.fields).map(|_| next()).collect();
     model.set_raw_fields(&fields).map_err(|e| e.to_string())?;
+    for (l, values) in trajectory.into_iter().enumerate() {
+        run.trajectory.values[l][..h.next_out].copy_from_slice(&values);
+    }
+    run.snapshots = snapshots;
     Ok(Some(CkptState {
         step: h.step,
         next_out: h.next_out,

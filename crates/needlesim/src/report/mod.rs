@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
@@ -102,8 +103,47 @@ pub fn layer_label(kind: LayerKind) -> &'static str {
     }
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> std::io::Error {
+/// A plotting error as an I/O error (the SVG writers' error type).
+pub(crate) fn plot_err<E: std::fmt::Debug>(e: E) -> std::io::Error {
     std::io::Error::other(format!("plot: {e:?}"))
+}
+
+/// Grid lines of a chart drawn by [`draw_axes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GridLines {
+    /// None (maps, where lines would hide the points).
+    None,
+    /// The coarse lines at the labelled ticks only (plots).
+    Coarse,
+}
+
+/// The axes every plotters chart of the reports draws: the axis titles, the shared tick and
+/// title fonts ([`plot_style`]), tick labels printed as a paper would ([`tick`]), and the grid
+/// lines `grid`.
+pub fn draw_axes<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    grid: GridLines,
+) -> std::io::Result<()>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let fmt = |v: &f64| tick(*v);
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", plot_style::TICK))
+        .axis_desc_style(("sans-serif", plot_style::AXIS))
+        .x_label_formatter(&fmt)
+        .y_label_formatter(&fmt);
+    match grid {
+        GridLines::None => mesh.disable_mesh(),
+        GridLines::Coarse => mesh.light_line_style(TRANSPARENT),
+    };
+    mesh.draw().map_err(plot_err)
 }
 
 /// Maximum number of punctures drawn on the whole-zone map (the detail panel draws all).
@@ -187,17 +227,7 @@ pub fn zone_map_svg_thinned(
             .y_label_area_size(63)
             .build_cartesian_2d(0.0..side, 0.0..side)
             .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("x (mm)")
-            .y_desc("y (mm)")
-            .disable_mesh()
-            .label_style(("sans-serif", crate::report::plot_style::TICK))
-            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
-            .x_label_formatter(&|v| crate::report::tick(*v))
-            .y_label_formatter(&|v| crate::report::tick(*v))
-            .draw()
-            .map_err(plot_err)?;
+        draw_axes(&mut chart, "x (mm)", "y (mm)", GridLines::None)?;
         chart
             .draw_series(LineSeries::new(outline(&zone.shape), BLACK.stroke_width(2)))
             .map_err(plot_err)?;
@@ -229,17 +259,7 @@ pub fn zone_map_svg_thinned(
             .y_label_area_size(63)
             .build_cartesian_2d(x0..x0 + win, y0..y0 + win)
             .map_err(plot_err)?;
-        detail
-            .configure_mesh()
-            .x_desc("x (mm)")
-            .y_desc("y (mm)")
-            .disable_mesh()
-            .label_style(("sans-serif", crate::report::plot_style::TICK))
-            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
-            .x_label_formatter(&|v| crate::report::tick(*v))
-            .y_label_formatter(&|v| crate::report::tick(*v))
-            .draw()
-            .map_err(plot_err)?;
+        draw_axes(&mut detail, "x (mm)", "y (mm)", GridLines::None)?;
         let plot_px = (right.dim_in_pixel().0.saturating_sub(65)) as f64;
         let px_per_mm = plot_px / win;
         detail
@@ -356,17 +376,12 @@ pub fn depth_histogram_svg(
             .y_label_area_size(73)
             .build_cartesian_2d(0.0..xmax, 0.0..ymax.max(1.0))
             .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("effective penetration depth (µm)")
-            .y_desc("channels (% per bin)")
-            .label_style(("sans-serif", crate::report::plot_style::TICK))
-            .axis_desc_style(("sans-serif", crate::report::plot_style::AXIS))
-            .light_line_style(plotters::style::colors::TRANSPARENT)
-            .x_label_formatter(&|v| crate::report::tick(*v))
-            .y_label_formatter(&|v| crate::report::tick(*v))
-            .draw()
-            .map_err(plot_err)?;
+        draw_axes(
+            &mut chart,
+            "effective penetration depth (µm)",
+            "channels (% per bin)",
+            GridLines::Coarse,
+        )?;
         // Layer bands along the top and boundaries.
         for l in &column.layers {
             let (a, b) = (to_um(l.top_m), to_um(l.bottom_m()).min(xmax));

@@ -1,11 +1,11 @@
 //! The one pipeline: every command is this flow, or a part of it.
 //!
 //! ```text
-//! per zone:     device::generate -> injury::channels -> summary     (stream [STREAM_ZONE, zone])
+//! per zone:     device::generate -> injury::channels -> summary     (stream [crate::rng::tag::ZONE, zone])
 //! delivery?:    the plan's zone, right after needling -> needled and intact arms
-//! per session:  the zone's injury -> healing (lumped) -> outcomes   (stream [STREAM_HEALING, zone])
+//! per session:  the zone's injury -> healing (lumped) -> outcomes   (stream [crate::rng::tag::OUTCOMES, zone])
 //!               unit cell or 3-D patch, when asked                  (later sessions' maps:
-//!                                                                    [STREAM_PATCH_SESSION, zone, session])
+//!                                                                    [crate::rng::tag::SESSION, zone, session])
 //! ```
 //!
 //! [`run`] shows the whole flow; the stage functions below it ([`channels`], [`punctures`],
@@ -29,16 +29,9 @@ use crate::scenario::Scenario;
 use crate::skin::SkinColumn;
 use crate::timings::Timings;
 
-/// Random-stream tag of a zone's puncture map and channels (session 1).
-pub const STREAM_ZONE: u64 = 0;
-/// Random-stream tag of a zone's healing parameter samples.
-pub const STREAM_HEALING: u64 = 5;
-/// Random-stream tag of the puncture maps of later sessions in the 3-D patch.
-pub const STREAM_PATCH_SESSION: u64 = 8;
-
 /// The seed of zone `zi`'s puncture map and channels.
 pub fn zone_seed(seed: u64, zi: usize) -> u64 {
-    crate::rng::derive(seed, &[STREAM_ZONE, zi as u64])
+    crate::rng::derive(seed, &[crate::rng::tag::ZONE, zi as u64])
 }
 
 /// Which part of the flow a run goes through.
@@ -225,7 +218,7 @@ pub fn heal(
             channels: ch,
             column,
         };
-        let seed = crate::rng::derive(s.seed, &[STREAM_HEALING, zi as u64]);
+        let seed = crate::rng::derive(s.seed, &[crate::rng::tag::OUTCOMES, zi as u64]);
         let (zone, res) = simulate::heal_zone(s, &protocol, &z, p, seed)?;
         t.add("healing", t0);
         healed.push(zone);
@@ -303,7 +296,8 @@ pub fn spatial(
             let zp = &s.zones[zi];
             let mut later = Vec::new();
             for k in 1..run.protocol.session_times_s.len() {
-                let seed = crate::rng::derive(s.seed, &[STREAM_PATCH_SESSION, zi as u64, k as u64]);
+                let seed =
+                    crate::rng::derive(s.seed, &[crate::rng::tag::SESSION, zi as u64, k as u64]);
                 let mut scratch = Timings::default();
                 let (_, ch_k) = channels(
                     &zp.device,

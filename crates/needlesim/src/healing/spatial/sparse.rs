@@ -257,7 +257,7 @@ impl BlockLu {
             let m = blk.end - blk.start;
             let a = &mut val[blk.off..blk.off + m * m];
             let p = &mut piv[blk.start..blk.end];
-            if !super::lu_factor_tol(a, p, m, tiny) {
+            if !crate::transport::dense::lu_factor(a, p, m, tiny) {
                 return Err(Declined::Pivot);
             }
         }
