@@ -209,7 +209,8 @@ fn main() -> ExitCode {
                 || matches!(
                     e.downcast_ref::<SimulateError>(),
                     Some(SimulateError::NoProtocol(_))
-                );
+                )
+                || e.chain().any(|c| c.is::<needlesim::budget::BudgetError>());
             // Many library errors already quote their cause in their message; print a cause only
             // when its text has not been shown yet.
             let mut shown = e.to_string();

@@ -15,6 +15,7 @@
 //! appear only in scenario files, flags and printed output, and are converted once in
 //! [`scenario`].
 
+pub mod budget;
 pub mod delivery;
 pub mod device;
 pub mod healing;

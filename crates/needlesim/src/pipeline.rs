@@ -158,11 +158,24 @@ pub fn run_punctures(s: &Scenario) -> Result<PuncturesRun, DeviceError> {
     run_punctures_with(s, &crate::progress::silent)
 }
 
-/// Runs `punctures`, reporting progress per zone (stage `punctures`).
+/// Runs `punctures`, reporting progress per zone (stage `punctures`), within the default
+/// memory limit ([`crate::budget::DEFAULT_LIMIT_BYTES`]).
 pub fn run_punctures_with(
     s: &Scenario,
     progress: crate::progress::Progress<'_>,
 ) -> Result<PuncturesRun, DeviceError> {
+    run_punctures_limited(s, progress, crate::budget::DEFAULT_LIMIT_BYTES)
+}
+
+/// [`run_punctures_with`] within a memory limit of `limit_bytes`: the punctures of all zones
+/// are estimated first ([`crate::budget::punctures`]) and a run above the limit is refused
+/// ([`DeviceError::Budget`]) before anything is generated.
+pub fn run_punctures_limited(
+    s: &Scenario,
+    progress: crate::progress::Progress<'_>,
+    limit_bytes: u64,
+) -> Result<PuncturesRun, DeviceError> {
+    crate::budget::punctures(s).check(limit_bytes)?;
     let mut timings = Timings::default();
     let mut zones = Vec::new();
     let mut sets = Vec::new();

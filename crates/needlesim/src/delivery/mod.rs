@@ -25,6 +25,9 @@ use thiserror::Error;
 /// Errors of the delivery model.
 #[derive(Debug, Error, PartialEq)]
 pub enum DeliveryError {
+    /// The run's memory estimate exceeds its limit ([`crate::budget`]).
+    #[error("{0}")]
+    Budget(#[from] crate::budget::BudgetError),
     #[error("compound library `{file}` has {} problem(s):\n{}", .problems.len(), bullet(.problems))]
     Library { file: String, problems: Vec<String> },
     #[error("unknown compound {name:?}{}", suggest(.close))]

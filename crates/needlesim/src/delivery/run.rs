@@ -383,6 +383,19 @@ pub fn run_with(
     plan: &DeliveryPlan,
     progress: crate::progress::Progress<'_>,
 ) -> Result<DeliveryRun, DeliveryError> {
+    run_limited(scenario, plan, progress, crate::budget::DEFAULT_LIMIT_BYTES)
+}
+
+/// [`run_with`] within a memory limit of `limit_bytes`: the zone's punctures and the 3-D
+/// patch are estimated first ([`crate::budget::delivery`]) and a run above the limit is
+/// refused ([`DeliveryError::Budget`]) before anything is allocated.
+pub fn run_limited(
+    scenario: &Scenario,
+    plan: &DeliveryPlan,
+    progress: crate::progress::Progress<'_>,
+    limit_bytes: u64,
+) -> Result<DeliveryRun, DeliveryError> {
+    crate::budget::delivery(scenario, plan).check(limit_bytes)?;
     progress("delivery: punctures", 0, 3);
     let wall = Instant::now();
     let mut timings = Timings::default();

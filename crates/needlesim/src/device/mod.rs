@@ -197,6 +197,9 @@ pub enum DeviceError {
         "the puncture map would hold {count} punctures, more than the limit of {limit}; reduce passes, density or zone area"
     )]
     TooManyPunctures { count: u64, limit: u64 },
+    /// The run's memory estimate exceeds its limit ([`crate::budget`]).
+    #[error("{0}")]
+    Budget(#[from] crate::budget::BudgetError),
     #[error("{0}")]
     Inconsistent(String),
 }

@@ -31,6 +31,9 @@ pub enum SimulateError {
     NoProtocol(String),
     #[error("generating punctures: {0}")]
     Device(#[from] crate::device::DeviceError),
+    /// The run's memory estimate exceeds its limit ([`crate::budget`]).
+    #[error("{0}")]
+    Budget(#[from] crate::budget::BudgetError),
     #[error("{resolution} of zone `{zone}`: {source}")]
     Spatial {
         resolution: &'static str,
@@ -134,6 +137,9 @@ pub struct SpatialOptions<'a> {
     pub progress: Option<&'a mut ZoneProgress<'a>>,
     /// Coarse progress of the stages (`punctures`, `healing` per zone); `None`: silent.
     pub stages: Option<crate::progress::Progress<'a>>,
+    /// Memory limit of the run, bytes ([`crate::budget`]); `None`:
+    /// [`crate::budget::DEFAULT_LIMIT_BYTES`].
+    pub memory_limit_bytes: Option<u64>,
 }
 
 /// FNV-1a 64 of a string (checkpoint fingerprints).
@@ -178,6 +184,7 @@ pub fn run(s: &Scenario) -> Result<SimulateRun, SimulateError> {
 
 /// Runs `simulate` with given parameters (calibration, validation).
 pub fn run_with(s: &Scenario, p: &HealingParams) -> Result<SimulateRun, SimulateError> {
+    crate::budget::simulate(s, Resolution::Lumped).check(crate::budget::DEFAULT_LIMIT_BYTES)?;
     let punct = pipeline::run_punctures(s)?;
     run_prepared(s, &punct, p)
 }
@@ -202,7 +209,12 @@ pub fn run_resolution_with(
     use super::spatial::{self, CheckpointSpec, Progress, RunControl};
     let p = HealingParams::default();
     let stages: crate::progress::Progress<'_> = opts.stages.unwrap_or(&crate::progress::silent);
-    let punct = pipeline::run_punctures_with(s, stages)?;
+    // The memory estimate first: punctures, samples and the patch, before any is allocated.
+    let limit = opts
+        .memory_limit_bytes
+        .unwrap_or(crate::budget::DEFAULT_LIMIT_BYTES);
+    crate::budget::simulate(s, resolution).check(limit)?;
+    let punct = pipeline::run_punctures_limited(s, stages, limit)?;
     let mut run = run_prepared_with(s, &punct, &p, stages)?;
     if resolution == Resolution::Lumped {
         return Ok(run);
