@@ -171,6 +171,25 @@ struct Common {
     /// version and seed) to this file.
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
+    /// Refuse, before computing, a run whose memory estimate exceeds this many GiB.
+    #[arg(long, value_name = "GIB", default_value_t = 4.0, value_parser = memory_limit_gib)]
+    memory_limit_gib: f64,
+}
+
+/// `--memory-limit-gib`: a positive number of GiB, at most 1024.
+fn memory_limit_gib(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1024.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a memory limit: give a number of GiB above 0 and at most 1024 (default 4)"
+        )),
+    }
+}
+
+impl Common {
+    fn memory_limit_bytes(&self) -> Option<u64> {
+        Some((self.memory_limit_gib * (1u64 << 30) as f64) as u64)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -460,6 +479,7 @@ fn study(
         checkpoint_dir: (cmd == Cmd::Simulate).then(|| out.to_path_buf()),
         progress: Some(&progress),
         quiet: c.quiet,
+        memory_limit_bytes: c.memory_limit_bytes(),
         ..RunOptions::new(cmd)
     };
     let mut run = study.run(&opts)?;

@@ -36,6 +36,9 @@ pub enum Error {
     Plan(#[source] PlanError),
     #[error(transparent)]
     Validate(#[from] ValidateError),
+    /// The run's memory estimate exceeds its limit ([`crate::budget`]).
+    #[error(transparent)]
+    Budget(#[from] crate::budget::BudgetError),
     /// Reading or writing a file or folder.
     #[error("{what} `{}`", .path.display())]
     Io {
@@ -67,6 +70,8 @@ impl Error {
                 | Error::Healing(SimulateError::NoProtocol(_))
                 // A validation case file with broken values or inputs.
                 | Error::Validate(ValidateError::Case { .. })
+                // Refused up front: the estimate, the limit and what to change are in the message.
+                | Error::Budget(_)
         )
     }
 

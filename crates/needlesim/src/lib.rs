@@ -19,6 +19,7 @@
 //! appear only in input files, flags and printed output, and are converted once in [`input`],
 //! a leaf that no model imports.
 
+pub mod budget;
 pub mod delivery;
 pub mod device;
 pub mod error;

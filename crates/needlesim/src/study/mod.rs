@@ -99,6 +99,9 @@ pub struct RunOptions<'a> {
     pub quiet: bool,
     /// Stop each zone's spatial run after this many steps (tests).
     pub stop_after_steps: Option<u64>,
+    /// Memory limit of the run, bytes: a run whose estimate ([`crate::budget`]) exceeds it is
+    /// refused before anything is allocated. `None`: [`crate::budget::DEFAULT_LIMIT_BYTES`].
+    pub memory_limit_bytes: Option<u64>,
 }
 
 impl RunOptions<'_> {
@@ -113,6 +116,7 @@ impl RunOptions<'_> {
             progress: None,
             quiet: false,
             stop_after_steps: None,
+            memory_limit_bytes: None,
         }
     }
 }
@@ -287,6 +291,7 @@ impl Study {
                     checkpoint_dir: opts.checkpoint_dir.clone(),
                     checkpoint_interval_days: 0.0,
                     stop_after_steps: opts.stop_after_steps,
+                    memory_limit_bytes: opts.memory_limit_bytes,
                 };
                 let plan = delivery.as_deref();
                 let flow =

@@ -58,6 +58,9 @@ pub struct Control<'a> {
     pub checkpoint_interval_days: f64,
     /// Stop each zone's spatial run after this many steps (tests).
     pub stop_after_steps: Option<u64>,
+    /// Memory limit of the run, bytes ([`crate::budget`]); `None`:
+    /// [`crate::budget::DEFAULT_LIMIT_BYTES`].
+    pub memory_limit_bytes: Option<u64>,
 }
 
 impl Default for Control<'_> {
@@ -67,6 +70,7 @@ impl Default for Control<'_> {
             checkpoint_dir: None,
             checkpoint_interval_days: 0.0,
             stop_after_steps: None,
+            memory_limit_bytes: None,
         }
     }
 }
@@ -88,6 +92,17 @@ pub fn run(
     ctl: &Control<'_>,
     t: &mut Timings,
 ) -> Result<Flow> {
+    // The run-wide memory estimate first (punctures of every zone, patch voxels, samples):
+    // a run that would exhaust memory is refused before anything is allocated.
+    let limit = ctl
+        .memory_limit_bytes
+        .unwrap_or(crate::budget::DEFAULT_LIMIT_BYTES);
+    let estimate = match (stages, plan) {
+        (Stages::Delivery, Some(plan)) => crate::budget::delivery(s, plan),
+        (Stages::Delivery, None) | (Stages::Punctures, _) => crate::budget::punctures(s),
+        (Stages::Healing(resolution), _) => crate::budget::simulate(s, resolution),
+    };
+    estimate.check(limit)?;
     let mut flow = Flow::default();
     match stages {
         Stages::Delivery => {
