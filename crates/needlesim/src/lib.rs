@@ -49,3 +49,9 @@ pub use study::{RunOptions, Study, StudyRun};
 /// The version of the JSON output schemas. Bumped on any incompatible change (2.0: the
 /// wall-clock fields `plan.json` `timings_ms` and `delivery.json` `numerics.wall_s` are gone).
 pub const SCHEMA_VERSION: &str = "2.0";
+
+/// The library guide, `docs/LIBRARY.md`: one runnable example per model, compiled and run as
+/// doc tests so that it stays in step with the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/LIBRARY.md")]
+pub struct LibraryGuide;
