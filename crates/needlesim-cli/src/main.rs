@@ -11,9 +11,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use needlesim::delivery::run::DeliverReport;
 use needlesim::healing::simulate::{self as healing_sim, SimulateError, SimulateReport};
+use needlesim::input::{self, ScenarioError};
 use needlesim::pipeline::{self, PuncturesReport};
 use needlesim::report::{self, html};
-use needlesim::input::{self, ScenarioError};
 use needlesim::skin::LayerKind;
 use needlesim::validate::{self, Part};
 
@@ -994,7 +994,7 @@ fn simulate(
         .with_context(|| format!("creating output folder `{}`", out.display()))?;
     let bar = Bar::new(c.quiet);
     let stage_cb = |st: &str, d: usize, n: usize| bar.update(st, d, n);
-    let mut step_cb = |zone: &str, p: &needlesim::healing::spatial::Progress| {
+    let mut step_cb = |zone: &str, p: &needlesim::healing::spatial::StepProgress| {
         bar.update(
             &format!(
                 "{} `{zone}`: day {:.0} of {:.0}",

@@ -117,7 +117,7 @@ pub struct PatchZone {
 }
 
 /// A progress callback: the zone's name and the spatial run's progress.
-pub type ZoneProgress<'a> = dyn FnMut(&str, &super::spatial::Progress) + 'a;
+pub type ZoneProgress<'a> = dyn FnMut(&str, &super::spatial::StepProgress) + 'a;
 
 /// Checkpoints, interruption and progress of the spatial resolutions. `Default`: none.
 #[derive(Default)]
@@ -199,7 +199,7 @@ pub fn run_resolution_with(
     resolution: Resolution,
     opts: &mut SpatialOptions<'_>,
 ) -> Result<SimulateRun, SimulateError> {
-    use super::spatial::{self, CheckpointSpec, Progress, RunControl};
+    use super::spatial::{self, CheckpointSpec, RunControl, StepProgress};
     let p = HealingParams::default();
     let stages: crate::progress::Progress<'_> = opts.stages.unwrap_or(&crate::progress::silent);
     let punct = pipeline::run_punctures_with(s, stages)?;
@@ -261,7 +261,7 @@ pub fn run_resolution_with(
             ),
             interval_s,
         });
-        let mut cb = |pr: &Progress| {
+        let mut cb = |pr: &StepProgress| {
             if let Some(f) = opts.progress.as_mut() {
                 f(&zone, pr);
             }
