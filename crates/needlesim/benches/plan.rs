@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use needlesim::plan::patient::{self, Concern, ConcernKind, DeviceChoice};
+use needlesim::plan::patient::{self, ConcernKind, DeviceChoice, PatientConcern};
 use needlesim::plan::predict::{
     Constraints, Estimate, PredictInput, Prediction, Predictor, SearchSpace, ZoneProtocol, optimise,
 };
@@ -157,7 +157,7 @@ fn main() {
         phototype: 3,
     };
     let column = skin::column(Site::Cheek, &person, &ThicknessOverrides::default()).unwrap();
-    let concern = Concern {
+    let concern = PatientConcern {
         kind: ConcernKind::AcneScars,
         grade: Some(3),
         scar_types: vec![],

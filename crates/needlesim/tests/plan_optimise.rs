@@ -4,7 +4,7 @@
 
 use needlesim::plan::Date;
 use needlesim::plan::patient::Blackout;
-use needlesim::plan::patient::{Concern, ConcernKind, DeviceChoice};
+use needlesim::plan::patient::{ConcernKind, DeviceChoice, PatientConcern};
 use needlesim::plan::predict::{
     Calendar, Constraints, Estimate, PredictInput, Prediction, Predictor, SearchSpace,
     TrajectoryPoint, optimise,
@@ -88,7 +88,7 @@ fn run_with(
         phototype,
     };
     let column = skin::column(Site::Cheek, &person, &ThicknessOverrides::default()).unwrap();
-    let concern = Concern {
+    let concern = PatientConcern {
         kind: ConcernKind::AcneScars,
         grade: Some(3),
         scar_types: vec![],

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::date::Date;
-use super::patient::{Blackout, Concern, DeviceChoice};
+use super::patient::{Blackout, DeviceChoice, PatientConcern};
 use super::recommend::schedule_dates;
 use super::tables::chart_downtime_days;
 use crate::skin::{Person, SkinColumn};
@@ -117,7 +117,7 @@ impl ZoneProtocol {
 pub struct PredictInput<'a> {
     pub person: &'a Person,
     pub column: &'a SkinColumn,
-    pub concern: &'a Concern,
+    pub concern: &'a PatientConcern,
     pub device: DeviceChoice,
     pub protocol: &'a ZoneProtocol,
     /// Whether uncertainty bands are wanted (the optimiser asks for the nominal value only and
