@@ -10,9 +10,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use needlesim::plan::patient::{self, Concern, ConcernKind, DeviceChoice};
+use needlesim::plan::patient::{self, ConcernKind, DeviceChoice, PatientConcern};
 use needlesim::plan::predict::{
-    Band, Constraints, PredictInput, Prediction, Predictor, SearchSpace, ZoneProtocol, optimise,
+    Constraints, Estimate, PredictInput, Prediction, Predictor, SearchSpace, ZoneProtocol, optimise,
 };
 use needlesim::plan::{self, Models, NumbingModel};
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
@@ -33,7 +33,7 @@ impl Predictor for StandIn {
         "zero-cost stand-in (timing only)".into()
     }
     fn predict(&self, i: &PredictInput<'_>) -> Result<Prediction, String> {
-        let b = Band {
+        let b = Estimate {
             mean: i.protocol.setting_mm,
             lo: 0.0,
             hi: 1.0,
@@ -157,7 +157,7 @@ fn main() {
         phototype: 3,
     };
     let column = skin::column(Site::Cheek, &person, &ThicknessOverrides::default()).unwrap();
-    let concern = Concern {
+    let concern = PatientConcern {
         kind: ConcernKind::AcneScars,
         grade: Some(3),
         scar_types: vec![],

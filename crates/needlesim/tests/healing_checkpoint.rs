@@ -217,7 +217,7 @@ fn interrupted_equals_uninterrupted(which: Which, name: &str) {
         assert!(path.exists(), "no checkpoint after the interruption");
     }
     let mut steps_seen = Vec::new();
-    let mut cb = |p: &spatial::Progress| steps_seen.push(p.step);
+    let mut cb = |p: &spatial::StepProgress| steps_seen.push(p.step);
     let mut ctl = RunControl {
         checkpoint: Some(spec(&path, "run A")),
         progress: Some(&mut cb),

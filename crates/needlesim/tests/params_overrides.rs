@@ -233,7 +233,7 @@ fn patient_overrides_reach_the_planner() {
 #[test]
 fn patient_healing_override_changes_the_planner_prediction() {
     use needlesim::plan::healing_predictor::HealingPredictor;
-    use needlesim::plan::patient::{Concern, ConcernKind, DeviceChoice};
+    use needlesim::plan::patient::{ConcernKind, DeviceChoice, PatientConcern as Concern};
     use needlesim::plan::predict::{PredictInput, Predictor, ZoneProtocol as Protocol};
     use needlesim::skin::{self, Person, Site, ThicknessOverrides};
     let text = patient_text();

@@ -4,10 +4,10 @@
 
 use needlesim::plan::Date;
 use needlesim::plan::patient::Blackout;
-use needlesim::plan::patient::{Concern, ConcernKind, DeviceChoice};
+use needlesim::plan::patient::{ConcernKind, DeviceChoice, PatientConcern};
 use needlesim::plan::predict::{
-    Band, Calendar, Constraints, PredictInput, Prediction, Predictor, SearchSpace, TrajectoryPoint,
-    optimise,
+    Calendar, Constraints, Estimate, PredictInput, Prediction, Predictor, SearchSpace,
+    TrajectoryPoint, optimise,
 };
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};
 
@@ -24,7 +24,7 @@ impl Predictor for LongDowntime {
     fn predict(&self, i: &PredictInput<'_>) -> Result<Prediction, String> {
         let mut p = Toy.predict(i)?;
         for d in &mut p.downtime_days {
-            *d = Band {
+            *d = Estimate {
                 mean: 12.0,
                 lo: 10.0,
                 hi: 14.0,
@@ -44,7 +44,7 @@ impl Predictor for Toy {
         let imp =
             60.0 * (1.0 - (-dose / 6.0).exp()) * (28.0 / f64::from(pr.interval_days)).powf(0.1);
         let dt = 1.0 + 3.0 * pr.setting_mm;
-        let band = |m: f64| Band {
+        let band = |m: f64| Estimate {
             mean: m,
             lo: 0.8 * m,
             hi: 1.2 * m,
@@ -88,7 +88,7 @@ fn run_with(
         phototype,
     };
     let column = skin::column(Site::Cheek, &person, &ThicknessOverrides::default()).unwrap();
-    let concern = Concern {
+    let concern = PatientConcern {
         kind: ConcernKind::AcneScars,
         grade: Some(3),
         scar_types: vec![],

@@ -963,7 +963,7 @@ pub type SessionInjuryMap<'a> = &'a (dyn Fn(usize, usize, &InjuryInput) -> Block
 
 /// Progress of a spatial run, reported after every step.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Progress {
+pub struct StepProgress {
     /// Steps done (of the whole run).
     pub step: u64,
     /// Steps of the whole run.
@@ -994,7 +994,7 @@ pub struct RunControl<'a> {
     /// steps of the whole run are done: tests interrupt a run this way.
     pub stop_after_steps: Option<u64>,
     /// Called after every step.
-    pub progress: Option<&'a mut dyn FnMut(&Progress)>,
+    pub progress: Option<&'a mut dyn FnMut(&StepProgress)>,
 }
 
 /// Runs a protocol on a spatial model: at each session the voxel injuries from `injury`, outputs
@@ -1323,7 +1323,7 @@ pub fn run_controlled(
         run.steps_here += 1;
         record(model, t, &mut st, &mut run);
         if let Some(cb) = ctl.progress.as_mut() {
-            cb(&Progress {
+            cb(&StepProgress {
                 step: st.step,
                 steps: steps.len() as u64,
                 t_s: t,

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::patient::{ConcernKind, ScarType};
-use super::predict::{Band, PredictInput, Prediction, Predictor, TrajectoryPoint};
+use super::predict::{Estimate, PredictInput, Prediction, Predictor, TrajectoryPoint};
 use super::recommend::{device_at, technique};
 use crate::device::{Shape, Zone};
 use crate::healing::HealingParams;
@@ -141,8 +141,8 @@ impl HealingPredictor {
     }
 }
 
-fn band(b: &outcomes::Band) -> Band {
-    Band {
+fn band(b: &outcomes::Band) -> Estimate {
+    Estimate {
         mean: b.nominal,
         lo: b.p5.min(b.nominal),
         hi: b.p95.max(b.nominal),
@@ -224,7 +224,7 @@ impl Predictor for HealingPredictor {
         let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, SEED)
             .map_err(|e| e.to_string())?;
         let o = &res.outcomes;
-        let score = |t: &outcomes::TimepointOutcomes| -> Band {
+        let score = |t: &outcomes::TimepointOutcomes| -> Estimate {
             match hc {
                 HConcern::AcneScars => t.acne_scar_score_reduction_pct.as_ref().map(band),
                 HConcern::Wrinkles | HConcern::FineLines => {
@@ -236,12 +236,12 @@ impl Predictor for HealingPredictor {
         };
         let trajectory: Vec<TrajectoryPoint> = std::iter::once(TrajectoryPoint {
             day: 0.0,
-            improvement_pct: Band {
+            improvement_pct: Estimate {
                 mean: 0.0,
                 lo: 0.0,
                 hi: 0.0,
             },
-            collagen_change_pct: Band {
+            collagen_change_pct: Estimate {
                 mean: 0.0,
                 lo: 0.0,
                 hi: 0.0,
@@ -260,7 +260,7 @@ impl Predictor for HealingPredictor {
             downtime_days: o.sessions.iter().map(|s| band(&s.downtime_days)).collect(),
             pih_risk: Some({
                 let b = band(&o.pih_risk_pct);
-                Band {
+                Estimate {
                     mean: b.mean / 100.0,
                     lo: b.lo / 100.0,
                     hi: b.hi / 100.0,

@@ -481,7 +481,7 @@ pub struct Procedure {
 
 /// A validated concern.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Concern {
+pub struct PatientConcern {
     pub kind: ConcernKind,
     /// Goodman & Baron grade (acne scars).
     pub grade: Option<u8>,
@@ -496,7 +496,7 @@ pub struct PatientZone {
     pub area_cm2: f64,
     /// Whether the area is the site's default (not given in the file).
     pub area_assumed: bool,
-    pub concerns: Vec<Concern>,
+    pub concerns: Vec<PatientConcern>,
     pub skin_state: Vec<SkinState>,
 }
 
@@ -865,7 +865,7 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
                     );
                 }
             }
-            concerns.push(Concern {
+            concerns.push(PatientConcern {
                 kind,
                 grade,
                 scar_types,

@@ -11,14 +11,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::date::Date;
-use super::patient::{Blackout, Concern, DeviceChoice};
+use super::patient::{Blackout, DeviceChoice, PatientConcern};
 use super::recommend::schedule_dates;
 use super::tables::chart_downtime_days;
 use crate::skin::{Person, SkinColumn};
 
-/// A value with its uncertainty band.
+/// A predicted value: its mean and a low-high range (the healing model's own band, with
+/// percentiles, is [`crate::healing::outcomes::Band`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Band {
+pub struct Estimate {
     pub mean: f64,
     pub lo: f64,
     pub hi: f64,
@@ -30,9 +31,9 @@ pub struct TrajectoryPoint {
     /// Days from the first session.
     pub day: f64,
     /// Improvement of the concern's clinical score, % of baseline.
-    pub improvement_pct: Band,
+    pub improvement_pct: Estimate,
     /// Dermal collagen change from baseline, %.
-    pub collagen_change_pct: Band,
+    pub collagen_change_pct: Estimate,
 }
 
 /// What a predictor returns for one protocol.
@@ -41,11 +42,11 @@ pub struct Prediction {
     /// What `improvement_pct` measures (e.g. "acne-scar score reduction").
     pub metric: String,
     /// Score improvement at the horizon, %.
-    pub improvement_pct: Band,
+    pub improvement_pct: Estimate,
     /// Downtime after each session, days.
-    pub downtime_days: Vec<Band>,
+    pub downtime_days: Vec<Estimate>,
     /// Probability of post-inflammatory hyperpigmentation over the series (0-1), if modelled.
-    pub pih_risk: Option<Band>,
+    pub pih_risk: Option<Estimate>,
     pub trajectory: Vec<TrajectoryPoint>,
     /// Days from the first session to the end of the prediction.
     pub horizon_days: f64,
@@ -116,7 +117,7 @@ impl ZoneProtocol {
 pub struct PredictInput<'a> {
     pub person: &'a Person,
     pub column: &'a SkinColumn,
-    pub concern: &'a Concern,
+    pub concern: &'a PatientConcern,
     pub device: DeviceChoice,
     pub protocol: &'a ZoneProtocol,
     /// Whether uncertainty bands are wanted (the optimiser asks for the nominal value only and
@@ -179,10 +180,10 @@ pub const MAX_PIH_RISK_GENTLE: f64 = 0.2;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Candidate {
     pub protocol: ZoneProtocol,
-    pub improvement_pct: Band,
+    pub improvement_pct: Estimate,
     /// The longest downtime of the series (mean band of the worst session), days.
-    pub downtime_days: Band,
-    pub pih_risk: Option<Band>,
+    pub downtime_days: Estimate,
+    pub pih_risk: Option<Estimate>,
     pub feasible: bool,
     /// Constraints it breaks.
     pub violations: Vec<String>,
@@ -253,7 +254,7 @@ fn dated(
 }
 
 /// Sessions whose modelled mean downtime reaches into a blackout: `(session, blackout text)`.
-fn downtime_in_blackout(dates: &[Date], downtime: &[Band], cal: &Calendar) -> Vec<String> {
+fn downtime_in_blackout(dates: &[Date], downtime: &[Estimate], cal: &Calendar) -> Vec<String> {
     let mut out = Vec::new();
     for (k, (d, dt)) in dates.iter().zip(downtime).enumerate() {
         let end = d.add_days(dt.mean.max(0.0).ceil() as i64);
@@ -338,7 +339,7 @@ fn evaluate(
         .iter()
         .copied()
         .max_by(|a, b| a.mean.total_cmp(&b.mean))
-        .unwrap_or(Band {
+        .unwrap_or(Estimate {
             mean: 0.0,
             lo: 0.0,
             hi: 0.0,

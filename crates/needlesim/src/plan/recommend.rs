@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::date::Date;
 use super::evidence::Grade;
 pub use super::numbing::{LabelNumbing, NumbingModel, NumbingPlan};
-use super::patient::{Blackout, Concern, ConcernKind, DeviceChoice, Patient, PatientZone};
+use super::patient::{Blackout, ConcernKind, DeviceChoice, Patient, PatientConcern, PatientZone};
 use super::rules::{Category, Deferral, Finding};
 use super::tables::{self, DepthRow, Range, SessionRow};
 use crate::device::{self, Device, Pen, Roller, Shape, Technique, Zone};
@@ -63,7 +63,7 @@ pub struct Product {
 /// The recommendation for one concern in one zone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConcernPlan {
-    pub concern: Concern,
+    pub concern: PatientConcern,
     /// The table row used.
     pub row: DepthRow,
     /// The cited range for this person's column (thin or thick skin), mm.
@@ -247,7 +247,7 @@ pub fn zone_skin(
 }
 
 /// Products for a concern.
-fn products(c: &Concern) -> Vec<Product> {
+fn products(c: &PatientConcern) -> Vec<Product> {
     let p = |when: &str, what: &str, g: Grade, s: &[&str]| Product {
         when: when.into(),
         what: what.into(),
@@ -301,7 +301,7 @@ fn products(c: &Concern) -> Vec<Product> {
 pub fn concern_plan(
     p: &Patient,
     site: Site,
-    c: &Concern,
+    c: &PatientConcern,
     column: &SkinColumn,
     skin: &SkinSummary,
     params: &InjuryParams,

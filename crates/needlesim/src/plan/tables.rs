@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::evidence::Grade;
-use super::patient::{Concern, ConcernKind};
+use super::patient::{ConcernKind, PatientConcern};
 use crate::skin::Site;
 
 /// A depth range, mm.
@@ -103,7 +103,7 @@ pub fn zone_row(site: Site) -> DepthRow {
 }
 
 /// The depth row for a concern in a zone, and how the concern narrows it.
-pub fn depth_row(site: Site, c: &Concern) -> DepthRow {
+pub fn depth_row(site: Site, c: &PatientConcern) -> DepthRow {
     match c.kind {
         ConcernKind::AcneScars => match c.grade.unwrap_or(2) {
             1 | 2 => row(
@@ -163,7 +163,7 @@ pub struct SessionRow {
 }
 
 /// Sessions and interval by concern (before skin-type adaptation).
-pub fn session_row(c: &Concern) -> SessionRow {
+pub fn session_row(c: &PatientConcern) -> SessionRow {
     let s = |n: u32, d: u32, g: Grade, src: &[&str], basis: &str| SessionRow {
         sessions: n,
         interval_days: d,

@@ -263,7 +263,7 @@ pub fn spatial(
     t: &mut Timings,
 ) -> Result<(), SimulateError> {
     use crate::healing::params::DAY;
-    use crate::healing::spatial::{Progress as Step, RunControl};
+    use crate::healing::spatial::{RunControl, StepProgress as Step};
     let t0 = Instant::now();
     let times = simulate::SpatialTimes::of(&run.protocol);
     for (zi, ((set, ch, column, _), summary)) in
