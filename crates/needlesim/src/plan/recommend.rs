@@ -10,7 +10,7 @@ use super::evidence::Grade;
 pub use super::numbing::{LabelNumbing, NumbingModel, NumbingPlan};
 use super::patient::{Blackout, ConcernKind, DeviceChoice, Patient, PatientConcern, PatientZone};
 use super::rules::{Category, Deferral, Finding};
-use super::tables::{self, DepthRow, Range, SessionRow};
+use super::tables::{self, DepthRange, DepthRow, SessionRow};
 use crate::device::{self, Device, Pen, Roller, Shape, Technique, Zone};
 use crate::injury::{self, InjuryParams};
 use crate::skin::{self, LayerKind, Person, Site, SkinColumn, ThicknessOverrides};
@@ -52,7 +52,7 @@ pub struct SkinSummary {
 
 /// A product recommendation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Product {
+pub struct ProductAdvice {
     /// When: "weeks before", "during and after", "after", "between sessions".
     pub when: String,
     pub what: String,
@@ -67,9 +67,9 @@ pub struct ConcernPlan {
     /// The table row used.
     pub row: DepthRow,
     /// The cited range for this person's column (thin or thick skin), mm.
-    pub cited_mm: Range,
+    pub cited_mm: DepthRange,
     /// The range after checks and adaptations, mm.
-    pub range_mm: Range,
+    pub range_mm: DepthRange,
     /// The suggested setting, mm.
     pub setting_mm: f64,
     /// Every change from the cited range, and why.
@@ -80,7 +80,7 @@ pub struct ConcernPlan {
     pub session_basis: SessionRow,
     /// Downtime after one session from the manufacturer chart (grade C), days.
     pub chart_downtime_days: [f64; 2],
-    pub products: Vec<Product>,
+    pub products: Vec<ProductAdvice>,
 }
 
 /// Whether and when a zone is treated.
@@ -202,7 +202,7 @@ fn round_step(x: f64) -> f64 {
 
 /// The setting in a range: the 0.25 mm mark nearest the middle if there is one, else the
 /// middle on the [`STEP_MM`] grid.
-pub fn choose_setting(r: Range) -> f64 {
+pub fn choose_setting(r: DepthRange) -> f64 {
     let mid = 0.5 * (r[0] + r[1]);
     let mut best: Option<f64> = None;
     let mut q = (r[0] / 0.25).ceil() * 0.25;
@@ -247,8 +247,8 @@ pub fn zone_skin(
 }
 
 /// Products for a concern.
-fn products(c: &PatientConcern) -> Vec<Product> {
-    let p = |when: &str, what: &str, g: Grade, s: &[&str]| Product {
+fn products(c: &PatientConcern) -> Vec<ProductAdvice> {
+    let p = |when: &str, what: &str, g: Grade, s: &[&str]| ProductAdvice {
         when: when.into(),
         what: what.into(),
         grade: g,
