@@ -3,8 +3,8 @@
 //! Each metric runs an inline scenario with a `[protocol]` (nominal parameters, no sampling) and
 //! reads one outcome at the input `day` (days from the first session).
 
-use super::outcomes::Band;
-use super::params::{DAY, HealingParams};
+use crate::healing::outcomes::Band;
+use crate::healing::params::{DAY, HealingParams};
 use crate::scenario::Scenario;
 
 /// The healing metric names.
