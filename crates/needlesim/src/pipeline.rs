@@ -43,12 +43,8 @@ pub struct DepthStats {
     pub max_um: f64,
 }
 
-/// A per-layer value.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct LayerValue {
-    pub layer: LayerKind,
-    pub value: f64,
-}
+/// A per-layer value (defined with the channels, which the healing outputs share).
+pub use crate::injury::LayerValue;
 
 fn per_layer(v: &injury::PerLayer) -> Vec<LayerValue> {
     LayerKind::ALL
