@@ -52,17 +52,6 @@ const KNOWN_UPWARD: &[(&str, &str, &str)] = &[
         "`Scenario::params: ModelParams`; goes when the models' parameter structs and constants \
          move into `params`, below the models",
     ),
-    (
-        "validate",
-        "study",
-        "the validation metrics run `study::pipeline`; goes when the pipeline moves below \
-         `validate` (it returns `crate::Error`, which wraps `ValidateError`)",
-    ),
-    (
-        "plan",
-        "study",
-        "`plan::healing_predictor` calls `study::pipeline::channels`; goes with the same move",
-    ),
 ];
 
 #[derive(Debug, Clone)]

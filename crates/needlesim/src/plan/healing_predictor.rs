@@ -114,7 +114,7 @@ impl HealingPredictor {
             },
         };
         // Stage 1 of the study pipeline, as for a scenario zone.
-        let (set, ch) = crate::study::pipeline::channels(
+        let (set, ch) = crate::pipeline::stages::channels(
             &dev,
             &zone,
             &tech,

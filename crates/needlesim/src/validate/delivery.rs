@@ -54,7 +54,7 @@ pub const SCENARIO_METRICS: &[&str] = &["delivery.enhancement_ratio", "delivery.
 /// Runs the case's validated scenario and delivery plan through `deliver`.
 fn run_given(scenario: Option<(&Scenario, &DeliveryPlan)>) -> Result<DeliverReport, String> {
     let (s, plan) = scenario.ok_or("input table `scenario` is missing")?;
-    crate::study::pipeline::deliver(
+    crate::pipeline::stages::deliver(
         s,
         plan,
         &crate::progress::silent,

@@ -56,7 +56,7 @@ pub fn evaluate_banded(
         pr.report_times_s.push(day * DAY);
     }
     // The healing stage of the study pipeline on the prepared zones.
-    let run = crate::study::pipeline::heal(
+    let run = crate::pipeline::stages::heal(
         &s,
         punct,
         p,

@@ -937,7 +937,7 @@ fn thickness_mm(
 
 /// Stage 1 of the study pipeline for every zone of a scenario: punctures -> channels.
 fn zones(metric: &str, s: &Scenario) -> Result<crate::pipeline::PuncturesRun, ValidateError> {
-    crate::study::pipeline::punctures(
+    crate::pipeline::stages::punctures(
         s,
         &crate::progress::silent,
         &mut crate::timings::Timings::default(),

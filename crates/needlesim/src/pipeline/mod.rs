@@ -1,7 +1,10 @@
 //! The punctures stage's outputs: the summary of each zone's punctures and channels
 //! ([`summarise`]), the session time and the content of `punctures.json`.
 //!
-//! The zone loop that produces them is the study pipeline's (`crate::study::pipeline`).
+//! The zone loop that produces them is in [`stages`], put together by
+//! `crate::study::pipeline::run`.
+
+pub mod stages;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
