@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use needlesim::healing::HealingParams;
-use needlesim::healing::validation::evaluate_prepared;
+use needlesim::validate::healing::evaluate_prepared;
 use needlesim::input::{self, scenario::ScenarioFile};
 use needlesim::pipeline::PuncturesRun;
 use needlesim::scenario::Scenario;

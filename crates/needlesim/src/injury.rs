@@ -152,6 +152,15 @@ pub struct Channel {
 /// Per-layer numbers, in [`LayerKind::ALL`] order.
 pub type PerLayer = [f64; 5];
 
+// As written to the output files (`punctures.json`, `outcomes.json`); the doc line below is
+// the JSON schema's description.
+/// A per-layer value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LayerValue {
+    pub layer: LayerKind,
+    pub value: f64,
+}
+
 /// The channels of one puncture set in one skin column, with their summary.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChannelSet {

@@ -31,6 +31,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod protocol;
+pub mod registry;
 pub mod report;
 pub mod rng;
 pub mod scenario;

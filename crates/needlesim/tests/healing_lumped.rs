@@ -4,7 +4,7 @@
 use needlesim::healing::lumped::{self, Accuracy, InjuryInput, LumpedModel, SessionInput};
 use needlesim::healing::outcomes::{self, ZoneRun};
 use needlesim::healing::params::{DAY, HealingParams};
-use needlesim::healing::registry;
+use needlesim::params as registry;
 use needlesim::input::protocol::{self, ProtocolFile};
 use needlesim::protocol::Protocol;
 use needlesim::skin::{self, Person, Site, ThicknessOverrides};

@@ -17,7 +17,6 @@ pub mod numbing;
 pub mod physchem;
 pub mod report;
 pub mod run;
-pub mod validate;
 
 use thiserror::Error;
 

@@ -25,10 +25,8 @@ pub mod ode;
 pub mod outcomes;
 pub mod params;
 pub mod patch;
-pub mod registry;
 pub mod report;
 pub mod simulate;
 pub mod spatial;
-pub mod validation;
 
 pub use params::HealingParams;

@@ -9,8 +9,8 @@
 //! Evidence grades follow `literature/biology.md`: A primary paper read, B secondary
 //! (review/compiled table), C non-peer-reviewed (used only as a default, never as a target).
 
-use crate::params::ranges::{ASSUMED, FRACTION, LIT};
-use crate::params::{Entry, Group, ParamKind, Range};
+use crate::registry::ranges::{ASSUMED, FRACTION, LIT};
+use crate::registry::{Entry, Group, ParamKind, Range};
 
 /// Range reason of the calibrated entries.
 const CAL: &str = "the search interval of scripts/calibrate_healing.sh";

@@ -13,7 +13,7 @@ use super::outcomes::{self, ZoneOutcomes, ZoneResult, ZoneRun};
 use super::params::{DAY, HealingParams};
 use crate::device::PunctureSet;
 use crate::injury::ChannelSet;
-use crate::pipeline::LayerValue;
+use crate::injury::LayerValue;
 use crate::protocol::{Concern, Protocol, Scar};
 use crate::scenario::Scenario;
 use crate::skin::{LayerKind, Person, SkinColumn};

@@ -261,28 +261,28 @@ group! {
     /// Planner defaults (`crate::plan`).
     PlannerParams, "planner", PLANNER_ENTRIES;
     /// Preparation time of a session (cleansing, photos, consent), minutes.
-    preparation_min = crate::plan::PREPARATION_MIN, "min", Assumed,
+    preparation_min = super::planner::PREPARATION_MIN, "min", Assumed,
         Range::between(0.0, 60.0, "0 to an hour"), true, "", "planner assumption";
     /// Aftercare time at the end of a session, minutes.
-    aftercare_min = crate::plan::AFTERCARE_MIN, "min", Assumed,
+    aftercare_min = super::planner::AFTERCARE_MIN, "min", Assumed,
         Range::between(0.0, 60.0, "0 to an hour"), true, "", "planner assumption";
     /// Grid of depth settings, mm.
-    setting_step_mm = crate::plan::recommend::STEP_MM, "mm", Assumed,
+    setting_step_mm = super::planner::STEP_MM, "mm", Assumed,
         Range::between(0.05, 0.5, "pens step 0.05-0.25 mm; a coarser grid loses the depth check's meaning"),
         false, "", "pens are set in 0.05-0.25 mm steps; fixed: the recommender's grid functions read the constant";
     /// Highest upper band of the PIH risk for phototype IV-VI or earlier PIH.
-    max_pih_risk_gentle = crate::plan::predict::MAX_PIH_RISK_GENTLE, "1", Assumed,
+    max_pih_risk_gentle = super::planner::MAX_PIH_RISK_GENTLE, "1", Assumed,
         Range::between(0.01, 1.0, "a probability"), true, "", "planner assumption";
     /// Follow-up after the last session at which the result is read, days.
-    follow_up_days = crate::plan::healing_predictor::FOLLOW_UP_DAYS, "day", Assumed,
+    follow_up_days = super::planner::FOLLOW_UP_DAYS, "day", Assumed,
         Range::between(28.0, 365.0, "trials read results 1-12 months after the last session"),
         true, "", "";
     /// Parameter samples for the bands of reported protocols.
-    band_samples = crate::plan::healing_predictor::BAND_SAMPLES as f64, "1", Assumed,
+    band_samples = super::planner::BAND_SAMPLES as f64, "1", Assumed,
         Range::whole(0.0, 256.0, "0 (no bands) to 256 (cost grows linearly)"), true, "",
         "a cost/precision trade-off";
     /// Most depth settings searched per zone.
-    max_settings = crate::plan::MAX_SETTINGS as f64, "1", Assumed,
+    max_settings = super::planner::MAX_SETTINGS as f64, "1", Assumed,
         Range::whole(2.0, 16.0, "both ends kept; the search cost grows linearly"), true, "",
         "search cost";
 }

@@ -30,132 +30,15 @@
 //! [`to_csv`]`(&`[`all_rows`]`())`.
 
 pub mod groups;
+pub mod planner;
 
 pub use crate::delivery::closure::ClosureParams;
 pub use crate::delivery::physchem::PhysChemParams;
 pub use crate::healing::HealingParams;
 pub use crate::injury::InjuryParams;
+/// The registry's vocabulary, defined below the models (which describe their constants with it).
+pub use crate::registry::{Bound, Entry, Group, ParamKind, Range, ranges};
 pub use groups::{DeviceParams, NumericsParams, PlannerParams, SkinParams};
-
-/// What a value rests on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamKind {
-    /// Read in a cited source (grade in the source text).
-    Literature,
-    /// Fitted to a validation case (named in `source`).
-    Calibrated,
-    /// No number found; a reasoned assumption (reason in `note`).
-    Assumed,
-}
-
-impl ParamKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ParamKind::Literature => "literature",
-            ParamKind::Calibrated => "calibrated",
-            ParamKind::Assumed => "assumed",
-        }
-    }
-}
-
-/// How the plausible range of an entry is set.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Bound {
-    /// `[default / f, default * f]`.
-    Factor(f64),
-    /// `[min, max]`.
-    Between(f64, f64),
-}
-
-/// The plausible range of an entry and why.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Range {
-    pub bound: Bound,
-    /// The value must be a whole number (grid sizes, counts).
-    pub integer: bool,
-    /// Why this range: literature spread, calibration search interval, a factor around an
-    /// assumed value, a physical limit.
-    pub why: &'static str,
-}
-
-impl Range {
-    /// `[default / f, default * f]`.
-    pub const fn factor(f: f64, why: &'static str) -> Range {
-        Range {
-            bound: Bound::Factor(f),
-            integer: false,
-            why,
-        }
-    }
-    /// `[min, max]`.
-    pub const fn between(min: f64, max: f64, why: &'static str) -> Range {
-        Range {
-            bound: Bound::Between(min, max),
-            integer: false,
-            why,
-        }
-    }
-    /// Whole numbers in `[min, max]`.
-    pub const fn whole(min: f64, max: f64, why: &'static str) -> Range {
-        Range {
-            bound: Bound::Between(min, max),
-            integer: true,
-            why,
-        }
-    }
-    /// `(min, max)` for an entry whose default is `default`.
-    pub fn bounds(&self, default: f64) -> (f64, f64) {
-        match self.bound {
-            Bound::Factor(f) => (default / f, default * f),
-            Bound::Between(a, b) => (a, b),
-        }
-    }
-}
-
-/// Common ranges.
-pub mod ranges {
-    use super::Range;
-    /// An assumed value with no number read: an order of magnitude either way.
-    pub const ASSUMED: Range = Range::factor(
-        10.0,
-        "assumed value, no number read: an order of magnitude either way",
-    );
-    /// A literature value from compiled tables or single studies.
-    pub const LIT: Range = Range::factor(
-        3.0,
-        "literature value: a factor 3 either way covers the spread between sources and models",
-    );
-    /// A fraction.
-    pub const FRACTION: Range = Range::between(0.0, 1.0, "a fraction");
-}
-
-/// Static description of one entry (its value lives in the group's struct).
-#[derive(Clone, Copy, Debug)]
-pub struct Entry {
-    pub name: &'static str,
-    pub unit: &'static str,
-    pub kind: ParamKind,
-    /// σ of ln(value) for the healing uncertainty bands; 0 = held fixed.
-    pub spread: f64,
-    pub range: Range,
-    /// Citation (with evidence grade) or calibration case.
-    pub source: &'static str,
-    pub note: &'static str,
-    /// False: read when the crate is compiled; listed, but an override is refused.
-    pub settable: bool,
-}
-
-/// A group of entries backed by a struct of `f64` fields.
-pub trait Group: Clone + Default {
-    /// The group's name in files and listings.
-    const NAME: &'static str;
-    /// The entries, in listing order.
-    fn entries() -> &'static [Entry];
-    /// Value by name.
-    fn get(&self, name: &str) -> Option<f64>;
-    /// Mutable value by name.
-    fn get_mut(&mut self, name: &str) -> Option<&mut f64>;
-}
 
 /// Every model parameter, by group. `ModelParams::default()` is the model as published.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -208,7 +91,7 @@ pub enum ParamError {
     },
 }
 
-fn did_you_mean(closest: &[String]) -> String {
+pub(crate) fn did_you_mean(closest: &[String]) -> String {
     if closest.is_empty() {
         String::new()
     } else {
@@ -415,56 +298,6 @@ impl ModelParams {
 /// The `[params]` table of a scenario or patient file: `[params.<group>] name = value`, the
 /// value in the unit `needlesim params` lists for the entry.
 pub type ParamsFile = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>;
-
-impl crate::input::Checker {
-    /// The model parameters of a file: the defaults with its `[params.<group>]` overrides, each
-    /// checked (known group and name, settable, within range). Problems are recorded as field
-    /// errors at `params.<group>.<name>`.
-    pub(crate) fn model_params(&mut self, raw: &ParamsFile) -> ModelParams {
-        let mut m = ModelParams::default();
-        for (group, table) in raw {
-            if entries(group).is_none() {
-                let closest = closest(group, GROUPS.iter().copied());
-                self.fail(
-                    &format!("params.{group}"),
-                    "(table)",
-                    format!(
-                        "unknown parameter group `{group}`{}; groups: {}",
-                        did_you_mean(&closest),
-                        GROUPS.join(", ")
-                    ),
-                    "`needlesim params` lists every group and name",
-                );
-                continue;
-            }
-            for (name, &value) in table {
-                if let Err(e) = m.set(&format!("{group}.{name}"), value) {
-                    let message = match &e {
-                        ParamError::OutOfRange {
-                            min,
-                            max,
-                            unit,
-                            why,
-                            ..
-                        } => format!(
-                            "is outside the plausible range {} to {} {unit} ({why})",
-                            format_sig(*min),
-                            format_sig(*max)
-                        ),
-                        other => other.to_string(),
-                    };
-                    self.fail(
-                        &format!("params.{group}.{name}"),
-                        format_sig(value),
-                        message,
-                        e.hint(),
-                    );
-                }
-            }
-        }
-        m
-    }
-}
 
 /// Up to three names closest to `name` (edit distance, then shared prefix).
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {

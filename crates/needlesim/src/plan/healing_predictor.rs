@@ -23,13 +23,10 @@ use crate::healing::lumped::{InjuryInput, SessionInput};
 use crate::healing::outcomes::{self, ZoneRun};
 use crate::healing::params::DAY;
 use crate::injury::InjuryParams;
+pub use crate::params::planner::{BAND_SAMPLES, FOLLOW_UP_DAYS};
 use crate::params::{ModelParams, PlannerParams};
 use crate::protocol::{Concern as HConcern, Protocol as HProtocol, ScarKind};
 
-/// Follow-up after the last session at which the result is read, days.
-pub const FOLLOW_UP_DAYS: f64 = 90.0;
-/// Parameter samples for the bands of reported protocols.
-pub const BAND_SAMPLES: u32 = 16;
 /// Seed of the patch punctures and parameter samples.
 const SEED: u64 = 6;
 
@@ -117,7 +114,7 @@ impl HealingPredictor {
             },
         };
         // Stage 1 of the study pipeline, as for a scenario zone.
-        let (set, ch) = crate::study::pipeline::channels(
+        let (set, ch) = crate::pipeline::stages::channels(
             &dev,
             &zone,
             &tech,

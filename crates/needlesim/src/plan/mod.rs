@@ -37,6 +37,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::injury::InjuryParams;
+pub use crate::params::planner::{AFTERCARE_MIN, MAX_SETTINGS, PREPARATION_MIN};
 use crate::skin::Person;
 use crate::timings::Timings;
 pub use date::Date;
@@ -46,14 +47,6 @@ pub use predict::Predictor;
 
 /// The wording every output carries.
 pub const DISCLAIMER: &str = "Planning aid, not medical advice. needlesim suggests a plan from published ranges and a skin model; the treating practitioner examines the patient, decides, and is responsible for the treatment. Evidence levels are shown for every rule: most come from reviews and clinic protocols, not trials.";
-
-/// Preparation (cleansing, photographs) per visit, min (the scenario default; assumed).
-pub const PREPARATION_MIN: f64 = 10.0;
-/// Clean-up and post-treatment serum per visit, min (the scenario default; assumed).
-pub const AFTERCARE_MIN: f64 = 5.0;
-
-/// Most depth settings the optimiser tries per zone and concern.
-pub const MAX_SETTINGS: usize = 4;
 
 /// The overall answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -14,6 +14,7 @@ use super::date::Date;
 use super::patient::{Blackout, DeviceChoice, PatientConcern};
 use super::recommend::schedule_dates;
 use super::tables::chart_downtime_days;
+pub use crate::params::planner::MAX_PIH_RISK_GENTLE;
 use crate::skin::{Person, SkinColumn};
 
 /// A predicted value: its mean and a low-high range (the healing model's own band, with
@@ -167,14 +168,6 @@ pub struct Calendar {
     /// The series, downtime included, should be over by this date.
     pub finish_by: Option<Date>,
 }
-
-/// Upper band of PIH risk accepted for phototypes IV-VI or earlier PIH, unless the patient
-/// file sets `goals.max_pih_risk_pct`. **Planner assumption**: no source gives an acceptable
-/// PIH risk. It sits just above the one PIH incidence after microneedling alone in phototypes
-/// IV-V in the project's literature (Dogra 2014: 5 of 30 patients, 17 %, 5 monthly roller
-/// sessions for acne scars; `validation/cases.json` V02), so that the planner accepts a series no
-/// riskier than that trial's, by the model's upper band.
-pub const MAX_PIH_RISK_GENTLE: f64 = 0.2;
 
 /// One evaluated protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

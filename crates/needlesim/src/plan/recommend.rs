@@ -13,11 +13,9 @@ use super::rules::{Category, Deferral, Finding};
 use super::tables::{self, DepthRange, DepthRow, SessionRow};
 use crate::device::{self, Device, Pen, Roller, Shape, Technique, Zone};
 use crate::injury::{self, InjuryParams};
+pub use crate::params::planner::STEP_MM;
 use crate::skin::{self, LayerKind, Person, Site, SkinColumn, ThicknessOverrides};
 use crate::units::{CM2, MM};
-
-/// Depth settings are chosen on this grid, mm.
-pub const STEP_MM: f64 = 0.05;
 
 /// How a setting sits in this person's skin.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

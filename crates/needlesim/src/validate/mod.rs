@@ -13,6 +13,9 @@
 //! Metrics are plain functions of the case's `[inputs]` table; adding a model means adding a
 //! metric to [`evaluate`].
 
+pub mod delivery;
+pub mod healing;
+
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -376,7 +379,7 @@ fn metric_inputs(metric: &str) -> Option<&'static [InputKey]> {
             ("depth_from_mm", Num(0.1, 3.5), true),
             ("depth_to_mm", Num(0.1, 3.5), true),
         ],
-        m if m.starts_with("healing.") && crate::healing::validation::METRICS.contains(&m) => &[
+        m if m.starts_with("healing.") && healing::METRICS.contains(&m) => &[
             ("scenario", Scenario, true),
             ("day", DAY_OF_FOLLOW_UP, true),
         ],
@@ -643,7 +646,7 @@ pub struct Baseline {
 
 /// The baseline committed with this build (`validation/baseline.json`), for the validation
 /// status shown in reports.
-pub const STORED_BASELINE: &str = include_str!("../../../validation/baseline.json");
+pub const STORED_BASELINE: &str = include_str!("../../../../validation/baseline.json");
 
 impl Baseline {
     /// Reads a baseline file.
@@ -934,7 +937,7 @@ fn thickness_mm(
 
 /// Stage 1 of the study pipeline for every zone of a scenario: punctures -> channels.
 fn zones(metric: &str, s: &Scenario) -> Result<crate::pipeline::PuncturesRun, ValidateError> {
-    crate::study::pipeline::punctures(
+    crate::pipeline::stages::punctures(
         s,
         &crate::progress::silent,
         &mut crate::timings::Timings::default(),
@@ -970,8 +973,8 @@ pub const METRICS: &[&str] = &[
 pub fn metric_names() -> Vec<&'static str> {
     METRICS
         .iter()
-        .chain(crate::healing::validation::METRICS)
-        .chain(crate::delivery::validate::METRICS)
+        .chain(healing::METRICS)
+        .chain(delivery::METRICS)
         .copied()
         .collect()
 }
@@ -986,15 +989,8 @@ pub fn evaluate_banded(
         let s = inline_scenario(metric, t)?;
         let day = get_f64(metric, t, "day")?;
         let punct = zones(metric, &s)?;
-        let b = crate::healing::validation::evaluate_banded(
-            metric,
-            &s,
-            &punct,
-            day,
-            &s.params.healing,
-            None,
-        )
-        .map_err(|e| metric_err(metric, e))?;
+        let b = healing::evaluate_banded(metric, &s, &punct, day, &s.params.healing, None)
+            .map_err(|e| metric_err(metric, e))?;
         let band = (b.p5 != b.p95).then_some([b.p5, b.p95]);
         return Ok((b.nominal, band));
     }
@@ -1010,7 +1006,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
                 "male" => Sex::Male,
                 _ => Sex::Female,
             };
-            crate::healing::validation::collagen_content_ratio(
+            healing::collagen_content_ratio(
                 site,
                 sex,
                 get_f64(metric, t, "age_from")?,
@@ -1022,7 +1018,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
             let s = inline_scenario(metric, t)?;
             let day = get_f64(metric, t, "day")?;
             let punct = zones(metric, &s)?;
-            crate::healing::validation::evaluate_prepared(m, &s, &punct, day, &s.params.healing)
+            healing::evaluate_prepared(m, &s, &punct, day, &s.params.healing)
                 .map_err(|e| metric_err(metric, e))
         }
         "skin.skin_thickness_mm" => thickness_mm(metric, t, |c| c.skin_thickness_m() * 1e3),
@@ -1090,12 +1086,12 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
             Ok((at(d1)? - at(d0)?) * 1e3 / (d1 - d0))
         }
         m if m.starts_with("delivery.") => {
-            let inline = if crate::delivery::validate::SCENARIO_METRICS.contains(&m) {
+            let inline = if delivery::SCENARIO_METRICS.contains(&m) {
                 Some(inline_delivery(m, t)?)
             } else {
                 None
             };
-            crate::delivery::validate::evaluate(m, t, inline.as_ref().map(|(s, p)| (s, p)))
+            delivery::evaluate(m, t, inline.as_ref().map(|(s, p)| (s, p)))
                 .map_err(|e| metric_err(m, e))
         }
         other => Err(metric_err(

@@ -3,8 +3,8 @@
 //! Each metric runs an inline scenario with a `[protocol]` (nominal parameters, no sampling) and
 //! reads one outcome at the input `day` (days from the first session).
 
-use super::outcomes::Band;
-use super::params::{DAY, HealingParams};
+use crate::healing::outcomes::Band;
+use crate::healing::params::{DAY, HealingParams};
 use crate::scenario::Scenario;
 
 /// The healing metric names.
@@ -56,7 +56,7 @@ pub fn evaluate_banded(
         pr.report_times_s.push(day * DAY);
     }
     // The healing stage of the study pipeline on the prepared zones.
-    let run = crate::study::pipeline::heal(
+    let run = crate::pipeline::stages::heal(
         &s,
         punct,
         p,

@@ -8,10 +8,10 @@
 //! | `delivery.enhancement_ratio` | `scenario` (with `[delivery]`), `quantity`, optional `at_h` | needled / intact |
 //! | `delivery.time_to_steady_h` | `scenario` | h from application until the flux into blood + receptor first reaches 90 % of its maximum |
 
-use super::closure::{Closure, ClosureParams, Occlusion};
-use super::compounds::Library;
-use super::physchem::{PermeabilityModel, PhysChemParams, coefficients};
-use super::run::{DeliverReport, DeliveryPlan, SeriesPoint};
+use crate::delivery::closure::{Closure, ClosureParams, Occlusion};
+use crate::delivery::compounds::Library;
+use crate::delivery::physchem::{PermeabilityModel, PhysChemParams, coefficients};
+use crate::delivery::run::{DeliverReport, DeliveryPlan, SeriesPoint};
 use crate::scenario::Scenario;
 use crate::skin::{Person, Sex};
 
@@ -54,14 +54,14 @@ pub const SCENARIO_METRICS: &[&str] = &["delivery.enhancement_ratio", "delivery.
 /// Runs the case's validated scenario and delivery plan through `deliver`.
 fn run_given(scenario: Option<(&Scenario, &DeliveryPlan)>) -> Result<DeliverReport, String> {
     let (s, plan) = scenario.ok_or("input table `scenario` is missing")?;
-    crate::study::pipeline::deliver(
+    crate::pipeline::stages::deliver(
         s,
         plan,
         &crate::progress::silent,
         &mut crate::timings::Timings::default(),
     )
     .map(|r| r.report)
-        .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())
 }
 
 fn at(r: &DeliverReport, t_h: Option<f64>) -> Result<&SeriesPoint, String> {

@@ -1,7 +1,10 @@
 //! The punctures stage's outputs: the summary of each zone's punctures and channels
 //! ([`summarise`]), the session time and the content of `punctures.json`.
 //!
-//! The zone loop that produces them is the study pipeline's (`crate::study::pipeline`).
+//! The zone loop that produces them is in [`stages`], put together by
+//! `crate::study::pipeline::run`.
+
+pub mod stages;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -43,12 +46,8 @@ pub struct DepthStats {
     pub max_um: f64,
 }
 
-/// A per-layer value.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct LayerValue {
-    pub layer: LayerKind,
-    pub value: f64,
-}
+/// A per-layer value (defined with the channels, which the healing outputs share).
+pub use crate::injury::LayerValue;
 
 fn per_layer(v: &injury::PerLayer) -> Vec<LayerValue> {
     LayerKind::ALL
