@@ -18,8 +18,8 @@ mod stamp;
 pub mod zone;
 
 pub use generate::{
-    SessionEstimate, estimate, expected_density_per_pass_m2, generate, puncture_rate_hz,
-    stroke_direction_rad,
+    SessionEstimate, estimate, estimate_with, expected_density_per_pass_m2, generate,
+    generate_with, puncture_rate_hz, stroke_direction_rad,
 };
 pub use presets::{ASSUMED_PEN_HEAD_DIAMETER_M, ASSUMED_TIP_ANGLE_RAD};
 pub use stamp::PRESS_JITTER_FRACTION;

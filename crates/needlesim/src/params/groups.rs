@@ -4,9 +4,13 @@
 //! * [`fields!`] registers the fields of an existing parameter struct (its `Default` holds the
 //!   values): injury, closure, physico-chemistry.
 //! * [`group!`] declares a new struct, its `Default` and its entries at once: skin, device,
-//!   planner, numerics. Skin and device entries, and some numerics, are *fixed*: the model reads
-//!   them as compile-time constants (the `value` expression is that constant), so they are
-//!   listed for provenance and an override is refused.
+//!   planner, numerics. The `value` expression of a skin or device entry is the model's named
+//!   constant (the published default); the run reads the struct, so an override reaches every
+//!   skin column ([`crate::skin::column_with`]) and puncture map
+//!   ([`crate::device::generate_with`]) a run builds. Four entries stay *fixed* (listed, an
+//!   override is refused): `planner.setting_step_mm`, `numerics.ros_substeps`,
+//!   `numerics.delivery_spent_film` and `numerics.delivery_explicit_film_fraction`; each
+//!   entry's note says why.
 
 use super::ranges::{ASSUMED, FRACTION, LIT};
 use super::{Entry, Group, ParamKind, Range};
@@ -84,59 +88,60 @@ macro_rules! group {
 // ---------------------------------------------------------------------------------------------
 
 group! {
-    /// Constants of the skin model (`crate::skin`): composition and thickness rules. All fixed:
-    /// the skin tables are built from them at compile time.
+    /// Constants of the skin model (`crate::skin`): composition and thickness rules. The cited
+    /// thickness tables stay compile-time data; these rules turn them into a column
+    /// ([`crate::skin::column_with`]).
     SkinParams, "skin", SKIN_ENTRIES;
     /// Dry mass per tissue volume of dermis.
     dermis_dry_mass = crate::skin::properties::DERMIS_DRY_MASS_KG_M3, "kg/m3", Assumed,
-        Range::between(250.0, 400.0, "60-77 % water at ~1100 kg/m3 tissue density"), false, "",
+        Range::between(250.0, 400.0, "60-77 % water at ~1100 kg/m3 tissue density"), true, "",
         "~70 % water and ~1100 kg/m3 tissue density (textbook figures, no source read)";
     /// Collagen share of dermal dry mass.
     collagen_dry_fraction = crate::skin::properties::COLLAGEN_DRY_FRACTION, "1", Literature,
-        Range::between(0.7, 0.8, "the source's 70-80 %"), false, "PPP1994 (secondhand review)",
+        Range::between(0.7, 0.8, "the source's 70-80 %"), true, "PPP1994 (secondhand review)",
         "midpoint of 70-80 %";
     /// Elastin share of dermal dry mass.
     elastin_dry_fraction = crate::skin::properties::ELASTIN_DRY_FRACTION, "1", Literature,
-        Range::between(0.01, 0.05, "2-4 % quoted; widened for a weak source"), false,
+        Range::between(0.01, 0.05, "2-4 % quoted; widened for a weak source"), true,
         "W-Derm101Elastic (weak)", "~3 %";
     /// Type I share of adult dermal collagen.
     collagen_i_fraction = crate::skin::properties::COLLAGEN_I_FRACTION, "1", Literature,
-        Range::between(0.85, 0.9, "the source's 85-90 %"), false, "Reilly2021 (secondhand)",
+        Range::between(0.85, 0.9, "the source's 85-90 %"), true, "Reilly2021 (secondhand)",
         "midpoint of 85-90 %";
     /// Nucleated epidermal cells per m² of skin surface.
     keratinocytes_per_m2 = crate::skin::properties::KERATINOCYTES_PER_M2, "1/m2", Literature,
-        LIT, false, "Bergstresser 1978 (back: 483 per 1e4 um2)", "";
+        LIT, true, "Bergstresser 1978 (back: 483 per 1e4 um2)", "";
     /// Viable-epidermis thickness the areal cell count is spread over.
     keratinocyte_spread_thickness = crate::skin::properties::KERATINOCYTE_SPREAD_THICKNESS_M,
-        "m", Literature, Range::between(30e-6, 150e-6, "viable epidermis of trunk sites"), false,
+        "m", Literature, Range::between(30e-6, 150e-6, "viable epidermis of trunk sites"), true,
         "Sandby-Moller 2003 (shoulder 70.3 um)", "";
     /// Epidermal thickness lost per decade, men (fraction of the reference value).
     epidermis_loss_per_decade_male = crate::skin::tables::EPIDERMIS_LOSS_PER_DECADE_MALE, "1",
-        Literature, Range::between(0.0, 0.15, "0 (no ageing) to twice the source"), false,
+        Literature, Range::between(0.0, 0.15, "0 (no ageing) to twice the source"), true,
         "Branchet 1990", "";
     /// Epidermal thickness lost per decade, women.
     epidermis_loss_per_decade_female = crate::skin::tables::EPIDERMIS_LOSS_PER_DECADE_FEMALE,
-        "1", Literature, Range::between(0.0, 0.15, "0 (no ageing) to twice the source"), false,
+        "1", Literature, Range::between(0.0, 0.15, "0 (no ageing) to twice the source"), true,
         "Branchet 1990", "";
     /// Total dermal thickness lost per decade, both sexes.
     dermis_loss_per_decade = crate::skin::tables::DERMIS_LOSS_PER_DECADE, "1", Literature,
-        Range::between(0.0, 0.12, "0 (no ageing) to twice the source"), false, "Branchet 1990",
+        Range::between(0.0, 0.12, "0 (no ageing) to twice the source"), true, "Branchet 1990",
         "";
     /// Fraction of the dermis taken as papillary.
     papillary_fraction = crate::skin::tables::PAPILLARY_FRACTION, "1", Assumed,
-        Range::between(0.1, 0.3, "'upper one-fifth or so', +/- half"), false,
+        Range::between(0.1, 0.3, "'upper one-fifth or so', +/- half"), true,
         "W-PapillaryFifth", "upper one-fifth or so";
     /// Floor of the papillary thickness.
     papillary_min = crate::skin::tables::PAPILLARY_MIN_M, "m", Assumed,
-        Range::between(50e-6, 200e-6, "room for the capillary loops, factor 2"), false, "",
+        Range::between(50e-6, 200e-6, "room for the capillary loops, factor 2"), true, "",
         "the capillary loops need room";
     /// Cap of the papillary thickness.
     papillary_max = crate::skin::tables::PAPILLARY_MAX_M, "m", Assumed,
-        Range::between(200e-6, 400e-6, "papillary/reticular boundary 300-400 um deep"), false,
+        Range::between(200e-6, 400e-6, "papillary/reticular boundary 300-400 um deep"), true,
         "SorrellCaplan2004 (secondhand)", "";
     /// Thickness of the modelled top of the subcutis (a modelling choice).
     subcutis_slab = crate::skin::tables::SUBCUTIS_SLAB_M, "m", Assumed,
-        Range::between(1e-3, 5e-3, "must hold a 2.5 mm needle below the thinnest skin"), false,
+        Range::between(1e-3, 5e-3, "must hold a 2.5 mm needle below the thinnest skin"), true,
         "", "deep enough for a 2.5 mm needle on the thinnest skin";
 }
 
@@ -145,28 +150,30 @@ group! {
 // ---------------------------------------------------------------------------------------------
 
 group! {
-    /// Assumptions of the device and puncture models (`crate::device`). Fixed: compile-time
-    /// constants of the presets and the puncture generator.
+    /// Assumptions of the device and puncture models (`crate::device`): the presets' tip angle
+    /// and pen head (the planner's devices; a scenario pen without `head_diameter_mm`) and the
+    /// hand-placement jitters of the puncture generator ([`crate::device::generate_with`]).
     DeviceParams, "device", DEVICE_ENTRIES;
     /// Full cone angle of the tips of steel microneedling needles.
     tip_angle = crate::device::ASSUMED_TIP_ANGLE_RAD, "rad", Assumed,
         Range::between(15.0 * std::f64::consts::PI / 180.0, 60.0 * std::f64::consts::PI / 180.0,
-            "sharp needles: 15-60 degree cones"), false, "", "no tip angle found in a citable source";
+            "sharp needles: 15-60 degree cones"), true, "",
+        "no tip angle found in a citable source; the planner's pen and roller (a scenario [device] without tip_angle_deg takes that section's own default, 20 degrees)";
     /// Pen cartridge face diameter when none is given.
     pen_head_diameter = crate::device::ASSUMED_PEN_HEAD_DIAMETER_M, "m", Assumed,
-        Range::between(3e-3, 15e-3, "round cartridges are a few millimetres across"), false, "",
-        "not found in a citable source";
+        Range::between(3e-3, 15e-3, "round cartridges are a few millimetres across"), true, "",
+        "not found in a citable source; the planner's pen and a scenario pen without head_diameter_mm";
     /// SD of the placement of each stamp press, fraction of the footprint.
     press_jitter_fraction = crate::device::PRESS_JITTER_FRACTION, "1", Assumed,
-        Range::between(0.0, 0.5, "0 (exact) to half the footprint"), false, "",
+        Range::between(0.0, 0.5, "0 (exact) to half the footprint"), true, "",
         "a hand repositioning a 1 cm stamp misses by about a millimetre";
     /// SD of the lateral placement of each stroke, fraction of the track width.
     track_jitter_fraction = crate::device::generate::TRACK_JITTER_FRACTION, "1", Assumed,
-        Range::between(0.0, 0.5, "0 (exact) to half the track"), false, "",
+        Range::between(0.0, 0.5, "0 (exact) to half the track"), true, "",
         "a hand misplaces each stroke by about a tenth of the device width";
     /// SD of the direction of each pass.
     direction_jitter_sd = crate::device::generate::DIRECTION_JITTER_SD_RAD, "rad", Assumed,
-        Range::between(0.0, 10.0 * std::f64::consts::PI / 180.0, "0 to 10 degrees"), false, "",
+        Range::between(0.0, 10.0 * std::f64::consts::PI / 180.0, "0 to 10 degrees"), true, "",
         "2 degrees";
 }
 
@@ -269,7 +276,7 @@ group! {
     /// Grid of depth settings, mm.
     setting_step_mm = crate::plan::recommend::STEP_MM, "mm", Assumed,
         Range::between(0.05, 0.5, "pens step 0.05-0.25 mm; a coarser grid loses the depth check's meaning"),
-        false, "", "pens are set in 0.05-0.25 mm steps; fixed: the recommender's grid functions read the constant";
+        false, "", "pens are set in 0.05-0.25 mm steps; fixed: the recommender's grid functions (round_step, deepest_safe_setting, choose_setting) read the constant, not a patient's parameters";
     /// Highest upper band of the PIH risk for phototype IV-VI or earlier PIH.
     max_pih_risk_gentle = crate::plan::predict::MAX_PIH_RISK_GENTLE, "1", Assumed,
         Range::between(0.01, 1.0, "a probability"), true, "", "planner assumption";
@@ -339,17 +346,17 @@ group! {
         "", "";
     /// Rosenbrock sub-steps per patch step (fixed: compile-time constant of the integrator).
     ros_substeps = crate::healing::spatial::ROS_SUBSTEPS as f64, "1", Assumed, Range::whole(1.0, 64.0, "the integrator halves up to 64"),
-        false, "", "";
+        false, "", "fixed: a compile-time constant of the Rosenbrock integrator (its sub-step schedule and step halving read it)";
     /// Fraction of the applied active below which a delivery film counts as spent.
     delivery_spent_film = crate::delivery::model::SPENT_FILM, "1", Assumed, Range::between(1e-6, 1e-2, "well below the amounts reported"),
-        false, "", "zero-flux surface below it";
+        false, "", "zero-flux surface below it; fixed: a compile-time constant of the delivery engine's split sweeps, not yet in DeliveryNumerics";
     /// Largest depletion step fraction of the split delivery sweeps.
     delivery_explicit_film_fraction = crate::delivery::model::EXPLICIT_FILM_FRACTION, "1",
         Assumed, Range::between(0.01, 0.5, "10-50 % per step measured in docs/BENCHMARKS.md"),
-        false, "docs/BENCHMARKS.md (Step growth and longest step)", "10 % moved amounts by 0.4 %";
+        false, "docs/BENCHMARKS.md (Step growth and longest step)", "10 % moved amounts by 0.4 %; fixed: a compile-time constant of the delivery engine, not yet in DeliveryNumerics";
     /// Output spacing (and longest step) of the numbing uptake curve.
     numbing_dt_out_s = crate::delivery::numbing::DT_OUT_S, "s", Assumed, Range::between(2.0, 120.0, "converged: 2 s and 30 s agree within 1 %"),
-        false, "docs/BENCHMARKS.md", "";
+        true, "docs/BENCHMARKS.md", "the planner's numbing onset (delivery::numbing::NumbingParams)";
 }
 
 impl NumericsParams {

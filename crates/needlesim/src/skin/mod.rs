@@ -274,4 +274,4 @@ pub enum SkinError {
     },
 }
 
-pub use tables::column;
+pub use tables::{column, column_with};
