@@ -27,8 +27,8 @@
 //!    layers keep their tabulated thickness.
 
 use super::properties::layer_properties_with;
-use crate::params::SkinParams;
 use super::*;
+use crate::params::SkinParams;
 
 // ---------------------------------------------------------------------------------------------
 // Provenance vocabulary
