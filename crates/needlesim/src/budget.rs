@@ -59,7 +59,7 @@ pub struct Item {
 
 /// The memory a run is estimated to need.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Estimate {
+pub struct MemoryEstimate {
     pub items: Vec<Item>,
 }
 
@@ -91,7 +91,7 @@ fn gib(bytes: f64) -> String {
     }
 }
 
-impl Estimate {
+impl MemoryEstimate {
     /// The whole estimate, bytes.
     pub fn total_bytes(&self) -> f64 {
         BASE_BYTES + self.items.iter().map(|i| i.bytes).sum::<f64>()
@@ -158,8 +158,8 @@ fn punctures_item(zones: &[(String, f64)]) -> Item {
 }
 
 /// The estimate of `punctures` (every zone's map and channels).
-pub fn punctures(s: &Scenario) -> Estimate {
-    Estimate {
+pub fn punctures(s: &Scenario) -> MemoryEstimate {
+    MemoryEstimate {
         items: vec![punctures_item(&zone_punctures(s))],
     }
 }
@@ -167,7 +167,7 @@ pub fn punctures(s: &Scenario) -> Estimate {
 /// The estimate of `simulate` at `resolution`: the punctures of every zone, the lumped model's
 /// uncertainty samples and, for the patch, the largest zone's 3-D patch. A scenario without a
 /// protocol gives the punctures only (the run refuses it anyway).
-pub fn simulate(s: &Scenario, resolution: crate::protocol::Resolution) -> Estimate {
+pub fn simulate(s: &Scenario, resolution: crate::protocol::Resolution) -> MemoryEstimate {
     let mut e = punctures(s);
     let Some(p) = &s.protocol else {
         return e;
@@ -204,12 +204,12 @@ pub fn simulate(s: &Scenario, resolution: crate::protocol::Resolution) -> Estima
 /// The estimate of `deliver`: the punctures of the plan's zone and, for the patch geometry, the
 /// 3-D patch (its z cells as the delivery model lays them out for a channel of the needle's
 /// length).
-pub fn delivery(s: &Scenario, plan: &crate::delivery::run::DeliveryPlan) -> Estimate {
+pub fn delivery(s: &Scenario, plan: &crate::delivery::run::DeliveryPlan) -> MemoryEstimate {
     let zones: Vec<(String, f64)> = zone_punctures(s)
         .into_iter()
         .filter(|z| z.0 == plan.zone)
         .collect();
-    let mut e = Estimate {
+    let mut e = MemoryEstimate {
         items: vec![punctures_item(&zones)],
     };
     if let crate::delivery::run::GeometryKind::Patch { side_m } = plan.geometry
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn within_the_limit_passes_and_above_it_names_estimate_limit_and_change() {
-        let e = Estimate {
+        let e = MemoryEstimate {
             items: vec![item(1e6), item(5e9)],
         };
         assert!(e.check(8 << 30).is_ok());
@@ -262,7 +262,7 @@ mod tests {
         assert!(msg.contains("limit of 4.0 GiB"), "{msg}");
         assert!(msg.contains("change it"), "{msg}");
         assert!(msg.find("part of 5000000000").unwrap() < msg.find("part of 1000000").unwrap());
-        let nan = Estimate {
+        let nan = MemoryEstimate {
             items: vec![item(f64::NAN)],
         };
         assert!(nan.check(u64::MAX).is_err());

@@ -163,7 +163,7 @@ pub fn report(s: &Scenario, zones: Vec<ZoneSummary>, session: SessionTime) -> Pu
 
 /// The summary of one zone's punctures and channels (`passes`: the technique's passes).
 pub fn summarise(
-    zp: &crate::scenario::ZonePlan,
+    zp: &crate::scenario::ZoneSetup,
     set: &PunctureSet,
     ch: &ChannelSet,
     passes: u32,

@@ -59,7 +59,7 @@ pub struct SessionPlan {
 
 /// One zone with its resolved device and skin.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ZonePlan {
+pub struct ZoneSetup {
     pub zone: Zone,
     /// The device as used on this zone (pen depth per zone applied).
     pub device: Device,
@@ -73,7 +73,7 @@ pub struct Scenario {
     pub seed: u64,
     pub person: Person,
     pub technique: Technique,
-    pub zones: Vec<ZonePlan>,
+    pub zones: Vec<ZoneSetup>,
     pub injury: InjuryParams,
     pub session: SessionPlan,
     /// Non-fatal remarks found during validation (shown in outputs).

@@ -133,7 +133,7 @@ pub struct Case {
 
 /// The result of one case.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct Outcome {
+pub struct CaseOutcome {
     pub id: String,
     /// Case file, relative to the validation folder.
     pub file: String,
@@ -507,7 +507,7 @@ pub fn default_markdown(root: &Path, dir: &Path) -> Option<PathBuf> {
 }
 
 /// Runs one case (its file path is kept as given).
-pub fn run_case(path: &Path) -> Result<Outcome, ValidateError> {
+pub fn run_case(path: &Path) -> Result<CaseOutcome, ValidateError> {
     let case = load_case(path)?;
     Ok(evaluate_case(case, path, None))
 }
@@ -519,13 +519,13 @@ fn relative(path: &Path, dir: Option<&Path>) -> String {
         .replace('\\', "/")
 }
 
-fn evaluate_case(case: Case, path: &Path, dir: Option<&Path>) -> Outcome {
+fn evaluate_case(case: Case, path: &Path, dir: Option<&Path>) -> CaseOutcome {
     let (simulated, band, error) = match evaluate_banded(&case.metric, &case.inputs) {
         Ok((v, b)) => (Some(v), b, None),
         Err(e) => (None, None, Some(e.to_string())),
     };
     let pass = simulated.is_some_and(|v| v >= case.low && v <= case.high);
-    Outcome {
+    CaseOutcome {
         id: case.id,
         file: relative(path, dir),
         part: Part::of_metric(&case.metric).unwrap_or(Part::Skin),
@@ -568,7 +568,7 @@ pub fn run_dir(
     dir: &Path,
     filter: &[String],
     progress: &mut dyn FnMut(usize, usize, &str),
-) -> Result<Vec<Outcome>, ValidateError> {
+) -> Result<Vec<CaseOutcome>, ValidateError> {
     let mut cases = Vec::new();
     let mut ids = std::collections::BTreeMap::new();
     for f in find_cases(dir)? {
@@ -671,7 +671,7 @@ impl Baseline {
 
     /// This baseline with the outcomes' results written in (other cases kept, so a filtered
     /// run updates only its cases). Cases listed in `removed` are dropped.
-    pub fn updated(&self, outcomes: &[Outcome], removed: &[String]) -> Baseline {
+    pub fn updated(&self, outcomes: &[CaseOutcome], removed: &[String]) -> Baseline {
         let mut b = self.clone();
         b.comment = BASELINE_COMMENT.into();
         for id in removed {
@@ -763,7 +763,7 @@ pub fn status_rows(parts: &[Part]) -> Vec<crate::report::html::StatusRow> {
 
 /// Sets each outcome's [`Status`] from the baseline. Returns the ids in the baseline that no
 /// outcome has (cases removed or renamed), which matter only for an unfiltered run.
-pub fn apply_baseline(outcomes: &mut [Outcome], baseline: &Baseline) -> Vec<String> {
+pub fn apply_baseline(outcomes: &mut [CaseOutcome], baseline: &Baseline) -> Vec<String> {
     for o in outcomes.iter_mut() {
         let entry = baseline.cases.get(&o.id);
         o.baseline_simulated = entry.and_then(|e| e.simulated);
@@ -792,7 +792,7 @@ pub struct ValidationReport {
     pub filter: Vec<String>,
     pub counts: Counts,
     pub by_part: Vec<PartStatus>,
-    pub cases: Vec<Outcome>,
+    pub cases: Vec<CaseOutcome>,
 }
 
 /// How many cases ended in each status.
@@ -806,7 +806,7 @@ pub struct Counts {
 }
 
 impl ValidationReport {
-    pub fn new(outcomes: Vec<Outcome>, filter: &[String]) -> ValidationReport {
+    pub fn new(outcomes: Vec<CaseOutcome>, filter: &[String]) -> ValidationReport {
         let mut counts = Counts {
             total: outcomes.len(),
             ..Counts::default()
@@ -822,7 +822,7 @@ impl ValidationReport {
         let by_part = Part::ALL
             .iter()
             .map(|&part| {
-                let ids = |f: &dyn Fn(&Outcome) -> bool| -> Vec<String> {
+                let ids = |f: &dyn Fn(&CaseOutcome) -> bool| -> Vec<String> {
                     outcomes
                         .iter()
                         .filter(|o| o.part == part && f(o))
@@ -1110,7 +1110,7 @@ fn md_cell(s: &str) -> String {
 }
 
 /// The simulated value with its band, or the error.
-pub fn simulated_text(o: &Outcome) -> String {
+pub fn simulated_text(o: &CaseOutcome) -> String {
     match (o.simulated, &o.error) {
         (Some(v), _) => match o.band {
             Some([lo, hi]) => format!("{} [{}, {}]", fmt_num(v), fmt_num(lo), fmt_num(hi)),
@@ -1124,7 +1124,7 @@ pub fn simulated_text(o: &Outcome) -> String {
 /// The outcomes as a Markdown table: published value with its dispersion, simulated value with
 /// its band, accepted range, status against the baseline, role, grade, source and note (for an
 /// open case, the reason).
-pub fn markdown_table(outcomes: &[Outcome]) -> String {
+pub fn markdown_table(outcomes: &[CaseOutcome]) -> String {
     let mut s = String::from(
         "| case | part | quantity | published (dispersion) | simulated [5-95 %] | accepted range | status | role, grade | source | note |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
@@ -1202,7 +1202,7 @@ pub fn markdown(report: &ValidationReport) -> String {
 /// shaded band [0, 1], and marks the published value (black bar), the simulated value (dot:
 /// green pass, orange open, red regressed) and its 5-95 % band (line). Values beyond the axis
 /// are drawn at its edge with an arrow and their value.
-pub fn forest_svg(outcomes: &[Outcome]) -> String {
+pub fn forest_svg(outcomes: &[CaseOutcome]) -> String {
     use std::fmt::Write as _;
     let esc = crate::report::html::esc;
     let (w, left, right, row, top) = (900.0, 200.0, 70.0, 26.0, 56.0);
@@ -1330,8 +1330,8 @@ pub fn fmt_num(v: f64) -> String {
 mod tests {
     use super::*;
 
-    fn outcome(id: &str, pass: bool) -> Outcome {
-        Outcome {
+    fn outcome(id: &str, pass: bool) -> CaseOutcome {
+        CaseOutcome {
             id: id.into(),
             file: format!("skin/{id}.toml"),
             part: Part::Skin,

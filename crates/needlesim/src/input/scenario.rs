@@ -15,7 +15,7 @@ use super::{Checker, FieldError, ScenarioError, TomlProblem, read_toml};
 use crate::delivery::run::DeliveryPlan;
 use crate::device::{CartridgeLayout, Device, Needle, Pen, Roller, Shape, Stamp, Technique, Zone};
 use crate::injury::InjuryParams;
-use crate::scenario::{Numbing, Scenario, SessionPlan, ZonePlan};
+use crate::scenario::{Numbing, Scenario, SessionPlan, ZoneSetup};
 use crate::skin::{self, LayerKind, Person, Sex, ThicknessOverrides};
 use crate::units::{MINUTE, MM, UM};
 
@@ -932,7 +932,7 @@ fn zones(
     person: &Person,
     overrides: &ThicknessOverrides,
     skin_params: &crate::params::SkinParams,
-) -> Vec<ZonePlan> {
+) -> Vec<ZoneSetup> {
     if raw.is_empty() {
         c.fail(
             "zones",
@@ -962,7 +962,7 @@ fn zone(
     person: &Person,
     overrides: &ThicknessOverrides,
     skin_params: &crate::params::SkinParams,
-) -> Option<ZonePlan> {
+) -> Option<ZoneSetup> {
     let path = |f: &str| format!("zones[{i}].{f}");
     let before = c.errors.len();
     let n_chars = z.name.chars().count();
@@ -1047,7 +1047,7 @@ fn zone(
             return None;
         }
     };
-    Some(ZonePlan {
+    Some(ZoneSetup {
         zone: Zone {
             name: z.name.clone(),
             site,
@@ -1234,7 +1234,7 @@ fn session(c: &mut Checker, se: &SessionFile) -> SessionPlan {
 /// each zone; a nominal depth past it is only a warning because tenting shortens it.
 fn depth_against_skin(
     c: &mut Checker,
-    zones: &[ZonePlan],
+    zones: &[ZoneSetup],
     raw: &[ZoneFile],
     injury: &InjuryParams,
     warnings: &mut Vec<String>,

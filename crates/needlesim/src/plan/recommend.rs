@@ -10,7 +10,7 @@ use super::evidence::Grade;
 pub use super::numbing::{LabelNumbing, NumbingModel, NumbingPlan};
 use super::patient::{Blackout, Concern, ConcernKind, DeviceChoice, Patient, PatientZone};
 use super::rules::{Category, Deferral, Finding};
-use super::tables::{self, DepthRow, Range, SessionRow};
+use super::tables::{self, DepthRange, DepthRow, SessionRow};
 use crate::device::{self, Device, Pen, Roller, Shape, Technique, Zone};
 use crate::injury::{self, InjuryParams};
 use crate::params::{DeviceParams, SkinParams};
@@ -53,7 +53,7 @@ pub struct SkinSummary {
 
 /// A product recommendation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Product {
+pub struct ProductAdvice {
     /// When: "weeks before", "during and after", "after", "between sessions".
     pub when: String,
     pub what: String,
@@ -68,9 +68,9 @@ pub struct ConcernPlan {
     /// The table row used.
     pub row: DepthRow,
     /// The cited range for this person's column (thin or thick skin), mm.
-    pub cited_mm: Range,
+    pub cited_mm: DepthRange,
     /// The range after checks and adaptations, mm.
-    pub range_mm: Range,
+    pub range_mm: DepthRange,
     /// The suggested setting, mm.
     pub setting_mm: f64,
     /// Every change from the cited range, and why.
@@ -81,7 +81,7 @@ pub struct ConcernPlan {
     pub session_basis: SessionRow,
     /// Downtime after one session from the manufacturer chart (grade C), days.
     pub chart_downtime_days: [f64; 2],
-    pub products: Vec<Product>,
+    pub products: Vec<ProductAdvice>,
 }
 
 /// Whether and when a zone is treated.
@@ -215,7 +215,7 @@ fn round_step(x: f64) -> f64 {
 
 /// The setting in a range: the 0.25 mm mark nearest the middle if there is one, else the
 /// middle on the [`STEP_MM`] grid.
-pub fn choose_setting(r: Range) -> f64 {
+pub fn choose_setting(r: DepthRange) -> f64 {
     let mid = 0.5 * (r[0] + r[1]);
     let mut best: Option<f64> = None;
     let mut q = (r[0] / 0.25).ceil() * 0.25;
@@ -263,8 +263,8 @@ pub fn zone_skin(
 }
 
 /// Products for a concern.
-fn products(c: &Concern) -> Vec<Product> {
-    let p = |when: &str, what: &str, g: Grade, s: &[&str]| Product {
+fn products(c: &Concern) -> Vec<ProductAdvice> {
+    let p = |when: &str, what: &str, g: Grade, s: &[&str]| ProductAdvice {
         when: when.into(),
         what: what.into(),
         grade: g,

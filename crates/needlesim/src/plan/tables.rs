@@ -11,17 +11,17 @@ use super::patient::{Concern, ConcernKind};
 use crate::skin::Site;
 
 /// A depth range, mm.
-pub type Range = [f64; 2];
+pub type DepthRange = [f64; 2];
 
 /// Where a depth range comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DepthRow {
     /// Row name as in docs/PLANNER.md.
     pub row: String,
-    /// Range for thin skin, mm.
-    pub thin_mm: Range,
-    /// Range for thick skin, mm.
-    pub thick_mm: Range,
+    /// DepthRange for thin skin, mm.
+    pub thin_mm: DepthRange,
+    /// DepthRange for thick skin, mm.
+    pub thick_mm: DepthRange,
     pub grade: Grade,
     pub sources: Vec<String>,
     /// How the planner used the row (empty if as printed).
@@ -30,8 +30,8 @@ pub struct DepthRow {
 
 fn row(
     name: &str,
-    thin: Range,
-    thick: Range,
+    thin: DepthRange,
+    thick: DepthRange,
     grade: Grade,
     sources: &[&str],
     note: &str,
@@ -138,7 +138,7 @@ pub fn depth_row(site: Site, c: &Concern) -> DepthRow {
         | ConcernKind::Hyperpigmentation
         | ConcernKind::Melasma => {
             let mut r = zone_row(site);
-            let half = |x: Range| [x[0], x[0] + 0.5 * (x[1] - x[0])];
+            let half = |x: DepthRange| [x[0], x[0] + 0.5 * (x[1] - x[0])];
             r.thin_mm = half(r.thin_mm);
             r.thick_mm = half(r.thick_mm);
             r.note = format!(

@@ -68,7 +68,7 @@ pub struct RunInfo {
 
 /// One input file: its name and text, shown verbatim.
 #[derive(Clone, Debug)]
-pub struct Input {
+pub struct InputFile {
     pub name: String,
     pub text: String,
 }
@@ -90,7 +90,7 @@ pub struct Page {
     title: String,
     subtitle: String,
     body: String,
-    inputs: Vec<Input>,
+    inputs: Vec<InputFile>,
     resolved: Option<(String, String)>,
     status: Option<Vec<StatusRow>>,
 }
@@ -131,7 +131,7 @@ impl Page {
 
     /// Adds an input file (shown verbatim in the Inputs section).
     pub fn input(&mut self, name: &str, text: &str) -> &mut Page {
-        self.inputs.push(Input {
+        self.inputs.push(InputFile {
             name: name.into(),
             text: text.into(),
         });

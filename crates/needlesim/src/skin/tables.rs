@@ -61,7 +61,7 @@ impl Method {
 
 /// Evidence grade of a table entry, as the row uses it (not only as the source reports it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Grade {
+pub enum Provenance {
     /// Primary number for this very site, read in the source's own abstract/text.
     P,
     /// Derived here by stated arithmetic from documented numbers of other sites or studies.
@@ -70,12 +70,12 @@ pub enum Grade {
     Assumed,
 }
 
-impl Grade {
+impl Provenance {
     pub fn name(self) -> &'static str {
         match self {
-            Grade::P => "P",
-            Grade::D => "D",
-            Grade::Assumed => "assumed",
+            Provenance::P => "P",
+            Provenance::D => "D",
+            Provenance::Assumed => "assumed",
         }
     }
 }
@@ -111,7 +111,7 @@ pub struct Measure {
     pub ref_age_years: f64,
     pub ref_sex: RefSex,
     pub method: Method,
-    pub grade: Grade,
+    pub grade: Provenance,
     /// Citation key(s) in [`SOURCES`], separated by "; ".
     pub source: &'static str,
 }
@@ -122,7 +122,7 @@ const fn ms(
     ref_age_years: f64,
     ref_sex: RefSex,
     method: Method,
-    grade: Grade,
+    grade: Provenance,
     source: &'static str,
 ) -> Measure {
     Measure {
@@ -407,8 +407,8 @@ pub const HA_NOSE_OVER_FOREHEAD: f64 = 3.30 / 2.8;
 // The site table
 // ---------------------------------------------------------------------------------------------
 
-use Grade::{D, P};
 use Method::{Histology, Raman, Ultrasound};
+use Provenance::{D, P};
 use RefSex::{Female, Male, Pooled};
 
 /// SC of facial and neck sites without their own number: the cheek Raman value (Egawa 2007).

@@ -39,7 +39,7 @@ pub use output::OutputFile;
 
 /// The input file of a study, as read: its name (path) and text.
 #[derive(Clone, Debug, Default)]
-pub struct Source {
+pub struct InputText {
     pub name: String,
     pub text: String,
 }
@@ -124,7 +124,7 @@ impl RunOptions<'_> {
 /// A study: one validated input file and the model parameters its runs use.
 #[derive(Clone, Debug)]
 pub struct Study {
-    pub source: Source,
+    pub source: InputText,
     pub input: Input,
     /// The model parameters of every stage: the registry's defaults with the file's
     /// `[params.<group>]` overrides (`crate::params`).
@@ -164,7 +164,7 @@ impl Study {
         let mut timings = Timings::default();
         timings.add("read scenario", t0);
         Ok(Study {
-            source: Source {
+            source: InputText {
                 name: name.into(),
                 text: text.into(),
             },
@@ -177,7 +177,7 @@ impl Study {
     /// A study of an already validated scenario (library use: calibration, validation cases).
     pub fn from_scenario(scenario: Scenario, delivery: Option<DeliveryPlan>) -> Study {
         Study {
-            source: Source::default(),
+            source: InputText::default(),
             params: scenario.params.clone(),
             input: Input::Scenario {
                 scenario: Box::new(scenario),
@@ -209,7 +209,7 @@ impl Study {
         let mut timings = Timings::default();
         timings.add("read patient", t0);
         Ok(Study {
-            source: Source {
+            source: InputText {
                 name: name.into(),
                 text: text.into(),
             },
@@ -395,7 +395,7 @@ pub enum Outcome {
 
 /// The result of [`Study::run`]: the outputs of one command and what each stage cost.
 pub struct StudyRun {
-    pub source: Source,
+    pub source: InputText,
     pub command: Command,
     pub result: Outcome,
     /// Wall time per stage (reading the input, each pipeline stage; writing adds its own).
