@@ -124,3 +124,72 @@ pub trait Group: Clone + Default {
     /// Mutable value by name.
     fn get_mut(&mut self, name: &str) -> Option<&mut f64>;
 }
+
+// The group macros: each group of constants (skin, device, injury, ...) declares its struct and
+// registry entries with them, in its own module, so the models never import `params`.
+
+/// Registers fields of an existing struct.
+macro_rules! fields {
+    (@entries $ty:ty, $group:literal, $entries:ident;
+     $( $field:ident, $unit:literal, $kind:ident, $range:expr, $settable:literal, $source:literal,
+        $note:literal; )*) => {
+        /// The registry entries of this group.
+        pub const $entries: &[$crate::registry::Entry] = &[
+            $( $crate::registry::Entry {
+                name: stringify!($field),
+                unit: $unit,
+                kind: $crate::registry::ParamKind::$kind,
+                spread: 0.0,
+                range: $range,
+                source: $source,
+                note: $note,
+                settable: $settable,
+            }, )*
+        ];
+        impl $crate::registry::Group for $ty {
+            const NAME: &'static str = $group;
+            fn entries() -> &'static [$crate::registry::Entry] {
+                $entries
+            }
+            fn get(&self, name: &str) -> Option<f64> {
+                match name {
+                    $( stringify!($field) => Some(self.$field), )*
+                    _ => None,
+                }
+            }
+            fn get_mut(&mut self, name: &str) -> Option<&mut f64> {
+                match name {
+                    $( stringify!($field) => Some(&mut self.$field), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+    ($ty:ty, $group:literal, $entries:ident;
+     $( $field:ident, $unit:literal, $kind:ident, $range:expr, $source:literal, $note:literal; )*) => {
+        $crate::registry::fields!(@entries $ty, $group, $entries;
+            $( $field, $unit, $kind, $range, true, $source, $note; )*);
+    };
+}
+
+/// Declares a group struct of `f64` fields with its defaults and entries.
+macro_rules! group {
+    ($(#[$sdoc:meta])* $ty:ident, $group:literal, $entries:ident;
+     $( $(#[$doc:meta])* $field:ident = $value:expr, $unit:literal, $kind:ident, $range:expr,
+        $settable:literal, $source:literal, $note:literal; )*) => {
+        $(#[$sdoc])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $ty {
+            $( $(#[$doc])* pub $field: f64, )*
+        }
+        impl Default for $ty {
+            fn default() -> Self {
+                $ty { $( $field: $value, )* }
+            }
+        }
+        $crate::registry::fields!(@entries $ty, $group, $entries;
+            $( $field, $unit, $kind, $range, $settable, $source, $note; )*);
+    };
+}
+pub(crate) use fields;
+pub(crate) use group;

@@ -180,7 +180,7 @@ fn out_of_range_value_is_refused_with_the_range() {
     assert!(e[0].message.contains("1 to 500"), "{}", e[0]);
     let e = errors(&with("[params.numerics]\ncell_nr = 24.5"));
     assert!(e[0].message.contains("whole number"), "{}", e[0]);
-    let e = errors(&with("[params.skin]\ndermis_dry_mass = 300"));
+    let e = errors(&with("[params.planner]\nsetting_step_mm = 0.1"));
     assert!(e[0].message.contains("fixed"), "{}", e[0]);
     let e = errors(&with("[params.healing]\ncollagen_output_activated = \"x\""));
     assert!(e[0].path.starts_with("params.healing"), "{}", e[0]);

@@ -418,6 +418,7 @@ fn healing_model_predicts_and_the_optimiser_respects_the_limits() {
                 b.protocol.setting_mm,
                 &col,
                 &Default::default(),
+                &Default::default(),
             );
             assert!(chk.within_dermis);
         }

@@ -26,6 +26,7 @@ use super::compounds::Library;
 use super::dosing::{Application, Dose, Schedule};
 use super::model::{self, Arm, DeliveryNumerics, Setup};
 use super::physchem::{self, PermeabilityModel, PhysChemParams};
+use crate::skin::SkinParams;
 use crate::skin::{self, LayerKind, Person, Sex, Site, SkinColumn, ThicknessOverrides};
 use crate::units::{DAY, MINUTE};
 
@@ -91,15 +92,65 @@ pub const MAX_ONSET_MIN: f64 = 240.0;
 /// moves by < 1 % between 30 s and 2 s (LMX-4 10.71 vs 10.79 min, EMLA 18.73 vs 18.69 min).
 pub(crate) const DT_OUT_S: f64 = 30.0;
 
+/// The model parameters the numbing onset reads: the physico-chemistry (permeability,
+/// diffusivities, clearance), the skin parameters of the reference column and the output
+/// spacing. The closure parameters do not enter: the cream goes on intact skin, before any
+/// channel is made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumbingParams {
+    pub physchem: PhysChemParams,
+    /// Skin parameters of the calibration's reference column.
+    pub skin: SkinParams,
+    /// Output spacing (and longest step) of the uptake curve, s (`numerics.numbing_dt_out_s`).
+    pub dt_out_s: f64,
+}
+
+impl Default for NumbingParams {
+    /// The published values (the registry's defaults; `plan::numbing::ModelNumbing::new` builds
+    /// them from a patient's `params`).
+    fn default() -> Self {
+        NumbingParams {
+            physchem: PhysChemParams::default(),
+            skin: SkinParams::default(),
+            dt_out_s: DT_OUT_S,
+        }
+    }
+}
+
 /// Uptake of a product into one column: `(t s after application, mean concentration in viable
-/// epidermis + papillary dermis kg/m³)`, every 30 s to `t_end_s`.
+/// epidermis + papillary dermis kg/m³)`, every 30 s to `t_end_s`, with the published
+/// physico-chemistry.
 pub fn uptake(
     product: &NumbingProduct,
     column: &SkinColumn,
     reference_sc_m: f64,
     t_end_s: f64,
 ) -> Result<Vec<(f64, f64)>, DeliveryError> {
-    uptake_dt(product, column, reference_sc_m, t_end_s, DT_OUT_S)
+    uptake_with(
+        product,
+        column,
+        reference_sc_m,
+        t_end_s,
+        &NumbingParams::default(),
+    )
+}
+
+/// [`uptake`] with the model parameters `np`.
+pub fn uptake_with(
+    product: &NumbingProduct,
+    column: &SkinColumn,
+    reference_sc_m: f64,
+    t_end_s: f64,
+    np: &NumbingParams,
+) -> Result<Vec<(f64, f64)>, DeliveryError> {
+    uptake_dt(
+        product,
+        column,
+        reference_sc_m,
+        t_end_s,
+        np.dt_out_s,
+        &np.physchem,
+    )
 }
 
 fn uptake_dt(
@@ -108,6 +159,7 @@ fn uptake_dt(
     reference_sc_m: f64,
     t_end_s: f64,
     dt_out_s: f64,
+    physchem: &PhysChemParams,
 ) -> Result<Vec<(f64, f64)>, DeliveryError> {
     check_product(product)?;
     if !(t_end_s.is_finite() && t_end_s > 0.0 && t_end_s <= DAY) {
@@ -124,11 +176,7 @@ fn uptake_dt(
     let lib = Library::builtin();
     let prod = lib.product(product.library_product)?;
     let compound = lib.compound(&prod.compound)?;
-    let mut co = physchem::coefficients(
-        compound,
-        PermeabilityModel::default(),
-        &PhysChemParams::default(),
-    );
+    let mut co = physchem::coefficients(compound, PermeabilityModel::default(), physchem);
     // Fick: kp = K D / h. Potts-Guy's kp is taken at the reference site's SC; the same SC
     // diffusivity and partition elsewhere (the engine uses D_SC = kp · h_SC).
     co.kp_m_s *= reference_sc_m / h_sc;
@@ -247,20 +295,34 @@ pub struct Calibration {
     pub threshold_kg_m3: f64,
     /// Stratum corneum of the reference column, m.
     pub reference_sc_m: f64,
+    /// The model parameters it was calibrated with (and predicts onsets with).
+    pub params: NumbingParams,
 }
 
-/// Calibrates the effect threshold of a product on its label onset at its reference site.
+/// Calibrates the effect threshold of a product on its label onset at its reference site, with
+/// the published model parameters.
 pub fn calibrate(product: &NumbingProduct) -> Result<Calibration, DeliveryError> {
+    calibrate_with(product, &NumbingParams::default())
+}
+
+/// [`calibrate`] with the model parameters `np` (a patient's physico-chemistry and skin
+/// parameters): the threshold is the concentration *this* model gives at the label time, so the
+/// reference site still reproduces the label while other sites move with the parameters.
+pub fn calibrate_with(
+    product: &NumbingProduct,
+    np: &NumbingParams,
+) -> Result<Calibration, DeliveryError> {
     check_product(product)?;
-    let col = skin::column(
+    let col = skin::column_with(
         product.reference_site,
         &reference_person(),
         &ThicknessOverrides::default(),
+        &np.skin,
     )
     .map_err(|e| DeliveryError::Invalid(format!("numbing reference column: {e}")))?;
     let h_ref = col.layer(LayerKind::StratumCorneum).thickness_m;
     let t_label = product.label_onset_min * MINUTE;
-    let curve = uptake(product, &col, h_ref, t_label)?;
+    let curve = uptake_with(product, &col, h_ref, t_label, np)?;
     let th = value_at(&curve, t_label);
     if !(th.is_finite() && th > 0.0) {
         return Err(DeliveryError::Invalid(format!(
@@ -272,6 +334,7 @@ pub fn calibrate(product: &NumbingProduct) -> Result<Calibration, DeliveryError>
         product: *product,
         threshold_kg_m3: th,
         reference_sc_m: h_ref,
+        params: np.clone(),
     })
 }
 
@@ -293,16 +356,23 @@ impl Calibration {
     pub fn onset(&self, column: &SkinColumn) -> Result<Onset, DeliveryError> {
         let first = (2.0 * self.product.label_onset_min).min(MAX_ONSET_MIN) * MINUTE;
         let mut t = crossing(
-            &uptake(&self.product, column, self.reference_sc_m, first)?,
+            &uptake_with(
+                &self.product,
+                column,
+                self.reference_sc_m,
+                first,
+                &self.params,
+            )?,
             self.threshold_kg_m3,
         );
         if t.is_none() && first < MAX_ONSET_MIN * MINUTE {
             t = crossing(
-                &uptake(
+                &uptake_with(
                     &self.product,
                     column,
                     self.reference_sc_m,
                     MAX_ONSET_MIN * MINUTE,
+                    &self.params,
                 )?,
                 self.threshold_kg_m3,
             );

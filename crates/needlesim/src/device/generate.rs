@@ -21,6 +21,7 @@ use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 
 use super::geometry::{Frame, FramedOutline, Outline};
+use super::params::DeviceParams;
 use super::pen::PenModel;
 use super::roller::RollerModel;
 use super::stamp::StampModel;
@@ -186,7 +187,11 @@ fn check_count(what: &str, n: u64) -> Result<(), DeviceError> {
 }
 
 /// Checks the device and technique and prepares the device's stroke model.
-fn model(device: &Device, technique: &Technique) -> Result<Box<dyn StrokeModel>, DeviceError> {
+fn model(
+    device: &Device,
+    technique: &Technique,
+    dp: &DeviceParams,
+) -> Result<Box<dyn StrokeModel>, DeviceError> {
     let needle = device.needle();
     for (what, x) in [
         ("needle length (depth setting)", needle.length_m),
@@ -257,7 +262,12 @@ fn model(device: &Device, technique: &Technique) -> Result<Box<dyn StrokeModel>,
             check_count("stamp needles", u64::from(s.rows) * u64::from(s.cols))?;
             check_positive("stamp pitch", s.pitch_m)?;
             check_positive("presses per second", technique.presses_per_s)?;
-            Box::new(StampModel::new(s, o, technique.presses_per_s))
+            Box::new(StampModel::new(
+                s,
+                o,
+                technique.presses_per_s,
+                dp.press_jitter_fraction,
+            ))
         }
     })
 }
@@ -276,9 +286,10 @@ fn plan<'a>(
     zone: &'a Zone,
     technique: &Technique,
     seed: u64,
+    dp: &DeviceParams,
 ) -> Result<Plan<'a>, DeviceError> {
     let outline = Outline::new(&zone.shape)?;
-    let model = model(device, technique)?;
+    let model = model(device, technique, dp)?;
     let density = expected_density_per_pass_m2(device, technique);
     let passes = technique.passes;
 
@@ -296,7 +307,7 @@ fn plan<'a>(
     }
     let width = model.track_width_m();
     let spacing = width * (1.0 - technique.overlap);
-    let sigma = TRACK_JITTER_FRACTION * width;
+    let sigma = dp.track_jitter_fraction * width;
     let half_band = model.half_band_m();
     let reach = half_band + 4.0 * sigma;
     let tracks_per_pass = (2.0 * outline.radius + 2.0 * reach) / spacing + 2.0;
@@ -314,7 +325,7 @@ fn plan<'a>(
             let mut rng = stream(seed, &[u64::from(pass), tag::PASS_FRAME]);
             let z: f64 = rng.sample(StandardNormal);
             let angle =
-                stroke_direction_rad(pass, technique.directions) + DIRECTION_JITTER_SD_RAD * z;
+                stroke_direction_rad(pass, technique.directions) + dp.direction_jitter_sd * z;
             let frame = Frame::new(outline.centre, angle);
             let framed = FramedOutline::new(&outline, &frame);
             let start = framed.v_min - reach;
@@ -363,7 +374,18 @@ pub fn estimate(
     technique: &Technique,
     seed: u64,
 ) -> Result<SessionEstimate, DeviceError> {
-    let plan = plan(device, zone, technique, seed)?;
+    estimate_with(device, zone, technique, seed, &DeviceParams::default())
+}
+
+/// [`estimate`] with the device parameters `dp` (the hand-placement jitters).
+pub fn estimate_with(
+    device: &Device,
+    zone: &Zone,
+    technique: &Technique,
+    seed: u64,
+    dp: &DeviceParams,
+) -> Result<SessionEstimate, DeviceError> {
+    let plan = plan(device, zone, technique, seed, dp)?;
     let needling_time_s = plan
         .strokes
         .iter()
@@ -406,7 +428,20 @@ pub fn generate(
     technique: &Technique,
     seed: u64,
 ) -> Result<PunctureSet, DeviceError> {
-    let plan = plan(device, zone, technique, seed)?;
+    generate_with(device, zone, technique, seed, &DeviceParams::default())
+}
+
+/// [`generate`] with the device parameters `dp`: the registry's `device` group (the
+/// hand-placement jitters `track_jitter_fraction`, `direction_jitter_sd` and
+/// `press_jitter_fraction`), e.g. a scenario's `params.device`.
+pub fn generate_with(
+    device: &Device,
+    zone: &Zone,
+    technique: &Technique,
+    seed: u64,
+    dp: &DeviceParams,
+) -> Result<PunctureSet, DeviceError> {
+    let plan = plan(device, zone, technique, seed, dp)?;
     let raw: f64 = plan
         .strokes
         .iter()

@@ -11,6 +11,7 @@ use thiserror::Error;
 
 pub mod generate;
 mod geometry;
+pub mod params;
 mod pen;
 mod presets;
 mod roller;
@@ -18,9 +19,10 @@ mod stamp;
 pub mod zone;
 
 pub use generate::{
-    SessionEstimate, estimate, expected_density_per_pass_m2, generate, puncture_rate_hz,
-    stroke_direction_rad,
+    SessionEstimate, estimate, estimate_with, expected_density_per_pass_m2, generate,
+    generate_with, puncture_rate_hz, stroke_direction_rad,
 };
+pub use params::DeviceParams;
 pub use presets::{ASSUMED_PEN_HEAD_DIAMETER_M, ASSUMED_TIP_ANGLE_RAD};
 pub use stamp::PRESS_JITTER_FRACTION;
 pub use zone::{Shape, Zone};

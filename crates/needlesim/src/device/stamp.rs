@@ -34,8 +34,10 @@ pub(crate) struct StampModel {
 }
 
 impl StampModel {
-    /// `stamp`, `overlap` and `presses_per_s` must already be validated.
-    pub fn new(stamp: &Stamp, overlap: f64, presses_per_s: f64) -> Self {
+    /// `stamp`, `overlap` and `presses_per_s` must already be validated; `jitter` is the SD of
+    /// each press's placement as a fraction of the footprint ([`PRESS_JITTER_FRACTION`] unless
+    /// `[params.device] press_jitter_fraction` says otherwise).
+    pub fn new(stamp: &Stamp, overlap: f64, presses_per_s: f64, jitter: f64) -> Self {
         let along_m = f64::from(stamp.cols) * stamp.pitch_m;
         let across_m = f64::from(stamp.rows) * stamp.pitch_m;
         let layout = (0..stamp.rows)
@@ -53,8 +55,8 @@ impl StampModel {
             along_m,
             across_m,
             spacing_m: along_m * (1.0 - overlap),
-            sigma_along_m: PRESS_JITTER_FRACTION * along_m,
-            sigma_across_m: PRESS_JITTER_FRACTION * across_m,
+            sigma_along_m: jitter * along_m,
+            sigma_across_m: jitter * across_m,
             presses_per_s,
         }
     }

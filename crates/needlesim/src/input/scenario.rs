@@ -293,13 +293,24 @@ pub fn validate(raw: &ScenarioFile, file: &str) -> Result<Scenario, ScenarioErro
 fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
     let mut c = Checker::new();
     let mut warnings = Vec::new();
+    // The model parameters are read first (the zones' skin columns and the device defaults take
+    // them); their errors are listed after the other sections', as before.
+    let mut pc = Checker::new();
+    let params = pc.model_params(&raw.params);
     let person = person(&mut c, &raw.person);
     let (overrides, stiffness) = skin(&mut c, &raw.skin);
-    let device = device(&mut c, &raw.device);
+    let device = device(&mut c, &raw.device, &params.device);
     let technique = technique(&mut c, &raw.technique, device.as_ref());
-    let zones = zones(&mut c, &raw.zones, device.as_ref(), &person, &overrides);
+    let zones = zones(
+        &mut c,
+        &raw.zones,
+        device.as_ref(),
+        &person,
+        &overrides,
+        &params.skin,
+    );
     let session = session(&mut c, &raw.session);
-    let params = c.model_params(&raw.params);
+    c.errors.append(&mut pc.errors);
     let protocol = raw
         .protocol
         .as_ref()
@@ -442,7 +453,7 @@ fn skin(c: &mut Checker, s: &SkinFile) -> (ThicknessOverrides, f64) {
 
 /// `[device]`: the device, or `None` when any of its fields is wrong (checks that depend on the
 /// device are then skipped: one mistake, one error).
-fn device(c: &mut Checker, d: &DeviceFile) -> Option<Device> {
+fn device(c: &mut Checker, d: &DeviceFile, dp: &crate::params::DeviceParams) -> Option<Device> {
     let before = c.errors.len();
     let tip_angle = c.opt(
         "device.tip_angle_deg",
@@ -455,7 +466,7 @@ fn device(c: &mut Checker, d: &DeviceFile) -> Option<Device> {
     );
     let device = match d.kind.as_str() {
         "roller" => roller(c, d, tip_angle),
-        "pen" => pen(c, d, tip_angle),
+        "pen" => pen(c, d, tip_angle, dp),
         "stamp" => stamp(c, d, tip_angle),
         other => {
             c.fail(
@@ -574,7 +585,12 @@ fn roller(c: &mut Checker, d: &DeviceFile, tip_angle: f64) -> Device {
     })
 }
 
-fn pen(c: &mut Checker, d: &DeviceFile, tip_angle: f64) -> Device {
+fn pen(
+    c: &mut Checker,
+    d: &DeviceFile,
+    tip_angle: f64,
+    dp: &crate::params::DeviceParams,
+) -> Device {
     c.absent(
         "device.needle_length_mm",
         &d.needle_length_mm,
@@ -724,7 +740,12 @@ fn pen(c: &mut Checker, d: &DeviceFile, tip_angle: f64) -> Device {
     Device::Pen(Pen {
         needle_count: count.unwrap_or(1),
         layout,
-        head_diameter_m: head * MM,
+        // Without `head_diameter_mm`, the registry's `device.pen_head_diameter` (7 mm).
+        head_diameter_m: if d.head_diameter_mm.is_some() {
+            head * MM
+        } else {
+            dp.pen_head_diameter
+        },
         stroke_rate_hz: rate,
         min_depth_m: min_depth.unwrap_or(0.25) * MM,
         max_depth_m: max_depth.unwrap_or(2.5) * MM,
@@ -910,6 +931,7 @@ fn zones(
     device: Option<&Device>,
     person: &Person,
     overrides: &ThicknessOverrides,
+    skin_params: &crate::params::SkinParams,
 ) -> Vec<ZoneSetup> {
     if raw.is_empty() {
         c.fail(
@@ -922,7 +944,7 @@ fn zones(
     let mut out = Vec::new();
     let mut names = std::collections::BTreeSet::new();
     for (i, z) in raw.iter().enumerate() {
-        if let Some(plan) = zone(c, i, z, &mut names, device, person, overrides) {
+        if let Some(plan) = zone(c, i, z, &mut names, device, person, overrides, skin_params) {
             out.push(plan);
         }
     }
@@ -930,6 +952,7 @@ fn zones(
 }
 
 /// One zone: its name, site, shape and size, and its pen depth; `None` when any is wrong.
+#[allow(clippy::too_many_arguments)]
 fn zone(
     c: &mut Checker,
     i: usize,
@@ -938,6 +961,7 @@ fn zone(
     device: Option<&Device>,
     person: &Person,
     overrides: &ThicknessOverrides,
+    skin_params: &crate::params::SkinParams,
 ) -> Option<ZoneSetup> {
     let path = |f: &str| format!("zones[{i}].{f}");
     let before = c.errors.len();
@@ -1011,7 +1035,7 @@ fn zone(
     if c.errors.len() > before {
         return None;
     }
-    let column = match skin::column(site, person, overrides) {
+    let column = match skin::column_with(site, person, overrides, skin_params) {
         Ok(col) => col,
         Err(e) => {
             c.fail(

@@ -23,8 +23,10 @@
 //! `docs/parameters.csv`) lists for the entry, which is the SI unit the model uses (seconds,
 //! metres, kg/m³, ...), or the unit named by the entry's suffix (`_years`, `_min`, `_mm`,
 //! `_days`). Each value is checked against the entry's range; an unknown group or name is an
-//! error naming it, with the closest names. Entries listed as *fixed* are read when the crate
-//! is compiled (tables built from them at compile time) and cannot be overridden yet.
+//! error naming it, with the closest names. The four entries listed as *fixed* are read as
+//! compile-time constants by the code that uses them (the planner's setting grid, the patch
+//! integrator's sub-steps, two delivery-engine film constants) and cannot be overridden yet;
+//! each one's note says why.
 //!
 //! `needlesim params [--filter P]` prints [`table_text`]; `docs/parameters.csv` is
 //! [`to_csv`]`(&`[`all_rows`]`())`.
@@ -38,7 +40,9 @@ pub use crate::healing::HealingParams;
 pub use crate::injury::InjuryParams;
 /// The registry's vocabulary, defined below the models (which describe their constants with it).
 pub use crate::registry::{Bound, Entry, Group, ParamKind, Range, ranges};
-pub use groups::{DeviceParams, NumericsParams, PlannerParams, SkinParams};
+pub use crate::device::params::DeviceParams;
+pub use crate::skin::params::SkinParams;
+pub use groups::{NumericsParams, PlannerParams};
 
 /// Every model parameter, by group. `ModelParams::default()` is the model as published.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -529,8 +533,19 @@ mod tests {
             Err(ParamError::NotWhole { .. })
         ));
         assert!(matches!(
-            m.set("skin.dermis_dry_mass", 300.0),
+            m.set("planner.setting_step_mm", 0.1),
             Err(ParamError::Fixed { .. })
+        ));
+        m.set("skin.dermis_dry_mass", 300.0).unwrap();
+        assert_eq!(m.skin.dermis_dry_mass, 300.0);
+        assert!(matches!(
+            m.set("skin.papillary_fraction", 0.5),
+            Err(ParamError::OutOfRange { .. })
+        ));
+        m.set("device.track_jitter_fraction", 0.2).unwrap();
+        assert!(matches!(
+            m.set("device.track_jitter_fraction", 0.9),
+            Err(ParamError::OutOfRange { .. })
         ));
         m.set("closure.half_life_patch_s", 20.0 * 3600.0).unwrap();
         assert_eq!(m.closure.half_life_patch_s, 72_000.0);

@@ -74,18 +74,21 @@ pub struct Flow {
     pub healing: Option<SimulateRun>,
 }
 
-/// Stage 1 for one map: punctures -> channels, both from the stream `seed`.
+/// Stage 1 for one map: punctures -> channels, both from the stream `seed`. `device_params`
+/// holds the hand-placement jitters (`[params.device]`).
+#[allow(clippy::too_many_arguments)]
 pub fn channels(
     device: &Device,
     zone: &Zone,
     technique: &Technique,
     column: &SkinColumn,
     injury: &InjuryParams,
+    device_params: &crate::params::DeviceParams,
     seed: u64,
     t: &mut Timings,
 ) -> Result<(PunctureSet, ChannelSet), DeviceError> {
     let t0 = Instant::now();
-    let set = crate::device::generate(device, zone, technique, seed)?;
+    let set = crate::device::generate_with(device, zone, technique, seed, device_params)?;
     t.add("generate punctures", t0);
     let t0 = Instant::now();
     let ch = injury::channels(&set, column, device, injury, seed);
@@ -106,6 +109,7 @@ pub fn zone_channels(
         &s.technique,
         &zp.column,
         &s.injury,
+        &s.params.device,
         zone_seed(s.seed, zi),
         t,
     )
@@ -261,6 +265,7 @@ pub fn spatial(
                     &s.technique,
                     &zp.column,
                     &s.injury,
+                    &s.params.device,
                     seed,
                     &mut scratch,
                 )?;

@@ -24,7 +24,7 @@ use crate::healing::outcomes::{self, ZoneRun};
 use crate::healing::params::DAY;
 use crate::injury::InjuryParams;
 pub use crate::params::planner::{BAND_SAMPLES, FOLLOW_UP_DAYS};
-use crate::params::{ModelParams, PlannerParams};
+use crate::params::{DeviceParams, ModelParams, PlannerParams};
 use crate::protocol::{Concern as HConcern, Protocol as HProtocol, ScarKind};
 
 /// Seed of the patch punctures and parameter samples.
@@ -37,6 +37,8 @@ type InjuryCache = Mutex<HashMap<(u64, u32, u8), (InjuryInput, f64)>>;
 pub struct HealingPredictor {
     pub params: HealingParams,
     pub injury: InjuryParams,
+    /// The device presets' tip angle and head, and the hand-placement jitters.
+    pub device: DeviceParams,
     /// Follow-up and band samples.
     pub planner: PlannerParams,
     /// The integrator's accuracy.
@@ -56,6 +58,7 @@ impl HealingPredictor {
         HealingPredictor {
             params: m.healing.clone(),
             injury: m.injury.clone(),
+            device: m.device.clone(),
             planner: m.planner.clone(),
             accuracy: m.numerics.accuracy(),
             cache: Mutex::new(HashMap::new()),
@@ -103,7 +106,7 @@ impl HealingPredictor {
         if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(&key).copied()) {
             return Ok(v);
         }
-        let dev = device_at(input.device, pr.setting_mm);
+        let dev = device_at(input.device, pr.setting_mm, &self.device);
         let tech = technique(input.device, pr.passes);
         let zone = Zone {
             name: "patch".into(),
@@ -120,6 +123,7 @@ impl HealingPredictor {
             &tech,
             input.column,
             &self.injury,
+            &self.device,
             SEED,
             &mut crate::timings::Timings::default(),
         )

@@ -472,7 +472,7 @@ fn predict_all(
         ) {
             continue;
         }
-        let Ok((column, _)) = recommend::zone_skin(z.site, &p.person) else {
+        let Ok((column, _)) = recommend::zone_skin(z.site, &p.person, &p.params.skin) else {
             failures.push(format!("{}: skin model failed", z.name));
             continue;
         };
@@ -505,6 +505,7 @@ fn predict_all(
                 p.goals.device,
                 &column,
                 params,
+                &p.params.device,
                 c.cited_mm[1].max(c.range_mm[1]),
             );
             // Shallower than the cited range is always within the skin; deeper stops at the

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::evidence::Grade;
 use super::patient::NumbingChoice;
 use crate::delivery::closure::Occlusion;
-use crate::delivery::numbing::{self as dn, Calibration, NumbingProduct};
+use crate::delivery::numbing::{self as dn, Calibration, NumbingParams, NumbingProduct};
+use crate::params::ModelParams;
 use crate::skin::{self, Person, Site, ThicknessOverrides};
 
 /// Numbing of one zone.
@@ -209,14 +210,29 @@ type OnsetResult = Result<(Option<f64>, f64), String>;
 
 /// The delivery model's numbing onset per zone (see the module documentation). Calibrations
 /// and onsets are cached per product and per (site, age, sex), so that repeated plans and zones
-/// on the same site cost one run each.
+/// on the same site cost one run each. `default()` runs the published model;
+/// [`ModelNumbing::new`] a patient's `params` (physico-chemistry, skin, output spacing).
 #[derive(Default)]
 pub struct ModelNumbing {
+    params: NumbingParams,
     calibrations: Mutex<HashMap<&'static str, Result<Calibration, String>>>,
     onsets: Mutex<HashMap<OnsetKey, OnsetResult>>,
 }
 
 impl ModelNumbing {
+    /// The numbing model with a patient's model parameters (`Patient::params`): the calibration
+    /// and every onset use its `physchem`, `skin` and `numerics.numbing_dt_out_s`.
+    pub fn new(m: &ModelParams) -> Self {
+        ModelNumbing {
+            params: NumbingParams {
+                physchem: m.physchem.clone(),
+                skin: m.skin.clone(),
+                dt_out_s: m.numerics.numbing_dt_out_s,
+            },
+            ..ModelNumbing::default()
+        }
+    }
+
     fn calibration(&self, p: &NumbingProduct) -> Result<Calibration, String> {
         if let Some(c) = self
             .calibrations
@@ -226,7 +242,7 @@ impl ModelNumbing {
         {
             return c;
         }
-        let c = dn::calibrate(p).map_err(|e| e.to_string());
+        let c = dn::calibrate_with(p, &self.params).map_err(|e| e.to_string());
         if let Ok(mut m) = self.calibrations.lock() {
             m.insert(p.library_product, c.clone());
         }
@@ -244,12 +260,17 @@ impl ModelNumbing {
         if let Some(v) = self.onsets.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return v;
         }
-        let v = skin::column(site, person, &ThicknessOverrides::default())
-            .map_err(|e| e.to_string())
-            .and_then(|col| {
-                let o = cal.onset(&col).map_err(|e| e.to_string())?;
-                Ok((o.onset_min, o.sc_m * 1e6))
-            });
+        let v = skin::column_with(
+            site,
+            person,
+            &ThicknessOverrides::default(),
+            &self.params.skin,
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|col| {
+            let o = cal.onset(&col).map_err(|e| e.to_string())?;
+            Ok((o.onset_min, o.sc_m * 1e6))
+        });
         if let Ok(mut m) = self.onsets.lock() {
             m.insert(key, v.clone());
         }

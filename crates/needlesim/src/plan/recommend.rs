@@ -14,6 +14,7 @@ use super::tables::{self, DepthRange, DepthRow, SessionRow};
 use crate::device::{self, Device, Pen, Roller, Shape, Technique, Zone};
 use crate::injury::{self, InjuryParams};
 pub use crate::params::planner::STEP_MM;
+use crate::params::{DeviceParams, SkinParams};
 use crate::skin::{self, LayerKind, Person, Site, SkinColumn, ThicknessOverrides};
 use crate::units::{CM2, MM};
 
@@ -131,11 +132,21 @@ pub struct ZonePlan {
     pub downtime_days: [f64; 2],
 }
 
-/// The device used at a setting.
-pub fn device_at(choice: DeviceChoice, setting_mm: f64) -> Device {
+/// The device used at a setting: the preset with the tip angle (and, for the pen, the head
+/// diameter) of the device parameters `dp` (the patient's `params.device`).
+pub fn device_at(choice: DeviceChoice, setting_mm: f64, dp: &DeviceParams) -> Device {
     match choice {
-        DeviceChoice::Pen => Device::Pen(Pen::dermapen_like(setting_mm * MM)),
-        DeviceChoice::Roller => Device::Roller(Roller::mf8_with_length(setting_mm * MM)),
+        DeviceChoice::Pen => {
+            let mut pen = Pen::dermapen_like(setting_mm * MM);
+            pen.needle.tip_angle_rad = dp.tip_angle;
+            pen.head_diameter_m = dp.pen_head_diameter;
+            Device::Pen(pen)
+        }
+        DeviceChoice::Roller => {
+            let mut roller = Roller::mf8_with_length(setting_mm * MM);
+            roller.needle.tip_angle_rad = dp.tip_angle;
+            Device::Roller(roller)
+        }
     }
 }
 
@@ -163,8 +174,9 @@ pub fn check_depth(
     setting_mm: f64,
     column: &SkinColumn,
     p: &InjuryParams,
+    dp: &DeviceParams,
 ) -> DepthCheck {
-    let dev = device_at(choice, setting_mm);
+    let dev = device_at(choice, setting_mm, dp);
     let l = setting_mm * MM;
     let mean = injury::mean_depth(&dev, l, p);
     let deep = mean + 2.0 * p.ratio_sd * l;
@@ -185,10 +197,11 @@ pub fn deepest_safe_setting(
     choice: DeviceChoice,
     column: &SkinColumn,
     p: &InjuryParams,
+    dp: &DeviceParams,
     up_to_mm: f64,
 ) -> f64 {
     let mut s = (up_to_mm / STEP_MM).floor() * STEP_MM;
-    while s > STEP_MM && !check_depth(choice, s, column, p).within_dermis {
+    while s > STEP_MM && !check_depth(choice, s, column, p, dp).within_dermis {
         s -= STEP_MM;
     }
     (s / STEP_MM).round() * STEP_MM
@@ -213,19 +226,22 @@ pub fn choose_setting(r: DepthRange) -> f64 {
     best.unwrap_or_else(|| round_step(mid).clamp(r[0], r[1]))
 }
 
-/// Skin column of a zone for this person, and the 35-year-old reference.
+/// Skin column of a zone for this person, and the 35-year-old reference, with the skin
+/// parameters `sp` (the patient's `params.skin`).
 pub fn zone_skin(
     site: Site,
     person: &Person,
+    sp: &SkinParams,
 ) -> Result<(SkinColumn, SkinSummary), skin::SkinError> {
-    let col = skin::column(site, person, &ThicknessOverrides::default())?;
-    let reference = skin::column(
+    let col = skin::column_with(site, person, &ThicknessOverrides::default(), sp)?;
+    let reference = skin::column_with(
         site,
         &Person {
             age_years: 35.0,
             ..person.clone()
         },
         &ThicknessOverrides::default(),
+        sp,
     )?;
     let skin_mm = col.skin_thickness_m() / MM;
     let ref_mm = reference.skin_thickness_m() / MM;
@@ -329,9 +345,10 @@ pub fn concern_plan(
         adj.push(format!("limited to the device's range {dmin}-{dmax} mm"));
     }
     // Skin check.
-    if !check_depth(choice, r[1], column, params).within_dermis {
-        let safe = deepest_safe_setting(choice, column, params, r[1]);
-        let chk = check_depth(choice, r[1], column, params);
+    let dp = &p.params.device;
+    if !check_depth(choice, r[1], column, params, dp).within_dermis {
+        let safe = deepest_safe_setting(choice, column, params, dp, r[1]);
+        let chk = check_depth(choice, r[1], column, params, dp);
         adj.push(format!(
             "lowered from {:.2} to {:.2} mm: at {:.2} mm the deepest channels (mean + 2 SD, {:.2} mm) would pass the bottom of the dermis ({:.2} mm) of this person's modelled {} skin",
             r[1], safe, r[1], chk.deep_end_mm, chk.dermis_bottom_mm, site.name()
@@ -383,7 +400,7 @@ pub fn concern_plan(
         }
     }
     let setting = choose_setting(r);
-    let check = check_depth(choice, setting, column, params);
+    let check = check_depth(choice, setting, column, params, dp);
     if check.reaches < LayerKind::PapillaryDermis {
         adj.push(format!(
             "at {setting:.2} mm the mean channel ({:.2} mm) ends in the epidermis (junction at {:.2} mm): mainly resurfacing and product delivery",
@@ -573,6 +590,7 @@ pub fn needling_min(
     passes: u32,
     site: Site,
     area_cm2: f64,
+    dp: &DeviceParams,
 ) -> Option<f64> {
     let a = area_cm2 * CM2;
     let aspect: f64 = 1.5;
@@ -586,11 +604,12 @@ pub fn needling_min(
             height_m: h,
         },
     };
-    let est = device::estimate(
-        &device_at(choice, setting_mm),
+    let est = device::estimate_with(
+        &device_at(choice, setting_mm, dp),
         &zone,
         &technique(choice, passes),
         1,
+        dp,
     )
     .ok()?;
     Some(est.needling_time_s / 60.0)
@@ -603,7 +622,7 @@ pub fn zone_plan(
     findings: &[Finding],
     params: &InjuryParams,
 ) -> Result<ZonePlan, skin::SkinError> {
-    let (column, skin) = zone_skin(z.site, &p.person)?;
+    let (column, skin) = zone_skin(z.site, &p.person, &p.params.skin)?;
     let concerns: Vec<ConcernPlan> = z
         .concerns
         .iter()
@@ -630,7 +649,14 @@ pub fn zone_plan(
         device: p.goals.device.name().into(),
         setting_mm: setting,
         passes,
-        needling_min: needling_min(p.goals.device, setting, passes, z.site, z.area_cm2),
+        needling_min: needling_min(
+            p.goals.device,
+            setting,
+            passes,
+            z.site,
+            z.area_cm2,
+            &p.params.device,
+        ),
         sessions,
         interval_days: interval,
         dates,

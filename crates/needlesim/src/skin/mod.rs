@@ -4,6 +4,7 @@
 //! type) and the [`SkinColumn`] that every later model reads. It does no I/O and knows nothing
 //! about devices.
 
+pub mod params;
 pub mod properties;
 pub mod tables;
 
@@ -274,4 +275,5 @@ pub enum SkinError {
     },
 }
 
-pub use tables::column;
+pub use params::SkinParams;
+pub use tables::{column, column_with};

@@ -14,6 +14,7 @@
 //! literature/biology.md 5) and direction-only reports of falling dermal cellularity with age are
 //! not applied (no usable rate).
 
+use super::params::SkinParams;
 use super::{LayerKind, LayerProperties};
 
 /// What kind of evidence a value rests on.
@@ -374,14 +375,45 @@ pub fn value(layer: LayerKind, quantity: Quantity) -> f64 {
         .map_or(0.0, |r| r.value)
 }
 
-/// Baseline properties of a layer.
+/// The value of a quantity that [`PROPERTIES`] derives from the composition constants, from the
+/// registry's skin parameters instead (so a `[params.skin]` override reaches it); `None` for
+/// the rows that are not derived from them.
+pub fn derived(layer: LayerKind, quantity: Quantity, p: &SkinParams) -> Option<f64> {
+    match (layer, quantity) {
+        (ViableEpidermis, CellDensity) => {
+            Some(p.keratinocytes_per_m2 / p.keratinocyte_spread_thickness)
+        }
+        (PapillaryDermis | ReticularDermis, Collagen) => {
+            Some(p.dermis_dry_mass * p.collagen_dry_fraction)
+        }
+        (PapillaryDermis | ReticularDermis, Elastin) => {
+            Some(p.dermis_dry_mass * p.elastin_dry_fraction)
+        }
+        (PapillaryDermis | ReticularDermis | Subcutis, CollagenIFraction) => {
+            Some(p.collagen_i_fraction)
+        }
+        _ => None,
+    }
+}
+
+/// The value of one quantity for one layer with the skin parameters `p`.
+pub fn value_with(layer: LayerKind, quantity: Quantity, p: &SkinParams) -> f64 {
+    derived(layer, quantity, p).unwrap_or_else(|| value(layer, quantity))
+}
+
+/// Baseline properties of a layer (the published skin parameters).
 pub fn layer_properties(layer: LayerKind) -> LayerProperties {
+    layer_properties_with(layer, &SkinParams::default())
+}
+
+/// Baseline properties of a layer with the skin parameters `p`.
+pub fn layer_properties_with(layer: LayerKind, p: &SkinParams) -> LayerProperties {
     LayerProperties {
-        vascular_fraction: value(layer, Quantity::VascularFraction),
-        collagen_kg_m3: value(layer, Quantity::Collagen),
-        collagen_i_fraction: value(layer, Quantity::CollagenIFraction),
-        elastin_kg_m3: value(layer, Quantity::Elastin),
-        cell_density_per_m3: value(layer, Quantity::CellDensity),
+        vascular_fraction: value_with(layer, Quantity::VascularFraction, p),
+        collagen_kg_m3: value_with(layer, Quantity::Collagen, p),
+        collagen_i_fraction: value_with(layer, Quantity::CollagenIFraction, p),
+        elastin_kg_m3: value_with(layer, Quantity::Elastin, p),
+        cell_density_per_m3: value_with(layer, Quantity::CellDensity, p),
     }
 }
 
@@ -446,6 +478,40 @@ mod tests {
         assert!((DERMAL_COLLAGEN - 247.5).abs() < 1e-9);
         assert!((DERMAL_ELASTIN - 9.9).abs() < 1e-9);
         assert!((KERATINOCYTE_DENSITY - 6.870e14).abs() / 6.870e14 < 1e-3);
+    }
+
+    /// The rows derived from the composition constants are exactly those [`derived`] recomputes
+    /// from the registry, and with the defaults it gives the table's values bit for bit.
+    #[test]
+    fn derived_rows_follow_the_skin_parameters() {
+        let d = SkinParams::default();
+        let derived_consts = [
+            DERMAL_COLLAGEN,
+            DERMAL_ELASTIN,
+            COLLAGEN_I_FRACTION,
+            KERATINOCYTE_DENSITY,
+        ];
+        for r in &PROPERTIES {
+            match derived(r.layer, r.quantity, &d) {
+                Some(v) => assert_eq!(v.to_bits(), r.value.to_bits(), "{:?}", r),
+                None => assert!(
+                    !derived_consts.contains(&r.value) || r.value == 0.0,
+                    "{} {} is derived but not recomputed",
+                    r.layer.name(),
+                    r.quantity.name()
+                ),
+            }
+        }
+        let p = SkinParams {
+            dermis_dry_mass: 300.0,
+            keratinocyte_spread_thickness: 100e-6,
+            ..SkinParams::default()
+        };
+        let pap = layer_properties_with(LayerKind::PapillaryDermis, &p);
+        assert_eq!(pap.collagen_kg_m3, 300.0 * 0.75);
+        assert_eq!(pap.elastin_kg_m3, 300.0 * 0.03);
+        let ve = layer_properties_with(LayerKind::ViableEpidermis, &p);
+        assert_eq!(ve.cell_density_per_m3, p.keratinocytes_per_m2 / 100e-6);
     }
 
     #[test]

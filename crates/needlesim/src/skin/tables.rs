@@ -26,7 +26,8 @@
 //! 6. User overrides replace single layers (validated against [`OVERRIDE_LIMITS`]); the other
 //!    layers keep their tabulated thickness.
 
-use super::properties::layer_properties;
+use super::params::SkinParams;
+use super::properties::layer_properties_with;
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -940,10 +941,10 @@ pub fn age_factor(loss_per_decade: f64, age_years: f64, ref_age_years: f64) -> f
     1.0 - loss_per_decade * (age_years - ref_age_years) / 10.0
 }
 
-fn epidermis_loss(sex: Sex) -> f64 {
+fn epidermis_loss(sex: Sex, p: &SkinParams) -> f64 {
     match sex {
-        Sex::Female => EPIDERMIS_LOSS_PER_DECADE_FEMALE,
-        Sex::Male => EPIDERMIS_LOSS_PER_DECADE_MALE,
+        Sex::Female => p.epidermis_loss_per_decade_female,
+        Sex::Male => p.epidermis_loss_per_decade_male,
     }
 }
 
@@ -974,8 +975,14 @@ pub const PAPILLARY_MAX_M: f64 = 300e-6;
 /// Papillary dermis thickness for a dermis thickness (m): 0.2 × dermis, kept within 100-300 µm
 /// and never more than half the dermis. An assumption; see `docs/MODEL.md (Skin)`.
 pub fn papillary_thickness_m(dermis_m: f64) -> f64 {
-    (PAPILLARY_FRACTION * dermis_m)
-        .clamp(PAPILLARY_MIN_M, PAPILLARY_MAX_M)
+    papillary_thickness_with(dermis_m, &SkinParams::default())
+}
+
+/// [`papillary_thickness_m`] with the skin parameters `p` (`papillary_fraction`,
+/// `papillary_min`, `papillary_max`; their ranges keep min <= max).
+pub fn papillary_thickness_with(dermis_m: f64, p: &SkinParams) -> f64 {
+    (p.papillary_fraction * dermis_m)
+        .clamp(p.papillary_min, p.papillary_max)
         .min(0.5 * dermis_m)
 }
 
@@ -1015,7 +1022,7 @@ fn sd_or_cv(m: &Measure, cv: f64) -> f64 {
     m.sd_um.unwrap_or(cv * m.mean_um)
 }
 
-fn baseline(site: Site, sex: Sex, age: f64) -> Baseline {
+fn baseline(site: Site, sex: Sex, age: f64, p: &SkinParams) -> Baseline {
     let r = row(site);
     let r_epi = epidermis_sex_ratio();
     let r_tot = total_skin_sex_ratio();
@@ -1031,7 +1038,7 @@ fn baseline(site: Site, sex: Sex, age: f64) -> Baseline {
     };
     let ve_ref_um = for_sex(ve.mean_um, ve.ref_sex, sex, r_epi);
     let ve_sd_ref_um = for_sex(sd_or_cv(&ve, cv_viable_epidermis()), ve.ref_sex, sex, r_epi);
-    let epi_loss = epidermis_loss(sex);
+    let epi_loss = epidermis_loss(sex, p);
     let ve_factor = age_factor(epi_loss, age, ve.ref_age_years);
 
     // Total skin for this sex at its reference age; dermis = total - VE - SC at that age.
@@ -1050,12 +1057,12 @@ fn baseline(site: Site, sex: Sex, age: f64) -> Baseline {
     let ve_at_total_ref_um =
         ve_ref_um * age_factor(epi_loss, total.ref_age_years, ve.ref_age_years);
     let dermis_ref_um = total_ref_um - ve_at_total_ref_um - sc_um;
-    let dermis_factor = age_factor(DERMIS_LOSS_PER_DECADE, age, total.ref_age_years);
+    let dermis_factor = age_factor(p.dermis_loss_per_decade, age, total.ref_age_years);
     let dermis_m = dermis_ref_um * dermis_factor * 1e-6;
     // The between-person spread of total skin is almost all dermis; it shrinks with the dermis.
     let dermis_sd_m = total_sd_ref_um * dermis_factor * 1e-6;
 
-    let papillary_m = papillary_thickness_m(dermis_m);
+    let papillary_m = papillary_thickness_with(dermis_m, p);
     let reticular_m = dermis_m - papillary_m;
 
     let total_src = total.source.to_string();
@@ -1065,7 +1072,7 @@ fn baseline(site: Site, sex: Sex, age: f64) -> Baseline {
             ve_ref_um * ve_factor * 1e-6,
             papillary_m,
             reticular_m,
-            SUBCUTIS_SLAB_M,
+            p.subcutis_slab,
         ],
         sd_m: [
             sc_sd_um * 1e-6,
@@ -1095,7 +1102,10 @@ fn baseline(site: Site, sex: Sex, age: f64) -> Baseline {
                 total.method.name(),
                 total.grade.name()
             ),
-            "modelling choice: top 2 mm of the subcutis".to_string(),
+            format!(
+                "modelling choice: top {} mm of the subcutis",
+                crate::params::format_sig(p.subcutis_slab * 1e3)
+            ),
         ],
     }
 }
@@ -1126,7 +1136,9 @@ pub fn validate_override(kind: LayerKind, value_m: f64) -> Result<f64, SkinError
     }
 }
 
-/// Builds the column for a site and person, applying user overrides.
+/// Builds the column for a site and person, applying user overrides, with the published skin
+/// parameters (`SkinParams::default()`). A run that reads a file's `[params.skin]` builds its
+/// columns with [`column_with`].
 ///
 /// Errors: age outside 18-100 years (or not a number), phototype outside 1-6, an override that is
 /// not finite or outside [`OVERRIDE_LIMITS`]. Never panics.
@@ -1134,6 +1146,18 @@ pub fn column(
     site: Site,
     person: &Person,
     overrides: &ThicknessOverrides,
+) -> Result<SkinColumn, SkinError> {
+    column_with(site, person, overrides, &SkinParams::default())
+}
+
+/// [`column`] with the skin parameters `p` (composition, ageing, papillary split, subcutis
+/// slab): the registry's `skin` group, e.g. a scenario's or patient's `params.skin`. The values
+/// must be within the registry's ranges (`ModelParams::set` checks them).
+pub fn column_with(
+    site: Site,
+    person: &Person,
+    overrides: &ThicknessOverrides,
+    p: &SkinParams,
 ) -> Result<SkinColumn, SkinError> {
     validate_person(person)?;
     let mut overridden = [None; 5];
@@ -1143,7 +1167,7 @@ pub fn column(
         }
     }
 
-    let base = baseline(site, person.sex, person.age_years);
+    let base = baseline(site, person.sex, person.age_years, p);
     let mut top = 0.0;
     let mut layers = Vec::with_capacity(5);
     for (kind, ((thickness, sd), source)) in LayerKind::ALL
@@ -1159,7 +1183,7 @@ pub fn column(
             top_m: top,
             thickness_m,
             thickness_sd_m,
-            properties: layer_properties(kind),
+            properties: layer_properties_with(kind, p),
             source,
         });
         top += thickness_m;

@@ -341,7 +341,7 @@ impl Study {
             progress,
             done: AtomicUsize::new(0),
         };
-        let numbing = ModelNumbing::default();
+        let numbing = ModelNumbing::new(&patient.params);
         let models = Models {
             numbing: &numbing,
             predictor: predict.then_some(&counting as &dyn plan::Predictor),
