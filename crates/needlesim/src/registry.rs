@@ -125,6 +125,25 @@ pub trait Group: Clone + Default {
     fn get_mut(&mut self, name: &str) -> Option<&mut f64>;
 }
 
+/// 6 significant digits, plain for moderate magnitudes, scientific otherwise.
+pub fn format_sig(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if (1e-3..1e6).contains(&a) {
+        let digits = (5 - a.log10().floor() as i32).max(0) as usize;
+        let s = format!("{v:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{v:.5e}")
+    }
+}
+
 // The group macros: each group of constants (skin, device, injury, ...) declares its struct and
 // registry entries with them, in its own module, so the models never import `params`.
 

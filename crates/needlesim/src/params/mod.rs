@@ -36,11 +36,11 @@ pub mod planner;
 
 pub use crate::delivery::closure::ClosureParams;
 pub use crate::delivery::physchem::PhysChemParams;
+pub use crate::device::params::DeviceParams;
 pub use crate::healing::HealingParams;
 pub use crate::injury::InjuryParams;
 /// The registry's vocabulary, defined below the models (which describe their constants with it).
-pub use crate::registry::{Bound, Entry, Group, ParamKind, Range, ranges};
-pub use crate::device::params::DeviceParams;
+pub use crate::registry::{Bound, Entry, Group, ParamKind, Range, format_sig, ranges};
 pub use crate::skin::params::SkinParams;
 pub use groups::{NumericsParams, PlannerParams};
 
@@ -403,25 +403,6 @@ pub fn to_csv(rows: &[ParamRow]) -> String {
         ));
     }
     s
-}
-
-/// 6 significant digits, plain for moderate magnitudes, scientific otherwise.
-pub fn format_sig(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if (1e-3..1e6).contains(&a) {
-        let digits = (5 - a.log10().floor() as i32).max(0) as usize;
-        let s = format!("{v:.digits$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    } else {
-        format!("{v:.5e}")
-    }
 }
 
 /// Whether a row matches a `--filter` pattern: a case-insensitive substring of `group.name`,

@@ -1104,7 +1104,7 @@ fn baseline(site: Site, sex: Sex, age: f64, p: &SkinParams) -> Baseline {
             ),
             format!(
                 "modelling choice: top {} mm of the subcutis",
-                crate::params::format_sig(p.subcutis_slab * 1e3)
+                crate::registry::format_sig(p.subcutis_slab * 1e3)
             ),
         ],
     }
