@@ -36,11 +36,11 @@ pub mod planner;
 
 pub use crate::delivery::closure::ClosureParams;
 pub use crate::delivery::physchem::PhysChemParams;
+pub use crate::device::params::DeviceParams;
 pub use crate::healing::HealingParams;
 pub use crate::injury::InjuryParams;
 /// The registry's vocabulary, defined below the models (which describe their constants with it).
 pub use crate::registry::{Bound, Entry, Group, ParamKind, Range, ranges};
-pub use crate::device::params::DeviceParams;
 pub use crate::skin::params::SkinParams;
 pub use groups::{NumericsParams, PlannerParams};
 
@@ -532,9 +532,11 @@ mod tests {
             m.set("numerics.cell_nr", 24.5),
             Err(ParamError::NotWhole { .. })
         ));
+        m.set("planner.setting_step_mm", 0.1).unwrap();
+        assert_eq!(m.planner.setting_step_mm, 0.1);
         assert!(matches!(
-            m.set("planner.setting_step_mm", 0.1),
-            Err(ParamError::Fixed { .. })
+            m.set("planner.setting_step_mm", 0.01),
+            Err(ParamError::OutOfRange { .. })
         ));
         m.set("skin.dermis_dry_mass", 300.0).unwrap();
         assert_eq!(m.skin.dermis_dry_mass, 300.0);
