@@ -812,3 +812,72 @@ fn the_patch_is_as_accurate_on_coarse_voxels() {
         }
     }
 }
+
+/// `DeliveryNumerics::spent_film` (the registry's `numerics.delivery_spent_film`): a film
+/// counted spent at 1 % of the dose instead of 0.1 % stops entry earlier.
+#[test]
+fn the_spent_film_fraction_reaches_the_run() {
+    let col = column();
+    let co = coeffs("caffeine");
+    let sched = Schedule::new(vec![finite(1.0, 0.01, 0.0, None)]).expect("s");
+    let go = |res: &DeliveryNumerics| {
+        run_with(
+            &col,
+            &co,
+            Some(shape(800e-6)),
+            250.0,
+            &sched,
+            Setup::InVivo,
+            4.0 * H,
+            21.6,
+            res,
+        )
+    };
+    let base = go(&DeliveryNumerics::default());
+    assert_eq!(base.samples, go(&DeliveryNumerics::default()).samples);
+    let early = go(&DeliveryNumerics {
+        spent_film: 1e-2,
+        ..DeliveryNumerics::default()
+    });
+    let (a, b) = (base.samples.last().unwrap(), early.samples.last().unwrap());
+    assert!(
+        b.entered_kg_m2 < a.entered_kg_m2,
+        "{} vs {}",
+        b.entered_kg_m2,
+        a.entered_kg_m2
+    );
+}
+
+/// `DeliveryNumerics::explicit_film_fraction` (the registry's
+/// `numerics.delivery_explicit_film_fraction`) bounds the split sweeps' depletion steps.
+#[test]
+fn the_explicit_film_fraction_reaches_the_split_sweeps() {
+    let col = column();
+    let co = coeffs("caffeine");
+    let sched = Schedule::new(vec![finite(1.0, 0.01, 0.0, None)]).expect("s");
+    let go = |f: f64| {
+        run_with(
+            &col,
+            &co,
+            Some(shape(800e-6)),
+            250.0,
+            &sched,
+            Setup::InVivo,
+            4.0 * H,
+            21.6,
+            &DeliveryNumerics {
+                unsplit: false,
+                explicit_film_fraction: f,
+                ..DeliveryNumerics::default()
+            },
+        )
+    };
+    let (tight, loose) = (go(0.02), go(0.3));
+    assert!(
+        tight.steps > loose.steps,
+        "{} vs {}",
+        tight.steps,
+        loose.steps
+    );
+    assert_ne!(tight.samples, loose.samples);
+}

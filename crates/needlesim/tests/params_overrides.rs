@@ -3,8 +3,8 @@
 //! hint.
 
 use needlesim::healing::simulate::{Resolution, SimulateRun};
-use needlesim::params::{ModelParams, all_rows};
 use needlesim::input::{self as scenario, ScenarioError};
+use needlesim::params::{ModelParams, all_rows};
 use needlesim::study::{Command, Outcome, RunOptions, Study};
 
 const SCENARIO: &str = r#"
@@ -180,8 +180,23 @@ fn out_of_range_value_is_refused_with_the_range() {
     assert!(e[0].message.contains("1 to 500"), "{}", e[0]);
     let e = errors(&with("[params.numerics]\ncell_nr = 24.5"));
     assert!(e[0].message.contains("whole number"), "{}", e[0]);
-    let e = errors(&with("[params.planner]\nsetting_step_mm = 0.1"));
-    assert!(e[0].message.contains("fixed"), "{}", e[0]);
+    let e = errors(&with("[params.planner]\nsetting_step_mm = 0.01"));
+    assert_eq!(e[0].path, "params.planner.setting_step_mm", "{}", e[0]);
+    assert!(e[0].message.contains("0.05 to 0.5"), "{}", e[0]);
+    let e = errors(&with("[params.numerics]\nros_substeps = 1.5"));
+    assert!(e[0].message.contains("whole number"), "{}", e[0]);
+    let e = errors(&with("[params.numerics]\nros_substeps = 65"));
+    assert!(e[0].message.contains("1 to 64"), "{}", e[0]);
+    let e = errors(&with("[params.numerics]\ndelivery_spent_film = 0.5"));
+    assert_eq!(e[0].path, "params.numerics.delivery_spent_film", "{}", e[0]);
+    let e = errors(&with(
+        "[params.numerics]\ndelivery_explicit_film_fraction = 0.9",
+    ));
+    assert_eq!(
+        e[0].path, "params.numerics.delivery_explicit_film_fraction",
+        "{}",
+        e[0]
+    );
     let e = errors(&with("[params.healing]\ncollagen_output_activated = \"x\""));
     assert!(e[0].path.starts_with("params.healing"), "{}", e[0]);
 }
@@ -270,4 +285,76 @@ fn patient_healing_override_changes_the_planner_prediction() {
         b.improvement_pct.mean,
         a.improvement_pct.mean
     );
+}
+
+#[test]
+fn numerics_ros_substeps_reaches_the_patch_stepping() {
+    let s = scenario::parse(&with("[params.numerics]\nros_substeps = 8"), "t").unwrap();
+    assert_eq!(s.params.numerics.patch_stepping().ros_substeps, 8);
+    let d = scenario::parse(SCENARIO, "t").unwrap();
+    assert_eq!(d.params.numerics.patch_stepping().ros_substeps, 2);
+    // That the integrator reads it: tests/healing_spatial.rs,
+    // patch_ros_substeps_change_the_result.
+}
+
+#[test]
+fn numerics_film_limits_reach_the_delivery_plan() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/deliver_lidocaine_pen_0.5mm.toml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let (_, base) = scenario::delivery::parse(&text, "d.toml").unwrap();
+    assert_eq!(base.resolution.spent_film, 1e-3);
+    assert_eq!(base.resolution.explicit_film_fraction, 0.1);
+    let (s, over) = scenario::delivery::parse(
+        &format!(
+            "{text}\n[params.numerics]\ndelivery_spent_film = 0.005\ndelivery_explicit_film_fraction = 0.2\n"
+        ),
+        "d.toml",
+    )
+    .unwrap();
+    assert_eq!(s.params.numerics.delivery_spent_film, 0.005);
+    assert_eq!(over.resolution.spent_film, 0.005);
+    assert_eq!(over.resolution.explicit_film_fraction, 0.2);
+    // That the engine reads them: tests/delivery_model.rs, the_spent_film_fraction_reaches_the_run
+    // and the_explicit_film_fraction_reaches_the_split_sweeps.
+}
+
+#[test]
+fn planner_setting_step_changes_the_recommended_range() {
+    use needlesim::plan;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/patients/fine_lines_type2.toml"
+    );
+    // Phototype IV: the planner keeps to the lower half of the cited range.
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("phototype = 2", "phototype = 4");
+    let base = plan::patient::parse(&text, "p.toml").unwrap();
+    let over = plan::patient::parse(
+        &format!("{text}\n[params.planner]\nsetting_step_mm = 0.2\n"),
+        "p.toml",
+    )
+    .unwrap();
+    assert_eq!(over.params.planner.setting_step_mm, 0.2);
+    let a = plan::plan(&base, &plan::Models::default()).unwrap();
+    let b = plan::plan(&over, &plan::Models::default()).unwrap();
+    let ranges = |p: &plan::Plan| -> Vec<[f64; 2]> {
+        p.zones
+            .iter()
+            .flat_map(|z| z.concerns.iter().map(|c| c.range_mm))
+            .collect()
+    };
+    // The gentler upper end is rounded on the planner's grid.
+    assert_ne!(ranges(&a), ranges(&b));
+    for r in ranges(&b) {
+        let k = r[1] / 0.2;
+        let on_quarter = (r[1] / 0.25 - (r[1] / 0.25).round()).abs() < 1e-9;
+        assert!(
+            (k - k.round()).abs() < 1e-9 || on_quarter || r[1] == r[0],
+            "{r:?}"
+        );
+    }
 }

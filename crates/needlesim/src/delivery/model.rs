@@ -87,8 +87,20 @@ pub struct DeliveryNumerics {
     /// (clamped to [0.001, 1]). The unsplit steps solve the film with the field (a
     /// compartment on the surface), so this only resolves how fast the film empties; the split
     /// sweeps hold it at its predicted mean concentration over each step and use at most
-    /// [`EXPLICIT_FILM_FRACTION`].
+    /// [`DeliveryNumerics::explicit_film_fraction`].
     pub depletion_step_fraction: f64,
+    /// The largest `depletion_step_fraction` of the split sweeps, which hold the film
+    /// explicitly over each step (default [`EXPLICIT_FILM_FRACTION`]). Set from the scenario's
+    /// `[params.numerics] delivery_explicit_film_fraction`; not part of the `[delivery]` table.
+    #[serde(skip, default = "default_explicit_film_fraction")]
+    #[schemars(skip)]
+    pub explicit_film_fraction: f64,
+    /// Fraction of the applied active below which a finite film counts as spent: the surface
+    /// becomes zero-flux (default [`SPENT_FILM`]). Set from the scenario's
+    /// `[params.numerics] delivery_spent_film`; not part of the `[delivery]` table.
+    #[serde(skip, default = "default_spent_film")]
+    #[schemars(skip)]
+    pub spent_film: f64,
     /// Unsplit implicit steps (the engine's `Scheme::Unsplit` backward Euler, clearance inside
     /// the solve): no splitting error, so long steps stay accurate. `false` selects the split
     /// (locally one-dimensional) backward-Euler sweeps with clearance applied after each step,
@@ -142,6 +154,8 @@ impl Default for DeliveryNumerics {
             // 0.40 %); without a limit, 35 steps and 6 % (docs/BENCHMARKS.md, "Film solved
             // with the step").
             depletion_step_fraction: 0.3,
+            explicit_film_fraction: EXPLICIT_FILM_FRACTION,
+            spent_film: SPENT_FILM,
             unsplit: true,
             tr_bdf2: true,
             // Keeps the step's mass balance far below the reported digits.
@@ -439,6 +453,14 @@ fn layer_props(z: f64, depths: &[f64; 5], co: &TransportCoefficients, setup: Set
 /// Fraction of the applied active below which a finite film counts as spent (zero-flux
 /// surface; see `run_arm`).
 pub(crate) const SPENT_FILM: f64 = 1e-3;
+
+fn default_spent_film() -> f64 {
+    SPENT_FILM
+}
+
+fn default_explicit_film_fraction() -> f64 {
+    EXPLICIT_FILM_FRACTION
+}
 
 /// The largest [`DeliveryNumerics::depletion_step_fraction`] of the split sweeps, which hold the film
 /// explicitly at its predicted mean concentration: on a 2 mm vitamin C patch 20, 30 and 50 % per
@@ -1083,13 +1105,13 @@ pub fn run_arm(
         // within the step, and the step limit below (`depletion_step_fraction` of what is left
         // exchanged per step, in or back out) only resolves how fast it empties. The split
         // sweeps hold it over each step instead, at its predicted mean, and need the tighter
-        // `EXPLICIT_FILM_FRACTION`. A film down to `SPENT_FILM` of what was
+        // `res.explicit_film_fraction`. A film down to `res.spent_film` of what was
         // applied is spent: the surface becomes zero-flux. (Held explicitly over a long step, a
         // near-empty film would act as a perfect sink and pull back far more than its own
         // volume can hold; what a residue can take back is at most its volume times the
         // surface concentration.)
         let finite = donor.present() && donor.reservoir_kg_m3.is_none();
-        let spent = finite && donor.active_kg_m2 <= SPENT_FILM * donor.applied_kg_m2;
+        let spent = finite && donor.active_kg_m2 <= res.spent_film * donor.applied_kg_m2;
         let coupled = arm.unsplit && finite && !spent;
         let mut h = h;
         let mut depletion_limited = false;
@@ -1097,7 +1119,7 @@ pub fn run_arm(
             let f = if coupled {
                 res.depletion_step_fraction
             } else {
-                res.depletion_step_fraction.min(EXPLICIT_FILM_FRACTION)
+                res.depletion_step_fraction.min(res.explicit_film_fraction)
             }
             .clamp(1e-3, 1.0);
             let h_dep = f * donor.active_kg_m2 / last_flux_in.abs();

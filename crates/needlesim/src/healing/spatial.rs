@@ -287,6 +287,7 @@ pub enum Integrator {
     Rosenbrock,
 }
 
+/// Default ROS2 sub-steps per half-step ([`Stepping::ros_substeps`]).
 pub(crate) const ROS_SUBSTEPS: usize = 2;
 
 /// γ of ROS2 (1 + 1/√2: L-stable).
@@ -415,12 +416,20 @@ fn ros2_step(kin: &Kinetics, l: usize, n: usize, u: &mut [f64], h: f64, w: &mut 
     ok
 }
 
-/// ROS2 over `h` at one voxel, sub-stepping (2, 4, … 64) when a step fails.
-fn ros2_voxel(kin: &Kinetics, l: usize, u: &mut [f64; NPAP], h: f64, w: &mut RosWork) -> bool {
+/// ROS2 over `h` at one voxel in `m0` sub-steps, then 2·`m0`, 4·`m0`, … 64·`m0` when a step
+/// fails.
+fn ros2_voxel(
+    kin: &Kinetics,
+    l: usize,
+    u: &mut [f64; NPAP],
+    h: f64,
+    m0: usize,
+    w: &mut RosWork,
+) -> bool {
     let n = kin.dim(l);
     let u0 = *u;
     for level in 0..7 {
-        let m = ROS_SUBSTEPS << level;
+        let m = m0 << level;
         *u = u0;
         let hs = h / m as f64;
         // One Jacobian and LU per half-step, reused by its sub-steps.
@@ -435,7 +444,7 @@ fn ros2_voxel(kin: &Kinetics, l: usize, u: &mut [f64; NPAP], h: f64, w: &mut Ros
 /// Voxels integrated together by [`ros2_lanes`].
 const LANES: usize = 4;
 
-/// The first level of [`ros2_voxel`] (two sub-steps, one block LU) for `LANES` voxels of layer
+/// The first level of [`ros2_voxel`] (`m0` sub-steps, one block LU) for `LANES` voxels of layer
 /// `l` at once, their solves interleaved ([`sparse::BlockLu::solve_lanes`]). Every voxel sees
 /// exactly the operations of [`ros2_voxel`], so its result does not depend on its lane
 /// mates. False (and `us` untouched) when any voxel needs more: the dense fallback, a
@@ -445,10 +454,11 @@ fn ros2_lanes(
     l: usize,
     us: &mut [[f64; NPAP]; LANES],
     h: f64,
+    m0: usize,
     ws: &mut [RosWork; LANES],
 ) -> bool {
     let n = kin.dim(l);
-    let hs = h / ROS_SUBSTEPS as f64;
+    let hs = h / m0 as f64;
     for q in 0..LANES {
         if !ros2_factor(kin, l, n, &us[q], hs, &mut ws[q]) || ws[q].f.dense {
             return false;
@@ -459,7 +469,7 @@ fn ros2_lanes(
     let mut k2 = [[0.0; NPAP]; LANES];
     let mut y = [[0.0; NPAP]; LANES];
     let lu = &kin.lu[l];
-    for _ in 0..ROS_SUBSTEPS {
+    for _ in 0..m0 {
         let val: [&[f64]; LANES] = std::array::from_fn(|q| &ws[q].f.sp[..]);
         let piv: [&[usize]; LANES] = std::array::from_fn(|q| &ws[q].f.sp_piv[..]);
         for q in 0..LANES {
@@ -517,6 +527,9 @@ pub struct Stepping {
     pub dt_max: f64,
     /// Growth factor of successive steps.
     pub growth: f64,
+    /// ROS2 sub-steps per reaction half-step ([`Integrator::Rosenbrock`] only; doubled up to
+    /// six times when a step gives a non-finite value).
+    pub ros_substeps: usize,
 }
 
 impl Default for Stepping {
@@ -525,6 +538,7 @@ impl Default for Stepping {
             dt_min: 0.01 * DAY,
             dt_max: 1.0 * DAY,
             growth: 1.2,
+            ros_substeps: ROS_SUBSTEPS,
         }
     }
 }
@@ -780,14 +794,21 @@ impl SpatialModel {
         }
     }
 
-    /// One step of `dt` seconds.
+    /// One step of `dt` seconds (the default [`Stepping::ros_substeps`]).
     pub fn step(&mut self, dt: f64) -> Result<(), SpatialError> {
+        self.step_with(dt, ROS_SUBSTEPS)
+    }
+
+    /// One step of `dt` seconds, `ros_substeps` ROS2 sub-steps per reaction half-step
+    /// ([`Integrator::Rosenbrock`]; at least 1).
+    pub fn step_with(&mut self, dt: f64, ros_substeps: usize) -> Result<(), SpatialError> {
         match self.integrator {
             Integrator::Sdirk2 => self.sim.step(dt)?,
             Integrator::Rosenbrock => {
-                self.react(0.5 * dt)?;
+                let m0 = ros_substeps.max(1);
+                self.react(0.5 * dt, m0)?;
                 self.sim.step(dt)?;
-                self.react(0.5 * dt)?;
+                self.react(0.5 * dt, m0)?;
             }
         }
         Ok(())
@@ -796,7 +817,7 @@ impl SpatialModel {
     /// Integrates the kinetics over `h` in every voxel (ROS2). Chunks of voxels run in
     /// parallel; every voxel's arithmetic is independent of the chunking, so the result is
     /// bit-identical for any thread count.
-    fn react(&mut self, h: f64) -> Result<(), SpatialError> {
+    fn react(&mut self, h: f64, m0: usize) -> Result<(), SpatialError> {
         use rayon::prelude::*;
         const CH: usize = 2048;
         let n = self.len();
@@ -830,7 +851,7 @@ impl SpatialModel {
                         let mut done = false;
                         if batch.len() == LANES {
                             let mut us: [[f64; NPAP]; LANES] = std::array::from_fn(|q| batch[q].1);
-                            if ros2_lanes(kin, l, &mut us, h, ws) {
+                            if ros2_lanes(kin, l, &mut us, h, m0, ws) {
                                 for (q, b) in batch.iter_mut().enumerate() {
                                     b.1 = us[q];
                                 }
@@ -838,7 +859,7 @@ impl SpatialModel {
                             }
                         }
                         for (q, u) in batch.iter_mut() {
-                            if !done && !ros2_voxel(kin, l, u, h, &mut ws[0]) {
+                            if !done && !ros2_voxel(kin, l, u, h, m0, &mut ws[0]) {
                                 fail(ci * CH + *q);
                                 continue;
                             }
@@ -1317,7 +1338,7 @@ pub fn run_controlled(
             model.apply_injury(|v| injury(k, v, &inj));
             st.next_sess += 1;
         }
-        model.step(t_next - t)?;
+        model.step_with(t_next - t, stepping.ros_substeps)?;
         t = t_next;
         st.step += 1;
         run.steps_here += 1;

@@ -257,9 +257,12 @@ pub fn validate_all(
     match (base, plan) {
         (Ok(s), None) => Ok((s, None)),
         (Ok(s), Some(Ok(mut p))) => {
-            // The delivery model reads the scenario's [params.physchem] and [params.closure].
+            // The delivery model reads the scenario's [params.physchem] and [params.closure],
+            // and the film limits of [params.numerics].
             p.physchem = s.params.physchem.clone();
             p.closure = s.params.closure.clone();
+            p.resolution.spent_film = s.params.numerics.delivery_spent_film;
+            p.resolution.explicit_film_fraction = s.params.numerics.delivery_explicit_film_fraction;
             if !s.zones.iter().any(|z| z.zone.name == p.zone) {
                 let mut c = Checker::new();
                 c.fail(

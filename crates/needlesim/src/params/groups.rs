@@ -9,10 +9,11 @@
 //!   skin, device, planner, numerics. The `value` expression of a skin or device entry is the model's named
 //!   constant (the published default); the run reads the struct, so an override reaches every
 //!   skin column ([`crate::skin::column_with`]) and puncture map
-//!   ([`crate::device::generate_with`]) a run builds. Four entries stay *fixed* (listed, an
-//!   override is refused): `planner.setting_step_mm`, `numerics.ros_substeps`,
-//!   `numerics.delivery_spent_film` and `numerics.delivery_explicit_film_fraction`; each
-//!   entry's note says why.
+//!   ([`crate::device::generate_with`]) a run builds. Every entry is settable:
+//!   `planner.setting_step_mm` reaches the recommender's grid (a patient's params),
+//!   `numerics.ros_substeps` the patch's [`crate::healing::spatial::Stepping`],
+//!   `numerics.delivery_spent_film` and `numerics.delivery_explicit_film_fraction` the delivery
+//!   plan's [`crate::delivery::model::DeliveryNumerics`].
 
 use super::Range;
 use super::ranges::{ASSUMED, FRACTION};
@@ -129,7 +130,7 @@ group! {
     /// Grid of depth settings, mm.
     setting_step_mm = super::planner::STEP_MM, "mm", Assumed,
         Range::between(0.05, 0.5, "pens step 0.05-0.25 mm; a coarser grid loses the depth check's meaning"),
-        false, "", "pens are set in 0.05-0.25 mm steps; fixed: the recommender's grid functions (round_step, deepest_safe_setting, choose_setting) read the constant, not a patient's parameters";
+        true, "", "pens are set in 0.05-0.25 mm steps; the recommender's grid (deepest safe setting, gentler upper end, setting chosen in a range)";
     /// Highest upper band of the PIH risk for phototype IV-VI or earlier PIH.
     max_pih_risk_gentle = super::planner::MAX_PIH_RISK_GENTLE, "1", Assumed,
         Range::between(0.01, 1.0, "a probability"), true, "", "planner assumption";
@@ -197,16 +198,16 @@ group! {
     /// Ratio of successive reticular cell heights of the patch.
     patch_reticular_ratio = 1.25, "1", Assumed, Range::between(1.0, 2.0, "1 = uniform"), true,
         "", "";
-    /// Rosenbrock sub-steps per patch step (fixed: compile-time constant of the integrator).
-    ros_substeps = crate::healing::spatial::ROS_SUBSTEPS as f64, "1", Assumed, Range::whole(1.0, 64.0, "the integrator halves up to 64"),
-        false, "", "fixed: a compile-time constant of the Rosenbrock integrator (its sub-step schedule and step halving read it)";
+    /// Rosenbrock sub-steps per reaction half-step of the patch.
+    ros_substeps = crate::healing::spatial::ROS_SUBSTEPS as f64, "1", Assumed, Range::whole(1.0, 64.0, "1 (one ROS2 step per half-step) to 64"),
+        true, "", "the patch's Rosenbrock integrator (healing::spatial::Stepping::ros_substeps; doubled up to 6 times on a failed step)";
     /// Fraction of the applied active below which a delivery film counts as spent.
     delivery_spent_film = crate::delivery::model::SPENT_FILM, "1", Assumed, Range::between(1e-6, 1e-2, "well below the amounts reported"),
-        false, "", "zero-flux surface below it; fixed: a compile-time constant of the delivery engine's split sweeps, not yet in DeliveryNumerics";
+        true, "", "zero-flux surface below it (delivery::model::DeliveryNumerics::spent_film)";
     /// Largest depletion step fraction of the split delivery sweeps.
     delivery_explicit_film_fraction = crate::delivery::model::EXPLICIT_FILM_FRACTION, "1",
         Assumed, Range::between(0.01, 0.5, "10-50 % per step measured in docs/BENCHMARKS.md"),
-        false, "docs/BENCHMARKS.md (Step growth and longest step)", "10 % moved amounts by 0.4 %; fixed: a compile-time constant of the delivery engine, not yet in DeliveryNumerics";
+        true, "docs/BENCHMARKS.md (Step growth and longest step)", "10 % moved amounts by 0.4 % (delivery::model::DeliveryNumerics::explicit_film_fraction; split sweeps only)";
     /// Output spacing (and longest step) of the numbing uptake curve.
     numbing_dt_out_s = crate::delivery::numbing::DT_OUT_S, "s", Assumed, Range::between(2.0, 120.0, "converged: 2 s and 30 s agree within 1 %"),
         true, "docs/BENCHMARKS.md", "the planner's numbing onset (delivery::numbing::NumbingParams)";
@@ -229,6 +230,7 @@ impl NumericsParams {
             dt_min: self.spatial_dt_min_s,
             dt_max: self.spatial_dt_max_s,
             growth: self.spatial_dt_growth,
+            ros_substeps: self.ros_substeps as usize,
         }
     }
     /// The patch's stepping.

@@ -513,9 +513,11 @@ mod tests {
             m.set("numerics.cell_nr", 24.5),
             Err(ParamError::NotWhole { .. })
         ));
+        m.set("planner.setting_step_mm", 0.1).unwrap();
+        assert_eq!(m.planner.setting_step_mm, 0.1);
         assert!(matches!(
-            m.set("planner.setting_step_mm", 0.1),
-            Err(ParamError::Fixed { .. })
+            m.set("planner.setting_step_mm", 0.01),
+            Err(ParamError::OutOfRange { .. })
         ));
         m.set("skin.dermis_dry_mass", 300.0).unwrap();
         assert_eq!(m.skin.dermis_dry_mass, 300.0);

@@ -507,6 +507,7 @@ fn predict_all(
                 params,
                 &p.params.device,
                 c.cited_mm[1].max(c.range_mm[1]),
+                p.params.planner.setting_step_mm,
             );
             // Shallower than the cited range is always within the skin; deeper stops at the
             // deepest setting that stays in the dermis.

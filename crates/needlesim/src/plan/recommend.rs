@@ -192,28 +192,30 @@ pub fn check_depth(
     }
 }
 
-/// The deepest setting on the [`STEP_MM`] grid whose deep end stays in the dermis.
+/// The deepest setting on the grid of `step_mm` (the patient's `params.planner.setting_step_mm`,
+/// by default [`STEP_MM`]) whose deep end stays in the dermis.
 pub fn deepest_safe_setting(
     choice: DeviceChoice,
     column: &SkinColumn,
     p: &InjuryParams,
     dp: &DeviceParams,
     up_to_mm: f64,
+    step_mm: f64,
 ) -> f64 {
-    let mut s = (up_to_mm / STEP_MM).floor() * STEP_MM;
-    while s > STEP_MM && !check_depth(choice, s, column, p, dp).within_dermis {
-        s -= STEP_MM;
+    let mut s = (up_to_mm / step_mm).floor() * step_mm;
+    while s > step_mm && !check_depth(choice, s, column, p, dp).within_dermis {
+        s -= step_mm;
     }
-    (s / STEP_MM).round() * STEP_MM
+    (s / step_mm).round() * step_mm
 }
 
-fn round_step(x: f64) -> f64 {
-    (x / STEP_MM).round() * STEP_MM
+fn round_step(x: f64, step_mm: f64) -> f64 {
+    (x / step_mm).round() * step_mm
 }
 
 /// The setting in a range: the 0.25 mm mark nearest the middle if there is one, else the
-/// middle on the [`STEP_MM`] grid.
-pub fn choose_setting(r: DepthRange) -> f64 {
+/// middle on the grid of `step_mm` (the patient's `params.planner.setting_step_mm`).
+pub fn choose_setting(r: DepthRange, step_mm: f64) -> f64 {
     let mid = 0.5 * (r[0] + r[1]);
     let mut best: Option<f64> = None;
     let mut q = (r[0] / 0.25).ceil() * 0.25;
@@ -223,7 +225,7 @@ pub fn choose_setting(r: DepthRange) -> f64 {
         }
         q += 0.25;
     }
-    best.unwrap_or_else(|| round_step(mid).clamp(r[0], r[1]))
+    best.unwrap_or_else(|| round_step(mid, step_mm).clamp(r[0], r[1]))
 }
 
 /// Skin column of a zone for this person, and the 35-year-old reference, with the skin
@@ -346,8 +348,9 @@ pub fn concern_plan(
     }
     // Skin check.
     let dp = &p.params.device;
+    let step_mm = p.params.planner.setting_step_mm;
     if !check_depth(choice, r[1], column, params, dp).within_dermis {
-        let safe = deepest_safe_setting(choice, column, params, dp, r[1]);
+        let safe = deepest_safe_setting(choice, column, params, dp, r[1], step_mm);
         let chk = check_depth(choice, r[1], column, params, dp);
         adj.push(format!(
             "lowered from {:.2} to {:.2} mm: at {:.2} mm the deepest channels (mean + 2 SD, {:.2} mm) would pass the bottom of the dermis ({:.2} mm) of this person's modelled {} skin",
@@ -369,7 +372,7 @@ pub fn concern_plan(
         } else {
             "keloid tendency".to_string()
         };
-        let hi = round_step(r[0] + 0.5 * (r[1] - r[0])).max(r[0]);
+        let hi = round_step(r[0] + 0.5 * (r[1] - r[0]), step_mm).max(r[0]);
         adj.push(format!("upper end lowered from {:.2} to {:.2} mm (lower half of the range) for {why} (planner default)", r[1], hi));
         r[1] = hi;
     }
@@ -399,7 +402,7 @@ pub fn concern_plan(
             }
         }
     }
-    let setting = choose_setting(r);
+    let setting = choose_setting(r, step_mm);
     let check = check_depth(choice, setting, column, params, dp);
     if check.reaches < LayerKind::PapillaryDermis {
         adj.push(format!(

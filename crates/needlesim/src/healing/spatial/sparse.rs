@@ -392,7 +392,9 @@ impl BlockLu {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Kinetics, RosFactors, RosWork, dense_factor, factor_raw, ros2_voxel};
+    use super::super::{
+        Kinetics, ROS_SUBSTEPS, RosFactors, RosWork, dense_factor, factor_raw, ros2_voxel,
+    };
     use super::*;
     use crate::healing::model::{Block, BlockInjury, PersonFactors};
     use crate::healing::params::{DAY, HealingParams};
@@ -545,7 +547,7 @@ mod tests {
                     let d = rel_diff(&x, &xd);
                     assert!(d < 1e-12, "layer {l} day {}: {d:e}", t / DAY);
                 }
-                assert!(ros2_voxel(&kin, l, &mut u, h, &mut w));
+                assert!(ros2_voxel(&kin, l, &mut u, h, ROS_SUBSTEPS, &mut w));
                 t += h;
                 h = (1.2 * h).min(2.0 * DAY);
             }
