@@ -145,7 +145,8 @@ pub enum ScenarioError {
     PatientFile { file: String },
 }
 
-fn format_list(errors: &[FieldError]) -> String {
+/// Field errors as a bulleted list, one per line (scenario and patient files alike).
+pub(crate) fn format_list(errors: &[FieldError]) -> String {
     errors
         .iter()
         .map(|e| format!("  - {e}"))

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::date::Date;
-use crate::input::{Checker, FieldError};
+use crate::input::{Checker, FieldError, format_list};
 use crate::skin::{Person, Sex, Site};
 
 /// Why a patient file could not be loaded.
@@ -43,14 +43,6 @@ pub enum PatientError {
         "`{file}` is not a patient file: this is a scenario file: use `needlesim punctures`, `deliver` or `simulate` with it\n  hint: `plan` reads patient files (examples/patients/); the other commands read scenario files (examples/*.toml)"
     )]
     ScenarioFile { file: String },
-}
-
-fn format_list(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("  - {e}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 impl PatientError {
