@@ -451,8 +451,8 @@ fn layer_props(z: f64, depths: &[f64; 5], co: &TransportCoefficients, setup: Set
 }
 
 /// Fraction of the applied active below which a finite film counts as spent (zero-flux
-/// surface; see `run_arm`).
-pub(crate) const SPENT_FILM: f64 = 1e-3;
+/// surface; see `run_arm`); the registry's default.
+pub(crate) use crate::params::groups::SPENT_FILM;
 
 fn default_spent_film() -> f64 {
     SPENT_FILM
@@ -465,8 +465,9 @@ fn default_explicit_film_fraction() -> f64 {
 /// The largest [`DeliveryNumerics::depletion_step_fraction`] of the split sweeps, which hold the film
 /// explicitly at its predicted mean concentration: on a 2 mm vitamin C patch 20, 30 and 50 % per
 /// step moved the viable layers' amounts by up to 1.4, 2.4 and 4.9 % from a short-step
-/// reference, 10 % by 0.4 % (docs/BENCHMARKS.md, "Step growth and longest step").
-pub const EXPLICIT_FILM_FRACTION: f64 = 0.1;
+/// reference, 10 % by 0.4 % (docs/BENCHMARKS.md, "Step growth and longest step"); the
+/// registry's default.
+pub use crate::params::groups::EXPLICIT_FILM_FRACTION;
 
 fn settings(res: &DeliveryNumerics) -> SolverSettings {
     // TR-BDF2 by default (second order, L-stable: no ringing at the sharp start of a reservoir

@@ -90,7 +90,7 @@ pub fn reference_person() -> Person {
 pub const MAX_ONSET_MIN: f64 = 240.0;
 /// Output spacing (and longest step) of the uptake curve, s. Converged: on the cheek the onset
 /// moves by < 1 % between 30 s and 2 s (LMX-4 10.71 vs 10.79 min, EMLA 18.73 vs 18.69 min).
-pub(crate) const DT_OUT_S: f64 = 30.0;
+pub(crate) use crate::params::groups::NUMBING_DT_OUT_S as DT_OUT_S;
 
 /// The model parameters the numbing onset reads: the physico-chemistry (permeability,
 /// diffusivities, clearance), the skin parameters of the reference column and the output

@@ -23,7 +23,10 @@ pub mod lumped;
 pub mod model;
 pub mod ode;
 pub mod outcomes;
-pub mod params;
+/// The healing model's constants: declared in the parameter registry (`crate::params::healing`),
+/// below the models, and read here under their old path.
+pub use crate::params::healing as params;
+mod numerics;
 pub mod patch;
 pub mod report;
 pub mod simulate;

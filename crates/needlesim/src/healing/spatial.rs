@@ -287,8 +287,8 @@ pub enum Integrator {
     Rosenbrock,
 }
 
-/// Default ROS2 sub-steps per half-step ([`Stepping::ros_substeps`]).
-pub(crate) const ROS_SUBSTEPS: usize = 2;
+/// Default ROS2 sub-steps per half-step ([`Stepping::ros_substeps`]), the registry's default.
+pub(crate) use crate::params::groups::ROS_SUBSTEPS;
 
 /// γ of ROS2 (1 + 1/√2: L-stable).
 const ROS_GAMMA: f64 = 1.0 + std::f64::consts::FRAC_1_SQRT_2;

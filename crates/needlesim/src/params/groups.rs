@@ -16,9 +16,9 @@
 //!   plan's [`crate::delivery::model::DeliveryNumerics`].
 
 use super::Range;
+use super::closure::ClosureParams;
+use super::physchem::PhysChemParams;
 use super::ranges::{ASSUMED, FRACTION};
-use crate::delivery::closure::ClosureParams;
-use crate::delivery::physchem::PhysChemParams;
 use crate::injury::InjuryParams;
 use crate::registry::{fields, group};
 use crate::units::{DAY, HOUR};
@@ -199,78 +199,31 @@ group! {
     patch_reticular_ratio = 1.25, "1", Assumed, Range::between(1.0, 2.0, "1 = uniform"), true,
         "", "";
     /// Rosenbrock sub-steps per reaction half-step of the patch.
-    ros_substeps = crate::healing::spatial::ROS_SUBSTEPS as f64, "1", Assumed, Range::whole(1.0, 64.0, "1 (one ROS2 step per half-step) to 64"),
+    ros_substeps = ROS_SUBSTEPS as f64, "1", Assumed, Range::whole(1.0, 64.0, "1 (one ROS2 step per half-step) to 64"),
         true, "", "the patch's Rosenbrock integrator (healing::spatial::Stepping::ros_substeps; doubled up to 6 times on a failed step)";
     /// Fraction of the applied active below which a delivery film counts as spent.
-    delivery_spent_film = crate::delivery::model::SPENT_FILM, "1", Assumed, Range::between(1e-6, 1e-2, "well below the amounts reported"),
+    delivery_spent_film = SPENT_FILM, "1", Assumed, Range::between(1e-6, 1e-2, "well below the amounts reported"),
         true, "", "zero-flux surface below it (delivery::model::DeliveryNumerics::spent_film)";
     /// Largest depletion step fraction of the split delivery sweeps.
-    delivery_explicit_film_fraction = crate::delivery::model::EXPLICIT_FILM_FRACTION, "1",
+    delivery_explicit_film_fraction = EXPLICIT_FILM_FRACTION, "1",
         Assumed, Range::between(0.01, 0.5, "10-50 % per step measured in docs/BENCHMARKS.md"),
         true, "docs/BENCHMARKS.md (Step growth and longest step)", "10 % moved amounts by 0.4 % (delivery::model::DeliveryNumerics::explicit_film_fraction; split sweeps only)";
     /// Output spacing (and longest step) of the numbing uptake curve.
-    numbing_dt_out_s = crate::delivery::numbing::DT_OUT_S, "s", Assumed, Range::between(2.0, 120.0, "converged: 2 s and 30 s agree within 1 %"),
+    numbing_dt_out_s = NUMBING_DT_OUT_S, "s", Assumed, Range::between(2.0, 120.0, "converged: 2 s and 30 s agree within 1 %"),
         true, "docs/BENCHMARKS.md", "the planner's numbing onset (delivery::numbing::NumbingParams)";
 }
 
-impl NumericsParams {
-    /// The lumped integrator's accuracy.
-    pub fn accuracy(&self) -> crate::healing::lumped::Accuracy {
-        crate::healing::lumped::Accuracy {
-            rtol: self.lumped_rtol,
-            atol_frac: self.lumped_atol_frac,
-            lu_keep_ratio: self.lu_keep_ratio,
-            lu_stale_tol: self.lu_stale_tol,
-            ..crate::healing::lumped::Accuracy::default()
-        }
-    }
-    /// The unit cell's stepping.
-    pub fn cell_stepping(&self) -> crate::healing::spatial::Stepping {
-        crate::healing::spatial::Stepping {
-            dt_min: self.spatial_dt_min_s,
-            dt_max: self.spatial_dt_max_s,
-            growth: self.spatial_dt_growth,
-            ros_substeps: self.ros_substeps as usize,
-        }
-    }
-    /// The patch's stepping.
-    pub fn patch_stepping(&self) -> crate::healing::spatial::Stepping {
-        crate::healing::spatial::Stepping {
-            dt_max: self.patch_dt_max_s,
-            ..self.cell_stepping()
-        }
-    }
-    /// The unit cell's grid.
-    pub fn cell_grid(&self) -> crate::healing::spatial::CellGrid {
-        crate::healing::spatial::CellGrid {
-            nr: self.cell_nr as usize,
-            nz_papillary: self.cell_nz_papillary as usize,
-            nz_reticular: self.cell_nz_reticular as usize,
-        }
-    }
-}
+// The numerics defaults that are also read as constants by the models (which import them from
+// here, so the registry sits below the models).
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The registry's defaults are the model's: the numerics reproduce the solvers' defaults.
-    #[test]
-    fn numerics_defaults_are_the_solvers() {
-        let n = NumericsParams::default();
-        assert_eq!(n.accuracy(), crate::healing::lumped::Accuracy::default());
-        assert_eq!(
-            n.cell_stepping(),
-            crate::healing::spatial::Stepping::default()
-        );
-        assert_eq!(
-            n.patch_stepping(),
-            crate::healing::spatial::Stepping::patch()
-        );
-        assert_eq!(n.cell_grid(), crate::healing::spatial::CellGrid::default());
-        let g = crate::healing::patch::PatchGrid::default();
-        assert_eq!(n.patch_nz_papillary as usize, g.nz_papillary);
-        assert_eq!(n.patch_nz_reticular as usize, g.nz_reticular);
-        assert_eq!(n.patch_reticular_ratio, g.reticular_ratio);
-    }
-}
+/// Rosenbrock sub-steps per reaction half-step of the 3-D patch (default of
+/// `numerics.ros_substeps`).
+pub const ROS_SUBSTEPS: usize = 2;
+/// Fraction of the applied active below which a delivery film counts as spent (default of
+/// `numerics.delivery_spent_film`).
+pub const SPENT_FILM: f64 = 1e-3;
+/// Largest depletion step fraction of the split delivery sweeps (default of
+/// `numerics.delivery_explicit_film_fraction`).
+pub const EXPLICIT_FILM_FRACTION: f64 = 0.1;
+/// Output spacing of the numbing uptake curve, s (default of `numerics.numbing_dt_out_s`).
+pub const NUMBING_DT_OUT_S: f64 = 30.0;

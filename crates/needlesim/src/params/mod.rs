@@ -31,18 +31,21 @@
 //! `needlesim params [--filter P]` prints [`table_text`]; `docs/parameters.csv` is
 //! [`to_csv`]`(&`[`all_rows`]`())`.
 
+pub mod closure;
 pub mod groups;
+pub mod healing;
+pub mod physchem;
 pub mod planner;
 
-pub use crate::delivery::closure::ClosureParams;
-pub use crate::delivery::physchem::PhysChemParams;
 pub use crate::device::params::DeviceParams;
-pub use crate::healing::HealingParams;
 pub use crate::injury::InjuryParams;
 /// The registry's vocabulary, defined below the models (which describe their constants with it).
 pub use crate::registry::{Bound, Entry, Group, ParamKind, Range, format_sig, ranges};
 pub use crate::skin::params::SkinParams;
+pub use closure::ClosureParams;
 pub use groups::{NumericsParams, PlannerParams};
+pub use healing::HealingParams;
+pub use physchem::PhysChemParams;
 
 /// Every model parameter, by group. `ModelParams::default()` is the model as published.
 #[derive(Clone, Debug, Default, PartialEq)]
