@@ -2,7 +2,7 @@
 //!
 //! Each calibrated parameter is fitted, in order, by bisection on its logarithm so that the
 //! model reproduces one published value (the others held at their current values). The fitted
-//! values are printed; they are copied into `crates/needlesim/src/healing/params.rs` by hand, and
+//! values are printed; they are copied into `crates/needlesim/src/params/healing.rs` by hand, and
 //! `needlesim validate` then shows every case (calibration and prediction).
 //!
 //! Run: `scripts/calibrate_healing.sh` (= `cargo run --release -p needlesim --example
