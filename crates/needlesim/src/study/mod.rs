@@ -126,9 +126,6 @@ impl RunOptions<'_> {
 pub struct Study {
     pub source: InputText,
     pub input: Input,
-    /// The model parameters of every stage: the registry's defaults with the file's
-    /// `[params.<group>]` overrides (`crate::params`).
-    pub params: ModelParams,
     /// Reading and validating the input.
     pub timings: Timings,
 }
@@ -156,7 +153,6 @@ impl Study {
         let raw = crate::input::parse_raw(text, name)?;
         // Every section present is validated once, whichever command runs.
         let (scenario, delivery) = crate::input::scenario::validate_all(&raw, name)?;
-        let params = scenario.params.clone();
         let input = Input::Scenario {
             scenario: Box::new(scenario),
             delivery: delivery.map(Box::new),
@@ -169,7 +165,6 @@ impl Study {
                 text: text.into(),
             },
             input,
-            params,
             timings,
         })
     }
@@ -178,7 +173,6 @@ impl Study {
     pub fn from_scenario(scenario: Scenario, delivery: Option<DeliveryPlan>) -> Study {
         Study {
             source: InputText::default(),
-            params: scenario.params.clone(),
             input: Input::Scenario {
                 scenario: Box::new(scenario),
                 delivery: delivery.map(Box::new),
@@ -213,7 +207,6 @@ impl Study {
                 name: name.into(),
                 text: text.into(),
             },
-            params: patient.params.clone(),
             input: Input::Patient(Box::new(patient)),
             timings,
         })
@@ -221,13 +214,20 @@ impl Study {
 
     /// The same study with other healing parameters (calibration, validation).
     pub fn with_healing_params(mut self, p: HealingParams) -> Study {
-        // One set of parameters: the study's and the input's copies stay equal.
         match &mut self.input {
-            Input::Scenario { scenario, .. } => scenario.params.healing = p.clone(),
-            Input::Patient(patient) => patient.params.healing = p.clone(),
+            Input::Scenario { scenario, .. } => scenario.params.healing = p,
+            Input::Patient(patient) => patient.params.healing = p,
         }
-        self.params.healing = p;
         self
+    }
+
+    /// The model parameters of every stage: the registry's defaults with the file's
+    /// `[params.<group>]` overrides (`crate::params`), as the input carries them.
+    pub fn params(&self) -> &ModelParams {
+        match &self.input {
+            Input::Scenario { scenario, .. } => &scenario.params,
+            Input::Patient(patient) => &patient.params,
+        }
     }
 
     /// The validated scenario (none for a patient file).
@@ -295,7 +295,7 @@ impl Study {
                 };
                 let plan = delivery.as_deref();
                 let flow =
-                    pipeline::run(&s, stages, plan, &self.params.healing, &ctl, &mut timings)?;
+                    pipeline::run(&s, stages, plan, &s.params.healing, &ctl, &mut timings)?;
                 match (flow.punctures, flow.delivery, flow.healing) {
                     (_, _, Some(run)) => Outcome::Simulate {
                         scenario: Box::new(s),
@@ -335,7 +335,7 @@ impl Study {
         timings: &mut Timings,
     ) -> Result<Plan> {
         use crate::plan::{self, ModelNumbing, Models};
-        let healing = plan::healing_predictor::HealingPredictor::new(&self.params);
+        let healing = plan::healing_predictor::HealingPredictor::new(&patient.params);
         let counting = CountingPredictor {
             inner: &healing,
             progress,
