@@ -294,8 +294,7 @@ impl Study {
                     memory_limit_bytes: opts.memory_limit_bytes,
                 };
                 let plan = delivery.as_deref();
-                let flow =
-                    pipeline::run(&s, stages, plan, &s.params.healing, &ctl, &mut timings)?;
+                let flow = pipeline::run(&s, stages, plan, &s.params.healing, &ctl, &mut timings)?;
                 match (flow.punctures, flow.delivery, flow.healing) {
                     (_, _, Some(run)) => Outcome::Simulate {
                         scenario: Box::new(s),
