@@ -106,7 +106,10 @@ pub fn pos(x: Ex, u: Unit) -> Ex {
 /// `x.clamp(lo, hi)` for dimensionless `x`.
 pub fn clamp(x: Ex, lo: f64, hi: f64) -> Ex {
     Ex::Piecewise(
-        vec![(dl(lo), lt(x.clone(), dl(lo))), (dl(hi), gt(x.clone(), dl(hi)))],
+        vec![
+            (dl(lo), lt(x.clone(), dl(lo))),
+            (dl(hi), gt(x.clone(), dl(hi))),
+        ],
         Box::new(x),
     )
 }
@@ -247,7 +250,10 @@ mod tests {
             _ => None,
         };
         assert_eq!(e.eval(&env, 0.0), Some(3.0 + 4.0 + 24.0));
-        assert_eq!(pos(-id("a"), Unit::Dimensionless).eval(&env, 0.0), Some(0.0));
+        assert_eq!(
+            pos(-id("a"), Unit::Dimensionless).eval(&env, 0.0),
+            Some(0.0)
+        );
         assert_eq!(clamp(id("b"), 0.0, 0.95).eval(&env, 0.0), Some(0.95));
         assert_eq!(clamp(-id("b"), 0.0, 0.95).eval(&env, 0.0), Some(0.0));
         assert_eq!(id("c").eval(&env, 0.0), None);
@@ -255,7 +261,17 @@ mod tests {
 
     #[test]
     fn numbers_read_back_exactly() {
-        for v in [0.0, 1.0, -2.0, 0.95, 1e-30, 3.6288e6, 2.0 / 3.0, 6e-19, 31557600.0] {
+        for v in [
+            0.0,
+            1.0,
+            -2.0,
+            0.95,
+            1e-30,
+            3.6288e6,
+            2.0 / 3.0,
+            6e-19,
+            31557600.0,
+        ] {
             let (ty, m, e) = cn_parts(v);
             let back: f64 = match (ty, e) {
                 (Some("e-notation"), Some(e)) => format!("{m}e{e}").parse().unwrap(),

@@ -211,7 +211,15 @@ impl Builder {
             .unwrap_or(f64::NAN)
     }
 
-    fn push(&mut self, id: &str, name: &str, value: f64, unit: Unit, comp: Option<&str>, kind: Kind) {
+    fn push(
+        &mut self,
+        id: &str,
+        name: &str,
+        value: f64,
+        unit: Unit,
+        comp: Option<&str>,
+        kind: Kind,
+    ) {
         self.env.insert(id.to_string(), value);
         self.q.push(Quantity {
             id: id.to_string(),
@@ -398,11 +406,23 @@ pub fn build(input: &SbmlInput<'_>) -> SbmlModel {
     let half = |name: &str| ln2() / id(name);
     for (k, name, e) in [
         ("k_s", "cytokine decay rate", half("cytokine_half_life")),
-        ("k_n", "neutrophil death rate", dl(1.0) / id("neutrophil_lifetime")),
+        (
+            "k_n",
+            "neutrophil death rate",
+            dl(1.0) / id("neutrophil_lifetime"),
+        ),
         ("k_p", "PDGF decay rate", half("pdgf_half_life")),
         ("k_t", "TGF-beta decay rate", half("tgfb_half_life")),
-        ("rho_f", "fibroblast proliferation rate", half("fibroblast_doubling_time")),
-        ("k_mmp", "collagenase relaxation rate", half("mmp_half_life")),
+        (
+            "rho_f",
+            "fibroblast proliferation rate",
+            half("fibroblast_doubling_time"),
+        ),
+        (
+            "k_mmp",
+            "collagenase relaxation rate",
+            half("mmp_half_life"),
+        ),
         (
             "k_c",
             "collagen turnover at rest for this person",
@@ -413,18 +433,40 @@ pub fn build(input: &SbmlInput<'_>) -> SbmlModel {
             "elastin turnover for this person",
             id("person_output") / id("elastin_residence_time"),
         ),
-        ("k_x", "collagen III to I remodelling rate", half("collagen3_remodel_half_life")),
+        (
+            "k_x",
+            "collagen III to I remodelling rate",
+            half("collagen3_remodel_half_life"),
+        ),
         ("k_w", "oedema resolution rate", half("oedema_half_life")),
-        ("k_de", "epidermal repair rate", dl(3.0) / id("epidermal_repair_time_95")),
-        ("k_he", "epidermal turnover rate", dl(1.0) / id("epidermal_turnover_time")),
+        (
+            "k_de",
+            "epidermal repair rate",
+            dl(3.0) / id("epidermal_repair_time_95"),
+        ),
+        (
+            "k_he",
+            "epidermal turnover rate",
+            dl(1.0) / id("epidermal_turnover_time"),
+        ),
     ] {
         b.derived(k, name, Unit::PerSecond, e);
     }
     // The skin column: per-block resting values (Block::new).
     let ve = input.column.layer(LayerKind::ViableEpidermis).thickness_m;
     let pd = input.column.layer(LayerKind::PapillaryDermis).thickness_m;
-    b.constant("thickness_ve", "viable epidermis thickness", ve, Unit::Metre);
-    b.constant("thickness_pd", "papillary dermis thickness", pd, Unit::Metre);
+    b.constant(
+        "thickness_ve",
+        "viable epidermis thickness",
+        ve,
+        Unit::Metre,
+    );
+    b.constant(
+        "thickness_pd",
+        "papillary dermis thickness",
+        pd,
+        Unit::Metre,
+    );
     b.derived(
         "he0",
         "resting viable epidermal thickness",
@@ -453,7 +495,10 @@ pub fn build(input: &SbmlInput<'_>) -> SbmlModel {
     for (k, s) in input.sessions.iter().enumerate() {
         events.push(session_event(&mut b, k, s));
     }
-    let name = format!("{} - zone {} (needlesim lumped healing)", input.title, input.zone);
+    let name = format!(
+        "{} - zone {} (needlesim lumped healing)",
+        input.title, input.zone
+    );
     SbmlModel {
         id: "needlesim_lumped_healing".into(),
         name,
@@ -463,7 +508,10 @@ pub fn build(input: &SbmlInput<'_>) -> SbmlModel {
             .map(|&(kind, _)| {
                 (
                     kind.name().to_string(),
-                    format!("{} (1 m3 reference volume: states are layer averages)", kind.name()),
+                    format!(
+                        "{} (1 m3 reference volume: states are layer averages)",
+                        kind.name()
+                    ),
                     1.0,
                 )
             })
@@ -587,21 +635,63 @@ fn block_states(b: &mut Builder, kind: LayerKind) {
     let zero_kg = || num(0.0, Unit::KgPerM3);
     let zero_n = || num(0.0, Unit::ItemPerM3);
     let vars: [(usize, &str, Unit, Option<&str>, Ex); NDERM] = [
-        (D, "damaged (necrotic) tissue volume fraction", Unit::Dimensionless, None, dl(0.0)),
+        (
+            D,
+            "damaged (necrotic) tissue volume fraction",
+            Unit::Dimensionless,
+            None,
+            dl(0.0),
+        ),
         (P, "PDGF-like growth factor", Unit::KgPerM3, comp, zero_kg()),
-        (S, "pro-inflammatory cytokine signal", Unit::KgPerM3, comp, zero_kg()),
+        (
+            S,
+            "pro-inflammatory cytokine signal",
+            Unit::KgPerM3,
+            comp,
+            zero_kg(),
+        ),
         (N, "neutrophils", Unit::ItemPerM3, comp, zero_n()),
         (M, "macrophages", Unit::ItemPerM3, comp, bl.x("m0")),
         (T, "active TGF-beta1", Unit::KgPerM3, comp, bl.x("t0")),
-        (FQ, "quiescent fibroblasts", Unit::ItemPerM3, comp, bl.x("f0")),
+        (
+            FQ,
+            "quiescent fibroblasts",
+            Unit::ItemPerM3,
+            comp,
+            bl.x("f0"),
+        ),
         (FA, "activated fibroblasts", Unit::ItemPerM3, comp, zero_n()),
-        (FM, "matrix-synthesising fibroblasts", Unit::ItemPerM3, comp, zero_n()),
+        (
+            FM,
+            "matrix-synthesising fibroblasts",
+            Unit::ItemPerM3,
+            comp,
+            zero_n(),
+        ),
         (C3, "collagen III", Unit::KgPerM3, comp, bl.x("c3_0")),
         (C1, "collagen I", Unit::KgPerM3, comp, bl.x("c1_0")),
         (E, "elastin", Unit::KgPerM3, comp, bl.x("e0")),
-        (MMP, "collagenase activity relative to rest", Unit::Dimensionless, None, dl(1.0)),
-        (VB, "excess blood volume fraction", Unit::Dimensionless, None, dl(0.0)),
-        (W, "excess interstitial water volume fraction", Unit::Dimensionless, None, dl(0.0)),
+        (
+            MMP,
+            "collagenase activity relative to rest",
+            Unit::Dimensionless,
+            None,
+            dl(1.0),
+        ),
+        (
+            VB,
+            "excess blood volume fraction",
+            Unit::Dimensionless,
+            None,
+            dl(0.0),
+        ),
+        (
+            W,
+            "excess interstitial water volume fraction",
+            Unit::Dimensionless,
+            None,
+            dl(0.0),
+        ),
     ];
     for (var, name, unit, comp, init) in vars {
         b.state(
@@ -640,33 +730,110 @@ fn block_rates(b: &mut Builder, kind: LayerKind) {
     let dlu = Unit::Dimensionless;
     // Clamped states.
     let d = b.rule(&bl.v("d_pos"), &n("max(D, 0)"), dlu, pos(bl.s(D), dlu));
-    let nn = b.rule(&bl.v("n_pos"), &n("max(N, 0)"), Unit::ItemPerM3, pos(bl.s(N), Unit::ItemPerM3));
-    let m = b.rule(&bl.v("m_pos"), &n("max(M, 0)"), Unit::ItemPerM3, pos(bl.s(M), Unit::ItemPerM3));
-    let fq = b.rule(&bl.v("fq_pos"), &n("max(Fq, 0)"), Unit::ItemPerM3, pos(bl.s(FQ), Unit::ItemPerM3));
-    let fa = b.rule(&bl.v("fa_pos"), &n("max(Fa, 0)"), Unit::ItemPerM3, pos(bl.s(FA), Unit::ItemPerM3));
-    let fm = b.rule(&bl.v("fm_pos"), &n("max(Fm, 0)"), Unit::ItemPerM3, pos(bl.s(FM), Unit::ItemPerM3));
-    let f_act = b.rule(&bl.v("f_act"), &n("activated + synthesising fibroblasts"), Unit::ItemPerM3, fa.clone() + fm.clone());
-    let ft = b.rule(&bl.v("f_total"), &n("all fibroblasts"), Unit::ItemPerM3, fq.clone() + f_act.clone());
+    let nn = b.rule(
+        &bl.v("n_pos"),
+        &n("max(N, 0)"),
+        Unit::ItemPerM3,
+        pos(bl.s(N), Unit::ItemPerM3),
+    );
+    let m = b.rule(
+        &bl.v("m_pos"),
+        &n("max(M, 0)"),
+        Unit::ItemPerM3,
+        pos(bl.s(M), Unit::ItemPerM3),
+    );
+    let fq = b.rule(
+        &bl.v("fq_pos"),
+        &n("max(Fq, 0)"),
+        Unit::ItemPerM3,
+        pos(bl.s(FQ), Unit::ItemPerM3),
+    );
+    let fa = b.rule(
+        &bl.v("fa_pos"),
+        &n("max(Fa, 0)"),
+        Unit::ItemPerM3,
+        pos(bl.s(FA), Unit::ItemPerM3),
+    );
+    let fm = b.rule(
+        &bl.v("fm_pos"),
+        &n("max(Fm, 0)"),
+        Unit::ItemPerM3,
+        pos(bl.s(FM), Unit::ItemPerM3),
+    );
+    let f_act = b.rule(
+        &bl.v("f_act"),
+        &n("activated + synthesising fibroblasts"),
+        Unit::ItemPerM3,
+        fa.clone() + fm.clone(),
+    );
+    let ft = b.rule(
+        &bl.v("f_total"),
+        &n("all fibroblasts"),
+        Unit::ItemPerM3,
+        fq.clone() + f_act.clone(),
+    );
     // Signals (hill(x, k) = max(x, 0) / (max(x, 0) + k)).
     let hill = |x: Ex, k: Ex| x.clone() / (x + k);
-    let h_d = b.rule(&bl.v("h_d"), &n("debris activation of macrophages"), dlu, hill(d.clone(), id("debris_half_activation")));
-    let s_pos = b.rule(&bl.v("s_pos"), &n("max(S, 0)"), Unit::KgPerM3, pos(bl.s(S), Unit::KgPerM3));
-    let s_sig = b.rule(&bl.v("s_sig"), &n("cytokine signal"), dlu, hill(s_pos, id("cytokine_half_effect")));
-    let p_pos = b.rule(&bl.v("p_pos"), &n("max(P, 0)"), Unit::KgPerM3, pos(bl.s(P), Unit::KgPerM3));
-    let sig_p = b.rule(&bl.v("sig_p"), &n("PDGF signal"), dlu, hill(p_pos, id("pdgf_half_effect")));
-    let dt_ex = b.rule(&bl.v("dt_ex"), &n("TGF-beta above rest"), Unit::KgPerM3, pos(bl.s(T) - bl.x("t0"), Unit::KgPerM3));
-    let sig_t = b.rule(&bl.v("sig_t"), &n("TGF-beta signal"), dlu, hill(dt_ex.clone(), id("tgfb_half_effect")));
+    let h_d = b.rule(
+        &bl.v("h_d"),
+        &n("debris activation of macrophages"),
+        dlu,
+        hill(d.clone(), id("debris_half_activation")),
+    );
+    let s_pos = b.rule(
+        &bl.v("s_pos"),
+        &n("max(S, 0)"),
+        Unit::KgPerM3,
+        pos(bl.s(S), Unit::KgPerM3),
+    );
+    let s_sig = b.rule(
+        &bl.v("s_sig"),
+        &n("cytokine signal"),
+        dlu,
+        hill(s_pos, id("cytokine_half_effect")),
+    );
+    let p_pos = b.rule(
+        &bl.v("p_pos"),
+        &n("max(P, 0)"),
+        Unit::KgPerM3,
+        pos(bl.s(P), Unit::KgPerM3),
+    );
+    let sig_p = b.rule(
+        &bl.v("sig_p"),
+        &n("PDGF signal"),
+        dlu,
+        hill(p_pos, id("pdgf_half_effect")),
+    );
+    let dt_ex = b.rule(
+        &bl.v("dt_ex"),
+        &n("TGF-beta above rest"),
+        Unit::KgPerM3,
+        pos(bl.s(T) - bl.x("t0"), Unit::KgPerM3),
+    );
+    let sig_t = b.rule(
+        &bl.v("sig_t"),
+        &n("TGF-beta signal"),
+        dlu,
+        hill(dt_ex.clone(), id("tgfb_half_effect")),
+    );
     let drive = b.rule(
         &bl.v("drive"),
         &n("fibroblast activation drive"),
         dlu,
         dl(1.0) - (dl(1.0) - sig_p) * (dl(1.0) - sig_t.clone()),
     );
-    let blood = b.rule(&bl.v("blood"), &n("perfused blood volume fraction"), dlu, bl.x("v0") + pos(bl.s(VB), dlu));
+    let blood = b.rule(
+        &bl.v("blood"),
+        &n("perfused blood volume fraction"),
+        dlu,
+        bl.x("v0") + pos(bl.s(VB), dlu),
+    );
     // Debris and its clearance by phagocytes.
     b.rate(
         &state_id(kind, D),
-        -((id("debris_clearance_neutrophil") * nn.clone() + id("debris_clearance_macrophage") * m.clone()) * d.clone()),
+        -((id("debris_clearance_neutrophil") * nn.clone()
+            + id("debris_clearance_macrophage") * m.clone())
+            * d.clone()),
     );
     // Growth factors.
     b.rate(
@@ -693,7 +860,9 @@ fn block_rates(b: &mut Builder, kind: LayerKind) {
     b.rate(
         &state_id(kind, S),
         id("cytokine_from_damage") * damage
-            + (id("cytokine_per_neutrophil") * nn.clone() + id("cytokine_per_macrophage") * m.clone() * h_d.clone()) * antiinf
+            + (id("cytokine_per_neutrophil") * nn.clone()
+                + id("cytokine_per_macrophage") * m.clone() * h_d.clone())
+                * antiinf
             - id("k_s") * bl.s(S),
     );
     // Leukocytes.
@@ -709,7 +878,8 @@ fn block_rates(b: &mut Builder, kind: LayerKind) {
     );
     b.rate(
         &state_id(kind, M),
-        id("macrophage_influx") * blood * h_n - id("macrophage_removal_rate") * (bl.s(M) - bl.x("m0")),
+        id("macrophage_influx") * blood * h_n
+            - id("macrophage_removal_rate") * (bl.s(M) - bl.x("m0")),
     );
     b.rate(
         &state_id(kind, T),
@@ -734,24 +904,58 @@ fn block_rates(b: &mut Builder, kind: LayerKind) {
         ),
     );
     let f = Unit::ItemPerM3PerS;
-    let act = b.rule(&bl.v("act"), &n("activation flux"), f, id("fibroblast_activation_rate") * drive.clone() * fq.clone());
-    let prolif = b.rule(&bl.v("prolif"), &n("proliferation flux"), f, id("rho_f") * drive.clone() * fa.clone() * growth);
-    let diff = b.rule(&bl.v("diff"), &n("differentiation flux"), f, id("myofibroblast_rate") * sig_t.clone() * fa.clone());
-    let rev_a = b.rule(&bl.v("rev_a"), &n("reversion flux of activated cells"), f, id("fibroblast_reversion_rate") * (dl(1.0) - drive) * fa.clone());
-    let rev_m = b.rule(&bl.v("rev_m"), &n("reversion flux of synthesising cells"), f, id("fibroblast_reversion_rate") * (dl(1.0) - sig_t) * fm.clone());
-    b.rate(&state_id(kind, FQ), -act.clone() + rev_a.clone() + rev_m.clone());
+    let act = b.rule(
+        &bl.v("act"),
+        &n("activation flux"),
+        f,
+        id("fibroblast_activation_rate") * drive.clone() * fq.clone(),
+    );
+    let prolif = b.rule(
+        &bl.v("prolif"),
+        &n("proliferation flux"),
+        f,
+        id("rho_f") * drive.clone() * fa.clone() * growth,
+    );
+    let diff = b.rule(
+        &bl.v("diff"),
+        &n("differentiation flux"),
+        f,
+        id("myofibroblast_rate") * sig_t.clone() * fa.clone(),
+    );
+    let rev_a = b.rule(
+        &bl.v("rev_a"),
+        &n("reversion flux of activated cells"),
+        f,
+        id("fibroblast_reversion_rate") * (dl(1.0) - drive) * fa.clone(),
+    );
+    let rev_m = b.rule(
+        &bl.v("rev_m"),
+        &n("reversion flux of synthesising cells"),
+        f,
+        id("fibroblast_reversion_rate") * (dl(1.0) - sig_t) * fm.clone(),
+    );
+    b.rate(
+        &state_id(kind, FQ),
+        -act.clone() + rev_a.clone() + rev_m.clone(),
+    );
     b.rate(
         &state_id(kind, FA),
         act + prolif - diff.clone() - rev_a - apop.clone() * fa.clone(),
     );
     b.rate(&state_id(kind, FM), diff - rev_m - apop * fm.clone());
     // Collagen.
-    let (th0, tha, ka) = (bl.x("theta0"), id("collagen3_share_early"), id("collagen_output_activated"));
+    let (th0, tha, ka) = (
+        bl.x("theta0"),
+        id("collagen3_share_early"),
+        id("collagen_output_activated"),
+    );
     let syn3 = b.rule(
         &bl.v("syn3"),
         &n("collagen III synthesis"),
         Unit::KgPerM3PerS,
-        bl.x("sigma") * (th0.clone() * fq.clone() + ka.clone() * (tha.clone() * fa.clone() + th0.clone() * fm.clone())),
+        bl.x("sigma")
+            * (th0.clone() * fq.clone()
+                + ka.clone() * (tha.clone() * fa.clone() + th0.clone() * fm.clone())),
     );
     let syn1 = b.rule(
         &bl.v("syn1"),
@@ -761,9 +965,24 @@ fn block_rates(b: &mut Builder, kind: LayerKind) {
             * ((dl(1.0) - th0.clone()) * fq.clone()
                 + ka * ((dl(1.0) - tha) * fa + (dl(1.0) - th0.clone()) * fm)),
     );
-    let mmp = b.rule(&bl.v("mmp_pos"), &n("max(MMP, 0)"), dlu, pos(bl.s(MMP), dlu));
-    let c3 = b.rule(&bl.v("c3_pos"), &n("max(C3, 0)"), Unit::KgPerM3, pos(bl.s(C3), Unit::KgPerM3));
-    let c1 = b.rule(&bl.v("c1_pos"), &n("max(C1, 0)"), Unit::KgPerM3, pos(bl.s(C1), Unit::KgPerM3));
+    let mmp = b.rule(
+        &bl.v("mmp_pos"),
+        &n("max(MMP, 0)"),
+        dlu,
+        pos(bl.s(MMP), dlu),
+    );
+    let c3 = b.rule(
+        &bl.v("c3_pos"),
+        &n("max(C3, 0)"),
+        Unit::KgPerM3,
+        pos(bl.s(C3), Unit::KgPerM3),
+    );
+    let c1 = b.rule(
+        &bl.v("c1_pos"),
+        &n("max(C1, 0)"),
+        Unit::KgPerM3,
+        pos(bl.s(C1), Unit::KgPerM3),
+    );
     let x = b.rule(
         &bl.v("remodel"),
         &n("collagen III remodelled into I"),
@@ -774,10 +993,7 @@ fn block_rates(b: &mut Builder, kind: LayerKind) {
         &state_id(kind, C3),
         syn3 - id("k_c") * mmp.clone() * c3.clone() - x.clone(),
     );
-    b.rate(
-        &state_id(kind, C1),
-        syn1 - id("k_c") * mmp * c1.clone() + x,
-    );
+    b.rate(&state_id(kind, C1), syn1 - id("k_c") * mmp * c1.clone() + x);
     // Elastin.
     b.rate(
         &state_id(kind, E),
@@ -798,7 +1014,8 @@ fn block_rates(b: &mut Builder, kind: LayerKind) {
     b.rate(
         &state_id(kind, MMP),
         id("k_mmp")
-            * (dl(1.0) + id("mmp_induction_cytokine") * s_sig.clone()
+            * (dl(1.0)
+                + id("mmp_induction_cytokine") * s_sig.clone()
                 + id("mmp_induction_fibroblast") * f_rel.clone()
                 - bl.s(MMP)),
     );
@@ -843,12 +1060,42 @@ fn session_event(b: &mut Builder, k: usize, s: &SessionInput) -> SessionEvent {
     let day = s.t_s / crate::units::DAY;
     let what = |w: &str| format!("session {} (day {day}): {w}", k + 1);
     let ivf = |l: LayerKind| inj.injured_volume_fraction[l.index()];
-    let ivf_ve = b.constant(&sx("ivf_ve"), &what("needle-displaced volume fraction of the viable epidermis"), ivf(LayerKind::ViableEpidermis), Unit::Dimensionless);
-    let ivf_pd = b.constant(&sx("ivf_pd"), &what("needle-displaced volume fraction of the papillary dermis"), ivf(LayerKind::PapillaryDermis), Unit::Dimensionless);
-    let ivf_rd = b.constant(&sx("ivf_rd"), &what("needle-displaced volume fraction of the reticular dermis"), ivf(LayerKind::ReticularDermis), Unit::Dimensionless);
-    let bleeding = b.constant(&sx("bleeding_fraction"), &what("fraction of channels that bleed"), inj.bleeding_fraction, Unit::Dimensionless);
-    let recoil = b.constant(&sx("recoil"), &what("open/needle radius ratio after withdrawal"), inj.recoil, Unit::Dimensionless);
-    let open = b.constant(&sx("open_surface_fraction"), &what("surface fraction opened"), inj.open_surface_fraction, Unit::Dimensionless);
+    let ivf_ve = b.constant(
+        &sx("ivf_ve"),
+        &what("needle-displaced volume fraction of the viable epidermis"),
+        ivf(LayerKind::ViableEpidermis),
+        Unit::Dimensionless,
+    );
+    let ivf_pd = b.constant(
+        &sx("ivf_pd"),
+        &what("needle-displaced volume fraction of the papillary dermis"),
+        ivf(LayerKind::PapillaryDermis),
+        Unit::Dimensionless,
+    );
+    let ivf_rd = b.constant(
+        &sx("ivf_rd"),
+        &what("needle-displaced volume fraction of the reticular dermis"),
+        ivf(LayerKind::ReticularDermis),
+        Unit::Dimensionless,
+    );
+    let bleeding = b.constant(
+        &sx("bleeding_fraction"),
+        &what("fraction of channels that bleed"),
+        inj.bleeding_fraction,
+        Unit::Dimensionless,
+    );
+    let recoil = b.constant(
+        &sx("recoil"),
+        &what("open/needle radius ratio after withdrawal"),
+        inj.recoil,
+        Unit::Dimensionless,
+    );
+    let open = b.constant(
+        &sx("open_surface_fraction"),
+        &what("surface fraction opened"),
+        inj.open_surface_fraction,
+        Unit::Dimensionless,
+    );
     // InjuryInput::block: blood fills the open lumen (recoil² × displaced volume) of bleeding
     // channels in the papillary dermis, of every channel in the reticular dermis.
     let blood_pd = b.derived(
@@ -883,10 +1130,7 @@ fn session_event(b: &mut Builder, k: usize, s: &SessionInput) -> SessionEvent {
             state_id(kind, P),
             bl.s(P) + blood.clone() * id("pdgf_per_blood"),
         ));
-        assignments.push((
-            state_id(kind, T),
-            bl.s(T) + blood * id("tgfb_per_blood"),
-        ));
+        assignments.push((state_id(kind, T), bl.s(T) + blood * id("tgfb_per_blood")));
         if kind == LayerKind::PapillaryDermis {
             let pe = clamp(ivf_ve.clone() * id("damage_halo_factor"), 0.0, 0.95);
             assignments.push(("De".into(), id("De") + pe * (dl(1.0) - id("De"))));
@@ -987,7 +1231,15 @@ impl SbmlModel {
 /// of the follow-up. No time falls on a session (where the state jumps).
 pub fn trajectory_times(sessions: &[SessionInput], t_end_s: f64) -> Vec<f64> {
     use crate::units::{DAY, HOUR};
-    let offsets = [HOUR, 6.0 * HOUR, DAY, 3.0 * DAY, 7.0 * DAY, 14.0 * DAY, 28.0 * DAY];
+    let offsets = [
+        HOUR,
+        6.0 * HOUR,
+        DAY,
+        3.0 * DAY,
+        7.0 * DAY,
+        14.0 * DAY,
+        28.0 * DAY,
+    ];
     let mut t = Vec::new();
     for (k, s) in sessions.iter().enumerate() {
         let next = sessions.get(k + 1).map_or(t_end_s, |n| n.t_s);

@@ -30,7 +30,10 @@ fn sessions() -> Vec<SessionInput> {
     later.injured_volume_fraction[2] = 0.05;
     later.open_surface_fraction = 0.03;
     vec![
-        SessionInput { t_s: 0.0, injury: inj },
+        SessionInput {
+            t_s: 0.0,
+            injury: inj,
+        },
         SessionInput {
             t_s: 30.0 * crate::units::DAY,
             injury: later,
@@ -169,7 +172,11 @@ fn initial_values_and_rates_are_the_models() {
         for b in model.blocks() {
             for (var, want) in b.rest().iter().enumerate() {
                 let id = state_id(b.base.kind, var);
-                assert!(close(value(&id), *want, 0.0), "{id}: {} vs {want}", value(&id));
+                assert!(
+                    close(value(&id), *want, 0.0),
+                    "{id}: {} vs {want}",
+                    value(&id)
+                );
             }
         }
         assert!(close(value("k_seal"), model.papillary.reseal_rate(), 0.0));
@@ -242,7 +249,13 @@ fn units_are_the_registrys() {
         let (mut d, f) = unit.dims();
         d[3] = 0; // cells: `item` in SBML, a pure number in the registry
         let (want, wf) = si(entry.unit);
-        assert_eq!(d, want, "{name}: {} vs registry {}", unit.text(), entry.unit);
+        assert_eq!(
+            d,
+            want,
+            "{name}: {} vs registry {}",
+            unit.text(),
+            entry.unit
+        );
         assert!((f / wf - 1.0).abs() < 1e-15, "{name}: factor {f} vs {wf}");
     }
 }

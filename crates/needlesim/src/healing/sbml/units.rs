@@ -82,7 +82,11 @@ impl Unit {
             Unit::PerSecond => &[("second", -1, 1.0)],
             Unit::PerYear => &[("second", -1, Y)],
             Unit::KgPerM3 => &[("kilogram", 1, 1.0), ("metre", -3, 1.0)],
-            Unit::KgPerM3PerS => &[("kilogram", 1, 1.0), ("metre", -3, 1.0), ("second", -1, 1.0)],
+            Unit::KgPerM3PerS => &[
+                ("kilogram", 1, 1.0),
+                ("metre", -3, 1.0),
+                ("second", -1, 1.0),
+            ],
             Unit::KgPerItemPerS => &[("kilogram", 1, 1.0), ("item", -1, 1.0), ("second", -1, 1.0)],
             Unit::ItemPerM3 => &[("item", 1, 1.0), ("metre", -3, 1.0)],
             Unit::ItemPerM3PerS => &[("item", 1, 1.0), ("metre", -3, 1.0), ("second", -1, 1.0)],
