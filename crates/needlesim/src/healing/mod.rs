@@ -11,6 +11,7 @@
 //! * [`model`]: the state variables and their equations (one compartment).
 //! * [`ode`]: the stiff integrator (TR-BDF2).
 //! * [`lumped`]: per-layer compartments through a protocol.
+//! * [`sbml`]: SBML export of the lumped model (the independent cross-check of [`ode`]).
 //! * [`outcomes`]: mapping to clinical outcomes, uncertainty bands, the report types.
 //! * [`spatial`]: the same kinetics per voxel on the transport engine (unit cell around a
 //!   channel), checkpoints and resume; [`patch`]: the 3-D patch over a zone's puncture maps;
@@ -29,6 +30,7 @@ pub use crate::params::healing as params;
 mod numerics;
 pub mod patch;
 pub mod report;
+pub mod sbml;
 pub mod simulate;
 pub mod spatial;
 

@@ -155,7 +155,7 @@ pub fn protocol_of(s: &Scenario) -> Result<Protocol, SimulateError> {
 }
 
 /// The sessions of a protocol, each with the same per-layer injury.
-fn sessions_of(protocol: &Protocol, injury: InjuryInput) -> Vec<SessionInput> {
+pub fn sessions_of(protocol: &Protocol, injury: InjuryInput) -> Vec<SessionInput> {
     protocol
         .session_times_s
         .iter()
