@@ -40,6 +40,9 @@ impl Predictor for StandIn {
         };
         Ok(Prediction {
             metric: "none".into(),
+            unit: "%".into(),
+            calibrated: false,
+            calibration: "a test stand-in".into(),
             improvement_pct: b,
             downtime_days: vec![b; i.protocol.sessions as usize],
             pih_risk: None,

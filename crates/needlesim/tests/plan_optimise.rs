@@ -51,6 +51,9 @@ impl Predictor for Toy {
         };
         Ok(Prediction {
             metric: "toy".into(),
+            unit: "%".into(),
+            calibrated: false,
+            calibration: "a test stand-in".into(),
             improvement_pct: band(imp),
             downtime_days: vec![band(dt); pr.sessions as usize],
             pih_risk: (i.person.phototype >= 4).then(|| band(0.1 * pr.setting_mm)),
@@ -419,6 +422,7 @@ fn healing_model_predicts_and_the_optimiser_respects_the_limits() {
                 &col,
                 &Default::default(),
                 &Default::default(),
+                p.params.planner.min_dermis_below_mm,
             );
             assert!(chk.within_dermis);
         }

@@ -146,6 +146,14 @@ group! {
     max_settings = super::planner::MAX_SETTINGS as f64, "1", Assumed,
         Range::whole(2.0, 16.0, "both ends kept; the search cost grows linearly"), true, "",
         "search cost";
+    /// Dermis left below the deepest channel (mean + 2 SD of the realised depth), mm.
+    min_dermis_below_mm = super::planner::MIN_DERMIS_BELOW_MM, "mm", Assumed,
+        Range::between(0.0, 1.0, "0 (no margin) to 1 mm"), true, "",
+        "assumed, because no source gives a margin: the deep vascular plexus and the nerves lie at the dermis-subcutis border, and one person's dermis can differ from the modelled mean by a few tenths of a mm (docs/PLANNER.md, Depth table)";
+    /// A zone's session may wait up to this many days to share a visit with other zones.
+    visit_pack_days = super::planner::VISIT_PACK_DAYS, "day", Assumed,
+        Range::between(0.0, 14.0, "0 (no packing) to two weeks"), true, "",
+        "assumed, because a week's wait keeps intervals within the published 4-8 weeks and saves a visit with its numbing";
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,3 +26,13 @@ pub const BAND_SAMPLES: u32 = 16;
 
 /// Most depth settings the optimiser tries per zone and concern.
 pub const MAX_SETTINGS: usize = 4;
+
+/// Dermis left below the deepest channel (mean + 2 per-puncture SD), mm. **Planner
+/// assumption** (no source gives a margin): the deep vascular plexus and cutaneous nerves lie at
+/// the dermis-subcutis border, and one person's dermis can differ from the modelled mean by a
+/// few tenths of a millimetre, so the planner keeps 0.2 mm of dermis below the deepest channel.
+pub const MIN_DERMIS_BELOW_MM: f64 = 0.2;
+
+/// A zone's session may wait up to this many days to share a visit with another zone
+/// (**planner assumption**: a week keeps intervals within the published 4-8 weeks).
+pub const VISIT_PACK_DAYS: f64 = 7.0;

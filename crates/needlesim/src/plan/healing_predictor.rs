@@ -66,36 +66,84 @@ impl HealingPredictor {
     }
 }
 
-fn concern_of(k: ConcernKind) -> Option<(HConcern, &'static str)> {
+/// What the model predicts for a concern: the healing model's concern, the metric's name, its
+/// unit, whether it is calibrated, and on what (or why not).
+struct Metric {
+    concern: HConcern,
+    name: &'static str,
+    unit: &'static str,
+    calibrated: bool,
+    calibration: &'static str,
+}
+
+const COLLAGEN_UNIT: &str = "% change of dermal collagen I from before treatment";
+const COLLAGEN_CAL: &str = "collagen output calibrated on V08 (Lotfi 2013, papillary collagen 8 weeks after 5 monthly 1.5 mm sessions); a tissue change, not a clinical score for this concern";
+
+fn concern_of(k: ConcernKind) -> Option<Metric> {
+    let m = |concern, name, unit, calibrated, calibration| Metric {
+        concern,
+        name,
+        unit,
+        calibrated,
+        calibration,
+    };
+    let wrinkle = "UNCALIBRATED: the wrinkle score of the healing model has no clinical calibration (docs/MODEL.md)";
     Some(match k {
-        ConcernKind::AcneScars => (HConcern::AcneScars, "acne-scar score reduction"),
-        ConcernKind::Wrinkles => (
+        ConcernKind::AcneScars => m(
+            HConcern::AcneScars,
+            "acne-scar score reduction",
+            "% of the baseline acne-scar score",
+            true,
+            "scar score gain calibrated on V02 (Dogra 2014: -44.6 % one month after 5 monthly sessions, mixed scar types)",
+        ),
+        ConcernKind::Wrinkles => m(
             HConcern::Wrinkles,
-            "wrinkle improvement (uncalibrated in the healing model)",
+            "wrinkle improvement",
+            "% of the wrinkle depth filled",
+            false,
+            wrinkle,
         ),
-        ConcernKind::FineLines => (
+        ConcernKind::FineLines => m(
             HConcern::FineLines,
-            "wrinkle improvement (uncalibrated in the healing model)",
+            "fine-line improvement",
+            "% of the line depth filled",
+            false,
+            wrinkle,
         ),
-        ConcernKind::Laxity => (
+        ConcernKind::Laxity => m(
             HConcern::Laxity,
             "dermal collagen I change (no clinical score for laxity)",
+            COLLAGEN_UNIT,
+            true,
+            COLLAGEN_CAL,
         ),
-        ConcernKind::StretchMarks => (
+        ConcernKind::StretchMarks => m(
             HConcern::StretchMarks,
             "dermal collagen I change (no clinical score for stretch marks)",
+            COLLAGEN_UNIT,
+            true,
+            COLLAGEN_CAL,
         ),
-        ConcernKind::EnlargedPores => (
+        ConcernKind::EnlargedPores => m(
             HConcern::Texture,
             "dermal collagen I change (no clinical score for pores)",
+            COLLAGEN_UNIT,
+            true,
+            COLLAGEN_CAL,
         ),
-        ConcernKind::SunDamage | ConcernKind::Hyperpigmentation | ConcernKind::Melasma => (
+        ConcernKind::SunDamage | ConcernKind::Hyperpigmentation | ConcernKind::Melasma => m(
             HConcern::Rejuvenation,
             "dermal collagen I change (no clinical score for this concern)",
+            COLLAGEN_UNIT,
+            true,
+            COLLAGEN_CAL,
         ),
         ConcernKind::HairThinning => return None,
     })
 }
+
+/// Why an acne-scar prediction for ice-pick scars alone is not calibrated.
+pub const ICEPICK_ONLY: &str = "UNCALIBRATED for ice-pick scars alone: the scar score was calibrated on a mixed-scar cohort (V02, Dogra 2014), and in a trial of 1.5 mm rolling ice-pick scars improved only slightly (grade A); expect less than this";
 
 impl HealingPredictor {
     /// Per-session injury of a setting and passes on a 1 cm² patch of the site, and the channel
@@ -156,12 +204,20 @@ impl Predictor for HealingPredictor {
     }
 
     fn predict(&self, input: &PredictInput<'_>) -> Result<Prediction, String> {
-        let (hc, metric) = concern_of(input.concern.kind).ok_or_else(|| {
+        let metric = concern_of(input.concern.kind).ok_or_else(|| {
             format!(
                 "the healing model has no outcome for {}",
                 input.concern.kind.label()
             )
         })?;
+        let hc = metric.concern;
+        let icepick_only = hc == HConcern::AcneScars
+            && !input.concern.scar_types.is_empty()
+            && input
+                .concern
+                .scar_types
+                .iter()
+                .all(|t| matches!(t, ScarType::Icepick));
         let pr = input.protocol;
         if pr.sessions == 0 {
             return Err("no sessions".into());
@@ -256,7 +312,14 @@ impl Predictor for HealingPredictor {
         .collect();
         let end = o.timepoints.last().ok_or("no outcome time points")?;
         Ok(Prediction {
-            metric: metric.into(),
+            metric: metric.name.into(),
+            unit: metric.unit.into(),
+            calibrated: metric.calibrated && !icepick_only,
+            calibration: if icepick_only {
+                ICEPICK_ONLY.into()
+            } else {
+                metric.calibration.into()
+            },
             improvement_pct: score(end),
             downtime_days: o.sessions.iter().map(|s| band(&s.downtime_days)).collect(),
             pih_risk: Some({

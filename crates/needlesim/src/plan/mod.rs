@@ -94,14 +94,49 @@ pub struct Visit {
     pub downtime_days: [f64; 2],
 }
 
+/// What the plan does with a zone once its protocols are predicted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The recommender's (chart) protocol meets every limit: it is the plan.
+    ChartProtocol,
+    /// The chart protocol breaks a limit; the optimiser's best protocol, which meets them all,
+    /// replaces it (the zone's setting, passes, sessions and dates are the optimiser's).
+    Optimised,
+    /// No protocol searched meets the limits: the plan recommends none for this zone (the
+    /// zone is `not_within_limits`). The practitioner may change a limit in the patient file
+    /// (e.g. `goals.max_pih_risk_pct`); the plan then states the new limit.
+    NoneMeetsLimits,
+}
+
+/// A protocol with its prediction and the limits it breaks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PredictedProtocol {
+    pub protocol: predict::ZoneProtocol,
+    pub prediction: predict::Prediction,
+    pub meets_limits: bool,
+    pub violations: Vec<String>,
+}
+
 /// Prediction and optimisation for one zone and concern.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ZonePrediction {
     pub zone: String,
     pub concern: patient::ConcernKind,
+    /// The planned protocol on the zone's dates (with `decision` `none_meets_limits`: the
+    /// chart protocol, which the plan does not recommend).
     pub recommended: predict::ZoneProtocol,
     /// Prediction for the recommended protocol, with bands.
     pub prediction: predict::Prediction,
+    /// Whether `recommended` meets every limit the plan states, checked on `prediction`'s
+    /// bands (PIH on the upper band, downtime on the mean of the longest session).
+    pub meets_limits: bool,
+    /// The limits `recommended` breaks.
+    pub violations: Vec<String>,
+    pub decision: Decision,
+    /// The recommender's chart protocol when the plan replaced it (`optimised`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<PredictedProtocol>,
     pub optimisation: predict::Optimisation,
     /// Prediction for the optimiser's best protocol, with bands.
     pub best_prediction: Option<predict::Prediction>,
@@ -199,7 +234,19 @@ pub fn plan_timed(
             })?,
         );
     }
+    pack(p, &mut zones);
     timings.add("plan: recommend", t1);
+
+    // Prediction comes before the visits: a zone whose chart protocol breaks a stated limit
+    // gets the optimiser's protocol, or none.
+    let t2 = Instant::now();
+    let prediction = match models.predictor {
+        None => PredictionSection::NotAvailable {
+            reason: "no predictor was used (the command was run with --no-predict, or the library without a Predictor); the planner does not predict outcomes or optimise protocols without one. Downtime figures shown are the manufacturer chart's (grade C), not a model result; the PIH limit is not checked.".into(),
+        },
+        Some(pred) => predict_all(p, &mut zones, pred, &params),
+    };
+    timings.add("plan: predict+optimise", t2);
 
     let deepest = zones.iter().map(|z| z.setting_mm).fold(0.0, f64::max);
     let t_numb = Instant::now();
@@ -241,15 +288,6 @@ pub fn plan_timed(
         ),
         None => "No sessions are planned yet.".into(),
     };
-
-    let t2 = Instant::now();
-    let prediction = match models.predictor {
-        None => PredictionSection::NotAvailable {
-            reason: "no predictor was used (the command was run with --no-predict, or the library without a Predictor); the planner does not predict outcomes or optimise protocols without one. Downtime figures shown are the manufacturer chart's (grade C), not a model result.".into(),
-        },
-        Some(pred) => predict_all(p, &zones, pred, &params),
-    };
-    timings.add("plan: predict+optimise", t2);
 
     let mut keys: Vec<String> = Vec::new();
     let mut add = |k: &String| {
@@ -383,6 +421,14 @@ fn verdict(p: &Patient, findings: &[rules::Finding], zones: &[recommend::ZonePla
                 f.grade.label()
             )
         })
+        .chain(zones.iter().filter_map(|z| match &z.status {
+            S::NotWithinLimits { reasons } => Some(format!(
+                "zone `{}`: NOT RECOMMENDED - {}",
+                z.name,
+                reasons.join("; ")
+            )),
+            _ => None,
+        }))
         .collect();
     let held_zones = zones.len() - today_ok.len();
     if today_ok.is_empty() {
@@ -404,6 +450,10 @@ fn verdict(p: &Patient, findings: &[rules::Finding], zones: &[recommend::ZonePla
                 S::Excluded { reconsider, .. } => {
                     parts.push(format!("`{}` once {}", z.name, reconsider.join(" and ")))
                 }
+                S::NotWithinLimits { .. } => parts.push(format!(
+                    "`{}` only with a protocol that meets the limits (none found; see the zone)",
+                    z.name
+                )),
                 _ => {}
             }
         }
@@ -455,20 +505,175 @@ pub fn pih_limit(p: &Patient) -> Option<f64> {
         .or_else(|| rules::gentle(p).then_some(p.params.planner.max_pih_risk_gentle))
 }
 
+/// Dates the sessions of every zone that can be scheduled, all zones together, so that zones
+/// share visits (and their numbing) instead of coming a few days apart (issue 21): the next
+/// visit is on the earliest date a session is due, or up to `planner.visit_pack_days` later
+/// when that lets sessions due within the window join it; no session is ever earlier than due
+/// (deferrals and intervals are minimums). A visit whose date or downtime touches a blackout
+/// moves to the day after it; a zone's sessions whose downtime would end after `finish_by`
+/// are left out. Every wait and omission is noted on the zone.
+fn pack(p: &Patient, zones: &mut [recommend::ZonePlan]) {
+    struct St {
+        next: Date,
+        left: u32,
+        k: u32,
+        dt: i64,
+    }
+    let window = p.params.planner.visit_pack_days.max(0.0).floor() as i64;
+    let mut st: Vec<Option<St>> = zones
+        .iter_mut()
+        .map(|z| {
+            z.dates.clear();
+            z.schedule_notes.clear();
+            recommend::ready_date(p, &z.status).map(|ready| St {
+                next: ready,
+                left: z.sessions,
+                k: 0,
+                dt: z.downtime_days[1].max(0.0).ceil() as i64,
+            })
+        })
+        .collect();
+    for _ in 0..100_000 {
+        let active: Vec<usize> = (0..zones.len())
+            .filter(|&i| st[i].as_ref().is_some_and(|s| s.left > 0))
+            .collect();
+        let Some(d) = active
+            .iter()
+            .filter_map(|&i| st[i].as_ref().map(|s| s.next))
+            .min()
+        else {
+            break;
+        };
+        let due = |i: usize, v: Date| st[i].as_ref().is_some_and(|s| s.left > 0 && s.next <= v);
+        // The latest due date within the window: everyone due by then joins.
+        let mut v = active
+            .iter()
+            .filter_map(|&i| st[i].as_ref().map(|s| s.next))
+            .filter(|n| d.days_until(*n) <= window)
+            .max()
+            .unwrap_or(d);
+        // Past blackouts (the visit's longest downtime).
+        let mut guard = 0;
+        loop {
+            guard += 1;
+            let dt = active
+                .iter()
+                .filter(|&&i| due(i, v))
+                .filter_map(|&i| st[i].as_ref().map(|s| s.dt))
+                .max()
+                .unwrap_or(0);
+            let Some(b) = p
+                .goals
+                .blackout
+                .iter()
+                .find(|b| v <= b.to && v.add_days(dt) >= b.from)
+            else {
+                break;
+            };
+            let nv = b.to.add_days(1);
+            for &i in &active {
+                if due(i, v) {
+                    let s = st[i].as_ref().map_or(0, |s| s.k);
+                    zones[i].schedule_notes.push(format!(
+                        "session {} moved from {v} to {nv}: it or its downtime (about {dt} days) would fall in the blackout {} to {}{}",
+                        s + 1,
+                        b.from,
+                        b.to,
+                        b.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                    ));
+                }
+            }
+            v = nv;
+            if guard > 100 {
+                break;
+            }
+        }
+        let members: Vec<usize> = active.iter().copied().filter(|&i| due(i, v)).collect();
+        for i in members {
+            let Some(s) = st[i].as_mut() else { continue };
+            if let Some(f) = p.goals.finish_by
+                && v.add_days(s.dt) > f
+            {
+                zones[i].schedule_notes.push(format!(
+                    "only {} of {} sessions fit before {f} (finish_by) with their downtime; the rest are left out",
+                    s.k, zones[i].sessions
+                ));
+                s.left = 0;
+                continue;
+            }
+            let wait = s.next.days_until(v);
+            if wait > 0
+                && !zones[i]
+                    .schedule_notes
+                    .iter()
+                    .any(|n| n.contains(&format!("session {} moved", s.k + 1)))
+            {
+                zones[i].schedule_notes.push(format!(
+                    "session {} waits {wait} day(s), from {} to {v}, to share a visit with other zones (planner.visit_pack_days)",
+                    s.k + 1,
+                    s.next
+                ));
+            }
+            zones[i].dates.push(v);
+            s.k += 1;
+            s.left -= 1;
+            s.next = v.add_days(i64::from(zones[i].interval_days.max(1)));
+        }
+    }
+}
+
+/// The zone's planned protocol on its dates.
+fn zone_protocol(z: &recommend::ZonePlan) -> predict::ZoneProtocol {
+    let mut pr =
+        predict::ZoneProtocol::uniform(z.setting_mm, z.passes, z.sessions, z.interval_days);
+    if !z.dates.is_empty() {
+        pr = pr.with_dates(&z.dates);
+    }
+    pr
+}
+
+/// Predicts a protocol with bands and checks the limits on them.
+fn predict_checked(
+    pred: &dyn Predictor,
+    base: &predict::PredictInput<'_>,
+    protocol: &predict::ZoneProtocol,
+    cons: &predict::Constraints,
+) -> Result<PredictedProtocol, String> {
+    let prediction = pred.predict(&predict::PredictInput {
+        protocol,
+        bands: true,
+        ..*base
+    })?;
+    let violations = predict::limit_violations(
+        predict::worst_downtime(&prediction),
+        prediction.pih_risk,
+        protocol.sessions,
+        cons,
+    );
+    Ok(PredictedProtocol {
+        protocol: protocol.clone(),
+        prediction,
+        meets_limits: violations.is_empty(),
+        violations,
+    })
+}
+
 fn predict_all(
     p: &Patient,
-    zones: &[recommend::ZonePlan],
+    zones: &mut [recommend::ZonePlan],
     pred: &dyn Predictor,
-    params: &InjuryParams,
+    _params: &InjuryParams,
 ) -> PredictionSection {
     use recommend::ZoneStatus as S;
-    let mut out = Vec::new();
+    let mut out: Vec<ZonePrediction> = Vec::new();
     let mut failures = Vec::new();
     let gentle = rules::gentle(p);
-    for z in zones {
-        if matches!(
+    let mut changed = false;
+    for zi in 0..zones.len() {
+        let z = &zones[zi];
+        if !matches!(
             z.status,
-            S::Excluded { .. } | S::DeferredUntilCondition { .. }
+            S::Treat | S::TreatWithPrecautions { .. } | S::DeferredUntil { .. }
         ) {
             continue;
         }
@@ -476,50 +681,51 @@ fn predict_all(
             failures.push(format!("{}: skin model failed", z.name));
             continue;
         };
-        for c in &z.concerns {
-            // The recommended protocol on the zone's own dates (moved past blackouts, cut at
-            // the finish date) when it has them.
-            let mut recommended =
-                predict::ZoneProtocol::uniform(c.setting_mm, z.passes, c.sessions, c.interval_days);
-            if !z.dates.is_empty() {
-                let n = (c.sessions as usize).min(z.dates.len());
-                recommended.interval_days = z.interval_days;
-                recommended = recommended.with_dates(&z.dates[..n]);
-            }
+        let chart_protocol = zone_protocol(z);
+        let cons = predict::Constraints {
+            max_downtime_days: p.goals.max_downtime_days,
+            max_pih_risk: pih_limit(p),
+            max_sessions: p.goals.max_sessions,
+            calendar: recommend::ready_date(p, &z.status).map(|start| predict::Calendar {
+                start,
+                blackout: p.goals.blackout.clone(),
+                finish_by: p.goals.finish_by,
+            }),
+        };
+        // Per concern: the chart protocol, predicted and checked; the optimiser's search.
+        let mut rows: Vec<(
+            usize,
+            PredictedProtocol,
+            predict::Optimisation,
+            Option<predict::Prediction>,
+        )> = Vec::new();
+        for (ci, c) in z.concerns.iter().enumerate() {
             let base = predict::PredictInput {
                 person: &p.person,
                 column: &column,
                 concern: &c.concern,
                 device: p.goals.device,
-                protocol: &recommended,
+                protocol: &chart_protocol,
                 bands: true,
             };
-            let prediction = match pred.predict(&base) {
+            let chart = match predict_checked(pred, &base, &chart_protocol, &cons) {
                 Ok(x) => x,
                 Err(e) => {
                     failures.push(format!("{} / {}: {e}", z.name, c.concern.kind.label()));
                     continue;
                 }
             };
-            let safe_hi = recommend::deepest_safe_setting(
-                p.goals.device,
-                &column,
-                params,
-                &p.params.device,
-                c.cited_mm[1].max(c.range_mm[1]),
-                p.params.planner.setting_step_mm,
-            );
-            // Shallower than the cited range is always within the skin; deeper stops at the
-            // deepest setting that stays in the dermis.
-            let lo: f64 = 0.25;
+            // Settings from 0.25 mm to the deepest the site's chart row and the dermis margin
+            // allow (`max_mm`), whatever the concern.
+            let safe_hi = c.max_mm.min(c.cited_mm[1].max(c.range_mm[1]));
             let mut settings = Vec::new();
-            let mut s = (lo / 0.25).ceil() * 0.25;
+            let mut s = 0.25;
             while s <= safe_hi + 1e-9 {
                 settings.push(s);
                 s += 0.25;
             }
             if settings.is_empty() {
-                settings.push(c.setting_mm);
+                settings.push(c.setting_mm.min(c.max_mm));
             }
             // At most MAX_SETTINGS settings, evenly spread with both ends kept (search cost).
             let max_settings = p.params.planner.max_settings as usize;
@@ -547,16 +753,6 @@ fn predict_all(
                     vec![28, 42]
                 },
             };
-            let cons = predict::Constraints {
-                max_downtime_days: p.goals.max_downtime_days,
-                max_pih_risk: pih_limit(p),
-                max_sessions: p.goals.max_sessions,
-                calendar: recommend::ready_date(p, &z.status).map(|start| predict::Calendar {
-                    start,
-                    blackout: p.goals.blackout.clone(),
-                    finish_by: p.goals.finish_by,
-                }),
-            };
             let optimisation = predict::optimise(pred, &base, &space, &cons);
             let best_prediction = optimisation.best.as_ref().and_then(|b| {
                 pred.predict(&predict::PredictInput {
@@ -565,14 +761,182 @@ fn predict_all(
                 })
                 .ok()
             });
+            rows.push((ci, chart, optimisation, best_prediction));
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        // The zone's decision: the chart protocol if it meets the limits for every concern;
+        // else the first failing concern's best protocol if it meets them for every concern;
+        // else none.
+        let mut decision = Decision::ChartProtocol;
+        let mut planned: Vec<PredictedProtocol> = rows.iter().map(|r| r.1.clone()).collect();
+        if rows.iter().any(|r| !r.1.meets_limits) {
+            decision = Decision::NoneMeetsLimits;
+            let candidate = rows
+                .iter()
+                .find(|r| !r.1.meets_limits)
+                .and_then(|r| r.2.best.as_ref())
+                .map(|b| {
+                    predict::ZoneProtocol::uniform(
+                        b.protocol.setting_mm,
+                        b.protocol.passes,
+                        b.protocol.sessions,
+                        b.protocol.interval_days,
+                    )
+                });
+            if let Some(proto) = candidate {
+                let checked: Vec<Option<PredictedProtocol>> = rows
+                    .iter()
+                    .map(|r| {
+                        let c = &z.concerns[r.0];
+                        let base = predict::PredictInput {
+                            person: &p.person,
+                            column: &column,
+                            concern: &c.concern,
+                            device: p.goals.device,
+                            protocol: &proto,
+                            bands: true,
+                        };
+                        predict_checked(pred, &base, &proto, &cons).ok()
+                    })
+                    .collect();
+                if checked
+                    .iter()
+                    .all(|c| c.as_ref().is_some_and(|c| c.meets_limits))
+                {
+                    decision = Decision::Optimised;
+                    planned = checked.into_iter().flatten().collect();
+                }
+            }
+        }
+        let zm = &mut zones[zi];
+        match decision {
+            Decision::ChartProtocol => {}
+            Decision::Optimised => {
+                changed = true;
+                let proto = &planned[0].protocol;
+                let why: Vec<String> = rows
+                    .iter()
+                    .flat_map(|r| r.1.violations.iter().cloned())
+                    .collect();
+                zm.schedule_notes.push(format!(
+                    "the chart protocol ({:.2} mm, {} passes, {} sessions every {} d) breaks a stated limit ({}); the plan uses the optimiser's protocol that meets them all: {:.2} mm, {} passes, {} sessions every {} d",
+                    zm.setting_mm, zm.passes, zm.sessions, zm.interval_days, why.join("; "),
+                    proto.setting_mm, proto.passes, proto.sessions, proto.interval_days
+                ));
+                zm.setting_mm = proto.setting_mm;
+                zm.passes = proto.passes;
+                zm.sessions = proto.sessions;
+                zm.interval_days = proto.interval_days;
+                zm.downtime_days = tables::chart_downtime_days(proto.setting_mm).0;
+                zm.needling_min = recommend::needling_min(
+                    p.goals.device,
+                    proto.setting_mm,
+                    proto.passes,
+                    zm.site,
+                    zm.area_cm2,
+                    &p.params.device,
+                );
+            }
+            Decision::NoneMeetsLimits => {
+                changed = true;
+                let mut reasons: Vec<String> = Vec::new();
+                for r in &rows {
+                    for v in &r.1.violations {
+                        if !reasons.contains(v) {
+                            reasons.push(v.clone());
+                        }
+                    }
+                }
+                let g = rows.iter().find_map(|r| r.2.gentlest.as_ref());
+                let mut text = format!(
+                    "no protocol searched meets the stated limits; the chart protocol breaks them ({})",
+                    reasons.join("; ")
+                );
+                if let Some(g) = g {
+                    text.push_str(&format!(
+                        "; the gentlest modelled ({:.2} mm, {} passes, {} sessions every {} d) still breaks them ({})",
+                        g.protocol.setting_mm,
+                        g.protocol.passes,
+                        g.protocol.sessions,
+                        g.protocol.interval_days,
+                        g.violations.join("; ")
+                    ));
+                }
+                text.push_str(". The plan recommends no needling here; to go ahead anyway, the practitioner changes the limit in the patient file (e.g. goals.max_pih_risk_pct), and the plan states the new limit");
+                zm.status = S::NotWithinLimits {
+                    reasons: vec![text],
+                };
+                zm.dates.clear();
+            }
+        }
+        for (k, (ci, chart, optimisation, best_prediction)) in rows.into_iter().enumerate() {
+            let pl = &planned[k];
             out.push(ZonePrediction {
-                zone: z.name.clone(),
-                concern: c.concern.kind,
-                recommended,
-                prediction,
+                zone: zm.name.clone(),
+                concern: zm.concerns[ci].concern.kind,
+                recommended: pl.protocol.clone(),
+                prediction: pl.prediction.clone(),
+                meets_limits: pl.meets_limits,
+                violations: pl.violations.clone(),
+                decision,
+                chart: (decision == Decision::Optimised).then_some(chart),
                 optimisation,
                 best_prediction,
             });
+        }
+    }
+    if changed {
+        // New protocols: date them (packing again), then predict the planned protocols on
+        // their final dates; a zone that no longer meets the limits there is not recommended.
+        pack(p, zones);
+        for zp in out.iter_mut() {
+            let Some(zi) = zones.iter().position(|z| z.name == zp.zone) else {
+                continue;
+            };
+            let z = &zones[zi];
+            if z.dates.is_empty() || zp.decision == Decision::NoneMeetsLimits {
+                continue;
+            }
+            let proto = zone_protocol(z);
+            if proto == zp.recommended {
+                continue;
+            }
+            let Ok((column, _)) = recommend::zone_skin(z.site, &p.person, &p.params.skin) else {
+                continue;
+            };
+            let Some(c) = z.concerns.iter().find(|c| c.concern.kind == zp.concern) else {
+                continue;
+            };
+            let base = predict::PredictInput {
+                person: &p.person,
+                column: &column,
+                concern: &c.concern,
+                device: p.goals.device,
+                protocol: &proto,
+                bands: true,
+            };
+            match predict_checked(pred, &base, &proto, &zp.optimisation.constraints) {
+                Ok(pc) => {
+                    zp.recommended = pc.protocol;
+                    zp.prediction = pc.prediction;
+                    zp.meets_limits = pc.meets_limits;
+                    zp.violations = pc.violations;
+                }
+                Err(e) => failures.push(format!("{} / {}: {e}", zp.zone, zp.concern.label())),
+            }
+            if !zp.meets_limits {
+                let zm = &mut zones[zi];
+                zm.status = S::NotWithinLimits {
+                    reasons: vec![format!(
+                        "on its final dates the planned protocol breaks a stated limit ({}); the plan recommends no needling here",
+                        zp.violations.join("; ")
+                    )],
+                };
+                zm.dates.clear();
+                zp.decision = Decision::NoneMeetsLimits;
+            }
         }
     }
     PredictionSection::Done {

@@ -163,7 +163,8 @@ pub struct MedicationFile {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcedureFile {
-    /// "filler", "botulinum_toxin", "chemical_peel", "laser", "surgery" or "microneedling".
+    /// "filler", "botulinum_toxin", "chemical_peel", "laser", "surgery", "microneedling" or
+    /// "other" (a procedure the rules do not know: listed as not checked; say what in `detail`).
     pub kind: String,
     /// Date, YYYY-MM-DD (on or before the consultation).
     pub date: String,
@@ -395,6 +396,7 @@ named_enum!(
         Laser = "laser",
         Surgery = "surgery",
         Microneedling = "microneedling",
+        Other = "other",
     }
 );
 
@@ -408,6 +410,7 @@ impl ProcedureKind {
             ProcedureKind::Laser => "laser",
             ProcedureKind::Surgery => "surgery",
             ProcedureKind::Microneedling => "microneedling",
+            ProcedureKind::Other => "other procedure",
         }
     }
 }
@@ -962,7 +965,7 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
             &pr.kind,
             ProcedureKind::from_name,
             &ProcedureKind::allowed(),
-            "earlier aesthetic or surgical procedures",
+            "earlier aesthetic or surgical procedures; use \"other\" for one the rules do not know",
         );
         let pd = c.date(&path("date"), &pr.date);
         if let (Some(a), Some(d)) = (pd, date)

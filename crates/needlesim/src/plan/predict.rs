@@ -40,9 +40,20 @@ pub struct TrajectoryPoint {
 /// What a predictor returns for one protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Prediction {
-    /// What `improvement_pct` measures (e.g. "acne-scar score reduction").
+    /// What `improvement_pct` measures (e.g. "acne-scar score reduction", "dermal collagen I
+    /// change"): the field keeps its old name, but it holds this metric, not always a clinical
+    /// improvement.
     pub metric: String,
-    /// Score improvement at the horizon, %.
+    /// Unit of `improvement_pct` and of the trajectory's values (e.g. "% of the baseline score").
+    #[serde(default)]
+    pub unit: String,
+    /// Whether the metric's model was calibrated against a clinical outcome for this use.
+    #[serde(default)]
+    pub calibrated: bool,
+    /// What it was calibrated on, or why it is not (shown next to every prediction).
+    #[serde(default)]
+    pub calibration: String,
+    /// The value of `metric` at the horizon, in `unit`.
     pub improvement_pct: Estimate,
     /// Downtime after each session, days.
     pub downtime_days: Vec<Estimate>,
@@ -173,11 +184,21 @@ pub struct Calendar {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Candidate {
     pub protocol: ZoneProtocol,
+    /// The predicted metric (the prediction's `metric`, in its `unit`).
     pub improvement_pct: Estimate,
-    /// The longest downtime of the series (mean band of the worst session), days.
+    /// The longest downtime of the series (the session with the longest mean), days.
     pub downtime_days: Estimate,
     pub pih_risk: Option<Estimate>,
+    /// Whether `improvement_pct`, `downtime_days` and `pih_risk` carry the 5-95 % bands over
+    /// sampled parameters (every reported candidate does; the search screens on nominal values).
+    #[serde(default)]
+    pub banded: bool,
+    /// Whether it meets every limit (PIH on the upper band, downtime on the mean, sessions,
+    /// calendar), checked on the banded values: the same as `meets_limits`.
     pub feasible: bool,
+    /// Whether it meets every limit the plan states (see `feasible`).
+    #[serde(default)]
+    pub meets_limits: bool,
     /// Constraints it breaks.
     pub violations: Vec<String>,
     /// Session dates (with a calendar).
@@ -203,9 +224,18 @@ pub struct Optimisation {
     /// `goals.finish_by` once moved past the blackouts (not predicted).
     #[serde(default)]
     pub dropped_for_dates: usize,
-    /// The best feasible protocol (highest mean improvement; ties: fewer sessions, less
-    /// downtime).
+    /// The best protocol that meets the limits, checked on its bands (highest mean of the
+    /// metric; ties: fewer sessions, less downtime).
     pub best: Option<Candidate>,
+    /// When no protocol meets the limits: the gentlest one (lowest modelled mean PIH risk, then
+    /// least downtime, then fewest sessions; the session limit and the calendar hold), with
+    /// its bands and the limits it breaks. The plan does not recommend it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gentlest: Option<Candidate>,
+    /// Protocols whose bands were computed (the best is searched in order until one meets
+    /// the limits).
+    #[serde(default)]
+    pub banded: usize,
     /// Trade-off curve: protocols (ignoring the downtime and PIH limits, which each point's
     /// `violations` still lists; the session limit and the calendar hold) for which no other gives more improvement with less downtime,
     /// sorted by downtime.
@@ -327,8 +357,29 @@ fn evaluate(
             }
         }
     }
-    let worst = p
-        .downtime_days
+    let worst = worst_downtime(&p);
+    if !p.improvement_pct.mean.is_finite() || !worst.mean.is_finite() {
+        return Evaluated::Failed;
+    }
+    let mut violations = limit_violations(worst, p.pih_risk, proto.sessions, cons);
+    violations.extend(blackout_hits);
+    Evaluated::Candidate(Box::new(Candidate {
+        protocol: proto,
+        improvement_pct: p.improvement_pct,
+        downtime_days: worst,
+        pih_risk: p.pih_risk,
+        banded: false,
+        feasible: violations.is_empty(),
+        meets_limits: violations.is_empty(),
+        violations,
+        dates,
+        schedule_notes: notes,
+    }))
+}
+
+/// The session with the longest mean downtime (its band), or zero.
+pub fn worst_downtime(p: &Prediction) -> Estimate {
+    p.downtime_days
         .iter()
         .copied()
         .max_by(|a, b| a.mean.total_cmp(&b.mean))
@@ -336,41 +387,83 @@ fn evaluate(
             mean: 0.0,
             lo: 0.0,
             hi: 0.0,
-        });
-    if !p.improvement_pct.mean.is_finite() || !worst.mean.is_finite() {
-        return Evaluated::Failed;
-    }
+        })
+}
+
+/// The limits a predicted protocol breaks, each on the quantity the plan names: the PIH risk
+/// on its **upper band** (`hi`), the downtime on the **mean** of the session with the longest
+/// downtime, and the number of sessions. Empty: it meets them.
+pub fn limit_violations(
+    worst_downtime: Estimate,
+    pih_risk: Option<Estimate>,
+    sessions: u32,
+    cons: &Constraints,
+) -> Vec<String> {
     let mut violations = Vec::new();
     if let Some(m) = cons.max_downtime_days
-        && worst.mean > m + 1e-9
+        && worst_downtime.mean > m + 1e-9
     {
-        violations.push(format!("downtime {:.1} d > {m} d", worst.mean));
+        violations.push(format!(
+            "downtime {:.1} d (mean) > {m} d",
+            worst_downtime.mean
+        ));
     }
-    if let (Some(m), Some(r)) = (cons.max_pih_risk, p.pih_risk)
+    if let (Some(m), Some(r)) = (cons.max_pih_risk, pih_risk)
         && r.hi > m + 1e-12
     {
         violations.push(format!(
-            "PIH risk up to {:.0} % > {:.0} %",
+            "PIH risk up to {:.0} % (upper band) > {:.0} %",
             r.hi * 100.0,
             m * 100.0
         ));
     }
     if let Some(m) = cons.max_sessions
-        && proto.sessions > m
+        && sessions > m
     {
-        violations.push(format!("{} sessions > {m}", proto.sessions));
+        violations.push(format!("{sessions} sessions > {m}"));
     }
-    violations.extend(blackout_hits);
-    Evaluated::Candidate(Box::new(Candidate {
-        protocol: proto,
-        improvement_pct: p.improvement_pct,
-        downtime_days: worst,
-        pih_risk: p.pih_risk,
-        feasible: violations.is_empty(),
-        violations,
-        dates,
-        schedule_notes: notes,
-    }))
+    violations
+}
+
+/// A candidate again with the predictor's bands; its limits re-checked on them.
+fn with_bands(
+    pred: &dyn Predictor,
+    base: &PredictInput<'_>,
+    c: &Candidate,
+    cons: &Constraints,
+) -> Candidate {
+    let mut out = c.clone();
+    let Ok(p) = pred.predict(&PredictInput {
+        person: base.person,
+        column: base.column,
+        concern: base.concern,
+        device: base.device,
+        protocol: &c.protocol,
+        bands: true,
+    }) else {
+        out.violations
+            .push("the predictor could not compute its bands".into());
+        out.feasible = false;
+        out.meets_limits = false;
+        return out;
+    };
+    let worst = worst_downtime(&p);
+    let blackout: Vec<String> = c
+        .violations
+        .iter()
+        .filter(|v| v.starts_with("blackout"))
+        .cloned()
+        .collect();
+    let mut violations = limit_violations(worst, p.pih_risk, c.protocol.sessions, cons);
+    violations.extend(blackout);
+    out.improvement_pct = p.improvement_pct;
+    out.downtime_days = worst;
+    out.pih_risk = p.pih_risk;
+    out.banded = true;
+    out.feasible = violations.is_empty();
+    out.meets_limits = out.feasible;
+    out.violations = violations;
+    out
 }
 
 /// Searches the space exhaustively (in parallel; the result does not depend on the thread
@@ -419,11 +512,21 @@ pub fn optimise(
             .then(b.protocol.passes.cmp(&a.protocol.passes))
             .then(a.protocol.interval_days.cmp(&b.protocol.interval_days))
     };
-    let best = cands
-        .iter()
-        .filter(|c| c.feasible)
-        .max_by(|a, b| better(a, b))
-        .cloned();
+    // The best: nominal values screen (the upper band is at least the nominal value, so a
+    // protocol whose nominal value breaks a limit breaks it on the band too); then, in order of
+    // preference, the bands of each until one meets the limits on them.
+    let mut screened: Vec<&Candidate> = cands.iter().filter(|c| c.feasible).collect();
+    screened.sort_by(|a, b| better(b, a));
+    let mut banded = 0;
+    let mut best = None;
+    for c in screened {
+        let b = with_bands(pred, base, c, cons);
+        banded += 1;
+        if b.meets_limits {
+            best = Some(b);
+            break;
+        }
+    }
     // Trade-off: ignore the downtime and PIH limits (shown per point), keep the session limit.
     let mut pool: Vec<&Candidate> = cands
         .iter()
@@ -439,6 +542,22 @@ pub fn optimise(
             .total_cmp(&b.downtime_days.mean)
             .then(better(b, a))
     });
+    let gentlest = if best.is_none() {
+        pool.iter()
+            .min_by(|a, b| {
+                let r = |c: &Candidate| c.pih_risk.map_or(0.0, |r| r.mean);
+                r(a).total_cmp(&r(b))
+                    .then(a.downtime_days.mean.total_cmp(&b.downtime_days.mean))
+                    .then(a.protocol.sessions.cmp(&b.protocol.sessions))
+                    .then(a.protocol.setting_mm.total_cmp(&b.protocol.setting_mm))
+            })
+            .map(|c| {
+                banded += 1;
+                with_bands(pred, base, c, cons)
+            })
+    } else {
+        None
+    };
     let mut tradeoff: Vec<Candidate> = Vec::new();
     for c in pool {
         if tradeoff
@@ -448,6 +567,14 @@ pub fn optimise(
             tradeoff.push(c.clone());
         }
     }
+    // Every reported point carries its bands and its limits checked on them.
+    let tradeoff: Vec<Candidate> = tradeoff
+        .iter()
+        .map(|c| {
+            banded += 1;
+            with_bands(pred, base, c, cons)
+        })
+        .collect();
     Optimisation {
         space: space.clone(),
         constraints: cons.clone(),
@@ -456,6 +583,8 @@ pub fn optimise(
         moved_for_blackouts: moved,
         dropped_for_dates: dropped,
         best,
+        gentlest,
+        banded,
         tradeoff,
     }
 }

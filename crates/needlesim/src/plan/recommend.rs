@@ -33,7 +33,14 @@ pub struct DepthCheck {
     pub dermis_bottom_mm: f64,
     /// Layer the mean depth ends in.
     pub reaches: LayerKind,
-    /// Whether the deep end stays within the dermis.
+    /// Dermis left below the deep end, mm (negative: the deep end is past the dermis).
+    #[serde(default)]
+    pub dermis_below_mm: f64,
+    /// The margin of dermis the planner keeps below the deep end (`planner.min_dermis_below_mm`),
+    /// mm.
+    #[serde(default)]
+    pub margin_mm: f64,
+    /// Whether the deep end stays within the dermis with at least `margin_mm` of dermis below it.
     pub within_dermis: bool,
 }
 
@@ -71,6 +78,15 @@ pub struct ConcernPlan {
     pub range_mm: DepthRange,
     /// The suggested setting, mm.
     pub setting_mm: f64,
+    /// The deepest setting allowed here whatever the concern: the device's range, the site's
+    /// row of the depth chart, and the margin of dermis below the deepest channel, mm (the
+    /// optimiser searches at or below it).
+    #[serde(default)]
+    pub max_mm: f64,
+    /// Whether any setting of the device keeps the margin of dermis here (false: the zone is
+    /// not needled).
+    #[serde(default = "yes")]
+    pub depth_ok: bool,
     /// Every change from the cited range, and why.
     pub adjustments: Vec<String>,
     pub check: DepthCheck,
@@ -92,11 +108,15 @@ pub enum ZoneStatus {
     TreatWithPrecautions { rules: Vec<String> },
     /// Held back until a date (rule ids).
     DeferredUntil { date: Date, rules: Vec<String> },
-    /// Held back until conditions are met.
+    /// Held back until conditions are met (dated deferrals of the person are listed too, as
+    /// "from DATE").
     DeferredUntilCondition {
         conditions: Vec<String>,
         rules: Vec<String>,
     },
+    /// Not recommended: no setting keeps the margin of dermis, or (with the predictor) no
+    /// protocol meets the limits the plan states. `reasons` says which.
+    NotWithinLimits { reasons: Vec<String> },
     /// Do not treat (rule ids); reconsider when the conditions are met.
     Excluded {
         reconsider: Vec<String>,
@@ -112,6 +132,10 @@ pub struct ZonePlan {
     pub area_cm2: f64,
     pub area_assumed: bool,
     pub status: ZoneStatus,
+    /// Every finding that applies to this zone (rule ids), person-wide ones included, whatever
+    /// the zone's status.
+    #[serde(default)]
+    pub findings: Vec<String>,
     pub skin: SkinSummary,
     pub concerns: Vec<ConcernPlan>,
     /// "pen" or "roller".
@@ -168,13 +192,19 @@ pub fn default_passes(choice: DeviceChoice) -> u32 {
     }
 }
 
-/// Checks a setting against a column.
+fn yes() -> bool {
+    true
+}
+
+/// Checks a setting against a column, keeping `margin_mm` of dermis below the deep end (the
+/// patient's `params.planner.min_dermis_below_mm`).
 pub fn check_depth(
     choice: DeviceChoice,
     setting_mm: f64,
     column: &SkinColumn,
     p: &InjuryParams,
     dp: &DeviceParams,
+    margin_mm: f64,
 ) -> DepthCheck {
     let dev = device_at(choice, setting_mm, dp);
     let l = setting_mm * MM;
@@ -188,12 +218,15 @@ pub fn check_depth(
         dej_mm: column.dej_m() / MM,
         dermis_bottom_mm: bottom / MM,
         reaches: column.layer_at(mean),
-        within_dermis: deep <= bottom,
+        dermis_below_mm: (bottom - deep) / MM,
+        margin_mm,
+        within_dermis: deep + margin_mm * MM <= bottom + 1e-12,
     }
 }
 
 /// The deepest setting on the grid of `step_mm` (the patient's `params.planner.setting_step_mm`,
-/// by default [`STEP_MM`]) whose deep end stays in the dermis.
+/// by default [`STEP_MM`]) at or above `min_mm` whose deep end keeps `margin_mm` of dermis below
+/// it; `None` when not even `min_mm` does.
 pub fn deepest_safe_setting(
     choice: DeviceChoice,
     column: &SkinColumn,
@@ -201,12 +234,41 @@ pub fn deepest_safe_setting(
     dp: &DeviceParams,
     up_to_mm: f64,
     step_mm: f64,
-) -> f64 {
-    let mut s = (up_to_mm / step_mm).floor() * step_mm;
-    while s > step_mm && !check_depth(choice, s, column, p, dp).within_dermis {
+    min_mm: f64,
+    margin_mm: f64,
+) -> Option<f64> {
+    let mut s = (up_to_mm / step_mm + 1e-9).floor() * step_mm;
+    while s >= min_mm - 1e-9 {
+        if check_depth(choice, s, column, p, dp, margin_mm).within_dermis {
+            return Some((s / step_mm).round() * step_mm);
+        }
         s -= step_mm;
     }
-    (s / step_mm).round() * step_mm
+    None
+}
+
+/// The device's range of settings, mm.
+pub fn device_range(choice: DeviceChoice) -> (f64, f64) {
+    match choice {
+        DeviceChoice::Pen => (0.25, 2.5),
+        DeviceChoice::Roller => (0.2, 2.5),
+    }
+}
+
+/// The deepest setting the site's row of the depth chart allows for this column ("thin" or
+/// "thick"), whatever the concern; `None` for sites without a cited row (body sites, where the
+/// anatomy check alone caps the depth).
+pub fn site_cap_mm(site: Site, chart_column: &str) -> Option<(f64, DepthRow)> {
+    let row = tables::zone_row(site);
+    if row.grade == Grade::Planner {
+        return None;
+    }
+    let r = if chart_column == "thin" {
+        row.thin_mm
+    } else {
+        row.thick_mm
+    };
+    Some((r[1], row))
 }
 
 fn round_step(x: f64, step_mm: f64) -> f64 {
@@ -338,28 +400,55 @@ pub fn concern_plan(
         ));
     }
     // Device range.
-    let (dmin, dmax) = match choice {
-        DeviceChoice::Pen => (0.25, 2.5),
-        DeviceChoice::Roller => (0.2, 2.5),
-    };
+    let (dmin, dmax) = device_range(choice);
     if r[0] < dmin || r[1] > dmax {
         r = [r[0].clamp(dmin, dmax), r[1].clamp(dmin, dmax)];
         adj.push(format!("limited to the device's range {dmin}-{dmax} mm"));
     }
-    // Skin check.
+    // The site's row of the chart caps the depth whatever the concern.
+    let mut max_mm = dmax;
+    if let Some((cap, zrow)) = site_cap_mm(site, &skin.chart_column) {
+        let cap = cap.max(dmin);
+        max_mm = max_mm.min(cap);
+        if r[1] > cap + 1e-9 {
+            adj.push(format!(
+                "capped at {cap:.2} mm by the site's row of the depth chart ({}, {} skin, grade {}): the concern's row ({:.2}-{:.2} mm) does not override the site's",
+                zrow.row, skin.chart_column, zrow.grade.label(), r[0], r[1]
+            ));
+            r[1] = cap;
+            r[0] = r[0].min(cap);
+        }
+    }
+    // Anatomy: the deepest channel keeps a margin of dermis below it.
     let dp = &p.params.device;
     let step_mm = p.params.planner.setting_step_mm;
-    if !check_depth(choice, r[1], column, params, dp).within_dermis {
-        let safe = deepest_safe_setting(choice, column, params, dp, r[1], step_mm);
-        let chk = check_depth(choice, r[1], column, params, dp);
-        adj.push(format!(
-            "lowered from {:.2} to {:.2} mm: at {:.2} mm the deepest channels (mean + 2 SD, {:.2} mm) would pass the bottom of the dermis ({:.2} mm) of this person's modelled {} skin",
-            r[1], safe, r[1], chk.deep_end_mm, chk.dermis_bottom_mm, site.name()
-        ));
-        r[1] = safe;
-        if r[0] > r[1] {
-            r[0] = r[1];
-            adj.push("the whole cited range reaches beyond the dermis here; the planner keeps to the deepest setting that does not".into());
+    let margin = p.params.planner.min_dermis_below_mm;
+    let safe_max = deepest_safe_setting(choice, column, params, dp, max_mm, step_mm, dmin, margin);
+    let depth_ok = safe_max.is_some();
+    match safe_max {
+        Some(safe) => {
+            max_mm = max_mm.min(safe);
+            if r[1] > safe + 1e-9 {
+                let chk = check_depth(choice, r[1], column, params, dp, margin);
+                adj.push(format!(
+                    "lowered from {:.2} to {:.2} mm: at {:.2} mm the deepest channels (mean + 2 SD, {:.2} mm) would leave {:.2} mm of dermis (bottom at {:.2} mm) of this person's modelled {} skin, less than the {:.2} mm margin the planner keeps (planner.min_dermis_below_mm)",
+                    r[1], safe, r[1], chk.deep_end_mm, chk.dermis_below_mm, chk.dermis_bottom_mm, site.name(), margin
+                ));
+                r[1] = safe;
+                if r[0] > r[1] {
+                    r[0] = r[1];
+                    adj.push("the whole cited range reaches too deep here; the planner keeps to the deepest setting that keeps the margin".into());
+                }
+            }
+        }
+        None => {
+            let chk = check_depth(choice, dmin, column, params, dp, margin);
+            adj.push(format!(
+                "NOT NEEDLED: even the device's shallowest setting ({dmin:.2} mm) would leave only {:.2} mm of dermis below the deepest channels ({:.2} mm; dermis ends at {:.2} mm), less than the {margin:.2} mm margin (planner.min_dermis_below_mm)",
+                chk.dermis_below_mm, chk.deep_end_mm, chk.dermis_bottom_mm
+            ));
+            r = [dmin, dmin];
+            max_mm = dmin;
         }
     }
     // Gentler settings.
@@ -402,8 +491,8 @@ pub fn concern_plan(
             }
         }
     }
-    let setting = choose_setting(r, step_mm);
-    let check = check_depth(choice, setting, column, params, dp);
+    let setting = choose_setting(r, step_mm).min(max_mm);
+    let check = check_depth(choice, setting, column, params, dp, margin);
     if check.reaches < LayerKind::PapillaryDermis {
         adj.push(format!(
             "at {setting:.2} mm the mean channel ({:.2} mm) ends in the epidermis (junction at {:.2} mm): mainly resurfacing and product delivery",
@@ -435,6 +524,8 @@ pub fn concern_plan(
         cited_mm: cited,
         range_mm: r,
         setting_mm: setting,
+        max_mm,
+        depth_ok,
         adjustments: adj,
         check,
         sessions,
@@ -453,30 +544,29 @@ pub fn zone_status(zone: &str, findings: &[Finding]) -> ZoneStatus {
         .iter()
         .filter(|f| f.category == Category::DoNotTreat)
         .collect();
-    if !dnt.is_empty() {
-        return ZoneStatus::Excluded {
-            reconsider: dnt
-                .iter()
-                .filter_map(|f| match &f.defer {
-                    Some(Deferral::Condition { condition }) => Some(condition.clone()),
-                    Some(Deferral::Date { date }) => Some(format!("from {date}")),
-                    None => None,
-                })
-                .collect(),
-            rules: dnt.iter().map(|f| f.rule.clone()).collect(),
-        };
-    }
+    // Everything that holds this zone back, person-wide findings included: a zone excluded
+    // or deferred for one reason still lists the others (issue 21).
     let held: Vec<&&Finding> = rel.iter().filter(|f| f.holds_back()).collect();
-    let conds: Vec<String> = held
+    let until = |f: &&&Finding| match &f.defer {
+        Some(Deferral::Condition { condition }) => Some(condition.clone()),
+        Some(Deferral::Date { date }) => Some(format!("from {date}")),
+        None => None,
+    };
+    if !dnt.is_empty() {
+        let mut reconsider: Vec<String> = dnt.iter().filter_map(until).collect();
+        let mut rules: Vec<String> = dnt.iter().map(|f| f.rule.clone()).collect();
+        for f in held.iter().filter(|f| f.category != Category::DoNotTreat) {
+            reconsider.extend(until(f));
+            rules.push(f.rule.clone());
+        }
+        return ZoneStatus::Excluded { reconsider, rules };
+    }
+    let has_cond = held
         .iter()
-        .filter_map(|f| match &f.defer {
-            Some(Deferral::Condition { condition }) => Some(condition.clone()),
-            _ => None,
-        })
-        .collect();
-    if !conds.is_empty() {
+        .any(|f| matches!(f.defer, Some(Deferral::Condition { .. })));
+    if has_cond {
         return ZoneStatus::DeferredUntilCondition {
-            conditions: conds,
+            conditions: held.iter().filter_map(until).collect(),
             rules: held.iter().map(|f| f.rule.clone()).collect(),
         };
     }
@@ -582,7 +672,9 @@ pub fn ready_date(p: &Patient, status: &ZoneStatus) -> Option<Date> {
     match status {
         ZoneStatus::Treat | ZoneStatus::TreatWithPrecautions { .. } => Some(start),
         ZoneStatus::DeferredUntil { date, .. } => Some(start.max(*date)),
-        _ => None,
+        ZoneStatus::Excluded { .. }
+        | ZoneStatus::DeferredUntilCondition { .. }
+        | ZoneStatus::NotWithinLimits { .. } => None,
     }
 }
 
@@ -636,7 +728,36 @@ pub fn zone_plan(
     let interval = concerns.iter().map(|c| c.interval_days).max().unwrap_or(28);
     let downtime = tables::chart_downtime_days(setting).0;
     let passes = default_passes(p.goals.device);
-    let status = zone_status(&z.name, findings);
+    let mut status = zone_status(&z.name, findings);
+    let too_thin: Vec<String> = concerns
+        .iter()
+        .filter(|c| !c.depth_ok)
+        .map(|c| format!(
+            "{}: no setting of the device leaves {:.2} mm of dermis below the deepest channels here (planner.min_dermis_below_mm)",
+            c.concern.kind.label(),
+            p.params.planner.min_dermis_below_mm
+        ))
+        .collect();
+    if !too_thin.is_empty()
+        && matches!(
+            status,
+            ZoneStatus::Treat
+                | ZoneStatus::TreatWithPrecautions { .. }
+                | ZoneStatus::DeferredUntil { .. }
+        )
+    {
+        status = ZoneStatus::NotWithinLimits { reasons: too_thin };
+    }
+    let applies: Vec<String> = findings
+        .iter()
+        .filter(|f| f.zone.as_deref().is_none_or(|n| n == z.name))
+        .map(|f| f.rule.clone())
+        .fold(Vec::new(), |mut v, r| {
+            if !v.contains(&r) {
+                v.push(r);
+            }
+            v
+        });
     let (dates, notes) = match ready_date(p, &status) {
         Some(ready) => schedule(p, ready, sessions, interval, downtime[1]),
         None => (Vec::new(), Vec::new()),
@@ -647,6 +768,7 @@ pub fn zone_plan(
         area_cm2: z.area_cm2,
         area_assumed: z.area_assumed,
         status,
+        findings: applies,
         skin,
         concerns,
         device: p.goals.device.name().into(),

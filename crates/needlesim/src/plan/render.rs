@@ -33,6 +33,9 @@ fn status_label(s: &ZoneStatus) -> String {
                 rules.join(", ")
             )
         }
+        ZoneStatus::NotWithinLimits { reasons } => {
+            format!("NOT RECOMMENDED: {}", reasons.join("; "))
+        }
     }
 }
 
@@ -41,7 +44,7 @@ fn status_color(s: &ZoneStatus) -> &'static str {
         ZoneStatus::Treat => "#3a9d5d",
         ZoneStatus::TreatWithPrecautions { .. } => "#e0a030",
         ZoneStatus::DeferredUntil { .. } | ZoneStatus::DeferredUntilCondition { .. } => "#8d8d8d",
-        ZoneStatus::Excluded { .. } => "#c9302c",
+        ZoneStatus::Excluded { .. } | ZoneStatus::NotWithinLimits { .. } => "#c9302c",
     }
 }
 
@@ -134,6 +137,9 @@ pub fn text(plan: &Plan) -> String {
             if z.area_assumed { " assumed" } else { "" },
             status_label(&z.status)
         );
+        if !z.findings.is_empty() {
+            let _ = writeln!(s, "    findings that apply here: {}", z.findings.join(", "));
+        }
         let _ = writeln!(
             s,
             "    modelled skin {:.2} mm (epidermis {:.2} + dermis {:.2}); chart column: {} skin",
@@ -168,14 +174,15 @@ pub fn text(plan: &Plan) -> String {
             );
             let _ = writeln!(
                 s,
-                "      depth check: mean channel {:.2} mm, deepest {:.2} mm, dermis ends at {:.2} mm -> {}",
+                "      depth check: mean channel {:.2} mm, deepest {:.2} mm, dermis ends at {:.2} mm -> {:.2} mm of dermis below the deepest channel ({})",
                 c.check.mean_depth_mm,
                 c.check.deep_end_mm,
                 c.check.dermis_bottom_mm,
+                c.check.dermis_below_mm,
                 if c.check.within_dermis {
-                    "within the dermis"
+                    format!("margin {:.2} mm kept", c.check.margin_mm)
                 } else {
-                    "BEYOND THE DERMIS"
+                    format!("LESS THAN THE {:.2} MM MARGIN", c.check.margin_mm)
                 }
             );
             for a in &c.adjustments {
@@ -312,42 +319,15 @@ pub fn text(plan: &Plan) -> String {
         } => {
             let _ = writeln!(s, "  predictor: {predictor}");
             for zp in zones {
-                let i = &zp.prediction.improvement_pct;
-                let _ = writeln!(
-                    s,
-                    "  {} / {}: recommended protocol -> improvement {:.0} % ({:.0}-{:.0})",
-                    zp.zone,
-                    zp.concern.label(),
-                    i.mean,
-                    i.lo,
-                    i.hi
-                );
-                match &zp.optimisation.best {
-                    Some(b) => {
-                        let bi = zp
-                            .best_prediction
-                            .as_ref()
-                            .map_or(b.improvement_pct, |p| p.improvement_pct);
-                        let _ = writeln!(
-                            s,
-                            "    best within constraints: {:.2} mm, {} passes, {} sessions every {} d -> {:.0} % ({:.0}-{:.0}), downtime {:.1} d",
-                            b.protocol.setting_mm,
-                            b.protocol.passes,
-                            b.protocol.sessions,
-                            b.protocol.interval_days,
-                            bi.mean,
-                            bi.lo,
-                            bi.hi,
-                            b.downtime_days.mean
-                        );
-                    }
-                    None => s.push_str("    no protocol meets the constraints\n"),
+                for (k, l) in prediction_lines(plan, zp).iter().enumerate() {
+                    s.push_str(&wrap(l, 88, if k == 0 { "  " } else { "    " }));
                 }
                 let _ = writeln!(
                     s,
-                    "    trade-off curve: {} points of {} protocols evaluated",
+                    "    trade-off curve: {} points of {} protocols evaluated ({} with bands)",
                     zp.optimisation.tradeoff.len(),
-                    zp.optimisation.evaluated
+                    zp.optimisation.evaluated,
+                    zp.optimisation.banded
                 );
                 for l in limit_notes(plan, zp) {
                     s.push_str(&wrap(&l, 86, "    "));
@@ -361,6 +341,153 @@ pub fn text(plan: &Plan) -> String {
     s
 }
 
+fn band_pct(e: &super::predict::Estimate, scale: f64, digits: usize) -> String {
+    format!(
+        "{:.d$} (band {:.d$}-{:.d$})",
+        e.mean * scale,
+        e.lo * scale,
+        e.hi * scale,
+        d = digits
+    )
+}
+
+/// The metric, its unit and its calibration, for a prediction.
+pub fn metric_text(p: &super::predict::Prediction) -> String {
+    metric_text_with(p, true)
+}
+
+/// As [`metric_text`]; `full`: with what the metric was calibrated on (or why not).
+pub fn metric_text_with(p: &super::predict::Prediction, full: bool) -> String {
+    let cal = match (p.calibrated, full) {
+        (true, true) => format!("calibrated: {}", p.calibration),
+        (true, false) => "calibrated".into(),
+        (false, true) if p.calibration.starts_with("UNCALIBRATED") => p.calibration.clone(),
+        (false, true) => format!("UNCALIBRATED: {}", p.calibration),
+        (false, false) => "UNCALIBRATED".into(),
+    };
+    format!(
+        "{} {} % [unit: {}; {cal}]",
+        p.metric,
+        band_pct(&p.improvement_pct, 1.0, 0),
+        p.unit
+    )
+}
+
+/// The PIH risk and downtime of a prediction with their bands, each next to its limit.
+pub fn limits_text(p: &super::predict::Prediction, cons: &super::predict::Constraints) -> String {
+    let mut parts = Vec::new();
+    match p.pih_risk {
+        Some(r) => parts.push(format!(
+            "PIH risk {} %{}",
+            band_pct(&r, 100.0, 0),
+            cons.max_pih_risk
+                .map_or(" (no PIH limit for this patient)".to_string(), |m| format!(
+                    " - limit: upper band at most {:.0} % -> {}",
+                    m * 100.0,
+                    if r.hi <= m + 1e-12 { "met" } else { "BROKEN" }
+                ))
+        )),
+        None => parts.push("PIH risk not modelled".into()),
+    }
+    let w = super::predict::worst_downtime(p);
+    parts.push(format!(
+        "downtime after the longest session {} d{}",
+        band_pct(&w, 1.0, 1),
+        cons.max_downtime_days
+            .map_or(" (no downtime limit)".to_string(), |m| format!(
+                " - limit: mean at most {m} d -> {}",
+                if w.mean <= m + 1e-9 { "met" } else { "BROKEN" }
+            ))
+    ));
+    parts.join("; ")
+}
+
+fn proto_text(pr: &super::predict::ZoneProtocol) -> String {
+    format!(
+        "{:.2} mm, {} passes, {} sessions every {} d",
+        pr.setting_mm, pr.passes, pr.sessions, pr.interval_days
+    )
+}
+
+/// What the plan does with a zone and concern, with the planned protocol's metric, PIH risk
+/// and downtime (bands, limits, `meets_limits`), the chart protocol it replaced, and the best
+/// or gentlest protocol of the search.
+pub fn prediction_lines(_plan: &Plan, zp: &super::ZonePrediction) -> Vec<String> {
+    use super::Decision;
+    let cons = &zp.optimisation.constraints;
+    let mut v = Vec::new();
+    let head = match zp.decision {
+        Decision::ChartProtocol => "recommended: the chart protocol (it meets the stated limits)",
+        Decision::Optimised => {
+            "recommended: the optimiser's protocol (the chart protocol breaks a stated limit)"
+        }
+        Decision::NoneMeetsLimits => {
+            "NO PROTOCOL MEETS THE STATED LIMITS: the plan recommends none for this zone"
+        }
+    };
+    v.push(format!("{} / {}: {head}", zp.zone, zp.concern.label()));
+    let label = if zp.decision == Decision::NoneMeetsLimits {
+        "chart protocol (not recommended)"
+    } else {
+        "recommended protocol"
+    };
+    v.push(format!(
+        "{label}: {} -> {}",
+        proto_text(&zp.recommended),
+        metric_text(&zp.prediction)
+    ));
+    v.push(format!(
+        "{}; meets limits: {}{}",
+        limits_text(&zp.prediction, cons),
+        if zp.meets_limits { "yes" } else { "NO" },
+        if zp.violations.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", zp.violations.join("; "))
+        }
+    ));
+    if let Some(c) = &zp.chart {
+        v.push(format!(
+            "replaced chart protocol: {} -> {}; {}; meets limits: no ({})",
+            proto_text(&c.protocol),
+            metric_text_with(&c.prediction, false),
+            limits_text(&c.prediction, cons),
+            c.violations.join("; ")
+        ));
+    }
+    match (&zp.optimisation.best, &zp.optimisation.gentlest) {
+        (Some(b), _)
+            if b.protocol.setting_mm == zp.recommended.setting_mm
+                && b.protocol.passes == zp.recommended.passes
+                && b.protocol.sessions == zp.recommended.sessions
+                && b.protocol.interval_days == zp.recommended.interval_days =>
+        {
+            v.push("best within the limits (bands checked): the recommended protocol".into())
+        }
+        (Some(b), _) => {
+            let p = zp.best_prediction.as_ref();
+            v.push(format!(
+                "best within the limits (bands checked): {} -> {}{}",
+                proto_text(&b.protocol),
+                p.map_or_else(
+                    || format!("{} %", band_pct(&b.improvement_pct, 1.0, 0)),
+                    |p| metric_text_with(p, false)
+                ),
+                p.map_or_else(String::new, |p| format!("; {}", limits_text(p, cons)))
+            ));
+        }
+        (None, Some(g)) => v.push(format!(
+            "no searched protocol meets the limits; the gentlest ({}) gives PIH risk {} %, downtime {} d: {} (not recommended)",
+            proto_text(&g.protocol),
+            g.pih_risk.map_or("not modelled".into(), |r| band_pct(&r, 100.0, 0)),
+            band_pct(&g.downtime_days, 1.0, 1),
+            g.violations.join("; ")
+        )),
+        (None, None) => v.push("no searched protocol meets the limits".into()),
+    }
+    v
+}
+
 /// The optimiser's limits that need saying: where the PIH limit comes from, and what the
 /// patient's dates did to the candidates and to the best protocol.
 fn limit_notes(plan: &Plan, zp: &super::ZonePrediction) -> Vec<String> {
@@ -369,12 +496,12 @@ fn limit_notes(plan: &Plan, zp: &super::ZonePrediction) -> Vec<String> {
     if let Some(m) = o.constraints.max_pih_risk {
         v.push(if plan.goals.max_pih_risk_pct.is_some() {
             format!(
-                "PIH limit: upper band of the modelled risk at most {:.0} % (patient file, goals.max_pih_risk_pct).",
+                "PIH limit: upper band (95th percentile) of the modelled risk at most {:.0} % (patient file, goals.max_pih_risk_pct). Downtime limit, where set: the mean modelled downtime of the longest session (its band is shown, not limited).",
                 m * 100.0
             )
         } else {
             format!(
-                "PIH limit: upper band of the modelled risk at most {:.0} % for phototype IV-VI or earlier PIH - a planner assumption (no source gives an acceptable risk; it sits just above the 5 of 30 patients, 17 %, with PIH after 5 roller sessions in phototypes IV-V, Dogra 2014). Set goals.max_pih_risk_pct to change it.",
+                "PIH limit: upper band (95th percentile) of the modelled risk at most {:.0} % for phototype IV-VI or earlier PIH - a planner assumption (no source gives an acceptable risk; it sits just above the 5 of 30 patients, 17 %, with PIH after 5 roller sessions in phototypes IV-V, Dogra 2014). Set goals.max_pih_risk_pct to change it.",
                 m * 100.0
             )
         });
@@ -471,6 +598,7 @@ pub fn zone_map_svg(plan: &Plan) -> String {
             }
             ZoneStatus::DeferredUntilCondition { .. } => format!("{} deferred", z.name),
             ZoneStatus::Excluded { .. } => format!("{} not treated", z.name),
+            ZoneStatus::NotWithinLimits { .. } => format!("{} not recommended", z.name),
         };
         let ly = cy + 4.0 + 13.0 * n as f64;
         let lx = if pair { mirror } else { cx };
@@ -762,7 +890,7 @@ pub fn trajectory_svg(plan: &Plan) -> String {
     ax.frame(
         &mut s,
         "days from the first session",
-        "score improvement, %",
+        "predicted metric, % (each line's metric and unit in the table below)",
     );
     let _ = writeln!(
         s,
@@ -805,7 +933,17 @@ pub fn trajectory_svg(plan: &Plan) -> String {
             r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
             ax.l + 10.0,
             30 + 14 * i,
-            esc(&format!("{} / {}", z.zone, z.concern.label()))
+            esc(&format!(
+                "{} / {}: {}{}",
+                z.zone,
+                z.concern.label(),
+                z.prediction.metric,
+                if z.prediction.calibrated {
+                    ""
+                } else {
+                    " (uncalibrated)"
+                }
+            ))
         );
         for d in z.recommended.session_days() {
             let _ = writeln!(
@@ -1255,33 +1393,37 @@ pub fn body(plan: &Plan) -> String {
     {
         let _ = writeln!(
             h,
-            "<p class=\"small\">Predictor: {}. Result metric per row; bands are the 5-95 % range over sampled model parameters; read 90 days after the last session.</p><table><tr><th>zone / concern</th><th>metric</th><th>recommended protocol</th><th>best within constraints</th></tr>",
+            "<p class=\"small\">Predictor: {}. Each row names its metric and unit, and whether it is calibrated; bands are the 5-95 % range over sampled model parameters; read 90 days after the last session. Limits: PIH risk on its upper band, downtime on the mean of the longest session.</p><table><tr><th>zone / concern</th><th>decision</th><th>protocol and prediction</th><th>PIH risk, downtime and limits</th></tr>",
             esc(predictor)
         );
         for zp in zones {
-            let r = &zp.prediction.improvement_pct;
-            let best = zp.optimisation.best.as_ref().map_or("none meets the constraints".to_string(), |b| {
-                let bp = zp.best_prediction.as_ref();
-                let bi = bp.map_or(b.improvement_pct, |p| p.improvement_pct);
-                let pih = bp.and_then(|p| p.pih_risk).or(b.pih_risk).map_or(String::new(), |r| format!(", PIH risk {:.0} % ({:.0}-{:.0})", r.mean * 100.0, r.lo * 100.0, r.hi * 100.0));
-                format!(
-                    "{:.2} mm, {} passes, {} &times; every {} d: {:.0} % ({:.0}-{:.0}), downtime {:.1} d{pih}",
-                    b.protocol.setting_mm, b.protocol.passes, b.protocol.sessions, b.protocol.interval_days, bi.mean, bi.lo, bi.hi, b.downtime_days.mean
-                )
-            });
+            let lines = prediction_lines(plan, zp);
+            let decision = match zp.decision {
+                super::Decision::ChartProtocol => {
+                    "<b>recommended</b>: chart protocol, meets the limits".to_string()
+                }
+                super::Decision::Optimised => {
+                    "<b>recommended</b>: optimiser's protocol (the chart protocol breaks a limit)"
+                        .to_string()
+                }
+                super::Decision::NoneMeetsLimits => {
+                    "<b class=\"bad\">NOT RECOMMENDED</b>: no protocol meets the stated limits"
+                        .to_string()
+                }
+            };
             let _ = writeln!(
                 h,
-                "<tr><td>{} / {}</td><td>{}</td><td>{:.2} mm, {} passes, {} &times; every {} d: {:.0} % ({:.0}-{:.0})</td><td>{best}</td></tr>",
+                "<tr><td>{} / {}</td><td>{decision}<br>meets_limits: <b>{}</b></td><td>{}</td><td>{}</td></tr>",
                 esc(&zp.zone),
                 zp.concern.label(),
-                esc(&zp.prediction.metric),
-                zp.recommended.setting_mm,
-                zp.recommended.passes,
-                zp.recommended.sessions,
-                zp.recommended.interval_days,
-                r.mean,
-                r.lo,
-                r.hi
+                if zp.meets_limits { "true" } else { "false" },
+                lines[1..]
+                    .iter()
+                    .filter(|l| !l.starts_with("PIH"))
+                    .map(|l| esc(l))
+                    .collect::<Vec<_>>()
+                    .join("<br>"),
+                esc(&limits_text(&zp.prediction, &zp.optimisation.constraints))
             );
         }
         h.push_str("</table>\n");

@@ -109,6 +109,16 @@ pub const RULES: &[RuleInfo] = &[
         waivable: true,
     },
     RuleInfo {
+        id: "not-checked",
+        finding: "a medicine (class \"other\") or procedure (kind \"other\") the rules do not know",
+        category: Category::Precaution,
+        grade: Grade::Planner,
+        zone_local: false,
+        effect: "listed as not checked by the rules - ask the practitioner; never dropped",
+        sources: &[],
+        waivable: false,
+    },
+    RuleInfo {
         id: "pregnancy",
         finding: "pregnancy or breastfeeding",
         category: Category::Precaution,
@@ -487,6 +497,49 @@ pub fn screen(p: &Patient) -> Vec<Finding> {
         }
     }
 
+    // What the rules do not know is listed, never dropped (issue 21).
+    for m in p
+        .medications
+        .iter()
+        .filter(|m| m.class == MedicationClass::Other)
+    {
+        let when = match m.stopped {
+            Some(s) if s <= today => format!(", stopped on {s}"),
+            Some(s) => format!(", to stop on {s}"),
+            None => String::new(),
+        };
+        cx.add(
+            "not-checked",
+            None,
+            format!("medicine `{}` (class \"other\"{when}): not checked by the rules - ask the practitioner", m.name),
+            "The screening rules know only the classes listed in docs/PLANNER.md; this medicine was not checked against anything. The practitioner checks it (bleeding, healing, photosensitivity, interactions with numbing cream) before treating.".into(),
+            None,
+        );
+    }
+    for pr in p
+        .procedures
+        .iter()
+        .filter(|pr| pr.kind == ProcedureKind::Other)
+    {
+        let detail = pr
+            .detail
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        let zones = if pr.zones.is_empty() {
+            "all zones".to_string()
+        } else {
+            pr.zones.join(", ")
+        };
+        cx.add(
+            "not-checked",
+            None,
+            format!("procedure{detail} on {} in {zones} (kind \"other\"): not checked by the rules - ask the practitioner", pr.date),
+            "The screening rules know only the procedures listed in docs/PLANNER.md; this one was not checked and no waiting time was applied. The practitioner decides whether the skin has recovered.".into(),
+            None,
+        );
+    }
+
     for pr in &p.procedures {
         let (id, until) = match pr.kind {
             ProcedureKind::Filler => ("filler", pr.date.add_months(3)),
@@ -495,6 +548,7 @@ pub fn screen(p: &Patient) -> Vec<Finding> {
             ProcedureKind::Laser => ("laser", pr.date.add_days(30)),
             ProcedureKind::Surgery => ("surgery", pr.date.add_months(3)),
             ProcedureKind::Microneedling => ("recent-microneedling", pr.date.add_days(28)),
+            ProcedureKind::Other => continue,
         };
         if until <= today {
             continue;
@@ -579,7 +633,7 @@ pub fn screen(p: &Patient) -> Vec<Finding> {
                 "icepick-scars",
                 Some(&z.name),
                 format!("ice-pick scars in zone `{}`", z.name),
-                "In a trial of 1.5 mm rolling (5 monthly sessions) rolling and boxcar scars did well but ice-pick scars improved only slightly; set expectations and discuss other options for them.".into(),
+                "In a trial of 1.5 mm rolling (5 monthly sessions) rolling and boxcar scars did well but ice-pick scars improved only slightly; set expectations and discuss other options for them. The model's acne-scar score is calibrated on a mixed-scar cohort and does not single ice-pick scars out: for ice-pick scars alone its prediction is marked uncalibrated, and in a mix expect less for the ice-pick scars than the zone's prediction.".into(),
                 None,
             );
         }
