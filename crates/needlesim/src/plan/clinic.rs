@@ -64,6 +64,16 @@ pub fn long_date(d: Date) -> String {
     )
 }
 
+/// "Sat 5 Dec 2026" (for tables).
+pub fn short_date(d: Date) -> String {
+    let (y, m, day) = d.ymd();
+    format!(
+        "{} {day} {} {y}",
+        &WEEKDAYS[d.weekday() as usize % 7][..3],
+        &MONTHS[(m as usize + 11) % 12][..3]
+    )
+}
+
 /// The body area in everyday words.
 pub fn site_words(site: Site) -> &'static str {
     match site {
@@ -181,7 +191,7 @@ pub fn rule_words(id: &str) -> Option<&'static str> {
 const GLOSSARY: &[(&str, &str)] = &[
     (
         "hyaluronic-acid moisturiser",
-        "gentle moisturiser (for example with hyaluronic acid)",
+        "moisturiser (for example with hyaluronic acid)",
     ),
     ("AHA/BHA acids", "exfoliating acids (AHA/BHA)"),
     (
@@ -196,7 +206,14 @@ const GLOSSARY: &[(&str, &str)] = &[
     ("mineral SPF 30+", "mineral sunscreen (SPF 30 or higher)"),
     ("SPF 30+", "sunscreen (SPF 30 or higher)"),
     ("pinpoint bleeding points", "tiny spots of blood"),
-    ("usual end point", "normal right after the treatment"),
+    (
+        "are the usual end point",
+        "are normal right after the treatment",
+    ),
+    (
+        "(re-assess at a later visit)",
+        "(we check at a later visit)",
+    ),
 ];
 
 /// A planner sentence with its jargon replaced (see [`GLOSSARY`]).
@@ -315,10 +332,10 @@ fn held_back(plan: &Plan, status: &ZoneStatus) -> Option<(Vec<String>, String)> 
         ZoneStatus::Treat | ZoneStatus::TreatWithPrecautions { .. } => return None,
         ZoneStatus::DeferredUntil { date, rules } => (rules, format!("from {}", long_date(*date))),
         ZoneStatus::DeferredUntilCondition { conditions, rules } => {
-            (rules, format!("once {}", conditions.join(" and ")))
+            (rules, format!("once {}", plain(&conditions.join(" and "))))
         }
         ZoneStatus::Excluded { reconsider, rules } => {
-            (rules, format!("once {}", reconsider.join(" and ")))
+            (rules, format!("once {}", plain(&reconsider.join(" and "))))
         }
     };
     let mut reasons = Vec::new();
@@ -540,7 +557,11 @@ pub fn handout_html(plan: &Plan, patient: &Patient) -> String {
                 esc(&days_words(v.downtime_days))
             );
         }
-        h.push_str("</table>\n<p class=\"small\">The clinic may move a date; the time at the clinic includes the numbing cream, the treatment and aftercare.</p>\n");
+        h.push_str("</table>\n");
+        if plan.verdict.kind == VerdictKind::NotToday {
+            h.push_str("<p>These dates are planned for when treatment can start; the clinic will confirm them with you.</p>\n");
+        }
+        h.push_str("<p class=\"small\">The clinic may move a date; the time at the clinic includes the numbing cream, the treatment and aftercare.</p>\n");
 
         h.push_str("<h2>On the day</h2>\n<ul>");
         let numb = plan
@@ -579,11 +600,11 @@ pub fn handout_html(plan: &Plan, patient: &Patient) -> String {
                 let _ = writeln!(
                     h,
                     "<tr><td data-label=\"Session\">{}</td><td data-label=\"Makeup again from\">{}</td><td data-label=\"Exercise, sauna, swimming from\">{}</td><td data-label=\"Strict sun protection until\">{}</td><td data-label=\"Vitamin A creams and acids from\">{}</td></tr>",
-                    esc(&long_date(a.date)),
-                    esc(&long_date(k.makeup_from)),
-                    esc(&long_date(k.exercise_from)),
-                    esc(&long_date(k.sun_until)),
-                    esc(&long_date(k.actives_from))
+                    esc(&short_date(a.date)),
+                    esc(&short_date(k.makeup_from)),
+                    esc(&short_date(k.exercise_from)),
+                    esc(&short_date(k.sun_until)),
+                    esc(&short_date(k.actives_from))
                 );
             }
             h.push_str("</table>\n");
@@ -1281,6 +1302,159 @@ pub fn fhir_bundle(plan: &Plan, patient: &Patient) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn example(name: &str) -> (Plan, Patient) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/patients")
+            .join(name);
+        let p = super::super::patient::load(&path).unwrap();
+        (super::super::plan(&p, &Default::default()).unwrap(), p)
+    }
+
+    fn examples() -> Vec<(String, Plan, Patient)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/patients");
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        v.sort();
+        assert!(v.len() >= 6);
+        v.into_iter()
+            .map(|n| {
+                let (plan, p) = example(&n);
+                (n, plan, p)
+            })
+            .collect()
+    }
+
+    /// Words a patient should not have to look up, and marks of the practitioner's report.
+    const JARGON: &[&str] = &[
+        "dermis",
+        "epidermis",
+        "PIH",
+        "phototype",
+        "Fitzpatrick",
+        "contraindicat",
+        "grade ",
+        "µm",
+        " mm",
+        "optimis",
+        "posterior",
+        "[",
+        "`",
+        "rule ",
+        "hyperpigmentation",
+        "AHA/BHA acids,",
+        "granuloma",
+        "tram-track",
+        "re-assess",
+    ];
+
+    #[test]
+    fn every_handout_is_plain_self_contained_and_says_what_it_is() {
+        for (name, plan, p) in examples() {
+            let h = handout_html(&plan, &p);
+            assert!(h.contains(&esc(HANDOUT_DISCLAIMER)), "{name}");
+            for bad in ["<script", "src=", "href=", "url(", "@import", "<link"] {
+                assert!(!h.contains(bad), "{name}: {bad}");
+            }
+            let text = strip_tags(&h);
+            for j in JARGON {
+                assert!(!text.contains(j), "{name}: jargon `{j}` in the handout");
+            }
+            assert!(h.contains("@media print"), "{name}");
+            for w in &plan.warning_signs {
+                // Every warning sign is there (in plain words).
+                assert!(text.contains(&esc(&capitalise(&plain(w)))), "{name}: {w}");
+            }
+            for v in &plan.visits {
+                assert!(
+                    text.contains(&long_date(v.date)),
+                    "{name}: visit {}",
+                    v.number
+                );
+            }
+        }
+    }
+
+    fn strip_tags(h: &str) -> String {
+        let body = h.split("</style>").nth(1).unwrap_or(h);
+        let mut o = String::new();
+        let mut inside = false;
+        for c in body.chars() {
+            match c {
+                '<' => inside = true,
+                '>' => {
+                    inside = false;
+                    o.push(' ');
+                }
+                _ if !inside => o.push(c),
+                _ => {}
+            }
+        }
+        o
+    }
+
+    #[test]
+    fn the_not_today_handout_says_so_and_why() {
+        let (plan, p) = example("not_today_isotretinoin_cold_sore.toml");
+        assert_eq!(plan.verdict.kind, VerdictKind::NotToday);
+        let text = strip_tags(&handout_html(&plan, &p));
+        assert!(text.contains("Not today"));
+        assert!(
+            text.contains("isotretinoin (a strong acne medicine"),
+            "{text}"
+        );
+        assert!(text.contains("cold sore"), "{text}");
+        assert!(text.contains("When we can look again"));
+        assert!(text.contains("Around the mouth: once"), "{text}");
+        // The plan-level answer of a treatable patient is not "Not today".
+        let (plan, p) = example("fine_lines_type2.toml");
+        assert_ne!(plan.verdict.kind, VerdictKind::NotToday);
+        assert!(!strip_tags(&handout_html(&plan, &p)).contains("Not today"));
+    }
+
+    #[test]
+    fn a_medicine_the_rules_do_not_know_is_in_every_output() {
+        let text = "date = \"2026-11-21\"\n[patient]\nage_years = 50\nsex = \"female\"\nphototype = 2\n[[medications]]\nname = \"warfarin 5 mg\"\nclass = \"other\"\n[[zones]]\nname = \"z\"\nsite = \"cheek\"\nconcerns = [{ kind = \"wrinkles\" }]\n";
+        let p = super::super::patient::parse(text, "t.toml").unwrap();
+        let plan = super::super::plan(&p, &Default::default()).unwrap();
+        let h = handout_html(&plan, &p);
+        assert!(h.contains("warfarin 5 mg"));
+        assert!(h.contains("please ask your practitioner"));
+        let b = fhir_bundle(&plan, &p);
+        let ms: Vec<&Value> = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .filter(|r| r["resourceType"] == "MedicationStatement")
+            .collect();
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0]["medicationCodeableConcept"]["text"], "warfarin 5 mg");
+        assert_eq!(ms[0]["status"], "active");
+    }
+
+    #[test]
+    fn identifiers_are_stable_and_differ_between_consultations() {
+        let (plan, p) = example("fine_lines_type2.toml");
+        let a = calendar_ics(&plan, &p);
+        assert_eq!(a, calendar_ics(&plan, &p));
+        assert_eq!(fhir_bundle(&plan, &p), fhir_bundle(&plan, &p));
+        let (plan2, p2) = example("stretch_marks_type3.toml");
+        let uids = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| l.starts_with("UID:"))
+                .map(str::to_string)
+                .collect()
+        };
+        let (u1, u2) = (uids(&a), uids(&calendar_ics(&plan2, &p2)));
+        assert!(u1.iter().all(|u| !u2.contains(u)));
+        assert!(a.contains("DTSTAMP:20"));
+        assert!(!a.contains('\n') || a.split('\n').all(|l| l.is_empty() || l.ends_with('\r')));
+    }
 
     #[test]
     fn long_lines_are_folded_at_75_octets_without_splitting_characters() {
