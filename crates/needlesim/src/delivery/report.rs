@@ -93,7 +93,9 @@ fn log_floor(max: f64) -> f64 {
 pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 760)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, crate::report::plot_style::canvas((900, 760), 1.3))
+                .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let (top, bottom) = root.split_vertically(380);
         let t_max = r.series.last().map_or(1.0, |p| p.t_h).max(1e-6);
@@ -126,11 +128,16 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             .fold(0.0, f64::max)
             .max(1e-9)
             * 1.1;
-        let mut chart = ChartBuilder::on(&top)
-            .caption(
-                format!("{}: cumulative amount per area ({})", r.product, r.zone),
-                ("sans-serif", 16),
-            )
+        let (top, caption) = crate::report::chart_caption(
+            &top,
+            format!("{}: cumulative amount per area ({})", r.product, r.zone),
+            16,
+        )?;
+        let mut builder = ChartBuilder::on(&top);
+        if let Some((t, size)) = caption {
+            builder.caption(t, ("sans-serif", size));
+        }
+        let mut chart = builder
             .margin(10)
             .x_label_area_size(45)
             .y_label_area_size(88)
@@ -178,11 +185,16 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             .fold(0.0, f64::max)
             .max(1e-9);
         let floor = log_floor(fmax);
-        let mut chart = ChartBuilder::on(&bottom)
-            .caption(
-                "flux into the skin and out to blood + receptor",
-                ("sans-serif", 16),
-            )
+        let (bottom, caption) = crate::report::chart_caption(
+            &bottom,
+            "flux into the skin and out to blood + receptor".to_string(),
+            16,
+        )?;
+        let mut builder = ChartBuilder::on(&bottom);
+        if let Some((t, size)) = caption {
+            builder.caption(t, ("sans-serif", size));
+        }
+        let mut chart = builder
             .margin(10)
             .x_label_area_size(45)
             .y_label_area_size(88)
@@ -246,7 +258,9 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
 pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (800, 600)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, crate::report::plot_style::canvas((800, 600), 1.3))
+                .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let zmax = r
             .profiles
@@ -261,11 +275,16 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
             .fold(0.0f64, |a, b| a.max(*b))
             .max(1e-12);
         let floor = log_floor(cmax);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("{}: depth profile (laterally averaged)", r.product),
-                ("sans-serif", 16),
-            )
+        let (root, caption) = crate::report::chart_caption(
+            &root,
+            format!("{}: depth profile (laterally averaged)", r.product),
+            16,
+        )?;
+        let mut builder = ChartBuilder::on(&root);
+        if let Some((t, size)) = caption {
+            builder.caption(t, ("sans-serif", size));
+        }
+        let mut chart = builder
             .margin(10)
             .x_label_area_size(45)
             .y_label_area_size(78)

@@ -153,10 +153,22 @@ fn draw(
     let zmax = z_faces.last().copied().unwrap_or(1.0) * 1e6;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (1100, 900)).into_drawing_area();
+        // 2 × 2 panels for the files; one column of 4 for a phone.
+        let narrow = crate::report::plot_style::is_narrow();
+        let size = if narrow {
+            (crate::report::plot_style::NARROW_WIDTH, 1500)
+        } else {
+            (1100, 900)
+        };
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
-        let root = root.titled(title, ("sans-serif", 20)).map_err(plot_err)?;
-        for (area, panel) in root.split_evenly((2, 2)).iter().zip(panels(model, snap)) {
+        let root = if narrow {
+            crate::report::chart_caption(&root, title.to_string(), 18)?.0
+        } else {
+            root.titled(title, ("sans-serif", 20)).map_err(plot_err)?
+        };
+        let grid = if narrow { (4, 1) } else { (2, 2) };
+        for (area, panel) in root.split_evenly(grid).iter().zip(panels(model, snap)) {
             let (lo, hi) = panel
                 .values
                 .iter()
@@ -168,11 +180,16 @@ fn draw(
             } else {
                 (lo - 1.0, lo + 1.0)
             };
-            let mut chart = ChartBuilder::on(area)
-                .caption(
-                    format!("{}: dark {lo:.3} … bright {hi:.3}", panel.title),
-                    ("sans-serif", 16),
-                )
+            let (area, caption) = crate::report::chart_caption(
+                area,
+                format!("{}: dark {lo:.3} … bright {hi:.3}", panel.title),
+                16,
+            )?;
+            let mut builder = ChartBuilder::on(&area);
+            if let Some((t, size)) = caption {
+                builder.caption(t, ("sans-serif", size));
+            }
+            let mut chart = builder
                 .margin(8)
                 .margin_right(22)
                 .x_label_area_size(42)

@@ -99,15 +99,20 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
     let xmax = days.last().copied().unwrap_or(1.0).max(1.0);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, crate::report::plot_style::canvas((900, 520), 1.5))
+                .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "zone `{zone}`: change from before treatment (lines: nominal; bands: 5-95 %)"
-                ),
-                ("sans-serif", 18),
-            )
+        let (root, caption) = crate::report::chart_caption(
+            &root,
+            format!("zone `{zone}`: change from before treatment (lines: nominal; bands: 5-95 %)"),
+            18,
+        )?;
+        let mut builder = ChartBuilder::on(&root);
+        if let Some((t, size)) = caption {
+            builder.caption(t, ("sans-serif", size));
+        }
+        let mut chart = builder
             .margin(15)
             .x_label_area_size(50)
             .y_label_area_size(73)
@@ -231,13 +236,20 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
     let xmax = days.last().copied().unwrap_or(1.0).max(1.0);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, crate::report::plot_style::canvas((900, 520), 1.5))
+                .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("zone `{zone}`: response to the first session (each curve / its peak)"),
-                ("sans-serif", 18),
-            )
+        let (root, caption) = crate::report::chart_caption(
+            &root,
+            format!("zone `{zone}`: response to the first session (each curve / its peak)"),
+            18,
+        )?;
+        let mut builder = ChartBuilder::on(&root);
+        if let Some((t, size)) = caption {
+            builder.caption(t, ("sans-serif", size));
+        }
+        let mut chart = builder
             .margin(15)
             .x_label_area_size(50)
             .y_label_area_size(73)

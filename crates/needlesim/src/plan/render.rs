@@ -549,18 +549,45 @@ fn site_shape(site: Site) -> (f64, f64, f64, f64, bool) {
     }
 }
 
+fn narrow() -> bool {
+    crate::report::plot_style::is_narrow()
+}
+
+/// A figure of the report drawn for wide screens and for phones.
+fn phone_pair(plan: &Plan, draw: fn(&Plan) -> String) -> String {
+    crate::report::html::figure_div_for_phone(
+        &draw(plan),
+        &crate::report::plot_style::narrow(|| draw(plan)),
+    )
+}
+
+/// Lines of text, one below the other (16 px apart), from `(x, y)`.
+fn text_lines(x: f64, y: f64, fill: &str, lines: &[String]) -> String {
+    let mut s = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r##"<text x="{x:.0}" y="{:.0}" fill="{fill}">{}</text>"##,
+            y + 16.0 * i as f64,
+            esc(l)
+        );
+    }
+    s
+}
+
 /// The zone map: a face and a body outline, each zone coloured by status and labelled with its
 /// setting.
 pub fn zone_map_svg(plan: &Plan) -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 430" width="700" height="430" font-family="sans-serif" font-size="13">
-<rect width="700" height="430" fill="#fff"/>
-<ellipse cx="160" cy="195" rx="105" ry="135" fill="#f6e7dc" stroke="#b89"/>
+    // The face panel (x < 330) and the body panel (x >= 370): side by side in one picture for
+    // wide screens, one above the other for a phone.
+    let mut face = String::from(
+        r##"<ellipse cx="160" cy="195" rx="105" ry="135" fill="#f6e7dc" stroke="#b89"/>
 <rect x="125" y="320" width="70" height="70" fill="#f6e7dc" stroke="#b89"/>
 <text x="160" y="420" text-anchor="middle" fill="#555">face and neck</text>
-<circle cx="470" cy="70" r="24" fill="#f6e7dc" stroke="#b89"/>
+"##,
+    );
+    let mut body = String::from(
+        r##"<circle cx="470" cy="70" r="24" fill="#f6e7dc" stroke="#b89"/>
 <rect x="420" y="100" width="100" height="150" rx="18" fill="#f6e7dc" stroke="#b89"/>
 <rect x="395" y="105" width="22" height="150" rx="10" fill="#f6e7dc" stroke="#b89"/>
 <rect x="523" y="105" width="22" height="150" rx="10" fill="#f6e7dc" stroke="#b89"/>
@@ -569,13 +596,14 @@ pub fn zone_map_svg(plan: &Plan) -> String {
 <text x="470" y="420" text-anchor="middle" fill="#555">body (front)</text>
 <rect x="555" y="100" width="90" height="150" rx="18" fill="#f6e7dc" stroke="#b89"/>
 <text x="600" y="270" text-anchor="middle" fill="#555">back</text>
-"##
+"##,
     );
     let mut used: Vec<(Site, usize)> = Vec::new();
     for z in &plan.zones {
         let n = used.iter().filter(|(s, _)| *s == z.site).count();
         used.push((z.site, n));
         let (cx, cy, rx, ry, pair) = site_shape(z.site);
+        let s = if cx < 300.0 { &mut face } else { &mut body };
         let color = status_color(&z.status);
         let mut draw = |x: f64| {
             let _ = writeln!(
@@ -601,7 +629,15 @@ pub fn zone_map_svg(plan: &Plan) -> String {
             ZoneStatus::NotWithinLimits { .. } => format!("{} not recommended", z.name),
         };
         let ly = cy + 4.0 + 13.0 * n as f64;
-        let lx = if pair { mirror } else { cx };
+        let mut lx = if pair { mirror } else { cx };
+        // Keep the label inside its panel (bold 13 px: about 8 px a character).
+        let half = 4.0 * label.chars().count() as f64;
+        let (p0, p1) = if cx < 300.0 {
+            (0.0, 330.0)
+        } else {
+            (370.0, 700.0)
+        };
+        lx = lx.max(p0 + half + 2.0).min(p1 - half - 2.0);
         let _ = writeln!(
             s,
             r##"<text x="{lx:.0}" y="{ly:.0}" text-anchor="middle" font-weight="bold" fill="#111" stroke="#fff" stroke-width="3" paint-order="stroke">{}</text>"##,
@@ -617,14 +653,28 @@ pub fn zone_map_svg(plan: &Plan) -> String {
     for (i, (c, l)) in legend.iter().enumerate() {
         let y = 300.0 + 18.0 * i as f64;
         let _ = writeln!(
-            s,
-            r#"<rect x="560" y="{:.0}" width="12" height="12" fill="{c}" fill-opacity="0.6" stroke="{c}"/><text x="578" y="{:.0}">{l}</text>"#,
+            body,
+            r#"<rect x="520" y="{:.0}" width="12" height="12" fill="{c}" fill-opacity="0.6" stroke="{c}"/><text x="538" y="{:.0}">{l}</text>"#,
             y,
             y + 10.0
         );
     }
-    s.push_str("</svg>\n");
-    s
+    let open = |x: u32, y: u32, w: u32, h: u32| {
+        format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x} {y} {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="13">
+<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="#fff"/>
+"##
+        )
+    };
+    if narrow() {
+        format!(
+            "{}{face}</svg>\n{}{body}</svg>\n",
+            open(0, 0, 330, 430),
+            open(370, 40, 330, 390)
+        )
+    } else {
+        format!("{}{face}{body}</svg>\n", open(0, 0, 700, 430))
+    }
 }
 
 /// The schedule: one row per zone from the consultation to after the last session; sessions,
@@ -641,7 +691,14 @@ pub fn schedule_svg(plan: &Plan) -> String {
         }
     }
     let days = start.days_until(end).max(1) as f64;
-    let (w, left, right, row_h, top) = (900.0, 150.0, 20.0, 34.0, 40.0);
+    let legend = "dots: sessions; red bars: expected downtime (manufacturer chart, grade C); grey: blackouts";
+    let legend_lines = crate::report::plot_style::wrap(legend, if narrow() { 56 } else { 200 });
+    let (w, left, right, row_h) = if narrow() {
+        (440.0, 90.0, 12.0, 34.0)
+    } else {
+        (900.0, 150.0, 20.0, 34.0)
+    };
+    let top = 24.0 + 16.0 * legend_lines.len() as f64;
     let h = top + row_h * plan.zones.len().max(1) as f64 + 40.0;
     let x = |d: super::Date| left + (w - left - right) * (start.days_until(d) as f64 / days);
     let mut s = String::new();
@@ -671,7 +728,8 @@ pub fn schedule_svg(plan: &Plan) -> String {
         let (_, _, dd) = d.ymd();
         let start_fits =
             d == start && dd != 1 && month_px * (31 - dd as i64).max(0) as f64 / 28.0 >= 70.0;
-        if dd == 1 || start_fits {
+        // A label that would run past the right edge (about 52 px) is left out.
+        if (dd == 1 || start_fits) && x(d) + 52.0 <= w {
             let xx = x(d);
             let _ = writeln!(
                 s,
@@ -736,20 +794,25 @@ pub fn schedule_svg(plan: &Plan) -> String {
             );
         }
     }
-    let _ = writeln!(
-        s,
-        r##"<text x="{left}" y="16" fill="#333">dots: sessions; red bars: expected downtime (manufacturer chart, grade C); grey: blackouts</text></svg>"##
-    );
+    s.push_str(&text_lines(
+        if narrow() { 8.0 } else { left },
+        16.0,
+        "#333",
+        &legend_lines,
+    ));
+    s.push_str("</svg>\n");
     s
 }
 
 fn no_data_svg(msg: &str) -> String {
     let mut s = String::new();
+    let (w, chars) = if narrow() { (440, 56) } else { (700, 100) };
+    let h = (30 + 18 * wrap(msg, chars, "").lines().count()).max(90);
     let _ = writeln!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 700 90" width="700" height="90" font-family="sans-serif" font-size="13"><rect width="700" height="90" fill="#f7f7f7" stroke="#ccc"/>"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="13"><rect width="{w}" height="{h}" fill="#f7f7f7" stroke="#ccc"/>"##
     );
-    let words = wrap(msg, 100, "");
+    let words = wrap(msg, chars, "");
     for (i, l) in words.lines().enumerate() {
         let _ = writeln!(
             s,
@@ -781,8 +844,9 @@ impl Axes {
             x1,
             y0,
             y1,
-            w: 700.0,
-            h: 360.0,
+            // Phone version (plot_style::narrow): narrower, so the text stays legible.
+            w: if narrow() { 440.0 } else { 700.0 },
+            h: if narrow() { 330.0 } else { 360.0 },
             l: 60.0,
             b: 40.0,
         }
@@ -993,12 +1057,16 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
         "downtime after the worst session, days",
         "predicted result, % (metric per zone: see table)",
     );
-    let _ = writeln!(
-        s,
-        r##"<text x="{}" y="{}" fill="#555">filled: within the limits; open: breaks a limit (downtime or PIH risk); ringed: chosen</text>"##,
-        ax.l + 10.0,
-        ax.h - ax.b - 8.0
+    let legend = crate::report::plot_style::wrap(
+        "filled: within the limits; open: breaks a limit (downtime or PIH risk); ringed: chosen",
+        if narrow() { 50 } else { 200 },
     );
+    s.push_str(&text_lines(
+        ax.l + 10.0,
+        ax.h - ax.b - 8.0 - 16.0 * (legend.len() as f64 - 1.0),
+        "#555",
+        &legend,
+    ));
     if let Some(m) = plan.goals.max_downtime_days {
         let xx = ax.px(m.min(xmax));
         let _ = writeln!(
@@ -1136,7 +1204,7 @@ pub fn body(plan: &Plan) -> String {
     }
 
     h.push_str("<h2>Zone map</h2>\n");
-    h.push_str(&crate::report::html::figure_div(&zone_map_svg(plan)));
+    h.push_str(&phone_pair(plan, zone_map_svg));
 
     h.push_str("<h2>Screening</h2>\n<table><tr><th>finding</th><th>outcome</th><th>advice</th><th>rule / evidence</th></tr>\n");
     if plan.findings.is_empty() {
@@ -1346,7 +1414,7 @@ pub fn body(plan: &Plan) -> String {
     h.push_str("</ul>\n");
 
     h.push_str("<h2>Sessions</h2>\n");
-    h.push_str(&crate::report::html::figure_div(&schedule_svg(plan)));
+    h.push_str(&phone_pair(plan, schedule_svg));
     h.push_str("<table><tr><th>#</th><th>date</th><th>zones (setting)</th><th>apply numbing</th><th>needling</th><th>visit</th><th>downtime</th></tr>\n");
     for v in &plan.visits {
         let zs: Vec<String> = v
@@ -1382,9 +1450,9 @@ pub fn body(plan: &Plan) -> String {
     let _ = writeln!(h, "<p>{}</p>", esc(&plan.maintenance));
 
     h.push_str("<h2>Predicted result</h2>\n");
-    h.push_str(&crate::report::html::figure_div(&trajectory_svg(plan)));
+    h.push_str(&phone_pair(plan, trajectory_svg));
     h.push_str("<h3>Trade-off: result against downtime</h3>\n");
-    h.push_str(&crate::report::html::figure_div(&tradeoff_svg(plan)));
+    h.push_str(&phone_pair(plan, tradeoff_svg));
     if let PredictionSection::Done {
         predictor,
         zones,

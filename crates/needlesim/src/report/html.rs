@@ -48,11 +48,13 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .grade{display:inline-block;padding:0 6px;border-radius:8px;background:#eee;font-size:.85em}
 .pass{color:#2e7d32;font-weight:600}.open{color:#a86b00;font-weight:600}.fail{color:#c9302c;font-weight:700}
 .small{font-size:.88em;color:#555} ul{margin:4px 0} .zone{border:1px solid #ddd;border-radius:6px;padding:8px 14px;margin:10px 0}
-.fig{margin:14px 0;overflow-x:auto;-webkit-overflow-scrolling:touch} .fig svg{width:100%;min-width:560px;height:auto;display:block} figcaption{font-size:.9em;color:#444;margin-top:4px}
+.fig{margin:14px 0;max-width:100%} .fig svg{width:100%;max-width:100%;height:auto;display:block} figcaption{font-size:.9em;color:#444;margin-top:4px}
+.fig .phone{display:none}
+td,th{overflow-wrap:break-word} td code{word-break:break-all}
 pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;overflow-x:auto;font-size:.82em;white-space:pre}
 details{margin:8px 0} summary{cursor:pointer;font-weight:600}
 code{font-size:.92em}
-@media (max-width:600px){body{font-size:15px} table{display:block;overflow-x:auto} th,td{min-width:4.5em}}
+@media (max-width:640px){body{font-size:15px;padding:0 10px;margin:10px auto} table{display:block;overflow-x:auto;max-width:100%} th,td{min-width:6.5em} .fig .wide{display:none} .fig .phone{display:block} .zone{padding:6px 10px} pre{max-width:100%}}
 "#;
 
 /// What is needed to repeat a run.
@@ -124,6 +126,19 @@ impl Page {
         let _ = writeln!(
             self.body,
             "<figure class=\"fig\">{svg}<figcaption>{}</figcaption></figure>",
+            esc(caption)
+        );
+        self
+    }
+
+    /// Adds a figure drawn twice: `wide` for screens wider than 640 px and print, `phone`
+    /// (drawn inside [`crate::report::plot_style::narrow`]) for phones; both scaled to the page
+    /// width.
+    pub fn figure_for_phone(&mut self, caption: &str, wide: &str, phone: &str) -> &mut Page {
+        let _ = writeln!(
+            self.body,
+            "<figure class=\"fig\">{}<figcaption>{}</figcaption></figure>",
+            pair(wide, phone),
             esc(caption)
         );
         self
@@ -210,10 +225,27 @@ impl Page {
     }
 }
 
-/// An inline SVG as a figure without caption: page-wide, at least 560 px (scrolls sideways on a
-/// narrow phone rather than shrinking its text below legibility).
+/// An inline SVG as a figure without caption, scaled to the page width.
 pub fn figure_div(svg: &str) -> String {
     format!("<div class=\"fig\">{svg}</div>\n")
+}
+
+/// A figure without caption drawn twice, for wide screens and for phones (see
+/// [`Page::figure_for_phone`]).
+pub fn figure_div_for_phone(wide: &str, phone: &str) -> String {
+    format!("<div class=\"fig\">{}</div>\n", pair(wide, phone))
+}
+
+fn pair(wide: &str, phone: &str) -> String {
+    let strip = |s: &str| {
+        s.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+            .to_string()
+    };
+    format!(
+        "<div class=\"wide\">{}</div><div class=\"phone\">{}</div>",
+        strip(wide),
+        strip(phone)
+    )
 }
 
 /// The validation status per model part: passing and open case ids; `source` says where the

@@ -57,15 +57,103 @@ pub fn channels_csv(ch: &ChannelSet) -> String {
     s
 }
 
-/// Font sizes of plots, px at the SVG's own size: large enough to stay legible when a figure is
-/// scaled to a phone's width (reports keep figures at least 560 px wide and scroll them).
+/// Font sizes of plots, px at the SVG's own size, and the phone layout of the figures.
+///
+/// Every plot is drawn at its own size for the files (`zone_<zone>.svg`, ...) and the wide
+/// report. Reports also embed a phone version of each figure, drawn inside [`narrow`]: the
+/// canvas is [`NARROW_WIDTH`] px wide ([`canvas`]), captions are wrapped onto as many lines as
+/// they need ([`chart_caption`]), side-by-side panels are stacked, and axes carry fewer ticks, so
+/// that at a phone's width (about 400 px of page) the figure fits the screen and its ticks
+/// render at 11-13 px (plotters writes a font of size s as s / 1.24 px). The file versions are drawn outside [`narrow`] and do not change.
 pub mod plot_style {
+    use std::cell::Cell;
+
     /// Tick labels.
     pub const TICK: u32 = 16;
     /// Axis titles.
     pub const AXIS: u32 = 17;
     /// Legend entries.
     pub const LEGEND: u32 = 15;
+    /// Width of the phone version of a figure, px.
+    pub const NARROW_WIDTH: u32 = 420;
+
+    thread_local! {
+        static NARROW: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Runs `f` drawing the phone versions of figures (on this thread).
+    pub fn narrow<T>(f: impl FnOnce() -> T) -> T {
+        let old = NARROW.with(|n| n.replace(true));
+        let r = f();
+        NARROW.with(|n| n.set(old));
+        r
+    }
+
+    /// Whether figures are drawn for a phone now (inside [`narrow`]).
+    pub fn is_narrow() -> bool {
+        NARROW.with(Cell::get)
+    }
+
+    /// The canvas of a figure whose own size is `wide`: as given, or for a phone
+    /// [`NARROW_WIDTH`] wide and `tall` times the scaled height (`tall` > 1 for stacked panels).
+    pub fn canvas(wide: (u32, u32), tall: f64) -> (u32, u32) {
+        if !is_narrow() {
+            return wide;
+        }
+        let h = wide.1 as f64 * NARROW_WIDTH as f64 / wide.0 as f64 * tall;
+        (NARROW_WIDTH, h.round().max(300.0) as u32)
+    }
+
+    /// Wraps `text` into lines of at most `max` characters (at spaces).
+    pub fn wrap(text: &str, max: usize) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        for w in text.split(' ') {
+            if !cur.is_empty() && cur.chars().count() + 1 + w.chars().count() > max {
+                lines.push(std::mem::take(&mut cur));
+            }
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(w);
+        }
+        if !cur.is_empty() {
+            lines.push(cur);
+        }
+        lines
+    }
+}
+
+/// The caption of a chart on `area`: for the files and wide reports it is handed back, to be
+/// drawn by the chart builder as before (`Some((text, size))`, the area unchanged); for a phone
+/// ([`plot_style::narrow`]) it is drawn here, wrapped to the width of the area, and the area
+/// below it is returned with `None`.
+pub fn chart_caption<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    text: String,
+    size: u32,
+) -> std::io::Result<(
+    DrawingArea<DB, plotters::coord::Shift>,
+    Option<(String, u32)>,
+)> {
+    if !plot_style::is_narrow() {
+        return Ok((area.clone(), Some((text, size))));
+    }
+    let size = size.min(16);
+    let width = area.dim_in_pixel().0 as f64;
+    let max = ((width - 12.0) / (size as f64 * 0.56)).floor().max(10.0) as usize;
+    let lines = plot_style::wrap(&text, max);
+    let lh = size as f64 * 1.3;
+    let (top, rest) = area.split_vertically((lines.len() as f64 * lh + 8.0).round() as u32);
+    for (i, l) in lines.iter().enumerate() {
+        top.draw(&Text::new(
+            l.clone(),
+            (6, (4.0 + i as f64 * lh).round() as i32),
+            ("sans-serif", size).into_font(),
+        ))
+        .map_err(plot_err)?;
+    }
+    Ok((rest, None))
 }
 
 /// A tick label as a paper would print it: no trailing zeros (`20`, `0.5`, `0.01`).
@@ -139,6 +227,9 @@ where
         .axis_desc_style(("sans-serif", plot_style::AXIS))
         .x_label_formatter(&fmt)
         .y_label_formatter(&fmt);
+    if plot_style::is_narrow() {
+        mesh.x_labels(5).y_labels(6);
+    }
     match grid {
         GridLines::None => mesh.disable_mesh(),
         GridLines::Coarse => mesh.light_line_style(TRANSPARENT),
@@ -193,10 +284,24 @@ pub fn zone_map_svg_thinned(
 ) -> std::io::Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (1100, 620)).into_drawing_area();
+        let narrow = plot_style::is_narrow();
+        let root = SVGBackend::with_string(
+            &mut svg,
+            if narrow {
+                (plot_style::NARROW_WIDTH, 1120)
+            } else {
+                (1100, 620)
+            },
+        )
+        .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
-        let (main, bar) = root.split_vertically(540);
-        let (left, right) = main.split_horizontally(600);
+        // Side by side for the files; stacked (map over detail) for a phone.
+        let (main, bar) = root.split_vertically(if narrow { 1000 } else { 540 });
+        let (left, right) = if narrow {
+            main.split_vertically(500)
+        } else {
+            main.split_horizontally(600)
+        };
         let (w, h) = zone.shape.bbox();
         let (wmm, hmm) = (to_mm(w), to_mm(h));
         let side = wmm.max(hmm);
@@ -220,8 +325,12 @@ pub fn zone_map_svg_thinned(
                 ch.channels.len()
             )
         };
-        let mut chart = ChartBuilder::on(&left)
-            .caption(caption, ("sans-serif", 16))
+        let (left, caption) = chart_caption(&left, caption, 16)?;
+        let mut builder = ChartBuilder::on(&left);
+        if let Some((t, size)) = caption {
+            builder.caption(t, ("sans-serif", size));
+        }
+        let mut chart = builder
             .margin(10)
             .x_label_area_size(45)
             .y_label_area_size(63)
@@ -249,11 +358,19 @@ pub fn zone_map_svg_thinned(
             )))
             .map_err(plot_err)?;
 
-        let mut detail = ChartBuilder::on(&right)
-            .caption(
-                format!("detail {win:.0} x {win:.0} mm (red box): open channels to scale, {:.1} % of surface open", ch.open_surface_fraction * 100.0),
-                ("sans-serif", 16),
-            )
+        let (right, caption) = chart_caption(
+            &right,
+            format!(
+                "detail {win:.0} x {win:.0} mm (red box): open channels to scale, {:.1} % of surface open",
+                ch.open_surface_fraction * 100.0
+            ),
+            16,
+        )?;
+        let mut builder = ChartBuilder::on(&right);
+        if let Some((t, size)) = caption {
+            builder.caption(t, ("sans-serif", size));
+        }
+        let mut detail = builder
             .margin(10)
             .x_label_area_size(45)
             .y_label_area_size(63)
@@ -284,9 +401,17 @@ pub fn zone_map_svg_thinned(
             .map_err(plot_err)?;
 
         // Colour bar.
+        let (bar_margin, bar_desc) = if narrow {
+            (20, "effective depth (µm); filled: bleeds")
+        } else {
+            (
+                60,
+                "effective depth (µm); filled circles in the detail bleed (reach capillaries)",
+            )
+        };
         let mut cb = ChartBuilder::on(&bar)
-            .margin_left(60)
-            .margin_right(60)
+            .margin_left(bar_margin)
+            .margin_right(bar_margin)
             .margin_bottom(5)
             .x_label_area_size(55)
             .build_cartesian_2d(to_um(dmin)..to_um(dmax).max(to_um(dmin) + 1.0), 0.0..1.0)
@@ -296,7 +421,7 @@ pub fn zone_map_svg_thinned(
             .disable_y_axis()
             .label_style(("sans-serif", 16))
             .axis_desc_style(("sans-serif", 15))
-            .x_desc("effective depth (µm); filled circles in the detail bleed (reach capillaries)")
+            .x_desc(bar_desc)
             .x_label_formatter(&|v| crate::report::tick(*v))
             .y_label_formatter(&|v| crate::report::tick(*v))
             .draw()
@@ -340,7 +465,8 @@ pub fn depth_histogram_svg(
 ) -> std::io::Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, plot_style::canvas((900, 520), 1.5))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let nominal = ch.channels.iter().map(|c| c.depth_m).fold(0.0, f64::max);
         let xmax = to_um(nominal.max(column.dej_m()) * 1.1)
@@ -361,16 +487,21 @@ pub fn depth_histogram_svg(
             / total
             * 100.0
             * 1.15;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "zone `{}` ({}): effective depth by layer reached, {:.0} % bleeding",
-                    zone.name,
-                    zone.site.name(),
-                    ch.bleeding_fraction * 100.0
-                ),
-                ("sans-serif", 18),
-            )
+        let (area, caption) = chart_caption(
+            &root,
+            format!(
+                "zone `{}` ({}): effective depth by layer reached, {:.0} % bleeding",
+                zone.name,
+                zone.site.name(),
+                ch.bleeding_fraction * 100.0
+            ),
+            18,
+        )?;
+        let mut builder = ChartBuilder::on(&area);
+        if let Some((t, size)) = caption {
+            builder.caption(t, ("sans-serif", size));
+        }
+        let mut chart = builder
             .margin(15)
             .x_label_area_size(50)
             .y_label_area_size(73)

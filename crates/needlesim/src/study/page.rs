@@ -102,11 +102,37 @@ pub fn files(run: &StudyRun) -> Result<Vec<OutputFile>> {
             }
             f.push(OutputFile::new("outcomes.json", json(&r.report)?));
         }
-        Outcome::Plan { plan, .. } => {
+        Outcome::Plan { plan, patient } => {
+            use crate::plan::clinic;
             f.push(OutputFile::new("plan.json", json(plan)?));
+            f.push(OutputFile::new(
+                "handout.html",
+                clinic::handout_html(plan, patient),
+            ));
+            f.push(OutputFile::new(
+                "plan.ics",
+                clinic::calendar_ics(plan, patient),
+            ));
+            f.push(OutputFile::new(
+                "fhir-bundle.json",
+                json(&clinic::fhir_bundle(plan, patient))?,
+            ));
         }
     }
     Ok(f)
+}
+
+/// Adds a figure drawn for wide screens (as the file version) and for phones.
+fn fig(
+    page: &mut Page,
+    caption: &str,
+    what: &str,
+    draw: impl Fn() -> std::io::Result<String>,
+) -> Result<()> {
+    let wide = plot(what, draw())?;
+    let phone = plot(what, report::plot_style::narrow(&draw))?;
+    page.figure_for_phone(caption, &wide, &phone);
+    Ok(())
 }
 
 /// The self-contained HTML report of a run.
@@ -124,19 +150,22 @@ pub fn page(run: &StudyRun, info: &RunInfo) -> Result<String> {
             for (zone, (_, ch, column, _)) in scenario.zones.iter().zip(&r.sets) {
                 let name = &zone.zone.name;
                 page.raw(&format!("<h2>Zone {}</h2>", html::esc(name)));
-                page.figure(
-                    &format!("Puncture map of zone {name}: punctures coloured by effective depth (thinned to at most {REPORT_MAP_POINTS}); detail of the centre to scale."),
-                    &plot("zone map", report::zone_map_svg_thinned(&zone.zone, ch, REPORT_MAP_POINTS))?,
-                );
-                page.figure(
+                fig(
+                    &mut page,
+                    &format!(
+                        "Puncture map of zone {name}: punctures coloured by effective depth (thinned to at most {REPORT_MAP_POINTS}); detail of the centre to scale."
+                    ),
+                    "zone map",
+                    || report::zone_map_svg_thinned(&zone.zone, ch, REPORT_MAP_POINTS),
+                )?;
+                fig(
+                    &mut page,
                     &format!(
                         "Effective channel depth in zone {name}, by the deepest layer reached."
                     ),
-                    &plot(
-                        "depth histogram",
-                        report::depth_histogram_svg(&zone.zone, column, ch),
-                    )?,
-                );
+                    "depth histogram",
+                    || report::depth_histogram_svg(&zone.zone, column, ch),
+                )?;
             }
             page.resolved(
                 "Resolved scenario (validated, SI units)",
@@ -163,14 +192,18 @@ pub fn page(run: &StudyRun, info: &RunInfo) -> Result<String> {
             ]));
             page.section("Summary", &delivery_summary_html(r));
             page.section("Figures", "");
-            page.figure(
+            fig(
+                &mut page,
                 "Amounts over time, needled skin against intact skin.",
-                &plot("delivery_time.svg", dr::time_svg(r))?,
-            );
-            page.figure(
+                "delivery_time.svg",
+                || dr::time_svg(r),
+            )?;
+            fig(
+                &mut page,
                 "Concentration against depth at the sampled times.",
-                &plot("delivery_profile.svg", dr::profile_svg(r))?,
-            );
+                "delivery_profile.svg",
+                || dr::profile_svg(r),
+            )?;
             page.resolved(
                 "Resolved scenario and delivery plan (validated, SI units)",
                 &format!("{scenario:#?}\n\n{plan:#?}"),
@@ -197,20 +230,28 @@ pub fn page(run: &StudyRun, info: &RunInfo) -> Result<String> {
             for (zone, res) in rep.zones.iter().zip(&r.zones) {
                 let name = &zone.name;
                 page.raw(&format!("<h2>Zone {}</h2>", html::esc(name)));
-                page.figure(
-                    &format!("Zone {name}: tissue change over time with the 5-95 % band over parameter samples; dashed lines mark the sessions."),
-                    &plot("timecourse", hr::timecourse_svg(name, res, &r.protocol))?,
-                );
-                page.figure(
+                fig(
+                    &mut page,
+                    &format!(
+                        "Zone {name}: tissue change over time with the 5-95 % band over parameter samples; dashed lines mark the sessions."
+                    ),
+                    "timecourse",
+                    || hr::timecourse_svg(name, res, &r.protocol),
+                )?;
+                fig(
+                    &mut page,
                     &format!("Zone {name}: inflammation and repair after the sessions."),
-                    &plot("response", hr::response_svg(name, res, &r.protocol))?,
-                );
+                    "response",
+                    || hr::response_svg(name, res, &r.protocol),
+                )?;
                 for v in views.iter().filter(|v| v.name == name) {
                     for snap in &v.run.snapshots {
-                        page.figure(
+                        fig(
+                            &mut page,
                             &format!("Zone {name}: {}, day {:.0}.", v.caption, snap.t_s / DAY),
-                            &plot("cross-section", (v.section)(snap))?,
-                        );
+                            "cross-section",
+                            || (v.section)(snap),
+                        )?;
                     }
                 }
             }
