@@ -337,6 +337,13 @@ fn held_back(plan: &Plan, status: &ZoneStatus) -> Option<(Vec<String>, String)> 
         ZoneStatus::Excluded { reconsider, rules } => {
             (rules, format!("once {}", plain(&reconsider.join(" and "))))
         }
+        ZoneStatus::NotWithinLimits { reasons } => {
+            let words = reasons.iter().map(|r| capitalise(&plain(r))).collect();
+            return Some((
+                words,
+                "once your practitioner has gone through a gentler plan with you".into(),
+            ));
+        }
     };
     let mut reasons = Vec::new();
     for r in rules {
