@@ -939,7 +939,52 @@ impl SpeciesSolver {
     #[allow(clippy::too_many_arguments)]
     /// Solves `[V (1 + κh λ) + κh K] x = b` by PCG from the initial guess in `x`, to
     /// `‖r‖_{P⁻¹} ≤ tol ‖b‖_{P⁻¹}`.
+    ///
+    /// The system is linear, so it is solved for `x·2^-e` with `b·2^-e`, where `2^e` is the
+    /// power of two nearest `max |b|`, whenever `max |b|` lies outside `[2^-200, 2^200]`. CG's dot
+    /// products are products of two field-sized numbers: a field that has decayed to ~1e-150
+    /// (e.g. days after the product was wiped off and the skin cleared it) makes them underflow
+    /// to subnormals and zero, `p·Ap = 0`, and the step `α = r·z / p·Ap` becomes infinite.
+    /// Scaling by a power of two is exact for normal numbers, so a solve that never leaves the
+    /// normal range gives bit-identical results either way.
     pub(crate) fn solve(
+        &mut self,
+        op: &OperatorView,
+        co: &Coeffs,
+        b: &[f64],
+        x: &mut [f64],
+        work: &mut Work,
+        tol: f64,
+        max_iter: usize,
+    ) -> SolveOutcome {
+        let bmax = b
+            .par_chunks(CHUNK)
+            .map(|c| c.iter().fold(0.0f64, |m, v| m.max(v.abs())))
+            .reduce(|| 0.0, f64::max);
+        let (lo, hi) = (2f64.powi(-SCALE_WINDOW_EXP), 2f64.powi(SCALE_WINDOW_EXP));
+        if bmax > 0.0 && bmax.is_finite() && !(lo..=hi).contains(&bmax) {
+            let e = (bmax.log2().round() as i32).clamp(-1000, 1000);
+            let (down, up) = (pow2(-e), pow2(e));
+            let bs: Vec<f64> = b.par_iter().map(|v| v * down).collect();
+            x.par_chunks_mut(CHUNK).for_each(|x| {
+                for v in x {
+                    *v *= down;
+                }
+            });
+            let out = self.solve_in_range(op, co, &bs, x, work, tol, max_iter);
+            x.par_chunks_mut(CHUNK).for_each(|x| {
+                for v in x {
+                    *v *= up;
+                }
+            });
+            return out;
+        }
+        self.solve_in_range(op, co, b, x, work, tol, max_iter)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    /// [`Self::solve`] for a right-hand side whose magnitude keeps CG's dot products normal.
+    fn solve_in_range(
         &mut self,
         op: &OperatorView,
         co: &Coeffs,
@@ -1100,6 +1145,17 @@ impl SpeciesSolver {
         self.iterations += outcome.iterations as u64;
         outcome
     }
+}
+
+/// `max |b|` outside `[2^-SCALE_WINDOW_EXP, 2^SCALE_WINDOW_EXP]` is rescaled before CG (see
+/// [`SpeciesSolver::solve`]): squares and products of numbers inside the window (and of the
+/// solution, about `b / V`) stay far from both ends of the double range.
+const SCALE_WINDOW_EXP: i32 = 200;
+
+/// `2^e` exactly, for `|e| ≤ 1000` (as a product of two normal powers of two).
+fn pow2(e: i32) -> f64 {
+    let h = e / 2;
+    2f64.powi(h) * 2f64.powi(e - h)
 }
 
 /// Process-wide counters of the unsplit solves (CG iterations, solves, time in preconditioner

@@ -1855,3 +1855,71 @@ fn compartment_errors_name_what_to_change() {
     sim.step(1.0).unwrap();
     assert!(sim.total_amount(0) > 0.0);
 }
+
+/// The unsplit solve is linear: a field 2^±540 times another evolves as exactly 2^±540 times
+/// it. Before the rescaling in `SpeciesSolver::solve`, CG's dot products on a field decayed to
+/// ~1e-162 (the lidocaine example ten days after a wipe, issue 18 point 7) underflowed to zero,
+/// `p·Ap = 0`, and the step blew up to -inf; at ~1e+162 they overflowed.
+#[test]
+fn unsplit_solve_is_scale_invariant_for_tiny_and_huge_fields() {
+    let run = |scale: f64, axi: bool, method: UnsplitMethod| -> Vec<f64> {
+        let scheme = Scheme::Unsplit {
+            method,
+            tolerance: 1e-10,
+        };
+        let sim = if axi {
+            let grid = AxiGrid::new(
+                (0..=30).map(|i| 1e-6 * (i as f64).powf(1.3)).collect(),
+                (0..=25).map(|k| 2e-6 * k as f64).collect(),
+            )
+            .unwrap();
+            let n = grid.len();
+            let init: Vec<f64> = random_field(n, 5).iter().map(|v| v * scale).collect();
+            Problem::builder(grid)
+                .species(
+                    Species::new("c", layered_channel_d([30, 1, 25], 7))
+                        .initial(init)
+                        .decay(1e-4),
+                )
+                .boundary_everywhere(Boundary::ZeroFlux)
+                .build()
+                .unwrap()
+        } else {
+            let shape = [24, 24, 12];
+            let z: Vec<f64> = (0..=12).map(|k| 1e-6 * (k as f64).powf(1.5)).collect();
+            let grid = Grid3::with_z_faces(24, 24, 2e-6, 2e-6, z).unwrap();
+            let n = grid.len();
+            let init: Vec<f64> = random_field(n, 1).iter().map(|v| v * scale).collect();
+            Problem::builder(grid)
+                .species(
+                    Species::new("c", layered_channel_d(shape, 3))
+                        .initial(init)
+                        .decay(1e-4),
+                )
+                .boundary_everywhere(Boundary::ZeroFlux)
+                .build()
+                .unwrap()
+        };
+        let mut sim =
+            Simulation::new(sim, SolverSettings::fixed(20.0).with_scheme(scheme)).unwrap();
+        sim.advance_to(200.0, |_| {}).unwrap();
+        sim.fields().species(0).to_vec()
+    };
+    for axi in [true, false] {
+        for method in [UnsplitMethod::BackwardEuler, UnsplitMethod::TrBdf2] {
+            let reference = run(1.0, axi, method);
+            for e in [-540, 540] {
+                let s = 2f64.powi(e);
+                let got = run(s, axi, method);
+                for (g, r) in got.iter().zip(&reference) {
+                    assert!(g.is_finite(), "axi {axi} {method:?} 2^{e}: non-finite {g}");
+                    let want = r * s;
+                    assert!(
+                        (g - want).abs() <= 1e-12 * want.abs(),
+                        "axi {axi} {method:?} 2^{e}: {g:e} vs {want:e}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -69,6 +69,7 @@ fn closure(ch: &ChannelShape, s: &Schedule) -> Closure {
         &ClosureParams::default(),
         ch.depth_m,
         &Person::default(),
+        needlesim::skin::Site::Cheek,
         &s.occlusion_changes(),
     )
 }

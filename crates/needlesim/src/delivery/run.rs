@@ -427,12 +427,10 @@ pub fn deliver(
             &plan.closure,
             shape.depth_m,
             &scenario.person,
+            zp.zone.site,
             &plan.schedule.occlusion_changes(),
         ),
-        Setup::FranzCell => Closure {
-            segments: vec![(0.0, Occlusion::None, f64::INFINITY)],
-            recovered_fraction: plan.closure.recovered_fraction,
-        },
+        Setup::FranzCell => Closure::ex_vivo(&plan.closure),
     };
     let t0 = plan
         .schedule

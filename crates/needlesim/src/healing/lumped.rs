@@ -88,6 +88,14 @@ impl LumpedModel {
         }
     }
 
+    /// The model with the opened surface resealing at `k_per_s` (1/s), the closure law's rate
+    /// for the run's channels ([`crate::params::ClosureParams::reseal_rate_per_s`]).
+    pub fn with_reseal_rate(mut self, k_per_s: f64) -> Self {
+        self.papillary.set_reseal_rate(k_per_s);
+        self.reticular.set_reseal_rate(k_per_s);
+        self
+    }
+
     pub fn blocks(&self) -> [&Block; 2] {
         [&self.papillary, &self.reticular]
     }

@@ -84,8 +84,9 @@ pub const NAMES: [&str; NPAP] = [
 pub struct PersonFactors {
     /// Fibroblast collagen/elastin output relative to a young adult (Varani 2006).
     pub output: f64,
-    /// Resealing rate relative to a young adult of light skin.
-    pub reseal: f64,
+    /// Resealing rate of the opened surface, 1/s: the program's one closure law
+    /// ([`crate::params::closure`], unoccluded channels) for this age and phototype.
+    pub reseal_rate_per_s: f64,
     /// Fitzpatrick phototype (1-6).
     pub phototype: u8,
 }
@@ -94,12 +95,18 @@ impl PersonFactors {
     pub fn new(age_years: f64, phototype: u8, p: &HealingParams) -> Self {
         let frac = ((age_years - p.age_young) / (p.age_old - p.age_young)).clamp(0.0, 1.0);
         let output = 1.0 - (1.0 - p.age_output_ratio) * frac;
-        let slow = 1.0
-            + p.reseal_slowing_per_phototype * (phototype as f64 - 2.0).max(0.0)
-            + p.reseal_slowing_per_year * (age_years - 30.0).max(0.0);
+        // The closure law at its default constants, reference depth and a site without a site
+        // factor; runs that know the study's closure constants, the channel depth and the site
+        // set the rate with `LumpedModel::with_reseal_rate` (`healing::outcomes::run_zone`).
+        let closure = crate::params::closure::ClosureParams::default();
         PersonFactors {
             output,
-            reseal: 1.0 / slow,
+            reseal_rate_per_s: closure.reseal_rate_per_s(
+                closure.ref_depth_m,
+                age_years,
+                phototype,
+                crate::skin::Site::Cheek,
+            ),
             phototype,
         }
     }
@@ -167,7 +174,7 @@ impl Rates {
             k_e: person.output / p.elastin_residence_time,
             k_x: ln2 / p.collagen3_remodel_half_life,
             k_w: ln2 / p.oedema_half_life,
-            k_seal: person.reseal * 3.0 / p.reseal_time_95,
+            k_seal: person.reseal_rate_per_s,
             k_de: 3.0 / p.epidermal_repair_time_95,
             k_he: 1.0 / p.epidermal_turnover_time,
             theta0: c3_share_rest,
@@ -267,6 +274,11 @@ impl Block {
     /// Resealing rate constant of the opened surface, 1/s.
     pub fn reseal_rate(&self) -> f64 {
         self.r.k_seal
+    }
+
+    /// Sets the resealing rate constant (from the closure law), 1/s.
+    pub fn set_reseal_rate(&mut self, k_per_s: f64) {
+        self.r.k_seal = k_per_s;
     }
 
     /// The resting state.

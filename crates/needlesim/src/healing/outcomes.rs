@@ -397,6 +397,21 @@ pub struct ZoneRun<'a> {
     pub protocol: &'a Protocol,
     /// Mean spacing of the channels, m (1/√density).
     pub spacing_m: f64,
+    /// The closure law's constants: the opened surface reseals at the law's unoccluded rate for
+    /// the first session's channel depth, the person and the column's site.
+    pub closure: &'a crate::params::ClosureParams,
+}
+
+impl ZoneRun<'_> {
+    /// Resealing rate of the opened surface, 1/s (the one closure law, unoccluded).
+    pub fn reseal_rate_per_s(&self) -> f64 {
+        let depth = self
+            .sessions
+            .first()
+            .map_or(self.closure.ref_depth_m, |s| s.injury.mean_depth_m);
+        self.closure
+            .reseal_rate_per_s(depth, self.age_years, self.phototype, self.column.site)
+    }
 }
 
 /// The result: outcomes with bands, plus the nominal series and its 5-95 % band for plotting.
@@ -426,7 +441,8 @@ pub fn run_zone_with(
     let mut report_times = z.protocol.report_times_s.clone();
     report_times.push(z.protocol.follow_up_s);
     let one = |pp: &HealingParams| -> Result<(Series, RunSummary, LumpedModel), OdeError> {
-        let model = LumpedModel::new(z.column, z.age_years, z.phototype, pp);
+        let model = LumpedModel::new(z.column, z.age_years, z.phototype, pp)
+            .with_reseal_rate(z.reseal_rate_per_s());
         let tr = lumped::simulate(&model, &z.sessions, z.protocol.follow_up_s, &grid, accuracy)?;
         let s = series(&model, &tr, pp);
         let sum = summarise(

@@ -198,6 +198,7 @@ pub fn heal_zone(
         } else {
             1.0
         },
+        closure: &s.params.closure,
     };
     let res =
         outcomes::run_zone_with(&run, p, s.params.numerics.accuracy(), seed).map_err(|source| {

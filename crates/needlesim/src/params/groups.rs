@@ -85,8 +85,12 @@ fields! {
         "Ghadially et al. 1995", "";
     age_factor_60y, "1", Literature, Range::between(1.0, 8.0, "1 (no age effect) to about twice the derived ratio"),
         "Ghadially et al. 1995 J Clin Invest 95:2281 (50 % vs 15 % recovery at 24 h)", "derived";
-    phototype_factor_v_vi, "1", Literature, Range::between(0.3, 1.5, "conflicting evidence: darker skin reported both faster and slower"),
-        "Reed et al. 1995 Arch Dermatol 131:1134 (48 h recovery 72 vs 55 %)", "weak; 1 switches it off";
+    phototype_factor_iv, "1", Literature, Range::between(1.0, 1.6, "1 (no effect) to the upper SD of the Latino/White ratio"),
+        "Ogunjimi et al. 2020 Sci Rep 10:18963 (micropore lifetime Latino 61.1 h vs White 50.2 h)", "ethnicity as a proxy for phototype IV";
+    phototype_factor_v_vi, "1", Literature, Range::between(1.0, 1.8, "1 (no effect) to the upper SD of the Black/White ratio"),
+        "Ogunjimi et al. 2020 Sci Rep 10:18963 (micropore lifetime Black 66.5 h vs White 50.2 h); PMC8259462 same direction", "darker skin closes slower";
+    site_factor_abdomen, "1", Literature, Range::between(0.8, 1.3, "site differences not significant in the source"),
+        "PMC8259462 (occluded closure abdomen 63.1 h vs mean of 3 sites 60.6 h)", "other sites 1 (assumed: not measured)";
     recovered_fraction, "1", Assumed, Range::between(0.01, 0.5, "impedance/TEWL noise band"), "",
         "barrier counts as recovered below 10 % open area";
 }

@@ -255,15 +255,7 @@ params! {
         "fitted by scripts/calibrate_healing.sh; at the bound swelling counts only near maximal oedema";
 
     // --- epidermis ---------------------------------------------------------------------------
-    /// Time for 95 % of micro-channels to reseal (unoccluded, young, light skin).
-    reseal_time_95 = 2.0 * HOUR, "s", Literature, 0.3, LIT, "Gupta et al. 2011 J Control Release (grade A): unoccluded sites recovered within 2 h",
-        "first-order closure, 3 time constants";
-    /// Relative slowing of resealing per Fitzpatrick type above II.
-    reseal_slowing_per_phototype = 0.1, "1", Assumed, 0.5, Range::between(0.0, 0.5, "0 (no phototype effect) to 50 % per type"), "",
-        "darker skin reseals more slowly (SCIENCE.md 3, no number)";
-    /// Relative slowing of resealing per year of age above 30.
-    reseal_slowing_per_year = 0.01, "1/year", Assumed, 0.5, Range::between(0.0, 0.05, "0 (no age effect) to 5 % per year"), "",
-        "older skin reseals more slowly (SCIENCE.md 3, no number)";
+    // (Resealing of the opened surface is the closure law's: `crate::params::closure`.)
     /// Time for 95 % repair of injured viable epidermis.
     epidermal_repair_time_95 = 5.0 * DAY, "s", Literature, 0.3, LIT, "Schmitt et al. 2018 PLoS One 13:e0204318 (grade A, 3D human skin model)",
         "epidermis almost completely recovered 5 days after needling";

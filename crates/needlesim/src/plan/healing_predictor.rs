@@ -43,6 +43,8 @@ pub struct HealingPredictor {
     pub planner: PlannerParams,
     /// The integrator's accuracy.
     pub accuracy: Accuracy,
+    /// The closure law's constants (barrier resealing).
+    pub closure: crate::params::ClosureParams,
     cache: InjuryCache,
 }
 
@@ -61,6 +63,7 @@ impl HealingPredictor {
             device: m.device.clone(),
             planner: m.planner.clone(),
             accuracy: m.numerics.accuracy(),
+            closure: m.closure.clone(),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -277,6 +280,7 @@ impl Predictor for HealingPredictor {
             sessions,
             protocol: &hp,
             spacing_m: spacing,
+            closure: &self.closure,
         };
         let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, SEED)
             .map_err(|e| e.to_string())?;

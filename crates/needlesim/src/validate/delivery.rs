@@ -99,10 +99,18 @@ pub fn evaluate(
                 sex: Sex::Female,
                 phototype: phototype as u8,
             };
+            // Optional `site` (a scenario site name); studies on the arm, which is no site here,
+            // leave it out: site factor 1.
+            let site = match t.get("site").and_then(|v| v.as_str()) {
+                None => crate::skin::Site::Cheek,
+                Some(s) => crate::skin::Site::from_name(s)
+                    .ok_or_else(|| format!("input `site` = {s:?}: not a known site"))?,
+            };
             let c = Closure::new(
                 &ClosureParams::default(),
                 num(t, "depth_um")? * 1e-6,
                 &person,
+                site,
                 &[(0.0, occ)],
             );
             Ok(c.recovery_time_s() / crate::units::HOUR)
