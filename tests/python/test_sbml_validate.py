@@ -79,18 +79,22 @@ def test_the_units_check_catches_a_wrong_unit(tmp_path):
 
 
 def test_overrides_and_person_reach_the_export(tmp_path):
+    older = (EXAMPLES / "simulate_acne_scars.toml").read_text().replace("age_years = 28", "age_years = 61")
+    base = tmp_path / "older.toml"
+    base.write_text(older)
     scenario = tmp_path / "override.toml"
     scenario.write_text(
-        (EXAMPLES / "simulate_acne_scars.toml").read_text().replace("age_years = 28", "age_years = 61")
-        + "\n[params.healing]\ncytokine_half_life = 5400\nreseal_time_95 = 10800\n"
+        older + "\n[params.healing]\ncytokine_half_life = 5400\n[params.closure]\nhalf_life_none_s = 1800\n"
     )
     m = libsbml.readSBMLFromString(export(tmp_path, scenario)).getModel()
+    m0 = libsbml.readSBMLFromString(export(tmp_path, base, name="older.xml")).getModel()
     value = lambda i: m.getParameter(i).getValue()  # noqa: E731
     assert value("cytokine_half_life") == 5400
     assert value("age_years") == 61
     assert math.isclose(value("k_s"), math.log(2) / 5400, rel_tol=1e-15)
-    # k_seal = 3 / reseal_time_95 / (1 + 0.1 * (phototype - 2) + 0.01 * (age - 30))
-    assert math.isclose(value("k_seal"), 3 / 10800 / (1 + 0.1 * 2 + 0.01 * 31), rel_tol=1e-14)
+    # k_seal comes from the one channel-closure law: ln 2 / half-life, so doubling the
+    # unoccluded half-life (900 s by default) halves it, whatever the depth, age, phototype, site.
+    assert math.isclose(value("k_seal"), m0.getParameter("k_seal").getValue() / 2, rel_tol=1e-14)
 
 
 def test_export_is_deterministic(tmp_path):

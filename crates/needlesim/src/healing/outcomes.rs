@@ -405,13 +405,29 @@ pub struct ZoneRun<'a> {
 impl ZoneRun<'_> {
     /// Resealing rate of the opened surface, 1/s (the one closure law, unoccluded).
     pub fn reseal_rate_per_s(&self) -> f64 {
-        let depth = self
-            .sessions
-            .first()
-            .map_or(self.closure.ref_depth_m, |s| s.injury.mean_depth_m);
-        self.closure
-            .reseal_rate_per_s(depth, self.age_years, self.phototype, self.column.site)
+        reseal_rate_per_s(
+            self.closure,
+            &self.sessions,
+            self.age_years,
+            self.phototype,
+            self.column.site,
+        )
     }
+}
+
+/// Resealing rate of the opened surface, 1/s: the one closure law, unoccluded, at the first
+/// session's mean channel depth (the reference depth without sessions), for this person and site.
+pub fn reseal_rate_per_s(
+    closure: &crate::params::ClosureParams,
+    sessions: &[SessionInput],
+    age_years: f64,
+    phototype: u8,
+    site: crate::skin::Site,
+) -> f64 {
+    let depth = sessions
+        .first()
+        .map_or(closure.ref_depth_m, |s| s.injury.mean_depth_m);
+    closure.reseal_rate_per_s(depth, age_years, phototype, site)
 }
 
 /// The result: outcomes with bands, plus the nominal series and its 5-95 % band for plotting.

@@ -92,6 +92,13 @@ impl Study {
             params: &s.params.healing,
             sessions: &sessions,
             t_end_s: protocol.follow_up_s,
+            reseal_rate_per_s: crate::healing::outcomes::reseal_rate_per_s(
+                &s.params.closure,
+                &sessions,
+                s.person.age_years,
+                s.person.phototype,
+                zp.column.site,
+            ),
         };
         let model = sbml::build(&input);
         let trajectory_csv = if o.trajectory {

@@ -59,6 +59,9 @@ pub struct SbmlInput<'a> {
     pub sessions: &'a [SessionInput],
     /// End of the protocol (follow-up), s from the first session.
     pub t_end_s: f64,
+    /// Resealing rate of the opened surface, 1/s, from the program's one channel-closure law
+    /// ([`crate::healing::outcomes::reseal_rate_per_s`]), as the run uses it.
+    pub reseal_rate_per_s: f64,
 }
 
 /// How an identifier is declared.
@@ -191,12 +194,9 @@ pub const HEALING_PARAMS: &[(&str, Unit)] = &[
     ("age_old", Unit::Year),
 ];
 
-/// The resealing parameters ([`barrier`]).
-pub const BARRIER_PARAMS: &[(&str, Unit)] = &[
-    ("reseal_time_95", Unit::Second),
-    ("reseal_slowing_per_phototype", Unit::Dimensionless),
-    ("reseal_slowing_per_year", Unit::PerYear),
-];
+/// Resealing's own constants: none since the program has one channel-closure law
+/// ([`crate::params::closure`]); its rate enters as the constant `k_seal` ([`barrier`]).
+pub const BARRIER_PARAMS: &[(&str, Unit)] = &[];
 
 /// Builds the model while evaluating every derived value (so the `value` attributes are the
 /// numbers the formulas give).
@@ -318,27 +318,16 @@ struct Barrier {
     k_seal: Ex,
 }
 
-/// Declares the resealing parameters and rate constant (person factor included).
-fn barrier_constants(b: &mut Builder, p: &HealingParams) -> Barrier {
-    for &(name, unit) in BARRIER_PARAMS {
-        b.constant(name, name, p.get(name).unwrap_or(f64::NAN), unit);
-    }
-    // PersonFactors::new: slow = 1 + per_phototype max(phototype - 2, 0) + per_year max(age - 30, 0).
-    let slow = dl(1.0)
-        + id("reseal_slowing_per_phototype") * pos(id("phototype") - dl(2.0), Unit::Dimensionless)
-        + id("reseal_slowing_per_year") * pos(id("age_years") - num(30.0, Unit::Year), Unit::Year);
-    let reseal = b.derived(
-        "person_reseal",
-        "resealing rate relative to a young adult of light skin",
-        Unit::Dimensionless,
-        dl(1.0) / slow,
-    );
-    // Rates::new: k_seal = reseal * 3 / reseal_time_95 (95 % resealed at reseal_time_95).
-    let k_seal = b.derived(
+/// Declares the resealing rate constant: the program's one channel-closure law
+/// (`params::closure`: depth, age, phototype, site; unoccluded, in vivo) evaluated for the run's
+/// first-session mean channel depth, this person and this site. The law's own constants are not
+/// exported, so a change to them is made in needlesim and exported again.
+fn barrier_constants(b: &mut Builder, reseal_rate_per_s: f64) -> Barrier {
+    let k_seal = b.constant(
         "k_seal",
-        "resealing rate constant of the opened surface",
+        "resealing rate constant of the opened surface (needlesim's channel-closure law)",
+        reseal_rate_per_s,
         Unit::PerSecond,
-        reseal * dl(3.0) / id("reseal_time_95"),
     );
     Barrier { k_seal }
 }
@@ -401,7 +390,7 @@ pub fn build(input: &SbmlInput<'_>) -> SbmlModel {
         Unit::Dimensionless,
         dl(1.0) - (dl(1.0) - id("age_output_ratio")) * frac,
     );
-    let bar = barrier_constants(&mut b, p);
+    let bar = barrier_constants(&mut b, input.reseal_rate_per_s);
     // Rates::new.
     let half = |name: &str| ln2() / id(name);
     for (k, name, e) in [
@@ -1282,6 +1271,7 @@ pub fn trajectory_csv(tr: &Trajectory) -> String {
 /// The lumped model the export describes (for [`super::lumped::simulate`]).
 pub fn lumped_model(input: &SbmlInput<'_>) -> LumpedModel {
     LumpedModel::new(input.column, input.age_years, input.phototype, input.params)
+        .with_reseal_rate(input.reseal_rate_per_s)
 }
 
 #[cfg(test)]

@@ -61,6 +61,13 @@ fn input<'a>(
         params: p,
         sessions: s,
         t_end_s: 90.0 * crate::units::DAY,
+        reseal_rate_per_s: crate::healing::outcomes::reseal_rate_per_s(
+            &crate::params::ClosureParams::default(),
+            s,
+            person.0,
+            person.1,
+            col.site,
+        ),
     }
 }
 
@@ -149,7 +156,6 @@ fn rate_rules_are_the_models_right_hand_side() {
         }
         // An override reaches the export (and the comparison still holds).
         p.cytokine_half_life *= 1.7;
-        p.reseal_time_95 *= 0.5;
     }
 }
 
