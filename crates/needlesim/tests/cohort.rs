@@ -349,6 +349,16 @@ fn a_patient_does_not_depend_on_the_cohort_size_or_shards() {
             cohort::patient::draw(&bigger, i)
         );
     }
+
+    // The same cohort read from a file (another name) is the same cohort: the same
+    // fingerprint, so its shards are recognised whichever path a worker was given.
+    let d = tmp("path");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("some name.toml"), SMALL).unwrap();
+    let from_file = CohortSpec::from_path(&d.join("some name.toml")).unwrap();
+    assert_eq!(from_file.fingerprint(), spec.fingerprint());
+    assert_ne!(bigger.fingerprint(), spec.fingerprint());
+    let _ = std::fs::remove_dir_all(&d);
     // The draws follow the distributions: ages within the range, every phototype drawn in 400.
     let many =
         CohortSpec::from_toml_str(&SMALL.replace("patients = 12", "patients = 400")).unwrap();

@@ -335,7 +335,9 @@ pub struct HistoryRates {
 /// A validated cohort file.
 #[derive(Clone, Debug, Serialize)]
 pub struct CohortSpec {
-    /// The file's name as given (messages, manifest).
+    /// The file's name as given (messages only: neither the fingerprint nor any output holds
+    /// it, so the same cohort read from another path gives the same files).
+    #[serde(skip)]
     pub file: String,
     /// The file's text, stored with the results.
     #[serde(skip)]
