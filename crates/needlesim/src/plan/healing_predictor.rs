@@ -27,8 +27,8 @@ pub use crate::params::planner::{BAND_SAMPLES, FOLLOW_UP_DAYS};
 use crate::params::{DeviceParams, ModelParams, PlannerParams};
 use crate::protocol::{Concern as HConcern, Protocol as HProtocol, ScarKind};
 
-/// Seed of the patch punctures and parameter samples.
-const SEED: u64 = 6;
+/// Seed of the patch punctures and parameter samples of the planner (`HealingPredictor::seed`).
+pub const SEED: u64 = 6;
 
 /// Per-session injury and channel spacing (m), keyed by (setting bits, passes, device).
 type InjuryCache = Mutex<HashMap<(u64, u32, u8), (InjuryInput, f64)>>;
@@ -45,6 +45,9 @@ pub struct HealingPredictor {
     pub accuracy: Accuracy,
     /// The closure law's constants (barrier resealing).
     pub closure: crate::params::ClosureParams,
+    /// Seed of the patch punctures and the band's parameter samples ([`SEED`] for the planner;
+    /// a cohort gives each virtual patient's zone its own).
+    pub seed: u64,
     cache: InjuryCache,
 }
 
@@ -64,6 +67,7 @@ impl HealingPredictor {
             planner: m.planner.clone(),
             accuracy: m.numerics.accuracy(),
             closure: m.closure.clone(),
+            seed: SEED,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -175,7 +179,7 @@ impl HealingPredictor {
             input.column,
             &self.injury,
             &self.device,
-            SEED,
+            self.seed,
             &mut crate::timings::Timings::default(),
         )
         .map_err(|e| e.to_string())?;
@@ -282,7 +286,7 @@ impl Predictor for HealingPredictor {
             spacing_m: spacing,
             closure: &self.closure,
         };
-        let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, SEED)
+        let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, self.seed)
             .map_err(|e| e.to_string())?;
         let o = &res.outcomes;
         let score = |t: &outcomes::TimepointOutcomes| -> Estimate {
