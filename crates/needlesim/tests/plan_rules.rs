@@ -136,7 +136,8 @@ fn pregnancy_defers_everything() {
 fn darker_skin_gets_gentler_settings_and_longer_intervals() {
     // Wrinkles, not acne scars: since issue 21 the cheek's chart row caps acne scars of a
     // 40-year-old (thin column, 0.5-1.0 mm) at 1.0 mm, which leaves no range to narrow.
-    let zones = "[[zones]]\nname = \"cheeks\"\nsite = \"cheek\"\nconcerns = [{ kind = \"wrinkles\" }]\n";
+    let zones =
+        "[[zones]]\nname = \"cheeks\"\nsite = \"cheek\"\nconcerns = [{ kind = \"wrinkles\" }]\n";
     let light = make(&patient("", zones));
     let dark_text = format!(
         "date = \"2026-11-21\"\n[patient]\nage_years = 40\nsex = \"female\"\nphototype = 5\n{zones}"

@@ -404,8 +404,12 @@ pub fn limits_text(p: &super::predict::Prediction, cons: &super::predict::Constr
 
 fn proto_text(pr: &super::predict::ZoneProtocol) -> String {
     format!(
-        "{:.2} mm, {} passes, {} sessions every {} d",
-        pr.setting_mm, pr.passes, pr.sessions, pr.interval_days
+        "{:.2} mm, {} passes, {} session{} every {} d",
+        pr.setting_mm,
+        pr.passes,
+        pr.sessions,
+        if pr.sessions == 1 { "" } else { "s" },
+        pr.interval_days
     )
 }
 
@@ -1313,9 +1317,15 @@ pub fn body(plan: &Plan) -> String {
                 c.check.deep_end_mm,
                 c.check.dermis_bottom_mm,
                 if c.check.within_dermis {
-                    "within the dermis"
+                    format!(
+                        "{:.2} mm of dermis left below (margin {:.2} mm kept)",
+                        c.check.dermis_below_mm, c.check.margin_mm
+                    )
                 } else {
-                    "beyond the dermis"
+                    format!(
+                        "{:.2} mm of dermis left below: LESS THAN THE {:.2} MM MARGIN",
+                        c.check.dermis_below_mm, c.check.margin_mm
+                    )
                 },
                 c.sessions,
                 c.interval_days,
