@@ -375,7 +375,7 @@ fn finding_words(f: &Finding) -> String {
 /// The style sheet of the handout: readable on a phone, and printed cleanly (A4 or Letter).
 pub const HANDOUT_CSS: &str = r#"
 *{box-sizing:border-box}
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:760px;margin:16px auto;padding:0 14px;color:#1a1a1a;line-height:1.5;font-size:17px}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:760px;margin:16px auto;padding:0 14px;color:#1a1a1a;line-height:1.5;font-size:17px;overflow-wrap:break-word}
 h1{font-size:1.6em;margin:0 0 4px} h2{font-size:1.2em;margin:26px 0 8px;border-bottom:2px solid #e6e6e6;padding-bottom:3px}
 .lead{color:#444;margin-top:0}
 .note{background:#fff6dc;border:2px solid #e0a030;border-radius:6px;padding:10px 14px}

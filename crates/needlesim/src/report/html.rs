@@ -36,7 +36,7 @@ pub fn esc(s: &str) -> String {
 
 /// The style sheet of every report.
 pub const CSS: &str = r#"
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:16px auto;padding:0 12px;color:#222;line-height:1.45}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:16px auto;padding:0 12px;color:#222;line-height:1.45;overflow-wrap:break-word}
 h1{font-size:1.5em;margin-bottom:4px} h2{margin-top:28px;border-bottom:2px solid #eee;padding-bottom:4px;font-size:1.25em}
 .disclaimer{background:#fff4d6;border:2px solid #e0a030;padding:12px 16px;border-radius:6px;font-weight:600}
 .verdict{padding:14px 18px;border-radius:6px;font-size:1.15em;font-weight:700;margin:16px 0}

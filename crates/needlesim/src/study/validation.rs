@@ -232,9 +232,10 @@ impl ValidationRun {
                 "From this run (the table below has every case and its reason).",
             ),
         );
-        page.figure(
+        page.figure_for_phone(
             "Every case on one scale: the shaded band is each case's accepted range.",
             &v::forest_svg(&rep.cases),
+            &crate::report::plot_style::narrow(|| v::forest_svg(&rep.cases)),
         );
         page.section("Cases", &validation_cases_html(rep));
         page.finish(info)

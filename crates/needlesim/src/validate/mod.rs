@@ -1201,7 +1201,16 @@ pub fn markdown(report: &ValidationReport) -> String {
 pub fn forest_svg(outcomes: &[CaseOutcome]) -> String {
     use std::fmt::Write as _;
     let esc = crate::report::html::esc;
-    let (w, left, right, row, top) = (900.0, 200.0, 70.0, 26.0, 56.0);
+    // The phone version (report::plot_style::narrow) is narrower, with the key wrapped.
+    let narrow = crate::report::plot_style::is_narrow();
+    let key = "black bar: published; dot: simulated (green pass, orange open, red regressed); line: 5-95 % band";
+    let key_lines = crate::report::plot_style::wrap(key, if narrow { 52 } else { 200 });
+    let (w, left, right, row) = if narrow {
+        (480.0, 150.0, 50.0, 26.0)
+    } else {
+        (900.0, 200.0, 70.0, 26.0)
+    };
+    let top = 56.0 + 16.0 * (key_lines.len() as f64 - 1.0);
     let h = top + row * outcomes.len().max(1) as f64 + 64.0;
     let (x0, x1) = (-1.0, 2.0);
     let px = |u: f64| left + (w - left - right) * (u.clamp(x0, x1) - x0) / (x1 - x0);
@@ -1212,13 +1221,21 @@ pub fn forest_svg(outcomes: &[CaseOutcome]) -> String {
     );
     let _ = writeln!(
         s,
-        r##"<rect x="{:.1}" y="{}" width="{:.1}" height="{:.1}" fill="#e3f1e5"/><text x="{:.1}" y="20" text-anchor="middle" fill="#333">accepted range</text><text x="10" y="40" fill="#555" font-size="14">black bar: published; dot: simulated (green pass, orange open, red regressed); line: 5-95 % band</text>"##,
+        r##"<rect x="{:.1}" y="{}" width="{:.1}" height="{:.1}" fill="#e3f1e5"/><text x="{:.1}" y="20" text-anchor="middle" fill="#333">accepted range</text>"##,
         px(0.0),
         top - 6.0,
         px(1.0) - px(0.0),
         row * outcomes.len() as f64 + 6.0,
         (px(0.0) + px(1.0)) / 2.0
     );
+    for (i, l) in key_lines.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r##"<text x="10" y="{}" fill="#555" font-size="14">{}</text>"##,
+            40 + 16 * i,
+            esc(l)
+        );
+    }
     for (i, o) in outcomes.iter().enumerate() {
         let y = top + row * i as f64 + row / 2.0;
         let span = (o.high - o.low).max(1e-12);
@@ -1302,9 +1319,18 @@ pub fn forest_svg(outcomes: &[CaseOutcome]) -> String {
     }
     let _ = writeln!(
         s,
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">position in the case's accepted range (0 = low, 1 = high)</text></svg>"##,
-        (left + w - right) / 2.0,
-        yb + 44.0
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text></svg>"##,
+        if narrow {
+            w / 2.0
+        } else {
+            (left + w - right) / 2.0
+        },
+        yb + 44.0,
+        if narrow {
+            "position in the accepted range (0 = low, 1 = high)"
+        } else {
+            "position in the case's accepted range (0 = low, 1 = high)"
+        }
     );
     s
 }
