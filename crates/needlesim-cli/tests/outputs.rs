@@ -57,6 +57,11 @@ fn two_plan_runs_give_byte_identical_plan_json() {
             "--quiet",
         ]));
     }
+    for f in ["handout.html", "plan.ics", "fhir-bundle.json"] {
+        let a = std::fs::read(dir.join("a").join(f)).unwrap();
+        let b = std::fs::read(dir.join("b").join(f)).unwrap();
+        assert!(a == b, "{f} differs between two identical runs");
+    }
     let a = std::fs::read(dir.join("a/plan.json")).unwrap();
     let b = std::fs::read(dir.join("b/plan.json")).unwrap();
     assert!(a == b, "plan.json differs between two identical runs");

@@ -19,6 +19,7 @@
 //! needlesim is a planning aid, not medical advice: every output says so.
 
 pub mod aftercare;
+pub mod clinic;
 pub mod date;
 pub mod evidence;
 pub mod healing_predictor;

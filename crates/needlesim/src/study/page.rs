@@ -102,8 +102,21 @@ pub fn files(run: &StudyRun) -> Result<Vec<OutputFile>> {
             }
             f.push(OutputFile::new("outcomes.json", json(&r.report)?));
         }
-        Outcome::Plan { plan, .. } => {
+        Outcome::Plan { plan, patient } => {
+            use crate::plan::clinic;
             f.push(OutputFile::new("plan.json", json(plan)?));
+            f.push(OutputFile::new(
+                "handout.html",
+                clinic::handout_html(plan, patient),
+            ));
+            f.push(OutputFile::new(
+                "plan.ics",
+                clinic::calendar_ics(plan, patient),
+            ));
+            f.push(OutputFile::new(
+                "fhir-bundle.json",
+                json(&clinic::fhir_bundle(plan, patient))?,
+            ));
         }
     }
     Ok(f)

@@ -18,7 +18,11 @@ pub fn summary(run: &StudyRun, out: &Path, report: Option<&Path>) -> String {
         Outcome::Simulate { run: r, .. } => simulate(r, out),
         Outcome::Plan { plan, .. } => {
             let mut s = crate::plan::render::text(plan);
-            let _ = write!(s, "\nwrote {}/plan.json", out.display());
+            let _ = write!(
+                s,
+                "\nwrote {0}/plan.json, {0}/handout.html, {0}/plan.ics, {0}/fhir-bundle.json",
+                out.display()
+            );
             if let Some(r) = report {
                 let _ = write!(s, " and {}", r.display());
             }
