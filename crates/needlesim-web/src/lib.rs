@@ -246,6 +246,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/patients/{id}/patient.toml", get(patient_toml))
         .route("/plans/{id}", get(show_plan))
         .route("/plans/{id}/plan.json", get(plan_json))
+        .route("/plans/{id}/handout", get(handout_view))
+        .route("/plans/{id}/handout.html", get(handout_download))
+        .route("/plans/{id}/plan.ics", get(calendar))
+        .route("/plans/{id}/fhir-bundle.json", get(fhir))
         .route("/api/plan", post(api_plan))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -833,7 +837,7 @@ async fn load_plan(app: &App, id: &str) -> Result<db::PlanRow, Response> {
 /// The app's bar above a plan report: back, edit and re-plan, downloads.
 fn plan_bar(p: &db::PlanRow) -> String {
     format!(
-        "<nav id=\"app-bar\" style=\"display:flex;flex-wrap:wrap;gap:6px 16px;padding:8px 0;border-bottom:2px solid #eee;font-weight:600\"><a href=\"/\">Saved patients</a><a href=\"/patients/{pid}\" id=\"edit-replan\">Edit and re-plan</a><a href=\"/plans/{id}/plan.json\" download>plan.json</a><a href=\"/patients/{pid}/patient.toml\" download>patient file</a></nav>",
+        "<nav id=\"app-bar\" style=\"display:flex;flex-wrap:wrap;gap:6px 16px;padding:8px 0;border-bottom:2px solid #eee;font-weight:600\"><a href=\"/\">Saved patients</a><a href=\"/patients/{pid}\" id=\"edit-replan\">Edit and re-plan</a><a href=\"/plans/{id}/handout\" id=\"handout\">Patient handout (print or save as PDF)</a><a href=\"/plans/{id}/handout.html\" id=\"download-handout\" download>Download the handout</a><a href=\"/plans/{id}/plan.ics\" id=\"download-ics\" download>Calendar (.ics)</a><a href=\"/plans/{id}/fhir-bundle.json\" id=\"download-fhir\" download>FHIR bundle</a><a href=\"/plans/{id}/plan.json\" id=\"download-json\" download>plan.json</a><a href=\"/patients/{pid}/patient.toml\" download>Patient file</a></nav>",
         pid = p.patient_id,
         id = p.id
     )
@@ -856,6 +860,75 @@ async fn plan_json(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respo
         Ok(p) => download("application/json", "plan.json", p.plan_json),
         Err(r) => r,
     }
+}
+
+/// The stored plan and the patient it was made for (as validated then), for the clinic outputs.
+fn plan_and_patient(
+    p: &db::PlanRow,
+) -> Result<(needlesim::plan::Plan, needlesim::plan::Patient), Response> {
+    let plan = serde_json::from_str(&p.plan_json)
+        .map_err(|e| internal(&format!("The saved plan cannot be read: {e}")))?;
+    let patient = needlesim::plan::patient::parse(&p.patient_toml, "saved patient")
+        .map_err(|e| internal(&format!("The saved patient file cannot be read: {e}")))?;
+    Ok((plan, patient))
+}
+
+async fn clinic_output(
+    app: &App,
+    id: &str,
+    make: impl FnOnce(&needlesim::plan::Plan, &needlesim::plan::Patient) -> Response,
+) -> Response {
+    match load_plan(app, id).await {
+        Ok(p) => match plan_and_patient(&p) {
+            Ok((plan, patient)) => make(&plan, &patient),
+            Err(r) => r,
+        },
+        Err(r) => r,
+    }
+}
+
+/// The handout in the browser, to print or save as PDF.
+async fn handout_view(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    clinic_output(&app, &id, |plan, patient| {
+        page(
+            StatusCode::OK,
+            needlesim::plan::clinic::handout_html(plan, patient),
+        )
+    })
+    .await
+}
+
+async fn handout_download(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    clinic_output(&app, &id, |plan, patient| {
+        download(
+            "text/html; charset=utf-8",
+            "handout.html",
+            needlesim::plan::clinic::handout_html(plan, patient),
+        )
+    })
+    .await
+}
+
+async fn calendar(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    clinic_output(&app, &id, |plan, patient| {
+        download(
+            "text/calendar; charset=utf-8",
+            "plan.ics",
+            needlesim::plan::clinic::calendar_ics(plan, patient),
+        )
+    })
+    .await
+}
+
+async fn fhir(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    clinic_output(&app, &id, |plan, patient| {
+        let bundle = needlesim::plan::clinic::fhir_bundle(plan, patient);
+        match serde_json::to_string_pretty(&bundle) {
+            Ok(text) => download("application/fhir+json", "fhir-bundle.json", text),
+            Err(e) => internal(&format!("The FHIR bundle cannot be written: {e}")),
+        }
+    })
+    .await
 }
 
 /// `POST /api/plan`: a patient file (TOML) in, plan.json out; 422 with the field errors as

@@ -68,6 +68,29 @@ async fn a_form_becomes_a_saved_plan_and_bad_entries_get_the_cli_messages() {
     };
     let direct = needlesim_web::make_plan(&toml).expect("plans");
     assert_eq!(direct.plan_json, json.body);
+    // The clinic outputs from the saved plan are those of the run itself.
+    let run = needlesim::Study::patient_from_toml_str(&toml, "intake form")
+        .expect("valid")
+        .run(&needlesim::RunOptions::new(needlesim::study::Command::Plan))
+        .expect("plans");
+    let needlesim::study::Outcome::Plan { plan: p, patient } = &run.result else {
+        panic!("a plan")
+    };
+    use needlesim::plan::clinic;
+    let ics = get(&c, &format!("{base}{plan_url}/plan.ics")).await;
+    assert_eq!(ics.header("content-type"), "text/calendar; charset=utf-8");
+    assert_eq!(ics.body, clinic::calendar_ics(p, patient));
+    let handout = get(&c, &format!("{base}{plan_url}/handout.html")).await;
+    assert!(
+        handout
+            .header("content-disposition")
+            .contains("handout.html")
+    );
+    assert_eq!(handout.body, clinic::handout_html(p, patient));
+    let fhir = get(&c, &format!("{base}{plan_url}/fhir-bundle.json")).await;
+    let bundle: serde_json::Value = serde_json::from_str(&fhir.body).expect("fhir json");
+    assert_eq!(bundle, clinic::fhir_bundle(p, patient));
+    assert_eq!(bundle["resourceType"], "Bundle");
 
     // Out-of-range and missing entries: the library's field errors, next to their fields.
     let mut bad: Vec<(&str, &str)> = TREATABLE.to_vec();

@@ -172,6 +172,24 @@ async fn fill_patient(c: &Client, title: &str, age: &str, zone: &str, site: &str
     tick(c, "zones[0].concerns", concern).await;
 }
 
+/// Waits for a downloaded file to be complete and returns its text.
+async fn wait_for_file(path: &Path) -> String {
+    let t0 = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty()
+        {
+            return text;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no download at {}",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn verdict(c: &Client) -> (String, String) {
     let el = c
         .find(Locator::Css("div.verdict"))
@@ -263,7 +281,7 @@ async fn the_app_in_headless_chromium() {
     let (app, dir) = start("browser").await;
     let base = app.url();
     let c = browser(&chromium, port, &downloads).await;
-    let body = tokio::spawn(scenario(c.clone(), base, shots.clone()));
+    let body = tokio::spawn(scenario(c.clone(), base, shots.clone(), downloads.clone()));
     let result = body.await;
     c.close().await.expect("close the browser");
     app.stop().await.expect("stops");
@@ -276,7 +294,7 @@ async fn the_app_in_headless_chromium() {
 }
 
 /// The clicks and checks, in one browser session.
-async fn scenario(c: Client, base: String, shots: PathBuf) {
+async fn scenario(c: Client, base: String, shots: PathBuf, downloads: PathBuf) {
     {
         // A treatable patient.
         c.goto(&format!("{base}/patients/new")).await.expect("form");
@@ -303,6 +321,29 @@ async fn scenario(c: Client, base: String, shots: PathBuf) {
         // The report's figures scroll sideways in their own box at phone width (the report's
         // phone layout is the planner's, not the app's).
         shot_and_check_with(&c, "plan_treat", 420, &shots, true).await;
+
+        // Downloads from the plan page: the handout and the calendar.
+        c.set_window_size(1200, 1800).await.expect("resize");
+        click(&c, "download-handout").await;
+        let handout = wait_for_file(&downloads.join("handout.html")).await;
+        assert!(
+            handout.starts_with("<!DOCTYPE html>"),
+            "handout: {}",
+            &handout[..handout.len().min(80)]
+        );
+        assert!(
+            handout.contains("@media print"),
+            "the handout has print CSS"
+        );
+        click(&c, "download-ics").await;
+        let ics = wait_for_file(&downloads.join("plan.ics")).await;
+        assert!(ics.starts_with("BEGIN:VCALENDAR"), "{ics}");
+        assert!(ics.contains("BEGIN:VEVENT"), "sessions in the calendar");
+        // The handout in the browser, to print.
+        click(&c, "handout").await;
+        wait_for_url(&c, "/handout").await;
+        shot_and_check(&c, "handout", 1200, &shots).await;
+        shot_and_check(&c, "handout", 420, &shots).await;
 
         // A not-today patient: a cold sore in the treated area.
         c.set_window_size(1200, 1800).await.expect("resize");
