@@ -142,7 +142,7 @@ async fn run(requests: usize, bin: Option<String>) -> bool {
 
     // 2. One plan at a time, through the form, per example.
     println!(
-        "\n| example patient | form post -> plan page, ms (best of 3) | verdict |\n|---|---:|---|"
+        "\n| example patient | form post -> plan page, ms (best of 2) | `needlesim plan` process, ms (best of 2, same run) | verdict |\n|---|---:|---:|---|"
     );
     let mut worst: f64 = 0.0;
     for (name, text) in needlesim_web::EXAMPLES {
