@@ -10,9 +10,9 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use needlesim::delivery::run::DeliverReport;
 use needlesim::healing::simulate::{Resolution, SimulateReport};
+use needlesim::input;
 use needlesim::pipeline::PuncturesReport;
 use needlesim::report::html::RunInfo;
-use needlesim::input;
 use needlesim::study::validation::{self, ValidateOptions};
 use needlesim::study::{Command as Cmd, RunOptions, Study, WriteOptions};
 
@@ -178,6 +178,27 @@ enum Command {
         /// Print nothing but errors (no summary, no progress bar).
         #[arg(long)]
         quiet: bool,
+    },
+    /// Start the local web app: an intake form, the plan, saved patients (docs/APP.md).
+    ///
+    /// Listens on 127.0.0.1 (this computer only) unless --bind names another address, which
+    /// then needs --token. Patients and plans are kept in DIR/needlesim.sqlite; nothing is
+    /// written elsewhere. Stop it with Ctrl-C.
+    Serve {
+        /// Port to listen on.
+        #[arg(long, default_value_t = needlesim_web::DEFAULT_PORT)]
+        port: u16,
+        /// Data folder (created if missing): the database of saved patients and plans.
+        #[arg(long, value_name = "DIR", default_value = "needlesim-data")]
+        data: PathBuf,
+        /// Address to listen on; anything but a loopback address makes the app reachable from
+        /// other computers and needs --token.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Access token (at least 16 characters) every request must carry; required with a
+        /// non-loopback --bind.
+        #[arg(long, value_name = "T")]
+        token: Option<String>,
     },
     /// Print the JSON Schema of an input file or an output.
     Schema {
@@ -432,6 +453,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             dask,
             quiet,
         } => run_cohort(&cohort, &out, workers, dask.as_deref(), quiet),
+        Command::Serve {
+            port,
+            data,
+            bind,
+            token,
+        } => serve(needlesim_web::Config {
+            bind,
+            port,
+            data_dir: data,
+            token,
+            plan_slots: None,
+        }),
         Command::Params { filter } => {
             print!("{}", needlesim::params::table_text(filter.as_deref()));
             Ok(())
@@ -784,4 +817,24 @@ fn dask_shards(cohort: &Path, out: &Path, address: &str) -> anyhow::Result<()> {
         ))
         .into()),
     }
+}
+/// `needlesim serve`: runs the web app until Ctrl-C; a configuration that would expose patient
+/// data is bad input (exit 2).
+fn serve(cfg: needlesim_web::Config) -> anyhow::Result<()> {
+    if let Err(e) = cfg.check() {
+        return Err(needlesim::Error::Input(e.to_string()).into());
+    }
+    let token = cfg.token.clone();
+    needlesim_web::serve_blocking(cfg, |r| {
+        let url = match &token {
+            Some(t) => format!("{}/?token={t}", r.url()),
+            None => format!("{}/", r.url()),
+        };
+        println!(
+            "needlesim planner: open {url}\n  data: {} (started in {:.0} ms; stop with Ctrl-C)",
+            r.db_path.display(),
+            r.startup.as_secs_f64() * 1e3
+        );
+    })?;
+    Ok(())
 }
