@@ -46,6 +46,7 @@ class FieldError(InputError):
         errors: list[dict[str, Any]] | None = None,
         **extra: Any,
     ) -> None:
+        """Made by the compiled module; ``extra`` keyword arguments become attributes."""
         super().__init__(message)
         self.message = message
         self.field = field
@@ -86,6 +87,7 @@ class UnknownParamError(ParamError, KeyError):
     closest: list[str]
 
     def __init__(self, message: str, **kwargs: Any) -> None:
+        """As :class:`FieldError`, with ``closest`` (a list of names)."""
         kwargs.setdefault("closest", [])
         super().__init__(message, **kwargs)
 
