@@ -81,8 +81,13 @@ pub fn to_pyerr(e: needlesim::Error) -> PyErr {
     if e.is_bad_input() {
         input_error(msg)
     } else {
-        make("RunError", |py| Ok(PyDict::new(py)), &msg)
+        run_error(msg)
     }
+}
+
+/// A `RunError` with a message.
+pub fn run_error(msg: impl Into<String>) -> PyErr {
+    make("RunError", |py| Ok(PyDict::new(py)), &msg.into())
 }
 
 /// An `InputError` with a message.

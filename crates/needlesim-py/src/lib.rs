@@ -427,6 +427,12 @@ fn param_rows(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
     Ok(list)
 }
 
+/// The TOML text of a dict shaped like an input file (tables as dicts, arrays as lists).
+#[pyfunction]
+fn toml_text(data: &Bound<'_, PyAny>) -> PyResult<String> {
+    tomlconv::dict_to_toml(data)
+}
+
 /// Runs the validation cases under `dir` against the baseline; returns
 /// `(validation.json text, terminal table, regressions message or None)`.
 #[pyfunction]
@@ -469,5 +475,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRun>()?;
     m.add_function(wrap_pyfunction!(param_rows, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(toml_text, m)?)?;
     Ok(())
 }

@@ -13,6 +13,9 @@ DataFrames::
 
     needlesim.plan("examples/patients/acne_scars_type5.toml").plan["verdict"]
 
+    needlesim.cohort("examples/cohorts/face_mixed_200.toml", "out/cohort", workers=2)
+    needlesim.cohort(..., client=dask_client)   # shards on a Dask cluster (needlesim.dask)
+
 The tutorial is docs/PYTHON.md; every input field and output file is described in the
 repository's docs/ (INPUTS.md, OUTPUTS.md).
 """
@@ -27,6 +30,7 @@ from ._api import (
     plan,
     validate,
 )
+from ._cohort import CohortResult, cohort
 from ._errors import (
     FieldError,
     InputError,
@@ -46,6 +50,8 @@ __all__ = [
     "parameters",
     "plan",
     "validate",
+    "cohort",
+    "CohortResult",
     "NeedlesimError",
     "InputError",
     "FieldError",

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from distributed import Client
+
 from . import _core
 
 __version__: str
@@ -126,3 +128,23 @@ def validate(
     baseline: PathLike | None = None,
     progress: Progress | None = None,
 ) -> Validation: ...
+
+class CohortResult:
+    out: Path
+    summary: dict[str, Any]
+    text: str
+    def __init__(self, out: Path, summary: dict[str, Any], text: str) -> None: ...
+    @property
+    def failed_rows(self) -> int: ...
+    @property
+    def manifest(self) -> dict[str, Any]: ...
+    def results(self, protocol: str | None = None) -> pd.DataFrame: ...
+    def summary_table(self) -> pd.DataFrame: ...
+
+def cohort(
+    cohort: PathLike | Mapping[str, Any],
+    out: PathLike,
+    workers: int = 1,
+    client: Client | None = None,
+    progress: Progress | None = None,
+) -> CohortResult: ...
