@@ -61,6 +61,7 @@ pub fn to_pyerr(e: needlesim::Error) -> PyErr {
     let fields: &[FieldError] = match &e {
         needlesim::Error::Scenario(s) => s.field_errors(),
         needlesim::Error::Patient(p) => p.field_errors(),
+        needlesim::Error::File(f) => f.field_errors(),
         _ => &[],
     };
     let msg = chain(&e);

@@ -10,6 +10,7 @@
 //! the input, validated again, because the validation bakes some parameters into the scenario
 //! (skin columns, device defaults, the delivery plan's physico-chemistry).
 
+mod cohort;
 mod errors;
 mod series;
 mod tomlconv;
@@ -473,6 +474,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PyStudy>()?;
     m.add_class::<PyRun>()?;
+    m.add_class::<cohort::PyCohort>()?;
     m.add_function(wrap_pyfunction!(param_rows, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(toml_text, m)?)?;

@@ -10,7 +10,7 @@ use crate::delivery::DeliveryError;
 use crate::device::DeviceError;
 use crate::healing::simulate::SimulateError;
 use crate::plan::{PatientError, PlanError};
-use crate::input::ScenarioError;
+use crate::input::{FileError, ScenarioError};
 use crate::validate::ValidateError;
 
 /// Why a study, a validation run or writing their outputs failed.
@@ -22,6 +22,9 @@ pub enum Error {
     /// The patient file cannot be read or is invalid.
     #[error(transparent)]
     Patient(#[from] PatientError),
+    /// Another input file (a cohort file) cannot be read or is invalid.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The input does not fit the command (e.g. `simulate` without `[protocol]`, `deliver`
     /// without `[delivery]`, a patient file where a scenario is needed).
     #[error("{0}")]
@@ -66,6 +69,7 @@ impl Error {
             self,
             Error::Scenario(_)
                 | Error::Patient(_)
+                | Error::File(_)
                 | Error::Input(_)
                 | Error::Healing(SimulateError::NoProtocol(_))
                 // A validation case file with broken values or inputs.

@@ -20,6 +20,7 @@
 //! a leaf that no model imports.
 
 pub mod budget;
+pub mod cohort;
 pub mod delivery;
 pub mod device;
 pub mod error;

@@ -41,6 +41,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("planner", &["plan"]),
     ("seam error", &["error"]),
     ("front door", &["study"]),
+    ("virtual cohorts", &["cohort"]),
 ];
 
 /// Upward imports that remain, each with what removes it. The list may only shrink: an entry

@@ -145,6 +145,48 @@ pub enum ScenarioError {
     PatientFile { file: String },
 }
 
+/// Why an input file of the kinds without their own error type (cohort files) could not be
+/// loaded: the same three cases, worded the same way, as [`ScenarioError`].
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error(
+        "cannot read {kind} file `{file}`: {source}\n  hint: check the path; {kind} files are TOML, see `needlesim schema {kind}` and {examples}"
+    )]
+    Io {
+        kind: &'static str,
+        file: String,
+        examples: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{kind} file `{file}` is not valid TOML (line {line}, column {column}): {message}\n  hint: check quoting, brackets and `key = value` syntax near that line"
+    )]
+    Syntax {
+        kind: &'static str,
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{kind} file `{file}` has {} problem(s):\n{}", .errors.len(), format_list(.errors))]
+    Invalid {
+        kind: &'static str,
+        file: String,
+        errors: Vec<FieldError>,
+    },
+}
+
+impl FileError {
+    /// The field errors, if this is a validation failure.
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            FileError::Invalid { errors, .. } => errors,
+            _ => &[],
+        }
+    }
+}
+
 /// Field errors as a bulleted list, one per line (scenario and patient files alike).
 pub(crate) fn format_list(errors: &[FieldError]) -> String {
     errors

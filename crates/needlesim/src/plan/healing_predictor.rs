@@ -27,8 +27,8 @@ pub use crate::params::planner::{BAND_SAMPLES, FOLLOW_UP_DAYS};
 use crate::params::{DeviceParams, ModelParams, PlannerParams};
 use crate::protocol::{Concern as HConcern, Protocol as HProtocol, ScarKind};
 
-/// Seed of the patch punctures and parameter samples.
-const SEED: u64 = 6;
+/// Seed of the patch punctures and parameter samples of the planner (`HealingPredictor::seed`).
+pub const SEED: u64 = 6;
 
 /// Per-session injury and channel spacing (m), keyed by (setting bits, passes, device).
 type InjuryCache = Mutex<HashMap<(u64, u32, u8), (InjuryInput, f64)>>;
@@ -43,6 +43,9 @@ pub struct HealingPredictor {
     pub planner: PlannerParams,
     /// The integrator's accuracy.
     pub accuracy: Accuracy,
+    /// Seed of the patch punctures and the band's parameter samples ([`SEED`] for the planner;
+    /// a cohort gives each virtual patient's zone its own).
+    pub seed: u64,
     cache: InjuryCache,
 }
 
@@ -61,6 +64,7 @@ impl HealingPredictor {
             device: m.device.clone(),
             planner: m.planner.clone(),
             accuracy: m.numerics.accuracy(),
+            seed: SEED,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -124,7 +128,7 @@ impl HealingPredictor {
             input.column,
             &self.injury,
             &self.device,
-            SEED,
+            self.seed,
             &mut crate::timings::Timings::default(),
         )
         .map_err(|e| e.to_string())?;
@@ -222,7 +226,7 @@ impl Predictor for HealingPredictor {
             protocol: &hp,
             spacing_m: spacing,
         };
-        let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, SEED)
+        let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, self.seed)
             .map_err(|e| e.to_string())?;
         let o = &res.outcomes;
         let score = |t: &outcomes::TimepointOutcomes| -> Estimate {

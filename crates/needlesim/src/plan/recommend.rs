@@ -235,7 +235,18 @@ pub fn zone_skin(
     person: &Person,
     sp: &SkinParams,
 ) -> Result<(SkinColumn, SkinSummary), skin::SkinError> {
-    let col = skin::column_with(site, person, &ThicknessOverrides::default(), sp)?;
+    zone_skin_with(site, person, &ThicknessOverrides::default(), sp)
+}
+
+/// [`zone_skin`] with layer thicknesses set by `overrides` (a cohort's virtual patient, whose
+/// layers vary around the table means); the reference stays the tables' 35-year-old.
+pub fn zone_skin_with(
+    site: Site,
+    person: &Person,
+    overrides: &ThicknessOverrides,
+    sp: &SkinParams,
+) -> Result<(SkinColumn, SkinSummary), skin::SkinError> {
+    let col = skin::column_with(site, person, overrides, sp)?;
     let reference = skin::column_with(
         site,
         &Person {
