@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "cohorts" / "face_mixed_200.toml"
 
 
-def small_cohort(tmp_path: Path, patients: int = 24, shard_size: int = 6) -> Path:
+def small_cohort(tmp_path: Path, patients: int = 12, shard_size: int = 3) -> Path:
     text = EXAMPLE.read_text()
     text = text.replace("patients = 200", f"patients = {patients}").replace(
         "shard_size = 25", f"shard_size = {shard_size}"

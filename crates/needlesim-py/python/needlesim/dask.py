@@ -95,7 +95,7 @@ def run_on_client(
     if progress is not None:
         progress("cohort: shards", 0, n)
     try:
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             fut.result()  # raises the task's exception here
             done += 1
             if progress is not None:
