@@ -4,7 +4,8 @@
 
 Runs the cohort on a LocalCluster of 1 worker process and then of 2 (one thread each, processes,
 as `needlesim.cohort(..., client=...)` uses them), each into a fresh folder, alternating the two
-R times; prints each wall time, the best of each, and the ratio. It also checks that both runs
+R times, with the local run on one thread (`workers=1`, no Dask) as the baseline of Dask's own
+cost; prints each wall time, the best of each, and the ratios. It also checks that every run
 wrote byte-identical files. Results go in docs/BENCHMARKS.md ("Cohorts on Dask").
 """
 
@@ -49,7 +50,7 @@ def main() -> None:
     print(f"{spec.title}: {spec.patients} patients, {spec.shard_count()} shards; {os.cpu_count()} CPUs")
 
     tmp = Path(tempfile.mkdtemp(prefix="needlesim-bench-dask-"))
-    times: dict[int, list[float]] = {1: [], 2: []}
+    times: dict[int, list[float]] = {0: [], 1: [], 2: []}  # 0: local, one thread
     trees: dict[int, dict[str, bytes]] = {}
     try:
         clusters = {
@@ -61,25 +62,30 @@ def main() -> None:
             c.wait_for_workers(n)
             c.run(lambda: __import__("needlesim").__version__)
         for r in range(args.repeat):
-            for n in (1, 2) if r % 2 == 0 else (2, 1):
+            for n in (0, 1, 2) if r % 2 == 0 else (2, 1, 0):
                 out = tmp / f"w{n}-{r}"
                 t0 = time.perf_counter()
-                needlesim.cohort(text, out, client=clients[n])
+                if n == 0:
+                    needlesim.cohort(text, out, workers=1)
+                else:
+                    needlesim.cohort(text, out, client=clients[n])
                 dt = time.perf_counter() - t0
                 times[n].append(dt)
                 trees.setdefault(n, tree(out))
                 shutil.rmtree(out)
-                print(f"  {n} Dask worker(s), run {r + 1}: {dt:.2f} s")
+                what = "local, 1 thread" if n == 0 else f"{n} Dask worker(s)"
+                print(f"  {what}, run {r + 1}: {dt:.2f} s")
         for c in clients.values():
             c.close()
         for c in clusters.values():
             c.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    b1, b2 = min(times[1]), min(times[2])
-    print(f"best: 1 worker {b1:.2f} s, 2 workers {b2:.2f} s; speed-up {b1 / b2:.2f}x")
-    print(f"patients per second: 1 worker {spec.patients / b1:.1f}, 2 workers {spec.patients / b2:.1f}")
-    print("byte-identical files:", trees[1] == trees[2])
+    b0, b1, b2 = min(times[0]), min(times[1]), min(times[2])
+    print(f"best: local 1 thread {b0:.2f} s, 1 Dask worker {b1:.2f} s, 2 Dask workers {b2:.2f} s")
+    print(f"speed-up 1 -> 2 Dask workers: {b1 / b2:.2f}x; 1 Dask worker / local 1 thread: {b1 / b0:.2f}")
+    print(f"patients per second: local {spec.patients / b0:.2f}, 1 worker {spec.patients / b1:.2f}, 2 workers {spec.patients / b2:.2f}")
+    print("byte-identical files:", trees[0] == trees[1] == trees[2])
 
 
 if __name__ == "__main__":
