@@ -149,6 +149,31 @@ enum Command {
         #[arg(long, value_name = "P")]
         filter: Option<String>,
     },
+    /// Run a virtual cohort: every virtual patient of a cohort file through the planner's
+    /// screening and the healing model's predictions, for each protocol and parameter draw.
+    ///
+    /// Writes hive-partitioned Parquet (results/protocol=<name>/part-<shard>.parquet),
+    /// summary.csv, plots, params.csv, draws.csv, cohort.toml and manifest.json to the output
+    /// folder (docs/COHORTS.md). Completed shards are skipped, so running the same command again
+    /// resumes a stopped run. Results are identical for any --workers.
+    Cohort {
+        /// Cohort file (TOML); see examples/cohorts/.
+        cohort: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "out/cohort")]
+        out: PathBuf,
+        /// Local worker threads (0: all cores).
+        #[arg(long, default_value_t = 0)]
+        workers: usize,
+        /// Run the shards on a Dask cluster at this scheduler address (e.g.
+        /// tcp://10.0.0.5:8786) through the needlesim Python package (`$NEEDLESIM_PYTHON`,
+        /// else `python3`, `-m needlesim.dask`); each Dask worker runs one thread.
+        #[arg(long, value_name = "ADDRESS", conflicts_with = "workers")]
+        dask: Option<String>,
+        /// Print nothing but errors (no summary, no progress bar).
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Print the JSON Schema of an input file or an output.
     Schema {
         /// Which schema.
@@ -220,6 +245,8 @@ enum SchemaKind {
     Plan,
     /// outcomes.json (output of `simulate`).
     Outcomes,
+    /// The cohort file (input of `cohort`).
+    Cohort,
     /// All of them, as one JSON object keyed by name.
     All,
 }
@@ -316,6 +343,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &out,
             &common,
         ),
+        Command::Cohort {
+            cohort,
+            out,
+            workers,
+            dask,
+            quiet,
+        } => run_cohort(&cohort, &out, workers, dask.as_deref(), quiet),
         Command::Params { filter } => {
             print!("{}", needlesim::params::table_text(filter.as_deref()));
             Ok(())
@@ -341,6 +375,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     serde_json::to_value(schemars::schema_for!(needlesim::plan::Plan))?
                 }
                 SchemaKind::Outcomes => serde_json::to_value(outc)?,
+                SchemaKind::Cohort => {
+                    serde_json::to_value(schemars::schema_for!(needlesim::cohort::CohortFile))?
+                }
                 SchemaKind::All => serde_json::json!({
                     "scenario": scen,
                     "punctures": punc,
@@ -350,6 +387,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "patient": schemars::schema_for!(needlesim::plan::PatientFile),
                     "plan": schemars::schema_for!(needlesim::plan::Plan),
                     "outcomes": outc,
+                    "cohort": schemars::schema_for!(needlesim::cohort::CohortFile),
                 }),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -568,5 +606,100 @@ fn validate(o: &ValidateOptions, out: &Path, c: &Common) -> anyhow::Result<()> {
     match run.regressions(o) {
         Some(e) => Err(e.into()),
         None => Ok(()),
+    }
+}
+
+/// `cohort`: the shards locally on `workers` threads, or on a Dask cluster through the Python
+/// package; then the summary.
+fn run_cohort(
+    path: &Path,
+    out: &Path,
+    workers: usize,
+    dask: Option<&str>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let spec = needlesim::cohort::CohortSpec::from_path(path)?;
+    let summary = match dask {
+        None => {
+            let bar = Bar::new(quiet);
+            let progress = |st: &str, d: usize, n: usize| bar.update(st, d, n);
+            let s = needlesim::cohort::run(
+                &spec,
+                out,
+                &needlesim::cohort::CohortOptions {
+                    workers,
+                    progress: Some(&progress),
+                },
+            )?;
+            bar.finish();
+            s
+        }
+        Some(address) => {
+            dask_shards(path, out, address)?;
+            needlesim::cohort::finish(&spec, out)?
+        }
+    };
+    if !quiet {
+        print!("{}", summary.text(out));
+    }
+    Ok(())
+}
+
+/// Runs `python -m needlesim.dask COHORT --out DIR --address ADDRESS` (the Python package's
+/// Dask driver), with one Rayon thread per process.
+fn dask_shards(cohort: &Path, out: &Path, address: &str) -> anyhow::Result<()> {
+    use std::process::{Command as Proc, Stdio};
+    let (python, from_env) = match std::env::var("NEEDLESIM_PYTHON") {
+        Ok(p) if !p.is_empty() => (p, true),
+        _ => ("python3".to_string(), false),
+    };
+    let which = if from_env {
+        format!("`{python}` (from NEEDLESIM_PYTHON)")
+    } else {
+        "`python3` (set NEEDLESIM_PYTHON to choose another interpreter)".to_string()
+    };
+    let probe = Proc::new(&python)
+        .args(["-c", "import needlesim.dask"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
+    match probe {
+        Err(e) => {
+            return Err(needlesim::Error::Input(format!(
+                "--dask needs Python with the needlesim package, but {which} cannot be started: {e}\n  hint: install Python 3 and the needlesim wheel (crates/needlesim-py, `maturin develop` or `pip install`), or run without --dask"
+            ))
+            .into());
+        }
+        Ok(o) if !o.status.success() => {
+            let err = String::from_utf8_lossy(&o.stderr);
+            let last = err.lines().last().unwrap_or("").trim().to_string();
+            return Err(needlesim::Error::Input(format!(
+                "--dask needs the needlesim Python package with Dask, but {which} cannot import `needlesim.dask`: {last}\n  hint: install the wheel (crates/needlesim-py: `maturin develop` in a virtual environment) and dask[distributed] into that Python, or run without --dask"
+            ))
+            .into());
+        }
+        Ok(_) => {}
+    }
+    let status = Proc::new(&python)
+        .args(["-m", "needlesim.dask"])
+        .arg(cohort)
+        .arg("--out")
+        .arg(out)
+        .args(["--address", address])
+        .env("RAYON_NUM_THREADS", "1")
+        .status()
+        .map_err(|e| needlesim::Error::Failed(format!("starting {which}: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(2) => Err(needlesim::Error::Input(format!(
+            "the Dask run of `{}` stopped on bad input (address {address}; see the message above)",
+            cohort.display()
+        ))
+        .into()),
+        _ => Err(needlesim::Error::Failed(format!(
+            "the Dask run of `{}` failed ({status}); completed shards are kept, so running the command again resumes",
+            cohort.display()
+        ))
+        .into()),
     }
 }

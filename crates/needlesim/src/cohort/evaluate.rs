@@ -168,8 +168,7 @@ fn zone_draw_rows(
         Ok(o) => o,
         Err(e) => return fail(format!("skin model: {e}")),
     };
-    let (column, skin_summary) = match zone_skin_with(site, &vp.person, &overrides, &params.skin)
-    {
+    let (column, skin_summary) = match zone_skin_with(site, &vp.person, &overrides, &params.skin) {
         Ok(x) => x,
         Err(e) => return fail(format!("skin model: {e}")),
     };

@@ -350,9 +350,8 @@ pub fn finish(spec: &CohortSpec, out_dir: &Path) -> Result<CohortSummary> {
     for (pi, p) in spec.protocols.iter().enumerate() {
         for k in 0..n {
             let path = out_dir.join(part_path(&p.name, k));
-            table::read_summary_rows(&path, |r| agg.add(pi, &r)).map_err(|e| {
-                Error::io("reading the results", &path, std::io::Error::other(e))
-            })?;
+            table::read_summary_rows(&path, |r| agg.add(pi, &r))
+                .map_err(|e| Error::io("reading the results", &path, std::io::Error::other(e)))?;
         }
     }
     let rows: u64 = markers.iter().map(|m| m.rows as u64).sum();

@@ -198,7 +198,11 @@ impl VirtualPatient {
                 });
             }
         };
-        med(f.isotretinoin, "isotretinoin", MedicationClass::Isotretinoin);
+        med(
+            f.isotretinoin,
+            "isotretinoin",
+            MedicationClass::Isotretinoin,
+        );
         med(
             f.topical_retinoid,
             "topical retinoid",

@@ -571,10 +571,16 @@ pub fn validate(raw: &CohortFile, text: &str, file: &str) -> Result<CohortSpec, 
             "swap the two values",
         );
     }
-    let (min_y, max_y) = (min_y.unwrap_or(lo), max_y.unwrap_or(hi).max(min_y.unwrap_or(lo)));
+    let (min_y, max_y) = (
+        min_y.unwrap_or(lo),
+        max_y.unwrap_or(hi).max(min_y.unwrap_or(lo)),
+    );
     let age = match a.distribution.as_deref().unwrap_or("uniform") {
         "uniform" => {
-            for (p, v) in [("age.mean_years", a.mean_years), ("age.sd_years", a.sd_years)] {
+            for (p, v) in [
+                ("age.mean_years", a.mean_years),
+                ("age.sd_years", a.sd_years),
+            ] {
                 if let Some(v) = v {
                     c.fail(
                         p,
@@ -703,7 +709,8 @@ pub fn validate(raw: &CohortFile, text: &str, file: &str) -> Result<CohortSpec, 
 
     // History.
     let h = &raw.history;
-    let mut hp = |name: &str, v: Option<f64>| v.map_or(0.0, |v| c.prob(&format!("history.{name}"), v));
+    let mut hp =
+        |name: &str, v: Option<f64>| v.map_or(0.0, |v| c.prob(&format!("history.{name}"), v));
     let history = HistoryRates {
         pih_history: hp("pih_history", h.pih_history),
         keloid_tendency: hp("keloid_tendency", h.keloid_tendency),
@@ -915,7 +922,9 @@ pub fn validate(raw: &CohortFile, text: &str, file: &str) -> Result<CohortSpec, 
                 "the needle setting of the pen or length of the roller",
             );
             let mut int = |k: &str, v: Option<i64>, lo: i64, hi: i64, hint: &str| match v {
-                Some(x) => c.int(&format!("{p}.{k}"), x, lo, hi, hint).unwrap_or(lo as u32),
+                Some(x) => c
+                    .int(&format!("{p}.{k}"), x, lo, hi, hint)
+                    .unwrap_or(lo as u32),
                 None => {
                     c.fail(
                         &format!("{p}.{k}"),
@@ -930,7 +939,13 @@ pub fn validate(raw: &CohortFile, text: &str, file: &str) -> Result<CohortSpec, 
                 setting_mm,
                 passes: int("passes", pf.passes, 1, 30, "passes per session"),
                 sessions: int("sessions", pf.sessions, 1, 12, "sessions in the series"),
-                interval_days: int("interval_days", pf.interval_days, 7, 180, "days between sessions"),
+                interval_days: int(
+                    "interval_days",
+                    pf.interval_days,
+                    7,
+                    180,
+                    "days between sessions",
+                ),
             }
         };
         protocols.push(ProtocolSpec {
@@ -972,7 +987,12 @@ pub fn validate(raw: &CohortFile, text: &str, file: &str) -> Result<CohortSpec, 
                 .unwrap_or(1) as usize;
             let dseed = match d.seed {
                 Some(s) if s < 0 => {
-                    c.fail("draws.seed", s, "must be a whole number 0 or more", "any non-negative whole number");
+                    c.fail(
+                        "draws.seed",
+                        s,
+                        "must be a whole number 0 or more",
+                        "any non-negative whole number",
+                    );
                     0
                 }
                 Some(s) => s as u64,
@@ -987,7 +1007,12 @@ pub fn validate(raw: &CohortFile, text: &str, file: &str) -> Result<CohortSpec, 
                         let def = defaults.get(path).unwrap_or(0.0);
                         let (lo, hi) = e.range.bounds(def);
                         if vary.iter().any(|(q, _, _)| q == path) {
-                            c.fail(&format!("draws.vary[{i}]"), format!("{path:?}"), "is listed twice", "list each entry once");
+                            c.fail(
+                                &format!("draws.vary[{i}]"),
+                                format!("{path:?}"),
+                                "is listed twice",
+                                "list each entry once",
+                            );
                         }
                         vary.push((path.clone(), lo, hi));
                     }

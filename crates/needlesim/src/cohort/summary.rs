@@ -46,6 +46,8 @@ pub struct Agg {
     n_downtime: u64,
     sum_pih: f64,
     n_pih: u64,
+    min_improvement: f64,
+    max_improvement: f64,
     hist: Vec<u32>,
 }
 
@@ -62,6 +64,8 @@ impl Default for Agg {
             n_downtime: 0,
             sum_pih: 0.0,
             n_pih: 0,
+            min_improvement: f64::INFINITY,
+            max_improvement: f64::NEG_INFINITY,
             hist: vec![0; nbins()],
         }
     }
@@ -75,6 +79,8 @@ impl Agg {
         if let Some(v) = r.improvement_pct {
             self.predicted += 1;
             self.sum_improvement += v;
+            self.min_improvement = self.min_improvement.min(v);
+            self.max_improvement = self.max_improvement.max(v);
             let k = ((v - HIST_RANGE_PCT.0) / BIN_PCT).floor();
             let k = (k.max(0.0) as usize).min(self.hist.len() - 1);
             self.hist[k] += 1;
@@ -95,7 +101,8 @@ impl Agg {
         (self.predicted > 0).then(|| self.sum_improvement / self.predicted as f64)
     }
 
-    /// The `q` quantile of the predicted improvement (bin centre), %.
+    /// The `q` quantile of the predicted improvement (its bin's centre, kept within the
+    /// smallest and largest value), %.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         if self.predicted == 0 {
             return None;
@@ -105,7 +112,8 @@ impl Agg {
         for (k, &c) in self.hist.iter().enumerate() {
             acc += u64::from(c);
             if acc >= target {
-                return Some(HIST_RANGE_PCT.0 + (k as f64 + 0.5) * BIN_PCT);
+                let centre = HIST_RANGE_PCT.0 + (k as f64 + 0.5) * BIN_PCT;
+                return Some(centre.clamp(self.min_improvement, self.max_improvement));
             }
         }
         None
@@ -401,9 +409,10 @@ pub fn responders_svg(
                 })
                 .collect();
             chart
-                .draw_series(bars.iter().map(|&(x, y)| {
-                    Rectangle::new([(x, 0.0), (x + bw * 0.92, y)], c.filled())
-                }))
+                .draw_series(
+                    bars.iter()
+                        .map(|&(x, y)| Rectangle::new([(x, 0.0), (x + bw * 0.92, y)], c.filled())),
+                )
                 .map_err(plot_err)?
                 .label(a.protocols[p].clone())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));

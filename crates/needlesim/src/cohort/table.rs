@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray,
-    UInt32Array, UInt64Array,
+    Array, ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray, UInt32Array,
+    UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
@@ -115,25 +115,39 @@ fn est(rows: &[&Row], f: impl Fn(&Row) -> Option<Estimate>, part: usize) -> Arra
 /// The rows as one record batch of [`schema`].
 pub fn batch(rows: &[&Row]) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let s = |f: fn(&Row) -> &str| -> ArrayRef {
-        Arc::new(StringArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+        Arc::new(StringArray::from(
+            rows.iter().map(|r| f(r)).collect::<Vec<_>>(),
+        ))
     };
     let os = |f: fn(&Row) -> Option<&str>| -> ArrayRef {
-        Arc::new(StringArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+        Arc::new(StringArray::from(
+            rows.iter().map(|r| f(r)).collect::<Vec<_>>(),
+        ))
     };
     let b = |f: fn(&Row) -> bool| -> ArrayRef {
-        Arc::new(BooleanArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+        Arc::new(BooleanArray::from(
+            rows.iter().map(|r| f(r)).collect::<Vec<_>>(),
+        ))
     };
     let ob = |f: fn(&Row) -> Option<bool>| -> ArrayRef {
-        Arc::new(BooleanArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+        Arc::new(BooleanArray::from(
+            rows.iter().map(|r| f(r)).collect::<Vec<_>>(),
+        ))
     };
     let fl = |f: fn(&Row) -> f64| -> ArrayRef {
-        Arc::new(Float64Array::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+        Arc::new(Float64Array::from(
+            rows.iter().map(|r| f(r)).collect::<Vec<_>>(),
+        ))
     };
     let ofl = |f: fn(&Row) -> Option<f64>| -> ArrayRef {
-        Arc::new(Float64Array::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+        Arc::new(Float64Array::from(
+            rows.iter().map(|r| f(r)).collect::<Vec<_>>(),
+        ))
     };
     let oi = |f: fn(&Row) -> Option<i32>| -> ArrayRef {
-        Arc::new(Int32Array::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+        Arc::new(Int32Array::from(
+            rows.iter().map(|r| f(r)).collect::<Vec<_>>(),
+        ))
     };
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt32Array::from(
