@@ -801,6 +801,8 @@ fn dask_shards(cohort: &Path, out: &Path, address: &str) -> anyhow::Result<()> {
         .arg("--out")
         .arg(out)
         .args(["--address", address])
+        // This command prints the summary itself, after its own `finish`.
+        .arg("--quiet")
         .env("RAYON_NUM_THREADS", "1")
         .status()
         .map_err(|e| needlesim::Error::Failed(format!("starting {which}: {e}")))?;
