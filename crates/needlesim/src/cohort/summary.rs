@@ -310,13 +310,14 @@ pub fn outcomes_svg(a: &Aggregates, concerns: &[(String, String)]) -> std::io::R
                 .iter()
                 .flat_map(|(_, v)| v.iter().map(|x| x.1))
                 .fold(1.0, f64::max)
-                * 1.1;
+                * 1.4; // room for the legend above the curves
             let mut chart = ChartBuilder::on(area)
                 .caption(
                     format!("{} ({metric})", concern.replace('_', " ")),
                     ("sans-serif", 18),
                 )
                 .margin(12)
+                .margin_right(40)
                 .x_label_area_size(45)
                 .y_label_area_size(60)
                 .build_cartesian_2d(lo..hi, 0.0..ymax)
@@ -372,9 +373,11 @@ pub fn responders_svg(
                 ("sans-serif", 18),
             )
             .margin(12)
+            .margin_right(40)
             .x_label_area_size(50)
             .y_label_area_size(60)
-            .build_cartesian_2d(0.0..n as f64, 0.0..105.0)
+            // Up to 130 % so that the legend sits above the bars.
+            .build_cartesian_2d(0.0..n as f64, 0.0..130.0)
             .map_err(plot_err)?;
         let fmt = |v: &f64| {
             let i = v.floor() as usize;
@@ -390,6 +393,13 @@ pub fn responders_svg(
             .y_desc("responders, % of predicted rows")
             .x_labels(2 * n + 1)
             .x_label_formatter(&fmt)
+            .y_label_formatter(&|v: &f64| {
+                if *v <= 100.0 + 1e-9 {
+                    crate::report::tick(*v)
+                } else {
+                    String::new()
+                }
+            })
             .label_style(("sans-serif", plot_style::TICK))
             .axis_desc_style(("sans-serif", plot_style::AXIS))
             .disable_x_mesh()
