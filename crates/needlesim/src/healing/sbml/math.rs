@@ -98,7 +98,8 @@ pub fn ifelse(cond: Ex, then: Ex, otherwise: Ex) -> Ex {
     Ex::Piecewise(vec![(then, cond)], Box::new(otherwise))
 }
 
-/// `max(x, 0)` in the unit of `x` (the model's `x.max(0.0)`; SBML L3V1 core has no `max`).
+/// `max(x, 0)` in the unit of `x` (the model's `x.max(0.0)`), as `piecewise`: SBML L3V1 and
+/// many tools have no `max`.
 pub fn pos(x: Ex, u: Unit) -> Ex {
     ifelse(gt(x.clone(), num(0.0, u)), x, num(0.0, u))
 }
