@@ -2,7 +2,7 @@
 //!
 //! For a protocol it builds the per-session injury from the skin and device models (punctures
 //! on a 1 cm² patch of the zone's site with the planned setting and passes ->
-//! `injury::channels` -> `healing::lumped::InjuryInput`; cached per setting and passes), runs
+//! `injury::channels` -> `healing::lumped::InjuryInput`; cached per setting, passes, device and skin column), runs
 //! `healing::outcomes::run_zone` through the sessions and a follow-up of 90 days after the last,
 //! and maps its outcomes: the clinical score the model has for the concern (acne-scar score
 //! reduction; wrinkle improvement, marked uncalibrated by the healing model), otherwise the
@@ -31,7 +31,9 @@ use crate::protocol::{Concern as HConcern, Protocol as HProtocol, ScarKind};
 pub const SEED: u64 = 6;
 
 /// Per-session injury and channel spacing (m), keyed by (setting bits, passes, device).
-type InjuryCache = Mutex<HashMap<(u64, u32, u8), (InjuryInput, f64)>>;
+/// Injury per setting, passes, device and skin column (the column's exact description: its site,
+/// person and layers, which decide where the channels end).
+type InjuryCache = Mutex<HashMap<(u64, u32, u8, String), (InjuryInput, f64)>>;
 
 /// The lumped healing model behind the planner's seam.
 pub struct HealingPredictor {
@@ -153,11 +155,18 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
 pub const ICEPICK_ONLY: &str = "UNCALIBRATED for ice-pick scars alone: the scar score was calibrated on a mixed-scar cohort (V02, Dogra 2014), and in a trial of 1.5 mm rolling ice-pick scars improved only slightly (grade A); expect less than this";
 
 impl HealingPredictor {
-    /// Per-session injury of a setting and passes on a 1 cm² patch of the site, and the channel
+    /// Per-session injury of a setting and passes on a 1 cm² patch of the zone's skin, and the channel
     /// spacing, m.
     fn injury(&self, input: &PredictInput<'_>) -> Result<(InjuryInput, f64), String> {
         let pr = input.protocol;
-        let key = (pr.setting_mm.to_bits(), pr.passes, input.device as u8);
+        // The column is part of the key: zones on other sites (or other people) have other
+        // layers, so the same setting ends its channels elsewhere.
+        let key = (
+            pr.setting_mm.to_bits(),
+            pr.passes,
+            input.device as u8,
+            format!("{:?}", input.column),
+        );
         if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(&key).copied()) {
             return Ok(v);
         }
@@ -341,5 +350,48 @@ impl Predictor for HealingPredictor {
             trajectory,
             horizon_days: follow,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::patient::DeviceChoice;
+    use crate::plan::predict::ZoneProtocol;
+    use crate::skin::{self, Person, Sex, Site, ThicknessOverrides};
+
+    /// One predictor serves every zone of a plan: the injury it caches for one site must not be
+    /// reused for another site's skin (the forehead's thin dermis vs the cheek's).
+    #[test]
+    fn injury_cache_is_per_skin_column() {
+        let person = Person {
+            age_years: 45.0,
+            sex: Sex::Female,
+            phototype: 3,
+        };
+        let concern = super::super::patient::PatientConcern {
+            kind: ConcernKind::FineLines,
+            grade: None,
+            scar_types: vec![],
+        };
+        let proto = ZoneProtocol::uniform(1.5, 3, 3, 28);
+        let inj = |pred: &HealingPredictor, site: Site| {
+            let column = skin::column(site, &person, &ThicknessOverrides::default()).unwrap();
+            let input = PredictInput {
+                person: &person,
+                column: &column,
+                concern: &concern,
+                device: DeviceChoice::Pen,
+                protocol: &proto,
+                bands: false,
+            };
+            pred.injury(&input).unwrap()
+        };
+        let shared = HealingPredictor::default();
+        let cheek_first = inj(&shared, Site::Cheek);
+        let forehead_after = inj(&shared, Site::Forehead);
+        let forehead_alone = inj(&HealingPredictor::default(), Site::Forehead);
+        assert_eq!(format!("{forehead_after:?}"), format!("{forehead_alone:?}"));
+        assert_ne!(format!("{cheek_first:?}"), format!("{forehead_alone:?}"));
     }
 }
