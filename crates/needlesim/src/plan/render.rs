@@ -960,11 +960,21 @@ pub fn trajectory_svg(plan: &Plan) -> String {
         "days from the first session",
         "predicted metric, % (each line's metric and unit in the table below)",
     );
-    let _ = writeln!(
-        s,
-        r##"<text x="{}" y="30" text-anchor="end" fill="#555">lines: mean; bands: 5-95 %; ticks on the axis: sessions</text>"##,
-        ax.w - 24.0
-    );
+    const KEY: &str = "lines: mean; bands: 5-95 %; ticks on the axis: sessions";
+    // The phone version wraps the key and the zone labels, one line under the other, so that
+    // nothing runs past the figure's edge.
+    let mut label_y = 30.0;
+    if narrow() {
+        let key = crate::report::plot_style::wrap(KEY, 44);
+        s.push_str(&text_lines(ax.l + 10.0, label_y, "#555", &key));
+        label_y += 16.0 * key.len() as f64 + 2.0;
+    } else {
+        let _ = writeln!(
+            s,
+            r##"<text x="{}" y="30" text-anchor="end" fill="#555">{KEY}</text>"##,
+            ax.w - 24.0
+        );
+    }
     for (i, z) in zones.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
         let t = &z.prediction.trajectory;
@@ -996,23 +1006,30 @@ pub fn trajectory_svg(plan: &Plan) -> String {
             s,
             r#"<polygon points="{band}" fill="{c}" fill-opacity="0.15"/><polyline points="{line}" fill="none" stroke="{c}" stroke-width="2"/>"#
         );
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
-            ax.l + 10.0,
-            30 + 14 * i,
-            esc(&format!(
-                "{} / {}: {}{}",
-                z.zone,
-                z.concern.label(),
-                z.prediction.metric,
-                if z.prediction.calibrated {
-                    ""
-                } else {
-                    " (uncalibrated)"
-                }
-            ))
+        let label = format!(
+            "{} / {}: {}{}",
+            z.zone,
+            z.concern.label(),
+            z.prediction.metric,
+            if z.prediction.calibrated {
+                ""
+            } else {
+                " (uncalibrated)"
+            }
         );
+        if narrow() {
+            let lines = crate::report::plot_style::wrap(&label, 44);
+            s.push_str(&text_lines(ax.l + 10.0, label_y, c, &lines));
+            label_y += 16.0 * lines.len() as f64;
+        } else {
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
+                ax.l + 10.0,
+                30 + 14 * i,
+                esc(&label)
+            );
+        }
         for d in z.recommended.session_days() {
             let _ = writeln!(
                 s,
