@@ -958,7 +958,11 @@ pub fn trajectory_svg(plan: &Plan) -> String {
     ax.frame(
         &mut s,
         "days from the first session",
-        "predicted metric, % (each line's metric and unit in the table below)",
+        if narrow() {
+            "predicted metric, % (see table)"
+        } else {
+            "predicted metric, % (each line's metric and unit in the table below)"
+        },
     );
     const KEY: &str = "lines: mean; bands: 5-95 %; ticks on the axis: sessions";
     // The phone version wraps the key and the zone labels, one line under the other, so that
@@ -1076,7 +1080,11 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
     ax.frame(
         &mut s,
         "downtime after the worst session, days",
-        "predicted result, % (metric per zone: see table)",
+        if narrow() {
+            "predicted result, % (see table)"
+        } else {
+            "predicted result, % (metric per zone: see table)"
+        },
     );
     let legend = crate::report::plot_style::wrap(
         "filled: within the limits; open: breaks a limit (downtime or PIH risk); ringed: chosen",
