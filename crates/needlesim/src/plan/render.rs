@@ -188,14 +188,26 @@ pub fn text(plan: &Plan) -> String {
             for a in &c.adjustments {
                 s.push_str(&wrap(a, 86, "      * "));
             }
+            // When the plan replaced the chart protocol (it broke a stated limit), the chart's
+            // sessions are labelled as such and the planned ones follow, so the two don't read
+            // as one recommendation.
+            let replaced = z.sessions != c.sessions || z.interval_days != c.interval_days;
             let _ = writeln!(
                 s,
-                "      {} sessions every {} days ({}; grade {})",
+                "      {}{} sessions every {} days ({}; grade {})",
+                if replaced { "chart: " } else { "" },
                 c.sessions,
                 c.interval_days,
                 c.session_basis.basis,
                 c.session_basis.grade.label()
             );
+            if replaced {
+                let _ = writeln!(
+                    s,
+                    "      planned instead: {} session(s) every {} days (the chart protocol breaks a stated limit; see PREDICTION AND OPTIMISATION)",
+                    z.sessions, z.interval_days
+                );
+            }
         }
         let nm = z
             .needling_min
