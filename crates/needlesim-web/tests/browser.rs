@@ -378,8 +378,11 @@ async fn scenario(c: Client, base: String, shots: PathBuf, downloads: PathBuf) {
         )
         .await;
         click(&c, "make-plan").await;
+        // Wait for the answer page (a fixed `find` raced the page load once in CI).
         let err = c
-            .find(Locator::Css("span.err[data-field=\"patient.age_years\"]"))
+            .wait()
+            .at_most(std::time::Duration::from_secs(30))
+            .for_element(Locator::Css("span.err[data-field=\"patient.age_years\"]"))
             .await
             .expect("inline error at the age field");
         let t = err.text().await.expect("text");
