@@ -18,7 +18,7 @@ for svg in "${files[@]}"; do
   [ -n "$w" ] && [ -n "$h" ] || { echo "book_png.sh: $svg has no width/height"; exit 1; }
   # A page that shows the SVG on white at its own size (SVGs are transparent by default).
   page="$tmp/page.html"
-  printf '<!doctype html><html><body style="margin:0;background:#fff">%s</body></html>' "$(cat "$svg")" > "$page"
+  printf '<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:0;background:#fff">%s</body></html>' "$(cat "$svg")" > "$page"
   png="${svg%.svg}.png"
   "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
     --window-size="$w,$h" --screenshot="$tmp/shot.png" "file://$page" >/dev/null 2>&1

@@ -461,7 +461,7 @@ impl CohortSpec {
             TomlProblem::Field(e) => FileError::Invalid {
                 kind: KIND,
                 file: file.to_string(),
-                errors: vec![e],
+                errors: crate::input::point_into_book(KIND, vec![e]),
             },
         })?;
         validate(&raw, text, file)
@@ -1065,7 +1065,7 @@ pub fn validate(raw: &CohortFile, text: &str, file: &str) -> Result<CohortSpec, 
         return Err(FileError::Invalid {
             kind: KIND,
             file: file.to_string(),
-            errors: c.errors,
+            errors: crate::input::point_into_book(KIND, c.errors),
         });
     }
     Ok(CohortSpec {

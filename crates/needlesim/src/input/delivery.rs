@@ -140,12 +140,15 @@ pub fn parse(text: &str, file: &str) -> Result<(Scenario, DeliveryPlan), Scenari
         let (s, plan) = checked?;
         let plan = plan.ok_or_else(|| ScenarioError::Invalid {
             file: file.into(),
-            errors: vec![FieldError::new(
-                "delivery",
-                "-",
-                "incomplete delivery section",
-                "see examples/deliver_*.toml",
-            )],
+            errors: super::point_into_book(
+                "scenario",
+                vec![FieldError::new(
+                    "delivery",
+                    "-",
+                    "incomplete delivery section",
+                    "see examples/deliver_*.toml",
+                )],
+            ),
         })?;
         return Ok((s, plan));
     }
@@ -162,7 +165,7 @@ pub fn parse(text: &str, file: &str) -> Result<(Scenario, DeliveryPlan), Scenari
     ));
     Err(ScenarioError::Invalid {
         file: file.into(),
-        errors,
+        errors: super::point_into_book("scenario", errors),
     })
 }
 

@@ -93,6 +93,68 @@ impl FieldError {
     }
 }
 
+/// The section of the book (`docs/book/`) that explains a field of an input file, as
+/// `docs/book/<chapter>.md#<anchor>`; `kind` is `"scenario"`, `"patient"` or `"cohort"` and
+/// `path` the field path of a [`FieldError`] (`protocol.sessions`, `zones[1].site`). `None`
+/// when the book has no section for it. A test keeps every target pointing at a heading.
+pub fn book_section(kind: &str, path: &str) -> Option<&'static str> {
+    let top = path.split(['.', '[']).next().unwrap_or("").trim();
+    if top == "params" {
+        return Some("docs/book/researcher.md#changing-model-parameters");
+    }
+    Some(match (kind, top) {
+        ("scenario", "protocol") => "docs/book/researcher.md#the-protocol-section",
+        ("scenario", "delivery" | "compounds") => "docs/book/formulation.md#the-delivery-section",
+        ("scenario", "device") => "docs/book/device-engineer.md#the-device",
+        ("scenario", "technique") => "docs/book/device-engineer.md#technique",
+        ("scenario", "zones") => "docs/book/device-engineer.md#zones",
+        ("scenario", _) => "docs/book/device-engineer.md#the-scenario-file",
+        ("patient", "history" | "medications" | "procedures" | "skin_state") => {
+            "docs/book/practitioner.md#history-and-medicines"
+        }
+        ("patient", "zones") => "docs/book/practitioner.md#zones-and-concerns",
+        ("patient", "goals") => "docs/book/practitioner.md#goals-and-limits",
+        ("patient", "practitioner") => "docs/book/practitioner.md#your-own-patient",
+        ("patient", _) => "docs/book/practitioner.md#the-patient-file",
+        ("cohort", _) => "docs/book/researcher.md#virtual-cohorts",
+        _ => return None,
+    })
+}
+
+/// Every field path [`book_section`] maps, with the section: for the test that the book has them.
+pub const BOOK_SECTIONS: &[(&str, &str)] = &[
+    ("scenario", "params.healing.x"),
+    ("scenario", "protocol.sessions"),
+    ("scenario", "delivery.compound"),
+    ("scenario", "device.depth_mm"),
+    ("scenario", "technique.passes"),
+    ("scenario", "zones[0].site"),
+    ("scenario", "person.age_years"),
+    ("patient", "history.pih_history"),
+    ("patient", "zones[0].site"),
+    ("patient", "goals.max_downtime_days"),
+    ("patient", "practitioner.waive"),
+    ("patient", "patient.phototype"),
+    ("cohort", "age.min_years"),
+];
+
+/// Appends "see docs/book/<chapter>.md#<anchor>" to the hint of every error whose field the
+/// book explains (once: errors passed on from one check to another are not pointed twice).
+pub(crate) fn point_into_book(kind: &str, mut errors: Vec<FieldError>) -> Vec<FieldError> {
+    for e in &mut errors {
+        if let Some(section) = book_section(kind, &e.path)
+            && !e.hint.contains("docs/book/")
+        {
+            e.hint = if e.hint.is_empty() {
+                format!("see {section}")
+            } else {
+                format!("{}; see {section}", e.hint)
+            };
+        }
+    }
+    errors
+}
+
 /// What kind of input file a TOML text is, judged from its top-level keys; used to say "this is
 /// a patient file" rather than list the keys a scenario lacks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -222,7 +222,7 @@ pub fn parse_raw(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> 
         },
         TomlProblem::Field(e) => ScenarioError::Invalid {
             file: file.to_string(),
-            errors: vec![e],
+            errors: super::point_into_book("scenario", vec![e]),
         },
     })
 }
@@ -252,7 +252,7 @@ pub fn validate_all(
     };
     let invalid = |errors| ScenarioError::Invalid {
         file: file.to_string(),
-        errors,
+        errors: super::point_into_book("scenario", errors),
     };
     match (base, plan) {
         (Ok(s), None) => Ok((s, None)),

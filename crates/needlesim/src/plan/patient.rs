@@ -608,7 +608,7 @@ pub fn parse_raw(text: &str, file: &str) -> Result<PatientFile, PatientError> {
         },
         TomlProblem::Field(e) => PatientError::Invalid {
             file: file.to_string(),
-            errors: vec![e],
+            errors: crate::input::point_into_book("patient", vec![e]),
         },
     })
 }
@@ -1139,7 +1139,7 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
     let (true, Some(date)) = (c.errors.is_empty(), date) else {
         return Err(PatientError::Invalid {
             file: file.to_string(),
-            errors: c.errors,
+            errors: crate::input::point_into_book("patient", c.errors),
         });
     };
     Ok(Patient {
