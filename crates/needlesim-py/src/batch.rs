@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use crate::PyStudy;
 use crate::errors::{input_error, to_pyerr};
 
+/// A scenario prepared once and run for many rows of parameter values (`needlesim.Batch`).
 #[pyclass(module = "needlesim._core", name = "_Batch")]
 pub struct PyBatch {
     inner: Batch,

@@ -32,6 +32,7 @@ class Batch:
     __slots__ = ("_b", "errors")
 
     def __init__(self, study: Study, names: Sequence[str], days: Sequence[float] = ()) -> None:
+        """Prepares ``study`` for runs varying ``names``, with outcomes at ``days``."""
         self._b = _core._Batch(study._s, list(names), [float(d) for d in days])
         self.errors: list[tuple[int, str]] = []
 
