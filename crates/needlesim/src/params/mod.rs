@@ -36,6 +36,7 @@ pub mod groups;
 pub mod healing;
 pub mod physchem;
 pub mod planner;
+pub mod posterior;
 
 pub use crate::device::params::DeviceParams;
 pub use crate::injury::InjuryParams;
