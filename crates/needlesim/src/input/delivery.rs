@@ -200,7 +200,7 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         );
         return Err(c.errors);
     };
-    let mut warnings = Vec::new();
+    let warnings = Vec::new();
     let lib = library(&mut c, &raw.compounds);
 
     // Product or compound.
@@ -651,12 +651,6 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
             "see examples/deliver_*.toml",
         )]);
     };
-    if compound.mw_g_mol > permeability.mw_domain_max() {
-        warnings.push(format!(
-            "{} (MW {:.0}) is outside the permeability fit's domain; see coefficients in the output",
-            compound.name, compound.mw_g_mol
-        ));
-    }
     Ok(DeliveryPlan {
         zone,
         product_name,
