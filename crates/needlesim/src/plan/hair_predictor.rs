@@ -182,8 +182,8 @@ impl<'a> ScalpPredictor<'a> {
                 "hair count change (needling alone)".into()
             },
             unit: "hairs/cm² from before treatment".into(),
-            calibrated: true,
-            calibration: "hair model (docs/MODEL.md, Hair): minoxidil effect calibrated on Hoffmann 2005 (R2-C02a), wound signal on Aggarwal 2020 needling alone (R2-C01a); band: those gains halved and doubled; Dhurat 2013's combination gain is larger than the model predicts (validation/hair)".into(),
+            calibrated: false,
+            calibration: "UNCALIBRATED: the hair model's wound and minoxidil gains hold initial values, not yet fitted to their calibration cases (Aggarwal 2020, Hoffmann 2005; validation/hair, docs/MODEL.md Hair); band: those gains halved and doubled".into(),
             improvement_pct: est(horizon),
             downtime_days: healing.downtime_days,
             pih_risk: healing.pih_risk,
