@@ -149,6 +149,7 @@ const T: usize = 3;
 const K: usize = 4;
 
 fn derivative(y: &[f64; 2 * NS], sc: &Scalp, m: f64, dy: &mut [f64; 2 * NS]) {
+    let mut entry = [0.0; 2];
     for (c, ph) in [(0usize, &sc.terminal), (1usize, &sc.vellus)] {
         let o = c * NS;
         let to_a = y[o + E] / ph.emerging_s;
@@ -158,20 +159,17 @@ fn derivative(y: &[f64; 2 * NS], sc: &Scalp, m: f64, dy: &mut [f64; 2 * NS]) {
         // Induced anagen: straight from telogen, and from kenogen faster.
         let t_to_e = y[o + T] * (m - 1.0).max(0.0) / ph.telogen_s;
         let k_to_e = y[o + K] * m / ph.kenogen_s.max(DT_S);
-        let entry = t_to_e + k_to_e;
+        entry[c] = t_to_e + k_to_e;
         dy[o + A] = to_a - to_c;
         dy[o + C] = to_c - to_t;
         dy[o + T] = to_t - to_k - t_to_e;
         dy[o + K] = to_k - k_to_e;
         dy[o + E] = -to_a;
-        if c == 0 {
-            let mini = sc.miniaturisation_per_cycle;
-            dy[E] += (1.0 - mini) * entry;
-            dy[NS + E] += mini * entry;
-        } else {
-            dy[NS + E] += entry;
-        }
     }
+    // New anagen: a terminal follicle miniaturises with its per-cycle probability.
+    let mini = sc.miniaturisation_per_cycle;
+    dy[E] += (1.0 - mini) * entry[0];
+    dy[NS + E] += mini * entry[0] + entry[1];
 }
 
 /// Builds the scalp's starting state: each class at its steady phase shares.

@@ -200,19 +200,11 @@ pub fn scalp(
     };
     let telogen = p.telogen_days * DAY;
     let catagen = p.catagen_telogen_ratio * telogen;
-    let anagen0 = p.anagen_fraction * (catagen + telogen) / (1.0 - p.anagen_fraction);
     let depths = FollicleDepths {
         isthmus_m: p.isthmus_depth_mm * MM,
         bulge_m: p.bulge_depth_mm * MM,
         bulb_terminal_m: p.bulb_depth_terminal_mm * MM,
         bulb_vellus_m: p.bulb_depth_vellus_mm * MM,
-    };
-    let terminal = Phases {
-        anagen_s: anagen0 * (1.0 - p.aga_anagen_shortening * s),
-        catagen_s: catagen,
-        telogen_s: telogen,
-        kenogen_s: (p.kenogen_days + p.aga_kenogen_days * s) * DAY,
-        emerging_s: depths.bulb_terminal_m / GROWTH_M_PER_S,
     };
     let vellus = Phases {
         anagen_s: p.vellus_anagen_days * DAY,
@@ -221,19 +213,43 @@ pub fn scalp(
         kenogen_s: p.kenogen_days * DAY,
         emerging_s: depths.bulb_vellus_m / GROWTH_M_PER_S,
     };
-    // The normal density counts hairs: follicles = hairs / visible share of a normal follicle.
-    let normal = Phases {
-        anagen_s: anagen0,
-        ..terminal
+    let normal_terminal = |anagen_s: f64| Phases {
+        anagen_s,
+        catagen_s: catagen,
+        telogen_s: telogen,
+        kenogen_s: p.kenogen_days * DAY,
+        emerging_s: depths.bulb_terminal_m / GROWTH_M_PER_S,
     };
-    let normal_vis = {
-        let n = Phases {
-            kenogen_s: p.kenogen_days * DAY,
-            ..normal
-        };
-        let sh = n.shares();
+    let visible = |ph: &Phases| {
+        let sh = ph.shares();
         sh[1] + sh[2] + sh[3]
     };
+    // The published anagen share counts every hair of a normal scalp (terminal and vellus):
+    // the terminal anagen duration is the one that gives it back with the vellus class
+    // (bisection; the share grows with the duration).
+    let v0 = p.vellus_fraction;
+    let share = |ta: f64| {
+        let t = normal_terminal(ta);
+        ((1.0 - v0) * t.shares()[1] + v0 * vellus.shares()[1])
+            / ((1.0 - v0) * visible(&t) + v0 * visible(&vellus))
+    };
+    let (mut lo, mut hi) = (catagen.ln(), (20.0 * 365.0 * DAY).ln());
+    for _ in 0..60 {
+        let m = 0.5 * (lo + hi);
+        if share(m.exp()) < p.anagen_fraction {
+            lo = m
+        } else {
+            hi = m
+        }
+    }
+    let anagen0 = (0.5 * (lo + hi)).exp();
+    let terminal = Phases {
+        anagen_s: anagen0 * (1.0 - p.aga_anagen_shortening * s),
+        kenogen_s: (p.kenogen_days + p.aga_kenogen_days * s) * DAY,
+        ..normal_terminal(anagen0)
+    };
+    // The normal density counts hairs: follicles = hairs / visible share of a normal scalp.
+    let normal_vis = (1.0 - v0) * visible(&normal_terminal(anagen0)) + v0 * visible(&vellus);
     let follicles_m2 = normal_density / normal_vis / (CM * CM);
     let vf = p.vellus_fraction + (p.aga_vellus_fraction_max - p.vellus_fraction).max(0.0) * s;
     let sc = column.layer(LayerKind::StratumCorneum).thickness_m;
