@@ -50,6 +50,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The hair model refused its input (a field named) or failed.
+    #[error("hair: {0}")]
+    Hair(#[from] crate::hair::HairError),
     /// A run that completed but failed its checks (e.g. a validation case regressed).
     #[error("{0}")]
     Failed(String),
@@ -76,7 +79,7 @@ impl Error {
                 | Error::Validate(ValidateError::Case { .. })
                 // Refused up front: the estimate, the limit and what to change are in the message.
                 | Error::Budget(_)
-        )
+        ) || matches!(self, Error::Hair(e) if e.is_bad_input())
     }
 
     /// An I/O error on `path`.

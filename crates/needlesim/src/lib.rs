@@ -24,6 +24,7 @@ pub mod cohort;
 pub mod delivery;
 pub mod device;
 pub mod error;
+pub mod hair;
 pub mod healing;
 pub mod input;
 pub mod injury;

@@ -84,4 +84,31 @@ pub struct Scenario {
     pub params: crate::params::ModelParams,
     /// Whose skin (`[skin] species`; human unless a file says otherwise).
     pub species: crate::skin::Species,
+    /// Hair arms on scalp zones (`[hair]`, issue 20), run by `simulate`.
+    pub hair: Option<HairSpec>,
+}
+
+/// The validated `[hair]` section: the person's alopecia and the arms to compare.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HairSpec {
+    /// "none", "norwood" or "ludwig".
+    pub alopecia_scale: String,
+    pub alopecia_grade: u8,
+    /// Measured density of a scalp area without hair loss, hairs/cm².
+    pub density_per_cm2: Option<f64>,
+    /// Days simulated; None: the protocol's end.
+    pub duration_days: Option<f64>,
+    pub report_days: Vec<f64>,
+    pub arms: Vec<HairArmSpec>,
+}
+
+/// One arm of the `[hair]` section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HairArmSpec {
+    pub name: String,
+    pub needling: bool,
+    pub product: Option<String>,
+    pub applications_per_day: u32,
+    pub delay_after_needling_h: f64,
+    pub prp: bool,
 }

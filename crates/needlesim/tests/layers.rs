@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("report: plots, tables, HTML", &["report"]),
     ("models", &["delivery", "healing"]),
     ("pipeline stages", &["budget", "pipeline"]),
+    ("hair model", &["hair"]),
     ("input: file types, checks, conversion to SI", &["input"]),
     ("validation cases", &["validate"]),
     ("planner", &["plan"]),

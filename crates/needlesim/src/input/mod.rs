@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::skin::Site;
 
 pub mod delivery;
+pub mod hair;
 mod params;
 pub mod protocol;
 pub mod scenario;

@@ -57,6 +57,9 @@ pub struct ScenarioFile {
     /// lists (e.g. `[params.healing] collagen_output_activated = 13.5`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub params: crate::params::ParamsFile,
+    /// Hair arms on scalp zones, compared by `simulate` (issue 20; `docs/MODEL.md`, Hair).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hair: Option<super::hair::HairFile>,
 }
 
 /// The person.
@@ -326,6 +329,15 @@ fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
         relative_stiffness: stiffness,
         ..params.injury.clone()
     };
+    let hair = raw.hair.as_ref().and_then(|h| {
+        super::hair::validate(
+            &mut c,
+            h,
+            &zones,
+            person.sex,
+            protocol.as_ref().is_some_and(|p| !p.session_times_s.is_empty()),
+        )
+    });
     if c.errors.is_empty() {
         depth_against_skin(&mut c, &zones, &raw.zones, &injury, &mut warnings);
     }
@@ -347,6 +359,7 @@ fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
         protocol,
         params,
         species,
+        hair,
     })
 }
 

@@ -33,6 +33,7 @@
 
 pub mod closure;
 pub mod groups;
+pub mod hair;
 pub mod healing;
 pub mod physchem;
 pub mod planner;
@@ -45,6 +46,7 @@ pub use crate::registry::{Bound, Entry, Group, ParamKind, Range, format_sig, ran
 pub use crate::skin::params::SkinParams;
 pub use closure::ClosureParams;
 pub use groups::{NumericsParams, PlannerParams};
+pub use hair::HairParams;
 pub use healing::HealingParams;
 pub use physchem::PhysChemParams;
 
@@ -57,13 +59,14 @@ pub struct ModelParams {
     pub closure: ClosureParams,
     pub physchem: PhysChemParams,
     pub healing: HealingParams,
+    pub hair: HairParams,
     pub planner: PlannerParams,
     pub numerics: NumericsParams,
 }
 
 /// The groups, in listing order.
-pub const GROUPS: [&str; 8] = [
-    "skin", "device", "injury", "closure", "physchem", "healing", "planner", "numerics",
+pub const GROUPS: [&str; 9] = [
+    "skin", "device", "injury", "closure", "physchem", "healing", "hair", "planner", "numerics",
 ];
 
 /// Why a parameter cannot be read or set.
@@ -155,6 +158,10 @@ macro_rules! dispatch {
                 type $t = HealingParams;
                 Some($body)
             }
+            "hair" => {
+                type $t = HairParams;
+                Some($body)
+            }
             "planner" => {
                 type $t = PlannerParams;
                 Some($body)
@@ -191,6 +198,7 @@ impl ModelParams {
             "closure" => self.closure.get(name),
             "physchem" => self.physchem.get(name),
             "healing" => self.healing.get(name),
+            "hair" => self.hair.get(name),
             "planner" => self.planner.get(name),
             "numerics" => self.numerics.get(name),
             _ => None,
@@ -205,6 +213,7 @@ impl ModelParams {
             "closure" => self.closure.get_mut(name),
             "physchem" => self.physchem.get_mut(name),
             "healing" => self.healing.get_mut(name),
+            "hair" => self.hair.get_mut(name),
             "planner" => self.planner.get_mut(name),
             "numerics" => self.numerics.get_mut(name),
             _ => None,

@@ -22,6 +22,7 @@ pub mod aftercare;
 pub mod clinic;
 pub mod date;
 pub mod evidence;
+pub mod hair_predictor;
 pub mod healing_predictor;
 pub mod numbing;
 pub mod patient;

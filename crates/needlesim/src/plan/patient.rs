@@ -204,7 +204,9 @@ pub struct ConcernFile {
     /// "fine_lines", "wrinkles", "acne_scars", "stretch_marks", "hyperpigmentation",
     /// "melasma", "enlarged_pores", "sun_damage", "laxity" or "hair_thinning".
     pub kind: String,
-    /// Acne scars only: Goodman & Baron qualitative grade 1-4 (required for acne scars).
+    /// Acne scars: Goodman & Baron qualitative grade 1-4 (required). Thinning hair: the grade
+    /// of androgenetic alopecia, Hamilton-Norwood 1-7 for men or Ludwig 1-3 for women
+    /// (optional; the hair model assumes 3 / 1 without it).
     #[serde(default)]
     pub grade: Option<i64>,
     /// Acne scars only: any of "icepick", "boxcar", "rolling".
@@ -478,7 +480,7 @@ pub struct Procedure {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PatientConcern {
     pub kind: ConcernKind,
-    /// Goodman & Baron grade (acne scars).
+    /// Goodman & Baron grade (acne scars); Norwood (men) or Ludwig (women) grade (thinning hair).
     pub grade: Option<u8>,
     pub scar_types: Vec<ScarType>,
 }
@@ -824,9 +826,33 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
                         scar_types.push(st);
                     }
                 }
+            } else if kind == ConcernKind::HairThinning {
+                // The grade of androgenetic alopecia: Hamilton-Norwood 1-7 for men, Ludwig 1-3
+                // for women (issue 20); none given: the hair model assumes grade 3 / 1.
+                if let Some(g) = cf.grade {
+                    let (hi, scale) = if sex == Sex::Male {
+                        (7, "Hamilton-Norwood grade 1-7 (men)")
+                    } else {
+                        (3, "Ludwig grade 1-3 (women)")
+                    };
+                    grade = c.int(&cp("grade"), g, 1, hi, scale).map(|g| g as u8);
+                }
+                if !cf.scar_types.is_empty() {
+                    c.fail(
+                        &cp("scar_types"),
+                        format!("{:?}", cf.scar_types),
+                        "applies only to acne scars",
+                        "remove it",
+                    );
+                }
             } else {
                 if let Some(g) = cf.grade {
-                    c.fail(&cp("grade"), g, "applies only to acne scars", "remove it");
+                    c.fail(
+                        &cp("grade"),
+                        g,
+                        "applies only to acne scars (Goodman & Baron) and thinning hair (Norwood/Ludwig)",
+                        "remove it",
+                    );
                 }
                 if !cf.scar_types.is_empty() {
                     c.fail(

@@ -337,8 +337,18 @@ impl Study {
     ) -> Result<Plan> {
         use crate::plan::{self, ModelNumbing, Models};
         let healing = plan::healing_predictor::HealingPredictor::new(&patient.params);
+        // Thinning hair goes to the hair model; the patient's minoxidil joins its arm.
+        let on_minoxidil = patient
+            .medications
+            .iter()
+            .any(|m| m.class == plan::patient::MedicationClass::Minoxidil && m.stopped.is_none());
+        let scalp = plan::hair_predictor::ScalpPredictor::new(
+            &healing,
+            &patient.params,
+            on_minoxidil,
+        );
         let counting = CountingPredictor {
-            inner: &healing,
+            inner: &scalp,
             progress,
             done: AtomicUsize::new(0),
         };

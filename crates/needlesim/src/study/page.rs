@@ -72,7 +72,13 @@ pub fn files(run: &StudyRun) -> Result<Vec<OutputFile>> {
             ));
             f.push(OutputFile::new("delivery.json", json(r)?));
         }
-        Outcome::Simulate { run: r, .. } => {
+        Outcome::Simulate { scenario, run: r } => {
+            // Hair arms (`[hair]`, issue 20) on the scalp zones.
+            let hair = crate::hair::report::run_scenario(scenario)?;
+            if !hair.is_empty() {
+                f.push(OutputFile::new("hair.csv", crate::hair::report::csv(&hair)));
+                f.push(OutputFile::new("hair.json", json(&hair)?));
+            }
             for (zone, res) in r.report.zones.iter().zip(&r.zones) {
                 let name = &zone.name;
                 f.push(OutputFile::new(

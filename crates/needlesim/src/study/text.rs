@@ -15,7 +15,20 @@ pub fn summary(run: &StudyRun, out: &Path, report: Option<&Path>) -> String {
     match &run.result {
         Outcome::Punctures { run: r, .. } => punctures(&r.report, out),
         Outcome::Deliver { run: r, .. } => delivery(&r.report, out),
-        Outcome::Simulate { run: r, .. } => simulate(r, out),
+        Outcome::Simulate { scenario, run: r } => {
+            let mut s = simulate(r, out);
+            match crate::hair::report::run_scenario(scenario) {
+                Ok(h) if !h.is_empty() => {
+                    s.push_str(&crate::hair::report::summary(&h));
+                    let _ = writeln!(s, "wrote {}/hair.csv and hair.json", out.display());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = writeln!(s, "hair: {e}");
+                }
+            }
+            s
+        }
         Outcome::Plan { plan, .. } => {
             let mut s = crate::plan::render::text(plan);
             let _ = write!(

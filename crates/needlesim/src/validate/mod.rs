@@ -14,6 +14,7 @@
 //! metric to [`evaluate`].
 
 pub mod delivery;
+pub mod hair;
 pub mod healing;
 
 use std::path::{Path, PathBuf};
@@ -54,16 +55,19 @@ pub enum Part {
     Delivery,
     /// Healing: the cascade after needling and its outcomes (`healing.*`).
     Healing,
+    /// Hair: scalp follicles, their cycle, minoxidil and needling (`hair.*`).
+    Hair,
 }
 
 impl Part {
     /// All parts, in pipeline order.
-    pub const ALL: [Part; 5] = [
+    pub const ALL: [Part; 6] = [
         Part::Skin,
         Part::Devices,
         Part::Injury,
         Part::Delivery,
         Part::Healing,
+        Part::Hair,
     ];
 
     /// The part of a metric name, from its prefix.
@@ -74,6 +78,7 @@ impl Part {
             "injury" => Some(Part::Injury),
             "delivery" => Some(Part::Delivery),
             "healing" => Some(Part::Healing),
+            "hair" => Some(Part::Hair),
             _ => None,
         }
     }
@@ -86,6 +91,7 @@ impl Part {
             Part::Injury => "injury",
             Part::Delivery => "delivery",
             Part::Healing => "healing",
+            Part::Hair => "hair",
         }
     }
 
@@ -97,6 +103,7 @@ impl Part {
             Part::Injury => "injury (channel depths)",
             Part::Delivery => "transport and delivery",
             Part::Healing => "healing and outcomes",
+            Part::Hair => "hair growth (scalp)",
         }
     }
 }
@@ -350,6 +357,72 @@ const AGE: InputKind = InputKind::Num(18.0, 100.0);
 const SEX_MIXED: InputKind = InputKind::Choice(&["female", "male", "mixed"]);
 const DAY_OF_FOLLOW_UP: InputKind = InputKind::Num(0.0, 730.0);
 
+/// A scalp: the person and the grade of androgenetic alopecia.
+const HAIR_PERSON: &[InputKey] = &[
+    ("sex", InputKind::Choice(&["female", "male"]), true),
+    ("age_years", AGE, true),
+    ("phototype", InputKind::Int(1, 6), false),
+    (
+        "alopecia_scale",
+        InputKind::Choice(&["none", "norwood", "ludwig"]),
+        true,
+    ),
+    ("alopecia_grade", InputKind::Int(0, 7), true),
+];
+
+/// A trial arm on the scalp: the person, needling, PRP and a product.
+const HAIR_ARM: &[InputKey] = &[
+    ("sex", InputKind::Choice(&["female", "male"]), true),
+    ("age_years", AGE, true),
+    ("phototype", InputKind::Int(1, 6), false),
+    (
+        "alopecia_scale",
+        InputKind::Choice(&["none", "norwood", "ludwig"]),
+        true,
+    ),
+    ("alopecia_grade", InputKind::Int(0, 7), true),
+    ("needle_mm", InputKind::Num(0.0, 2.5), false),
+    ("device", InputKind::Choice(&["pen", "roller"]), false),
+    ("passes", InputKind::Int(1, 30), false),
+    ("sessions", InputKind::Int(0, 52), false),
+    ("interval_days", InputKind::Num(1.0, 90.0), false),
+    ("prp", InputKind::Choice(&["yes", "no"]), false),
+    (
+        "product",
+        InputKind::Choice(&["none", "minoxidil_5_solution"]),
+        false,
+    ),
+    ("applications_per_day", InputKind::Int(1, 4), false),
+    ("delay_after_needling_h", InputKind::Num(0.0, 168.0), false),
+];
+
+/// A trial arm read at a day.
+const HAIR_ARM_DAY: &[InputKey] = &[
+    ("sex", InputKind::Choice(&["female", "male"]), true),
+    ("age_years", AGE, true),
+    ("phototype", InputKind::Int(1, 6), false),
+    (
+        "alopecia_scale",
+        InputKind::Choice(&["none", "norwood", "ludwig"]),
+        true,
+    ),
+    ("alopecia_grade", InputKind::Int(0, 7), true),
+    ("needle_mm", InputKind::Num(0.0, 2.5), false),
+    ("device", InputKind::Choice(&["pen", "roller"]), false),
+    ("passes", InputKind::Int(1, 30), false),
+    ("sessions", InputKind::Int(0, 52), false),
+    ("interval_days", InputKind::Num(1.0, 90.0), false),
+    ("prp", InputKind::Choice(&["yes", "no"]), false),
+    (
+        "product",
+        InputKind::Choice(&["none", "minoxidil_5_solution"]),
+        false,
+    ),
+    ("applications_per_day", InputKind::Int(1, 4), false),
+    ("delay_after_needling_h", InputKind::Num(0.0, 168.0), false),
+    ("day", DAY_OF_FOLLOW_UP, true),
+];
+
 /// The inputs each metric takes (every name in [`metric_names`] has an entry; a test checks it).
 fn metric_inputs(metric: &str) -> Option<&'static [InputKey]> {
     use InputKind::*;
@@ -408,6 +481,10 @@ fn metric_inputs(metric: &str) -> Option<&'static [InputKey]> {
             ("at_h", Num(0.0, 336.0), false),
         ],
         "delivery.time_to_steady_h" => &[("scenario", DeliveryScenario, true)],
+        "hair.density_per_cm2" | "hair.anagen_fraction" => HAIR_PERSON,
+        "hair.absorbed_fraction" => HAIR_ARM,
+        "hair.wnt_peak_day" => HAIR_ARM,
+        "hair.count_change_per_cm2" | "hair.diameter_change_um" => HAIR_ARM_DAY,
         _ => return None,
     })
 }
@@ -975,6 +1052,7 @@ pub fn metric_names() -> Vec<&'static str> {
         .iter()
         .chain(healing::METRICS)
         .chain(delivery::METRICS)
+        .chain(hair::METRICS)
         .copied()
         .collect()
 }
@@ -1094,6 +1172,7 @@ pub fn evaluate(metric: &str, t: &toml::Table) -> Result<f64, ValidateError> {
             delivery::evaluate(m, t, inline.as_ref().map(|(s, p)| (s, p)))
                 .map_err(|e| metric_err(m, e))
         }
+        m if m.starts_with("hair.") => hair::evaluate(m, t).map_err(|e| metric_err(m, e)),
         other => Err(metric_err(
             other,
             format!("unknown metric; known: {}", metric_names().join(", ")),
