@@ -415,3 +415,81 @@ fn healing_resealing_is_the_delivery_closure_law() {
         "{dark} / {light}"
     );
 }
+
+/// Issue 19: elastin rises after a series (nominal and median; the 5 % band stays near 0), and collagen III rises during
+/// it, then falls after its peak as new matrix matures to the adult share.
+#[test]
+fn elastin_rises_and_collagen_iii_rises_then_falls_after_a_series() {
+    let pr = protocol(4, 30.0, 365.0);
+    let r = run(35.0, 3, deep_injury(), &pr);
+    let e = &end(&r).elastin_change_pct;
+    assert!(
+        e.nominal > 0.0 && e.p50 > 0.0 && e.p5 > -2.0,
+        "elastin after 4 sessions: {e:?}"
+    );
+    let s = &r.nominal;
+    let (ipk, pk) = s
+        .collagen_iii_pct
+        .iter()
+        .enumerate()
+        .fold((0, f64::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    let last = *s.collagen_iii_pct.last().unwrap();
+    assert!(
+        pk > 0.0 && s.t_s[ipk] < 300.0 * DAY,
+        "III peak {pk} at day {}",
+        s.t_s[ipk] / DAY
+    );
+    assert!(
+        last < pk - 0.1 * pk.abs(),
+        "collagen III does not fall: peak {pk}, end {last}"
+    );
+}
+
+/// Issue 19: the acne-scar score does not saturate: more sessions and more maturation time give
+/// more improvement (old: min(1, ...) held it at one value), and it stays below 100 %.
+#[test]
+fn scar_score_keeps_growing_with_sessions_and_after_the_last_session() {
+    let p = HealingParams::default();
+    let pr = protocol(5, 30.0, 300.0);
+    let scars = &pr.scars;
+    let s = 0.6e-3;
+    let r = |fill: f64| outcomes::scar_reduction(fill, scars, s, &p);
+    // Fills beyond the shallow scars' depth still improve the score.
+    assert!(r(0.6e-3) > r(0.3e-3) + 0.01 && r(1.2e-3) > r(0.6e-3) + 0.01);
+    assert!(r(1.0) < 1.0 + 1e-12);
+    // Five sessions beat three; the score grows between 1 and 3 months after the last.
+    let three = run(35.0, 3, deep_injury(), &protocol(3, 30.0, 150.0));
+    let five = run(35.0, 3, deep_injury(), &protocol(5, 30.0, 210.0));
+    let sc = |x: &outcomes::ZoneResult| end(x).acne_scar_score_reduction_pct.unwrap().nominal;
+    assert!(
+        sc(&five) > sc(&three) + 2.0,
+        "{} vs {}",
+        sc(&five),
+        sc(&three)
+    );
+    let fill = outcomes::matured_fill(
+        &five.nominal.t_s,
+        &five.nominal.dermal_thickening_m,
+        p.collagen3_remodel_half_life / std::f64::consts::LN_2,
+    );
+    let at = |d: f64| five.nominal.t_s.iter().position(|&t| t >= d * DAY).unwrap();
+    assert!(fill[at(210.0)] > 1.05 * fill[at(150.0)]);
+}
+
+/// Issue 19: downtime is continuous in the injury dose (no cliff), equals the anchor (V14's
+/// 3.0 d) at the reference dose, and its 5-95 % band is at most 4 days wide.
+#[test]
+fn downtime_is_continuous_in_dose_with_a_narrow_band() {
+    let p = HealingParams::default();
+    let q = p.erythema_reference_dose;
+    let d = |f: f64| outcomes::downtime_days(&[0.0], &[f * q], &p)[0];
+    assert!((d(1.0) - 3.0).abs() < 1e-9);
+    let fs = [0.1, 0.2, 0.4, 0.8, 1.6];
+    for w in fs.windows(2) {
+        let (a, b) = (d(w[0]), d(w[1]));
+        assert!(b > a && b - a < 1.0, "{} -> {}: {a} -> {b}", w[0], w[1]);
+    }
+    let deep = run(35.0, 3, deep_injury(), &protocol(3, 30.0, 120.0));
+    let b = &deep.outcomes.downtime_mean_days;
+    assert!(b.p95 - b.p5 <= 4.0 && b.p95 > b.p5, "{b:?}");
+}

@@ -267,6 +267,23 @@ fn check_prediction(name: &str, p: &patient::Patient, pl: &plan::Plan, text: &st
         if zp.concern == ConcernKind::Wrinkles || zp.concern == ConcernKind::FineLines {
             assert!(!pr.calibrated, "{name}: the wrinkle score is uncalibrated");
         }
+        // Concerns without a calibrated clinical mapping are reported as not predicted, never
+        // as a calibrated collagen-I score (issue 19).
+        if matches!(
+            zp.concern,
+            ConcernKind::Laxity
+                | ConcernKind::StretchMarks
+                | ConcernKind::EnlargedPores
+                | ConcernKind::SunDamage
+                | ConcernKind::Hyperpigmentation
+                | ConcernKind::Melasma
+        ) {
+            assert!(
+                !pr.calibrated && pr.calibration.contains("NOT PREDICTED"),
+                "{name}: {:?} must be reported as not predicted",
+                zp.concern
+            );
+        }
         let c = z
             .concerns
             .iter()

@@ -207,6 +207,17 @@ pub struct BlockInjury {
     pub open_surface_fraction: f64,
 }
 
+/// Collagen III content that remodelling converts towards, for total collagen `c`: the resting
+/// matrix `c_rest` keeps its resting share `th0`, matrix above it matures to the share `thr`.
+#[inline]
+pub fn remodel_target(c: f64, c_rest: f64, th0: f64, thr: f64) -> f64 {
+    if c > c_rest {
+        th0 * c_rest + thr * (c - c_rest)
+    } else {
+        th0 * c
+    }
+}
+
 #[inline]
 fn hill(x: f64, k: f64) -> f64 {
     let x = x.max(0.0);
@@ -493,7 +504,13 @@ impl Block {
         let c3 = y[C3].max(0.0);
         let c1 = y[C1].max(0.0);
         let (p3, p1) = (dpos(y[C3]), dpos(y[C1]));
-        let ex = c3 - th0 * (c3 + c1);
+        // III target: the resting matrix keeps its share, new matrix matures to the adult share.
+        let thr = if c3 + c1 > c_rest {
+            p.collagen3_share_remodelled
+        } else {
+            th0
+        };
+        let ex = c3 - remodel_target(c3 + c1, c_rest, th0, p.collagen3_share_remodelled);
         let (exc, on) = if ex > 0.0 { (ex, 1.0) } else { (0.0, 0.0) };
         set(C3, FQ, sigma * th0 * pfq);
         set(C3, FA, sigma * kac * tha * pfa);
@@ -502,8 +519,8 @@ impl Block {
         set(C1, FA, sigma * kac * (1.0 - tha) * pfa);
         set(C1, FM, sigma * kac * (1.0 - th0) * pfm);
         let x_mmp = r.k_x * exc * pmmp;
-        let x_c3 = r.k_x * mmp * on * (1.0 - th0) * p3;
-        let x_c1 = -r.k_x * mmp * on * th0 * p1;
+        let x_c3 = r.k_x * mmp * on * (1.0 - thr) * p3;
+        let x_c1 = -r.k_x * mmp * on * thr * p1;
         set(C3, MMP, -r.k_c * c3 * pmmp - x_mmp);
         set(C3, C3, -r.k_c * mmp * p3 - x_c3);
         set(C3, C1, -x_c1);
@@ -630,7 +647,12 @@ impl System for Block {
         let mmp = y[MMP].max(0.0);
         let c3 = y[C3].max(0.0);
         let c1 = y[C1].max(0.0);
-        let x = r.k_x * mmp * (c3 - th0 * (c3 + c1)).max(0.0);
+        // Remodelling: collagen III above its target (the resting matrix at the resting share,
+        // new matrix at the adult share) is converted into I: III rises during a series (III-rich
+        // early matrix) and falls after it.
+        let x = r.k_x
+            * mmp
+            * (c3 - remodel_target(c3 + c1, c_rest, th0, p.collagen3_share_remodelled)).max(0.0);
         dy[C3] = syn3 - r.k_c * mmp * c3 - x;
         dy[C1] = syn1 - r.k_c * mmp * c1 + x;
         // Elastin: tropoelastin from fibroblasts; slow turnover; neutrophil elastase.

@@ -4,11 +4,19 @@
 //! Outcome mappings (see `docs/MODEL.md (Healing)`):
 //! * content changes are per skin area (Σ layer thickness × concentration) against rest;
 //! * dermal thickness change Δh = Σ hℓ·ν·((Cℓ+Eℓ)/(C0ℓ+E0ℓ) − 1) (matrix-proportional volume);
-//! * downtime = time after a session until redness (papillary blood volume / rest) and swelling
-//!   (oedema volume fraction) both stay below their visibility thresholds;
-//! * PIH: hazard per erythema-day, scaled by phototype; risk = 1 − Π(1 − p_session);
-//! * scar score reduction = min(1, γ·Σ shareₖ·min(1, Δh/dₖ)·wₖ/(wₖ + s)), s = channel spacing;
-//! * wrinkle improvement = min(1, γ·Δh/d_wrinkle) (uncalibrated).
+//! * downtime: visible erythema/oedema E(t) = Σⱼ (qⱼ/q_ref)·exp(−(t − tⱼ)/τ_e) from each session's
+//!   injury dose qⱼ (needle-displaced volume per skin area, raised by bleeding channels), visible
+//!   while E > exp(−D_ref/τ_e); so a session of the reference dose (V14's set-up) lasts D_ref and
+//!   others D_ref + τ_e·ln(q/q_ref): continuous in depth, density and bleeding;
+//! * PIH: hazard per reference-dose session, scaled by the session's dose and by phototype;
+//!   risk = 1 − Π exp(−h·ratio^(type − 4.5)·qⱼ/q_ref), fitted jointly on two cohorts;
+//! * scar score reduction = Σ shareₖ·(1 − exp(−γ·F(t)·wₖ/(wₖ + s)/dₖ)), s = channel spacing,
+//!   F(t) = the dermal thickening seen through the maturation lag of new matrix (first order,
+//!   time constant collagen3_remodel_half_life/ln 2): improvement keeps growing for months after
+//!   the last session and has no cap but 100 %;
+//! * wrinkle improvement: the same fill with the wrinkle depth (not predicted: uncalibrated);
+//! * laxity, texture, pores, stretch marks, pigment and melasma: not predicted (no published
+//!   data to calibrate a mapping on), listed in `ZoneOutcomes::not_predicted`.
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -120,6 +128,39 @@ pub struct ZoneOutcomes {
     pub timepoints: Vec<TimepointOutcomes>,
     pub phase_peaks: PhasePeaks,
     pub samples: u32,
+    /// Concerns of the protocol the model gives no calibrated clinical score for, with why (the
+    /// tissue quantities above are still reported; they are not a score for these concerns).
+    #[serde(default)]
+    pub not_predicted: Vec<NotPredicted>,
+}
+
+/// A concern without a calibrated clinical mapping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NotPredicted {
+    pub concern: String,
+    pub reason: String,
+}
+
+/// Why a concern is not predicted (`None`: it is).
+pub fn not_predicted_reason(c: Concern) -> Option<&'static str> {
+    match c {
+        Concern::AcneScars => None,
+        Concern::Wrinkles | Concern::FineLines => Some(
+            "no published wrinkle depth or score change after plain microneedling was readable (biology.md 4.2); the wrinkle fill shown is uncalibrated",
+        ),
+        Concern::Laxity => Some(
+            "no Cutometer (R2/R7) data after plain microneedling were found (round2.md); elasticity did not differ from sham after weekly shallow needling (Xu, round2.md D4)",
+        ),
+        Concern::Texture => {
+            Some("roughness/pore data after plain microneedling give no numbers (round2.md D4-D6)")
+        }
+        Concern::StretchMarks => Some(
+            "striae data are responder fractions on a 5-point scale without geometry (Alster 2020, round2.md D1); no mapping from tissue change was calibrated",
+        ),
+        Concern::Rejuvenation => Some(
+            "no objective rejuvenation or pigment score with numbers after plain microneedling (round2.md D5-D6; melasma data involve co-treatments)",
+        ),
+    }
 }
 
 /// The time grid: every 2 h for 10 days after each session, daily otherwise, plus report times
@@ -255,15 +296,72 @@ fn interp(t: &[f64], v: &[f64], x: f64) -> f64 {
     }
 }
 
-/// Scar-score reduction (fraction) for a dermal thickening `dh` (m).
-pub fn scar_reduction(dh: f64, scars: &[Scar], spacing_m: f64, p: &HealingParams) -> f64 {
-    let fill: f64 = scars
+/// Scar-score reduction (fraction) for a visible fill `fill_m` (m, the matured dermal
+/// thickening): each scar type's residual depth falls as exp(−γ·fill·coverage/depth), coverage
+/// = w/(w + s), the share of the scar's width the channels (spacing s) reach.
+pub fn scar_reduction(fill_m: f64, scars: &[Scar], spacing_m: f64, p: &HealingParams) -> f64 {
+    let total: f64 = scars.iter().map(|s| s.share).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    scars
         .iter()
-        .map(|s| s.share * (dh.max(0.0) / s.depth_m).min(1.0) * s.width_m / (s.width_m + spacing_m))
-        .sum();
-    (p.scar_score_gain * fill).min(1.0)
+        .map(|s| {
+            let cover = s.width_m / (s.width_m + spacing_m);
+            s.share / total
+                * (1.0 - (-p.scar_score_gain * fill_m.max(0.0) * cover / s.depth_m).exp())
+        })
+        .sum()
 }
 
+/// The visible fill on the grid: the dermal thickening through a first-order maturation lag of
+/// time constant `tau_s` (exact for an input held over each grid step).
+pub fn matured_fill(t: &[f64], dh: &[f64], tau_s: f64) -> Vec<f64> {
+    let mut out = Vec::with_capacity(t.len());
+    let mut f = 0.0f64;
+    for i in 0..t.len() {
+        if i > 0 {
+            let a = (-(t[i] - t[i - 1]).max(0.0) / tau_s).exp();
+            f = dh[i].max(0.0) + (f - dh[i].max(0.0)) * a;
+        }
+        out.push(f);
+    }
+    out
+}
+
+/// Injury dose of a session, m: needle-displaced volume per skin area over the layers, raised by
+/// the bleeding channels (each bleeding channel counts twice: its blood and its clot inflame).
+pub fn injury_dose_m(column: &SkinColumn, injury: &super::lumped::InjuryInput) -> f64 {
+    let displaced: f64 = crate::skin::LayerKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| column.layer(k).thickness_m * injury.injured_volume_fraction[i])
+        .sum();
+    displaced * (1.0 + injury.bleeding_fraction.clamp(0.0, 1.0))
+}
+
+/// Downtime (days) of each session from the erythema clock, and each session's relative dose.
+pub fn downtime_days(times_s: &[f64], doses_m: &[f64], p: &HealingParams) -> Vec<f64> {
+    let tau = p.erythema_decay_time;
+    let ln_vis = -p.erythema_reference_downtime / tau;
+    (0..times_s.len())
+        .map(|k| {
+            let e: f64 = (0..=k)
+                .map(|j| {
+                    doses_m[j] / p.erythema_reference_dose
+                        * (-(times_s[k] - times_s[j]) / tau).exp()
+                })
+                .sum();
+            if e > 0.0 {
+                ((e.ln() - ln_vis) * tau / DAY).max(0.0)
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn summarise(
     s: &Series,
     protocol: &Protocol,
@@ -272,11 +370,14 @@ fn summarise(
     model: &LumpedModel,
     p: &HealingParams,
     phototype: u8,
+    doses_m: &[f64],
 ) -> RunSummary {
     let mut out = RunSummary::default();
     let n_s = protocol.session_times_s.len();
-    let mut survive = 1.0;
     let hazard = p.pih_hazard * p.pih_ratio_per_phototype.powf(phototype as f64 - 4.5);
+    let dose_rel: f64 = doses_m.iter().map(|q| q / p.erythema_reference_dose).sum();
+    out.pih = 100.0 * (1.0 - (-hazard * dose_rel).exp());
+    out.downtime = downtime_days(&protocol.session_times_s[..n_s], doses_m, p);
     for k in 0..n_s {
         let t0 = protocol.session_times_s[k];
         let t1 = protocol
@@ -284,48 +385,38 @@ fn summarise(
             .get(k + 1)
             .copied()
             .unwrap_or(protocol.follow_up_s);
-        let mut last_visible = t0;
         let (mut rp, mut sp) = (1.0f64, 0.0f64);
-        let mut exposure = 0.0;
         for i in 0..s.t_s.len() {
             let t = s.t_s[i];
             if t <= t0 || t > t1 {
                 continue;
             }
-            let visible = s.redness_ratio[i] > p.redness_visible_ratio
-                || s.swelling_pct[i] / 100.0 > p.swelling_visible_fraction;
-            if visible {
-                last_visible = t;
-            }
             rp = rp.max(s.redness_ratio[i]);
             sp = sp.max(s.swelling_pct[i]);
-            if i > 0 && s.t_s[i - 1] >= t0 {
-                let dt = (t - s.t_s[i - 1]) / DAY;
-                let a = (s.redness_ratio[i - 1] - 1.0).max(0.0);
-                let b = (s.redness_ratio[i] - 1.0).max(0.0);
-                exposure += 0.5 * (a + b) * dt;
-            }
         }
-        out.downtime.push((last_visible - t0) / DAY);
         out.red_peak.push(rp);
         out.swell_peak.push(sp);
-        survive *= (-hazard * exposure).exp();
         out.reseal_h
             .push(3.0 / model.papillary.reseal_rate() / HOUR);
     }
-    out.pih = 100.0 * (1.0 - survive);
+    let fill = matured_fill(
+        &s.t_s,
+        &s.dermal_thickening_m,
+        p.collagen3_remodel_half_life / std::f64::consts::LN_2,
+    );
     let acne = protocol.concerns.contains(&Concern::AcneScars);
     let wr = protocol.concerns.contains(&Concern::Wrinkles)
         || protocol.concerns.contains(&Concern::FineLines);
     for &t in report_times {
         let dh = interp(&s.t_s, &s.dermal_thickening_m, t);
+        let f = interp(&s.t_s, &fill, t);
         let scar = if acne {
-            100.0 * scar_reduction(dh, &protocol.scars, injury_spacing_m, p)
+            100.0 * scar_reduction(f, &protocol.scars, injury_spacing_m, p)
         } else {
             f64::NAN
         };
         let wrinkle = if wr {
-            100.0 * (p.scar_score_gain * dh.max(0.0) / protocol.wrinkle_depth_m).min(1.0)
+            100.0 * (1.0 - (-p.scar_score_gain * f / protocol.wrinkle_depth_m).exp())
         } else {
             f64::NAN
         };
@@ -456,6 +547,11 @@ pub fn run_zone_with(
     let grid = output_grid(z.protocol);
     let mut report_times = z.protocol.report_times_s.clone();
     report_times.push(z.protocol.follow_up_s);
+    let doses: Vec<f64> = z
+        .sessions
+        .iter()
+        .map(|s| injury_dose_m(z.column, &s.injury))
+        .collect();
     let one = |pp: &HealingParams| -> Result<(Series, RunSummary, LumpedModel), OdeError> {
         let model = LumpedModel::new(z.column, z.age_years, z.phototype, pp)
             .with_reseal_rate(z.reseal_rate_per_s());
@@ -469,6 +565,7 @@ pub fn run_zone_with(
             &model,
             pp,
             z.phototype,
+            &doses,
         );
         Ok((s, sum, model))
     };
@@ -547,6 +644,17 @@ pub fn run_zone_with(
         timepoints,
         phase_peaks: phase_peaks(&nom_s, z.protocol),
         samples: z.protocol.samples,
+        not_predicted: z
+            .protocol
+            .concerns
+            .iter()
+            .filter_map(|&c| {
+                not_predicted_reason(c).map(|r| NotPredicted {
+                    concern: c.name().to_string(),
+                    reason: r.to_string(),
+                })
+            })
+            .collect(),
     };
     let _ = (acne, wr);
     Ok(ZoneResult {

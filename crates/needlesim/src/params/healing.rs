@@ -212,6 +212,10 @@ params! {
     /// Half-life of excess (immature) collagen III before it is remodelled into collagen I.
     collagen3_remodel_half_life = 60.0 * DAY, "s", Assumed, 0.4, ASSUMED, "",
         "remodelling runs weeks to ~1 year (ARS 2008 legend, grade B); III replaced by I";
+    /// Type III share of collagen that remodelling (collagenase activity above rest) drives the
+    /// matrix towards: excess III is converted into I while MMP activity is raised.
+    collagen3_share_remodelled = 0.095, "1", Assumed, 0.2, Range::between(0.05, 0.125, "adult type III 8-11 % of collagen (Reilly 2021), at most the resting share"), "value: Reilly et al. Plast Aesthet Res 2021;8:2 (grade B): adult skin type III 8-11 % of total collagen (midpoint)",
+        "assumed mechanism: remodelling replaces new III-rich matrix with I until the III share is the adult one; the resting share (12.5 %, from the 85-90 % type I of the same review) is slightly higher, so collagen III rises during a series and falls below rest after it (Zeitter 2014: III down at 10 weeks; El-Domyati 2015: III up at the end of the series)";
     /// Half-life of collagenase (MMP) activity.
     mmp_half_life = LN2 / (0.875 / DAY), "s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (MMP-9 decay, grade B)",
         "0.875 per day";
@@ -228,11 +232,11 @@ params! {
     elastin_output_activated = 20.0, "1", Assumed, 0.5, ASSUMED, "",
         "tropoelastin rises after needling (El-Domyati 2015, direction only)";
     /// Elastin degradation rate per tissue neutrophil (neutrophil elastase).
-    elastase_per_neutrophil = 6e-21, "m3/s", Assumed, 0.5, ASSUMED, "",
-        "about 1 % of elastin per session at the typical neutrophil burden; total elastin fell after 6 sessions (El-Domyati 2015, direction only)";
+    elastase_per_neutrophil = 6e-22, "m3/s", Assumed, 0.5, ASSUMED, "",
+        "about 0.3 % of elastin per 1.5 mm session at the modelled neutrophil burden: elastase acts only while neutrophils are in the tissue (1-2 days), so it is kept below the tropoelastin made by activated fibroblasts over weeks; elastic fibres rose after series (Aust 2008 grade A, 6 months; striae RCT NCT03390439 grade A, after 3 and 5 sessions); El-Domyati 2015 (abstract only) saw total elastin fall at the end of 6 bi-weekly sessions: not reproduced (docs/MODEL.md)";
     /// Fraction of the dermal volume that scales with its matrix content.
-    matrix_volume_coupling = 1.0, "1", Assumed, 0.3, FRACTION, "",
-        "dermal volume assumed proportional to collagen + elastin content (the rest is bound water and ground substance that follow)";
+    matrix_volume_coupling = 0.25, "1", Assumed, 0.3, FRACTION, "",
+        "most new matrix densifies the dermis rather than thickening it: Lotfi 2013 measured papillary collagen fibre content (a density) +53 %, which a proportional volume gain would hide, and RF microneedling thickened the dermis not significantly at 6 months (biology.md); a quarter of the relative matrix gain assumed to become volume";
 
     // --- vascular response -------------------------------------------------------------------
     /// Maximal blood volume relative to rest (full vasodilation).
@@ -247,12 +251,15 @@ params! {
     /// Half-life of oedema fluid (lymphatic clearance).
     oedema_half_life = 12.0 * HOUR, "s", Assumed, 0.5, ASSUMED, "",
         "swelling after needling resolves within about a day or two (biology.md 3.2)";
-    /// Papillary blood volume (relative to rest) above which redness is visible.
-    redness_visible_ratio = 5.43, "1", Calibrated, 0.2, Range::between(1.01, 7.8, CAL), "V14 (striae RCT: adverse events last 3 days per session)",
-        "fitted by scripts/calibrate_healing.sh after swelling_visible_fraction; a high threshold: the lumped inflammatory signal resolves too slowly";
-    /// Dermal oedema volume fraction above which swelling is visible.
-    swelling_visible_fraction = 0.1, "1", Calibrated, 0.2, Range::between(1e-3, 0.1, CAL), "V14 (fit hit its upper bound, oedema_max: swelling alone would give 7.8 days)",
-        "fitted by scripts/calibrate_healing.sh; at the bound swelling counts only near maximal oedema";
+    /// e-folding time of visible post-needling erythema/oedema (the downtime clock).
+    erythema_decay_time = 1.0 * DAY, "s", Assumed, 0.35, Range::between(0.25 * DAY, 3.0 * DAY, "visible redness after needling resolves within hours to days"), "",
+        "order of the measured bounds: red-blood-cell content raised up to 24 h after 0.3-0.75 mm arrays (Hackethal 2021, P), minor erythema resolved within 48 h after ~300 um arrays (PMC4119956, A); no time constant was measured (round2.md B)";
+    /// Downtime of the reference session (the erythema clock's anchor).
+    erythema_reference_downtime = 3.0 * DAY, "s", Calibrated, 0.12, Range::between(1.0 * DAY, 7.0 * DAY, "adverse-event durations reported after microneedling"), "V14 (striae RCT NCT03390439: adverse events 3.0 days, SE 0.37, per session)",
+        "spread = SE/mean of the trial, so every band is conditioned on this measurement at the reference dose";
+    /// Injury dose of the reference session (V14's set-up: 1.5 mm roller, 15 passes, abdomen).
+    erythema_reference_dose = 1.906e-4, "m", Calibrated, 0.0, Range::between(1e-6, 1e-3, "needle-displaced plus bleeding volume per skin area"), "V14 set-up (computed by the injury model for the case's assumed 1.5 mm roller, 15 passes, abdomen)",
+        "dose = sum over dermal layers of thickness x (needle-displaced fraction + bleeding fraction x displaced fraction); a derived constant, not a free parameter";
 
     // --- epidermis ---------------------------------------------------------------------------
     // (Resealing of the opened surface is the closure law's: `crate::params::closure`.)
@@ -298,12 +305,12 @@ params! {
         "assumed midpoint of an open-ended group";
 
     // --- outcome mappings --------------------------------------------------------------------
-    /// Clinical scar-score reduction per unit volume fill of the scars.
-    scar_score_gain = 6.529445e-01, "1", Calibrated, 0.25, Range::between(0.01, 20.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases V02, V02-PIH, V08-epi, V08, V14); prior from: V02 (Dogra 2014: acne scar score -44.6 % one month after 5 monthly sessions)",
-        "fitted by scripts/calibrate_healing.sh";
-    /// PIH hazard per erythema-day at Fitzpatrick IV-V (type 4.5).
-    pih_hazard = 9.1e-4, "1/day", Calibrated, 0.5, Range::between(1e-5, 10.0, CAL), "V02 cohort (Dogra 2014: PIH in 5/30, Fitzpatrick IV-V, 5 sessions)",
-        "fitted by scripts/calibrate_healing.sh";
+    /// Scar-score gain per unit of visible fill relative to the scar depth (times coverage).
+    scar_score_gain = 3.511, "1", Calibrated, 0.25, Range::between(0.01, 50.0, CAL), "V02 (Dogra 2014: acne scar score -44.6 % one month after 5 monthly sessions)",
+        "fitted by scripts/calibrate_healing.sh: each scar type's residual depth falls as exp(-gain x visible fill x coverage / depth)";
+    /// PIH hazard per session at the reference injury dose, at Fitzpatrick type 4.5.
+    pih_hazard = 0.01806, "1", Calibrated, 0.5, Range::between(1e-4, 1.0, CAL), "joint binomial fit to V02-PIH (Dogra 2014: 5/30, FST IV-V, 5 monthly sessions) and R2-C10a (Al Qarqaz: 0/39, FST III-V)",
+        "maximum likelihood over both cohorts at once (scripts/fit_pih.py); the other published cohorts (0/25, 0/30, 0/32) are kept out as predictions";
     /// PIH hazard ratio per Fitzpatrick type step.
     pih_ratio_per_phototype = 2.0, "1", Assumed, 0.4, ASSUMED, "",
         "darker skin carries higher PIH risk (Chu 2021 review, grade B, direction only)";

@@ -86,7 +86,7 @@ struct Metric {
 }
 
 const COLLAGEN_UNIT: &str = "% change of dermal collagen I from before treatment";
-const COLLAGEN_CAL: &str = "collagen output calibrated on V08 (Lotfi 2013, papillary collagen 8 weeks after 5 monthly 1.5 mm sessions); a tissue change, not a clinical score for this concern";
+const COLLAGEN_CAL: &str = "NOT PREDICTED: the model has no calibrated clinical score for this concern (docs/MODEL.md, 'Outcome mappings'); shown instead, and used to rank protocols, is the dermal collagen I change (collagen output calibrated on V08, Lotfi 2013), a tissue quantity, not this concern's outcome";
 
 fn concern_of(k: ConcernKind) -> Option<Metric> {
     let m = |concern, name, unit, calibrated, calibration| Metric {
@@ -96,14 +96,14 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
         calibrated,
         calibration,
     };
-    let wrinkle = "UNCALIBRATED: the wrinkle score of the healing model has no clinical calibration (docs/MODEL.md)";
+    let wrinkle = "NOT PREDICTED (UNCALIBRATED): the wrinkle fill of the healing model has no clinical calibration; no published wrinkle change with numbers after plain microneedling was readable (docs/MODEL.md)";
     Some(match k {
         ConcernKind::AcneScars => m(
             HConcern::AcneScars,
             "acne-scar score reduction",
             "% of the baseline acne-scar score",
             true,
-            "scar score gain calibrated on V02 (Dogra 2014: -44.6 % one month after 5 monthly sessions, mixed scar types)",
+            "scar fill gain calibrated on V02 (Dogra 2014: -44.6 % one month after 5 monthly sessions, mixed scar types); geometry (type, depth, width), channel spacing and the maturation lag of new matrix set the rest",
         ),
         ConcernKind::Wrinkles => m(
             HConcern::Wrinkles,
@@ -121,30 +121,30 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
         ),
         ConcernKind::Laxity => m(
             HConcern::Laxity,
-            "dermal collagen I change (no clinical score for laxity)",
+            "not predicted (laxity): dermal collagen I change shown",
             COLLAGEN_UNIT,
-            true,
+            false,
             COLLAGEN_CAL,
         ),
         ConcernKind::StretchMarks => m(
             HConcern::StretchMarks,
-            "dermal collagen I change (no clinical score for stretch marks)",
+            "not predicted (stretch marks): dermal collagen I change shown",
             COLLAGEN_UNIT,
-            true,
+            false,
             COLLAGEN_CAL,
         ),
         ConcernKind::EnlargedPores => m(
             HConcern::Texture,
-            "dermal collagen I change (no clinical score for pores)",
+            "not predicted (pores): dermal collagen I change shown",
             COLLAGEN_UNIT,
-            true,
+            false,
             COLLAGEN_CAL,
         ),
         ConcernKind::SunDamage | ConcernKind::Hyperpigmentation | ConcernKind::Melasma => m(
             HConcern::Rejuvenation,
-            "dermal collagen I change (no clinical score for this concern)",
+            "not predicted (this concern): dermal collagen I change shown",
             COLLAGEN_UNIT,
-            true,
+            false,
             COLLAGEN_CAL,
         ),
         ConcernKind::HairThinning => return None,

@@ -130,14 +130,15 @@ impl ValidationRun {
                     Role::Calibration => " (calibration case)",
                     Role::Check => " (formula check)",
                     Role::Validation => "",
+                    Role::Prediction => " (prediction)",
                 }
             );
         }
         let k = &rep.counts;
         let _ = writeln!(
             s,
-            "{} cases: {} pass, {} open, {} regressed, {} newly passing",
-            k.total, k.pass, k.open, k.regressed, k.now_passes
+            "out-of-sample predictions: {} of {} pass; {} cases in all: {} pass, {} open, {} regressed, {} newly passing",
+            k.predictions_pass, k.predictions, k.total, k.pass, k.open, k.regressed, k.now_passes
         );
         for o in rep.cases.iter().filter(|o| o.status == Status::Open) {
             let _ = writeln!(

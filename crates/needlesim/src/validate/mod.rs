@@ -31,8 +31,12 @@ use crate::skin::{self, LayerKind, Person, Sex, Site, ThicknessOverrides};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// An independent check of the model.
+    /// An independent check of the model (a measurement the model's inputs or tables were not
+    /// built from, but not a forecast of a treatment's outcome: skin tables, devices, transport).
     Validation,
+    /// An out-of-sample prediction: no parameter was fitted to this measurement or its cohort,
+    /// and the model forecasts what was measured. Counted separately (`Counts::predictions_*`).
+    Prediction,
     /// A case a parameter was fitted to; passing it shows the fit, not the model's truth.
     Calibration,
     /// A formula or kinematics check (the value follows from definitions).
@@ -883,6 +887,10 @@ pub struct Counts {
     pub open: usize,
     pub regressed: usize,
     pub now_passes: usize,
+    /// Cases with role `prediction` (out-of-sample predictions) and how many of them pass
+    /// (pass or newly passing).
+    pub predictions: usize,
+    pub predictions_pass: usize,
 }
 
 impl ValidationReport {
@@ -897,6 +905,12 @@ impl ValidationReport {
                 Status::Open => counts.open += 1,
                 Status::Regressed => counts.regressed += 1,
                 Status::NowPasses => counts.now_passes += 1,
+            }
+            if o.role == Role::Prediction {
+                counts.predictions += 1;
+                if matches!(o.status, Status::Pass | Status::NowPasses) {
+                    counts.predictions_pass += 1;
+                }
             }
         }
         let by_part = Part::ALL
@@ -1250,8 +1264,8 @@ pub fn markdown(report: &ValidationReport) -> String {
     }
     let c = &report.counts;
     s.push_str(&format!(
-        "{} cases: {} pass, {} open, {} regressed, {} newly passing.\n\n| model part | pass | open |\n|---|---|---|\n",
-        c.total, c.pass, c.open, c.regressed, c.now_passes
+        "**Out-of-sample predictions: {} of {} pass.** (Role `prediction`: no parameter was fitted to the measurement or its cohort; calibration cases and checks are not counted here.)\n\n{} cases in all: {} pass, {} open, {} regressed, {} newly passing.\n\n| model part | pass | open |\n|---|---|---|\n",
+        c.predictions_pass, c.predictions, c.total, c.pass, c.open, c.regressed, c.now_passes
     ));
     let ids = |v: &[String]| {
         if v.is_empty() {

@@ -175,6 +175,7 @@ pub const HEALING_PARAMS: &[(&str, Unit)] = &[
     ("collagen_output_activated", Unit::Dimensionless),
     ("collagen3_share_early", Unit::Dimensionless),
     ("collagen3_remodel_half_life", Unit::Second),
+    ("collagen3_share_remodelled", Unit::Dimensionless),
     ("mmp_half_life", Unit::Second),
     ("mmp_induction_cytokine", Unit::Dimensionless),
     ("mmp_induction_fibroblast", Unit::Dimensionless),
@@ -976,7 +977,19 @@ fn block_rates(b: &mut Builder, kind: LayerKind) {
         &bl.v("remodel"),
         &n("collagen III remodelled into I"),
         Unit::KgPerM3PerS,
-        id("k_x") * mmp.clone() * pos(c3.clone() - th0 * (c3.clone() + c1.clone()), Unit::KgPerM3),
+        id("k_x")
+            * mmp.clone()
+            * pos(
+                c3.clone()
+                    - ifelse(
+                        gt(c3.clone() + c1.clone(), bl.x("c_rest")),
+                        th0.clone() * bl.x("c_rest")
+                            + id("collagen3_share_remodelled")
+                                * (c3.clone() + c1.clone() - bl.x("c_rest")),
+                        th0 * (c3.clone() + c1.clone()),
+                    ),
+                Unit::KgPerM3,
+            ),
     );
     b.rate(
         &state_id(kind, C3),
