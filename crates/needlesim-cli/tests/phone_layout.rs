@@ -1,7 +1,8 @@
 //! The reports and the patient handout at phone width (420 px) and on a desktop (1200 px),
 //! in headless Chromium: the page never scrolls sideways and every visible figure fits the
-//! screen; at phone width, figure text also renders at 11 px or more and no text runs past a
-//! figure's edge.
+//! screen; at phone width, figure text also renders at 11 px or more, no text runs past a
+//! figure's edge, and every table is stacked (no table, nor the box around it, is wider than
+//! the screen or scrolls sideways).
 //!
 //! Each page is loaded in an iframe of the tested width (Chromium's headless window cannot be
 //! narrower than 500 px) with a small script that writes its findings into the DOM, read back
@@ -31,6 +32,18 @@ function check(win, phone) {
         out.problems.push('figure ' + i + ': text "' + t.textContent.trim().slice(0, 40) + '" runs past its edge');
     });
     if (phone && min < 11) out.problems.push('figure ' + i + ': text "' + small + '" renders at ' + min.toFixed(1) + ' px');
+  });
+  // At phone width every table stacks: neither it nor the box around it is wider than the
+  // screen or scrolls sideways inside itself.
+  if (phone) doc.querySelectorAll('table').forEach(function (t, i) {
+    var b = t.getBoundingClientRect();
+    if (b.width === 0) return;
+    if (b.right > W + 0.5 || b.left < -0.5)
+      out.problems.push('table ' + i + ' is wider than the screen (' + Math.round(b.left) + '..' + Math.round(b.right) + ' px)');
+    [t, t.parentElement].forEach(function (e, k) {
+      if (e.scrollWidth > e.clientWidth + 1)
+        out.problems.push('table ' + i + (k ? ' (its box <' + e.tagName.toLowerCase() + '>)' : '') + ' scrolls sideways: ' + e.scrollWidth + ' px of content in ' + e.clientWidth + ' px');
+    });
   });
   if (out.page > W) out.problems.push('the page is ' + out.page + ' px wide on a ' + W + ' px screen');
   return out;
@@ -144,10 +157,33 @@ fn reports_and_handout_fit_a_phone_and_a_desktop() {
         &s(&punctures),
         "--quiet",
     ]);
+    // A simulate and a deliver report (plotters figures with legends, tables of outcomes).
+    let simulate = work.join("simulate.html");
+    run(&[
+        "simulate",
+        &s(&repo().join("examples/simulate_acne_scars.toml")),
+        "--out",
+        &s(&work.join("s")),
+        "--report",
+        &s(&simulate),
+        "--quiet",
+    ]);
+    let deliver = work.join("deliver.html");
+    run(&[
+        "deliver",
+        &s(&repo().join("examples/deliver_lidocaine_pen_0.5mm.toml")),
+        "--out",
+        &s(&work.join("d")),
+        "--report",
+        &s(&deliver),
+        "--quiet",
+    ]);
     let pages = [
         (plan.join("report.html"), 4),
         (punctures, 2),
         (plan.join("handout.html"), 0),
+        (simulate, 2),
+        (deliver, 2),
     ];
     let mut failures = Vec::new();
     for (page, figures) in &pages {

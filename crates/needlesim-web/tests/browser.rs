@@ -203,7 +203,8 @@ async fn verdict(c: &Client) -> (String, String) {
 
 /// Screenshot at `width` and the sideways check: the page no wider than the window, and every
 /// table, figure and form control inside it (`figures_scroll`: a figure may scroll sideways in
-/// its own box instead).
+/// its own box instead); at phone width (480 px or less) no table, nor the box around it,
+/// scrolls sideways (they stack).
 async fn shot_and_check(c: &Client, name: &str, width: u32, dir: &Path) {
     shot_and_check_with(c, name, width, dir, false).await
 }
@@ -218,11 +219,18 @@ async fn shot_and_check_with(c: &Client, name: &str, width: u32, dir: &Path, fig
             r#"const w = window.innerWidth;
                const doc = document.documentElement.scrollWidth;
                const out = [];
+               const phone = w <= 480;
                for (const el of document.querySelectorAll('table, figure, .fig, svg, input, select, textarea, fieldset, pre')) {
                  const b = el.getBoundingClientRect();
                  if (b.width === 0) continue;
-                 // Inside a sideways-scrolling box, the box is what must fit.
-                 if (el.closest('.scroll') && el.tagName === 'TABLE') continue;
+                 // At phone width tables stack: neither a table nor its box scrolls sideways.
+                 if (phone && el.tagName === 'TABLE') {
+                   for (const e of [el, el.parentElement]) {
+                     if (e.scrollWidth > e.clientWidth + 1) out.push('TABLE scrolls sideways: ' + e.tagName + '.' + (e.getAttribute('class') || '') + ' ' + e.scrollWidth + ' px of content in ' + e.clientWidth);
+                   }
+                 }
+                 // Inside a sideways-scrolling box, the box is what must fit (wide screens).
+                 if (!phone && el.closest('.scroll') && el.tagName === 'TABLE') continue;
                  if (arguments[0] && el.tagName.toLowerCase() === 'svg' && el.closest('.fig')) continue;
                  if (b.left < -0.5 || b.right > w + 0.5) out.push(el.tagName + '.' + (el.getAttribute('class') || '') + ' ' + Math.round(b.left) + '..' + Math.round(b.right));
                }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use crate::report::plot_err;
+use crate::report::{LegendEntry, legend_below, legend_height, plot_err};
 
 use super::run::{DeliverReport, SeriesPoint};
 
@@ -93,11 +93,6 @@ fn log_floor(max: f64) -> f64 {
 pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
     let mut svg = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut svg, crate::report::plot_style::canvas((900, 760), 1.3))
-                .into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let (top, bottom) = root.split_vertically(380);
         let t_max = r.series.last().map_or(1.0, |p| p.t_h).max(1e-6);
         let curves: [Curve; 4] = [
             (
@@ -121,6 +116,47 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
                 RGBColor(150, 150, 230),
             ),
         ];
+        let fl: [Curve; 4] = [
+            (
+                "into skin, needled",
+                Box::new(|p| p.needled.flux_in_ug_cm2_h),
+                RGBColor(200, 40, 40),
+            ),
+            (
+                "out, needled",
+                Box::new(|p| p.needled.flux_out_ug_cm2_h),
+                RGBColor(40, 40, 200),
+            ),
+            (
+                "into skin, intact",
+                Box::new(|p| p.intact.flux_in_ug_cm2_h),
+                RGBColor(230, 150, 150),
+            ),
+            (
+                "out, intact",
+                Box::new(|p| p.intact.flux_out_ug_cm2_h),
+                RGBColor(150, 150, 230),
+            ),
+        ];
+        // Phone figures: each panel's legend below it, outside the plot (crate::report::legend_below).
+        let entries = |cs: &[Curve; 4]| -> Vec<LegendEntry> {
+            cs.iter()
+                .map(|(n, _, c)| LegendEntry::line(*n, c.stroke_width(2)))
+                .collect()
+        };
+        let (top_legend, bottom_legend) = (entries(&curves), entries(&fl));
+        // Phone: taller than 1.3x, as the two panels each carry a wrapped caption and a legend.
+        let (w, h) = crate::report::plot_style::canvas((900, 760), 1.9);
+        let extra = legend_height(&top_legend) + legend_height(&bottom_legend);
+        let root = SVGBackend::with_string(&mut svg, (w, h + extra)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        // Wide: the amount panel 380 px high as before; phone: the two panels share the height.
+        let split = if crate::report::plot_style::is_narrow() {
+            (h + extra) / 2
+        } else {
+            380
+        };
+        let (top, bottom) = root.split_vertically(split);
         let ymax = r
             .series
             .iter()
@@ -133,6 +169,7 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             format!("{}: cumulative amount per area ({})", r.product, r.zone),
             16,
         )?;
+        let (top, legend_drawn) = legend_below(&top, &top_legend)?;
         let mut builder = ChartBuilder::on(&top);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -162,14 +199,16 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
                     PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-            .position(SeriesLabelPosition::MiddleRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_err)?;
+        if !legend_drawn {
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
+                .position(SeriesLabelPosition::MiddleRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(plot_err)?;
+        }
 
         let fmax = r
             .series
@@ -190,6 +229,7 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             "flux into the skin and out to blood + receptor".to_string(),
             16,
         )?;
+        let (bottom, bottom_drawn) = legend_below(&bottom, &bottom_legend)?;
         let mut builder = ChartBuilder::on(&bottom);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -206,28 +246,6 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             "flux (µg/(cm²·h))",
             crate::report::GridLines::Coarse,
         )?;
-        let fl: [Curve; 4] = [
-            (
-                "into skin, needled",
-                Box::new(|p| p.needled.flux_in_ug_cm2_h),
-                RGBColor(200, 40, 40),
-            ),
-            (
-                "out, needled",
-                Box::new(|p| p.needled.flux_out_ug_cm2_h),
-                RGBColor(40, 40, 200),
-            ),
-            (
-                "into skin, intact",
-                Box::new(|p| p.intact.flux_in_ug_cm2_h),
-                RGBColor(230, 150, 150),
-            ),
-            (
-                "out, intact",
-                Box::new(|p| p.intact.flux_out_ug_cm2_h),
-                RGBColor(150, 150, 230),
-            ),
-        ];
         for (name, f, col) in &fl {
             let col = *col;
             chart
@@ -241,14 +259,16 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
                     PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_err)?;
+        if !bottom_drawn {
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(plot_err)?;
+        }
         root.present().map_err(plot_err)?;
     }
     Ok(svg)
@@ -258,9 +278,31 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
 pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
     let mut svg = String::new();
     {
+        let palette = [
+            RGBColor(200, 40, 40),
+            RGBColor(40, 120, 40),
+            RGBColor(40, 40, 200),
+            RGBColor(150, 60, 150),
+            RGBColor(200, 130, 0),
+        ];
+        let legend: Vec<LegendEntry> = r
+            .profiles
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| {
+                let col = palette[i % palette.len()];
+                [
+                    LegendEntry::line(format!("needled, {:.2} h", p.t_h), col.stroke_width(2)),
+                    LegendEntry::line(
+                        format!("intact, {:.2} h", p.t_h),
+                        col.mix(0.4).stroke_width(1),
+                    ),
+                ]
+            })
+            .collect();
+        let (w, h) = crate::report::plot_style::canvas((800, 600), 1.3);
         let root =
-            SVGBackend::with_string(&mut svg, crate::report::plot_style::canvas((800, 600), 1.3))
-                .into_drawing_area();
+            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let zmax = r
             .profiles
@@ -280,12 +322,20 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
             format!("{}: depth profile (laterally averaged)", r.product),
             16,
         )?;
+        let (root, legend_drawn) = legend_below(&root, &legend)?;
         let mut builder = ChartBuilder::on(&root);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
         }
+        // Phone: room on the right for the last tick label of the log axis.
+        let right = if crate::report::plot_style::is_narrow() {
+            30
+        } else {
+            10
+        };
         let mut chart = builder
             .margin(10)
+            .margin_right(right)
             .x_label_area_size(45)
             .y_label_area_size(78)
             .build_cartesian_2d((floor..cmax * 2.0).log_scale(), zmax..0.0)
@@ -296,13 +346,6 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
             "depth (µm)",
             crate::report::GridLines::Coarse,
         )?;
-        let palette = [
-            RGBColor(200, 40, 40),
-            RGBColor(40, 120, 40),
-            RGBColor(40, 40, 200),
-            RGBColor(150, 60, 150),
-            RGBColor(200, 130, 0),
-        ];
         for (i, p) in r.profiles.iter().enumerate() {
             let col = palette[i % palette.len()];
             chart
@@ -333,14 +376,16 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
                     PathElement::new(vec![(x, y), (x + 18, y)], light.stroke_width(1))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_err)?;
+        if !legend_drawn {
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(plot_err)?;
+        }
         root.present().map_err(plot_err)?;
     }
     Ok(svg)

@@ -531,6 +531,130 @@ pub struct ZoneResult {
     pub bands: [[Vec<f64>; 2]; 5],
 }
 
+/// The report times of a protocol, the follow-up last.
+fn report_times_of(protocol: &Protocol) -> Vec<f64> {
+    let mut report_times = protocol.report_times_s.clone();
+    report_times.push(protocol.follow_up_s);
+    report_times
+}
+
+/// Parameter sample `k` of a zone run (its own seeded stream: the same for any thread count).
+fn sample_params(p: &HealingParams, seed: u64, k: u32) -> HealingParams {
+    let mut rng = crate::rng::stream(seed, &[crate::rng::tag::PARAMETER_SAMPLE, k as u64]);
+    p.sample(&mut rng)
+}
+
+/// One run of the zone with parameters `pp`: its series, scalar summary and model.
+fn run_one(
+    z: &ZoneRun<'_>,
+    grid: &[f64],
+    report_times: &[f64],
+    pp: &HealingParams,
+    accuracy: Accuracy,
+) -> Result<(Series, RunSummary, LumpedModel), OdeError> {
+    let model = LumpedModel::new(z.column, z.age_years, z.phototype, pp)
+        .with_reseal_rate(z.reseal_rate_per_s());
+    let tr = lumped::simulate(&model, &z.sessions, z.protocol.follow_up_s, grid, accuracy)?;
+    let s = series(&model, &tr, pp);
+    let doses: Vec<f64> = z
+        .sessions
+        .iter()
+        .map(|s| injury_dose_m(z.column, &s.injury))
+        .collect();
+    let sum = summarise(
+        &s,
+        z.protocol,
+        report_times,
+        z.spacing_m,
+        &model,
+        pp,
+        z.phototype,
+        &doses,
+    );
+    Ok((s, sum, model))
+}
+
+/// The limit and sample order of [`pih_p95_exceeds`].
+#[derive(Clone, Copy, Debug)]
+pub struct PihScreen<'a> {
+    /// The limit, % (the percentile must exceed it).
+    pub limit_pct: f64,
+    /// Sample indices in the order to run them (empty: 0, 1, ...).
+    pub order: &'a [u32],
+    /// Samples to run along `order` before giving up.
+    pub give_up_after: usize,
+}
+
+/// Whether the 95th percentile of the PIH risk (%) over the parameter samples that
+/// [`run_zone_with`] draws certainly exceeds `limit_pct`, found without running them all: a
+/// screen for the planner's search, which skips the full bands of protocols that break the PIH
+/// limit anyway. `true` is certain; `false` means "not shown" (the caller then runs the full
+/// bands), never "below the limit".
+///
+/// The samples run one by one (the same seeded draws), in the order `order` suggests (sample
+/// indices, e.g. by the PIH risk each gave for another protocol: the draws are common to all
+/// protocols, so the same samples tend to be the highest), and it stops as soon as the two
+/// highest seen, a ≥ b, bound the percentile: with n ≤ 21 finite samples the 95th percentile
+/// is s₍ₙ₋₁₎·(1−f) + s₍ₙ₎·f (the two largest, f the fraction of 0.95·(n−1)), at least
+/// b·(1−f) + a·f, computed the same way. It gives up (`false`) on a non-finite sample, and after
+/// `give_up_after` samples without a bound (all of them when `order` is empty). `seen` receives
+/// the PIH risk of every sample run, by index.
+pub fn pih_p95_exceeds(
+    z: &ZoneRun<'_>,
+    p: &HealingParams,
+    accuracy: Accuracy,
+    seed: u64,
+    screen: &PihScreen<'_>,
+    seen: &mut Vec<(u32, f64)>,
+) -> bool {
+    let PihScreen {
+        limit_pct,
+        order,
+        give_up_after,
+    } = *screen;
+    let n = z.protocol.samples;
+    if !(2..=21).contains(&n) || limit_pct.is_nan() {
+        return false;
+    }
+    let pos = 0.95 * (n - 1) as f64;
+    let f = pos.fract();
+    if pos.floor() as u32 != n - 2 {
+        return false;
+    }
+    let hinted = order.len() == n as usize && order.iter().all(|&k| k < n);
+    let all: Vec<u32> = (0..n).collect();
+    let (order, limit_runs) = if hinted {
+        (order, give_up_after.max(2))
+    } else {
+        (&all[..], n as usize)
+    };
+    let grid = output_grid(z.protocol);
+    let report_times = report_times_of(z.protocol);
+    let (mut a, mut b) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for (runs, &k) in order.iter().enumerate() {
+        if runs >= limit_runs {
+            return false;
+        }
+        let pp = sample_params(p, seed, k);
+        let Ok((_, r, _)) = run_one(z, &grid, &report_times, &pp, accuracy) else {
+            return false;
+        };
+        if !r.pih.is_finite() {
+            return false;
+        }
+        seen.push((k, r.pih));
+        if r.pih >= a {
+            (a, b) = (r.pih, a);
+        } else if r.pih > b {
+            b = r.pih;
+        }
+        if runs >= 1 && b * (1.0 - f) + a * f > limit_pct {
+            return true;
+        }
+    }
+    false
+}
+
 /// Runs the nominal model and `protocol.samples` parameter samples (seeded streams per sample:
 /// identical results for any thread count).
 pub fn run_zone(z: &ZoneRun<'_>, p: &HealingParams, seed: u64) -> Result<ZoneResult, OdeError> {
@@ -545,37 +669,13 @@ pub fn run_zone_with(
     seed: u64,
 ) -> Result<ZoneResult, OdeError> {
     let grid = output_grid(z.protocol);
-    let mut report_times = z.protocol.report_times_s.clone();
-    report_times.push(z.protocol.follow_up_s);
-    let doses: Vec<f64> = z
-        .sessions
-        .iter()
-        .map(|s| injury_dose_m(z.column, &s.injury))
-        .collect();
-    let one = |pp: &HealingParams| -> Result<(Series, RunSummary, LumpedModel), OdeError> {
-        let model = LumpedModel::new(z.column, z.age_years, z.phototype, pp)
-            .with_reseal_rate(z.reseal_rate_per_s());
-        let tr = lumped::simulate(&model, &z.sessions, z.protocol.follow_up_s, &grid, accuracy)?;
-        let s = series(&model, &tr, pp);
-        let sum = summarise(
-            &s,
-            z.protocol,
-            &report_times,
-            z.spacing_m,
-            &model,
-            pp,
-            z.phototype,
-            &doses,
-        );
-        Ok((s, sum, model))
-    };
-    let (nom_s, nom, model) = one(p)?;
+    let report_times = report_times_of(z.protocol);
+    let (nom_s, nom, model) = run_one(z, &grid, &report_times, p, accuracy)?;
     let draws: Vec<(Series, RunSummary)> = (0..z.protocol.samples)
         .into_par_iter()
         .map(|k| {
-            let mut rng = crate::rng::stream(seed, &[crate::rng::tag::PARAMETER_SAMPLE, k as u64]);
-            let pp = p.sample(&mut rng);
-            one(&pp).map(|(s, r, _)| (s, r))
+            let pp = sample_params(p, seed, k);
+            run_one(z, &grid, &report_times, &pp, accuracy).map(|(s, r, _)| (s, r))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let band = |nominal: f64, f: &dyn Fn(&RunSummary) -> f64| {

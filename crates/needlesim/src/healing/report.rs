@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use crate::report::plot_err;
+use crate::report::{LegendEntry, Swatch, legend_below, legend_height, plot_err};
 
 use super::outcomes::ZoneResult;
 use super::params::{DAY, NG_ML, PG_ML};
@@ -97,17 +97,31 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
     let pad = 0.05 * (hi - lo).max(1.0);
     let (lo, hi) = (lo - pad, hi + pad);
     let xmax = days.last().copied().unwrap_or(1.0).max(1.0);
+    let session_style = RGBColor(90, 90, 90).stroke_width(2);
+    // Phone figures: the legend below the plot, outside it (crate::report::legend_below).
+    let legend: Vec<LegendEntry> = std::iter::once(LegendEntry {
+        label: "session".into(),
+        style: session_style,
+        swatch: Swatch::Dashed,
+    })
+    .chain(
+        series
+            .iter()
+            .map(|(name, _, k)| LegendEntry::line(*name, COLORS[*k].stroke_width(2))),
+    )
+    .collect();
     let mut svg = String::new();
     {
+        let (w, h) = crate::report::plot_style::canvas((900, 520), 1.5);
         let root =
-            SVGBackend::with_string(&mut svg, crate::report::plot_style::canvas((900, 520), 1.5))
-                .into_drawing_area();
+            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let (root, caption) = crate::report::chart_caption(
             &root,
             format!("zone `{zone}`: change from before treatment (lines: nominal; bands: 5-95 %)"),
             18,
         )?;
+        let (root, legend_drawn) = legend_below(&root, &legend)?;
         let mut builder = ChartBuilder::on(&root);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -125,7 +139,6 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
             crate::report::GridLines::Coarse,
         )?;
         // Sessions: dashed vertical lines, one legend entry.
-        let session_style = RGBColor(90, 90, 90).stroke_width(2);
         for (k, &ts) in protocol.session_times_s.iter().enumerate() {
             let d = ts / DAY;
             let drawn = chart
@@ -164,14 +177,16 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
                     PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
+        if !legend_drawn {
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.4))
+                .draw()
+                .map_err(plot_err)?;
+        }
         root.present().map_err(plot_err)?;
     }
     Ok(svg)
@@ -234,17 +249,25 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
         RGBColor(23, 190, 207),
     ];
     let xmax = days.last().copied().unwrap_or(1.0).max(1.0);
+    // Phone figures: the legend below the plot (the curves drawn: those with a peak).
+    let legend: Vec<LegendEntry> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, v))| v.iter().copied().fold(0.0, f64::max) > 0.0)
+        .map(|(k, (name, _))| LegendEntry::line(*name, palette[k].stroke_width(2)))
+        .collect();
     let mut svg = String::new();
     {
+        let (w, h) = crate::report::plot_style::canvas((900, 520), 1.5);
         let root =
-            SVGBackend::with_string(&mut svg, crate::report::plot_style::canvas((900, 520), 1.5))
-                .into_drawing_area();
+            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let (root, caption) = crate::report::chart_caption(
             &root,
             format!("zone `{zone}`: response to the first session (each curve / its peak)"),
             18,
         )?;
+        let (root, legend_drawn) = legend_below(&root, &legend)?;
         let mut builder = ChartBuilder::on(&root);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -278,14 +301,16 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
                     PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
+        if !legend_drawn {
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.4))
+                .draw()
+                .map_err(plot_err)?;
+        }
         root.present().map_err(plot_err)?;
     }
     Ok(svg)

@@ -51,6 +51,14 @@ pub struct HealingPredictor {
     /// a cohort gives each virtual patient's zone its own).
     pub seed: u64,
     cache: InjuryCache,
+    /// Banded predictions by [`HealingPredictor::bands_key`]: a plan asks for the same bands
+    /// more than once (the optimiser's best, its prediction, the planned protocol on its
+    /// dates), and each costs a nominal run and `band_samples` sampled runs.
+    predictions: Mutex<HashMap<String, Prediction>>,
+    /// The band's samples in order of the PIH risk they gave for a protocol screened in full
+    /// (highest first): the order in which [`Predictor::pih_band_exceeds`] runs them. It only
+    /// decides how soon a screen finds its answer, never the answer.
+    pih_order: Mutex<Vec<u32>>,
 }
 
 impl Default for HealingPredictor {
@@ -71,6 +79,8 @@ impl HealingPredictor {
             closure: m.closure.clone(),
             seed: SEED,
             cache: Mutex::new(HashMap::new()),
+            predictions: Mutex::new(HashMap::new()),
+            pih_order: Mutex::new(Vec::new()),
         }
     }
 }
@@ -204,36 +214,15 @@ impl HealingPredictor {
         }
         Ok(v)
     }
-}
 
-fn band(b: &outcomes::Band) -> Estimate {
-    Estimate {
-        mean: b.nominal,
-        lo: b.p5.min(b.nominal),
-        hi: b.p95.max(b.nominal),
-    }
-}
-
-impl Predictor for HealingPredictor {
-    fn name(&self) -> String {
-        "lumped healing model (needlesim::healing, issue 5)".into()
-    }
-
-    fn predict(&self, input: &PredictInput<'_>) -> Result<Prediction, String> {
-        let metric = concern_of(input.concern.kind).ok_or_else(|| {
-            format!(
-                "the healing model has no outcome for {}",
-                input.concern.kind.label()
-            )
-        })?;
-        let hc = metric.concern;
-        let icepick_only = hc == HConcern::AcneScars
-            && !input.concern.scar_types.is_empty()
-            && input
-                .concern
-                .scar_types
-                .iter()
-                .all(|t| matches!(t, ScarType::Icepick));
+    /// The healing model's protocol for a planned one (sessions, follow-up, report times,
+    /// scars, samples when bands are wanted), the per-session injury, the channel spacing (m)
+    /// and the follow-up (days from the first session).
+    fn zone_protocol(
+        &self,
+        input: &PredictInput<'_>,
+        hc: HConcern,
+    ) -> Result<(HProtocol, Vec<SessionInput>, f64, f64), String> {
         let pr = input.protocol;
         if pr.sessions == 0 {
             return Err("no sessions".into());
@@ -286,6 +275,57 @@ impl Predictor for HealingPredictor {
             .iter()
             .map(|&t_s| SessionInput { t_s, injury: inj })
             .collect();
+        Ok((hp, sessions, spacing, follow))
+    }
+
+    /// The key of a banded prediction in the cache (None: not cached; the search's nominal
+    /// runs are each asked once). Everything the prediction depends on besides the predictor's
+    /// own parameters and seed, which do not change.
+    fn bands_key(&self, input: &PredictInput<'_>) -> Option<String> {
+        input.bands.then(|| {
+            format!(
+                "{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                self.seed, input.protocol, input.device, input.concern, input.person, input.column
+            )
+        })
+    }
+}
+
+fn band(b: &outcomes::Band) -> Estimate {
+    Estimate {
+        mean: b.nominal,
+        lo: b.p5.min(b.nominal),
+        hi: b.p95.max(b.nominal),
+    }
+}
+
+impl Predictor for HealingPredictor {
+    fn name(&self) -> String {
+        "lumped healing model (needlesim::healing, issue 5)".into()
+    }
+
+    fn predict(&self, input: &PredictInput<'_>) -> Result<Prediction, String> {
+        let metric = concern_of(input.concern.kind).ok_or_else(|| {
+            format!(
+                "the healing model has no outcome for {}",
+                input.concern.kind.label()
+            )
+        })?;
+        let hc = metric.concern;
+        let icepick_only = hc == HConcern::AcneScars
+            && !input.concern.scar_types.is_empty()
+            && input
+                .concern
+                .scar_types
+                .iter()
+                .all(|t| matches!(t, ScarType::Icepick));
+        let key = self.bands_key(input);
+        if let Some(k) = &key
+            && let Some(p) = self.predictions.lock().ok().and_then(|c| c.get(k).cloned())
+        {
+            return Ok(p);
+        }
+        let (hp, sessions, spacing, follow) = self.zone_protocol(input, hc)?;
         let run = ZoneRun {
             column: input.column,
             age_years: input.person.age_years,
@@ -328,7 +368,7 @@ impl Predictor for HealingPredictor {
         }))
         .collect();
         let end = o.timepoints.last().ok_or("no outcome time points")?;
-        Ok(Prediction {
+        let prediction = Prediction {
             metric: metric.name.into(),
             unit: metric.unit.into(),
             calibrated: metric.calibrated && !icepick_only,
@@ -349,7 +389,62 @@ impl Predictor for HealingPredictor {
             }),
             trajectory,
             horizon_days: follow,
-        })
+        };
+        if let Some(k) = key
+            && let Ok(mut c) = self.predictions.lock()
+        {
+            c.insert(k, prediction.clone());
+        }
+        Ok(prediction)
+    }
+
+    fn pih_band_exceeds(&self, input: &PredictInput<'_>, max: f64) -> bool {
+        let Some(metric) = concern_of(input.concern.kind) else {
+            return false;
+        };
+        let banded = PredictInput {
+            bands: true,
+            ..*input
+        };
+        let Ok((hp, sessions, spacing, _)) = self.zone_protocol(&banded, metric.concern) else {
+            return false;
+        };
+        let run = ZoneRun {
+            column: input.column,
+            age_years: input.person.age_years,
+            phototype: input.person.phototype,
+            sessions,
+            protocol: &hp,
+            spacing_m: spacing,
+            closure: &self.closure,
+        };
+        // The prediction's PIH band is the model's % / 100, checked as `hi > max + 1e-12`: a
+        // hair above that limit in %, so that exceeding it here exceeds it there.
+        let order = self.pih_order.lock().map(|o| o.clone()).unwrap_or_default();
+        let mut seen = Vec::new();
+        let out = outcomes::pih_p95_exceeds(
+            &run,
+            &self.params,
+            self.accuracy,
+            self.seed,
+            &outcomes::PihScreen {
+                limit_pct: (max + 1e-12) * 100.0 * (1.0 + 1e-12),
+                order: &order,
+                give_up_after: 4,
+            },
+            &mut seen,
+        );
+        // Without an order yet, every sample ran: their order by PIH risk, highest first,
+        // serves the next protocols (the draws are the same for every protocol).
+        if order.is_empty() && seen.len() == hp.samples as usize {
+            seen.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            if let Ok(mut o) = self.pih_order.lock()
+                && o.is_empty()
+            {
+                *o = seen.iter().map(|s| s.0).collect();
+            }
+        }
+        out
     }
 }
 

@@ -55,7 +55,151 @@ pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;overflow-x:auto;font
 details{margin:8px 0} summary{cursor:pointer;font-weight:600}
 code{font-size:.92em}
 @media (max-width:640px){body{font-size:15px;padding:0 10px;margin:10px auto} table{display:block;overflow-x:auto;max-width:100%} th,td{min-width:6.5em} .fig .wide{display:none} .fig .phone{display:block} .zone{padding:6px 10px} pre{max-width:100%}}
+@media (max-width:480px){
+table.stack,table.stack tbody,table.stack tr,table.stack th,table.stack td{display:block;width:auto;min-width:0;max-width:100%;overflow:visible}
+table.stack tr.head{display:none}
+table.stack tr{border:1px solid #ddd;border-radius:6px;margin:0 0 8px;padding:4px 8px}
+table.stack th,table.stack td{border:0;padding:2px 0;background:none}
+table.stack th{font-weight:700}
+table.stack td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:#444}
+table.stack td.num{text-align:left;white-space:normal}
+.scroll{overflow-x:visible}
+}
 "#;
+
+/// Marks every table of `html` (our own markup: a header row of `<th>` cells, then rows of
+/// `<td>`) to stack at phone width: the table gets the class `stack`, its header row the class
+/// `head`, and each body cell a `data-label` with its column's header text, which the style
+/// sheet shows before the value when each row becomes a card (at most 480 px). Tables whose
+/// first row is not a header (label/value rows) stack without labels.
+pub fn stack_tables(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + html.len() / 8);
+    let mut rest = html;
+    while let Some(i) = rest.find("<table") {
+        out.push_str(&rest[..i]);
+        let t = &rest[i..];
+        let Some(end) = t.find("</table>") else {
+            out.push_str(t);
+            return out;
+        };
+        let end = end + "</table>".len();
+        out.push_str(&stack_one(&t[..end]));
+        rest = &t[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Text of an HTML fragment without its tags (entities kept), for an attribute value.
+fn label_text(cell: &str) -> String {
+    let mut o = String::new();
+    let mut in_tag = false;
+    for ch in cell.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            '"' if !in_tag => o.push_str("&quot;"),
+            _ if !in_tag => o.push(ch),
+            _ => {}
+        }
+    }
+    o.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Start of the next `tag` (`<td`, `<th`, `<tr`) as a whole tag name in `s`.
+fn find_tag(s: &str, tag: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = s[from..].find(tag) {
+        let at = from + i;
+        match s[at + tag.len()..].chars().next() {
+            Some('>') | Some(' ') => return Some(at),
+            _ => from = at + tag.len(),
+        }
+    }
+    None
+}
+
+fn stack_one(table: &str) -> String {
+    let Some(gt) = table.find('>') else {
+        return table.to_string();
+    };
+    let open = &table[..=gt];
+    if open.contains("stack") {
+        return table.to_string();
+    }
+    let open = match open.find("class=\"") {
+        Some(c) => format!("{}stack {}", &open[..c + 7], &open[c + 7..]),
+        None => open.replacen("<table", "<table class=\"stack\"", 1),
+    };
+    let body = &table[gt + 1..];
+    // The header row: the first row, when it holds only <th> cells.
+    let mut labels: Vec<String> = Vec::new();
+    let mut out = open;
+    let mut rest = body;
+    if let Some(r0) = find_tag(rest, "<tr")
+        && let Some(r1) = rest[r0..].find("</tr>")
+    {
+        let row = &rest[r0..r0 + r1];
+        if find_tag(row, "<th").is_some() && find_tag(row, "<td").is_none() {
+            let mut cells = row;
+            while let Some(a) = find_tag(cells, "<th") {
+                let c = &cells[a..];
+                let Some(b) = c.find('>') else { break };
+                let e = c.find("</th>").unwrap_or(c.len());
+                labels.push(label_text(&c[b + 1..e.max(b + 1)]));
+                cells = &c[e.min(c.len())..];
+            }
+            out.push_str(&rest[..r0]);
+            out.push_str("<tr class=\"head\"");
+            rest = &rest[r0 + 3..];
+        }
+    }
+    if labels.is_empty() {
+        out.push_str(rest);
+        return out;
+    }
+    // Body cells: a label by column (a cell spanning columns gets none).
+    let mut col = 0usize;
+    loop {
+        let tr = find_tag(rest, "<tr");
+        let td = find_tag(rest, "<td");
+        let th = find_tag(rest, "<th");
+        let next = [tr, td, th].into_iter().flatten().min();
+        let Some(at) = next else {
+            out.push_str(rest);
+            break;
+        };
+        out.push_str(&rest[..at]);
+        let tag_end = rest[at..].find('>').map_or(rest.len(), |e| at + e);
+        let tag = &rest[at..tag_end];
+        if Some(at) == tr {
+            col = 0;
+            out.push_str(tag);
+        } else {
+            let span = tag
+                .split("colspan=\"")
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .and_then(|v| v.parse::<usize>().ok());
+            if Some(at) == td && span.is_none() && !tag.contains("data-label") {
+                match labels.get(col).filter(|l| !l.is_empty()) {
+                    Some(l) => {
+                        out.push_str("<td data-label=\"");
+                        out.push_str(l);
+                        out.push('"');
+                        out.push_str(&tag[3..]);
+                    }
+                    None => out.push_str(tag),
+                }
+            } else {
+                out.push_str(tag);
+            }
+            col += span.unwrap_or(1);
+        }
+        rest = &rest[tag_end..];
+    }
+    out
+}
 
 /// What is needed to repeat a run.
 #[derive(Clone, Debug)]
@@ -221,7 +365,7 @@ impl Page {
                 .map_or("not used by this command".to_string(), |s| s.to_string())
         );
         h.push_str("<p class=\"small\">The same input, seed and version give the same numbers for any thread count.</p>\n</body></html>\n");
-        h
+        stack_tables(&h)
     }
 }
 
@@ -300,6 +444,34 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_are_marked_to_stack_with_their_column_labels() {
+        let t = "<p>a</p><div class=\"scroll\"><table><tr><th>zone <b>x</b></th><th>dose</th><th>note</th></tr>\n<tr><td>cheek</td><td class=\"num\">2</td><td>ok</td></tr><tr><td colspan=\"3\">all</td></tr></table></div><table class=\"stack\"><tr><th>k</th></tr><tr><td data-label=\"k\">v</td></tr></table><table><tr><th>seed</th><td>3</td></tr></table>";
+        let h = stack_tables(t);
+        assert!(
+            h.starts_with(
+                "<p>a</p><div class=\"scroll\"><table class=\"stack\"><tr class=\"head\">"
+            ),
+            "{h}"
+        );
+        assert!(h.contains("<td data-label=\"zone x\">cheek</td><td data-label=\"dose\" class=\"num\">2</td><td data-label=\"note\">ok</td>"), "{h}");
+        // A cell spanning columns gets no label; a table already stacked is left as it is.
+        assert!(h.contains("<td colspan=\"3\">all</td>"), "{h}");
+        assert!(
+            h.contains("<table class=\"stack\"><tr><th>k</th></tr><tr><td data-label=\"k\">v</td>"),
+            "{h}"
+        );
+        // A label/value table stacks without labels.
+        assert!(
+            h.ends_with("<table class=\"stack\"><tr><th>seed</th><td>3</td></tr></table>"),
+            "{h}"
+        );
+        // Every report's page carries the marks, and the style sheet stacks them on a phone.
+        let page = Page::new("T", "s").raw(t).finish(&RunInfo::library(None));
+        assert!(page.contains("data-label=\"dose\""));
+        assert!(CSS.contains("@media (max-width:480px)") && CSS.contains("attr(data-label)"));
+    }
 
     #[test]
     fn a_page_is_self_contained_and_carries_the_run() {

@@ -156,6 +156,119 @@ pub fn chart_caption<DB: DrawingBackend>(
     Ok((rest, None))
 }
 
+/// How a legend entry drawn by [`legend_below`] shows its series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Swatch {
+    Line,
+    Dashed,
+    Box,
+}
+
+/// One entry of a legend drawn below a phone figure's plot ([`legend_below`]).
+#[derive(Clone, Debug)]
+pub struct LegendEntry {
+    pub label: String,
+    pub style: ShapeStyle,
+    pub swatch: Swatch,
+}
+
+impl LegendEntry {
+    /// A line series' entry.
+    pub fn line(label: impl Into<String>, style: ShapeStyle) -> LegendEntry {
+        LegendEntry {
+            label: label.into(),
+            style,
+            swatch: Swatch::Line,
+        }
+    }
+}
+
+/// Height, px, of the legend strip [`legend_below`] puts below a phone figure's plot (0 for
+/// the files and wide reports, whose legends stay inside the plot as before). Add it to the
+/// canvas, so that the plot keeps its height.
+pub fn legend_height(entries: &[LegendEntry]) -> u32 {
+    if !plot_style::is_narrow() || entries.is_empty() {
+        return 0;
+    }
+    let rows = entries
+        .len()
+        .div_ceil(legend_columns(entries, plot_style::NARROW_WIDTH));
+    (rows as u32) * LEGEND_ROW + 10
+}
+
+const LEGEND_ROW: u32 = 20;
+
+/// Two columns when every label fits half the width, else one.
+fn legend_columns(entries: &[LegendEntry], width: u32) -> usize {
+    let longest = entries
+        .iter()
+        .map(|e| e.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let need = 34.0 + longest as f64 * plot_style::LEGEND as f64 * 0.56;
+    if need <= width as f64 / 2.0 - 8.0 {
+        2
+    } else {
+        1
+    }
+}
+
+/// For the phone version of a figure ([`plot_style::narrow`]): draws the legend of `entries`
+/// in a strip at the bottom of `area`, outside the plot (a legend inside a 420 px plot covers
+/// its curves), and returns the area above it for the chart, with `true`. For the files and
+/// wide reports, returns `area` unchanged and `false`: the caller draws plotters' own legend
+/// inside the plot, as before.
+pub fn legend_below<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[LegendEntry],
+) -> std::io::Result<(DrawingArea<DB, plotters::coord::Shift>, bool)> {
+    let h = legend_height(entries);
+    if h == 0 {
+        return Ok((area.clone(), false));
+    }
+    let (w, total) = area.dim_in_pixel();
+    let (plot, strip) = area.split_vertically(total.saturating_sub(h));
+    let cols = legend_columns(entries, w);
+    let col_w = (w as i32 - 12) / cols as i32;
+    let rows = entries.len().div_ceil(cols);
+    for (i, e) in entries.iter().enumerate() {
+        // Column-major: the entries read down the first column, then the second.
+        let (c, r) = (i / rows, i % rows);
+        let x = 8 + c as i32 * col_w;
+        let y = 6 + r as i32 * LEGEND_ROW as i32 + LEGEND_ROW as i32 / 2;
+        match e.swatch {
+            Swatch::Line => strip
+                .draw(&PathElement::new(vec![(x, y), (x + 22, y)], e.style))
+                .map_err(plot_err)?,
+            Swatch::Dashed => {
+                for k in 0..3 {
+                    let a = x + k * 9;
+                    strip
+                        .draw(&PathElement::new(vec![(a, y), (a + 5, y)], e.style))
+                        .map_err(plot_err)?;
+                }
+            }
+            Swatch::Box => strip
+                .draw(&Rectangle::new([(x + 4, y - 6), (x + 18, y + 6)], e.style))
+                .map_err(plot_err)?,
+        }
+        strip
+            .draw(&Text::new(
+                e.label.clone(),
+                (x + 30, y),
+                ("sans-serif", plot_style::LEGEND)
+                    .into_font()
+                    .into_text_style(&strip)
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Left,
+                        plotters::style::text_anchor::VPos::Center,
+                    )),
+            ))
+            .map_err(plot_err)?;
+    }
+    Ok((plot, true))
+}
+
 /// A tick label as a paper would print it: no trailing zeros (`20`, `0.5`, `0.01`).
 pub fn tick(v: f64) -> String {
     if v == 0.0 {
@@ -463,10 +576,20 @@ pub fn depth_histogram_svg(
     column: &SkinColumn,
     ch: &ChannelSet,
 ) -> std::io::Result<String> {
+    // Phone figures: the legend below the plot, outside it ([`legend_below`]).
+    let legend: Vec<LegendEntry> = LayerKind::ALL
+        .iter()
+        .map(|&kind| LegendEntry {
+            label: layer_label(kind).into(),
+            style: layer_color(kind).filled(),
+            swatch: Swatch::Box,
+        })
+        .collect();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, plot_style::canvas((900, 520), 1.5))
-            .into_drawing_area();
+        let (w, h) = plot_style::canvas((900, 520), 1.5);
+        let root =
+            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let nominal = ch.channels.iter().map(|c| c.depth_m).fold(0.0, f64::max);
         let xmax = to_um(nominal.max(column.dej_m()) * 1.1)
@@ -497,6 +620,7 @@ pub fn depth_histogram_svg(
             ),
             18,
         )?;
+        let (area, legend_drawn) = legend_below(&area, &legend)?;
         let mut builder = ChartBuilder::on(&area);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -553,15 +677,70 @@ pub fn depth_histogram_svg(
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], layer_color(kind).filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
+        if !legend_drawn {
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.4))
+                .draw()
+                .map_err(plot_err)?;
+        }
         root.present().map_err(plot_err)?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a phone the legend goes below the plot: the plot keeps its height and every label
+    /// lies under it; for files and wide reports nothing changes.
+    #[test]
+    fn phone_legends_sit_below_the_plot() {
+        let entries = vec![
+            LegendEntry::line("collagen I", RED.stroke_width(2)),
+            LegendEntry::line(
+                "a rather long label for one column only",
+                BLUE.stroke_width(2),
+            ),
+            LegendEntry {
+                label: "session".into(),
+                style: BLACK.stroke_width(2),
+                swatch: Swatch::Dashed,
+            },
+        ];
+        let mut svg = String::new();
+        let plot_h = plot_style::narrow(|| {
+            let extra = legend_height(&entries);
+            assert!(extra >= 3 * 20, "{extra}");
+            let root = SVGBackend::with_string(&mut svg, (420, 300 + extra)).into_drawing_area();
+            let (plot, drawn) = legend_below(&root, &entries).unwrap();
+            assert!(drawn);
+            plot.dim_in_pixel().1
+        });
+        assert_eq!(plot_h, 300);
+        for e in &entries {
+            let at = svg.find(&format!(">{}<", e.label)).expect("label drawn");
+            let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+            let y: f64 = tag
+                .split("y=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(y > 300.0, "{} at y = {y}", e.label);
+        }
+        let mut wide = String::new();
+        let root = SVGBackend::with_string(&mut wide, (900, 520)).into_drawing_area();
+        assert_eq!(legend_height(&entries), 0);
+        let (plot, drawn) = legend_below(&root, &entries).unwrap();
+        assert!(!drawn);
+        assert_eq!(plot.dim_in_pixel(), (900, 520));
+    }
 }

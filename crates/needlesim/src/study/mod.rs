@@ -381,6 +381,9 @@ impl crate::plan::Predictor for CountingPredictor<'_> {
         (self.progress)("plan: protocols evaluated", n, 0);
         self.inner.predict(input)
     }
+    fn pih_band_exceeds(&self, input: &crate::plan::predict::PredictInput<'_>, max: f64) -> bool {
+        self.inner.pih_band_exceeds(input, max)
+    }
 }
 
 /// What a run produced, per command, with the input it ran on (seed override applied).
