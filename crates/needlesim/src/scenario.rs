@@ -82,4 +82,6 @@ pub struct Scenario {
     pub protocol: Option<crate::protocol::Protocol>,
     /// The model parameters: defaults with the file's `[params]` overrides.
     pub params: crate::params::ModelParams,
+    /// Whose skin (`[skin] species`; human unless a file says otherwise).
+    pub species: crate::skin::Species,
 }

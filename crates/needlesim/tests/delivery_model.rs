@@ -122,6 +122,7 @@ fn run_with(
         Setup::FranzCell => Closure {
             segments: vec![(0.0, Occlusion::None, f64::INFINITY)],
             recovered_fraction: 0.1,
+            elastic: None,
         },
     });
     run_arm(

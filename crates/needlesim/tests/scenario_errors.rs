@@ -255,3 +255,35 @@ fn missing_section() {
         "{msg}"
     );
 }
+
+#[test]
+fn unknown_species_lists_the_allowed_ones() {
+    let text = format!("{BASE}[skin]\nspecies = \"mouse\"\n");
+    expect_field(
+        &text,
+        "skin.species",
+        &["mouse", "human, pig, rat, hairless_guinea_pig"],
+    );
+}
+
+#[test]
+fn an_animal_species_sets_the_layer_defaults_and_file_values_win() {
+    let rat = parse(&format!("{BASE}[skin]\nspecies = \"rat\"\n"), FILE).expect("rat");
+    assert_eq!(rat.species, needlesim::skin::Species::Rat);
+    let sc = |s: &needlesim::scenario::Scenario| {
+        s.zones[0]
+            .column
+            .layer(needlesim::skin::LayerKind::ViableEpidermis)
+            .thickness_m
+    };
+    assert!((sc(&rat) - 30e-6).abs() < 1e-9, "{}", sc(&rat));
+    let own = parse(
+        &format!("{BASE}[skin]\nspecies = \"rat\"\nviable_epidermis_um = 40\n"),
+        FILE,
+    )
+    .expect("rat with its own epidermis");
+    assert!((sc(&own) - 40e-6).abs() < 1e-9);
+    let human = parse(BASE, FILE).expect("human");
+    assert_eq!(human.species, needlesim::skin::Species::Human);
+    assert!(sc(&human) > 40e-6, "cheek epidermis from the site tables");
+}

@@ -94,9 +94,15 @@ mod tests {
         // Occluded closure time at age 30 in light skin: the 58-63 h of PMC8259462 within its SD.
         let h = white / HOUR;
         assert!(h > 42.0 && h < 78.0, "{h}");
-        // Ex vivo: no clock.
+        // Ex vivo: no healing clock; elastic contraction to the residual open area.
         let ex = Closure::ex_vivo(&p);
-        assert_eq!(ex.open_area(1e6), 1.0);
+        assert_eq!(ex.open_area(0.0), 1.0);
+        let tau = p.ex_vivo_collapse_time_s;
+        let want = p.ex_vivo_residual_open_fraction
+            + (1.0 - p.ex_vivo_residual_open_fraction) * (-1.0f64).exp();
+        assert!((ex.open_area(tau) - want).abs() < 1e-12);
+        assert!((ex.open_area(1e6) - p.ex_vivo_residual_open_fraction).abs() < 1e-12);
+        assert_eq!(ex.recovery_time_s(), f64::INFINITY);
         assert_eq!(
             p.half_life_in_s(
                 Setting::ExVivo,

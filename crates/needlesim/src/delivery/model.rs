@@ -1256,14 +1256,8 @@ pub fn run_arm(
             // Resolve the closure: at most `closure_step_fraction` change of open area per step.
             let a = c.open_area(t);
             if a > 1e-3 {
-                let hl = c
-                    .segments
-                    .iter()
-                    .rev()
-                    .find(|s| s.0 <= t)
-                    .map_or(f64::INFINITY, |s| s.2);
                 let f = res.closure_step_fraction.clamp(1e-3, 0.9);
-                dt = dt.min((f * hl / std::f64::consts::LN_2).max(res.dt_first_s));
+                dt = dt.min((f * c.change_time_s(t)).max(res.dt_first_s));
             }
         }
     }

@@ -171,6 +171,12 @@ pub struct CoefficientsOut {
     /// log10 kp (cm/h); null when the stratum corneum is treated as impermeable.
     pub log_kp_cm_h: Option<f64>,
     pub kp_cm_h: f64,
+    /// The parallel routes of `kp_cm_h`: lipid (Potts-Guy), polar (aqueous pores), follicular.
+    pub kp_lipid_cm_h: f64,
+    pub kp_polar_cm_h: f64,
+    pub kp_appendageal_cm_h: f64,
+    /// Whose skin the run is on.
+    pub species: crate::skin::Species,
     pub clearance_papillary_per_h: f64,
     pub clearance_reticular_per_h: f64,
 }
@@ -412,7 +418,16 @@ pub fn deliver(
         ));
     }
 
-    let co = physchem::coefficients(&plan.compound, plan.permeability, &plan.physchem);
+    let follicle_factor = match scenario.species {
+        crate::skin::Species::Human => crate::skin::follicle_area_factor(zp.zone.site),
+        animal => animal.follicle_area_factor(),
+    };
+    let co = physchem::coefficients_at(
+        &plan.compound,
+        plan.permeability,
+        &plan.physchem,
+        follicle_factor,
+    );
     warnings.extend(co.warnings.iter().cloned());
     let shape = mean_shape(&ch);
     let density = set.density_m2();
@@ -682,7 +697,7 @@ pub fn deliver(
         product: plan.product_name.clone(),
         vehicle: plan.vehicle.clone(),
         compound: plan.compound.clone(),
-        coefficients: coefficients_out(&co),
+        coefficients: coefficients_out(&co, scenario.species),
         channels: ChannelsOut {
             punctures: ch.channels.len() as u64,
             density_per_cm2: density * 1e-4,
@@ -760,7 +775,7 @@ pub fn deliver(
     })
 }
 
-fn coefficients_out(co: &TransportCoefficients) -> CoefficientsOut {
+fn coefficients_out(co: &TransportCoefficients, species: crate::skin::Species) -> CoefficientsOut {
     CoefficientsOut {
         r_h_nm: co.r_h_m * 1e9,
         r_h_source: co.r_h_source,
@@ -771,6 +786,10 @@ fn coefficients_out(co: &TransportCoefficients) -> CoefficientsOut {
         log_k_used: co.log_k_used,
         log_kp_cm_h: co.log_kp_cm_h.is_finite().then_some(co.log_kp_cm_h),
         kp_cm_h: co.kp_m_s / physchem::CM_PER_H,
+        kp_lipid_cm_h: co.routes.lipid_m_s / physchem::CM_PER_H,
+        kp_polar_cm_h: co.routes.polar_m_s / physchem::CM_PER_H,
+        kp_appendageal_cm_h: co.routes.appendageal_m_s / physchem::CM_PER_H,
+        species,
         clearance_papillary_per_h: co.clearance_papillary_per_s * HOUR,
         clearance_reticular_per_h: co.clearance_reticular_per_s * HOUR,
     }

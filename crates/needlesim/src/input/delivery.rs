@@ -679,9 +679,10 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
             "see examples/deliver_*.toml",
         )]);
     };
-    if compound.mw_g_mol > permeability.mw_domain_max() {
+    let mw_max = crate::delivery::physchem::ROUTES_MW_DOMAIN.1;
+    if compound.mw_g_mol > mw_max {
         warnings.push(format!(
-            "{} (MW {:.0}) is outside the permeability fit's domain; see coefficients in the output",
+            "{} (MW {:.0}) is outside the fitted domain of the intact-skin permeability routes (MW up to {mw_max:.0}); see coefficients in the output",
             compound.name, compound.mw_g_mol
         ));
     }

@@ -16,7 +16,7 @@ use crate::delivery::run::DeliveryPlan;
 use crate::device::{CartridgeLayout, Device, Needle, Pen, Roller, Shape, Stamp, Technique, Zone};
 use crate::injury::InjuryParams;
 use crate::scenario::{Numbing, Scenario, SessionPlan, ZoneSetup};
-use crate::skin::{self, LayerKind, Person, Sex, ThicknessOverrides};
+use crate::skin::{self, LayerKind, Person, Sex, Species, ThicknessOverrides};
 use crate::units::{MINUTE, MM, UM};
 
 // ---------------------------------------------------------------------------------------------
@@ -75,6 +75,10 @@ pub struct PersonFile {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkinFile {
+    /// Whose skin: "human" (default), "pig", "rat" or "hairless_guinea_pig". An animal's
+    /// layer thicknesses are the defaults of the thickness fields below; its follicle density
+    /// sets the appendageal route of intact-skin permeability (`docs/TRANSPORT.md`, "Species").
+    pub species: Option<String>,
     /// Stratum corneum thickness, µm (1-500).
     pub stratum_corneum_um: Option<f64>,
     /// Viable epidermis thickness, µm (10-1000).
@@ -301,7 +305,7 @@ fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
     let mut pc = Checker::new();
     let params = pc.model_params(&raw.params);
     let person = person(&mut c, &raw.person);
-    let (overrides, stiffness) = skin(&mut c, &raw.skin);
+    let (overrides, stiffness, species) = skin(&mut c, &raw.skin);
     let device = device(&mut c, &raw.device, &params.device);
     let technique = technique(&mut c, &raw.technique, device.as_ref());
     let zones = zones(
@@ -342,6 +346,7 @@ fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
         warnings,
         protocol,
         params,
+        species,
     })
 }
 
@@ -391,7 +396,19 @@ fn person(c: &mut Checker, p: &PersonFile) -> Person {
 /// values as typed (µm, mm); the SI value is then kept within the skin tables' limits, which
 /// are the same range, so that a documented bound such as `viable_epidermis_um = 10` is not
 /// refused for the rounding of 10 × 10⁻⁶.
-fn skin(c: &mut Checker, s: &SkinFile) -> (ThicknessOverrides, f64) {
+fn skin(c: &mut Checker, s: &SkinFile) -> (ThicknessOverrides, f64, Species) {
+    let species = match s.species.as_deref() {
+        None => Species::Human,
+        Some(name) => Species::from_name(name).unwrap_or_else(|| {
+            c.fail(
+                "skin.species",
+                format!("{name:?}"),
+                "is not a species needlesim has skin data for",
+                format!("use one of: {}", Species::names()),
+            );
+            Species::Human
+        }),
+    };
     let hint_thick = "leave it out to use the site's published thickness";
     let mut checked =
         |path: &str, v: Option<f64>, min: f64, max: f64, unit: &str, kind: LayerKind| {
@@ -451,7 +468,18 @@ fn skin(c: &mut Checker, s: &SkinFile) -> (ThicknessOverrides, f64) {
         "",
         "1 is the forearm reference of the tenting calibration; 2 is skin held taut",
     );
-    (overrides, stiffness)
+    // An animal's layers are the defaults of the fields the file leaves out.
+    let overrides = match species.layers() {
+        None => overrides,
+        Some(l) => ThicknessOverrides {
+            stratum_corneum_m: overrides.stratum_corneum_m.or(Some(l.stratum_corneum_m)),
+            viable_epidermis_m: overrides.viable_epidermis_m.or(Some(l.viable_epidermis_m)),
+            papillary_dermis_m: overrides.papillary_dermis_m.or(Some(l.papillary_dermis_m)),
+            reticular_dermis_m: overrides.reticular_dermis_m.or(Some(l.reticular_dermis_m)),
+            ..overrides
+        },
+    };
+    (overrides, stiffness, species)
 }
 
 /// `[device]`: the device, or `None` when any of its fields is wrong (checks that depend on the

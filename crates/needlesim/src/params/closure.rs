@@ -64,8 +64,12 @@
 //!   every other site 1 (**assumed**: no micropore lifetime measured on the face, neck, hands,
 //!   thigh, back or scalp; forearm and upper arm, which were measured, are not sites here).
 //! * Ex vivo (Franz cell): no healing, so no closure clock (t½ = ∞). Excised skin does shrink
-//!   pores elastically within minutes to hours (round2.md, E: ex vivo TEWL), which this law
-//!   does not yet describe (issue 18 point 2, open).
+//!   pores elastically: TEWL of dermatomed human skin after polymer microneedles drops sharply
+//!   and then recovers slowly and **incompletely** (Gomaa et al. 2010, Toxicol In Vitro
+//!   24:1971: channel contraction by tissue elasticity; within minutes to hours, no numbers
+//!   read). The open area then relaxes to a residual fraction,
+//!   `a(t) = a_res + (1 − a_res) exp(−t / τ_el)`, with **assumed** `a_res` = 0.3 ("incomplete")
+//!   and `τ_el` = 0.5 h ("minutes to hours").
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -198,6 +202,10 @@ pub struct Closure {
     /// `(start time s, occlusion, half-life s)`, sorted by start, first at 0.
     pub segments: Vec<(f64, Occlusion, f64)>,
     pub recovered_fraction: f64,
+    /// Elastic contraction of excised skin's channels: (residual open fraction, time constant
+    /// s); `None` in living skin (the healing clock of `segments` applies).
+    #[serde(default)]
+    pub elastic: Option<(f64, f64)>,
 }
 
 impl Closure {
@@ -230,14 +238,20 @@ impl Closure {
         Closure {
             segments,
             recovered_fraction: params.recovered_fraction,
+            elastic: None,
         }
     }
 
-    /// Channels in excised skin: no healing, the open area stays (see the module notes).
+    /// Channels in excised skin: no healing; the open area contracts elastically to a residual
+    /// fraction (see the module notes).
     pub fn ex_vivo(params: &ClosureParams) -> Closure {
         Closure {
             segments: vec![(0.0, Occlusion::None, f64::INFINITY)],
             recovered_fraction: params.recovered_fraction,
+            elastic: Some((
+                params.ex_vivo_residual_open_fraction,
+                params.ex_vivo_collapse_time_s,
+            )),
         }
     }
 
@@ -245,6 +259,9 @@ impl Closure {
     pub fn open_area(&self, t: f64) -> f64 {
         if t <= 0.0 {
             return 1.0;
+        }
+        if let Some((residual, tau)) = self.elastic {
+            return residual + (1.0 - residual) * (-t / tau).exp();
         }
         let mut halvings = 0.0;
         for (i, &(t0, _, hl)) in self.segments.iter().enumerate() {
@@ -257,6 +274,21 @@ impl Closure {
         (-halvings * std::f64::consts::LN_2).exp()
     }
 
+    /// Time scale on which the open area changes at `t`, s: the e-folding time of the current
+    /// healing segment, or of the elastic contraction while it lasts (∞ once it is over).
+    pub fn change_time_s(&self, t: f64) -> f64 {
+        if let Some((_, tau)) = self.elastic {
+            return if t < 10.0 * tau { tau } else { f64::INFINITY };
+        }
+        let hl = self
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.0 <= t)
+            .map_or(f64::INFINITY, |s| s.2);
+        hl / std::f64::consts::LN_2
+    }
+
     /// Radius factor √a(t).
     pub fn radius_factor(&self, t: f64) -> f64 {
         self.open_area(t).sqrt()
@@ -265,6 +297,9 @@ impl Closure {
     /// First time the barrier counts as recovered, s (bisection on the monotone a(t)).
     pub fn recovery_time_s(&self) -> f64 {
         let target = self.recovered_fraction;
+        if self.elastic.is_some_and(|(residual, _)| residual >= target) {
+            return f64::INFINITY;
+        }
         let mut hi = 3600.0;
         while self.open_area(hi) > target && hi < 1e9 {
             hi *= 2.0;
@@ -307,6 +342,10 @@ pub struct ClosureParams {
     pub site_factor_abdomen: f64,
     /// Open-area fraction below which the barrier counts as recovered (0.1).
     pub recovered_fraction: f64,
+    /// Ex vivo: open-area fraction the channels relax to by elastic contraction (0.3, assumed).
+    pub ex_vivo_residual_open_fraction: f64,
+    /// Ex vivo: time constant of that contraction, s (0.5 h, assumed).
+    pub ex_vivo_collapse_time_s: f64,
 }
 
 impl Default for ClosureParams {
@@ -323,6 +362,8 @@ impl Default for ClosureParams {
             phototype_factor_v_vi: 1.32,
             site_factor_abdomen: 1.04,
             recovered_fraction: 0.1,
+            ex_vivo_residual_open_fraction: 0.3,
+            ex_vivo_collapse_time_s: 0.5 * HOUR,
         }
     }
 }

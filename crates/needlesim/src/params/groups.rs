@@ -93,6 +93,11 @@ fields! {
         "PMC8259462 (occluded closure abdomen 63.1 h vs mean of 3 sites 60.6 h)", "other sites 1 (assumed: not measured)";
     recovered_fraction, "1", Assumed, Range::between(0.01, 0.5, "impedance/TEWL noise band"), "",
         "barrier counts as recovered below 10 % open area";
+    ex_vivo_residual_open_fraction, "1", Assumed, FRACTION,
+        "Gomaa et al. 2010 Toxicol In Vitro 24:1971 (excised skin: sharp TEWL drop, incomplete recovery)",
+        "0.3: 'incomplete' recovery; no measured fraction read";
+    ex_vivo_collapse_time_s, "s", Assumed, Range::between(60.0, 24.0 * HOUR, "minutes to a day"),
+        "Gomaa et al. 2010 (elastic contraction of channels in excised skin)", "0.5 h: 'minutes to hours'";
 }
 
 fields! {
@@ -116,6 +121,20 @@ fields! {
     lymph_clearance_per_s, "1/s", Assumed, ASSUMED, "", "about a day";
     channel_patency, "1", Assumed, Range::between(1e-4, 1.0, "a fraction; 1e-3 was tried against VT-09-11"), "",
         "not calibrated: see docs/VALIDATION.md";
+    polar_porosity_per_length_per_m, "1/m", Calibrated,
+        Range::between(0.0, 1e5, "0 (lipid and follicular routes only) to porosity 1e-2 / tortuosity 1 over 0.1 mm"),
+        "intact human kp, HuskinDB (Stepanov et al. 2020), 169 compounds: tools/fit_intact_routes.py (RMSE 1.13 fit, 1.63 held out)",
+        "polar route eps/(tau L_SC); log10 SE 1.2";
+    polar_pore_radius_m, "m", Calibrated,
+        Range::between(0.3e-9, 50e-9, "water-sized to macromolecular pores"),
+        "intact human kp, HuskinDB (Stepanov et al. 2020): tools/fit_intact_routes.py", "SE 0.65 nm";
+    follicle_area_fraction, "1", Assumed,
+        Range::between(0.0, 0.02, "0 (no follicles) to above the forehead's 1.28 %"),
+        "Otberg et al. 2004 J Invest Dermatol 122:14 (forearm 0.09 %, forehead 1.28 %)",
+        "trunk skin, between the two; sites and species scale it";
+    appendage_path_length_m, "m", Calibrated,
+        Range::between(1e-4, 1.0, "a shunt about as fast as the SC to a negligible one"),
+        "caffeine's follicular share 20 % (Kattou et al. 2017 model): tools/fit_intact_routes.py", "";
 }
 
 // ---------------------------------------------------------------------------------------------

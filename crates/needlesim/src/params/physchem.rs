@@ -41,6 +41,24 @@ pub struct PhysChemParams {
     /// still leaves VT-10/VT-11 enhancements 20-50× above the published ones while breaking
     /// VT-09, so a single patency factor does not explain the gap; see `docs/VALIDATION.md`.
     pub channel_patency: f64,
+    /// Polar (aqueous-pore) route of intact stratum corneum: porosity over tortuosity and SC
+    /// thickness, ε/(τ L_SC), 1/m. **Calibrated** with [`Self::polar_pore_radius_m`] on 169
+    /// intact human-skin kp values (HuskinDB, `crates/needlesim/data/intact_kp_huskindb.csv`;
+    /// `tools/fit_intact_routes.py`): 5.0 /m (log10 SE 1.2), i.e. ε/τ ≈ 7.5e-5 over 15 µm.
+    pub polar_porosity_per_length_per_m: f64,
+    /// Effective radius of the polar route's pores, m (Renkin hindrance of r_h / r_pore).
+    /// **Calibrated** in the same fit: 0.89 nm (SE 0.65 nm).
+    pub polar_pore_radius_m: f64,
+    /// Area fraction of follicular orifices of the reference skin (trunk), 1. **Assumed**
+    /// 1.4e-3, between the forearm (0.09 %) and forehead (1.28 %) fractions of Otberg et al. 2004
+    /// (J Invest Dermatol 122:14); other sites and species scale it
+    /// ([`crate::skin::follicle_area_factor`]).
+    pub follicle_area_fraction: f64,
+    /// Effective diffusion path of the appendageal (follicular) route, m. **Calibrated** so
+    /// that open follicles add 20 % to caffeine's permeability through the other routes at the
+    /// reference skin (Kattou et al. 2017: +~20 % systemic availability against blocked
+    /// follicles): 15.4 mm, re-derived by the same fit script.
+    pub appendage_path_length_m: f64,
 }
 
 impl Default for PhysChemParams {
@@ -56,6 +74,10 @@ impl Default for PhysChemParams {
             capillary_pore_radius_m: 4.5e-9,
             lymph_clearance_per_s: 1.0e-5,
             channel_patency: 1.0,
+            polar_porosity_per_length_per_m: 4.997,
+            polar_pore_radius_m: 0.8924e-9,
+            follicle_area_fraction: 1.4e-3,
+            appendage_path_length_m: 15.40e-3,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod params;
 pub mod properties;
+pub mod species;
 pub mod tables;
 
 use schemars::JsonSchema;
@@ -276,4 +277,5 @@ pub enum SkinError {
 }
 
 pub use params::SkinParams;
+pub use species::{Species, follicle_area_factor};
 pub use tables::{column, column_with};
