@@ -183,7 +183,7 @@ fn an_endpoint_that_does_not_fit_the_setup_is_refused() {
         "{e:?}"
     );
     assert!(
-        has(&e, "delivery.endpoint", "setup = \\\"in_vivo\\\""),
+        has(&e, "delivery.endpoint", "setup = \"in_vivo\""),
         "{e:?}"
     );
     // In vivo with a receptor.
