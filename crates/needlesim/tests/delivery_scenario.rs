@@ -168,3 +168,79 @@ fn the_bundled_delivery_examples_load() {
     }
     assert!(n >= 3, "{n} delivery examples");
 }
+
+/// Issue 18 (bad input): an experiment type that does not fit the other inputs is refused with
+/// the field, the value and what to do; a fitting one is accepted with its endpoint.
+#[test]
+fn an_endpoint_that_does_not_fit_the_setup_is_refused() {
+    let sol = "[delivery]\ncompound = \"caffeine\"\nconcentration_mg_g = 10\ndose = \"infinite\"\n";
+    // A Franz cell with plasma levels.
+    let e = errors(&format!(
+        "{sol}setup = \"franz_cell\"\nendpoint = \"plasma\"\n[delivery.plasma]\nvolume_l = 50\nhalf_life_h = 4\n"
+    ));
+    assert!(
+        has(&e, "delivery.endpoint", "Franz cell has no blood or plasma"),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "delivery.endpoint", "setup = \"in_vivo\""),
+        "{e:?}"
+    );
+    // In vivo with a receptor.
+    let e = errors(&format!("{sol}endpoint = \"receptor_flux\"\n"));
+    assert!(
+        has(&e, "delivery.endpoint", "only in a Franz cell"),
+        "{e:?}"
+    );
+    // Plasma without its kinetics; kinetics without plasma.
+    let e = errors(&format!("{sol}endpoint = \"plasma\"\n"));
+    assert!(
+        has(&e, "delivery.plasma", "volume_l and half_life_h"),
+        "{e:?}"
+    );
+    let e = errors(&format!(
+        "{sol}endpoint = \"blood\"\n[delivery.plasma]\nvolume_l = 50\nhalf_life_h = 4\n"
+    ));
+    assert!(
+        has(&e, "delivery.plasma", "applies only to endpoint"),
+        "{e:?}"
+    );
+    // Out-of-range kinetics, a window past the end, sampling times that go back.
+    let e = errors(&format!(
+        "{sol}endpoint = \"plasma\"\nduration_h = 10\nsampling_h = [4, 2]\nsteady_window_h = [5, 12]\n[delivery.plasma]\nvolume_l = 0\nhalf_life_h = 4\n"
+    ));
+    assert!(has(&e, "delivery.plasma.volume_l", "0.1"), "{e:?}");
+    assert!(has(&e, "delivery.sampling_h", "must increase"), "{e:?}");
+    assert!(has(&e, "delivery.steady_window_h", "<= 10 h"), "{e:?}");
+    // Unknown endpoint names the allowed ones.
+    let e = errors(&format!("{sol}endpoint = \"urine\"\n"));
+    assert!(has(&e, "delivery.endpoint", "receptor_flux"), "{e:?}");
+    // Fitting experiments are accepted; the defaults follow the set-up.
+    let (_, plan) = parse(
+        &format!("{BASE}{sol}setup = \"franz_cell\"\nendpoint = \"receptor_flux\"\nsteady_window_h = [6, 24]\n"),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        plan.experiment.endpoint,
+        needlesim::delivery::experiment::Endpoint::ReceptorFlux
+    );
+    assert_eq!(
+        plan.experiment.steady_window_s,
+        Some((6.0 * 3600.0, 24.0 * 3600.0))
+    );
+    let (_, plan) = parse(&format!("{BASE}{sol}"), "t.toml").unwrap();
+    assert_eq!(
+        plan.experiment.endpoint,
+        needlesim::delivery::experiment::Endpoint::Blood
+    );
+    let (_, plan) = parse(
+        &format!(
+            "{BASE}{sol}endpoint = \"plasma\"\n[delivery.plasma]\nvolume_l = 50\nhalf_life_h = 4\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    let pk = plan.experiment.plasma.unwrap();
+    assert!(pk.area_m2.is_nan() && (pk.volume_m3 - 0.05).abs() < 1e-12);
+}

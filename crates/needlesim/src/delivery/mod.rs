@@ -12,6 +12,7 @@
 pub mod closure;
 pub mod compounds;
 pub mod dosing;
+pub mod experiment;
 pub mod model;
 pub mod numbing;
 pub mod physchem;

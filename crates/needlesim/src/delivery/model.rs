@@ -762,6 +762,41 @@ impl Arm {
         ]
     }
 
+    /// The concentration in the nerve-bearing layers (viable epidermis + papillary dermis:
+    /// free nerve endings and the superficial plexus) that a fraction `frac` of the skin's area
+    /// reaches or exceeds, kg/m³: each column's mean over those layers, columns sorted by it and
+    /// weighted by their area. Intact skin is laterally uniform, so this is its mean; over
+    /// channels it is the level between them, which the drug reaches by lateral diffusion.
+    pub fn nerve_level(&self, frac: f64) -> f64 {
+        let ncol = self.col_area.len();
+        let (top, bottom) = (self.layer_depths[1], self.layer_depths[3]);
+        let f = self.sim.fields().species(0);
+        let mut cols: Vec<(f64, f64)> = (0..ncol)
+            .map(|i| {
+                let (mut m, mut h) = (0.0, 0.0);
+                for (k, dz) in self.dz.iter().enumerate() {
+                    let zc = 0.5 * (self.z_faces[k] + self.z_faces[k + 1]);
+                    if zc >= top && zc < bottom {
+                        m += f[k * ncol + i] * dz;
+                        h += dz;
+                    }
+                }
+                (if h > 0.0 { m / h } else { 0.0 }, self.col_area[i])
+            })
+            .collect();
+        // Highest first: walk down until `frac` of the area is covered.
+        cols.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let total: f64 = self.col_area.iter().sum();
+        let mut acc = 0.0;
+        for (c, a) in &cols {
+            acc += a;
+            if acc >= frac * total * (1.0 - 1e-12) {
+                return *c;
+            }
+        }
+        cols.last().map_or(0.0, |c| c.0)
+    }
+
     /// Laterally averaged concentration per z cell: `(depth of centre m, kg/m³)`.
     pub fn depth_profile(&self) -> Vec<(f64, f64)> {
         let zf = &self.z_faces;
@@ -911,6 +946,13 @@ impl Arm {
     }
 }
 
+/// Fraction of the skin's area whose nerve-bearing layers must hold the effect concentration
+/// for the skin to count as numb (assumed: numbness is reported when the whole treated area is
+/// numb, taken as 90 % of it; docs/MODEL.md, "Numbing onset"). Between channels the drug
+/// arrives by lateral diffusion, so this sets the onset after needling; on intact skin every
+/// fraction gives the same onset.
+pub const NERVE_AREA_FRACTION: f64 = 0.9;
+
 /// Output sample of one arm at one time (per area, kg/m²; fluxes kg/(m²·s)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Sample {
@@ -932,6 +974,10 @@ pub struct Sample {
     pub open_area: f64,
     /// Concentration at the skin surface (donor aqueous phase), kg/m³.
     pub surface_kg_m3: f64,
+    /// Concentration in the nerve-bearing layers (viable epidermis + papillary dermis) that
+    /// [`NERVE_AREA_FRACTION`] of the area reaches or exceeds, kg/m³ (the numbing criterion;
+    /// the mean for laterally uniform intact skin).
+    pub nerve_kg_m3: f64,
 }
 
 impl Sample {
@@ -1030,6 +1076,7 @@ pub fn run_arm(
             flux_out_kg_m2_s: fo,
             open_area: closure.map_or(0.0, |c| c.open_area(t)),
             surface_kg_m3: surface,
+            nerve_kg_m3: arm.nerve_level(NERVE_AREA_FRACTION),
         }
     };
 
@@ -1046,6 +1093,7 @@ pub fn run_arm(
             flux_out_kg_m2_s: 0.0,
             open_area: closure.map_or(0.0, |c| c.open_area(to)),
             surface_kg_m3: 0.0,
+            nerve_kg_m3: 0.0,
         });
     }
 

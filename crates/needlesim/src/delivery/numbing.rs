@@ -220,12 +220,11 @@ fn uptake_dt(
         Ok(pool) => pool.install(run),
         Err(_) => run(),
     }?;
-    let h = column.layer(LayerKind::ViableEpidermis).thickness_m
-        + column.layer(LayerKind::PapillaryDermis).thickness_m;
-    Ok(r.samples
-        .iter()
-        .map(|s| (s.t_s, (s.layers_kg_m2[1] + s.layers_kg_m2[2]) / h))
-        .collect())
+    // The numbing criterion of the delivery model (`Sample::nerve_kg_m3`, the level in viable
+    // epidermis + papillary dermis over `NERVE_AREA_FRACTION` of the area): on this laterally
+    // uniform column it is their mean concentration, and the same criterion gives the onset
+    // after needling in `deliver`.
+    Ok(r.samples.iter().map(|s| (s.t_s, s.nerve_kg_m3)).collect())
 }
 
 /// First time (s) the curve reaches `threshold`, linearly interpolated; None if never.

@@ -71,6 +71,53 @@ pub fn series_csv(r: &DeliverReport) -> String {
     s
 }
 
+/// The permeation report per arm (OECD TG 428 style) and the study's endpoint, long format:
+/// `arm, quantity, value, unit` (CSVs are machine units: full precision, empty when undefined).
+pub fn permeation_csv(r: &DeliverReport) -> String {
+    let mut s = String::from("arm,quantity,value,unit\n");
+    let p = &r.permeation;
+    for (name, a) in [("needled", &p.needled), ("intact", &p.intact)] {
+        let mut row = |q: &str, v: Option<f64>, u: &str| {
+            let _ = writeln!(s, "{name},{q},{},{u}", opt(v));
+        };
+        row("steady_window_from", Some(p.window_h[0]), "h");
+        row("steady_window_to", Some(p.window_h[1]), "h");
+        row("jss", a.jss_ug_cm2_h, "ug/(cm2*h)");
+        row("kp", a.kp_cm_h, "cm/h");
+        row("lag_time", a.lag_time_h, "h");
+        row("cumulative", Some(a.cumulative_ug_cm2), "ug/cm2");
+        row("applied", a.applied_ug_cm2, "ug/cm2");
+        for c in &a.compartments {
+            row(&c.compartment, Some(c.amount_ug_cm2), "ug/cm2");
+            row(
+                &format!("{}_percent_of_dose", c.compartment),
+                c.percent_of_dose,
+                "%",
+            );
+        }
+        row("recovery", a.recovery_percent, "%");
+    }
+    let e = &r.experiment;
+    let unit = e.unit.replace('µ', "u").replace('²', "2").replace('·', "*");
+    for smp in &e.samples {
+        let q = format!("endpoint_{}_at_{}h", endpoint_key(e.endpoint), smp.t_h);
+        let _ = writeln!(s, "needled,{q},{:.6e},{unit}", smp.needled);
+        let _ = writeln!(s, "intact,{q},{:.6e},{unit}", smp.intact);
+    }
+    let q = format!("endpoint_{}", endpoint_key(e.endpoint));
+    let _ = writeln!(s, "needled,{q},{},{unit}", opt(e.needled));
+    let _ = writeln!(s, "intact,{q},{},{unit}", opt(e.intact));
+    let _ = writeln!(s, "ratio,enhancement_{q},{},fold", opt(e.enhancement));
+    s
+}
+
+fn endpoint_key(e: super::experiment::Endpoint) -> &'static str {
+    super::experiment::Endpoint::ALL
+        .iter()
+        .find(|x| x.1 == e)
+        .map_or("", |x| x.0)
+}
+
 /// Depth profiles: `t_h, arm, depth_um, conc_ug_ml`.
 pub fn profiles_csv(r: &DeliverReport) -> String {
     let mut s = String::from("t_h,arm,depth_um,concentration_ug_ml\n");

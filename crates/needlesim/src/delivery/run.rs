@@ -16,6 +16,7 @@ use super::DeliveryError;
 use super::closure::{Closure, ClosureParams, Occlusion};
 use super::compounds::Compound;
 use super::dosing::{Dose, Schedule};
+use super::experiment::{self, EndpointOut, Experiment, PermeationOut};
 use super::model::{self, Arm, ArmResult, ChannelShape, DeliveryNumerics, Sample, Setup};
 use super::physchem::{self, PermeabilityModel, PhysChemParams, TransportCoefficients};
 use crate::device::PunctureSet;
@@ -56,6 +57,8 @@ pub struct DeliveryPlan {
     pub schedule: Schedule,
     pub permeability: PermeabilityModel,
     pub setup: Setup,
+    /// What the study measured (endpoint, sampling times, steady window, plasma kinetics).
+    pub experiment: Experiment,
     pub geometry: GeometryKind,
     pub duration_s: f64,
     pub profile_times_s: Vec<f64>,
@@ -255,12 +258,19 @@ pub struct DeliverReport {
     pub applications: Vec<ApplicationOut>,
     /// Effect threshold in viable epidermis + dermis, µg/cm², and how it was set.
     pub effect_threshold_ug_cm2: Option<f64>,
+    /// Calibrated thresholds: the concentration in viable epidermis + papillary dermis that
+    /// `NERVE_AREA_FRACTION` of the area must reach, µg/mL (null for a given amount).
+    pub effect_threshold_nerve_ug_ml: Option<f64>,
     pub effect_threshold_basis: Option<String>,
     pub needled: ArmSummary,
     pub intact: ArmSummary,
     /// Enhancement at the end of the run (null when the intact arm delivers nothing).
     pub enhancement_receptor_blood: Option<f64>,
     pub enhancement_reached_dermis: Option<f64>,
+    /// The endpoint the study measured, needled vs intact in the same run (issue 18 point 4).
+    pub experiment: EndpointOut,
+    /// Per-arm permeation report in the style of OECD TG 428 (issue 18 point 5).
+    pub permeation: PermeationOut,
     pub series: Vec<SeriesPoint>,
     pub profiles: Vec<ProfileOut>,
     pub mass_balance: MassBalance,
@@ -312,7 +322,8 @@ pub fn output_times(t0: f64, t_end: f64, schedule: &Schedule, coarse: bool) -> V
     v
 }
 
-fn summarise(r: &ArmResult, threshold: Option<f64>, t0: f64) -> ArmSummary {
+/// `threshold`: the effect level and the quantity of a sample it is compared with.
+fn summarise(r: &ArmResult, threshold: Option<(f64, fn(&Sample) -> f64)>, t0: f64) -> ArmSummary {
     let last = r.samples.last();
     let (mut peak, mut tpeak, mut q_at) = (0.0, 0.0, 0.0);
     for s in &r.samples {
@@ -323,14 +334,14 @@ fn summarise(r: &ArmResult, threshold: Option<f64>, t0: f64) -> ArmSummary {
         }
     }
     let lag = (peak > 0.0).then(|| ((tpeak - q_at / peak - t0) / HOUR).max(0.0));
-    let tte = threshold.and_then(|th| {
+    let tte = threshold.and_then(|(th, q)| {
         let mut prev: Option<&Sample> = None;
         for s in &r.samples {
-            let v = s.viable_kg_m2();
+            let v = q(s);
             if v >= th {
                 let t = match prev {
-                    Some(p) if v > p.viable_kg_m2() => {
-                        let f = (th - p.viable_kg_m2()) / (v - p.viable_kg_m2());
+                    Some(p) if v > q(p) => {
+                        let f = (th - q(p)) / (v - q(p));
                         p.t_s + f * (s.t_s - p.t_s)
                     }
                     _ => s.t_s,
@@ -536,21 +547,35 @@ pub fn deliver(
     timings.add("intact arm", t);
     progress("delivery: intact arm", 3, 3);
 
-    let threshold = plan.effect.map(|e| match e {
-        EffectThreshold::Amount { kg_m2 } => (kg_m2, "given in the scenario".to_string()),
+    // The effect threshold. Calibrated on a labelled onset on intact skin: the concentration
+    // the intact arm's nerve-bearing layers (viable epidermis + papillary dermis) hold at that
+    // time, and an arm is numb once that level is reached over `NERVE_AREA_FRACTION` of its
+    // area (between the channels the drug arrives by lateral diffusion). Given as an amount:
+    // the amount in viable epidermis + dermis (per area), as before.
+    let threshold: Option<(f64, f64, fn(&Sample) -> f64, String)> = plan.effect.map(|e| match e {
+        EffectThreshold::Amount { kg_m2 } => (
+            kg_m2,
+            kg_m2,
+            Sample::viable_kg_m2 as fn(&Sample) -> f64,
+            "given in the scenario (amount in viable epidermis + dermis)".to_string(),
+        ),
         EffectThreshold::IntactOnset { t_s } => {
             let target = t0 + t_s;
-            let v = interpolate(&it.samples, target, Sample::viable_kg_m2);
+            let nerve = interpolate(&it.samples, target, |s| s.nerve_kg_m3);
+            let amount = interpolate(&it.samples, target, Sample::viable_kg_m2);
             (
-                v,
+                nerve,
+                amount,
+                (|s: &Sample| s.nerve_kg_m3) as fn(&Sample) -> f64,
                 format!(
-                    "amount the intact-skin arm holds {:.0} min after application (labelled onset on intact skin)",
-                    t_s / MINUTE
+                    "concentration the intact-skin arm holds in viable epidermis + papillary dermis {:.0} min after application (labelled onset on intact skin), reached over {:.0} % of the area",
+                    t_s / MINUTE,
+                    model::NERVE_AREA_FRACTION * 100.0
                 ),
             )
         }
     });
-    if let Some((th, _)) = &threshold
+    if let Some((th, ..)) = &threshold
         && (th.is_nan() || *th <= 0.0)
     {
         warnings.push(
@@ -558,11 +583,17 @@ pub fn deliver(
                 .into(),
         );
     }
+    let crit = threshold
+        .as_ref()
+        .and_then(|(v, _, q, _)| (*v > 0.0).then_some((*v, *q)));
     let th = threshold
         .as_ref()
-        .and_then(|(v, _)| (*v > 0.0).then_some(*v));
-    let needled = summarise(&mn, th, t0);
-    let intact = summarise(&it, th, t0);
+        .and_then(|(v, a, _, _)| (*v > 0.0).then_some(*a));
+    let th_nerve = threshold
+        .as_ref()
+        .and_then(|(v, _, _, b)| (*v > 0.0 && !b.starts_with("given")).then_some(*v * 1e3));
+    let needled = summarise(&mn, crit, t0);
+    let intact = summarise(&it, crit, t0);
 
     let series: Vec<SeriesPoint> = mn
         .samples
@@ -603,6 +634,53 @@ pub fn deliver(
             plan.compound.name
         ));
     }
+    // The experiment as done: the endpoint the study measured and the TG 428 report, both
+    // arms over the same times and the same steady window.
+    let mut exp = plan.experiment.clone();
+    if let Some(pk) = &mut exp.plasma
+        && pk.area_m2.is_nan()
+    {
+        pk.area_m2 = zp.zone.shape.area_m2();
+    }
+    let endpoint_out = experiment::endpoint(&exp, &mn.samples, &it.samples, t0, t_end);
+    let window = exp.window(t0, t_end);
+    let applied: f64 = plan
+        .schedule
+        .applications
+        .iter()
+        .map(|a| a.dose.active_kg_m2())
+        .sum();
+    let donor = match plan.schedule.applications.as_slice() {
+        [a] => match a.dose {
+            Dose::Infinite {
+                concentration_kg_m3,
+            } => Some(concentration_kg_m3),
+            Dose::Finite { .. } => None,
+        },
+        _ => None,
+    };
+    let permeation = PermeationOut {
+        window_h: [window.0 / HOUR, window.1 / HOUR],
+        donor_mg_ml: donor,
+        needled: experiment::permeation_arm(
+            &mn.samples,
+            plan.setup,
+            window,
+            t0,
+            applied,
+            mn.entered_by_flux_kg_m2,
+            donor,
+        ),
+        intact: experiment::permeation_arm(
+            &it.samples,
+            plan.setup,
+            window,
+            t0,
+            applied,
+            it.entered_by_flux_kg_m2,
+            donor,
+        ),
+    };
     let barrier = match plan.setup {
         Setup::InVivo => Some(closure.recovery_time_s() / HOUR),
         Setup::FranzCell => None,
@@ -664,11 +742,14 @@ pub fn deliver(
             })
             .collect(),
         effect_threshold_ug_cm2: th.map(|v| v * UG_CM2),
-        effect_threshold_basis: threshold.map(|t| t.1),
+        effect_threshold_nerve_ug_ml: th_nerve,
+        effect_threshold_basis: threshold.map(|t| t.3),
         needled,
         intact,
         enhancement_receptor_blood: end_rb,
         enhancement_reached_dermis: end_rd,
+        experiment: endpoint_out,
+        permeation,
         series,
         profiles,
         mass_balance: MassBalance {
@@ -747,5 +828,6 @@ fn sample_at(samples: &[Sample], t: f64) -> Sample {
             flux_out_kg_m2_s: 0.0,
             open_area: 0.0,
             surface_kg_m3: 0.0,
+            nerve_kg_m3: 0.0,
         })
 }

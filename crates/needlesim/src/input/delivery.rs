@@ -15,6 +15,7 @@ use super::{Checker, FieldError, ScenarioError, scenario};
 use crate::delivery::closure::{ClosureParams, Occlusion};
 use crate::delivery::compounds::{CompoundEntry, Library, limits};
 use crate::delivery::dosing::{Application, Dose, MAX_PRODUCT_KG_M2, Schedule};
+use crate::delivery::experiment::{Endpoint, Experiment, PlasmaModel};
 use crate::delivery::model::{DeliveryNumerics, Setup};
 use crate::delivery::physchem::{PermeabilityModel, PhysChemParams};
 use crate::delivery::run::{DeliveryPlan, EffectThreshold, GeometryKind};
@@ -54,6 +55,20 @@ pub struct DeliveryFile {
     pub permeability: Option<String>,
     /// "in_vivo" (default) or "franz_cell" (excised skin on a receptor: no clearance, no healing).
     pub setup: Option<String>,
+    /// What the study measured, compared needled vs intact in the same run: "receptor"
+    /// (cumulative amount in a Franz cell's receptor; the default of franz_cell),
+    /// "receptor_flux" (steady flux into it), "skin_content" (amount in the skin with the stratum
+    /// corneum: extraction, imaging), "viable_skin_content" (below the stratum corneum), "blood"
+    /// (cumulative input into blood; the default in vivo) or "plasma" (one-compartment plasma
+    /// levels, in vivo, with [delivery.plasma]).
+    pub endpoint: Option<String>,
+    /// Sampling times after needling, h (receptor samples or blood draws; default: the end).
+    pub sampling_h: Option<Vec<f64>>,
+    /// Window for the steady-state flux Jss, [from, to] h after needling (default: the second
+    /// half of the time from the first application to the end). Both arms use it.
+    pub steady_window_h: Option<Vec<f64>>,
+    /// One-compartment plasma kinetics (endpoint = "plasma" only).
+    pub plasma: Option<PlasmaFile>,
     /// "unit_cell" (default, fast) or "patch" (3-D over the real puncture map).
     pub geometry: Option<String>,
     /// Side of the square 3-D patch, mm (0.5-20, default 10 = 1 cm²).
@@ -67,6 +82,18 @@ pub struct DeliveryFile {
     /// Alternative: set the threshold to what intact skin holds this many minutes after
     /// application (a labelled onset on intact skin, e.g. 30 for LMX-4), 1-600.
     pub effect_intact_onset_min: Option<f64>,
+}
+
+/// `[delivery.plasma]`: one-compartment kinetics of the active in the body.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlasmaFile {
+    /// Volume of distribution, L (0.1-100000).
+    pub volume_l: f64,
+    /// Elimination half-life, h (0.01-1000).
+    pub half_life_h: f64,
+    /// Treated area under the product, cm² (0.01-20000; default: the zone's area).
+    pub area_cm2: Option<f64>,
 }
 
 /// One of repeated applications.
@@ -505,6 +532,7 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         &[("in_vivo", Setup::InVivo), ("franz_cell", Setup::FranzCell)],
         "franz_cell: excised skin on a receptor (no blood flow, no healing)",
     );
+    let experiment = experiment(&mut c, d, setup, duration);
     let geometry_patch = c.choice(
         "delivery.geometry",
         d.geometry.as_deref(),
@@ -669,6 +697,7 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         schedule,
         permeability,
         setup,
+        experiment: experiment.unwrap_or_else(|| Experiment::default_for(setup)),
         geometry: if geometry_patch {
             GeometryKind::Patch { side_m: side }
         } else {
@@ -681,5 +710,162 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         closure: ClosureParams::default(),
         resolution,
         warnings,
+    })
+}
+
+/// `endpoint`, `sampling_h`, `steady_window_h` and `[delivery.plasma]`: the experiment, checked
+/// against the set-up (a Franz cell has no plasma, an in-vivo study no receptor).
+fn experiment(
+    c: &mut Checker,
+    d: &DeliveryFile,
+    setup: Setup,
+    duration_s: f64,
+) -> Option<Experiment> {
+    let endpoint = c.choice(
+        "delivery.endpoint",
+        d.endpoint.as_deref(),
+        Endpoint::default_for(setup),
+        &Endpoint::ALL,
+        "what the study measured: receptor / receptor_flux (Franz cell), blood / plasma (in vivo), skin_content / viable_skin_content (either)",
+    );
+    let setup_name = match setup {
+        Setup::InVivo => "in_vivo",
+        Setup::FranzCell => "franz_cell",
+    };
+    let mut ok = true;
+    if let Err(why) = endpoint.fits(setup) {
+        ok = false;
+        c.fail(
+            "delivery.endpoint",
+            format!("{:?} with setup = {setup_name:?}", d.endpoint.as_deref().unwrap_or("")),
+            why,
+            match setup {
+                Setup::FranzCell => "use endpoint = \"receptor\", \"receptor_flux\" or \"skin_content\", or set setup = \"in_vivo\" for a study with plasma levels",
+                Setup::InVivo => "use endpoint = \"blood\", \"plasma\" or \"skin_content\", or set setup = \"franz_cell\" for an in-vitro study",
+            },
+        );
+    }
+    let hours = duration_s / HOUR;
+    let sampling_s: Vec<f64> = match &d.sampling_h {
+        Some(v) => {
+            let mut out = Vec::new();
+            for (i, t) in v.iter().enumerate() {
+                match c.range(
+                    &format!("delivery.sampling_h[{i}]"),
+                    *t,
+                    0.0,
+                    hours,
+                    "h",
+                    "sampling times after needling within the run (duration_h)",
+                ) {
+                    Some(t) => out.push(t * HOUR),
+                    None => ok = false,
+                }
+            }
+            if out.windows(2).any(|w| w[1] <= w[0]) {
+                ok = false;
+                c.fail(
+                    "delivery.sampling_h",
+                    format!("{v:?}"),
+                    "must increase",
+                    "list the sampling times in order, e.g. [1, 2, 4, 8, 12]",
+                );
+            }
+            out
+        }
+        None => Vec::new(),
+    };
+    let steady_window_s = match &d.steady_window_h {
+        None => None,
+        Some(w) => match w.as_slice() {
+            [a, b]
+                if a.is_finite() && b.is_finite() && *a >= 0.0 && a < b && *b <= hours + 1e-9 =>
+            {
+                Some((a * HOUR, b * HOUR))
+            }
+            _ => {
+                ok = false;
+                c.fail(
+                    "delivery.steady_window_h",
+                    format!("{w:?}"),
+                    format!("must be [from, to] with 0 <= from < to <= {hours} h (duration_h)"),
+                    "the part of the run where the receptor curve is straight, e.g. [6, 24]",
+                );
+                None
+            }
+        },
+    };
+    let plasma = match (&d.plasma, endpoint) {
+        (None, Endpoint::Plasma) => {
+            ok = false;
+            c.fail(
+                "delivery.plasma",
+                "(missing)",
+                "endpoint = \"plasma\" needs the active's kinetics in the body",
+                "add [delivery.plasma] with volume_l and half_life_h (from the drug's label), and area_cm2 if the product covers more than the zone",
+            );
+            None
+        }
+        (Some(_), e) if e != Endpoint::Plasma => {
+            ok = false;
+            c.fail(
+                "delivery.plasma",
+                "(given)",
+                format!(
+                    "applies only to endpoint = \"plasma\" (endpoint is {:?})",
+                    Endpoint::ALL.iter().find(|x| x.1 == e).map_or("", |x| x.0)
+                ),
+                "remove [delivery.plasma], or set endpoint = \"plasma\" (in vivo)",
+            );
+            None
+        }
+        (Some(p), _) => {
+            let v = c.range(
+                "delivery.plasma.volume_l",
+                p.volume_l,
+                0.1,
+                1e5,
+                "L",
+                "volume of distribution from the drug's label, e.g. 1350 L for naltrexone",
+            );
+            let h = c.range(
+                "delivery.plasma.half_life_h",
+                p.half_life_h,
+                0.01,
+                1000.0,
+                "h",
+                "elimination half-life from the drug's label, e.g. 4 h for naltrexone",
+            );
+            // Without area_cm2: the zone's area, filled in by the run (NaN here).
+            let a = match p.area_cm2 {
+                Some(a) => c.range(
+                    "delivery.plasma.area_cm2",
+                    a,
+                    0.01,
+                    20_000.0,
+                    "cm²",
+                    "the area under the product (a patch's area)",
+                ),
+                None => Some(f64::NAN),
+            };
+            match (v, h, a) {
+                (Some(v), Some(h), Some(a)) => Some(PlasmaModel {
+                    volume_m3: v * 1e-3,
+                    half_life_s: h * HOUR,
+                    area_m2: a * 1e-4,
+                }),
+                _ => {
+                    ok = false;
+                    None
+                }
+            }
+        }
+        (None, _) => None,
+    };
+    ok.then_some(Experiment {
+        endpoint,
+        sampling_s,
+        steady_window_s,
+        plasma,
     })
 }

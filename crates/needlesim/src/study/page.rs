@@ -62,6 +62,7 @@ pub fn files(run: &StudyRun) -> Result<Vec<OutputFile>> {
                 "delivery_profiles.csv",
                 dr::profiles_csv(r),
             ));
+            f.push(OutputFile::new("permeation.csv", dr::permeation_csv(r)));
             f.push(OutputFile::new(
                 "delivery_time.svg",
                 plot("delivery_time.svg", dr::time_svg(r))?,

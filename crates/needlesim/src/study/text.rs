@@ -253,43 +253,134 @@ fn punctures(r: &PuncturesReport, out: &Path) -> String {
     s
 }
 
+/// A number with three significant digits and no exponent (`1230`, `12.3`, `0.0123`).
+fn sig3(x: f64) -> String {
+    let a = x.abs();
+    if !x.is_finite() {
+        return "-".into();
+    }
+    if a == 0.0 {
+        return "0".into();
+    }
+    let digits = (2 - a.log10().floor() as i32).max(0) as usize;
+    format!("{x:.digits$}")
+}
+
+/// A number in plain words: three significant digits, `1.2 × 10⁻⁶` style beyond 10⁻³ / 10⁶.
+fn plain_num(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 || !x.is_finite() || (1e-3..1e6).contains(&a) {
+        return sig3(x);
+    }
+    let e = a.log10().floor() as i32;
+    let m = x / 10f64.powi(e);
+    let sup: String = e
+        .to_string()
+        .chars()
+        .map(|c| match c {
+            '-' => '⁻',
+            '0' => '⁰',
+            '1' => '¹',
+            '2' => '²',
+            '3' => '³',
+            '4' => '⁴',
+            '5' => '⁵',
+            '6' => '⁶',
+            '7' => '⁷',
+            '8' => '⁸',
+            _ => '⁹',
+        })
+        .collect();
+    format!("{:.1} × 10{sup}", m)
+}
+
+/// An amount per cm² given in µg, in the unit that keeps it between 1 and 1000 (mg to fg).
+fn amount_cm2(ug: f64) -> String {
+    let a = ug.abs();
+    let (v, u) = if a == 0.0 {
+        (0.0, "µg")
+    } else if a >= 1e3 {
+        (ug * 1e-3, "mg")
+    } else if a >= 1.0 {
+        (ug, "µg")
+    } else if a >= 1e-3 {
+        (ug * 1e3, "ng")
+    } else if a >= 1e-6 {
+        (ug * 1e6, "pg")
+    } else if a >= 1e-9 {
+        (ug * 1e9, "fg")
+    } else {
+        return "none (below 1 fg)".into();
+    };
+    format!("{} {u}", sig3(v))
+}
+
+/// A fold ratio in words.
+fn fold(r: Option<f64>) -> String {
+    match r {
+        None => "undefined (nothing crosses intact skin)".into(),
+        Some(x) if x >= 1e6 => format!("{}-fold", plain_num(x)),
+        Some(x) => format!("{}-fold", sig3(x)),
+    }
+}
+
+/// A duration in hours in words (minutes below 1 h).
+fn hours_words(h: f64) -> String {
+    if h < 1.0 {
+        format!("{} min", sig3(h * 60.0))
+    } else {
+        format!("{} h", sig3(h))
+    }
+}
+
 fn delivery(r: &DeliverReport, out: &Path) -> String {
+    use crate::delivery::model::Setup;
     let mut s = String::new();
-    let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
     let _ = writeln!(s, "needlesim deliver: {} (seed {})", r.title, r.seed);
+    let setup = match r.setup {
+        Setup::InVivo => "living skin (in vivo)",
+        Setup::FranzCell => "Franz diffusion cell (excised skin on a receptor, in vitro)",
+    };
     let _ = writeln!(
         s,
-        "zone {} ({}, {}), {:?}; product {} ({}), compound {} (MW {:.0}, log K {:.2})",
+        "zone {} ({}, {}), {setup}; product {} ({}), compound {} (molecular weight {} g/mol, log P {})",
         r.zone,
-        r.site,
+        r.site.replace('_', " "),
         r.device,
-        r.setup,
-        r.product,
+        r.product.replace('_', " "),
         r.vehicle,
-        r.compound.name,
-        r.compound.mw_g_mol,
-        r.coefficients.log_k_used
+        r.compound.name.replace('_', " "),
+        sig3(r.compound.mw_g_mol),
+        sig3(r.coefficients.log_k_used)
     );
     let c = &r.channels;
     let _ = writeln!(
         s,
-        "channels: {:.0}/cm², mean depth {:.0} µm, open radius {:.1} µm at the surface; barrier recovery {} h",
-        c.density_per_cm2,
-        c.mean_depth_um,
-        c.surface_open_radius_um,
-        fmt(r.closure.barrier_recovery_h)
+        "channels: {} per cm², mean depth {} µm, open radius {} µm at the surface; {}",
+        sig3(c.density_per_cm2),
+        sig3(c.mean_depth_um),
+        sig3(c.surface_open_radius_um),
+        match r.closure.barrier_recovery_h {
+            Some(h) => format!("barrier closes again after about {}", hours_words(h)),
+            None => "excised skin does not heal: the channels stay open".into(),
+        }
     );
     let k = &r.coefficients;
     let _ = writeln!(
         s,
-        "coefficients: r_h {:.2} nm, D free {:.1} / VE {:.1} / dermis {:.1} µm²/s, kp {:.3e} cm/h",
-        k.r_h_nm, k.d_free_um2_s, k.d_viable_epidermis_um2_s, k.d_dermis_um2_s, k.kp_cm_h
+        "coefficients: molecule radius {} nm; diffusivity in water {}, epidermis {}, dermis {} µm²/s; intact-skin permeability {} cm/h",
+        sig3(k.r_h_nm),
+        sig3(k.d_free_um2_s),
+        sig3(k.d_viable_epidermis_um2_s),
+        sig3(k.d_dermis_um2_s),
+        plain_num(k.kp_cm_h)
     );
     let n = &r.numerics;
     let grid = match (n.geometry, n.patch_voxel_um) {
         (crate::delivery::run::GeometryKind::Patch { side_m }, Some(dx)) => format!(
-            "3-D patch {:.1} mm at {dx:.1} µm lateral voxels",
-            side_m * 1e3
+            "3-D patch {} mm at {} µm lateral voxels",
+            sig3(side_m * 1e3),
+            sig3(dx)
         ),
         _ => "axisymmetric unit cell".to_string(),
     };
@@ -301,65 +392,146 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
     let t_end = r.series.last().map_or(0.0, |p| p.t_h);
     let _ = writeln!(
         s,
-        "after {t_end:.2} h (per cm²):        needled      intact"
+        "after {} (per cm² of skin):          needled              intact",
+        hours_words(t_end)
     );
+    let absorbed = match r.setup {
+        Setup::InVivo => "absorbed into the blood",
+        Setup::FranzCell => "in the receptor",
+    };
     for (name, a, b) in [
         (
-            "entered the skin (µg)",
+            "entered the skin",
             r.needled.entered_ug_cm2,
             r.intact.entered_ug_cm2,
         ),
         (
-            "reached the dermis (µg)",
+            "reached the dermis",
             r.needled.reached_dermis_ug_cm2,
             r.intact.reached_dermis_ug_cm2,
         ),
         (
-            "blood + receptor (µg)",
+            absorbed,
             r.needled.receptor_blood_ug_cm2,
             r.intact.receptor_blood_ug_cm2,
         ),
         (
-            "held in the skin (µg)",
+            "held in the skin",
             r.needled.held_in_skin_ug_cm2,
             r.intact.held_in_skin_ug_cm2,
         ),
-        (
-            "peak flux out (µg/h)",
-            r.needled.peak_flux_out_ug_cm2_h,
-            r.intact.peak_flux_out_ug_cm2_h,
-        ),
     ] {
-        let _ = writeln!(s, "  {name:<26} {a:>11.4e} {b:>11.4e}");
-    }
-    let _ = writeln!(
-        s,
-        "  {:<26} {:>11} {:>11}",
-        "lag time (h)",
-        fmt(r.needled.lag_time_h),
-        fmt(r.intact.lag_time_h)
-    );
-    if let Some(th) = r.effect_threshold_ug_cm2 {
         let _ = writeln!(
             s,
-            "  {:<26} {:>11} {:>11}   (threshold {th:.3e} µg/cm² in VE + dermis)",
-            "time to effect (min)",
-            fmt(r.needled.time_to_effect_min),
-            fmt(r.intact.time_to_effect_min)
+            "  {name:<32} {:>20} {:>20}",
+            amount_cm2(a),
+            amount_cm2(b)
         );
     }
     let _ = writeln!(
         s,
-        "enhancement (needled / intact): blood + receptor {}, reached dermis {}",
-        fmt(r.enhancement_receptor_blood),
-        fmt(r.enhancement_reached_dermis)
+        "  {:<32} {:>20} {:>20}",
+        "fastest flow out of the skin",
+        format!("{} per h", amount_cm2(r.needled.peak_flux_out_ug_cm2_h)),
+        format!("{} per h", amount_cm2(r.intact.peak_flux_out_ug_cm2_h))
+    );
+    if let Some(th) = r.effect_threshold_ug_cm2 {
+        let t =
+            |v: Option<f64>| v.map_or("not reached".to_string(), |m| format!("{} min", sig3(m)));
+        let _ = writeln!(
+            s,
+            "  {:<32} {:>20} {:>20}   (effect at {} in the living skin)",
+            "time to effect",
+            t(r.needled.time_to_effect_min),
+            t(r.intact.time_to_effect_min),
+            amount_cm2(th)
+        );
+    }
+    // Permeation report (OECD TG 428 style).
+    let p = &r.permeation;
+    let _ = writeln!(
+        s,
+        "permeation (OECD TG 428 style, steady window {}-{} h):",
+        sig3(p.window_h[0]),
+        sig3(p.window_h[1])
+    );
+    let cell = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_string(), f);
+    let rows: Vec<(String, String, String)> = vec![
+        (
+            "steady flux Jss".into(),
+            cell(p.needled.jss_ug_cm2_h, &|x| {
+                format!("{} per h", amount_cm2(x))
+            }),
+            cell(p.intact.jss_ug_cm2_h, &|x| {
+                format!("{} per h", amount_cm2(x))
+            }),
+        ),
+        (
+            "permeability kp = Jss / C".into(),
+            cell(p.needled.kp_cm_h, &|x| format!("{} cm/h", plain_num(x))),
+            cell(p.intact.kp_cm_h, &|x| format!("{} cm/h", plain_num(x))),
+        ),
+        (
+            "lag time".into(),
+            cell(p.needled.lag_time_h, &hours_words),
+            cell(p.intact.lag_time_h, &hours_words),
+        ),
+    ];
+    for (name, a, b) in rows {
+        let _ = writeln!(s, "  {name:<32} {a:>20} {b:>20}");
+    }
+    for (i, c) in p.needled.compartments.iter().enumerate() {
+        let ci = &p.intact.compartments[i];
+        let name = match c.compartment.as_str() {
+            "surface_wash" => "surface wash (left on the skin)",
+            "stratum_corneum" => "stratum corneum (tape strips)",
+            "viable_skin" => "living skin (epidermis + dermis)",
+            "receptor" => "receptor",
+            _ => "blood",
+        };
+        let f = |c: &crate::delivery::experiment::CompartmentOut| match c.percent_of_dose {
+            Some(pc) => format!("{} ({} %)", amount_cm2(c.amount_ug_cm2), sig3(pc)),
+            None => amount_cm2(c.amount_ug_cm2),
+        };
+        let _ = writeln!(s, "  {name:<32} {:>20} {:>20}", f(c), f(ci));
+    }
+    if let (Some(a), Some(b)) = (p.needled.recovery_percent, p.intact.recovery_percent) {
+        let _ = writeln!(
+            s,
+            "  {:<32} {:>20} {:>20}",
+            "total recovery of the dose",
+            format!("{} %", sig3(a)),
+            format!("{} %", sig3(b))
+        );
+    }
+    let e = &r.experiment;
+    let when = match e.window_h {
+        Some(w) => format!("over {}-{} h", sig3(w[0]), sig3(w[1])),
+        None if e.endpoint == crate::delivery::experiment::Endpoint::Plasma => {
+            format!("up to {}", hours_words(e.at_h))
+        }
+        None => format!("at {}", hours_words(e.at_h)),
+    };
+    let val = |v: Option<f64>| match (v, e.unit.as_str()) {
+        (None, _) => "-".to_string(),
+        (Some(x), "µg/cm²") => format!("{}/cm²", amount_cm2(x)),
+        (Some(x), "µg/(cm²·h)") => format!("{}/cm² per h", amount_cm2(x)),
+        (Some(x), u) => format!("{} {u}", plain_num(x)),
+    };
+    let _ = writeln!(
+        s,
+        "study endpoint, {} {when}: needled {}, intact {}: {} with needling",
+        e.description,
+        val(e.needled),
+        val(e.intact),
+        fold(e.enhancement)
     );
     for w in &r.warnings {
         let _ = writeln!(s, "warning: {w}");
     }
     let _ = writeln!(
         s,
-        "wrote {}/delivery.json, delivery_series.csv, delivery_profiles.csv, delivery_time.svg, delivery_profile.svg",
+        "wrote {}/delivery.json, delivery_series.csv, delivery_profiles.csv, permeation.csv, delivery_time.svg, delivery_profile.svg",
         out.display()
     );
     s

@@ -5,8 +5,9 @@
 //! | `delivery.log_kp_cm_h` | `log_kow`, `mw_g_mol`, optional `model` | log10 kp (cm/h) |
 //! | `delivery.barrier_recovery_h` | `occlusion`, `depth_um`, `age_years`, `phototype` | h |
 //! | `delivery.tissue_diffusivity_um2_s` | `compound`, `layer` (viable_epidermis / dermis) | µm²/s |
-//! | `delivery.enhancement_ratio` | `scenario` (with `[delivery]`), `quantity`, optional `at_h` | needled / intact |
+//! | `delivery.enhancement_ratio` | `scenario` (with `[delivery]`), `quantity` (`endpoint`: the study's own endpoint, `[delivery] endpoint`), optional `at_h` | needled / intact |
 //! | `delivery.time_to_steady_h` | `scenario` | h from application until the flux into blood + receptor first reaches 90 % of its maximum |
+//! | `delivery.onset_ratio` | `scenario` (with an effect threshold) | time to effect, needled / intact |
 
 use crate::delivery::closure::{Closure, ClosureParams, Occlusion};
 use crate::delivery::compounds::Library;
@@ -22,6 +23,7 @@ pub const METRICS: &[&str] = &[
     "delivery.tissue_diffusivity_um2_s",
     "delivery.enhancement_ratio",
     "delivery.time_to_steady_h",
+    "delivery.onset_ratio",
 ];
 
 fn num(t: &toml::Table, key: &str) -> Result<f64, String> {
@@ -49,7 +51,11 @@ fn model(t: &toml::Table) -> Result<PermeabilityModel, String> {
 /// The metrics that run an inline `[inputs.scenario]` (with its `[delivery]` section) through
 /// `deliver`; the caller reads the scenario (the input layer sits above the models) and passes
 /// it to [`evaluate`].
-pub const SCENARIO_METRICS: &[&str] = &["delivery.enhancement_ratio", "delivery.time_to_steady_h"];
+pub const SCENARIO_METRICS: &[&str] = &[
+    "delivery.enhancement_ratio",
+    "delivery.time_to_steady_h",
+    "delivery.onset_ratio",
+];
 
 /// Runs the case's validated scenario and delivery plan through `deliver`.
 fn run_given(scenario: Option<(&Scenario, &DeliveryPlan)>) -> Result<DeliverReport, String> {
@@ -128,6 +134,21 @@ pub fn evaluate(
         }
         "delivery.enhancement_ratio" => {
             let r = run_given(scenario)?;
+            if text(t, "quantity")? == "endpoint" {
+                // The endpoint the scenario's study measured ([delivery] endpoint), at its
+                // sampling time / over its steady window, both arms of the same run.
+                if t.contains_key("at_h") {
+                    return Err("`at_h` does not apply to quantity = \"endpoint\": give the study's sampling_h (or steady_window_h) in the scenario's [delivery]".into());
+                }
+                let e = &r.experiment;
+                return match (e.needled, e.intact) {
+                    (Some(a), Some(b)) if b > 0.0 => Ok(a / b),
+                    _ => Err(format!(
+                        "the intact arm's {} is zero: the ratio is undefined",
+                        e.description
+                    )),
+                };
+            }
             let p = at(&r, t.get("at_h").and_then(|v| v.as_float()))?;
             let (a, b) = match text(t, "quantity")? {
                 "receptor_blood" => (
@@ -147,7 +168,7 @@ pub fn evaluate(
                         + p.intact.reticular_dermis_ug_cm2,
                 ),
                 o => Err(format!(
-                    "quantity {o:?}: use receptor_blood, reached_dermis or held_in_viable_skin"
+                    "quantity {o:?}: use endpoint, receptor_blood, reached_dermis or held_in_viable_skin"
                 ))?,
             };
             if b > 0.0 {
@@ -172,6 +193,15 @@ pub fn evaluate(
                 .find(|p| p.needled.flux_out_ug_cm2_h >= 0.9 * max)
                 .map(|p| p.t_h - t0)
                 .ok_or_else(|| "no steady flux".into())
+        }
+        "delivery.onset_ratio" => {
+            let r = run_given(scenario)?;
+            match (r.needled.time_to_effect_min, r.intact.time_to_effect_min) {
+                (Some(a), Some(b)) if b > 0.0 => Ok(a / b),
+                (_, None) => Err("the intact arm never reaches the effect threshold".into()),
+                (None, _) => Err("the needled arm never reaches the effect threshold".into()),
+                _ => Err("the intact arm's onset is zero".into()),
+            }
         }
         other => Err(format!("unknown delivery metric {other:?}")),
     }

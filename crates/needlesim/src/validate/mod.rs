@@ -137,6 +137,11 @@ pub struct Case {
     /// Assumptions made to set the case up, and for a failing case, why it fails.
     #[serde(default)]
     pub note: String,
+    /// Calibration cases: which parameter(s) were fitted to this case (the parameter registry's
+    /// names where there is one). Listed in `docs/VALIDATION.md`, "Calibration, prediction and
+    /// check".
+    #[serde(default)]
+    pub fitted: Option<String>,
     /// Name of the metric (see [`evaluate`]).
     pub metric: String,
     /// Inputs of the metric.
@@ -177,6 +182,9 @@ pub struct CaseOutcome {
     pub note: String,
     pub source: String,
     pub tolerance_basis: String,
+    /// Parameter(s) fitted to the case (calibration cases that say so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitted: Option<String>,
 }
 
 /// A case's result compared with the baseline.
@@ -479,7 +487,12 @@ fn metric_inputs(metric: &str) -> Option<&'static [InputKey]> {
             ("scenario", DeliveryScenario, true),
             (
                 "quantity",
-                Choice(&["receptor_blood", "reached_dermis", "held_in_viable_skin"]),
+                Choice(&[
+                    "receptor_blood",
+                    "reached_dermis",
+                    "held_in_viable_skin",
+                    "endpoint",
+                ]),
                 true,
             ),
             ("at_h", Num(0.0, 336.0), false),
@@ -489,6 +502,7 @@ fn metric_inputs(metric: &str) -> Option<&'static [InputKey]> {
         "hair.absorbed_fraction" => HAIR_ARM,
         "hair.wnt_peak_day" => HAIR_ARM,
         "hair.count_change_per_cm2" | "hair.diameter_change_um" => HAIR_ARM_DAY,
+        "delivery.onset_ratio" => &[("scenario", DeliveryScenario, true)],
         _ => return None,
     })
 }
@@ -630,6 +644,7 @@ fn evaluate_case(case: Case, path: &Path, dir: Option<&Path>) -> CaseOutcome {
         note: case.note,
         source: case.source,
         tolerance_basis: case.tolerance_basis,
+        fitted: case.fitted,
     }
 }
 
@@ -1283,7 +1298,31 @@ pub fn markdown(report: &ValidationReport) -> String {
         ));
     }
     s.push('\n');
+    s.push_str(&roles_table(&report.cases));
     s.push_str(&markdown_table(&report.cases));
+    s
+}
+
+/// "Calibration, prediction and check": which case fitted which parameter, which cases are
+/// predictions (nothing was fitted to them) and which are formula checks.
+fn roles_table(cases: &[CaseOutcome]) -> String {
+    let mut s = String::from(
+        "## Calibration, prediction and check\n\nA **calibration** case had a parameter fitted to it (passing shows the fit); a **prediction** (role validation) had nothing fitted to it; a **check** follows from a formula or kinematics.\n\n| case | role | fitted parameter(s) |\n|---|---|---|\n",
+    );
+    for o in cases {
+        let (role, what) = match o.role {
+            Role::Calibration => (
+                "calibration",
+                o.fitted
+                    .clone()
+                    .unwrap_or_else(|| "(not named in the case file; see its note)".into()),
+            ),
+            Role::Validation => ("prediction", "none".to_string()),
+            Role::Check => ("check", "none".to_string()),
+        };
+        s.push_str(&format!("| {} | {role} | {} |\n", o.id, md_cell(&what)));
+    }
+    s.push('\n');
     s
 }
 
@@ -1467,6 +1506,7 @@ mod tests {
             note: String::new(),
             source: String::new(),
             tolerance_basis: String::new(),
+            fitted: None,
         }
     }
 
