@@ -1307,7 +1307,7 @@ pub fn markdown(report: &ValidationReport) -> String {
 /// predictions (nothing was fitted to them) and which are formula checks.
 fn roles_table(cases: &[CaseOutcome]) -> String {
     let mut s = String::from(
-        "## Calibration, prediction and check\n\nA **calibration** case had a parameter fitted to it (passing shows the fit); a **prediction** (role validation) had nothing fitted to it; a **check** follows from a formula or kinematics.\n\n| case | role | fitted parameter(s) |\n|---|---|---|\n",
+        "## Calibration, prediction and check\n\nA **calibration** case had a parameter fitted to it (passing shows the fit); a **prediction** had nothing fitted to it and forecasts what was measured; a **validation** case is an independent check of the inputs or tables (skin, devices, transport), not a forecast of an outcome; a **check** follows from a formula or kinematics.\n\n| case | role | fitted parameter(s) |\n|---|---|---|\n",
     );
     for o in cases {
         let (role, what) = match o.role {
@@ -1317,7 +1317,8 @@ fn roles_table(cases: &[CaseOutcome]) -> String {
                     .clone()
                     .unwrap_or_else(|| "(not named in the case file; see its note)".into()),
             ),
-            Role::Validation => ("prediction", "none".to_string()),
+            Role::Prediction => ("prediction", "none".to_string()),
+            Role::Validation => ("validation", "none".to_string()),
             Role::Check => ("check", "none".to_string()),
         };
         s.push_str(&format!("| {} | {role} | {} |\n", o.id, md_cell(&what)));
