@@ -30,7 +30,6 @@ from ._api import (
     plan,
     validate,
 )
-from ._batch import Batch, check_posterior
 from ._cohort import CohortResult, cohort
 from ._errors import (
     FieldError,
@@ -52,8 +51,6 @@ __all__ = [
     "plan",
     "validate",
     "cohort",
-    "Batch",
-    "check_posterior",
     "CohortResult",
     "NeedlesimError",
     "InputError",
