@@ -37,7 +37,7 @@ fn deliver_writes_json_csv_and_svg_and_is_deterministic() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.contains("time to effect") && stdout.contains("enhancement"),
+        stdout.contains("time to effect") && stdout.contains("-fold with needling"),
         "{stdout}"
     );
     for f in [

@@ -45,7 +45,8 @@ pub struct Zone {
     pub site: String,
     pub area_cm2: String,
     pub concerns: Vec<String>,
-    /// Acne-scar grade (1-4), when acne scars are ticked.
+    /// Acne-scar grade (1-4) when acne scars are ticked; else the thinning-hair grade
+    /// (Norwood 1-7 for men, Ludwig 1-3 for women).
     pub grade: String,
     pub scar_types: Vec<String>,
     pub skin_state: Vec<String>,
@@ -526,6 +527,13 @@ impl Form {
                     .map(|k| {
                         let mut c = Table::new();
                         c.insert("kind".into(), s(k));
+                        // One grade per zone: the acne-scar grade, or for thinning hair
+                        // (without acne scars in the zone) the Norwood / Ludwig grade.
+                        let hair_grade = k == "hair_thinning"
+                            && !z.concerns.iter().any(|x| x == "acne_scars");
+                        if hair_grade {
+                            number(&mut c, "grade", &z.grade, true);
+                        }
                         if k == "acne_scars" {
                             number(&mut c, "grade", &z.grade, true);
                             if !z.scar_types.is_empty() {

@@ -579,6 +579,10 @@ fn bundled_darker_skin_examples_meet_their_pih_limit_on_the_band() {
 fn no_protocol_within_the_limits_means_no_sessions_said_plainly() {
     let mut p = load("phototype6_melasma_pih1.toml");
     cheap(&mut p);
+    // Since the PIH hazard scales with each session's injury dose (issue 19), the gentlest
+    // searched protocol (0.25 mm) keeps its upper band under the file's lowest accepted limit
+    // (1 %); a limit below anything the search can meet keeps this path tested.
+    p.goals.max_pih_risk_pct = Some(1e-4);
     let pl = plan_with(&p, true);
     let z = &pl.zones[0];
     assert!(

@@ -723,7 +723,8 @@ mod tests {
         });
         assert_eq!(plot_h, 300);
         for e in &entries {
-            let at = svg.find(&format!(">{}<", e.label)).expect("label drawn");
+            // The SVG backend writes a text element's content on its own line.
+            let at = svg.find(&format!("\n{}\n", e.label)).expect("label drawn");
             let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
             let y: f64 = tag
                 .split("y=\"")
