@@ -277,6 +277,6 @@ def test_validate():
     assert v.ok and v.counts["total"] > 0 and v.counts["regressed"] == 0
     cases = v.cases()
     assert len(cases) == v.counts["total"] and (cases["part"] == "skin").any()
-    assert "cases:" in v.text
+    assert "cases in all:" in v.text
     with pytest.raises(needlesim.InputError, match="validation folder"):
         needlesim.validate(ROOT / "nope")

@@ -84,10 +84,19 @@ async fn browser(chromium: &Path, driver_port: u16, downloads: &Path) -> Client 
 }
 
 async fn set(c: &Client, name: &str, value: &str) {
-    let el = c
-        .find(Locator::Css(&format!("[name=\"{name}\"]")))
-        .await
-        .unwrap_or_else(|e| panic!("field {name}: {e}"));
+    // A field added by a form action (add a medicine, add an area) appears once the page that
+    // the action posted has loaded: wait for it rather than race the load.
+    let css = format!("[name=\"{name}\"]");
+    let t0 = Instant::now();
+    let el = loop {
+        match c.find(Locator::Css(&css)).await {
+            Ok(el) => break el,
+            Err(_) if t0.elapsed() < Duration::from_secs(15) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("field {name}: {e}"),
+        }
+    };
     el.clear().await.ok();
     el.send_keys(value)
         .await
