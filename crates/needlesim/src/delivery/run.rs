@@ -561,8 +561,8 @@ pub fn deliver(
         ),
         EffectThreshold::IntactOnset { t_s } => {
             let target = t0 + t_s;
-            let nerve = interpolate(&it.samples, target, |s| s.nerve_kg_m3);
-            let amount = interpolate(&it.samples, target, Sample::viable_kg_m2);
+            let nerve = super::experiment::value_at(&it.samples, target, |s| s.nerve_kg_m3);
+            let amount = super::experiment::value_at(&it.samples, target, Sample::viable_kg_m2);
             (
                 nerve,
                 amount,
@@ -793,23 +793,6 @@ fn coefficients_out(co: &TransportCoefficients, species: crate::skin::Species) -
         clearance_papillary_per_h: co.clearance_papillary_per_s * HOUR,
         clearance_reticular_per_h: co.clearance_reticular_per_s * HOUR,
     }
-}
-
-fn interpolate(samples: &[Sample], t: f64, f: impl Fn(&Sample) -> f64) -> f64 {
-    let mut prev: Option<&Sample> = None;
-    for s in samples {
-        if s.t_s >= t {
-            return match prev {
-                Some(p) if s.t_s > p.t_s => {
-                    let w = (t - p.t_s) / (s.t_s - p.t_s);
-                    f(p) * (1.0 - w) + f(s) * w
-                }
-                _ => f(s),
-            };
-        }
-        prev = Some(s);
-    }
-    prev.map_or(0.0, f)
 }
 
 fn sample_at(samples: &[Sample], t: f64) -> Sample {
