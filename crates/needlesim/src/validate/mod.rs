@@ -369,71 +369,52 @@ const AGE: InputKind = InputKind::Num(18.0, 100.0);
 const SEX_MIXED: InputKind = InputKind::Choice(&["female", "male", "mixed"]);
 const DAY_OF_FOLLOW_UP: InputKind = InputKind::Num(0.0, 730.0);
 
+/// The keys of a scalp case: the person and the grade of androgenetic alopecia, then with
+/// `arm` the trial arm (needling, PRP and a product), then any further keys.
+macro_rules! hair_keys {
+    // `arm` first: an identifier would also match `expr`.
+    (arm $(, $extra:expr)* $(,)?) => {
+        hair_keys![
+            ("needle_mm", InputKind::Num(0.0, 2.5), false),
+            ("device", InputKind::Choice(&["pen", "roller"]), false),
+            ("passes", InputKind::Int(1, 30), false),
+            ("sessions", InputKind::Int(0, 52), false),
+            ("interval_days", InputKind::Num(1.0, 90.0), false),
+            ("prp", InputKind::Choice(&["yes", "no"]), false),
+            (
+                "product",
+                InputKind::Choice(&["none", "minoxidil_5_solution"]),
+                false,
+            ),
+            ("applications_per_day", InputKind::Int(1, 4), false),
+            ("delay_after_needling_h", InputKind::Num(0.0, 168.0), false),
+            $($extra),*
+        ]
+    };
+    ($($extra:expr),* $(,)?) => {
+        &[
+            ("sex", InputKind::Choice(&["female", "male"]), true),
+            ("age_years", AGE, true),
+            ("phototype", InputKind::Int(1, 6), false),
+            (
+                "alopecia_scale",
+                InputKind::Choice(&["none", "norwood", "ludwig"]),
+                true,
+            ),
+            ("alopecia_grade", InputKind::Int(0, 7), true),
+            $($extra),*
+        ]
+    };
+}
+
 /// A scalp: the person and the grade of androgenetic alopecia.
-const HAIR_PERSON: &[InputKey] = &[
-    ("sex", InputKind::Choice(&["female", "male"]), true),
-    ("age_years", AGE, true),
-    ("phototype", InputKind::Int(1, 6), false),
-    (
-        "alopecia_scale",
-        InputKind::Choice(&["none", "norwood", "ludwig"]),
-        true,
-    ),
-    ("alopecia_grade", InputKind::Int(0, 7), true),
-];
+const HAIR_PERSON: &[InputKey] = hair_keys![];
 
 /// A trial arm on the scalp: the person, needling, PRP and a product.
-const HAIR_ARM: &[InputKey] = &[
-    ("sex", InputKind::Choice(&["female", "male"]), true),
-    ("age_years", AGE, true),
-    ("phototype", InputKind::Int(1, 6), false),
-    (
-        "alopecia_scale",
-        InputKind::Choice(&["none", "norwood", "ludwig"]),
-        true,
-    ),
-    ("alopecia_grade", InputKind::Int(0, 7), true),
-    ("needle_mm", InputKind::Num(0.0, 2.5), false),
-    ("device", InputKind::Choice(&["pen", "roller"]), false),
-    ("passes", InputKind::Int(1, 30), false),
-    ("sessions", InputKind::Int(0, 52), false),
-    ("interval_days", InputKind::Num(1.0, 90.0), false),
-    ("prp", InputKind::Choice(&["yes", "no"]), false),
-    (
-        "product",
-        InputKind::Choice(&["none", "minoxidil_5_solution"]),
-        false,
-    ),
-    ("applications_per_day", InputKind::Int(1, 4), false),
-    ("delay_after_needling_h", InputKind::Num(0.0, 168.0), false),
-];
+const HAIR_ARM: &[InputKey] = hair_keys![arm];
 
 /// A trial arm read at a day.
-const HAIR_ARM_DAY: &[InputKey] = &[
-    ("sex", InputKind::Choice(&["female", "male"]), true),
-    ("age_years", AGE, true),
-    ("phototype", InputKind::Int(1, 6), false),
-    (
-        "alopecia_scale",
-        InputKind::Choice(&["none", "norwood", "ludwig"]),
-        true,
-    ),
-    ("alopecia_grade", InputKind::Int(0, 7), true),
-    ("needle_mm", InputKind::Num(0.0, 2.5), false),
-    ("device", InputKind::Choice(&["pen", "roller"]), false),
-    ("passes", InputKind::Int(1, 30), false),
-    ("sessions", InputKind::Int(0, 52), false),
-    ("interval_days", InputKind::Num(1.0, 90.0), false),
-    ("prp", InputKind::Choice(&["yes", "no"]), false),
-    (
-        "product",
-        InputKind::Choice(&["none", "minoxidil_5_solution"]),
-        false,
-    ),
-    ("applications_per_day", InputKind::Int(1, 4), false),
-    ("delay_after_needling_h", InputKind::Num(0.0, 168.0), false),
-    ("day", DAY_OF_FOLLOW_UP, true),
-];
+const HAIR_ARM_DAY: &[InputKey] = hair_keys![arm, ("day", DAY_OF_FOLLOW_UP, true)];
 
 /// The inputs each metric takes (every name in [`metric_names`] has an entry; a test checks it).
 fn metric_inputs(metric: &str) -> Option<&'static [InputKey]> {
