@@ -1,7 +1,7 @@
 //! The reports and the patient handout at phone width (420 px) and on a desktop (1200 px),
-//! in headless Chromium: the page never scrolls sideways and every visible figure fits the
-//! screen; at phone width, figure text also renders at 11 px or more, no text runs past a
-//! figure's edge, and every table is stacked (no table, nor the box around it, is wider than
+//! in headless Chromium: the page never scrolls sideways, every visible figure fits the
+//! screen, no figure text runs past the figure's edge or overlaps other text; at phone width,
+//! figure text also renders at 11 px or more, and every table is stacked (no table, nor the box around it, is wider than
 //! the screen or scrolls sideways).
 //!
 //! Each page is loaded in an iframe of the tested width (Chromium's headless window cannot be
@@ -23,13 +23,25 @@ function check(win, phone) {
     var m = s.getScreenCTM(), k = m ? m.a : 1, min = 1e9, small = '';
     if (b.right > W + 0.5 || b.left < -0.5)
       out.problems.push('figure ' + i + ' is wider than the screen (' + Math.round(b.left) + '..' + Math.round(b.right) + ' px)');
+    var boxes = [];
     s.querySelectorAll('text').forEach(function (t) {
       if (!t.textContent.trim()) return;
       var f = parseFloat(win.getComputedStyle(t).fontSize) * k;
       if (f < min) { min = f; small = t.textContent.trim().slice(0, 40); }
       var r = t.getBoundingClientRect();
-      if (phone && r.width > 0 && (r.left < b.left - 1 || r.right > b.right + 1))
-        out.problems.push('figure ' + i + ': text "' + t.textContent.trim().slice(0, 40) + '" runs past its edge');
+      if (r.width === 0) return;
+      var name = t.textContent.trim().slice(0, 40);
+      // At any width no text is cut off by the figure's edge (a long axis title clipped at
+      // the top and bottom of a wide figure was), and no two texts overlap (a title over a key).
+      if (r.left < b.left - 1 || r.right > b.right + 1 || r.top < b.top - 1 || r.bottom > b.bottom + 1)
+        out.problems.push('figure ' + i + ': text "' + name + '" runs past its edge');
+      boxes.forEach(function (o) {
+        var w = Math.min(r.right, o.r.right) - Math.max(r.left, o.r.left);
+        var h = Math.min(r.bottom, o.r.bottom) - Math.max(r.top, o.r.top);
+        if (w > 2 && h > 2)
+          out.problems.push('figure ' + i + ': text "' + name + '" overlaps "' + o.name + '"');
+      });
+      boxes.push({r: r, name: name});
     });
     if (phone && min < 11) out.problems.push('figure ' + i + ': text "' + small + '" renders at ' + min.toFixed(1) + ' px');
   });
@@ -70,10 +82,9 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The findings of [`CHECK`] on `page` at `width` px. Text size and text past a figure's edge
-/// are checked at phone width, where the phone versions of the figures are shown; on a desktop
-/// the figures are the files' own drawings (unchanged by this layout), and the page and the
-/// figures must fit.
+/// The findings of [`CHECK`] on `page` at `width` px. Text size and stacked tables are checked
+/// at phone width, where the phone versions of the figures are shown; at both widths the page
+/// and the figures must fit, and figure text must stay inside its figure without overlapping.
 fn check(browser: &Path, page: &Path, width: u32, work: &Path) -> serde_json::Value {
     let wrapper = work.join(format!("check-{width}.html"));
     let phone = width < 640;

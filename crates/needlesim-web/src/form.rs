@@ -45,9 +45,11 @@ pub struct Zone {
     pub site: String,
     pub area_cm2: String,
     pub concerns: Vec<String>,
-    /// Acne-scar grade (1-4) when acne scars are ticked; else the thinning-hair grade
-    /// (Norwood 1-7 for men, Ludwig 1-3 for women).
+    /// Acne-scar grade (Goodman & Baron 1-4), used when acne scars are ticked.
     pub grade: String,
+    /// Thinning-hair grade (Hamilton-Norwood 1-7 for men, Ludwig 1-3 for women), used when
+    /// thinning hair is ticked.
+    pub hair_grade: String,
     pub scar_types: Vec<String>,
     pub skin_state: Vec<String>,
 }
@@ -220,6 +222,7 @@ impl Form {
                                 "area_cm2" => z.area_cm2 = v,
                                 "concerns" => z.concerns.push(v),
                                 "grade" => z.grade = v,
+                                "hair_grade" => z.hair_grade = v,
                                 "scar_types" => z.scar_types.push(v),
                                 "skin_state" => z.skin_state.push(v),
                                 _ => {}
@@ -317,16 +320,17 @@ impl Form {
                 .zones
                 .iter()
                 .map(|z| {
-                    let acne = z
-                        .concerns
-                        .iter()
-                        .find(|c| c.grade.is_some() || !c.scar_types.is_empty());
+                    let acne = z.concerns.iter().find(|c| c.kind == "acne_scars");
+                    let hair = z.concerns.iter().find(|c| c.kind == "hair_thinning");
                     Zone {
                         name: z.name.clone(),
                         site: z.site.clone(),
                         area_cm2: num(z.area_cm2),
                         concerns: z.concerns.iter().map(|c| c.kind.clone()).collect(),
                         grade: acne
+                            .and_then(|c| c.grade)
+                            .map_or(String::new(), |g| g.to_string()),
+                        hair_grade: hair
                             .and_then(|c| c.grade)
                             .map_or(String::new(), |g| g.to_string()),
                         scar_types: acne.map(|c| c.scar_types.clone()).unwrap_or_default(),
@@ -406,6 +410,7 @@ impl Form {
                 put(format!("zones[{i}].concerns"), c);
             }
             put(format!("zones[{i}].grade"), &z.grade);
+            put(format!("zones[{i}].hair_grade"), &z.hair_grade);
             for c in &z.scar_types {
                 put(format!("zones[{i}].scar_types"), c);
             }
@@ -527,12 +532,10 @@ impl Form {
                     .map(|k| {
                         let mut c = Table::new();
                         c.insert("kind".into(), s(k));
-                        // One grade per zone: the acne-scar grade, or for thinning hair
-                        // (without acne scars in the zone) the Norwood / Ludwig grade.
-                        let hair_grade = k == "hair_thinning"
-                            && !z.concerns.iter().any(|x| x == "acne_scars");
-                        if hair_grade {
-                            number(&mut c, "grade", &z.grade, true);
+                        // Each concern with a grade has its own control: the acne-scar
+                        // grade and the Norwood / Ludwig grade.
+                        if k == "hair_thinning" {
+                            number(&mut c, "grade", &z.hair_grade, true);
                         }
                         if k == "acne_scars" {
                             number(&mut c, "grade", &z.grade, true);
@@ -640,6 +643,36 @@ fn fmt_num(v: f64) -> String {
     } else {
         format!("{v}")
     }
+}
+
+impl Form {
+    /// The form control that holds the field a library error names ([`form_field`]), with a
+    /// concern's grade sent to the control of that concern: the thinning-hair grade has its
+    /// own (`zones[0].concerns[1].grade` -> `zones[0].hair_grade` when the zone's second
+    /// ticked concern is thinning hair).
+    pub fn field_for(&self, path: &str, message: &str) -> String {
+        let field = form_field(path, message);
+        if let Some(zone) = field.strip_suffix(".grade")
+            && let Some((z, c)) = zone_and_concern(path)
+            && self
+                .zones
+                .get(z)
+                .and_then(|zone| zone.concerns.get(c))
+                .is_some_and(|k| k == "hair_thinning")
+        {
+            return format!("{zone}.hair_grade");
+        }
+        field
+    }
+}
+
+/// The zone and concern positions of a path such as `zones[1].concerns[0].grade`.
+fn zone_and_concern(path: &str) -> Option<(usize, usize)> {
+    let rest = path.strip_prefix("zones[")?;
+    let (z, rest) = rest.split_once(']')?;
+    let rest = rest.strip_prefix(".concerns[")?;
+    let (c, _) = rest.split_once(']')?;
+    Some((z.parse().ok()?, c.parse().ok()?))
 }
 
 /// The form control that holds the field a library error names: the file's field path with
@@ -778,6 +811,68 @@ mod tests {
         assert_eq!(
             form_field(&errs[0].path, &errs[0].message),
             "patient.age_years"
+        );
+    }
+
+    /// Norwood 5-7 could not be entered: the one grade menu offered the acne-scar grades 1-4.
+    /// The thinning-hair grade now has its own control, kept apart from the acne-scar grade.
+    #[test]
+    fn every_thinning_hair_grade_can_be_entered_and_errors_land_on_its_control() {
+        let scalp = |sex: &str, grade: &str| {
+            let mut f = Form::blank("2026-11-21");
+            f.age_years = "45".into();
+            f.phototype = "3".into();
+            f.sex = sex.into();
+            f.zones[0] = Zone {
+                name: "crown".into(),
+                site: "scalp".into(),
+                concerns: vec!["hair_thinning".into()],
+                hair_grade: grade.into(),
+                ..Zone::default()
+            };
+            f
+        };
+        for g in 1..=7 {
+            let f = scalp("male", &g.to_string());
+            let toml = f.to_toml().expect("toml");
+            needlesim::Study::patient_from_toml_str(&toml, "form")
+                .unwrap_or_else(|e| panic!("Norwood {g}: {e}\n{toml}"));
+            let p = needlesim::plan::patient::parse(&toml, "form").expect("parses");
+            assert_eq!(p.zones[0].concerns[0].grade, Some(g), "{toml}");
+            // The page offers the grade, and the browser's pairs bring it back.
+            let again = Form::from_pairs(&f.to_pairs()).expect("pairs");
+            assert_eq!(again, f);
+        }
+        let page = crate::pages::intake(&scalp("male", "6"), None, &Default::default(), &[], &[]);
+        assert!(
+            page.contains("<option value=\"6\" selected>6: Norwood 6"),
+            "the hair grade menu does not offer Norwood 6"
+        );
+        // Ludwig 5 for a woman is refused, and the message lands on the hair-grade control.
+        let f = scalp("female", "5");
+        let toml = f.to_toml().expect("toml");
+        let needlesim::Error::Patient(p) =
+            needlesim::Study::patient_from_toml_str(&toml, "form").expect_err("Ludwig 5")
+        else {
+            panic!("not a patient error")
+        };
+        let errs = p.field_errors();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(
+            f.field_for(&errs[0].path, &errs[0].message),
+            "zones[0].hair_grade"
+        );
+        // An acne-scar grade error still lands on the acne-scar control.
+        let mut f = scalp("female", "");
+        f.zones[0].site = "cheek".into();
+        f.zones[0].concerns = vec!["hair_thinning".into(), "acne_scars".into()];
+        assert_eq!(
+            f.field_for("zones[0].concerns[1].grade", "out of range"),
+            "zones[0].grade"
+        );
+        assert_eq!(
+            f.field_for("zones[0].concerns[0].grade", "out of range"),
+            "zones[0].hair_grade"
         );
     }
 

@@ -543,7 +543,7 @@ fn form_with_errors(
     let mut by_field = pages::Errors::new();
     for e in &errors {
         by_field
-            .entry(form::form_field(&e.path, &e.message))
+            .entry(form.field_for(&e.path, &e.message))
             .or_default()
             .push(e.clone());
     }

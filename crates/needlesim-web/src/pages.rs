@@ -556,6 +556,21 @@ pub fn intake(
             ("4".into(), "4: severe".into()),
         ],
     );
+    let hair_grades = with_blank(
+        "(not thinning hair)",
+        vec![
+            (
+                "1".into(),
+                "1: Norwood 1 (no recession) / Ludwig I (mild)".into(),
+            ),
+            ("2".into(), "2: Norwood 2 / Ludwig II (moderate)".into()),
+            ("3".into(), "3: Norwood 3 / Ludwig III (severe)".into()),
+            ("4".into(), "4: Norwood 4 (men only)".into()),
+            ("5".into(), "5: Norwood 5 (men only)".into()),
+            ("6".into(), "6: Norwood 6 (men only)".into()),
+            ("7".into(), "7: Norwood 7 (men only)".into()),
+        ],
+    );
     for (i, z) in form.zones.iter().enumerate() {
         let p = |f: &str| format!("zones[{i}].{f}");
         let _ = write!(
@@ -589,6 +604,13 @@ pub fn intake(
         );
         w.h.push_str("<div class=\"grid\">");
         w.select(&p("grade"), "Acne scars: how severe", "", &z.grade, &grades);
+        w.select(
+            &p("hair_grade"),
+            "Thinning hair: grade",
+            "Men: Hamilton-Norwood 1-7; women: Ludwig 1-3.",
+            &z.hair_grade,
+            &hair_grades,
+        );
         w.h.push_str("</div>");
         w.checks(
             &p("scar_types"),

@@ -12,7 +12,10 @@ use serde::Serialize;
 
 use super::table::SummaryRow;
 use crate::plan::rules::roman;
-use crate::report::{GridLines, draw_axes, plot_err, plot_style};
+use crate::report::{
+    GridLines, LegendEntry, Swatch, draw_axes, legend_strip, legend_strip_height, plot_err,
+    plot_style,
+};
 
 /// Width of the improvement histogram's bins, percentage points.
 pub const BIN_PCT: f64 = 0.1;
@@ -271,16 +274,37 @@ fn color(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
 }
 
+/// The protocols' key, in their plot colours, for a strip below the plots.
+fn protocol_legend(a: &Aggregates, swatch: Swatch) -> Vec<LegendEntry> {
+    a.protocols
+        .iter()
+        .enumerate()
+        .map(|(p, name)| LegendEntry {
+            label: name.clone(),
+            style: match swatch {
+                Swatch::Box => color(p).filled(),
+                _ => color(p).stroke_width(3),
+            },
+            swatch,
+        })
+        .collect()
+}
+
 /// Outcome distributions per protocol: one panel per concern, the share of predicted rows per
 /// 2 % bin of the predicted improvement, a line per protocol.
 pub fn outcomes_svg(a: &Aggregates, concerns: &[(String, String)]) -> std::io::Result<String> {
     let mut svg = String::new();
     let panels = concerns.len().max(1);
-    let h = 340 * panels as u32;
+    // One key for every panel, in a strip below the plots: a key inside a panel covers its
+    // curves, and plotters sizes its box with its own font metrics, so long names ran out of it.
+    let legend = protocol_legend(a, Swatch::Line);
+    let legend_h = legend_strip_height(&legend, 900, 4);
+    let h = 340 * panels as u32 + legend_h;
     {
         let root = SVGBackend::with_string(&mut svg, (900, h)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
-        let areas = root.split_evenly((panels, 1));
+        let plots = legend_strip(&root, &legend, 4)?;
+        let areas = plots.split_evenly((panels, 1));
         for (area, (concern, metric)) in areas.iter().zip(concerns) {
             // The x range: the 0.5-99.5 % of all protocols' values, padded, in 2 % bins.
             let mut lo = f64::INFINITY;
@@ -310,7 +334,7 @@ pub fn outcomes_svg(a: &Aggregates, concerns: &[(String, String)]) -> std::io::R
                 .iter()
                 .flat_map(|(_, v)| v.iter().map(|x| x.1))
                 .fold(1.0, f64::max)
-                * 1.4; // room for the legend above the curves
+                * 1.1;
             let mut chart = ChartBuilder::on(area)
                 .caption(
                     format!("{} ({metric})", concern.replace('_', " ")),
@@ -332,20 +356,8 @@ pub fn outcomes_svg(a: &Aggregates, concerns: &[(String, String)]) -> std::io::R
                 let c = color(*p);
                 chart
                     .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                    .map_err(plot_err)?
-                    .label(a.protocols[*p].clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
-                    });
+                    .map_err(plot_err)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(("sans-serif", plot_style::LEGEND))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .draw()
-                .map_err(plot_err)?;
         }
         root.present().map_err(plot_err)?;
     }
@@ -362,12 +374,15 @@ pub fn responders_svg(
     threshold_pct: f64,
 ) -> std::io::Result<String> {
     let mut svg = String::new();
+    let legend = protocol_legend(a, Swatch::Box);
+    let legend_h = legend_strip_height(&legend, 900, 4);
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 480)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900, 480 + legend_h)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
+        let plot = legend_strip(&root, &legend, 4)?;
         let np = a.protocols.len().max(1);
         let n = values.len().max(1);
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(&plot)
             .caption(
                 format!("Responders (predicted improvement >= {threshold_pct} %) by {group}"),
                 ("sans-serif", 18),
@@ -376,8 +391,7 @@ pub fn responders_svg(
             .margin_right(40)
             .x_label_area_size(50)
             .y_label_area_size(60)
-            // Up to 130 % so that the legend sits above the bars.
-            .build_cartesian_2d(0.0..n as f64, 0.0..130.0)
+            .build_cartesian_2d(0.0..n as f64, 0.0..105.0)
             .map_err(plot_err)?;
         let fmt = |v: &f64| {
             let i = v.floor() as usize;
@@ -423,18 +437,8 @@ pub fn responders_svg(
                     bars.iter()
                         .map(|&(x, y)| Rectangle::new([(x, 0.0), (x + bw * 0.92, y)], c.filled())),
                 )
-                .map_err(plot_err)?
-                .label(a.protocols[p].clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
+                .map_err(plot_err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", plot_style::LEGEND))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(plot_err)?;
         root.present().map_err(plot_err)?;
     }
     Ok(svg)

@@ -738,23 +738,35 @@ pub fn schedule_svg(plan: &Plan) -> String {
     }
     // Month ticks: the first of each month, and the start date when it leaves room for the
     // next label (labels never overlap).
+    // A label ("2027-01", 13 px) takes about 56 px as browsers render it; a month is narrower
+    // than that on a phone, so there a label is left out where it would touch the previous one
+    // (its tick line stays).
+    const LABEL_PX: f64 = 56.0;
     let mut d = start;
     let month_px = (w - left - right) * 28.0 / days;
+    let mut free_from = f64::NEG_INFINITY;
     while d <= end {
         let (_, _, dd) = d.ymd();
         let start_fits =
             d == start && dd != 1 && month_px * (31 - dd as i64).max(0) as f64 / 28.0 >= 70.0;
-        // A label that would run past the right edge (about 52 px) is left out.
-        if (dd == 1 || start_fits) && x(d) + 52.0 <= w {
-            let xx = x(d);
+        let xx = x(d);
+        if dd == 1 || start_fits {
             let _ = writeln!(
                 s,
-                r##"<line x1="{xx:.1}" y1="{:.0}" x2="{xx:.1}" y2="{:.0}" stroke="#eee"/><text x="{xx:.1}" y="{:.0}" fill="#555">{}</text>"##,
+                r##"<line x1="{xx:.1}" y1="{:.0}" x2="{xx:.1}" y2="{:.0}" stroke="#eee"/>"##,
                 top - 6.0,
                 h - 22.0,
-                h - 8.0,
-                &d.to_string()[..7]
             );
+            // A label that would run past the right edge, or touch the previous one, is left out.
+            if xx + LABEL_PX <= w && xx >= free_from {
+                let _ = writeln!(
+                    s,
+                    r##"<text x="{xx:.1}" y="{:.0}" fill="#555">{}</text>"##,
+                    h - 8.0,
+                    &d.to_string()[..7]
+                );
+                free_from = xx + LABEL_PX + 6.0;
+            }
         }
         d = d.add_days(1);
     }
@@ -850,7 +862,12 @@ struct Axes {
     h: f64,
     l: f64,
     b: f64,
+    /// The plot's top edge, px: below the header of keys and labels ([`Axes::with_header`]).
+    top: f64,
 }
+
+/// Height, px, of one line of a chart's header ([`Axes::with_header`]).
+const HEADER_LINE: f64 = 16.0;
 
 impl Axes {
     /// The planner's 700 × 360 px chart over `[0, x1] × [y0, y1]`.
@@ -865,7 +882,26 @@ impl Axes {
             h: if narrow() { 330.0 } else { 360.0 },
             l: 60.0,
             b: 40.0,
+            top: 20.0,
         }
+    }
+    /// The same chart with `lines` lines of header above the plot (its key and its series'
+    /// labels, which inside the plot overlapped each other and the curves). The canvas grows
+    /// by the header, so the plot keeps its height; header line `i` has its baseline at
+    /// [`Axes::header_y`].
+    fn with_header(mut self, lines: usize) -> Axes {
+        let extra = HEADER_LINE * lines as f64 + if lines > 0 { 6.0 } else { 0.0 };
+        self.top += extra;
+        self.h += extra;
+        self
+    }
+    /// Baseline, px, of header line `i`.
+    fn header_y(&self, i: usize) -> f64 {
+        18.0 + HEADER_LINE * i as f64
+    }
+    /// How many characters of 13 px text fit on a header line.
+    fn header_chars(&self) -> usize {
+        ((self.w - self.l) / 7.4).floor().max(20.0) as usize
     }
     /// The opening `<svg>` tag and white background of a chart of this size.
     fn open_svg(&self) -> String {
@@ -883,18 +919,19 @@ impl Axes {
     }
     fn py(&self, y: f64) -> f64 {
         (self.h - self.b)
-            - (self.h - self.b - 20.0) * (y - self.y0) / (self.y1 - self.y0).max(1e-12)
+            - (self.h - self.b - self.top) * (y - self.y0) / (self.y1 - self.y0).max(1e-12)
     }
     fn frame(&self, s: &mut String, xlabel: &str, ylabel: &str) {
         let _ = writeln!(
             s,
-            r##"<line x1="{l}" y1="{yb}" x2="{xr}" y2="{yb}" stroke="#333"/><line x1="{l}" y1="20" x2="{l}" y2="{yb}" stroke="#333"/><text x="{cx}" y="{ty}" text-anchor="middle">{xlabel}</text><text x="14" y="{cy}" transform="rotate(-90 14 {cy})" text-anchor="middle">{ylabel}</text>"##,
+            r##"<line x1="{l}" y1="{yb}" x2="{xr}" y2="{yb}" stroke="#333"/><line x1="{l}" y1="{top}" x2="{l}" y2="{yb}" stroke="#333"/><text x="{cx}" y="{ty}" text-anchor="middle">{xlabel}</text><text x="14" y="{cy}" transform="rotate(-90 14 {cy})" text-anchor="middle">{ylabel}</text>"##,
             l = self.l,
+            top = self.top,
             yb = self.h - self.b,
             xr = self.w - 20.0,
             cx = (self.l + self.w) / 2.0,
             ty = self.h - 6.0,
-            cy = (self.h - self.b) / 2.0
+            cy = (self.h - self.b + self.top) / 2.0
         );
         let ticks = |a: f64, b: f64| -> Vec<f64> {
             let raw = ((b - a) / 4.0).max(1e-9);
@@ -965,30 +1002,50 @@ pub fn trajectory_svg(plan: &Plan) -> String {
         .map(|p| p.improvement_pct.hi)
         .fold(10.0, f64::max);
     let ymin = pts.iter().map(|p| p.improvement_pct.lo).fold(0.0, f64::min);
-    let ax = Axes::chart(xmax, ymin, ymax * 1.05);
+    const KEY: &str = "lines: mean; bands: 5-95 %; ticks on the axis: sessions";
+    // The key and each line's label sit in a header above the plot, one under the other and
+    // wrapped to the figure's width, so that nothing overlaps or runs past the edge.
+    let probe = Axes::chart(xmax, ymin, ymax * 1.05);
+    let width = probe.header_chars();
+    let mut header: Vec<(&str, String)> = crate::report::plot_style::wrap(KEY, width)
+        .into_iter()
+        .map(|l| ("#555", l))
+        .collect();
+    for (i, z) in zones.iter().enumerate() {
+        if z.prediction.trajectory.is_empty() {
+            continue;
+        }
+        let label = format!(
+            "{} / {}: {}{}",
+            z.zone,
+            z.concern.label(),
+            z.prediction.metric,
+            if z.prediction.calibrated {
+                ""
+            } else {
+                " (uncalibrated)"
+            }
+        );
+        for l in crate::report::plot_style::wrap(&label, width) {
+            header.push((PALETTE[i % PALETTE.len()], l));
+        }
+    }
+    let ax = probe.with_header(header.len());
     let mut s = ax.open_svg();
+    // The y title has to fit the plot's height (at 13 px, about 40 characters): the metric of
+    // each line is in the header and in the table.
     ax.frame(
         &mut s,
         "days from the first session",
-        if narrow() {
-            "predicted metric, % (see table)"
-        } else {
-            "predicted metric, % (each line's metric and unit in the table below)"
-        },
+        "predicted result, % (see the key above)",
     );
-    const KEY: &str = "lines: mean; bands: 5-95 %; ticks on the axis: sessions";
-    // The phone version wraps the key and the zone labels, one line under the other, so that
-    // nothing runs past the figure's edge.
-    let mut label_y = 30.0;
-    if narrow() {
-        let key = crate::report::plot_style::wrap(KEY, 44);
-        s.push_str(&text_lines(ax.l + 10.0, label_y, "#555", &key));
-        label_y += 16.0 * key.len() as f64 + 2.0;
-    } else {
+    for (i, (c, l)) in header.iter().enumerate() {
         let _ = writeln!(
             s,
-            r##"<text x="{}" y="30" text-anchor="end" fill="#555">{KEY}</text>"##,
-            ax.w - 24.0
+            r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
+            ax.l + 4.0,
+            ax.header_y(i),
+            esc(l)
         );
     }
     for (i, z) in zones.iter().enumerate() {
@@ -1022,30 +1079,6 @@ pub fn trajectory_svg(plan: &Plan) -> String {
             s,
             r#"<polygon points="{band}" fill="{c}" fill-opacity="0.15"/><polyline points="{line}" fill="none" stroke="{c}" stroke-width="2"/>"#
         );
-        let label = format!(
-            "{} / {}: {}{}",
-            z.zone,
-            z.concern.label(),
-            z.prediction.metric,
-            if z.prediction.calibrated {
-                ""
-            } else {
-                " (uncalibrated)"
-            }
-        );
-        if narrow() {
-            let lines = crate::report::plot_style::wrap(&label, 44);
-            s.push_str(&text_lines(ax.l + 10.0, label_y, c, &lines));
-            label_y += 16.0 * lines.len() as f64;
-        } else {
-            let _ = writeln!(
-                s,
-                r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
-                ax.l + 10.0,
-                30 + 14 * i,
-                esc(&label)
-            );
-        }
         for d in z.recommended.session_days() {
             let _ = writeln!(
                 s,
@@ -1087,34 +1120,49 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
         .map(|c| c.improvement_pct.mean)
         .fold(10.0, f64::max)
         * 1.1;
-    let ax = Axes::chart(xmax, 0.0, ymax);
+    // The key and the zones' labels sit in a header above the plot (inside it they could
+    // cover the points).
+    let probe = Axes::chart(xmax, 0.0, ymax);
+    let width = probe.header_chars();
+    let mut header: Vec<(&str, String)> = crate::report::plot_style::wrap(
+        "filled: within the limits; open: breaks a limit (downtime or PIH risk); ringed: chosen",
+        width,
+    )
+    .into_iter()
+    .map(|l| ("#555", l))
+    .collect();
+    for (i, z) in zones.iter().enumerate() {
+        for l in
+            crate::report::plot_style::wrap(&format!("{} / {}", z.zone, z.concern.label()), width)
+        {
+            header.push((PALETTE[i % PALETTE.len()], l));
+        }
+    }
+    let ax = probe.with_header(header.len());
     let mut s = ax.open_svg();
     ax.frame(
         &mut s,
         "downtime after the worst session, days",
-        if narrow() {
-            "predicted result, % (see table)"
-        } else {
-            "predicted result, % (metric per zone: see table)"
-        },
+        "predicted result, % (see table)",
     );
-    let legend = crate::report::plot_style::wrap(
-        "filled: within the limits; open: breaks a limit (downtime or PIH risk); ringed: chosen",
-        if narrow() { 50 } else { 200 },
-    );
-    s.push_str(&text_lines(
-        ax.l + 10.0,
-        ax.h - ax.b - 8.0 - 16.0 * (legend.len() as f64 - 1.0),
-        "#555",
-        &legend,
-    ));
+    for (i, (c, l)) in header.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
+            ax.l + 4.0,
+            ax.header_y(i),
+            esc(l)
+        );
+    }
     if let Some(m) = plan.goals.max_downtime_days {
         let xx = ax.px(m.min(xmax));
         let _ = writeln!(
             s,
-            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="20" y2="{:.0}" stroke="#c9302c" stroke-dasharray="5,4"/><text x="{:.1}" y="30" text-anchor="end" fill="#c9302c">max downtime {m} d</text>"##,
+            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{:.0}" y2="{:.0}" stroke="#c9302c" stroke-dasharray="5,4"/><text x="{:.1}" y="{:.0}" text-anchor="end" fill="#c9302c">max downtime {m} d</text>"##,
+            ax.top,
             ax.h - ax.b,
-            xx - 4.0
+            xx - 4.0,
+            ax.top + 12.0
         );
     }
     for (i, z) in zones.iter().enumerate() {
@@ -1163,13 +1211,6 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
                 ax.py(b.improvement_pct.mean)
             );
         }
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
-            ax.l + 10.0,
-            44 + 14 * i,
-            esc(&format!("{} / {}", z.zone, z.concern.label()))
-        );
     }
     s.push_str("</svg>\n");
     s

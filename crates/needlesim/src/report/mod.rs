@@ -139,6 +139,17 @@ pub fn chart_caption<DB: DrawingBackend>(
     if !plot_style::is_narrow() {
         return Ok((area.clone(), Some((text, size))));
     }
+    Ok((wrapped_caption(area, text, size)?, None))
+}
+
+/// Draws `text` at the top of `area`, wrapped to its width (at most 16 px), and returns the
+/// area below it: [`chart_caption`]'s phone version, and for any width a caption too long for
+/// one line of its panel.
+pub fn wrapped_caption<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    text: String,
+    size: u32,
+) -> std::io::Result<DrawingArea<DB, plotters::coord::Shift>> {
     let size = size.min(16);
     let width = area.dim_in_pixel().0 as f64;
     let max = ((width - 12.0) / (size as f64 * 0.56)).floor().max(10.0) as usize;
@@ -153,7 +164,7 @@ pub fn chart_caption<DB: DrawingBackend>(
         ))
         .map_err(plot_err)?;
     }
-    Ok((rest, None))
+    Ok(rest)
 }
 
 /// How a legend entry drawn by [`legend_below`] shows its series.
@@ -190,27 +201,42 @@ pub fn legend_height(entries: &[LegendEntry]) -> u32 {
     if !plot_style::is_narrow() || entries.is_empty() {
         return 0;
     }
+    legend_strip_height(entries, plot_style::NARROW_WIDTH, 2)
+}
+
+/// Height, px, of a legend strip of `entries` across `width` px in at most `max_cols` columns
+/// ([`legend_strip`]). Add it to the canvas, so that the plot keeps its height.
+pub fn legend_strip_height(entries: &[LegendEntry], width: u32, max_cols: usize) -> u32 {
+    if entries.is_empty() {
+        return 0;
+    }
     let rows = entries
         .len()
-        .div_ceil(legend_columns(entries, plot_style::NARROW_WIDTH));
+        .div_ceil(legend_columns(entries, width, max_cols));
     (rows as u32) * LEGEND_ROW + 10
 }
 
 const LEGEND_ROW: u32 = 20;
 
-/// Two columns when every label fits half the width, else one.
-fn legend_columns(entries: &[LegendEntry], width: u32) -> usize {
+/// Width, px, that the longest entry of a legend strip needs: swatch, gap and label.
+fn legend_entry_width(entries: &[LegendEntry]) -> f64 {
     let longest = entries
         .iter()
         .map(|e| e.label.chars().count())
         .max()
         .unwrap_or(0);
-    let need = 34.0 + longest as f64 * plot_style::LEGEND as f64 * 0.56;
-    if need <= width as f64 / 2.0 - 8.0 {
-        2
-    } else {
-        1
+    34.0 + longest as f64 * plot_style::LEGEND as f64 * 0.56
+}
+
+/// As many columns (up to `max_cols`, and no more than there are entries) as the longest label
+/// allows across `width` px; at least one.
+fn legend_columns(entries: &[LegendEntry], width: u32, max_cols: usize) -> usize {
+    let need = legend_entry_width(entries);
+    let mut cols = max_cols.min(entries.len()).max(1);
+    while cols > 1 && need > width as f64 / cols as f64 - 8.0 {
+        cols -= 1;
     }
+    cols
 }
 
 /// For the phone version of a figure ([`plot_style::narrow`]): draws the legend of `entries`
@@ -222,14 +248,29 @@ pub fn legend_below<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     entries: &[LegendEntry],
 ) -> std::io::Result<(DrawingArea<DB, plotters::coord::Shift>, bool)> {
-    let h = legend_height(entries);
-    if h == 0 {
+    if legend_height(entries) == 0 {
         return Ok((area.clone(), false));
     }
+    Ok((legend_strip(area, entries, 2)?, true))
+}
+
+/// Draws the legend of `entries` in a strip at the bottom of `area`, outside the plot, in at
+/// most `max_cols` columns, and returns the area above it for the chart. The strip's height
+/// is [`legend_strip_height`]; add it to the canvas so that the plot keeps its height.
+pub fn legend_strip<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[LegendEntry],
+    max_cols: usize,
+) -> std::io::Result<DrawingArea<DB, plotters::coord::Shift>> {
     let (w, total) = area.dim_in_pixel();
+    let h = legend_strip_height(entries, w, max_cols);
+    if h == 0 {
+        return Ok(area.clone());
+    }
     let (plot, strip) = area.split_vertically(total.saturating_sub(h));
-    let cols = legend_columns(entries, w);
-    let col_w = (w as i32 - 12) / cols as i32;
+    let cols = legend_columns(entries, w, max_cols);
+    // Columns as wide as the longest entry needs (with a gap), not spread over the width.
+    let col_w = ((w as i32 - 12) / cols as i32).min(legend_entry_width(entries) as i32 + 24);
     let rows = entries.len().div_ceil(cols);
     for (i, e) in entries.iter().enumerate() {
         // Column-major: the entries read down the first column, then the second.
@@ -266,7 +307,7 @@ pub fn legend_below<DB: DrawingBackend>(
             ))
             .map_err(plot_err)?;
     }
-    Ok((plot, true))
+    Ok(plot)
 }
 
 /// A tick label as a paper would print it: no trailing zeros (`20`, `0.5`, `0.01`).
@@ -471,7 +512,9 @@ pub fn zone_map_svg_thinned(
             )))
             .map_err(plot_err)?;
 
-        let (right, caption) = chart_caption(
+        // The detail's caption is too long for one line of its panel: wrapped above it, at
+        // any width (on one line it ran into the top tick label).
+        let right = wrapped_caption(
             &right,
             format!(
                 "detail {win:.0} x {win:.0} mm (red box): open channels to scale, {:.1} % of surface open",
@@ -479,18 +522,16 @@ pub fn zone_map_svg_thinned(
             ),
             16,
         )?;
-        let mut builder = ChartBuilder::on(&right);
-        if let Some((t, size)) = caption {
-            builder.caption(t, ("sans-serif", size));
-        }
-        let mut detail = builder
+        // Room to the right for the last tick label (it ran past the figure's edge).
+        let mut detail = ChartBuilder::on(&right)
             .margin(10)
+            .margin_right(24)
             .x_label_area_size(45)
             .y_label_area_size(63)
             .build_cartesian_2d(x0..x0 + win, y0..y0 + win)
             .map_err(plot_err)?;
         draw_axes(&mut detail, "x (mm)", "y (mm)", GridLines::None)?;
-        let plot_px = (right.dim_in_pixel().0.saturating_sub(65)) as f64;
+        let plot_px = detail.plotting_area().dim_in_pixel().0 as f64;
         let px_per_mm = plot_px / win;
         detail
             .draw_series(
