@@ -1,7 +1,7 @@
 //! Benchmark: the hair model (issue 20) on a 6-month scalp protocol at the lumped resolution:
 //! 26 weekly 1.5 mm roller sessions with twice-daily 5 % minoxidil, Norwood IV. Timed in the
 //! same run: the whole arm (wound-signal kernel from one lumped healing run, minoxidil routes,
-//! 2 x 5 cycle states on a 6-hour grid) and, as the baseline, the lumped healing model alone on
+//! 2 x 5 cycle states stepped exactly on a 6-hour grid) and, as the baseline, the lumped healing model alone on
 //! the same protocol (what the planner already runs per candidate). The session's injury (the
 //! puncture map) is built once before timing, as the planner caches it.
 //!

@@ -1,101 +1,79 @@
-//! Fits the hair model's calibrated gains (docs/MODEL.md, Hair), one bisection per parameter in
-//! the order of the calibration table (each case depends only on the parameters above it), then
-//! prints every hair case with the fitted values. Run from the repository root:
-//! `cargo run --release -p needlesim --example calibrate_hair`; copy the printed values into
-//! `crates/needlesim/src/params/hair.rs` and regenerate docs/parameters.csv
-//! (`--example export_parameters`).
+//! The hair cases (validation/hair/) evaluated with the registry's values or with trial values
+//! of the `hair` parameters: the model end of the joint fit in `tools/fit_hair.py`
+//! (docs/MODEL.md, Hair, "Calibration"). Run from the repository root:
+//!
+//! * `cargo run -p needlesim --example calibrate_hair`: every hair case with the registry values
+//!   (id, value, expected, band, role);
+//! * `... -- --serve`: reads lines of `group.name=value` pairs (space separated) on stdin and
+//!   answers each with one JSON line `{"case id": value, ...}` (null where a case cannot be
+//!   evaluated, with the reason under `"errors"`). The fit script drives this.
+
+use std::io::{BufRead, Write};
 
 use needlesim::params::ModelParams;
 use needlesim::validate;
 
-fn case(file: &str) -> validate::Case {
-    validate::load_case(std::path::Path::new(&format!("validation/hair/{file}"))).unwrap()
-}
-
-/// Bisection in log space of `hair.<name>` so that the case's metric hits `target`.
-fn bisect(mp: &mut ModelParams, name: &str, file: &str, target: f64, lo: f64, hi: f64) {
-    let c = case(file);
-    let path = format!("hair.{name}");
-    let f = |mp: &ModelParams| {
-        validate::hair::evaluate_with(&c.metric, &c.inputs, mp).expect("case evaluates")
-    };
-    mp.set(&path, lo).unwrap();
-    let f_lo = f(mp) - target;
-    mp.set(&path, hi).unwrap();
-    let f_hi = f(mp) - target;
-    if f_lo.signum() == f_hi.signum() {
-        println!("{name}: no root in {lo}-{hi} (f-target {f_lo:.4} / {f_hi:.4}); left at {hi}");
-        return;
-    }
-    let increasing = f_hi > f_lo;
-    let (mut a, mut b) = (lo.ln(), hi.ln());
-    for _ in 0..40 {
-        let m = 0.5 * (a + b);
-        mp.set(&path, m.exp()).unwrap();
-        if (f(mp) - target > 0.0) == increasing {
-            b = m
-        } else {
-            a = m
-        }
-    }
-    let v = (0.5 * (a + b)).exp();
-    mp.set(&path, v).unwrap();
-    println!(
-        "{name} = {v:.4} -> {:.4} (target {target}, {})",
-        f(mp),
-        c.id
-    );
-}
-
-fn main() {
-    let mut mp = ModelParams::default();
-    bisect(
-        &mut mp,
-        "mx_contact_h",
-        "H-03_minoxidil_intact_absorption.toml",
-        0.0275,
-        0.01,
-        12.0,
-    );
-    bisect(
-        &mut mp,
-        "wnt_delay_days",
-        "H-11_mouse_wnt_peak.toml",
-        6.0,
-        1.0,
-        12.0,
-    );
-    bisect(
-        &mut mp,
-        "mx_effect_max",
-        "H-04_minoxidil_3mo.toml",
-        21.3,
-        0.01,
-        100.0,
-    );
-    bisect(
-        &mut mp,
-        "wound_anagen_gain",
-        "H-06_needling_alone.toml",
-        10.8,
-        0.01,
-        100.0,
-    );
-    bisect(
-        &mut mp,
-        "prp_signal_gain",
-        "H-07_needling_prp.toml",
-        14.6,
-        0.001,
-        5.0,
-    );
+fn cases() -> Vec<validate::Case> {
     let mut files: Vec<_> = std::fs::read_dir("validation/hair")
         .expect("run from the repository root")
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("H-"))
+        })
         .collect();
     files.sort();
-    for f in files {
-        let c = validate::load_case(&f).unwrap();
+    files
+        .iter()
+        .map(|f| validate::load_case(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
+        .collect()
+}
+
+fn main() {
+    let cases = cases();
+    if std::env::args().any(|a| a == "--serve") {
+        let stdin = std::io::stdin();
+        let mut out = std::io::stdout().lock();
+        for line in stdin.lock().lines() {
+            let line = line.expect("stdin");
+            let mut mp = ModelParams::default();
+            let mut values = serde_json::Map::new();
+            let mut errors = serde_json::Map::new();
+            let mut ok = true;
+            for pair in line.split_whitespace() {
+                let (name, v) = pair.split_once('=').expect("name=value");
+                let v: f64 = v.parse().expect("a number");
+                if let Err(e) = mp.set(name, v) {
+                    errors.insert(name.to_string(), e.to_string().into());
+                    ok = false;
+                }
+            }
+            if ok {
+                for c in &cases {
+                    match validate::hair::evaluate_with(&c.metric, &c.inputs, &mp) {
+                        Ok(v) if v.is_finite() => {
+                            values.insert(c.id.clone(), v.into());
+                        }
+                        Ok(v) => {
+                            values.insert(c.id.clone(), serde_json::Value::Null);
+                            errors.insert(c.id.clone(), format!("{v}").into());
+                        }
+                        Err(e) => {
+                            values.insert(c.id.clone(), serde_json::Value::Null);
+                            errors.insert(c.id.clone(), e.into());
+                        }
+                    }
+                }
+            }
+            values.insert("errors".into(), errors.into());
+            writeln!(out, "{}", serde_json::Value::Object(values)).unwrap();
+            out.flush().unwrap();
+        }
+        return;
+    }
+    let mp = ModelParams::default();
+    for c in &cases {
         let v = validate::hair::evaluate_with(&c.metric, &c.inputs, &mp);
         println!(
             "{:<20} {:>10.3?} expected {} [{}, {}] {:?}",

@@ -122,7 +122,9 @@ fn arms_order_as_the_trials_combination_over_minoxidil_over_needling_over_nothin
         Some(needling(&c, 1.5, 12, 7.0, &mp)),
         Some(minoxidil(24.0, &mp)),
     );
-    println!("12 weeks: untreated {none:+.2}, needling {mn:+.2}, minoxidil {mx:+.2}, both {both:+.2}");
+    println!(
+        "12 weeks: untreated {none:+.2}, needling {mn:+.2}, minoxidil {mx:+.2}, both {both:+.2}"
+    );
     // Without treatment the grade is held fixed: no material change in 12 weeks (miniaturised
     // follicles still carry a hair).
     assert!(none.abs() < 1.0, "untreated AGA does not gain: {none}");
@@ -237,5 +239,78 @@ fn bad_input_names_the_field() {
             assert!(e.is_bad_input());
         }
         other => panic!("{other:?}"),
+    }
+}
+
+/// The cycling step is stable at any gain (point 2 of the hair follow-up): with the gains at
+/// the top of their ranges, PRP and minoxidil onto open channels, the explicit 6-hour RK4 step
+/// overflowed (-3e153 hairs/cm² with PRP, NaN in the combination arm). The exact step keeps
+/// every output finite, non-negative and within the follicle count.
+#[test]
+fn cycling_stays_bounded_at_the_largest_gains() {
+    let mut mp = ModelParams::default();
+    mp.set("hair.wound_anagen_gain", 100.0).unwrap();
+    mp.set("hair.prp_signal_gain", 5.0).unwrap();
+    mp.set("hair.mx_effect_max", 100.0).unwrap();
+    let p = man(35.0);
+    let c = col(Site::Scalp, &p);
+    let sc = hair::scalp::scalp(&c, &p, norwood(4), None, &mp.hair).unwrap();
+    let follicles = sc.follicles_m2 * 1e-4;
+    let mut n = needling(&c, 1.5, 12, 7.0, &mp);
+    n.prp = true;
+    let r = hair::simulate(
+        &sc,
+        &c,
+        &HairProtocol {
+            needling: Some(n),
+            topical: Some(minoxidil(0.0, &mp)),
+            duration_days: 120.0,
+        },
+        &mp,
+    )
+    .unwrap();
+    for (d, h) in r.days.iter().zip(&r.hairs_per_cm2) {
+        assert!(
+            h.is_finite() && *h >= 0.0 && *h <= follicles * (1.0 + 1e-9),
+            "day {d}: {h} hairs/cm² of {follicles} follicles/cm²"
+        );
+    }
+    for s in [&r.anagen_fraction, &r.terminal_fraction] {
+        assert!(s.iter().all(|x| (0.0..=1.0 + 1e-12).contains(x)), "{s:?}");
+    }
+    // The gain is bounded by the pool of follicles without a visible hair.
+    let gain = r.count_change(120.0);
+    assert!(
+        gain > 0.0 && gain < follicles - r.hairs_per_cm2[0] + 1e-9,
+        "{gain}"
+    );
+}
+
+/// The registry holds the joint fit of `tools/fit_hair.py` (crates/needlesim/data/hair_fit.json):
+/// rerunning the script and forgetting to copy its values (or the reverse) fails here.
+#[test]
+fn registry_holds_the_joint_hair_fit() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/hair_fit.json"))
+        .unwrap();
+    let fit: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mp = ModelParams::default();
+    let fitted = fit["fitted"].as_object().unwrap();
+    assert_eq!(fitted.len(), 5);
+    for (name, f) in fitted {
+        let v = f["value"].as_f64().unwrap();
+        let r = mp.get(name).unwrap();
+        assert!(
+            (r - v).abs() <= 1e-9 * v.abs(),
+            "{name}: registry {r}, fit {v}"
+        );
+        assert!(
+            !f["at_bound"].as_bool().unwrap(),
+            "{name} at a bound of its range"
+        );
+        let (model, target) = (f["model"].as_f64().unwrap(), f["target"].as_f64().unwrap());
+        assert!(
+            (model / target - 1.0).abs() < 0.01,
+            "{name}: {model} vs {target}"
+        );
     }
 }

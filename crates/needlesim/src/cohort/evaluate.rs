@@ -7,6 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::patient::VirtualPatient;
 use super::spec::{CohortSpec, ProtocolKind};
 use crate::params::ModelParams;
+use crate::plan::hair_predictor::ScalpPredictor;
 use crate::plan::healing_predictor::HealingPredictor;
 use crate::plan::predict::{Estimate, PredictInput, Predictor, ZoneProtocol};
 use crate::plan::recommend::{
@@ -183,8 +184,11 @@ fn zone_draw_rows(
     // One predictor per patient, zone and draw: its injury cache is for this column only. The
     // seed is the patient's and zone's, the same for every protocol and draw (common random
     // numbers: protocols differ by their effect, not by their noise).
-    let mut predictor = HealingPredictor::new(params);
-    predictor.seed = rng::derive(vp.seed, &[zi as u64]);
+    let mut healing = HealingPredictor::new(params);
+    healing.seed = rng::derive(vp.seed, &[zi as u64]);
+    // Thinning scalp hair goes to the hair model, as in the planner (`Study::plan`); virtual
+    // patients carry no minoxidil, so their hair arm is needling alone.
+    let predictor = ScalpPredictor::new(&healing, params, false);
 
     let mut rows = Vec::with_capacity(spec.protocols.len());
     for (pi, proto) in spec.protocols.iter().enumerate() {

@@ -36,14 +36,24 @@ pub struct SignalKernel {
 }
 
 impl SignalKernel {
-    /// Day of the Wnt peak after the session.
+    /// Day of the Wnt peak after the session: the largest sample refined by the parabola
+    /// through it and its two neighbours (so the day moves continuously with the delay, which
+    /// a fit needs; the grid alone gives it in quarter days).
     pub fn wnt_peak_day(&self) -> f64 {
         let (i, _) = self
             .wnt
             .iter()
             .enumerate()
             .fold((0, f64::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
-        i as f64 * DT_S / DAY
+        let mut x = i as f64;
+        if i > 0 && i + 1 < self.wnt.len() {
+            let (a, b, c) = (self.wnt[i - 1], self.wnt[i], self.wnt[i + 1]);
+            let den = a - 2.0 * b + c;
+            if den < 0.0 {
+                x += (0.5 * (a - c) / den).clamp(-0.5, 0.5);
+            }
+        }
+        x * DT_S / DAY
     }
 
     /// Day of the cytokine peak after the session.

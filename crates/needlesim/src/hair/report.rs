@@ -206,3 +206,142 @@ pub fn summary(zones: &[ZoneHair]) -> String {
     }
     s
 }
+
+const ARM_COLORS: [plotters::style::RGBColor; 5] = [
+    plotters::style::RGBColor(31, 119, 180),
+    plotters::style::RGBColor(214, 39, 40),
+    plotters::style::RGBColor(44, 160, 44),
+    plotters::style::RGBColor(148, 103, 189),
+    plotters::style::RGBColor(255, 127, 14),
+];
+
+/// `hair_<zone>.svg`: each arm's change of hairs/cm² over the run, needling sessions marked
+/// (dashed) and the report days dotted.
+pub fn count_svg(z: &ZoneHair, session_days: &[f64]) -> std::io::Result<String> {
+    use crate::report::{LegendEntry, Swatch, legend_below, legend_height, plot_err};
+    use plotters::prelude::*;
+    let series: Vec<(&str, Vec<(f64, f64)>)> = z
+        .arms
+        .iter()
+        .map(|a| {
+            let r = &a.run;
+            let h0 = r.hairs_per_cm2[0];
+            (
+                a.name.as_str(),
+                r.days
+                    .iter()
+                    .zip(&r.hairs_per_cm2)
+                    .map(|(&d, &h)| (d, h - h0))
+                    .collect(),
+            )
+        })
+        .collect();
+    let (mut lo, mut hi) = (0.0f64, 0.0f64);
+    for (_, v) in &series {
+        for &(_, y) in v {
+            lo = lo.min(y);
+            hi = hi.max(y);
+        }
+    }
+    let pad = 0.08 * (hi - lo).max(1.0);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let xmax = series
+        .iter()
+        .filter_map(|(_, v)| v.last().map(|p| p.0))
+        .fold(1.0, f64::max);
+    let needled = z.arms.iter().any(|a| a.needling);
+    let session_style = RGBColor(90, 90, 90).stroke_width(2);
+    let mut legend: Vec<LegendEntry> = Vec::new();
+    if needled && !session_days.is_empty() {
+        legend.push(LegendEntry {
+            label: "needling session".into(),
+            style: session_style,
+            swatch: Swatch::Dashed,
+        });
+    }
+    for (k, (name, _)) in series.iter().enumerate() {
+        legend.push(LegendEntry::line(
+            *name,
+            ARM_COLORS[k % ARM_COLORS.len()].stroke_width(2),
+        ));
+    }
+    let mut svg = String::new();
+    {
+        let (w, h) = crate::report::plot_style::canvas((900, 520), 1.5);
+        let root =
+            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let (root, caption) = crate::report::chart_caption(
+            &root,
+            format!(
+                "zone `{}` ({} {}): hair count change from before treatment",
+                z.zone,
+                z.alopecia.scale.name(),
+                z.alopecia.grade
+            ),
+            18,
+        )?;
+        let (root, legend_drawn) = legend_below(&root, &legend)?;
+        let mut builder = ChartBuilder::on(&root);
+        if let Some((t, size)) = caption {
+            builder.caption(t, ("sans-serif", size));
+        }
+        let mut chart = builder
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(73)
+            .build_cartesian_2d(0.0..xmax, lo..hi)
+            .map_err(plot_err)?;
+        crate::report::draw_axes(
+            &mut chart,
+            "days from the start",
+            "change of hairs per cm²",
+            crate::report::GridLines::Coarse,
+        )?;
+        if needled {
+            for (k, &d) in session_days.iter().enumerate() {
+                let drawn = chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(d, lo), (d, hi)],
+                        8,
+                        6,
+                        session_style,
+                    ))
+                    .map_err(plot_err)?;
+                if k == 0 {
+                    drawn.label("needling session").legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 6, y)], session_style)
+                    });
+                }
+            }
+        }
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, 0.0), (xmax, 0.0)],
+                BLACK.mix(0.5).stroke_width(1),
+            )))
+            .map_err(plot_err)?;
+        for (k, (name, v)) in series.into_iter().enumerate() {
+            let c = ARM_COLORS[k % ARM_COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(v, c.stroke_width(2)))
+                .map_err(plot_err)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                });
+        }
+        if !legend_drawn {
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.4))
+                .draw()
+                .map_err(plot_err)?;
+        }
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}

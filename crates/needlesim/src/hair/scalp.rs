@@ -243,10 +243,17 @@ pub fn scalp(
         }
     }
     let anagen0 = (0.5 * (lo + hi)).exp();
+    // AGA lengthens kenogen in terminal and vellus cycles alike (Guarrera & Rebora 2005:
+    // kenogen involved both, the longest in vellus cycles).
+    let kenogen_aga = (p.kenogen_days + p.aga_kenogen_days * s) * DAY;
     let terminal = Phases {
         anagen_s: anagen0 * (1.0 - p.aga_anagen_shortening * s),
-        kenogen_s: (p.kenogen_days + p.aga_kenogen_days * s) * DAY,
+        kenogen_s: kenogen_aga,
         ..normal_terminal(anagen0)
+    };
+    let vellus_aga = Phases {
+        kenogen_s: kenogen_aga,
+        ..vellus
     };
     // The normal density counts hairs: follicles = hairs / visible share of a normal scalp.
     let normal_vis = (1.0 - v0) * visible(&normal_terminal(anagen0)) + v0 * visible(&vellus);
@@ -263,7 +270,7 @@ pub fn scalp(
         follicles_m2,
         vellus_fraction: vf,
         terminal,
-        vellus,
+        vellus: vellus_aga,
         miniaturisation_per_cycle: p.aga_miniaturisation_per_cycle * s,
         terminal_diameter_m: p.terminal_diameter_um * UM,
         vellus_diameter_m: p.vellus_diameter_um * UM,
@@ -272,6 +279,15 @@ pub fn scalp(
         epidermis_m: ve,
         dermis_m: dermis,
     })
+}
+
+impl Scalp {
+    /// Share of the follicles that are empty (kenogen) before treatment: the pool that
+    /// induced anagen refills.
+    pub fn kenogen_fraction(&self) -> f64 {
+        (1.0 - self.vellus_fraction) * self.terminal.shares()[4]
+            + self.vellus_fraction * self.vellus.shares()[4]
+    }
 }
 
 /// A follicle structure.

@@ -65,7 +65,7 @@ group! {
     /// Extra kenogen of terminal follicles at the most severe grade, days.
     aga_kenogen_days = 240.0, "day", Assumed,
         Range::between(30.0, 720.0, "one month to two years"), true, "",
-        "AGA lengthens the latency between shedding and regrowth (Courtois 1994, A4.7); drug regrowth re-activates these dormant terminal follicles (Van Neste, Plast Aesthet Res 2021;8:16)";
+        "AGA lengthens the latency between shedding and regrowth (Courtois 1994, A4.7) in terminal and vellus cycles (Guarrera & Rebora, Dermatology 2005;210:18-20); sized so that kenogen runs from about 3 months at Norwood III to 8 months at VII, as the 4 to 7 months of kenogen in balding men followed for 14 years (Rebora & Guarrera, Dermatology 2002;205:108-110; grades not given, so the grade mapping is assumed); the share of empty follicles it gives at Ludwig II (24 %) is checked against the 16-22 % of those papers (case R2-C06, a prediction); drug regrowth re-activates these dormant follicles (Van Neste, Plast Aesthet Res 2021;8:16; Sinclair, Exp Dermatol 2016;25:424)";
     /// Probability per cycle that a terminal follicle miniaturises, at the most severe grade.
     aga_miniaturisation_per_cycle = 0.1, "1", Assumed,
         Range::between(0.0, 0.5, "slow progression over cycles"), true, "",
@@ -101,21 +101,21 @@ group! {
         "sqrt(D t) for D ~ 1e-10 m2/s and t ~ 1 h gives about 0.6 mm";
     /// Time constant of each of the two stages from the healing model's cytokine to the
     /// follicle's Wnt/beta-catenin activation, days.
-    wnt_delay_days = 5.0, "day", Assumed,
+    wnt_delay_days = 1.44, "day", Calibrated,
         Range::between(1.0, 12.0, "the peak within days 3-9"), true,
-        "", "initial value, NOT YET FITTED (the fit could not run in session 11): to be calibrated on R2-C05 (Jin et al. 2023, mice: TNF-alpha, Wnt and VEGF peak on day 6 after microneedling)";
+        "R2-C05 (Jin GR et al. Skin Pharmacol Physiol 2023;36:27-37, mice: TNF-alpha, Wnt and VEGF peak on day 6 after microneedling): fitted jointly with the other hair gains by tools/fit_hair.py (crates/needlesim/data/hair_fit.json); the peak comes back on day 6.0", "";
     /// Telogen/kenogen -> anagen rate gain per unit of Wnt activation.
-    wound_anagen_gain = 3.0, "1", Assumed,
+    wound_anagen_gain = 3.808, "1", Calibrated,
         Range::between(0.0, 100.0, "none to strong"), true,
-        "", "initial value, NOT YET FITTED (the fit could not run in session 11): to be calibrated on R2-C01a (Aggarwal 2020: +10.8 hairs/cm2 three months after 4 monthly sessions of microneedling alone)";
+        "R2-C01a (Aggarwal K et al. Int J Trichology 2020;12:156-163: +10.8 hairs/cm2 three months after 4 monthly sessions of microneedling alone; 1.5 mm roller, Norwood IV, 35 y assumed): fitted jointly by tools/fit_hair.py (crates/needlesim/data/hair_fit.json)", "";
     /// Extra wound signal of platelet-rich plasma, fraction of the needling signal.
-    prp_signal_gain = 0.5, "1", Assumed,
+    prp_signal_gain = 0.5745, "1", Calibrated,
         Range::between(0.0, 5.0, "none to five times"), true,
-        "", "initial value, NOT YET FITTED (the fit could not run in session 11): to be calibrated on R2-C01b (Aggarwal 2020: +14.6 hairs/cm2 with PRP on the other half, n.s. against +10.8)";
+        "R2-C01b (Aggarwal 2020: +14.6 hairs/cm2 on the needling + PRP half, n.s. against +10.8): fitted jointly by tools/fit_hair.py (crates/needlesim/data/hair_fit.json)", "";
     /// Largest telogen/kenogen -> anagen rate gain of minoxidil at saturating exposure.
-    mx_effect_max = 6.0, "1", Assumed,
+    mx_effect_max = 9.573, "1", Calibrated,
         Range::between(0.0, 100.0, "none to strong"), true,
-        "", "initial value, NOT YET FITTED (the fit could not run in session 11): to be calibrated on R2-C02a (Hoffmann 2005: +21.3 hairs/cm2 after 3 months of 5 % minoxidil alone)";
+        "R2-C02a (Hoffmann R. Dermatology 2005;211:54-62: +21.3 hairs/cm2 after 3 months of twice-daily 5 % minoxidil alone; Norwood III, 35 y assumed): fitted jointly by tools/fit_hair.py (crates/needlesim/data/hair_fit.json)", "";
     /// Follicle exposure at half the largest effect, in units of the exposure of twice-daily 5 %
     /// solution on intact scalp.
     mx_half_effect_exposure = 1.0, "1", Assumed,
@@ -129,7 +129,7 @@ group! {
     /// evaporates; after it the drug no longer permeates).
     mx_contact_h = 0.162, "h", Calibrated,
         Range::between(0.01, 12.0, "minutes to half a day"), true,
-        "R2-C03 (Franz 1985: 1.6-3.9 % of applied 5 % minoxidil in urine through intact scalp): set by the model's closed form 1 - exp(-k tc / h) = 2.75 %, the midpoint, with the intact and follicular routes", "";
+        "R2-C03 (Franz 1985: 1.6-3.9 % of applied 5 % minoxidil in urine through intact scalp): 2.75 %, the midpoint, through the intact and follicular routes (1 - exp(-k tc / h)); fitted jointly by tools/fit_hair.py (crates/needlesim/data/hair_fit.json)", "";
     /// Radius of a follicle's opening (infundibulum), µm: the follicular route's area.
     orifice_radius_um = 35.0, "um", Assumed,
         Range::between(10.0, 80.0, "vellus to terminal openings"), true, "",

@@ -182,8 +182,15 @@ impl<'a> ScalpPredictor<'a> {
                 "hair count change (needling alone)".into()
             },
             unit: "hairs/cm² from before treatment".into(),
-            calibrated: false,
-            calibration: "UNCALIBRATED: the hair model's wound and minoxidil gains hold initial values, not yet fitted to their calibration cases (Aggarwal 2020, Hoffmann 2005; validation/hair, docs/MODEL.md Hair); band: those gains halved and doubled".into(),
+            // The gains are fitted to needling alone, with PRP and minoxidil alone; the one
+            // combination trial (Dhurat 2013, R2-C01 / DHURAT-2013-MN+Mx) is a failed
+            // prediction, so the combination stays uncalibrated.
+            calibrated: !self.minoxidil,
+            calibration: if self.minoxidil {
+                "UNCALIBRATED for needling with minoxidil: the gains are fitted to needling alone (Aggarwal 2020) and minoxidil alone (Hoffmann 2005), and the one combination trial (Dhurat 2013: +91 hairs/cm² at 12 weeks) is 2.5 times the model's (validation/hair, DHURAT-2013-MN+Mx, open); band: the gains halved and doubled".into()
+            } else {
+                "the wound gain fitted to needling alone (Aggarwal 2020, +10.8 hairs/cm², R2-C01a) jointly with the other hair gains (tools/fit_hair.py; validation/hair, docs/MODEL.md Hair); needle length, grade and age of that trial assumed; band: the gains halved and doubled".into()
+            },
             improvement_pct: est(horizon),
             downtime_days: healing.downtime_days,
             pih_risk: healing.pih_risk,

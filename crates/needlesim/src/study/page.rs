@@ -79,6 +79,15 @@ pub fn files(run: &StudyRun) -> Result<Vec<OutputFile>> {
             if !hair.is_empty() {
                 f.push(OutputFile::new("hair.csv", crate::hair::report::csv(&hair)));
                 f.push(OutputFile::new("hair.json", json(&hair)?));
+                let sessions: Vec<f64> =
+                    r.protocol.session_times_s.iter().map(|t| t / DAY).collect();
+                for z in &hair {
+                    let svg = format!("hair_{}.svg", z.zone);
+                    f.push(OutputFile::new(
+                        &svg,
+                        plot(&svg, crate::hair::report::count_svg(z, &sessions))?,
+                    ));
+                }
             }
             for (zone, res) in r.report.zones.iter().zip(&r.zones) {
                 let name = &zone.name;
@@ -234,9 +243,22 @@ pub fn page(run: &StudyRun, info: &RunInfo) -> Result<String> {
             ]));
             page.section("Summary", &simulate_summary_html(rep));
             let views = spatial_views(r);
+            // Hair arms (`[hair]`): one figure per scalp zone.
+            let hair = crate::hair::report::run_scenario(scenario)?;
+            let sessions: Vec<f64> = r.protocol.session_times_s.iter().map(|t| t / DAY).collect();
             for (zone, res) in rep.zones.iter().zip(&r.zones) {
                 let name = &zone.name;
                 page.raw(&format!("<h2>Zone {}</h2>", html::esc(name)));
+                for z in hair.iter().filter(|z| &z.zone == name) {
+                    fig(
+                        &mut page,
+                        &format!(
+                            "Zone {name}: change of hairs per cm² in each arm of the [hair] section; dashed lines mark the needling sessions (see hair.csv)."
+                        ),
+                        "hair",
+                        || crate::hair::report::count_svg(z, &sessions),
+                    )?;
+                }
                 fig(
                     &mut page,
                     &format!(

@@ -11,6 +11,7 @@ use crate::units::MM;
 pub const METRICS: &[&str] = &[
     "hair.density_per_cm2",
     "hair.anagen_fraction",
+    "hair.kenogen_fraction",
     "hair.count_change_per_cm2",
     "hair.diameter_change_um",
     "hair.absorbed_fraction",
@@ -144,6 +145,7 @@ pub fn evaluate_with(metric: &str, t: &toml::Table, params: &ModelParams) -> Res
     match metric {
         "hair.density_per_cm2" => Ok(run(t, 1.0)?.hairs_per_cm2[0]),
         "hair.anagen_fraction" => Ok(run(t, 1.0)?.anagen_fraction[0]),
+        "hair.kenogen_fraction" => Ok(arm(t, 1.0, params)?.scalp.kenogen_fraction()),
         "hair.count_change_per_cm2" => Ok(run(t, day)?.count_change(day)),
         "hair.diameter_change_um" => {
             let r = run(t, day)?;

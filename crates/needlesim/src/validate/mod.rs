@@ -479,7 +479,7 @@ fn metric_inputs(metric: &str) -> Option<&'static [InputKey]> {
             ("at_h", Num(0.0, 336.0), false),
         ],
         "delivery.time_to_steady_h" => &[("scenario", DeliveryScenario, true)],
-        "hair.density_per_cm2" | "hair.anagen_fraction" => HAIR_PERSON,
+        "hair.density_per_cm2" | "hair.anagen_fraction" | "hair.kenogen_fraction" => HAIR_PERSON,
         "hair.absorbed_fraction" => HAIR_ARM,
         "hair.wnt_peak_day" => HAIR_ARM,
         "hair.count_change_per_cm2" | "hair.diameter_change_um" => HAIR_ARM_DAY,
