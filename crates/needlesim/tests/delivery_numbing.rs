@@ -81,3 +81,53 @@ fn numbing_after_needling_is_a_nerve_block_taking_minutes() {
     assert!(needled_slow > needled + 1.0, "{needled_slow} vs {needled}");
     assert!((slow.intact.time_to_effect_min.unwrap() - 40.0).abs() < 0.1);
 }
+
+/// Channels as they are in rat skin (issue 18 point 2): a DermaRoller's 770 µm needles leave
+/// channels 152.5 ± 9.6 µm deep in hairless rat skin (Kalluri et al. 2011, histology); the
+/// human tenting model would give about 630 µm. Human skin keeps the tenting model.
+#[test]
+fn rat_skin_takes_the_measured_channel_depth() {
+    let scenario = |species: &str| {
+        format!(
+            r#"
+title = "roller on rat skin"
+seed = 3
+[person]
+age_years = 30
+sex = "male"
+phototype = 3
+[skin]
+{species}
+[device]
+kind = "roller"
+needle_length_mm = 0.77
+needle_diameter_mm = 0.25
+tip_angle_deg = 20
+drum_diameter_mm = 20
+drum_width_mm = 20
+needle_count = 192
+rows = 8
+[technique]
+passes = 4
+directions = 2
+speed_mm_s = 20
+[[zones]]
+name = "skin"
+site = "abdomen"
+shape = "rectangle"
+width_mm = 10
+height_mm = 10
+"#
+        )
+    };
+    let depth = |species: &str| {
+        let study = Study::from_toml_str(&scenario(species), "rat.toml").unwrap();
+        let s = study.scenario().unwrap();
+        let z = &s.zones[0];
+        needlesim::injury::mean_depth(&z.device, 0.77e-3, &s.injury)
+    };
+    let rat = depth("species = \"rat\"");
+    assert!((rat - 152.5e-6).abs() < 0.5e-6, "{rat}");
+    let human = depth("");
+    assert!(human > 550e-6, "{human}");
+}
