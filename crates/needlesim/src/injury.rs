@@ -83,6 +83,18 @@ pub struct InjuryParams {
     pub capillary_apex_below_dej_m: f64,
     /// Radius of a capillary loop, m. **Assumed** 5 µm (capillary diameter about 10 µm).
     pub capillary_radius_m: f64,
+    /// Measured realised depth/length ratio of the skin's species, replacing the tenting model
+    /// (0: human skin, the tenting model). Set from [`crate::skin::Species::realised_depth`] by
+    /// the scenario's `skin.species`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub species_depth_ratio: f64,
+    /// Per-puncture SD of that ratio.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub species_depth_ratio_sd: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Default for InjuryParams {
@@ -98,6 +110,8 @@ impl Default for InjuryParams {
             recoil: 0.5,
             rolling_tear_fraction: 0.2,
             capillary_loops_per_m2: 50e6,
+            species_depth_ratio: 0.0,
+            species_depth_ratio_sd: 0.0,
             capillary_apex_below_dej_m: 30e-6,
             capillary_radius_m: 5e-6,
         }
@@ -115,6 +129,9 @@ fn mode_factor(mode: InsertionMode, p: &InjuryParams) -> f64 {
 
 /// Mean effective penetration depth of a needle of nominal length `length_m` on `device`, m.
 pub fn mean_depth(device: &Device, length_m: f64, p: &InjuryParams) -> f64 {
+    if p.species_depth_ratio > 0.0 {
+        return p.species_depth_ratio * length_m;
+    }
     let needle = device.needle();
     let g_tip = (needle.tip_angle_rad / 2.0).tan() / p.tip_half_angle_ref_rad.tan();
     let delta =
@@ -239,8 +256,14 @@ pub fn channels(
     let needle = &set.needle;
     let length = needle.length_m;
     let mean = mean_depth(device, length, p);
-    let sd = p.ratio_sd * length;
-    let lo = p.min_ratio * length;
+    let (sd, lo) = if p.species_depth_ratio > 0.0 {
+        (
+            p.species_depth_ratio_sd * length,
+            (p.species_depth_ratio - 4.0 * p.species_depth_ratio_sd).max(0.02) * length,
+        )
+    } else {
+        (p.ratio_sd * length, p.min_ratio * length)
+    };
     let beta = needle.tip_angle_rad / 2.0;
     let a = needle.diameter_m / 2.0;
     let slot = match device {

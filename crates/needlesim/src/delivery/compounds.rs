@@ -62,6 +62,10 @@ pub struct CompoundEntry {
     /// Hydrodynamic (Stokes) radius, nm; estimated from MW when absent.
     #[serde(default)]
     pub r_h_nm: Option<f64>,
+    /// Local anaesthetics: steady-state concentration that blocks conduction in half of the
+    /// small sensory axons (EC50), µM (1-100000). The numbing criterion uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nerve_block_ec50_um: Option<f64>,
     /// Free-text remarks (derivations, caveats).
     #[serde(default)]
     pub note: Option<String>,
@@ -116,6 +120,10 @@ pub struct Compound {
     pub charge: Charge,
     /// Listed hydrodynamic radius, m.
     pub r_h_m: Option<f64>,
+    /// Local anaesthetics: conduction-block EC50 of small sensory axons, kg/m³ (from
+    /// `nerve_block_ec50_um` and the MW).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nerve_block_ec50_kg_m3: Option<f64>,
     pub note: Option<String>,
     pub provenance: BTreeMap<String, String>,
 }
@@ -158,6 +166,8 @@ pub mod limits {
     pub const SOLUBILITY: (f64, f64) = (1e-6, 2000.0);
     /// Hydrodynamic radius, nm (0.1 nm to 10 µm; beyond that it is a particle, not a solute).
     pub const R_H_NM: (f64, f64) = (0.1, 10_000.0);
+    /// Nerve-block EC50, µM.
+    pub const EC50_UM: (f64, f64) = (1.0, 1.0e5);
     /// Product concentration, mg/g.
     pub const CONC_MG_G: (f64, f64) = (0.0, 1000.0);
 }
@@ -212,6 +222,15 @@ impl CompoundEntry {
         if let Some(r) = self.r_h_nm {
             check(errors, &format!("{at}.r_h_nm"), r, limits::R_H_NM, "nm");
         }
+        if let Some(c) = self.nerve_block_ec50_um {
+            check(
+                errors,
+                &format!("{at}.nerve_block_ec50_um"),
+                c,
+                limits::EC50_UM,
+                "µM",
+            );
+        }
         if errors.len() > before {
             return None;
         }
@@ -225,6 +244,10 @@ impl CompoundEntry {
             solubility_kg_m3: self.solubility_mg_ml,
             charge: self.charge,
             r_h_m: self.r_h_nm.map(|r| r * 1e-9),
+            // µM -> mol/m³ (1e-3) times kg/mol (MW 1e-3).
+            nerve_block_ec50_kg_m3: self
+                .nerve_block_ec50_um
+                .map(|c| c * 1e-3 * self.mw_g_mol * 1e-3),
             note: self.note.clone(),
             provenance: self.provenance.clone(),
         })

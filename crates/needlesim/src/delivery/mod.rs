@@ -14,6 +14,7 @@ pub mod compounds;
 pub mod dosing;
 pub mod experiment;
 pub mod model;
+pub mod nerve;
 pub mod numbing;
 pub mod physchem;
 pub mod report;

@@ -25,6 +25,7 @@ use super::closure::Occlusion;
 use super::compounds::Library;
 use super::dosing::{Application, Dose, Schedule};
 use super::model::{self, Arm, DeliveryNumerics, Setup};
+use super::nerve::{self, NerveBlock};
 use super::physchem::{self, PermeabilityModel, PhysChemParams};
 use crate::skin::SkinParams;
 use crate::skin::{self, LayerKind, Person, Sex, Site, SkinColumn, ThicknessOverrides};
@@ -150,6 +151,28 @@ pub fn uptake_with(
         t_end_s,
         np.dt_out_s,
         &np.physchem,
+        1.0,
+    )
+}
+
+/// [`uptake_with`] with the stratum corneum's permeability times `kp_factor` (the vehicle's
+/// effect, [`Calibration::kp_factor`]).
+pub fn uptake_factor(
+    product: &NumbingProduct,
+    column: &SkinColumn,
+    reference_sc_m: f64,
+    t_end_s: f64,
+    np: &NumbingParams,
+    kp_factor: f64,
+) -> Result<Vec<(f64, f64)>, DeliveryError> {
+    uptake_dt(
+        product,
+        column,
+        reference_sc_m,
+        t_end_s,
+        np.dt_out_s,
+        &np.physchem,
+        kp_factor,
     )
 }
 
@@ -160,6 +183,7 @@ fn uptake_dt(
     t_end_s: f64,
     dt_out_s: f64,
     physchem: &PhysChemParams,
+    kp_factor: f64,
 ) -> Result<Vec<(f64, f64)>, DeliveryError> {
     check_product(product)?;
     if !(t_end_s.is_finite() && t_end_s > 0.0 && t_end_s <= DAY) {
@@ -179,7 +203,7 @@ fn uptake_dt(
     let mut co = physchem::coefficients(compound, PermeabilityModel::default(), physchem);
     // Fick: kp = K D / h. Potts-Guy's kp is taken at the reference site's SC; the same SC
     // diffusivity and partition elsewhere (the engine uses D_SC = kp · h_SC).
-    co.kp_m_s *= reference_sc_m / h_sc;
+    co.kp_m_s *= reference_sc_m / h_sc * kp_factor;
     // One radial cell (a 1-D column, as the deliver command's intact arm), on the unit cell's
     // default unsplit scheme; steps and outputs every `dt_out_s` (30 s).
     let res = DeliveryNumerics {
@@ -242,21 +266,6 @@ pub fn crossing(curve: &[(f64, f64)], threshold: f64) -> Option<f64> {
     None
 }
 
-/// Value of the curve at `t` (linear interpolation).
-fn value_at(curve: &[(f64, f64)], t: f64) -> f64 {
-    for w in curve.windows(2) {
-        let ((t0, c0), (t1, c1)) = (w[0], w[1]);
-        if t >= t0 && t <= t1 {
-            return if t1 > t0 {
-                c0 + (c1 - c0) * (t - t0) / (t1 - t0)
-            } else {
-                c1
-            };
-        }
-    }
-    curve.last().map_or(0.0, |p| p.1)
-}
-
 fn check_product(p: &NumbingProduct) -> Result<(), DeliveryError> {
     let mut problems = Vec::new();
     if !(p.dose_mg_cm2.is_finite() && p.dose_mg_cm2 > 0.0 && p.dose_mg_cm2 <= 1000.0) {
@@ -289,29 +298,54 @@ fn check_product(p: &NumbingProduct) -> Result<(), DeliveryError> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Calibration {
     pub product: NumbingProduct,
-    /// Effect threshold: mean concentration in viable epidermis + papillary dermis, kg/m³
-    /// (= mg/mL). **Calibrated**: the model's value at the label onset on the reference site.
+    /// Effect threshold: the blocking concentration at the nerve endings, kg/m³ (= mg/mL):
+    /// the compound's conduction-block EC50 (literature, `data/compounds.toml`), reached at the
+    /// blocking site over 90 % of the area ([`super::nerve`]).
     pub threshold_kg_m3: f64,
+    /// Factor on the intact stratum corneum's permeability that the product's vehicle brings
+    /// (liposomes, EMLA's eutectic, occlusion: none of them is in the model). **Calibrated**: the
+    /// factor at which the reference site numbs at the label time.
+    pub kp_factor: f64,
     /// Stratum corneum of the reference column, m.
     pub reference_sc_m: f64,
     /// The model parameters it was calibrated with (and predicts onsets with).
     pub params: NumbingParams,
 }
 
-/// Calibrates the effect threshold of a product on its label onset at its reference site, with
-/// the published model parameters.
+impl Calibration {
+    /// The block criterion (EC50 and the block's half-time).
+    pub fn block(&self) -> NerveBlock {
+        NerveBlock {
+            ec50_kg_m3: self.threshold_kg_m3,
+            t_half_s: self.params.physchem.nerve_block_t_half_s,
+        }
+    }
+}
+
+/// Calibrates a product on its label onset at its reference site, with the published model
+/// parameters.
 pub fn calibrate(product: &NumbingProduct) -> Result<Calibration, DeliveryError> {
     calibrate_with(product, &NumbingParams::default())
 }
 
 /// [`calibrate`] with the model parameters `np` (a patient's physico-chemistry and skin
-/// parameters): the threshold is the concentration *this* model gives at the label time, so the
-/// reference site still reproduces the label while other sites move with the parameters.
+/// parameters). The blocking concentration is the compound's literature EC50; what is
+/// calibrated is the vehicle's factor on the stratum corneum's permeability, the one at which
+/// *this* model numbs the reference site at the label time, so the reference site still
+/// reproduces the label while other sites move with the parameters.
 pub fn calibrate_with(
     product: &NumbingProduct,
     np: &NumbingParams,
 ) -> Result<Calibration, DeliveryError> {
     check_product(product)?;
+    let lib = Library::builtin();
+    let compound = lib.compound(&lib.product(product.library_product)?.compound)?;
+    let Some(ec50) = compound.nerve_block_ec50_kg_m3 else {
+        return Err(DeliveryError::Invalid(format!(
+            "numbing product {:?}: compound {:?} has no nerve_block_ec50_um in the library; a numbing onset needs the concentration that blocks the nerve endings",
+            product.label_name, compound.name
+        )));
+    };
     let col = skin::column_with(
         product.reference_site,
         &reference_person(),
@@ -321,17 +355,25 @@ pub fn calibrate_with(
     .map_err(|e| DeliveryError::Invalid(format!("numbing reference column: {e}")))?;
     let h_ref = col.layer(LayerKind::StratumCorneum).thickness_m;
     let t_label = product.label_onset_min * MINUTE;
-    let curve = uptake_with(product, &col, h_ref, t_label, np)?;
-    let th = value_at(&curve, t_label);
-    if !(th.is_finite() && th > 0.0) {
-        return Err(DeliveryError::Invalid(format!(
-            "numbing product {:?}: the model holds no active in the viable layers at the label time ({} min); it cannot be calibrated",
-            product.label_name, product.label_onset_min
-        )));
-    }
+    let block = NerveBlock {
+        ec50_kg_m3: ec50,
+        t_half_s: np.physchem.nerve_block_t_half_s,
+    };
+    let factor = nerve::calibrate_kp_factor(t_label, |f| {
+        Ok::<_, DeliveryError>(block.onset(&uptake_factor(product, &col, h_ref, t_label, np, f)?))
+    })?
+    .ok_or_else(|| {
+        DeliveryError::Invalid(format!(
+            "numbing product {:?}: no permeability factor within {:?} numbs the reference site at the label time ({} min); it cannot be calibrated",
+            product.label_name,
+            nerve::KP_FACTOR_RANGE,
+            product.label_onset_min
+        ))
+    })?;
     Ok(Calibration {
         product: *product,
-        threshold_kg_m3: th,
+        threshold_kg_m3: ec50,
+        kp_factor: factor,
         reference_sc_m: h_ref,
         params: np.clone(),
     })
@@ -350,31 +392,30 @@ pub struct Onset {
 }
 
 impl Calibration {
+    /// The level at the nerve endings on a column, `(t s, kg/m³)`, every `dt_out_s` to `t_end_s`.
+    pub fn uptake(
+        &self,
+        column: &SkinColumn,
+        t_end_s: f64,
+    ) -> Result<Vec<(f64, f64)>, DeliveryError> {
+        uptake_factor(
+            &self.product,
+            column,
+            self.reference_sc_m,
+            t_end_s,
+            &self.params,
+            self.kp_factor,
+        )
+    }
+
     /// Predicted onset on a column (the person's skin at a treated site). Runs to twice the
-    /// label time first and only to [`MAX_ONSET_MIN`] when the threshold is not reached by then.
+    /// label time first and only to [`MAX_ONSET_MIN`] when the block is not reached by then.
     pub fn onset(&self, column: &SkinColumn) -> Result<Onset, DeliveryError> {
         let first = (2.0 * self.product.label_onset_min).min(MAX_ONSET_MIN) * MINUTE;
-        let mut t = crossing(
-            &uptake_with(
-                &self.product,
-                column,
-                self.reference_sc_m,
-                first,
-                &self.params,
-            )?,
-            self.threshold_kg_m3,
-        );
+        let block = self.block();
+        let mut t = block.onset(&self.uptake(column, first)?);
         if t.is_none() && first < MAX_ONSET_MIN * MINUTE {
-            t = crossing(
-                &uptake_with(
-                    &self.product,
-                    column,
-                    self.reference_sc_m,
-                    MAX_ONSET_MIN * MINUTE,
-                    &self.params,
-                )?,
-                self.threshold_kg_m3,
-            );
+            t = block.onset(&self.uptake(column, MAX_ONSET_MIN * MINUTE)?);
         }
         Ok(Onset {
             onset_min: t.map(|t| t / MINUTE),
@@ -479,6 +520,5 @@ mod tests {
         assert_eq!(crossing(&curve, 2.0), Some(90.0));
         assert_eq!(crossing(&curve, 0.0), Some(0.0));
         assert_eq!(crossing(&curve, 4.0), None);
-        assert_eq!(value_at(&curve, 30.0), 0.5);
     }
 }

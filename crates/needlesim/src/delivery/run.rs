@@ -18,6 +18,7 @@ use super::compounds::Compound;
 use super::dosing::{Dose, Schedule};
 use super::experiment::{self, EndpointOut, Experiment, PermeationOut};
 use super::model::{self, Arm, ArmResult, ChannelShape, DeliveryNumerics, Sample, Setup};
+use super::nerve::NerveBlock;
 use super::physchem::{self, PermeabilityModel, PhysChemParams, TransportCoefficients};
 use crate::device::PunctureSet;
 use crate::injury::ChannelSet;
@@ -322,6 +323,14 @@ pub fn output_times(t0: f64, t_end: f64, schedule: &Schedule, coarse: bool) -> V
     v
 }
 
+/// Output spacing of the nerve level while a numbing onset is sought, s.
+const NERVE_DT_S: f64 = 30.0;
+
+/// `(t s, level at the nerve endings kg/m³)` of an arm.
+fn nerve_curve(r: &ArmResult) -> Vec<(f64, f64)> {
+    r.samples.iter().map(|s| (s.t_s, s.nerve_kg_m3)).collect()
+}
+
 /// `threshold`: the effect level and the quantity of a sample it is compared with.
 fn summarise(r: &ArmResult, threshold: Option<(f64, fn(&Sample) -> f64)>, t0: f64) -> ArmSummary {
     let last = r.samples.last();
@@ -422,13 +431,71 @@ pub fn deliver(
         crate::skin::Species::Human => crate::skin::follicle_area_factor(zp.zone.site),
         animal => animal.follicle_area_factor(),
     };
-    let co = physchem::coefficients_at(
+    let mut co = physchem::coefficients_at(
         &plan.compound,
         plan.permeability,
         &plan.physchem,
         follicle_factor,
     );
     warnings.extend(co.warnings.iter().cloned());
+    let t0 = plan
+        .schedule
+        .applications
+        .first()
+        .map_or(0.0, |a| a.t_apply_s);
+    // Numbing of a local anaesthetic (a compound with a nerve-block EC50) calibrated on a
+    // labelled onset on intact skin: the criterion is the nerve block at the compound's EC50
+    // (`delivery::nerve`), and what the intact onset calibrates is the vehicle's factor on the
+    // stratum corneum's permeability, used by both arms (the SC between the channels is the
+    // same SC under the same vehicle).
+    let mut nerve_block: Option<(NerveBlock, f64, f64)> = None;
+    if let (Some(EffectThreshold::IntactOnset { t_s }), Some(ec50)) =
+        (plan.effect, plan.compound.nerve_block_ec50_kg_m3)
+    {
+        let block = NerveBlock {
+            ec50_kg_m3: ec50,
+            t_half_s: plan.physchem.nerve_block_t_half_s,
+        };
+        let res_cal = DeliveryNumerics {
+            dt_first_s: 0.5,
+            dt_growth: 1.25,
+            dt_max_s: NERVE_DT_S,
+            ..plan.resolution.clone()
+        };
+        let t_cal = (t0 + t_s).min(plan.duration_s);
+        let n = (t_cal / NERVE_DT_S).ceil() as usize;
+        let cal_times: Vec<f64> = (0..=n)
+            .map(|i| (i as f64 * NERVE_DT_S).min(t_cal))
+            .collect();
+        let r_cal = 1.0 / (std::f64::consts::PI * set.density_m2()).sqrt();
+        let factor = super::nerve::calibrate_kp_factor(t_cal - t0, |f| {
+            let mut c = co.clone();
+            c.kp_m_s *= f;
+            let mut arm = Arm::unit_cell(&zp.column, None, r_cal, &c, plan.setup, &res_cal)?;
+            let r = model::run_arm(
+                &mut arm,
+                &plan.schedule,
+                None,
+                plan.compound.solubility_kg_m3,
+                t_cal,
+                &cal_times,
+                &[],
+                &res_cal,
+            )?;
+            Ok::<_, DeliveryError>(block.onset(&nerve_curve(&r)).map(|t| t - t0))
+        })?;
+        match factor {
+            Some(f) => {
+                co.kp_m_s *= f;
+                nerve_block = Some((block, f, t_s));
+            }
+            None => warnings.push(format!(
+                "no factor within {:?} on the stratum corneum's permeability numbs intact skin at {:.0} min; time to effect is not reported",
+                super::nerve::KP_FACTOR_RANGE,
+                t_s / MINUTE
+            )),
+        }
+    }
     let shape = mean_shape(&ch);
     let density = set.density_m2();
     let radius = 1.0 / (std::f64::consts::PI * density).sqrt();
@@ -458,14 +525,20 @@ pub fn deliver(
         ),
         Setup::FranzCell => Closure::ex_vivo(&plan.closure),
     };
-    let t0 = plan
-        .schedule
-        .applications
-        .first()
-        .map_or(0.0, |a| a.t_apply_s);
     let t_end = plan.duration_s;
     let coarse = matches!(plan.geometry, GeometryKind::Patch { .. });
-    let times = output_times(t0, t_end, &plan.schedule, coarse);
+    let mut times = output_times(t0, t_end, &plan.schedule, coarse);
+    if nerve_block.is_some() && !coarse {
+        // The onset of a block within minutes needs the nerve level at short intervals.
+        let until = (t0 + 2.0 * HOUR).min(t_end);
+        let mut t = t0;
+        while t < until {
+            times.push(t);
+            t += NERVE_DT_S;
+        }
+        times.sort_by(f64::total_cmp);
+        times.dedup_by(|a, b| (*a - *b).abs() < 1e-6);
+    }
     let mut profile_times: Vec<f64> = plan.profile_times_s.clone();
     profile_times.retain(|t| *t <= t_end);
 
@@ -552,7 +625,26 @@ pub fn deliver(
     // time, and an arm is numb once that level is reached over `NERVE_AREA_FRACTION` of its
     // area (between the channels the drug arrives by lateral diffusion). Given as an amount:
     // the amount in viable epidermis + dermis (per area), as before.
-    let threshold: Option<(f64, f64, fn(&Sample) -> f64, String)> = plan.effect.map(|e| match e {
+    let threshold: Option<(f64, f64, fn(&Sample) -> f64, String)> = if let Some((nb, f, t_s)) =
+        nerve_block
+    {
+        let amount = super::experiment::value_at(&it.samples, t0 + t_s, Sample::viable_kg_m2);
+        Some((
+            nb.ec50_kg_m3,
+            amount,
+            (|s: &Sample| s.nerve_kg_m3) as fn(&Sample) -> f64,
+            format!(
+                "nerve block: {} at the nerve endings (viable epidermis + papillary dermis, over {:.0} % of the area) reaching its conduction-block EC50 of {:.1} µg/mL after the block's development (half-time {:.0} s); the intact arm's onset ({:.0} min, labelled) calibrates the vehicle's factor on the stratum corneum's permeability: {:.3}",
+                plan.compound.name,
+                model::NERVE_AREA_FRACTION * 100.0,
+                nb.ec50_kg_m3 * 1e3,
+                nb.t_half_s,
+                t_s / MINUTE,
+                f
+            ),
+        ))
+    } else {
+        plan.effect.map(|e| match e {
         EffectThreshold::Amount { kg_m2 } => (
             kg_m2,
             kg_m2,
@@ -574,7 +666,8 @@ pub fn deliver(
                 ),
             )
         }
-    });
+    })
+    };
     if let Some((th, ..)) = &threshold
         && (th.is_nan() || *th <= 0.0)
     {
@@ -592,8 +685,16 @@ pub fn deliver(
     let th_nerve = threshold
         .as_ref()
         .and_then(|(v, _, _, b)| (*v > 0.0 && !b.starts_with("given")).then_some(*v * 1e3));
-    let needled = summarise(&mn, crit, t0);
-    let intact = summarise(&it, crit, t0);
+    let mut needled = summarise(&mn, crit, t0);
+    let mut intact = summarise(&it, crit, t0);
+    if let Some((nb, ..)) = nerve_block {
+        let onset = |r: &ArmResult| {
+            nb.onset(&nerve_curve(r))
+                .map(|t| ((t - t0) / MINUTE).max(0.0))
+        };
+        needled.time_to_effect_min = onset(&mn);
+        intact.time_to_effect_min = onset(&it);
+    }
 
     let series: Vec<SeriesPoint> = mn
         .samples

@@ -325,8 +325,12 @@ fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
         .protocol
         .as_ref()
         .and_then(|pf| super::protocol::validate_with(pf, &mut c.errors, &params.healing));
+    let (species_depth_ratio, species_depth_ratio_sd) =
+        species.realised_depth().unwrap_or((0.0, 0.0));
     let injury = InjuryParams {
         relative_stiffness: stiffness,
+        species_depth_ratio,
+        species_depth_ratio_sd,
         ..params.injury.clone()
     };
     let hair = raw.hair.as_ref().and_then(|h| {
@@ -335,7 +339,9 @@ fn check(raw: &ScenarioFile) -> Result<Scenario, Vec<FieldError>> {
             h,
             &zones,
             person.sex,
-            protocol.as_ref().is_some_and(|p| !p.session_times_s.is_empty()),
+            protocol
+                .as_ref()
+                .is_some_and(|p| !p.session_times_s.is_empty()),
         )
     });
     if c.errors.is_empty() {

@@ -135,6 +135,9 @@ fields! {
     appendage_path_length_m, "m", Calibrated,
         Range::between(1e-4, 1.0, "a shunt about as fast as the SC to a negligible one"),
         "caffeine's follicular share 20 % (Kattou et al. 2017 model): tools/fit_intact_routes.py", "";
+    nerve_block_t_half_s, "s", Assumed,
+        Range::between(0.0, 900.0, "immediate (intradermal lidocaine numbs at once) to a sheathed nerve's ~10 min to peak block"),
+        "", "bracketed by Gupta et al. 2012 (Clin J Pain 28:129) and Nakamura et al. 2003 (Anesthesiology 99:1189); free nerve endings have no perineurium";
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -59,6 +59,19 @@ pub struct PhysChemParams {
     /// reference skin (Kattou et al. 2017: +~20 % systemic availability against blocked
     /// follicles): 15.4 mm, re-derived by the same fit script.
     pub appendage_path_length_m: f64,
+    /// Half-time of the nerve block's development at the nerve endings, s: the level at the
+    /// blocking site follows the tissue level with first-order kinetics of this half-time
+    /// (`delivery::nerve`). **Assumed** 60 s: the project's literature brackets it only, from
+    /// numbness right after intradermal lidocaine (Gupta et al. 2012, Clin J Pain 28:129:
+    /// 0 min) to a peak block 10 min after injection next to the sheathed rat sciatic nerve
+    /// (Nakamura et al. 2003, Anesthesiology 99:1189); the endings in the papillary dermis have
+    /// no perineurium.
+    #[serde(default = "default_nerve_block_t_half_s")]
+    pub nerve_block_t_half_s: f64,
+}
+
+fn default_nerve_block_t_half_s() -> f64 {
+    60.0
 }
 
 impl Default for PhysChemParams {
@@ -78,6 +91,7 @@ impl Default for PhysChemParams {
             polar_pore_radius_m: 0.8924e-9,
             follicle_area_fraction: 1.4e-3,
             appendage_path_length_m: 15.40e-3,
+            nerve_block_t_half_s: default_nerve_block_t_half_s(),
         }
     }
 }

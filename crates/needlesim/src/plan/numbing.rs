@@ -51,9 +51,18 @@ pub struct NumbingCalibration {
     pub label_onset_min: f64,
     /// Occlusion the product's label prescribes (used at every site).
     pub occlusion: String,
-    /// Effect threshold: mean lidocaine concentration in viable epidermis + papillary dermis,
-    /// µg/mL. Calibrated: the model's value at the label time on the reference site.
+    /// Effect threshold: the lidocaine concentration that blocks half of the small sensory
+    /// axons (conduction-block EC50, literature: `data/compounds.toml`), reached at the nerve
+    /// endings (viable epidermis + papillary dermis, 90 % of the area) after the block's
+    /// development (half-time `block_half_time_s`), µg/mL.
     pub threshold_ug_ml: f64,
+    /// Half-time of the block's development at the nerve endings, s (assumed).
+    #[serde(default)]
+    pub block_half_time_s: f64,
+    /// Factor on the intact stratum corneum's permeability of lidocaine that the product's
+    /// vehicle brings. Calibrated: the reference site numbs at the label time.
+    #[serde(default)]
+    pub vehicle_kp_factor: f64,
     /// Whether the label time is kept as the minimum (always true in this version).
     pub label_is_floor: bool,
     /// What the model is and assumes, in one paragraph.
@@ -340,7 +349,7 @@ impl NumbingModel for ModelNumbing {
                     label_min: label,
                     apply_before_min: label,
                     basis: format!(
-                        "the model does not reach the threshold within {:.0} min on this skin (stratum corneum {sc:.1} µm); label time used - check the numbing before needling",
+                        "the model does not block the nerve endings within {:.0} min on this skin (stratum corneum {sc:.1} µm); label time used - check the numbing before needling",
                         dn::MAX_ONSET_MIN
                     ),
                 },
@@ -363,7 +372,7 @@ impl NumbingModel for ModelNumbing {
             .filter_map(|z| z.model_onset_min.map(|t| format!("{} {t:.0} min", z.zone)))
             .collect();
         let basis = format!(
-            "delivery model (lidocaine through intact skin into the viable epidermis and papillary dermis; effect threshold calibrated on the label's {label:.0} min at the back of the hand, stratum corneum {ref_sc:.1} µm, of a 35-year-old woman){}. {}",
+            "delivery model (lidocaine through intact skin to the nerve endings in the viable epidermis and papillary dermis until it blocks them at its published EC50; the vehicle's effect on the stratum corneum calibrated on the label's {label:.0} min at the back of the hand, stratum corneum {ref_sc:.1} µm, of a 35-year-old woman){}. {}",
             if predicted.is_empty() {
                 String::new()
             } else {
@@ -399,8 +408,10 @@ impl NumbingModel for ModelNumbing {
                 }
                 .into(),
                 threshold_ug_ml: cal.threshold_kg_m3 * 1e3,
+                block_half_time_s: cal.params.physchem.nerve_block_t_half_s,
+                vehicle_kp_factor: cal.kp_factor,
                 label_is_floor: true,
-                method: "needlesim delivery model (delivery::numbing) on intact skin: Potts-Guy permeability of lidocaine (log D 7.4) scaled by reference/site stratum corneum thickness (Fick, same SC diffusivity everywhere: assumed), diffusion into viable epidermis and dermis, capillary clearance; onset = mean concentration in viable epidermis + papillary dermis reaching the threshold. The threshold is calibrated per product on its label (site assumed: the back of the hand, where these creams are labelled for venipuncture); it carries the vehicle, the occlusion and for EMLA the prilocaine. See docs/PLANNER.md (Numbing).".into(),
+                method: "needlesim delivery model (delivery::numbing, delivery::nerve) on intact skin: permeability of lidocaine (log D 7.4; parallel routes) scaled by reference/site stratum corneum thickness (Fick, same SC diffusivity everywhere: assumed) and by the vehicle's factor, diffusion into viable epidermis and dermis, capillary clearance; onset = the nerve block: the concentration at the nerve endings (viable epidermis + papillary dermis), followed with the block's first-order development, reaching lidocaine's conduction-block EC50 of C fibres (228 uM, Anesthesiology 1996;84:1455). The vehicle's factor on the stratum corneum is calibrated per product on its label (site assumed: the back of the hand, where these creams are labelled for venipuncture); it carries the vehicle, the occlusion and for EMLA the prilocaine. See docs/PLANNER.md (Numbing).".into(),
             }),
         }
     }

@@ -248,7 +248,8 @@ pub fn text(plan: &Plan) -> String {
     if let Some(c) = &plan.numbing.calibration {
         s.push_str(&wrap(
             &format!(
-                "calibrated: effect threshold {:.1} µg/mL (lidocaine, viable epidermis + papillary dermis) = the model's value at the label's {:.0} min on the {} (stratum corneum {:.1} µm, occlusion: {}); label kept as the minimum",
+                "calibrated: the vehicle's factor x{:.2} on the stratum corneum's permeability, so that lidocaine blocks the nerve endings (viable epidermis + papillary dermis) at its published EC50 of {:.1} µg/mL at the label's {:.0} min on the {} (stratum corneum {:.1} µm, occlusion: {}); label kept as the minimum",
+                c.vehicle_kp_factor,
                 c.threshold_ug_ml,
                 c.label_onset_min,
                 c.reference_site.name().replace('_', " "),
@@ -1469,7 +1470,8 @@ pub fn body(plan: &Plan) -> String {
         if let Some(c) = &plan.numbing.calibration {
             let _ = writeln!(
                 h,
-                "<p class=\"small\">Calibrated: effect threshold {:.1} µg/mL lidocaine in viable epidermis + papillary dermis, the model's value at the label's {:.0} min on the {} (stratum corneum {:.1} µm) of a {}; occlusion: {}. {}</p><ul>",
+                "<p class=\"small\">Calibrated: the vehicle's factor x{:.2} on the stratum corneum's permeability, so that lidocaine blocks the nerve endings (viable epidermis + papillary dermis) at its published EC50 of {:.1} µg/mL at the label's {:.0} min on the {} (stratum corneum {:.1} µm) of a {}; occlusion: {}. {}</p><ul>",
+                c.vehicle_kp_factor,
                 c.threshold_ug_ml,
                 c.label_onset_min,
                 c.reference_site.name().replace('_', " "),

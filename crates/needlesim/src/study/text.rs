@@ -438,13 +438,18 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
     if let Some(th) = r.effect_threshold_ug_cm2 {
         let t =
             |v: Option<f64>| v.map_or("not reached".to_string(), |m| format!("{} min", sig3(m)));
+        let what = match (r.effect_threshold_nerve_ug_ml, &r.effect_threshold_basis) {
+            (Some(c), Some(b)) if b.starts_with("nerve block") => {
+                format!("nerve block: {} µg/mL at the nerve endings", sig3(c))
+            }
+            _ => format!("effect at {} in the living skin", amount_cm2(th)),
+        };
         let _ = writeln!(
             s,
-            "  {:<32} {:>20} {:>20}   (effect at {} in the living skin)",
+            "  {:<32} {:>20} {:>20}   ({what})",
             "time to effect",
             t(r.needled.time_to_effect_min),
             t(r.intact.time_to_effect_min),
-            amount_cm2(th)
         );
     }
     // Permeation report (OECD TG 428 style).
