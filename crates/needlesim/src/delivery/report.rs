@@ -185,7 +185,7 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
                 RGBColor(150, 150, 230),
             ),
         ];
-        // Phone figures: each panel's legend below it, outside the plot (crate::report::legend_below).
+        // Each panel's legend below it, outside the plot (crate::report::legend_below).
         let entries = |cs: &[Curve; 4]| -> Vec<LegendEntry> {
             cs.iter()
                 .map(|(n, _, c)| LegendEntry::line(*n, c.stroke_width(2)))
@@ -194,14 +194,14 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
         let (top_legend, bottom_legend) = (entries(&curves), entries(&fl));
         // Phone: taller than 1.3x, as the two panels each carry a wrapped caption and a legend.
         let (w, h) = crate::report::plot_style::canvas((900, 760), 1.9);
-        let extra = legend_height(&top_legend) + legend_height(&bottom_legend);
+        let extra = legend_height(&top_legend, w) + legend_height(&bottom_legend, w);
         let root = SVGBackend::with_string(&mut svg, (w, h + extra)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         // Wide: the amount panel 380 px high as before; phone: the two panels share the height.
         let split = if crate::report::plot_style::is_narrow() {
             (h + extra) / 2
         } else {
-            380
+            380 + legend_height(&top_legend, w)
         };
         let (top, bottom) = root.split_vertically(split);
         let ymax = r
@@ -348,8 +348,8 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
             })
             .collect();
         let (w, h) = crate::report::plot_style::canvas((800, 600), 1.3);
-        let root =
-            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend, w)))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let zmax = r
             .profiles

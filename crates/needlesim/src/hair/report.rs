@@ -268,8 +268,8 @@ pub fn count_svg(z: &ZoneHair, session_days: &[f64]) -> std::io::Result<String> 
     let mut svg = String::new();
     {
         let (w, h) = crate::report::plot_style::canvas((900, 520), 1.5);
-        let root =
-            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend, w)))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let (root, caption) = crate::report::chart_caption(
             &root,

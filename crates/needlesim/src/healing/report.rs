@@ -98,7 +98,7 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
     let (lo, hi) = (lo - pad, hi + pad);
     let xmax = days.last().copied().unwrap_or(1.0).max(1.0);
     let session_style = RGBColor(90, 90, 90).stroke_width(2);
-    // Phone figures: the legend below the plot, outside it (crate::report::legend_below).
+    // The legend below the plot, outside it (crate::report::legend_below).
     let legend: Vec<LegendEntry> = std::iter::once(LegendEntry {
         label: "session".into(),
         style: session_style,
@@ -113,8 +113,8 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
     let mut svg = String::new();
     {
         let (w, h) = crate::report::plot_style::canvas((900, 520), 1.5);
-        let root =
-            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend, w)))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let (root, caption) = crate::report::chart_caption(
             &root,
@@ -249,7 +249,7 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
         RGBColor(23, 190, 207),
     ];
     let xmax = days.last().copied().unwrap_or(1.0).max(1.0);
-    // Phone figures: the legend below the plot (the curves drawn: those with a peak).
+    // The legend below the plot (the curves drawn: those with a peak).
     let legend: Vec<LegendEntry> = lines
         .iter()
         .enumerate()
@@ -259,8 +259,8 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
     let mut svg = String::new();
     {
         let (w, h) = crate::report::plot_style::canvas((900, 520), 1.5);
-        let root =
-            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend, w)))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let (root, caption) = crate::report::chart_caption(
             &root,

@@ -194,14 +194,15 @@ impl LegendEntry {
     }
 }
 
-/// Height, px, of the legend strip [`legend_below`] puts below a phone figure's plot (0 for
-/// the files and wide reports, whose legends stay inside the plot as before). Add it to the
-/// canvas, so that the plot keeps its height.
-pub fn legend_height(entries: &[LegendEntry]) -> u32 {
-    if !plot_style::is_narrow() || entries.is_empty() {
-        return 0;
-    }
-    legend_strip_height(entries, plot_style::NARROW_WIDTH, 2)
+/// Height, px, of the legend strip [`legend_below`] puts below the plot of a figure `width` px
+/// wide. Add it to the canvas, so that the plot keeps its height.
+pub fn legend_height(entries: &[LegendEntry], width: u32) -> u32 {
+    legend_strip_height(entries, width, legend_max_cols())
+}
+
+/// Columns of a [`legend_below`] strip: two on a phone, up to four on wider figures.
+fn legend_max_cols() -> usize {
+    if plot_style::is_narrow() { 2 } else { 4 }
 }
 
 /// Height, px, of a legend strip of `entries` across `width` px in at most `max_cols` columns
@@ -239,19 +240,19 @@ fn legend_columns(entries: &[LegendEntry], width: u32, max_cols: usize) -> usize
     cols
 }
 
-/// For the phone version of a figure ([`plot_style::narrow`]): draws the legend of `entries`
-/// in a strip at the bottom of `area`, outside the plot (a legend inside a 420 px plot covers
-/// its curves), and returns the area above it for the chart, with `true`. For the files and
-/// wide reports, returns `area` unchanged and `false`: the caller draws plotters' own legend
-/// inside the plot, as before.
+/// Draws the legend of `entries` in a strip at the bottom of `area`, outside the plot (a
+/// legend inside the plot covers its curves), in two columns on a phone and up to four on
+/// wider figures, and returns the area above it for the chart, with `true` (`false` when there
+/// is nothing to draw: the caller then draws no legend). The strip's height is
+/// [`legend_height`]; add it to the canvas.
 pub fn legend_below<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     entries: &[LegendEntry],
 ) -> std::io::Result<(DrawingArea<DB, plotters::coord::Shift>, bool)> {
-    if legend_height(entries) == 0 {
+    if entries.is_empty() {
         return Ok((area.clone(), false));
     }
-    Ok((legend_strip(area, entries, 2)?, true))
+    Ok((legend_strip(area, entries, legend_max_cols())?, true))
 }
 
 /// Draws the legend of `entries` in a strip at the bottom of `area`, outside the plot, in at
@@ -617,7 +618,7 @@ pub fn depth_histogram_svg(
     column: &SkinColumn,
     ch: &ChannelSet,
 ) -> std::io::Result<String> {
-    // Phone figures: the legend below the plot, outside it ([`legend_below`]).
+    // The legend below the plot, outside it ([`legend_below`]).
     let legend: Vec<LegendEntry> = LayerKind::ALL
         .iter()
         .map(|&kind| LegendEntry {
@@ -629,8 +630,8 @@ pub fn depth_histogram_svg(
     let mut svg = String::new();
     {
         let (w, h) = plot_style::canvas((900, 520), 1.5);
-        let root =
-            SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend))).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (w, h + legend_height(&legend, w)))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let nominal = ch.channels.iter().map(|c| c.depth_m).fold(0.0, f64::max);
         let xmax = to_um(nominal.max(column.dej_m()) * 1.1)
