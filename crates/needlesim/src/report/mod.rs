@@ -738,10 +738,10 @@ pub fn depth_histogram_svg(
 mod tests {
     use super::*;
 
-    /// On a phone the legend goes below the plot: the plot keeps its height and every label
-    /// lies under it; for files and wide reports nothing changes.
+    /// The legend goes below the plot, on a phone and on a wide figure: the plot keeps its
+    /// height and every label lies under it.
     #[test]
-    fn phone_legends_sit_below_the_plot() {
+    fn legends_sit_below_the_plot() {
         let entries = vec![
             LegendEntry::line("collagen I", RED.stroke_width(2)),
             LegendEntry::line(
@@ -754,9 +754,27 @@ mod tests {
                 swatch: Swatch::Dashed,
             },
         ];
+        let labels_below = |svg: &str, plot_h: f64| {
+            for e in &entries {
+                // The SVG backend writes a text element's content on its own line.
+                let at = svg.find(&format!("\n{}\n", e.label)).expect("label drawn");
+                let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+                let y: f64 = tag
+                    .split("y=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!(y > plot_h, "{} at y = {y}", e.label);
+            }
+        };
         let mut svg = String::new();
         let plot_h = plot_style::narrow(|| {
-            let extra = legend_height(&entries);
+            let extra = legend_height(&entries, 420);
+            // The long label takes one column: three rows.
             assert!(extra >= 3 * 20, "{extra}");
             let root = SVGBackend::with_string(&mut svg, (420, 300 + extra)).into_drawing_area();
             let (plot, drawn) = legend_below(&root, &entries).unwrap();
@@ -764,26 +782,21 @@ mod tests {
             plot.dim_in_pixel().1
         });
         assert_eq!(plot_h, 300);
-        for e in &entries {
-            // The SVG backend writes a text element's content on its own line.
-            let at = svg.find(&format!("\n{}\n", e.label)).expect("label drawn");
-            let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
-            let y: f64 = tag
-                .split("y=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-            assert!(y > 300.0, "{} at y = {y}", e.label);
-        }
+        labels_below(&svg, 300.0);
         let mut wide = String::new();
-        let root = SVGBackend::with_string(&mut wide, (900, 520)).into_drawing_area();
-        assert_eq!(legend_height(&entries), 0);
-        let (plot, drawn) = legend_below(&root, &entries).unwrap();
-        assert!(!drawn);
-        assert_eq!(plot.dim_in_pixel(), (900, 520));
+        let extra = legend_height(&entries, 900);
+        // The long label leaves room for two columns of a 900 px figure: two rows.
+        assert_eq!(extra, 2 * 20 + 10);
+        {
+            let root = SVGBackend::with_string(&mut wide, (900, 520 + extra)).into_drawing_area();
+            let (plot, drawn) = legend_below(&root, &entries).unwrap();
+            assert!(drawn);
+            assert_eq!(plot.dim_in_pixel(), (900, 520));
+            // Nothing to show, nothing drawn.
+            let (plot, drawn) = legend_below(&root, &[]).unwrap();
+            assert!(!drawn);
+            assert_eq!(plot.dim_in_pixel(), (900, 520 + extra));
+        }
+        labels_below(&wide, 520.0);
     }
 }
