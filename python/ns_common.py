@@ -111,6 +111,8 @@ OUTPUTS = [
     "elastin_change_pct@182",
     "dermal_thickness_change_pct@91",
     "dermal_thickness_change_pct@182",
+    "papillary_collagen_change_pct@182",
+    "epidermal_thickness_change_pct@182",
     "acne_scar_score_reduction_pct@182",
     "downtime_mean_days",
     "pih_risk_pct",

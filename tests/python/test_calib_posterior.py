@@ -99,7 +99,7 @@ def test_calibration_that_does_not_converge_writes_nothing(tmp_path):
     target.write_text("the committed posterior\n")
     r = _run(
         "calibrate.py",
-        "--params", "healing.collagen_output_activated", "healing.redness_visible_ratio",
+        "--params", "healing.collagen_output_activated", "healing.erythema_reference_downtime",
         "--max-steps", "4", "--check-every", "2", "--walkers", "8",
         "--posterior", str(target), "--no-docs",
     )
@@ -112,11 +112,11 @@ def test_calibration_that_converges_writes_a_file_the_core_accepts(tmp_path):
     target = tmp_path / "posterior.json"
     r = _run(
         "calibrate.py",
-        "--params", "healing.redness_visible_ratio",
+        "--params", "healing.erythema_reference_downtime",
         "--max-steps", "60", "--check-every", "30", "--walkers", "8", "--draws", "50",
         "--tau-factor", "1", "--rhat-max", "3",
         "--posterior", str(target), "--no-docs",
     )
     assert r.returncode == 0, r.stderr + r.stdout
     info = needlesim.check_posterior(target.read_text())
-    assert info["parameters"] == ["healing.redness_visible_ratio"] and info["draws"] == 50
+    assert info["parameters"] == ["healing.erythema_reference_downtime"] and info["draws"] == 50

@@ -111,7 +111,7 @@ params! {
 
     // --- inflammation ------------------------------------------------------------------------
     /// Half-life of the pro-inflammatory cytokine signal (IL-1/TNF-like) in tissue.
-    cytokine_half_life = 2.585950e+03, "s", Calibrated, 0.5, Range::between(3.600000e+02, 3.600000e+04, "the joint calibration's prior: the registry's plausible range before calibration"), "joint calibration, posterior median (docs/CALIBRATION.md; cases V02, V02-PIH, V08-epi, V08, V14)",
+    cytokine_half_life = 1.0 * HOUR, "s", Assumed, 0.5, ASSUMED, "",
         "soluble cytokines are cleared within hours; sets how fast redness follows the signal";
     /// Cytokine release per unit damaged volume fraction (alarmins such as IL-1alpha).
     cytokine_from_damage = 8e-10, "kg/m3/s", Assumed, 0.5, ASSUMED, "",
@@ -187,7 +187,7 @@ params! {
     fibroblast_doubling_time = LN2 / (0.924 / DAY), "s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (grade B)",
         "growth rate 0.924 per day";
     /// Maximal fibroblast density relative to the resting density.
-    fibroblast_max_ratio = 2.011650e+00, "1", Calibrated, 0.3, Range::between(3.000000e-01, 3.000000e+01, "the joint calibration's prior: the registry's plausible range before calibration"), "joint calibration, posterior median (docs/CALIBRATION.md; cases V02, V02-PIH, V08-epi, V08, V14)",
+    fibroblast_max_ratio = 3.0, "1", Assumed, 0.3, ASSUMED, "",
         "granulation tissue is hypercellular; contact inhibition above this";
     /// Maximal TGF-beta-driven differentiation rate into matrix-synthesising (myo)fibroblasts.
     myofibroblast_rate = 0.5 / DAY, "1/s", Assumed, 0.4, ASSUMED, "",
@@ -201,7 +201,7 @@ params! {
 
     // --- matrix ------------------------------------------------------------------------------
     /// Half-life of mature dermal collagen at rest (young adult).
-    collagen_half_life = 3.669310e+08, "s", Calibrated, 0.3, Range::between(1.0 * YEAR, 100.0 * YEAR, "skin collagen turnover from years to the near-permanent cross-linked pool"), "joint calibration, posterior median (docs/CALIBRATION.md; cases V02, V02-PIH, V08-epi, V08, V14)",
+    collagen_half_life = 15.0 * YEAR, "s", Assumed, 0.3, Range::between(1.0 * YEAR, 100.0 * YEAR, "skin collagen turnover from years to the near-permanent cross-linked pool"), "",
         "skin collagen half-life of ~15 years is widely quoted (Verzijl et al. 2000, J Biol Chem) but the paper was not read";
     /// Collagen output of an activated fibroblast relative to a quiescent one.
     collagen_output_activated = 26.99, "1", Calibrated, 0.25, Range::between(1.0, 500.0, CAL), "V08 (Lotfi 2013, papillary collagen +53.2 % 8 wk after 5 monthly 1.5 mm sessions)",
@@ -240,7 +240,7 @@ params! {
 
     // --- vascular response -------------------------------------------------------------------
     /// Maximal blood volume relative to rest (full vasodilation).
-    vasodilation_max = 9.041635e+00, "1", Calibrated, 0.3, Range::between(2.0, 15.0, "dermal blood fraction at full vasodilation over rest; the source's 7.9 with a factor 2 for site and method"), "joint calibration, posterior median (docs/CALIBRATION.md; cases V02, V02-PIH, V08-epi, V08, V14); prior from: JBO2008-LDF (skin module source): forearm dermal blood 0.08 % at rest vs 0.63 % heated to 44 C",
+    vasodilation_max = 7.9, "1", Literature, 0.3, Range::between(2.0, 15.0, "dermal blood fraction at full vasodilation over rest; the source's 7.9 with a factor 2 for site and method"), "JBO2008-LDF (skin module source): forearm dermal blood 0.08 % at rest vs 0.63 % heated to 44 C",
         "maximal vasodilatory capacity";
     /// Time constant of vasodilation following the signal.
     vascular_time_constant = 0.25 * HOUR, "s", Assumed, 0.5, ASSUMED, "",

@@ -366,6 +366,23 @@ mod tests {
         }
     }
 
+    /// No band re-perturbs a fitted entry on its own: every calibrated healing entry that the
+    /// bands vary (spread > 0) is a column of the joint posterior, drawn with the others.
+    #[test]
+    fn every_sampled_calibrated_entry_is_in_the_posterior() {
+        let p = bundled().unwrap();
+        let missing: Vec<&str> = super::super::healing::TABLE
+            .iter()
+            .filter(|e| e.kind == super::super::ParamKind::Calibrated && e.spread > 0.0)
+            .filter(|e| p.column(e.name).is_none())
+            .map(|e| e.name)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "calibrated entries perturbed independently of the posterior: {missing:?} (add them to python/calibrate.py ANCHORED and rerun it)"
+        );
+    }
+
     /// Band samples take the calibrated entries from the posterior draws (jointly, one draw
     /// per sample), and perturb the others around their values.
     #[test]
