@@ -48,9 +48,8 @@ def main(argv=None) -> int:
         res = pd.read_csv(out_dir / "sensitivity.csv")
         rank = pd.read_csv(out_dir / "ranking.csv", index_col="parameter")
         prov = json.loads((out_dir / "sensitivity_provenance.json").read_text())
-        params, excluded = C.studied()
         figure(res, rank, C.ROOT / "docs" / "img")
-        write_doc(res, rank, params, excluded, prov, C.ROOT / "docs" / "SENSITIVITY.md")
+        write_doc(res, rank, prov["excluded"], prov, C.ROOT / "docs" / "SENSITIVITY.md")
         return 0
 
     from SALib.analyze import sobol as sobol_analyze
@@ -111,6 +110,7 @@ def main(argv=None) -> int:
     rank["rank"] = np.arange(1, len(rank) + 1)
     meta = {p["name"]: p for p in params}
     rank["kind"] = [meta[n]["kind"] for n in rank.index]
+    rank["value"] = [meta[n]["value"] for n in rank.index]
     rank["lo"] = [meta[n]["lo"] for n in rank.index]
     rank["hi"] = [meta[n]["hi"] for n in rank.index]
     rank["unit"] = [meta[n]["unit"] for n in rank.index]
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     print(rank.head(20)[["max_ST", "top_output", "kind"]].to_string())
     if not args.no_docs:
         figure(res, rank, C.ROOT / "docs" / "img")
-        write_doc(res, rank, params, excluded, provenance, C.ROOT / "docs" / "SENSITIVITY.md")
+        write_doc(res, rank, excluded, provenance, C.ROOT / "docs" / "SENSITIVITY.md")
     return 0
 
 
@@ -182,9 +182,23 @@ def figure(res, rank, img_dir: Path, top: int = 20) -> None:
     plt.close(fig)
 
 
-def write_doc(res, rank, params, excluded, prov, path: Path) -> None:
+# "Matters": the largest total-order index over the outputs reaches this (docs/SENSITIVITY.md).
+MATTERS_ST = 0.1
+
+
+def write_doc(res, rank, excluded, prov, path: Path) -> None:
     def g(x):
         return f"{x:.3g}"
+
+    # The registry's kind of each entry now (after the joint calibration marked some of them
+    # calibrated), next to its kind when the sensitivity ran (which set its range).
+    import csv
+
+    with open(C.ROOT / "docs" / "parameters.csv", newline="") as f:
+        now = {f"{r['group']}.{r['name']}": r for r in csv.DictReader(f)}
+    kind_now = {n: now[n]["kind"] if n in now else "?" for n in rank.index}
+    matters = [n for n in rank.index if rank.loc[n, "max_ST"] >= MATTERS_ST]
+    share = {k: sum(1 for n in matters if kind_now[n] == k) for k in ("assumed", "literature", "calibrated")}
 
     lines = [
         "# Global sensitivity of the healing model",
@@ -218,14 +232,19 @@ def write_doc(res, rank, params, excluded, prov, path: Path) -> None:
         "",
         "Parameters by their largest total-order index over the outputs (ST includes every interaction).",
         "An index below about 0.01, or one whose confidence interval reaches 0, is not distinguishable",
-        "from zero at this sample size.",
+        "from zero at this sample size. *kind (run)* is the registry's kind when the analysis ran (it set",
+        "the range); *kind now* is today's, after the joint calibration (docs/CALIBRATION.md).",
         "",
-        "| rank | parameter | kind | max ST | output of max ST | range studied | unit |",
-        "|---:|---|---|---:|---|---|---|",
+        f"**The parameters that matter** (max ST ≥ {MATTERS_ST:g}): {len(matters)}, of which "
+        f"{share['calibrated']} calibrated, {share['literature']} literature and **{share['assumed']} assumed** "
+        f"({100.0 * share['assumed'] / max(1, len(matters)):.0f} %).",
+        "",
+        "| rank | parameter | kind (run) | kind now | max ST | output of max ST | range studied | unit |",
+        "|---:|---|---|---|---:|---|---|---|",
     ]
     for n, r in rank.iterrows():
         lines.append(
-            f"| {r['rank']} | `{n}` | {r['kind']} | {g(r['max_ST'])} | {r['top_output']} | {g(r['lo'])} to {g(r['hi'])}{' (log)' if r['log'] else ''} | {r['unit']} |"
+            f"| {r['rank']} | `{n}` | {r['kind']} | {kind_now[n]} | {g(r['max_ST'])} | {r['top_output']} | {g(r['lo'])} to {g(r['hi'])}{' (log)' if r['log'] else ''} | {r['unit']} |"
         )
     lines += [
         "",
@@ -253,8 +272,8 @@ def write_doc(res, rank, params, excluded, prov, path: Path) -> None:
         "| parameter | value | range | basis |",
         "|---|---:|---|---|",
     ]
-    for p in params:
-        lines.append(f"| `{p['name']}` | {g(p['value'])} {p['unit']} | {g(p['lo'])} to {g(p['hi'])} | {p['basis']} |")
+    for n, r in rank.sort_index().iterrows():
+        lines.append(f"| `{n}` | {g(r['value'])} {r['unit']} | {g(r['lo'])} to {g(r['hi'])} | {r['range_basis']} |")
     lines += ["", "## Not studied", "", "| parameter | why |", "|---|---|"]
     for n, why in excluded.items():
         lines.append(f"| `{n}` | {why} |")
