@@ -292,7 +292,7 @@ mod tests {
     fn a_matching_file_is_read() {
         let p = Posterior::parse(&file(
             &["healing.collagen_output_activated", "healing.pih_hazard"],
-            &["1", "1/day"],
+            &["1", "1"],
             &[&[20.0, 1e-3], &[30.0, 2e-3], &[25.0, 3e-3]],
         ))
         .unwrap();
@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn mismatches_are_refused_naming_them() {
         let (fp, n) = registry_fingerprint();
-        let good = file(&["healing.pih_hazard"], &["1/day"], &[&[1e-3]]);
+        let good = file(&["healing.pih_hazard"], &["1"], &[&[1e-3]]);
         let count = good.replace(
             &format!("\"entries\":{n}"),
             &format!("\"entries\":{}", n - 1),
@@ -318,8 +318,7 @@ mod tests {
                 .contains("registry version fnv1a64:0000000000000000"),
             "{e}"
         );
-        let e =
-            Posterior::parse(&file(&["healing.pih_hazzard"], &["1/day"], &[&[1e-3]])).unwrap_err();
+        let e = Posterior::parse(&file(&["healing.pih_hazzard"], &["1"], &[&[1e-3]])).unwrap_err();
         assert!(e.to_string().contains("`healing.pih_hazzard`"), "{e}");
         assert!(
             e.to_string().contains("healing.pih_hazard"),
@@ -329,17 +328,16 @@ mod tests {
         assert!(matches!(e, PosteriorError::NotHealing { .. }), "{e}");
         let e = Posterior::parse(&file(&["healing.pih_hazard"], &["1/s"], &[&[1e-3]])).unwrap_err();
         assert!(matches!(e, PosteriorError::Unit { .. }), "{e}");
-        let e = Posterior::parse(&file(&["healing.pih_hazard"], &["1/day"], &[&[1e-3, 2.0]]))
-            .unwrap_err();
+        let e =
+            Posterior::parse(&file(&["healing.pih_hazard"], &["1"], &[&[1e-3, 2.0]])).unwrap_err();
         assert!(
             e.to_string()
                 .contains("draw 0 has 2 values for 1 parameters"),
             "{e}"
         );
-        let e =
-            Posterior::parse(&file(&["healing.pih_hazard"], &["1/day"], &[&[100.0]])).unwrap_err();
+        let e = Posterior::parse(&file(&["healing.pih_hazard"], &["1"], &[&[100.0]])).unwrap_err();
         assert!(matches!(e, PosteriorError::OutOfRange { .. }), "{e}");
-        let e = Posterior::parse(&file(&["healing.pih_hazard"], &["1/day"], &[])).unwrap_err();
+        let e = Posterior::parse(&file(&["healing.pih_hazard"], &["1"], &[])).unwrap_err();
         assert_eq!(e, PosteriorError::Empty);
         let e = Posterior::parse("{").unwrap_err();
         assert!(matches!(e, PosteriorError::Parse(_)), "{e}");
