@@ -10,6 +10,7 @@
 //! the input, validated again, because the validation bakes some parameters into the scenario
 //! (skin columns, device defaults, the delivery plan's physico-chemistry).
 
+mod batch;
 mod cohort;
 mod errors;
 mod series;
@@ -475,6 +476,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStudy>()?;
     m.add_class::<PyRun>()?;
     m.add_class::<cohort::PyCohort>()?;
+    m.add_class::<batch::PyBatch>()?;
+    m.add_function(wrap_pyfunction!(batch::check_posterior, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::registry_fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(param_rows, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(toml_text, m)?)?;

@@ -368,6 +368,17 @@ fn main() {
             current = m;
         }
     }
+    // Issue 19: a band sample with the posterior (one posterior draw for the calibrated
+    // entries, the registry's perturbation for the others), model built per draw, planner path.
+    let k = std::cell::Cell::new(0u64);
+    let reseal = model.papillary.reseal_rate();
+    report("posterior draw + model + planner path, 3e-3", &|| {
+        k.set(k.get() + 1);
+        let mut rng = needlesim::rng::stream(19, &[k.get()]);
+        let pp = HealingParams::default().sample(&mut rng);
+        let m = LumpedModel::new(&col, 35.0, 3, &pp).with_reseal_rate(reseal);
+        lumped::final_state(&m, &sessions, t_end, Accuracy::planning()).expect("solve")
+    });
     report("current default, daily output", &|| {
         lumped::simulate(&model, &sessions, t_end, &grid, Accuracy::default()).expect("solve")
     });

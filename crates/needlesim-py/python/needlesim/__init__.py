@@ -30,6 +30,7 @@ from ._api import (
     plan,
     validate,
 )
+from ._batch import Batch, check_posterior
 from ._cohort import CohortResult, cohort
 from ._errors import (
     FieldError,
@@ -51,6 +52,8 @@ __all__ = [
     "plan",
     "validate",
     "cohort",
+    "Batch",
+    "check_posterior",
     "CohortResult",
     "NeedlesimError",
     "InputError",

@@ -1,7 +1,7 @@
 """Type stubs of the needlesim package (the public API; docstrings are in the modules)."""
 
 import os
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +148,14 @@ def cohort(
     client: Client | None = None,
     progress: Progress | None = None,
 ) -> CohortResult: ...
+
+class Batch:
+    errors: list[tuple[int, str]]
+    def __init__(self, study: Study, names: Sequence[str], days: Sequence[float] = ()) -> None: ...
+    @property
+    def columns(self) -> list[str]: ...
+    @property
+    def names(self) -> list[str]: ...
+    def run(self, rows: Any, *, as_frame: bool = True) -> Any: ...
+
+def check_posterior(text: str) -> dict[str, Any]: ...

@@ -37,6 +37,7 @@ pub mod hair;
 pub mod healing;
 pub mod physchem;
 pub mod planner;
+pub mod posterior;
 
 pub use crate::device::params::DeviceParams;
 pub use crate::injury::InjuryParams;

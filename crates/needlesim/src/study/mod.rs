@@ -14,6 +14,7 @@
 //! random streams. Every stage is timed into the run's [`Timings`], which never go into the
 //! result files.
 
+pub mod batch;
 pub mod export;
 pub mod output;
 pub mod page;

@@ -1,0 +1,122 @@
+"""Issue 19, points 1-2: needlesim.Batch, the sensitivity and calibration scripts (tiny sample
+counts: the full runs live in docs/), and the posterior file's checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+needlesim = pytest.importorskip("needlesim", reason="the needlesim wheel is not installed (bash .ci/run builds it)")
+
+ROOT = Path(__file__).resolve().parents[2]
+FINE_LINES = ROOT / "examples" / "simulate_fine_lines.toml"
+POSTERIOR = ROOT / "crates" / "needlesim" / "data" / "posterior.json"
+PY = os.environ.get("NEEDLESIM_PYTHON", sys.executable)
+
+
+def test_batch_rows_equal_single_runs_of_the_study():
+    study = needlesim.Study.from_path(FINE_LINES)
+    name = "healing.collagen_half_life"
+    b = needlesim.Batch(study, [name], days=[90])
+    base = study.params[name]
+    df = b.run([[base], [base / 3]])
+    assert "collagen_i_change_pct@90" in b.columns and "pih_risk_pct" in b.columns
+    # The same numbers as a run of the study with the value set (its own samples aside).
+    study.params[name] = base / 3
+    one = study.run()
+    tp = [t for t in one.data["zones"][0]["outcomes"]["timepoints"] if t["day"] == 90]
+    if tp:
+        assert df["collagen_i_change_pct@90"][1] == pytest.approx(tp[0]["collagen_i_change_pct"]["nominal"], rel=1e-12)
+    assert df["collagen_i_change_pct@90"][1] != df["collagen_i_change_pct@90"][0]
+
+
+def test_batch_marks_a_bad_row_and_names_the_parameter():
+    study = needlesim.Study.from_path(FINE_LINES)
+    b = needlesim.Batch(study, ["healing.collagen_half_life"])
+    vals, errors = b.run(np.array([[-1.0]]), as_frame=False)
+    assert np.isnan(vals).all()
+    assert errors and "collagen_half_life" in errors[0][1]
+    with pytest.raises(needlesim.InputError, match="only the groups"):
+        needlesim.Batch(study, ["skin.dermis_dry_mass"])
+
+
+def test_committed_posterior_matches_the_registry_and_its_provenance():
+    text = POSTERIOR.read_text()
+    info = needlesim.check_posterior(text)
+    doc = json.loads(text)
+    assert info["draws"] == len(doc["draws"]) >= 100
+    prov = doc["provenance"]
+    for key in ("command", "seed", "date", "diagnostics", "calibration_cases"):
+        assert key in prov, key
+    assert prov["diagnostics"]["converged"] is True
+    # Cases tagged validation never entered the likelihood.
+    roles = {}
+    for p in (ROOT / "validation").rglob("*.toml"):
+        c = tomllib.loads(p.read_text())
+        roles[c["id"]] = c["role"]
+    assert all(roles[c] == "calibration" for c in prov["calibration_cases"])
+    assert not set(prov["calibration_cases"]) & set(prov["validation_cases_predicted"])
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["registry"].__setitem__("entries", d["registry"]["entries"] + 1), "registry of"),
+        (lambda d: d["registry"].__setitem__("fingerprint", "fnv1a64:0123456789abcdef"), "registry version"),
+        (lambda d: d["parameters"].__setitem__(0, d["parameters"][0] + "x"), "is not in the registry"),
+        (lambda d: d["draws"][3].append(1.0), "draw 3 has"),
+    ],
+)
+def test_mismatched_posterior_is_refused_with_a_clear_error(edit, message):
+    d = json.loads(POSTERIOR.read_text())
+    edit(d)
+    with pytest.raises(needlesim.InputError, match=message):
+        needlesim.check_posterior(json.dumps(d))
+
+
+def _run(script, *args, cwd=ROOT):
+    return subprocess.run([PY, str(ROOT / "python" / script), *args], cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
+def test_sensitivity_script_smoke(tmp_path):
+    r = _run("sensitivity.py", "--n", "4", "--out", str(tmp_path), "--no-docs")
+    assert r.returncode == 0, r.stderr + r.stdout
+    import pandas as pd
+
+    rank = pd.read_csv(tmp_path / "ranking.csv")
+    assert len(rank) > 50 and {"max_ST", "top_output", "range_basis"} <= set(rank.columns)
+
+
+def test_calibration_that_does_not_converge_writes_nothing(tmp_path):
+    target = tmp_path / "posterior.json"
+    target.write_text("the committed posterior\n")
+    r = _run(
+        "calibrate.py",
+        "--params", "healing.collagen_output_activated", "healing.erythema_reference_downtime",
+        "--max-steps", "4", "--check-every", "2", "--walkers", "8",
+        "--posterior", str(target), "--no-docs",
+    )
+    assert r.returncode == 3, r.stderr + r.stdout
+    assert "NOT CONVERGED" in r.stderr
+    assert target.read_text() == "the committed posterior\n"
+
+
+def test_calibration_that_converges_writes_a_file_the_core_accepts(tmp_path):
+    target = tmp_path / "posterior.json"
+    r = _run(
+        "calibrate.py",
+        "--params", "healing.erythema_reference_downtime",
+        "--max-steps", "60", "--check-every", "30", "--walkers", "8", "--draws", "50",
+        "--tau-factor", "1", "--rhat-max", "3",
+        "--posterior", str(target), "--no-docs",
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    info = needlesim.check_posterior(target.read_text())
+    assert info["parameters"] == ["healing.erythema_reference_downtime"] and info["draws"] == 50
