@@ -738,10 +738,9 @@ pub fn schedule_svg(plan: &Plan) -> String {
         }
     }
     // Month ticks: the first of each month, and the start date when it leaves room for the
-    // next label (labels never overlap).
-    // A label ("2027-01", 13 px) takes about 56 px as browsers render it; a month is narrower
-    // than that on a phone, so there a label is left out where it would touch the previous one
-    // (its tick line stays).
+    // next label. A label ("2027-01", 13 px) takes about 56 px as browsers render it; a month is
+    // narrower than that on a phone, so there a label is left out where it would touch the
+    // previous one (its tick line stays): labels never overlap.
     const LABEL_PX: f64 = 56.0;
     let mut d = start;
     let month_px = (w - left - right) * 28.0 / days;
