@@ -47,6 +47,15 @@ def test_batch_marks_a_bad_row_and_names_the_parameter():
         needlesim.Batch(study, ["skin.dermis_dry_mass"])
 
 
+def test_check_posterior_reads_a_path_or_the_text():
+    # Given a path, it used to parse the path itself as JSON ("not valid JSON ... line 1").
+    by_text = needlesim.check_posterior(POSTERIOR.read_text())
+    assert needlesim.check_posterior(POSTERIOR) == by_text
+    assert needlesim.check_posterior(str(POSTERIOR)) == by_text
+    with pytest.raises(needlesim.InputError, match="not valid JSON"):
+        needlesim.check_posterior("no such posterior file")
+
+
 def test_committed_posterior_matches_the_registry_and_its_provenance():
     text = POSTERIOR.read_text()
     info = needlesim.check_posterior(text)

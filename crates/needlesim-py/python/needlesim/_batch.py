@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,9 +62,14 @@ class Batch:
         return f"Batch({len(self.names)} parameters -> {len(self.columns)} outputs)"
 
 
-def check_posterior(text: str) -> dict[str, Any]:
-    """Checks a posterior file's text (``crates/needlesim/data/posterior.json`` format) against
-    this build's parameter registry, as the core does when it reads one: returns
-    ``{"parameters": [...], "draws": n}``, or raises :class:`needlesim.InputError` naming the
-    mismatch (registry version, entry count, an unknown name, a row of the wrong length)."""
+def check_posterior(text: str | os.PathLike[str]) -> dict[str, Any]:
+    """Checks a posterior file (``crates/needlesim/data/posterior.json`` format), given as its
+    text or as a path to it, against this build's parameter registry, as the core does when it
+    reads one: returns ``{"parameters": [...], "draws": n}``, or raises
+    :class:`needlesim.InputError` naming the mismatch (registry version, entry count, an unknown
+    name, a row of the wrong length)."""
+    if isinstance(text, os.PathLike) or (
+        isinstance(text, str) and not text.lstrip().startswith("{") and Path(text).is_file()
+    ):
+        text = Path(text).read_text()
     return _core.check_posterior(text)
