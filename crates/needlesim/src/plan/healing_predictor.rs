@@ -218,6 +218,26 @@ impl HealingPredictor {
     /// The healing model's protocol for a planned one (sessions, follow-up, report times,
     /// scars, samples when bands are wanted), the per-session injury, the channel spacing (m)
     /// and the follow-up (days from the first session).
+    /// The lumped zone run of a protocol ([`Self::zone_protocol`]'s parts) for this person and
+    /// column, with the predictor's closure law: the prediction and the PIH screen run the same.
+    fn zone_run<'a>(
+        &'a self,
+        input: &PredictInput<'a>,
+        protocol: &'a HProtocol,
+        sessions: Vec<SessionInput>,
+        spacing_m: f64,
+    ) -> ZoneRun<'a> {
+        ZoneRun {
+            column: input.column,
+            age_years: input.person.age_years,
+            phototype: input.person.phototype,
+            sessions,
+            protocol,
+            spacing_m,
+            closure: &self.closure,
+        }
+    }
+
     fn zone_protocol(
         &self,
         input: &PredictInput<'_>,
@@ -326,15 +346,7 @@ impl Predictor for HealingPredictor {
             return Ok(p);
         }
         let (hp, sessions, spacing, follow) = self.zone_protocol(input, hc)?;
-        let run = ZoneRun {
-            column: input.column,
-            age_years: input.person.age_years,
-            phototype: input.person.phototype,
-            sessions,
-            protocol: &hp,
-            spacing_m: spacing,
-            closure: &self.closure,
-        };
+        let run = self.zone_run(input, &hp, sessions, spacing);
         let res = outcomes::run_zone_with(&run, &self.params, self.accuracy, self.seed)
             .map_err(|e| e.to_string())?;
         let o = &res.outcomes;
@@ -409,15 +421,7 @@ impl Predictor for HealingPredictor {
         let Ok((hp, sessions, spacing, _)) = self.zone_protocol(&banded, metric.concern) else {
             return false;
         };
-        let run = ZoneRun {
-            column: input.column,
-            age_years: input.person.age_years,
-            phototype: input.person.phototype,
-            sessions,
-            protocol: &hp,
-            spacing_m: spacing,
-            closure: &self.closure,
-        };
+        let run = self.zone_run(input, &hp, sessions, spacing);
         // The prediction's PIH band is the model's % / 100, checked as `hi > max + 1e-12`: a
         // hair above that limit in %, so that exceeding it here exceeds it there.
         let order = self.pih_order.lock().map(|o| o.clone()).unwrap_or_default();
