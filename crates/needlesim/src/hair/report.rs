@@ -274,10 +274,9 @@ pub fn count_svg(z: &ZoneHair, session_days: &[f64]) -> std::io::Result<String> 
         let (root, caption) = crate::report::chart_caption(
             &root,
             format!(
-                "zone `{}` ({} {}): hair count change from before treatment",
+                "zone `{}` ({}): hair count change from before treatment",
                 z.zone,
-                z.alopecia.scale.name(),
-                z.alopecia.grade
+                z.alopecia.scale.label(z.alopecia.grade)
             ),
             18,
         )?;

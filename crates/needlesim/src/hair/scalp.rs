@@ -38,6 +38,15 @@ impl Scale {
         }
     }
 
+    /// The grade as a report prints it: "Norwood 4", "Ludwig 2", "no hair loss graded".
+    pub fn label(self, grade: u8) -> String {
+        match self {
+            Scale::None => "no hair loss graded".into(),
+            Scale::Norwood => format!("Norwood {grade}"),
+            Scale::Ludwig => format!("Ludwig {grade}"),
+        }
+    }
+
     /// Allowed grades.
     pub fn grades(self) -> (u8, u8) {
         match self {
