@@ -216,7 +216,7 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             format!("{}: cumulative amount per area ({})", r.product, r.zone),
             16,
         )?;
-        let (top, legend_drawn) = legend_below(&top, &top_legend)?;
+        let top = legend_below(&top, &top_legend)?;
         let mut builder = ChartBuilder::on(&top);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -233,27 +233,13 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             "amount per skin area (µg/cm²)",
             crate::report::GridLines::Coarse,
         )?;
-        for (name, f, col) in &curves {
+        for (_, f, col) in &curves {
             let col = *col;
             chart
                 .draw_series(LineSeries::new(
                     r.series.iter().map(|p| (p.t_h, f(p))),
                     col.stroke_width(2),
                 ))
-                .map_err(plot_err)?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
-                });
-        }
-        if !legend_drawn {
-            chart
-                .configure_series_labels()
-                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-                .position(SeriesLabelPosition::MiddleRight)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
                 .map_err(plot_err)?;
         }
 
@@ -276,7 +262,7 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             "flux into the skin and out to blood + receptor".to_string(),
             16,
         )?;
-        let (bottom, bottom_drawn) = legend_below(&bottom, &bottom_legend)?;
+        let bottom = legend_below(&bottom, &bottom_legend)?;
         let mut builder = ChartBuilder::on(&bottom);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -293,27 +279,13 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             "flux (µg/(cm²·h))",
             crate::report::GridLines::Coarse,
         )?;
-        for (name, f, col) in &fl {
+        for (_, f, col) in &fl {
             let col = *col;
             chart
                 .draw_series(LineSeries::new(
                     r.series.iter().map(|p| (p.t_h, f(p).max(floor))),
                     col.stroke_width(2),
                 ))
-                .map_err(plot_err)?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
-                });
-        }
-        if !bottom_drawn {
-            chart
-                .configure_series_labels()
-                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
                 .map_err(plot_err)?;
         }
         root.present().map_err(plot_err)?;
@@ -369,7 +341,7 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
             format!("{}: depth profile (laterally averaged)", r.product),
             16,
         )?;
-        let (root, legend_drawn) = legend_below(&root, &legend)?;
+        let root = legend_below(&root, &legend)?;
         let mut builder = ChartBuilder::on(&root);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -403,11 +375,7 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
                         .map(|(z, c)| (c.max(floor), *z)),
                     col.stroke_width(2),
                 ))
-                .map_err(plot_err)?
-                .label(format!("needled, {:.2} h", p.t_h))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
-                });
+                .map_err(plot_err)?;
             let light = col.mix(0.4);
             chart
                 .draw_series(LineSeries::new(
@@ -417,20 +385,6 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
                         .map(|(z, c)| (c.max(floor), *z)),
                     light.stroke_width(1),
                 ))
-                .map_err(plot_err)?
-                .label(format!("intact, {:.2} h", p.t_h))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], light.stroke_width(1))
-                });
-        }
-        if !legend_drawn {
-            chart
-                .configure_series_labels()
-                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
                 .map_err(plot_err)?;
         }
         root.present().map_err(plot_err)?;

@@ -280,7 +280,7 @@ pub fn count_svg(z: &ZoneHair, session_days: &[f64]) -> std::io::Result<String> 
             ),
             18,
         )?;
-        let (root, legend_drawn) = legend_below(&root, &legend)?;
+        let root = legend_below(&root, &legend)?;
         let mut builder = ChartBuilder::on(&root);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -298,8 +298,8 @@ pub fn count_svg(z: &ZoneHair, session_days: &[f64]) -> std::io::Result<String> 
             crate::report::GridLines::Coarse,
         )?;
         if needled {
-            for (k, &d) in session_days.iter().enumerate() {
-                let drawn = chart
+            for &d in session_days {
+                chart
                     .draw_series(DashedLineSeries::new(
                         vec![(d, lo), (d, hi)],
                         8,
@@ -307,11 +307,6 @@ pub fn count_svg(z: &ZoneHair, session_days: &[f64]) -> std::io::Result<String> 
                         session_style,
                     ))
                     .map_err(plot_err)?;
-                if k == 0 {
-                    drawn.label("needling session").legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 6, y)], session_style)
-                    });
-                }
             }
         }
         chart
@@ -320,24 +315,10 @@ pub fn count_svg(z: &ZoneHair, session_days: &[f64]) -> std::io::Result<String> 
                 BLACK.mix(0.5).stroke_width(1),
             )))
             .map_err(plot_err)?;
-        for (k, (name, v)) in series.into_iter().enumerate() {
+        for (k, (_, v)) in series.into_iter().enumerate() {
             let c = ARM_COLORS[k % ARM_COLORS.len()];
             chart
                 .draw_series(LineSeries::new(v, c.stroke_width(2)))
-                .map_err(plot_err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                });
-        }
-        if !legend_drawn {
-            chart
-                .configure_series_labels()
-                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.4))
-                .draw()
                 .map_err(plot_err)?;
         }
         root.present().map_err(plot_err)?;

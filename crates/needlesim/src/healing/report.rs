@@ -121,7 +121,7 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
             format!("zone `{zone}`: change from before treatment (lines: nominal; bands: 5-95 %)"),
             18,
         )?;
-        let (root, legend_drawn) = legend_below(&root, &legend)?;
+        let root = legend_below(&root, &legend)?;
         let mut builder = ChartBuilder::on(&root);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -138,10 +138,10 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
             "change (%)",
             crate::report::GridLines::Coarse,
         )?;
-        // Sessions: dashed vertical lines, one legend entry.
-        for (k, &ts) in protocol.session_times_s.iter().enumerate() {
+        // Sessions: dashed vertical lines (one legend entry, in the strip below).
+        for &ts in &protocol.session_times_s {
             let d = ts / DAY;
-            let drawn = chart
+            chart
                 .draw_series(DashedLineSeries::new(
                     vec![(d, lo), (d, hi)],
                     8,
@@ -149,13 +149,8 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
                     session_style,
                 ))
                 .map_err(plot_err)?;
-            if k == 0 {
-                drawn.label("session").legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 6, y)], session_style)
-                });
-            }
         }
-        for (name, v, k) in series {
+        for (_, v, k) in series {
             let c = COLORS[k];
             let band: Vec<(f64, f64)> = days
                 .iter()
@@ -171,20 +166,6 @@ pub fn timecourse_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::i
                     days.iter().zip(v.iter()).map(|(&d, &y)| (d, y)),
                     c.stroke_width(2),
                 ))
-                .map_err(plot_err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                });
-        }
-        if !legend_drawn {
-            chart
-                .configure_series_labels()
-                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.4))
-                .draw()
                 .map_err(plot_err)?;
         }
         root.present().map_err(plot_err)?;
@@ -267,7 +248,7 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
             format!("zone `{zone}`: response to the first session (each curve / its peak)"),
             18,
         )?;
-        let (root, legend_drawn) = legend_below(&root, &legend)?;
+        let root = legend_below(&root, &legend)?;
         let mut builder = ChartBuilder::on(&root);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -284,7 +265,7 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
             "relative to peak",
             crate::report::GridLines::Coarse,
         )?;
-        for (k, (name, v)) in lines.into_iter().enumerate() {
+        for (k, (_, v)) in lines.into_iter().enumerate() {
             let peak = v.iter().copied().fold(0.0, f64::max);
             if peak <= 0.0 {
                 continue;
@@ -295,20 +276,6 @@ pub fn response_svg(zone: &str, z: &ZoneResult, protocol: &Protocol) -> std::io:
                     days.iter().zip(&v).map(|(&d, &y)| (d, (y / peak).max(0.0))),
                     c.stroke_width(2),
                 ))
-                .map_err(plot_err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                });
-        }
-        if !legend_drawn {
-            chart
-                .configure_series_labels()
-                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.4))
-                .draw()
                 .map_err(plot_err)?;
         }
         root.present().map_err(plot_err)?;

@@ -242,17 +242,14 @@ fn legend_columns(entries: &[LegendEntry], width: u32, max_cols: usize) -> usize
 
 /// Draws the legend of `entries` in a strip at the bottom of `area`, outside the plot (a
 /// legend inside the plot covers its curves), in two columns on a phone and up to four on
-/// wider figures, and returns the area above it for the chart, with `true` (`false` when there
-/// is nothing to draw: the caller then draws no legend). The strip's height is
-/// [`legend_height`]; add it to the canvas.
+/// wider figures, and returns the area above it for the chart. The strip's height is
+/// [`legend_height`]; add it to the canvas. Every figure's legend goes through it: the series
+/// need no plotters labels.
 pub fn legend_below<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     entries: &[LegendEntry],
-) -> std::io::Result<(DrawingArea<DB, plotters::coord::Shift>, bool)> {
-    if entries.is_empty() {
-        return Ok((area.clone(), false));
-    }
-    Ok((legend_strip(area, entries, legend_max_cols())?, true))
+) -> std::io::Result<DrawingArea<DB, plotters::coord::Shift>> {
+    legend_strip(area, entries, legend_max_cols())
 }
 
 /// Draws the legend of `entries` in a strip at the bottom of `area`, outside the plot, in at
@@ -662,7 +659,7 @@ pub fn depth_histogram_svg(
             ),
             18,
         )?;
-        let (area, legend_drawn) = legend_below(&area, &legend)?;
+        let area = legend_below(&area, &legend)?;
         let mut builder = ChartBuilder::on(&area);
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
@@ -713,20 +710,6 @@ pub fn depth_histogram_svg(
                             )
                         }),
                 )
-                .map_err(plot_err)?
-                .label(layer_label(kind))
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], layer_color(kind).filled())
-                });
-        }
-        if !legend_drawn {
-            chart
-                .configure_series_labels()
-                .label_font(("sans-serif", crate::report::plot_style::LEGEND))
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.4))
-                .draw()
                 .map_err(plot_err)?;
         }
         root.present().map_err(plot_err)?;
@@ -777,8 +760,7 @@ mod tests {
             // The long label takes one column: three rows.
             assert!(extra >= 3 * 20, "{extra}");
             let root = SVGBackend::with_string(&mut svg, (420, 300 + extra)).into_drawing_area();
-            let (plot, drawn) = legend_below(&root, &entries).unwrap();
-            assert!(drawn);
+            let plot = legend_below(&root, &entries).unwrap();
             plot.dim_in_pixel().1
         });
         assert_eq!(plot_h, 300);
@@ -789,12 +771,10 @@ mod tests {
         assert_eq!(extra, 2 * 20 + 10);
         {
             let root = SVGBackend::with_string(&mut wide, (900, 520 + extra)).into_drawing_area();
-            let (plot, drawn) = legend_below(&root, &entries).unwrap();
-            assert!(drawn);
+            let plot = legend_below(&root, &entries).unwrap();
             assert_eq!(plot.dim_in_pixel(), (900, 520));
-            // Nothing to show, nothing drawn.
-            let (plot, drawn) = legend_below(&root, &[]).unwrap();
-            assert!(!drawn);
+            // Nothing to show, no strip.
+            let plot = legend_below(&root, &[]).unwrap();
             assert_eq!(plot.dim_in_pixel(), (900, 520 + extra));
         }
         labels_below(&wide, 520.0);
