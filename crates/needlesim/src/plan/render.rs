@@ -862,8 +862,9 @@ struct Axes {
     h: f64,
     l: f64,
     b: f64,
-    /// The plot's top edge, px: below the header of keys and labels ([`Axes::with_header`]).
-    top: f64,
+    /// Lines above the plot, with their colours: the key and the series' labels
+    /// ([`Axes::with_header`]), drawn by [`Axes::frame`].
+    header: Vec<(&'static str, String)>,
 }
 
 /// Height, px, of one line of a chart's header ([`Axes::with_header`]).
@@ -882,26 +883,32 @@ impl Axes {
             h: if narrow() { 330.0 } else { 360.0 },
             l: 60.0,
             b: 40.0,
-            top: 20.0,
+            header: Vec::new(),
         }
     }
-    /// The same chart with `lines` lines of header above the plot (its key and its series'
-    /// labels, which inside the plot overlapped each other and the curves). The canvas grows
-    /// by the header, so the plot keeps its height; header line `i` has its baseline at
-    /// [`Axes::header_y`].
-    fn with_header(mut self, lines: usize) -> Axes {
-        let extra = HEADER_LINE * lines as f64 + if lines > 0 { 6.0 } else { 0.0 };
-        self.top += extra;
-        self.h += extra;
+    /// The same chart with a header above the plot: `key` in grey, then each `(colour, label)`,
+    /// each wrapped to the figure's width (inside the plot they overlapped each other and the
+    /// curves). The canvas grows by the header, so the plot keeps its height.
+    fn with_header(
+        mut self,
+        key: &str,
+        labels: impl IntoIterator<Item = (&'static str, String)>,
+    ) -> Axes {
+        // How many characters of 13 px text fit on a header line.
+        let width = ((self.w - self.l) / 7.4).floor().max(20.0) as usize;
+        let wrap = crate::report::plot_style::wrap;
+        self.header = wrap(key, width).into_iter().map(|l| ("#555", l)).collect();
+        for (c, label) in labels {
+            self.header
+                .extend(wrap(&label, width).into_iter().map(|l| (c, l)));
+        }
+        self.h += self.top() - 20.0;
         self
     }
-    /// Baseline, px, of header line `i`.
-    fn header_y(&self, i: usize) -> f64 {
-        18.0 + HEADER_LINE * i as f64
-    }
-    /// How many characters of 13 px text fit on a header line.
-    fn header_chars(&self) -> usize {
-        ((self.w - self.l) / 7.4).floor().max(20.0) as usize
+    /// The plot's top edge, px: below the header.
+    fn top(&self) -> f64 {
+        let n = self.header.len();
+        20.0 + HEADER_LINE * n as f64 + if n > 0 { 6.0 } else { 0.0 }
     }
     /// The opening `<svg>` tag and white background of a chart of this size.
     fn open_svg(&self) -> String {
@@ -919,19 +926,19 @@ impl Axes {
     }
     fn py(&self, y: f64) -> f64 {
         (self.h - self.b)
-            - (self.h - self.b - self.top) * (y - self.y0) / (self.y1 - self.y0).max(1e-12)
+            - (self.h - self.b - self.top()) * (y - self.y0) / (self.y1 - self.y0).max(1e-12)
     }
     fn frame(&self, s: &mut String, xlabel: &str, ylabel: &str) {
         let _ = writeln!(
             s,
             r##"<line x1="{l}" y1="{yb}" x2="{xr}" y2="{yb}" stroke="#333"/><line x1="{l}" y1="{top}" x2="{l}" y2="{yb}" stroke="#333"/><text x="{cx}" y="{ty}" text-anchor="middle">{xlabel}</text><text x="14" y="{cy}" transform="rotate(-90 14 {cy})" text-anchor="middle">{ylabel}</text>"##,
             l = self.l,
-            top = self.top,
+            top = self.top(),
             yb = self.h - self.b,
             xr = self.w - 20.0,
             cx = (self.l + self.w) / 2.0,
             ty = self.h - 6.0,
-            cy = (self.h - self.b + self.top) / 2.0
+            cy = (self.h - self.b + self.top()) / 2.0
         );
         let ticks = |a: f64, b: f64| -> Vec<f64> {
             let raw = ((b - a) / 4.0).max(1e-9);
@@ -974,6 +981,15 @@ impl Axes {
                 fmt(fy)
             );
         }
+        for (i, (c, l)) in self.header.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
+                self.l + 4.0,
+                18.0 + HEADER_LINE * i as f64,
+                esc(l)
+            );
+        }
     }
 }
 
@@ -1005,32 +1021,27 @@ pub fn trajectory_svg(plan: &Plan) -> String {
     const KEY: &str = "lines: mean; bands: 5-95 %; ticks on the axis: sessions";
     // The key and each line's label sit in a header above the plot, one under the other and
     // wrapped to the figure's width, so that nothing overlaps or runs past the edge.
-    let probe = Axes::chart(xmax, ymin, ymax * 1.05);
-    let width = probe.header_chars();
-    let mut header: Vec<(&str, String)> = crate::report::plot_style::wrap(KEY, width)
-        .into_iter()
-        .map(|l| ("#555", l))
-        .collect();
-    for (i, z) in zones.iter().enumerate() {
-        if z.prediction.trajectory.is_empty() {
-            continue;
-        }
-        let label = format!(
-            "{} / {}: {}{}",
-            z.zone,
-            z.concern.label(),
-            z.prediction.metric,
-            if z.prediction.calibrated {
-                ""
-            } else {
-                " (uncalibrated)"
-            }
-        );
-        for l in crate::report::plot_style::wrap(&label, width) {
-            header.push((PALETTE[i % PALETTE.len()], l));
-        }
-    }
-    let ax = probe.with_header(header.len());
+    let labels = zones
+        .iter()
+        .enumerate()
+        .filter(|(_, z)| !z.prediction.trajectory.is_empty())
+        .map(|(i, z)| {
+            (
+                PALETTE[i % PALETTE.len()],
+                format!(
+                    "{} / {}: {}{}",
+                    z.zone,
+                    z.concern.label(),
+                    z.prediction.metric,
+                    if z.prediction.calibrated {
+                        ""
+                    } else {
+                        " (uncalibrated)"
+                    }
+                ),
+            )
+        });
+    let ax = Axes::chart(xmax, ymin, ymax * 1.05).with_header(KEY, labels);
     let mut s = ax.open_svg();
     // The y title has to fit the plot's height (at 13 px, about 40 characters): the metric of
     // each line is in the header and in the table.
@@ -1039,15 +1050,6 @@ pub fn trajectory_svg(plan: &Plan) -> String {
         "days from the first session",
         "predicted result, % (see the key above)",
     );
-    for (i, (c, l)) in header.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
-            ax.l + 4.0,
-            ax.header_y(i),
-            esc(l)
-        );
-    }
     for (i, z) in zones.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
         let t = &z.prediction.trajectory;
@@ -1122,47 +1124,30 @@ pub fn tradeoff_svg(plan: &Plan) -> String {
         * 1.1;
     // The key and the zones' labels sit in a header above the plot (inside it they could
     // cover the points).
-    let probe = Axes::chart(xmax, 0.0, ymax);
-    let width = probe.header_chars();
-    let mut header: Vec<(&str, String)> = crate::report::plot_style::wrap(
+    let ax = Axes::chart(xmax, 0.0, ymax).with_header(
         "filled: within the limits; open: breaks a limit (downtime or PIH risk); ringed: chosen",
-        width,
-    )
-    .into_iter()
-    .map(|l| ("#555", l))
-    .collect();
-    for (i, z) in zones.iter().enumerate() {
-        for l in
-            crate::report::plot_style::wrap(&format!("{} / {}", z.zone, z.concern.label()), width)
-        {
-            header.push((PALETTE[i % PALETTE.len()], l));
-        }
-    }
-    let ax = probe.with_header(header.len());
+        zones.iter().enumerate().map(|(i, z)| {
+            (
+                PALETTE[i % PALETTE.len()],
+                format!("{} / {}", z.zone, z.concern.label()),
+            )
+        }),
+    );
     let mut s = ax.open_svg();
     ax.frame(
         &mut s,
         "downtime after the worst session, days",
         "predicted result, % (see table)",
     );
-    for (i, (c, l)) in header.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
-            ax.l + 4.0,
-            ax.header_y(i),
-            esc(l)
-        );
-    }
     if let Some(m) = plan.goals.max_downtime_days {
         let xx = ax.px(m.min(xmax));
         let _ = writeln!(
             s,
             r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{:.0}" y2="{:.0}" stroke="#c9302c" stroke-dasharray="5,4"/><text x="{:.1}" y="{:.0}" text-anchor="end" fill="#c9302c">max downtime {m} d</text>"##,
-            ax.top,
+            ax.top(),
             ax.h - ax.b,
             xx - 4.0,
-            ax.top + 12.0
+            ax.top() + 12.0
         );
     }
     for (i, z) in zones.iter().enumerate() {
