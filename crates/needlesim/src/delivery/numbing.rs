@@ -144,15 +144,7 @@ pub fn uptake_with(
     t_end_s: f64,
     np: &NumbingParams,
 ) -> Result<Vec<(f64, f64)>, DeliveryError> {
-    uptake_dt(
-        product,
-        column,
-        reference_sc_m,
-        t_end_s,
-        np.dt_out_s,
-        &np.physchem,
-        1.0,
-    )
+    uptake_factor(product, column, reference_sc_m, t_end_s, np, 1.0)
 }
 
 /// [`uptake_with`] with the stratum corneum's permeability times `kp_factor` (the vehicle's

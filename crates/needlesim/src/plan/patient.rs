@@ -837,31 +837,22 @@ pub fn validate(raw: &PatientFile, file: &str) -> Result<Patient, PatientError> 
                     };
                     grade = c.int(&cp("grade"), g, 1, hi, scale).map(|g| g as u8);
                 }
-                if !cf.scar_types.is_empty() {
-                    c.fail(
-                        &cp("scar_types"),
-                        format!("{:?}", cf.scar_types),
-                        "applies only to acne scars",
-                        "remove it",
-                    );
-                }
-            } else {
-                if let Some(g) = cf.grade {
-                    c.fail(
-                        &cp("grade"),
-                        g,
-                        "applies only to acne scars (Goodman & Baron) and thinning hair (Norwood/Ludwig)",
-                        "remove it",
-                    );
-                }
-                if !cf.scar_types.is_empty() {
-                    c.fail(
-                        &cp("scar_types"),
-                        format!("{:?}", cf.scar_types),
-                        "applies only to acne scars",
-                        "remove it",
-                    );
-                }
+            } else if let Some(g) = cf.grade {
+                c.fail(
+                    &cp("grade"),
+                    g,
+                    "applies only to acne scars (Goodman & Baron) and thinning hair (Norwood/Ludwig)",
+                    "remove it",
+                );
+            }
+            // Scar types belong to acne scars only.
+            if kind != ConcernKind::AcneScars && !cf.scar_types.is_empty() {
+                c.fail(
+                    &cp("scar_types"),
+                    format!("{:?}", cf.scar_types),
+                    "applies only to acne scars",
+                    "remove it",
+                );
             }
             if let Some(site) = site {
                 let scalp = site == Site::Scalp;
