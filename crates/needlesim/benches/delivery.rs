@@ -329,6 +329,18 @@ fn compare() {
     const K_SC: f64 = 20.0;
     let mut co_k = co.clone();
     co_k.sc_partition = K_SC;
+    let fine = DeliveryNumerics {
+        sc_cells: 6,
+        dz_epidermis_m: 2.5e-6,
+        dz_dermis_m: 5e-6,
+        dz_max_m: 10e-6,
+        r_cells_channel: 12,
+        dr_max_m: 5e-6,
+        dt_first_s: 0.05,
+        dt_growth: 1.1,
+        dt_max_s: 10.0,
+        ..DeliveryNumerics::default()
+    };
     for (label, res, co) in [
         ("default", DeliveryNumerics::default(), &co),
         ("capacity_default", DeliveryNumerics::default(), &co_k),
@@ -341,22 +353,8 @@ fn compare() {
         ("unsplit_dt30", dt(30.0, true), &co),
         ("unsplit_dt10", dt(10.0, true), &co),
         ("unsplit_dt3", dt(3.0, true), &co),
-        (
-            "fine",
-            DeliveryNumerics {
-                sc_cells: 6,
-                dz_epidermis_m: 2.5e-6,
-                dz_dermis_m: 5e-6,
-                dz_max_m: 10e-6,
-                r_cells_channel: 12,
-                dr_max_m: 5e-6,
-                dt_first_s: 0.05,
-                dt_growth: 1.1,
-                dt_max_s: 10.0,
-                ..DeliveryNumerics::default()
-            },
-            &co,
-        ),
+        ("fine", fine.clone(), &co),
+        ("capacity_fine", fine.clone(), &co_k),
     ] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
