@@ -775,6 +775,7 @@ pub mod perf_probe {
                     generation: 0,
                     drift: 0.0,
                     capacity_z: None,
+                    capacity: None,
                 };
                 let ctx = DiffusionContext { mesh: &mesh, species: 0, op: &op };
                 let mut f = vec![1.0; mesh.len()];

@@ -17,6 +17,10 @@
 //!   (backward Euler or TR-BDF2, linear decay and sources inside, preconditioned conjugate
 //!   gradients with a banded Cholesky or z-line preconditioner): no splitting error, so long
 //!   steps stay accurate on high-contrast layered and channelled cells;
+//! * a per-voxel storage capacity `C` (partitioning into a membrane such as the stratum
+//!   corneum: `C ∂u/∂t = ∇·(D∇u) − C λ u + C S`, mass matrix `diag(C V)`) on the unsplit
+//!   scheme ([`Species::capacity`]), or a capacity per z level on the split schemes
+//!   ([`Species::layered_capacity`]);
 //! * Strang splitting with an exact exponential step for linear decay/sources and an L-stable
 //!   SDIRK2 (Newton) pointwise integrator for nonlinear [`Reactions`];
 //! * fixed steps or adaptive steps from a step-doubling error estimate;

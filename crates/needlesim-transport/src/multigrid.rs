@@ -778,11 +778,13 @@ pub(crate) fn supported(bnd: &[Boundary; 6]) -> bool {
 impl Multigrid {
     /// Builds the hierarchy of `A = V (1 + κh λ) + κh K` for the operator with conductances
     /// `pv` and boundaries `bnd`, reusing the buffers of `recycle` (a previous hierarchy).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn build(
         mesh: &Mesh,
         pv: &PerVoxelConductances,
         bnd: &[Boundary; 6],
         decay: &Coefficient,
+        cap: Option<&[f64]>,
         kh: f64,
         key: (u64, f64, u64),
         recycle: Option<Multigrid>,
@@ -836,9 +838,11 @@ impl Multigrid {
                             } else {
                                 0.0
                             };
-                            // Volume, decay and Dirichlet/Robin boundary conductances.
+                            // Volume (times the capacity), decay and Dirichlet/Robin boundary
+                            // conductances.
                             let c = [i, j, k];
-                            let mut s = mesh.volume(i, j, k) * (1.0 + kh * decay.at(v));
+                            let vol = mesh.volume(i, j, k) * cap.map_or(1.0, |cp| cp[v]);
+                            let mut s = vol * (1.0 + kh * decay.at(v));
                             for axis in 0..3 {
                                 if bnd[2 * axis] == Boundary::Periodic {
                                     continue;
@@ -974,7 +978,8 @@ mod tests {
             let bnd = p.boundaries[0];
             let pv = PerVoxelConductances::new(&p.mesh, d, &bnd);
             let decay = Coefficient::Uniform(1e-4);
-            let mut mg = Multigrid::build(&p.mesh, &pv, &bnd, &decay, 300.0, (0, 300.0, 0), None);
+            let mut mg =
+                Multigrid::build(&p.mesh, &pv, &bnd, &decay, None, 300.0, (0, 300.0, 0), None);
             assert!(
                 ny == 1 || mg.depth() > 1,
                 "{nx}×{ny}: {} levels",

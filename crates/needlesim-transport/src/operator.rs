@@ -267,4 +267,6 @@ pub struct DiffusionOperator {
     pub drift: f64,
     /// Storage capacity per z level ([`super::Species::layered_capacity`]); `None`: 1.
     pub capacity_z: Option<Vec<f64>>,
+    /// Storage capacity per voxel ([`super::Species::capacity`], unsplit scheme); `None`: 1.
+    pub capacity: Option<Vec<f64>>,
 }

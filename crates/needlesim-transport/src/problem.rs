@@ -236,6 +236,9 @@ pub struct Species {
     /// Storage capacity per z level (dimensionless, > 0), or `None` for 1 everywhere: see
     /// [`Species::layered_capacity`].
     pub capacity_z: Option<Vec<f64>>,
+    /// Storage capacity per voxel (dimensionless, > 0) for the unsplit scheme, or `None` for 1
+    /// everywhere: see [`Species::capacity`].
+    pub capacity: Option<Coefficient>,
 }
 
 impl Species {
@@ -248,6 +251,7 @@ impl Species {
             source: Coefficient::Uniform(0.0),
             initial: Coefficient::Uniform(0.0),
             capacity_z: None,
+            capacity: None,
         }
     }
 
@@ -267,6 +271,27 @@ impl Species {
     /// per-voxel diffusivity or the unsplit scheme is an error at set-up.
     pub fn layered_capacity(mut self, capacity_z: Vec<f64>) -> Self {
         self.capacity_z = Some(capacity_z);
+        self
+    }
+
+    /// Gives the species a storage capacity `C` per voxel (dimensionless, finite, > 0; uniform or
+    /// one value per voxel), so that the unsplit scheme solves
+    ///
+    /// ```text
+    /// C ∂u/∂t = ∇·(D ∇u) − C λ u + C S
+    /// ```
+    ///
+    /// with the mass matrix `diag(C V)` in every stage. Here `u` is the continuous potential
+    /// (e.g. the aqueous-equivalent concentration), the stored concentration is `C u` and the
+    /// conserved amount `∫ C u dV`; `D` is the conductance of `u` as given (for a membrane of
+    /// partition coefficient `K` and diffusivity `D_m`: `C = K`, `D = K D_m`, so that its
+    /// steady flux is `K D_m Δu / L` and its lag time `L² / (6 D_m)`). Unlike
+    /// [`Species::layered_capacity`], the diffusivity is not multiplied by `C`, so any
+    /// per-voxel diffusivity works unchanged. Decay and sources act per unit of stored amount.
+    /// Needs [`super::Scheme::Unsplit`]; [`super::Simulation::update_capacity`] changes it
+    /// during a run. Combining it with a layered capacity is an error at set-up.
+    pub fn capacity(mut self, c: impl Into<Coefficient>) -> Self {
+        self.capacity = Some(c.into());
         self
     }
 
@@ -438,6 +463,16 @@ impl ProblemBuilder {
                 n,
                 false,
             )?;
+            if let Some(cap) = &s.capacity {
+                validate_voxel_capacity(&s.name, cap, n)?;
+                if s.capacity_z.is_some() {
+                    return Err(TransportError::Unsupported(format!(
+                        "species '{}' has both a layered capacity and a per-voxel capacity; give \
+                         one of them",
+                        s.name
+                    )));
+                }
+            }
             if let Some(cap) = &s.capacity_z {
                 validate_capacity(&s.name, cap, mesh.n[2])?;
                 if matches!(s.diffusivity, Coefficient::PerVoxel(_)) {
@@ -544,6 +579,41 @@ pub(crate) fn validate_capacity(name: &str, cap: &[f64], nz: usize) -> Result<()
         });
     }
     Ok(())
+}
+
+/// Checks a per-voxel capacity: finite and > 0 everywhere, one value per voxel if per voxel.
+pub(crate) fn validate_voxel_capacity(
+    name: &str,
+    cap: &Coefficient,
+    n: usize,
+) -> Result<(), TransportError> {
+    let field = format!("species '{name}' capacity");
+    let bad = |x: f64| !(x.is_finite() && x > 0.0);
+    match cap {
+        Coefficient::Uniform(x) if bad(*x) => Err(TransportError::InvalidValue {
+            field,
+            value: *x,
+            allowed: "finite and > 0",
+        }),
+        Coefficient::Uniform(_) => Ok(()),
+        Coefficient::PerVoxel(xs) => {
+            if xs.len() != n {
+                return Err(TransportError::WrongLength {
+                    field,
+                    got: xs.len(),
+                    expected: n,
+                });
+            }
+            match xs.iter().enumerate().find(|(_, x)| bad(**x)) {
+                Some((v, x)) => Err(TransportError::InvalidValue {
+                    field: format!("{field} at voxel {v}"),
+                    value: *x,
+                    allowed: "finite and > 0",
+                }),
+                None => Ok(()),
+            }
+        }
+    }
 }
 
 pub(crate) fn check_periodic(

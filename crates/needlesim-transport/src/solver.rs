@@ -353,6 +353,15 @@ impl Simulation {
                 sp.name
             )));
         }
+        if let Some(sp) = problem.species.iter().find(|sp| sp.capacity.is_some())
+            && !matches!(settings.scheme, Scheme::Unsplit { .. })
+        {
+            return Err(TransportError::Unsupported(format!(
+                "species '{}': a per-voxel capacity is implemented for the unsplit scheme only \
+                 (Scheme::Unsplit); choose it, or a layered capacity with a split scheme",
+                sp.name
+            )));
+        }
         for (s, sp) in problem.species.iter().enumerate() {
             let f = fields.species_mut(s);
             match &sp.initial {
@@ -369,6 +378,10 @@ impl Simulation {
                 generation: 0,
                 drift: 0.0,
                 capacity_z: sp.capacity_z.clone(),
+                capacity: sp.capacity.as_ref().map(|c| match c {
+                    Coefficient::Uniform(x) => vec![*x; mesh.len()],
+                    Coefficient::PerVoxel(xs) => xs.clone(),
+                }),
             });
         }
         let damping_left = match settings.scheme {
@@ -458,6 +471,9 @@ impl Simulation {
         let mut b = 8.0 * ns as f64;
         for (s, op) in self.ops.iter().enumerate() {
             b += op.diffusivity.bytes_per_voxel() as f64;
+            if op.capacity.is_some() {
+                b += 8.0;
+            }
             let sp = &self.problem.species[s];
             for c in [&sp.decay, &sp.source] {
                 if matches!(c, Coefficient::PerVoxel(_)) {
@@ -560,6 +576,59 @@ impl Simulation {
             self.problem.species[s].diffusivity = Coefficient::PerVoxel(pv.d.clone());
         }
         op.generation += 1;
+        Ok(())
+    }
+
+    /// Changes the storage capacity ([`super::Species::capacity`]) of species `s` at the listed
+    /// voxels `(voxel, C)`, keeping the amount each holds: its potential `u` is scaled by
+    /// `C_old / C_new` (e.g. a closing channel whose fluid becomes stratum corneum again).
+    /// Needs a species set up with a capacity.
+    pub fn update_capacity(
+        &mut self,
+        s: usize,
+        updates: &[(usize, f64)],
+    ) -> Result<(), TransportError> {
+        self.check_species(s)?;
+        let n = self.problem.mesh.len();
+        let name = self.problem.species[s].name.clone();
+        let Some(cap) = self.ops[s].capacity.as_mut() else {
+            return Err(TransportError::Unsupported(format!(
+                "species '{name}' has no per-voxel capacity to update; give it one at set-up \
+                 (Species::capacity)"
+            )));
+        };
+        for &(v, c) in updates {
+            if v >= n {
+                return Err(TransportError::InvalidValue {
+                    field: format!("species '{name}' capacity update voxel index"),
+                    value: v as f64,
+                    allowed: "< number of voxels",
+                });
+            }
+            if !(c.is_finite() && c > 0.0) {
+                return Err(TransportError::InvalidValue {
+                    field: format!("species '{name}' capacity at voxel {v}"),
+                    value: c,
+                    allowed: "finite and > 0",
+                });
+            }
+        }
+        let drift = super::operator::drift_of(updates.iter().map(|&(v, c)| (cap[v], c)));
+        let field = &mut self.fields.as_mut_slice()[s * n..(s + 1) * n];
+        let mut changed = false;
+        for &(v, c) in updates {
+            if cap[v] != c {
+                field[v] *= cap[v] / c;
+                cap[v] = c;
+                changed = true;
+            }
+        }
+        if changed {
+            self.problem.species[s].capacity = Some(Coefficient::PerVoxel(cap.clone()));
+            self.ops[s].generation += 1;
+            self.ops[s].drift += drift;
+            self.forcing_step = self.steps;
+        }
         Ok(())
     }
 
@@ -978,6 +1047,7 @@ impl Simulation {
                 boundaries: &ops[s].boundaries,
                 generation: ops[s].generation,
                 drift: ops[s].drift,
+                capacity: ops[s].capacity.as_deref(),
             };
             let field = &mut fields.as_mut_slice()[s * nv..(s + 1) * nv];
             let solver = &mut unsplit[s];
@@ -1355,27 +1425,32 @@ impl Simulation {
         planes.iter().sum()
     }
 
-    /// Total amount of species `s` in the domain (concentration × m³; with a layered
-    /// capacity, the conserved `∫ C c dV`).
+    /// Total amount of species `s` in the domain (concentration × m³; with a layered or
+    /// per-voxel capacity, the conserved `∫ C c dV`).
     pub fn total_amount(&self, s: usize) -> f64 {
-        match &self.ops[s].capacity_z {
-            Some(cap) => self.integrate(s, |_, _, k| cap[k]),
-            None => self.integrate(s, |_, _, _| 1.0),
+        let [nx, ny, _] = self.problem.mesh.n;
+        match (&self.ops[s].capacity_z, &self.ops[s].capacity) {
+            (Some(cap), _) => self.integrate(s, |_, _, k| cap[k]),
+            (None, Some(cap)) => self.integrate(s, |i, j, k| cap[(k * ny + j) * nx + i]),
+            (None, None) => self.integrate(s, |_, _, _| 1.0),
         }
     }
 
     /// Amounts of species `s` in the depth bands `[depths[b], depths[b + 1])` (m); each voxel
     /// counts in the band holding its centre (align layer interfaces with z faces for exact
-    /// layer integrals). With a layered capacity, the amounts are `∫ C c dV`.
+    /// layer integrals). With a layered or per-voxel capacity, the amounts are `∫ C c dV`.
     pub fn layer_amounts(&self, s: usize, depths: &[f64]) -> Vec<f64> {
         let zc = &self.problem.mesh.axes[2].centres;
+        let [nx, ny, _] = self.problem.mesh.n;
         (0..depths.len().saturating_sub(1))
             .map(|b| {
                 let (a, c) = (depths[b], depths[b + 1]);
                 let cap = self.ops[s].capacity_z.as_deref();
-                self.integrate(s, |_, _, k| {
+                let vcap = self.ops[s].capacity.as_deref();
+                self.integrate(s, |i, j, k| {
                     if zc[k] >= a && zc[k] < c {
                         cap.map_or(1.0, |cp| cp[k])
+                            * vcap.map_or(1.0, |cp| cp[(k * ny + j) * nx + i])
                     } else {
                         0.0
                     }

@@ -7,9 +7,10 @@
 //! [V (1 + κh λ) + κh K] c = b,     (K c)_p = Σ_f K_f (c_p − c_q) + G_p c_p
 //! ```
 //!
-//! with `V` the cell volumes, `K_f` the 3-D face conductances (face area × harmonic-mean
-//! diffusivity / distance, the same numbers the split sweeps use) and `G_p` the Dirichlet/Robin
-//! boundary conductances. The matrix is symmetric positive definite, so it is solved by
+//! with `V` the cell volumes (times the species' storage capacity `C` where it has one,
+//! [`super::Species::capacity`]: the mass matrix is then `diag(C V)`), `K_f` the 3-D face
+//! conductances (face area × harmonic-mean diffusivity / distance, the same numbers the split
+//! sweeps use) and `G_p` the Dirichlet/Robin boundary conductances. The matrix is symmetric positive definite, so it is solved by
 //! preconditioned conjugate gradients with one of two symmetric preconditioners:
 //!
 //! * a **banded Cholesky factor** of the matrix (bandwidth `nx·ny`, or `min(nr, nz)` on an
@@ -235,6 +236,11 @@ impl UnsplitSolve<'_> {
     pub fn decay(&self) -> &Coefficient {
         self.co.decay
     }
+    /// Storage capacity per voxel (`None`: 1 everywhere): the mass matrix is `diag(C V)` and
+    /// the decay term `C V λ` ([`super::Species::capacity`]).
+    pub fn capacity(&self) -> Option<&[f64]> {
+        self.op.capacity
+    }
     /// Diffusivity storage (face conductances for per-voxel diffusivities).
     pub fn diffusivity(&self) -> &DiffusivityStorage {
         self.op.storage
@@ -390,6 +396,7 @@ fn apply(
     asm: &Assembled,
     pv: &PerVoxelConductances,
     decay: &Coefficient,
+    cap: Option<&[f64]>,
     alpha: f64,
     beta: f64,
     x: &[f64],
@@ -408,16 +415,34 @@ fn apply(
             let yr = &mut yp[j * nx..(j + 1) * nx];
             let xr = &x[r0..r0 + nx];
             let vol_jk = vf * wy[j] * wz[k];
-            // Centre: α V + β (V λ + diag_k).
+            // Centre: α V + β (V λ + diag_k), V times the capacity where there is one.
             let dk = &asm.diag_k[r0..r0 + nx];
-            match decay {
-                Coefficient::Uniform(lam) => {
+            match (decay, cap) {
+                (Coefficient::Uniform(lam), Some(cap)) => {
+                    let cr = &cap[r0..r0 + nx];
+                    for ((((yv, xv), w), d), c) in
+                        yr.iter_mut().zip(xr).zip(&wx[..nx]).zip(dk).zip(cr)
+                    {
+                        let vol = vol_jk * w * c;
+                        *yv = (alpha * vol + beta * (vol * lam + d)) * xv;
+                    }
+                }
+                (Coefficient::PerVoxel(l), Some(cap)) => {
+                    let (lr, cr) = (&l[r0..r0 + nx], &cap[r0..r0 + nx]);
+                    for (((((yv, xv), w), d), lam), c) in
+                        yr.iter_mut().zip(xr).zip(&wx[..nx]).zip(dk).zip(lr).zip(cr)
+                    {
+                        let vol = vol_jk * w * c;
+                        *yv = (alpha * vol + beta * (vol * lam + d)) * xv;
+                    }
+                }
+                (Coefficient::Uniform(lam), None) => {
                     for (((yv, xv), w), d) in yr.iter_mut().zip(xr).zip(&wx[..nx]).zip(dk) {
                         let vol = vol_jk * w;
                         *yv = (alpha * vol + beta * (vol * lam + d)) * xv;
                     }
                 }
-                Coefficient::PerVoxel(l) => {
+                (Coefficient::PerVoxel(l), None) => {
                     let lr = &l[r0..r0 + nx];
                     for ((((yv, xv), w), d), lam) in
                         yr.iter_mut().zip(xr).zip(&wx[..nx]).zip(dk).zip(lr)
@@ -537,6 +562,7 @@ impl BandFactor {
         asm: &Assembled,
         pv: &PerVoxelConductances,
         decay: &Coefficient,
+        cap: Option<&[f64]>,
         kh: f64,
         b: usize,
         transposed: bool,
@@ -557,7 +583,7 @@ impl BandFactor {
         let plane = nx * ny;
         for v in 0..n {
             let c = mesh.coords(v);
-            let vol = mesh.volume(c[0], c[1], c[2]);
+            let vol = mesh.volume(c[0], c[1], c[2]) * cap.map_or(1.0, |cp| cp[v]);
             let r = f.pos(mesh, v);
             f.l[r * w + b] = vol * (1.0 + kh * decay.at(v)) + kh * asm.diag_k[v];
             let put = |q: usize, kf: f64, f: &mut BandFactor| {
@@ -651,6 +677,7 @@ impl ZLineFactor {
         asm: &Assembled,
         pv: &PerVoxelConductances,
         decay: &Coefficient,
+        cap: Option<&[f64]>,
         kh: f64,
         key: (u64, f64, u64),
     ) -> Self {
@@ -672,7 +699,7 @@ impl ZLineFactor {
                 for k in 0..nz {
                     for i in 0..nx {
                         let v = k * plane + j * nx + i;
-                        let vol = mesh.volume(i, j, k);
+                        let vol = mesh.volume(i, j, k) * cap.map_or(1.0, |cp| cp[v]);
                         let d = vol * (1.0 + kh * decay.at(v)) + kh * asm.diag_k[v];
                         let wz = kh * vf * wx[i] * wy[j];
                         let a = if k > 0 { -wz * pv.t[2][v] } else { 0.0 };
@@ -776,6 +803,8 @@ pub(crate) struct OperatorView<'a> {
     pub generation: u64,
     /// [`super::operator::DiffusionOperator::drift`].
     pub drift: f64,
+    /// Storage capacity per voxel (`None`: 1): the mass matrix is `diag(C V)`.
+    pub capacity: Option<&'a [f64]>,
 }
 
 impl SpeciesSolver {
@@ -807,7 +836,17 @@ impl SpeciesSolver {
     ) {
         self.assembled(op);
         let asm = self.assembled.as_ref().expect("built");
-        apply(op.mesh, asm, asm.pv(op.storage), decay, alpha, beta, x, y);
+        apply(
+            op.mesh,
+            asm,
+            asm.pv(op.storage),
+            decay,
+            op.capacity,
+            alpha,
+            beta,
+            x,
+            y,
+        );
     }
 
     /// The boundary conductances `g` of the low z face's cells (the first plane, in index
@@ -845,7 +884,7 @@ impl SpeciesSolver {
                 let mut add = asm.bsrc[v];
                 if s != 0.0 {
                     let c = mesh.coords(v);
-                    add += mesh.volume(c[0], c[1], c[2]) * s;
+                    add += mesh.volume(c[0], c[1], c[2]) * op.capacity.map_or(1.0, |cp| cp[v]) * s;
                 }
                 *yv += beta * add;
             }
@@ -915,7 +954,15 @@ impl SpeciesSolver {
         match kind {
             Kind::Band((b, transposed)) => {
                 self.band = Some(BandFactor::factor(
-                    op.mesh, asm, pv, co.decay, co.kh, b, transposed, key,
+                    op.mesh,
+                    asm,
+                    pv,
+                    co.decay,
+                    op.capacity,
+                    co.kh,
+                    b,
+                    transposed,
+                    key,
                 ));
             }
             Kind::Multigrid => {
@@ -925,13 +972,22 @@ impl SpeciesSolver {
                     pv,
                     op.boundaries,
                     co.decay,
+                    op.capacity,
                     co.kh,
                     key,
                     recycle,
                 ));
             }
             Kind::ZLine => {
-                self.zline = Some(ZLineFactor::factor(op.mesh, asm, pv, co.decay, co.kh, key));
+                self.zline = Some(ZLineFactor::factor(
+                    op.mesh,
+                    asm,
+                    pv,
+                    co.decay,
+                    op.capacity,
+                    co.kh,
+                    key,
+                ));
             }
         }
     }

@@ -310,6 +310,7 @@ fn compare() {
     let clo = Closure {
         segments: vec![(0.0, Occlusion::None, f64::INFINITY)],
         recovered_fraction: 0.1,
+        elastic: None,
     };
     let times: Vec<f64> = [0.25, 0.5, 1.0, 2.0, 4.0]
         .iter()
@@ -323,31 +324,37 @@ fn compare() {
         unsplit,
         ..DeliveryNumerics::default()
     };
-    for (label, res) in [
-        ("default", DeliveryNumerics::default()),
-        ("split_dt300", dt(300.0, false)),
-        ("split_dt30", dt(30.0, false)),
-        ("split_dt10", dt(10.0, false)),
-        ("split_dt3", dt(3.0, false)),
-        ("unsplit_dt300", dt(300.0, true)),
-        ("unsplit_dt30", dt(30.0, true)),
-        ("unsplit_dt10", dt(10.0, true)),
-        ("unsplit_dt3", dt(3.0, true)),
-        (
-            "fine",
-            DeliveryNumerics {
-                sc_cells: 6,
-                dz_epidermis_m: 2.5e-6,
-                dz_dermis_m: 5e-6,
-                dz_max_m: 10e-6,
-                r_cells_channel: 12,
-                dr_max_m: 5e-6,
-                dt_first_s: 0.05,
-                dt_growth: 1.1,
-                dt_max_s: 10.0,
-                ..DeliveryNumerics::default()
-            },
-        ),
+    // The same problem with a stratum corneum that stores the solute: capacity K_SC (as for a
+    // lipophilic compound, docs/TRANSPORT.md "SC partitioning and storage"), same conductance.
+    const K_SC: f64 = 20.0;
+    let mut co_k = co.clone();
+    co_k.sc_partition = K_SC;
+    let fine = DeliveryNumerics {
+        sc_cells: 6,
+        dz_epidermis_m: 2.5e-6,
+        dz_dermis_m: 5e-6,
+        dz_max_m: 10e-6,
+        r_cells_channel: 12,
+        dr_max_m: 5e-6,
+        dt_first_s: 0.05,
+        dt_growth: 1.1,
+        dt_max_s: 10.0,
+        ..DeliveryNumerics::default()
+    };
+    for (label, res, co) in [
+        ("default", DeliveryNumerics::default(), &co),
+        ("capacity_default", DeliveryNumerics::default(), &co_k),
+        ("capacity_unsplit_dt30", dt(30.0, true), &co_k),
+        ("split_dt300", dt(300.0, false), &co),
+        ("split_dt30", dt(30.0, false), &co),
+        ("split_dt10", dt(10.0, false), &co),
+        ("split_dt3", dt(3.0, false), &co),
+        ("unsplit_dt300", dt(300.0, true), &co),
+        ("unsplit_dt30", dt(30.0, true), &co),
+        ("unsplit_dt10", dt(10.0, true), &co),
+        ("unsplit_dt3", dt(3.0, true), &co),
+        ("fine", fine.clone(), &co),
+        ("capacity_fine", fine.clone(), &co_k),
     ] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
@@ -356,7 +363,7 @@ fn compare() {
         let t0 = Instant::now();
         let r = pool.install(|| {
             let mut arm =
-                Arm::unit_cell(&col, Some(&ch), radius, &co, Setup::FranzCell, &res).expect("arm");
+                Arm::unit_cell(&col, Some(&ch), radius, co, Setup::FranzCell, &res).expect("arm");
             let v = arm.voxels();
             (
                 run_arm(
@@ -394,7 +401,7 @@ fn compare() {
         ));
     }
     println!(
-        "COMPARE {{\"radius_m\": {radius}, \"depth_m\": 1e-3, \"layers_m\": [15e-6, 85e-6, 1e-3], \"channel_radius_m\": 30e-6, \"channel_depth_m\": 5e-4, \"d_sc\": {:.8e}, \"d_ve\": {:.8e}, \"d_dermis\": {:.8e}, \"d_channel\": {:.8e}, {}}}",
+        "COMPARE {{\"radius_m\": {radius}, \"depth_m\": 1e-3, \"layers_m\": [15e-6, 85e-6, 1e-3], \"channel_radius_m\": 30e-6, \"channel_depth_m\": 5e-4, \"d_sc\": {:.8e}, \"d_ve\": {:.8e}, \"d_dermis\": {:.8e}, \"d_channel\": {:.8e}, \"k_sc\": {K_SC}, {}}}",
         co.kp_m_s * 15e-6,
         co.d_ve_m2_s,
         co.d_dermis_m2_s,

@@ -883,3 +883,83 @@ fn the_explicit_film_fraction_reaches_the_split_sweeps() {
     );
     assert_ne!(tight.samples, loose.samples);
 }
+
+/// Least-squares line `a + b t` through the points `(t, q)`.
+fn line(pts: &[(f64, f64)]) -> (f64, f64) {
+    let n = pts.len() as f64;
+    let mt = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let mq = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mt) * (p.1 - mq)).sum();
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mt) * (p.0 - mt)).sum();
+    (mq - sxy / sxx * mt, sxy / sxx)
+}
+
+/// Stratum corneum partitioning (issue 18 point 1): a lipophilic compound (lidocaine, K_SC =
+/// K_ow^0.7 ≈ 14) on intact skin in a Franz cell. Against the same run with a water-like SC
+/// (K_SC = 1, the model before): the steady receptor flux is unchanged (the SC's conductance
+/// kp·h_SC is the same), the SC (tape-strip) content at steady state is K_SC times higher (the
+/// steady profile of u does not depend on the capacity), and the lag time of the cumulative
+/// receptor amount grows by at least (K_SC − 1) h_SC / (6 kp), the SC's own share. Fails on
+/// the model before (no capacity: ratio 1, no extra lag).
+#[test]
+fn sc_partitioning_stores_k_times_more_and_delays_the_receptor() {
+    let col = column();
+    let co = coeffs("lidocaine");
+    let k = co.sc_partition;
+    assert!((10.0..20.0).contains(&k), "lidocaine K_SC {k}");
+    let mut water_like = co.clone();
+    water_like.sc_partition = 1.0;
+    let end = 60.0 * H;
+    let go = |c: &TransportCoefficients| {
+        run(
+            &col,
+            c,
+            None,
+            100.0,
+            &reservoir(10.0, 0.0, Occlusion::None),
+            Setup::FranzCell,
+            end,
+            1e3,
+        )
+    };
+    let (with_k, without) = (go(&co), go(&water_like));
+    let (a, b) = (
+        with_k.samples.last().expect("s"),
+        without.samples.last().expect("s"),
+    );
+    let sc_ratio = a.layers_kg_m2[0] / b.layers_kg_m2[0];
+    let flux_ratio = a.flux_out_kg_m2_s / b.flux_out_kg_m2_s;
+    let fit = |r: &ArmResult| {
+        let pts: Vec<(f64, f64)> = r
+            .samples
+            .iter()
+            .filter(|s| s.t_s >= 0.5 * end)
+            .map(|s| (s.t_s, s.bottom_kg_m2))
+            .collect();
+        let (a, b) = line(&pts);
+        -a / b
+    };
+    let (lag_k, lag_1) = (fit(&with_k), fit(&without));
+    let h_sc = col.layer(LayerKind::StratumCorneum).thickness_m;
+    let sc_share = (k - 1.0) * h_sc / (6.0 * co.kp_m_s);
+    println!(
+        "lidocaine K_SC {k:.2}: SC content ratio {sc_ratio:.4}, receptor flux ratio {flux_ratio:.5}, \
+         lag {:.3} h -> {:.3} h (+{:.3} h; SC share (K-1) h/(6 kp) {:.3} h)",
+        lag_1 / H,
+        lag_k / H,
+        (lag_k - lag_1) / H,
+        sc_share / H
+    );
+    assert!(
+        (sc_ratio / k - 1.0).abs() < 0.01,
+        "SC content ratio {sc_ratio} vs K {k}"
+    );
+    assert!(
+        (flux_ratio - 1.0).abs() < 0.01,
+        "receptor flux ratio {flux_ratio}"
+    );
+    assert!(
+        lag_k - lag_1 >= 0.95 * sc_share,
+        "lag {lag_1} -> {lag_k}, SC share {sc_share}"
+    );
+}

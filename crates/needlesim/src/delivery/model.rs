@@ -15,11 +15,16 @@
 //! ## Equations
 //!
 //! One species, the aqueous-equivalent concentration `u` of the active (kg/m³), with
-//! `∂u/∂t = ∇·(D ∇u) − k u`:
+//! `C ∂u/∂t = ∇·(D ∇u) − k u` (the engine's per-voxel capacity `C`, 1 outside the SC):
 //!
-//! * SC: `D_SC = kp · h_SC` (conductance-matched: a SC slab of thickness `h_SC` passes exactly the
-//!   Potts-Guy flux `kp Δu`; partitioning into the SC is folded into kp, so its storage is not
-//!   resolved);
+//! * SC: conductance `D = kp · h_SC` (a SC slab of thickness `h_SC` passes exactly the
+//!   intact-skin flux `kp Δu`) and capacity `C = K_SC`, its SC/water partition coefficient
+//!   ([`super::physchem::sc_partition`]): the SC holds `K_SC u`, its own diffusivity is
+//!   `kp h_SC / K_SC`, and its lag time `K_SC h_SC / (6 kp)`, K_SC times that of a water-like
+//!   slab. SC voxels partly over a channel take the volume-weighted capacity of channel fluid (1)
+//!   and SC, updated as the channel closes (keeping the amount each holds). The split sweeps
+//!   (`DeliveryNumerics::unsplit = false`, kept for comparisons) have no per-voxel capacity:
+//!   there the SC stores like water (`C` = 1);
 //! * VE, PD, RD: `D = f_layer · D_free`; channel fluid: `D_free · H(r_h / r_c)` (Renkin);
 //!   a voxel partly filled by a channel gets the volume-weighted mean;
 //! * clearance `k` in PD and RD (in vivo only);
@@ -367,6 +372,11 @@ pub struct Arm {
     base_d: Vec<f64>,
     /// Current diffusivity per voxel (base with the channels at the applied closure).
     d_now: Vec<f64>,
+    /// Storage capacity per voxel without channels (`K_SC` in the stratum corneum, 1 below)
+    /// and with the channels at the applied closure; both empty when it is 1 everywhere (the
+    /// split sweeps, or `K_SC` = 1).
+    base_cap: Vec<f64>,
+    cap_now: Vec<f64>,
     chan: Vec<ChannelVoxel>,
     /// Clearance rate per z layer, 1/s.
     decay_k: Vec<f64>,
@@ -682,6 +692,22 @@ impl Arm {
         let decay_k: Vec<f64> = (0..nz).map(|k| decay[k * ncol]).collect();
         let dz: Vec<f64> = (0..nz).map(|k| z_faces[k + 1] - z_faces[k]).collect();
         let mut arm_d = base_d.clone();
+        // Stratum corneum partitioning (unsplit scheme): capacity K_SC in the SC cells.
+        let base_cap: Vec<f64> = if unsplit && co.sc_partition != 1.0 {
+            (0..nz)
+                .flat_map(|k| {
+                    let zc = 0.5 * (z_faces[k] + z_faces[k + 1]);
+                    let c = if zc < layer_depths[1] {
+                        co.sc_partition
+                    } else {
+                        1.0
+                    };
+                    std::iter::repeat_n(c, ncol)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut arm = Arm {
             sim: {
                 // Unsplit: clearance is a decay term inside the implicit solve, and the cleared
@@ -692,6 +718,11 @@ impl Arm {
                     species.decay(Coefficient::PerVoxel(decay.clone()))
                 } else {
                     species
+                };
+                let species = if base_cap.is_empty() {
+                    species
+                } else {
+                    species.capacity(Coefficient::PerVoxel(base_cap.clone()))
                 };
                 let problem = Problem::builder(geometry)
                     .species(species)
@@ -707,6 +738,8 @@ impl Arm {
             },
             d_now: base_d.clone(),
             base_d,
+            cap_now: base_cap.clone(),
+            base_cap,
             chan,
             decay_k,
             col_area,
@@ -733,6 +766,9 @@ impl Arm {
         let _ = scratch;
         // Entries of one voxel are adjacent (several where channels overlap).
         let mut updates = Vec::with_capacity(self.chan.len());
+        // Capacities of the stratum corneum voxels over a channel: the volume-weighted mean of
+        // channel fluid (1) and stratum corneum (K_SC).
+        let mut cap_updates = Vec::new();
         for group in self.chan.chunk_by(|a, b| a.v == b.v) {
             let phi: f64 = group.iter().map(|cv| cv.fill.fraction(g, cv.r0)).sum();
             let r0 = group.iter().map(|cv| cv.r0).fold(0.0, f64::max);
@@ -740,11 +776,25 @@ impl Arm {
             let d_ch = self.d_free * renkin(self.r_h, g * r0);
             let v = group[0].v;
             updates.push((v, phi * d_ch + (1.0 - phi) * self.base_d[v]));
+            if let Some(&c0) = self.base_cap.get(v)
+                && c0 != 1.0
+            {
+                let c = phi + (1.0 - phi) * c0;
+                if c != self.cap_now[v] {
+                    cap_updates.push((v, c));
+                }
+            }
         }
         for &(v, d) in &updates {
             self.d_now[v] = d;
         }
         self.sim.update_diffusivity(0, &updates).map_err(tr)?;
+        if !cap_updates.is_empty() {
+            for &(v, c) in &cap_updates {
+                self.cap_now[v] = c;
+            }
+            self.sim.update_capacity(0, &cap_updates).map_err(tr)?;
+        }
         self.applied_factor = g;
         Ok(())
     }
@@ -882,14 +932,27 @@ impl Arm {
         sums.iter().fold((0.0, 0.0), |a, s| (a.0 + s.0, a.1 + s.1))
     }
 
-    /// Per-plane amounts of a field, amount.
+    /// Per-plane amounts of a field (stored: `∫ C u dV` where the SC has a capacity), amount.
     fn plane_amounts(&self, f: &[f64]) -> Vec<f64> {
         use rayon::prelude::*;
         let ncol = self.col_area.len();
-        let (col_area, dz) = (&self.col_area, &self.dz);
+        let (col_area, dz, cap) = (&self.col_area, &self.dz, &self.cap_now);
         f.par_chunks(ncol)
             .enumerate()
-            .map(|(k, plane)| plane.iter().zip(col_area).map(|(c, a)| c * a).sum::<f64>() * dz[k])
+            .map(|(k, plane)| {
+                let s = if cap.is_empty() {
+                    plane.iter().zip(col_area).map(|(c, a)| c * a).sum::<f64>()
+                } else {
+                    let cp = &cap[k * ncol..(k + 1) * ncol];
+                    plane
+                        .iter()
+                        .zip(col_area)
+                        .zip(cp)
+                        .map(|((c, a), k)| c * a * k)
+                        .sum::<f64>()
+                };
+                s * dz[k]
+            })
             .collect()
     }
 

@@ -197,6 +197,11 @@ pub struct TransportCoefficients {
     pub permeability_model: PermeabilityModel,
     /// log10 partition coefficient used in the permeability.
     pub log_k_used: f64,
+    /// Stratum corneum/water partition coefficient, the SC's storage capacity relative to
+    /// water ([`sc_partition`]): the SC voxels hold `K_SC u` at the aqueous-equivalent
+    /// concentration `u`, so the SC's lag time is `K_SC h_SC / (6 kp)`.
+    #[serde(default = "one")]
+    pub sc_partition: f64,
     /// Capillary clearance in papillary and reticular dermis, 1/s.
     pub clearance_papillary_per_s: f64,
     pub clearance_reticular_per_s: f64,
@@ -204,6 +209,17 @@ pub struct TransportCoefficients {
     pub channel_patency: f64,
     /// Remarks: extrapolations, zeroed permeability, ...
     pub warnings: Vec<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Stratum corneum/water partition coefficient of a solute of log K `log_k`:
+/// `K_SC = max(1, K^f)`, f = [`PhysChemParams::sc_partition_exponent`] (lipid-bilayer/water
+/// partition `K_ow^0.7`, Mitragotri 2003; floor 1: water-like storage, assumed).
+pub fn sc_partition(log_k: f64, p: &PhysChemParams) -> f64 {
+    10f64.powf(p.sc_partition_exponent * log_k).max(1.0)
 }
 
 /// Small-molecule reference radius for clearance scaling: caffeine-sized, m.
@@ -283,6 +299,11 @@ pub fn coefficients_at(
         log_kp_cm_h: log_kp,
         permeability_model: model,
         log_k_used: log_k,
+        sc_partition: if kp > 0.0 {
+            sc_partition(log_k, p)
+        } else {
+            1.0
+        },
         clearance_papillary_per_s: k_pap,
         clearance_reticular_per_s: k_pap * p.reticular_clearance_ratio,
         channel_patency: p.channel_patency,

@@ -346,11 +346,28 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
         if let Some((t, size)) = caption {
             builder.caption(t, ("sans-serif", size));
         }
-        // Phone: room on the right for the last tick label of the log axis.
-        let right = if crate::report::plot_style::is_narrow() {
+        // Phone: room on the right for the last tick label of the log axis. That label is
+        // centred on the highest decade, which can sit near the right edge (a stratum corneum
+        // that stores the solute K_SC-fold makes the axis reach 1e5 µg/mL): widen the margin by
+        // what it would run past the figure (~0.6 em per character).
+        let base = if crate::report::plot_style::is_narrow() {
             30
         } else {
             10
+        };
+        let (lo, hi) = (floor.log10(), (cmax * 2.0).log10());
+        let top = hi.floor();
+        let frac = if hi > lo { (top - lo) / (hi - lo) } else { 0.0 };
+        let half_label = crate::report::tick(10f64.powf(top)).chars().count() as f64
+            * 0.6
+            * crate::report::plot_style::TICK as f64
+            / 2.0;
+        let plot_w = w as f64 - 10.0 - base as f64 - 78.0;
+        let over = half_label - (1.0 - frac) * plot_w - base as f64;
+        let right = if over > 0.0 && frac > 0.0 {
+            base + (over / frac).ceil() as u32 + 2
+        } else {
+            base
         };
         let mut chart = builder
             .margin(10)

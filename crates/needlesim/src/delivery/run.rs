@@ -169,6 +169,8 @@ pub struct CoefficientsOut {
     pub d_dermis_um2_s: f64,
     pub permeability_model: PermeabilityModel,
     pub log_k_used: f64,
+    /// Stratum corneum/water partition coefficient (the SC's storage relative to water).
+    pub sc_partition: f64,
     /// log10 kp (cm/h); null when the stratum corneum is treated as impermeable.
     pub log_kp_cm_h: Option<f64>,
     pub kp_cm_h: f64,
@@ -885,6 +887,7 @@ fn coefficients_out(co: &TransportCoefficients, species: crate::skin::Species) -
         d_dermis_um2_s: co.d_dermis_m2_s * 1e12,
         permeability_model: co.permeability_model,
         log_k_used: co.log_k_used,
+        sc_partition: co.sc_partition,
         log_kp_cm_h: co.log_kp_cm_h.is_finite().then_some(co.log_kp_cm_h),
         kp_cm_h: co.kp_m_s / physchem::CM_PER_H,
         kp_lipid_cm_h: co.routes.lipid_m_s / physchem::CM_PER_H,

@@ -138,6 +138,10 @@ fields! {
     nerve_block_t_half_s, "s", Assumed,
         Range::between(0.0, 900.0, "immediate (intradermal lidocaine numbs at once) to a sheathed nerve's ~10 min to peak block"),
         "", "bracketed by Gupta et al. 2012 (Clin J Pain 28:129) and Nakamura et al. 2003 (Anesthesiology 99:1189); free nerve endings have no perineurium";
+    sc_partition_exponent, "1", Literature,
+        Range::between(0.0, 1.0, "0 (the SC stores like water, as before) to K_ow itself"),
+        "Mitragotri 2003 J Control Release 86:69 (bilayer/water K = K_ow^0.7; read secondhand, grade S); Potts & Guy 1992 Pharm Res 9:663 (slope 0.71)",
+        "K_SC = max(1, K_ow^f): SC storage and lag time; floor 1 assumed (water-like storage of hydrophilic solutes)";
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -68,6 +68,21 @@ pub struct PhysChemParams {
     /// no perineurium.
     #[serde(default = "default_nerve_block_t_half_s")]
     pub nerve_block_t_half_s: f64,
+    /// Exponent `f` of the stratum corneum's partition coefficient, `K_SC = max(1, K_ow^f)`
+    /// (K_ow: the lipid route's log K, `log_k_used`): the SC's storage capacity for the solute
+    /// relative to water, which sets its lag time `K_SC h_SC / (6 kp)` and its content.
+    /// **Literature** 0.7: lipid-bilayer/water partition `K = K_ow^0.7` (Mitragotri 2003,
+    /// J Control Release 86:69; read secondhand, grade S), the same slope as Potts & Guy's
+    /// 0.71 (Pharm Res 9:663), which their model reads as the membrane/water partition's
+    /// dependence on K_ow. The floor 1 (**assumed**) keeps a hydrophilic solute's storage that
+    /// of a water-like layer, as before: the SC's water and keratin hold it at about its
+    /// aqueous concentration (its polar and follicular routes do not run through the lipids).
+    #[serde(default = "default_sc_partition_exponent")]
+    pub sc_partition_exponent: f64,
+}
+
+fn default_sc_partition_exponent() -> f64 {
+    0.7
 }
 
 fn default_nerve_block_t_half_s() -> f64 {
@@ -92,6 +107,7 @@ impl Default for PhysChemParams {
             follicle_area_fraction: 1.4e-3,
             appendage_path_length_m: 15.40e-3,
             nerve_block_t_half_s: default_nerve_block_t_half_s(),
+            sc_partition_exponent: default_sc_partition_exponent(),
         }
     }
 }

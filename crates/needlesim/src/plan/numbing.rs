@@ -457,11 +457,29 @@ mod tests {
                 // The calibration person at the reference site reproduces the label.
                 assert!((hand.model_onset_min.unwrap() - 60.0).abs() < 0.5);
             }
-            if age == 70.0 {
-                // An older man's hand is predicted slower than the label: the plan waits longer.
-                assert!(hand.apply_before_min > 60.0, "{hand:?}");
+            if age != 35.0 {
+                // The onset moves with the person's skin: an older man's hand is slower than
+                // the calibration person's, a younger man's faster (with the stratum corneum's
+                // storage (K_SC ≈ 14 for lidocaine) the SC's lag dominates the onset and these
+                // differences shrink: 70-year-old man 62.7 -> 60.1 min, 20-year-old man 57.4 ->
+                // 59.9 min against 60 at the reference; docs/TRANSPORT.md).
+                let t = hand.model_onset_min.unwrap();
+                if age == 70.0 {
+                    assert!(t > 60.0, "{hand:?}");
+                } else {
+                    assert!(t < 60.0, "{hand:?}");
+                }
+            }
+            // The plan waits longer than the label exactly when a zone's onset exceeds it.
+            let longer = pl.zones.iter().any(|z| z.apply_before_min > 60.0);
+            assert_eq!(
+                pl.basis.contains("longer than the label"),
+                longer,
+                "{}",
+                pl.basis
+            );
+            if longer {
                 assert_eq!(pl.apply_before_min, hand.apply_before_min);
-                assert!(pl.basis.contains("longer than the label"), "{}", pl.basis);
             }
         }
         // Cached: a second call gives the same plan.
