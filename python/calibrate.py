@@ -11,8 +11,10 @@ afterwards.
   python/sensitivity.py) on the outputs the calibration cases measure, taken round robin over
   those outputs, at most --max-params in all, ST >= --min-st.
 * Priors: uniform over each entry's plausible range (log-uniform where the range spans more
-  than a factor 4), the ranges of the sensitivity analysis (python/ns_common.py): an assumed or
-  literature entry's registry range; a calibrated entry's earlier single-case fit x/÷ 3.
+  than a factor 4): an assumed or literature entry's registry range; a calibrated entry's
+  registry search interval, fixed in the code before any fit (python/ns_common.py,
+  calibration_prior). A prior never follows the fitted value: after apply_posterior.py that
+  value is the last posterior median, and a prior around it would use the cases twice.
 * Likelihoods from the published dispersions: binomial for counts ("5 of 30"); Gaussian
   otherwise, sigma = (high - low) / 4 (each case's tolerance is +/- 2 SE of its published
   dispersion, or, where none is published, is read as +/- 2 sigma).
@@ -79,7 +81,9 @@ ANCHORED = [
 
 def choose(max_params: int, min_st: float, ranking: Path, names: list[str] | None) -> list[dict]:
     params, _ = C.studied()
-    meta = {p["name"]: p for p in params}
+    # Priors: the sensitivity ranges, except that a calibrated entry's is its fixed search
+    # interval, not its (last fitted) value x/÷ 3 (C.calibration_prior).
+    meta = {p["name"]: C.calibration_prior(p) for p in params}
     if names:
         unknown = [n for n in names if n not in meta]
         if unknown:
@@ -451,10 +455,12 @@ def write_doc(s: dict, path: Path) -> None:
         "  epidermis_matrix_coupling: V08-epi; erythema_reference_downtime: V14), so that no band perturbs",
         "  a fitted entry on its own, then the entries that matter most to the calibration cases' outputs",
         "  by the sensitivity ranking (docs/SENSITIVITY.md), round robin over those outputs.",
-        "* Priors: uniform (log-uniform where the range spans more than a factor 4) over the",
-        "  plausible ranges of the sensitivity analysis (listed below with their basis): an assumed or",
-        "  literature entry's registry range, a previously calibrated entry's single-case fit x/÷ 3",
-        "  (its registry range is only a search interval).",
+        "* Priors: uniform (log-uniform where the range spans more than a factor 4) over each entry's",
+        "  range (listed below with its basis): an assumed or literature entry's registry range; a",
+        "  calibrated entry's registry search interval, fixed in the code before any fit. A prior",
+        "  never follows the fitted value: after `python/apply_posterior.py` that value is the last",
+        "  posterior median, and a prior around it would use the calibration cases twice (until",
+        "  session 13 the calibrated entries' priors were their current value x/÷ 3, and so drifted).",
         "* Likelihoods from the published dispersions: binomial for counts; Gaussian otherwise, with",
         "  σ = (high − low)/4 (each case's tolerance is ±2 SE of its published dispersion, or, where",
         "  none is published, is read as ±2σ). Cases tagged `prediction` or `validation` never enter the likelihood.",
@@ -501,11 +507,11 @@ def write_doc(s: dict, path: Path) -> None:
         L += [
             "",
             "A posterior whose 5th or 95th percentile lies in the outer 5 % of its prior range is held by",
-            f"the prior, not by the data: {', '.join(f'`{n}`' for n in bound)}. The PIH entries trade off:",
-            "a low hazard with a large ratio per phototype fits both cohorts (5/30 at type V, 0/39 at type",
-            "IV) best, and the priors (the earlier single-case fit x/÷ 3 for the hazard, the registry's",
-            "factor 10 either way of 2 for the ratio) stop them. The PIH bands are therefore conditional on",
-            "those priors; a cohort at another phototype in the calibration set would separate the two.",
+            f"the prior, not by the data: {', '.join(f'`{n}`' for n in bound)}. Where these are the PIH",
+            "entries, they trade off: a low hazard with a large ratio per phototype fits both cohorts",
+            "(5/30 at type V, 0/39 at type IV) best, and only the priors (the registry's search intervals)",
+            "stop them. The PIH bands are then conditional on those priors; a cohort at another phototype",
+            "in the calibration set would separate the two.",
         ]
     L += [
         "",

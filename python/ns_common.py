@@ -67,6 +67,22 @@ def studied() -> tuple[list[dict], dict[str, str]]:
     return out, excluded
 
 
+def calibration_prior(p: dict) -> dict:
+    """The calibration's prior for a studied entry `p` (a row of [`studied`]).
+
+    An assumed or literature entry keeps its registry range. A calibrated entry's prior is its
+    registry range as declared in the code (the search interval, fixed before any fit), never a
+    range around its current value: after `python/apply_posterior.py` that value is the last
+    posterior median, and a prior centred on it would use the calibration cases twice and drift
+    from one run to the next."""
+    if p["kind"] != "calibrated":
+        return p
+    lo, hi = p["min"], p["max"]
+    log = lo > 0 and hi / lo > 4.0
+    basis = f"the registry's search interval, fixed before any fit ({p['range_reason']})"
+    return {**p, "lo": lo, "hi": hi, "log": log, "basis": basis}
+
+
 def to_values(params: list[dict], unit_rows):
     """Maps rows of the unit hypercube (or of [lo, hi] in log space for log entries) to values."""
     import numpy as np

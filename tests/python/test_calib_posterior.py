@@ -129,3 +129,22 @@ def test_calibration_that_converges_writes_a_file_the_core_accepts(tmp_path):
     assert r.returncode == 0, r.stderr + r.stdout
     info = needlesim.check_posterior(target.read_text())
     assert info["parameters"] == ["healing.erythema_reference_downtime"] and info["draws"] == 50
+
+
+def test_calibrated_entries_prior_is_their_fixed_search_interval_not_their_value():
+    """A calibrated entry's prior must not follow its current (last fitted) value: after
+    apply_posterior.py that value is the last posterior median, and a prior around it uses the
+    calibration cases twice. Two registries that differ only in that value give the same prior."""
+    sys.path.insert(0, str(ROOT / "python"))
+    import calibrate
+    import ns_common as C
+
+    studied, _ = C.studied()
+    row = next(p for p in studied if p["name"] == "healing.collagen_output_activated")
+    assert row["kind"] == "calibrated"
+    moved = {**row, "value": row["value"] * 7.0, "lo": row["lo"] * 7.0, "hi": row["hi"] * 7.0}
+    a, b = C.calibration_prior(row), C.calibration_prior(moved)
+    assert (a["lo"], a["hi"]) == (b["lo"], b["hi"]) == (row["min"], row["max"])
+    # calibrate.py's chosen parameters carry that prior, not the sensitivity's value x/÷ 3.
+    chosen = calibrate.choose(6, 0.05, ROOT / "docs" / "data" / "ranking.csv", ["healing.collagen_output_activated"])
+    assert (chosen[0]["lo"], chosen[0]["hi"]) == (row["min"], row["max"])
