@@ -525,11 +525,14 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
     };
     let _ = writeln!(
         s,
-        "study endpoint, {} {when}: needled {}, intact {}: {} with needling",
+        "study endpoint, {} {when}: needled {}, intact {}: {}",
         e.description,
         val(e.needled),
         val(e.intact),
-        fold(e.enhancement)
+        match e.enhancement {
+            Some(_) => format!("{} with needling", fold(e.enhancement)),
+            None => "enhancement undefined (nothing crosses intact skin)".into(),
+        }
     );
     for w in &r.warnings {
         let _ = writeln!(s, "warning: {w}");
