@@ -101,3 +101,32 @@ fn schema_lists_the_delivery_report() {
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("enhancement_receptor_blood") && s.contains("time_to_effect_min"));
 }
+
+/// A compound outside the permeability routes' fitted domain is warned about once (the input
+/// check and the routes both noticed it; the routes' warning says what the model then does), and
+/// an enhancement that is undefined is not reported as a fold "with needling".
+#[test]
+fn a_macromolecule_is_warned_about_once_and_its_undefined_enhancement_said_plainly() {
+    let a = tmp("fitc");
+    let o = deliver("deliver_fitc_dextran_franz.toml", &a, 1);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let domain = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning:") && l.contains("outside the fitted domain"))
+        .count();
+    assert_eq!(domain, 1, "{stdout}");
+    assert!(
+        stdout.contains("stratum corneum is treated as impermeable"),
+        "{stdout}"
+    );
+    let endpoint = stdout
+        .lines()
+        .find(|l| l.starts_with("study endpoint"))
+        .expect("endpoint line");
+    assert!(
+        endpoint.ends_with("enhancement undefined (nothing crosses intact skin)"),
+        "{endpoint}"
+    );
+    let _ = std::fs::remove_dir_all(&a);
+}

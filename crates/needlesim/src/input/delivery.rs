@@ -230,7 +230,7 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
         );
         return Err(c.errors);
     };
-    let warnings: Vec<String> = Vec::new();
+    let mut warnings = Vec::new();
     let lib = library(&mut c, &raw.compounds);
 
     // Product or compound.
@@ -682,8 +682,13 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
             "see examples/deliver_*.toml",
         )]);
     };
-    // A compound outside the permeability routes' fitted domain is warned about once, by the
-    // routes themselves (delivery::physchem::coefficients_at), with what the model then does.
+    let mw_max = crate::delivery::physchem::ROUTES_MW_DOMAIN.1;
+    if compound.mw_g_mol > mw_max {
+        warnings.push(format!(
+            "{} (MW {:.0}) is outside the fitted domain of the intact-skin permeability routes (MW up to {mw_max:.0}); see coefficients in the output",
+            compound.name, compound.mw_g_mol
+        ));
+    }
     Ok(DeliveryPlan {
         zone,
         product_name,
