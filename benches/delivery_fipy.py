@@ -18,6 +18,7 @@ virtual environment under target/ (never needed by the test suite).
 
 Run: python3 benches/delivery_fipy.py            (from the repository root)
      python3 benches/delivery_fipy.py --fipy-h 1.25e-6   (FiPy on a grid twice as fine)
+     python3 benches/delivery_fipy.py --steady           (late-time flux against FiPy's steady state)
 """
 import json
 import os
@@ -95,8 +96,48 @@ def fipy_side(p, h=2.5e-6, dt_max=30.0, k_sc=1.0):
     return {"wall_s": time.perf_counter() - t0, "cells": nr * nz, "samples": out}
 
 
+def fipy_steady_flux(p, h):
+    """FiPy's steady state of the same cell (one sparse solve of the diffusion equation): the sink
+    flux per skin area, per second. A converged reference for the late times, where the transient
+    runs carry FiPy's own step and solver error."""
+    import numpy as np
+    from fipy import CellVariable, CylindricalGrid2D, DiffusionTerm
+    R, L = p["radius_m"], p["depth_m"]
+    nr, nz = int(round(R / h)), int(round(L / h))
+    mesh = CylindricalGrid2D(dr=h, dz=h, nr=nr, nz=nz)
+    r, z = mesh.cellCenters
+    sc, ve, _ = p["layers_m"]
+    d = np.where(z < sc, p["d_sc"], np.where(z < ve, p["d_ve"], p["d_dermis"]))
+    d = np.where((r < p["channel_radius_m"]) & (z < p["channel_depth_m"]), p["d_channel"], d)
+    c = CellVariable(mesh=mesh, value=0.0)
+    c.constrain(1.0, mesh.facesBottom)
+    c.constrain(0.0, mesh.facesTop)
+    DiffusionTerm(coeff=CellVariable(mesh=mesh, value=d).harmonicFaceValue).solve(var=c)
+    vol = 2.0 * np.pi * np.asarray(mesh.cellVolumes)
+    last = np.asarray(z) > L - h
+    return float(np.sum(d[last] * np.asarray(c.value)[last] / (h / 2) * vol[last] / h)) / (np.pi * R * R)
+
+
+def steady_check(p):
+    """--steady: needlesim's late-time sink flux (2 to 4 h, once the skin's content has stopped
+    changing) against FiPy's steady state on two grids."""
+    print("steady sink flux per skin area (per h): FiPy steady state vs needlesim's 2-4 h slope")
+    ref = None
+    for h in (2.5e-6, 1.25e-6):
+        f = fipy_steady_flux(p, h) * 3600.0
+        ref = f
+        print(f"  FiPy steady, grid {h * 1e6:g} um: {f:.5e}")
+    for k in ("default", "fine"):
+        s = p[k]["samples"]
+        slope = (s[-1][1] - s[-2][1]) / ((s[-1][0] - s[-2][0]) / 3600.0)
+        print(f"  needlesim {k:8s}: {slope:.5e}  ({slope / ref:.4f} of FiPy's finer steady state)")
+
+
 def main():
     ensure_fipy()
+    if "--steady" in sys.argv:
+        steady_check(needlesim_side())
+        return
     # --fipy-h H: FiPy's grid spacing in metres (default 2.5e-6). Halving it checks whether the
     # reference itself is grid-converged (1.25e-6: 128 000 cells, about 8 min per run here).
     h = float(sys.argv[sys.argv.index("--fipy-h") + 1]) if "--fipy-h" in sys.argv else 2.5e-6
