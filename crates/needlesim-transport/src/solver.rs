@@ -540,22 +540,14 @@ impl Simulation {
         self.check_species(s)?;
         let n = self.problem.mesh.len();
         let name = &self.problem.species[s].name;
-        for &(v, d) in updates {
-            if v >= n {
-                return Err(TransportError::InvalidValue {
-                    field: format!("species '{name}' diffusivity update voxel index"),
-                    value: v as f64,
-                    allowed: "< number of voxels",
-                });
-            }
-            if !(d.is_finite() && d >= 0.0) {
-                return Err(TransportError::InvalidValue {
-                    field: format!("species '{name}' diffusivity (m²/s) at voxel {v}"),
-                    value: d,
-                    allowed: "finite and >= 0",
-                });
-            }
-        }
+        check_voxel_updates(
+            name,
+            ("diffusivity", "diffusivity (m²/s)"),
+            updates,
+            n,
+            |d| d >= 0.0,
+            "finite and >= 0",
+        )?;
         self.check_no_capacity(s)?;
         let mesh = &self.problem.mesh;
         let op = &mut self.ops[s];
@@ -597,22 +589,14 @@ impl Simulation {
                  (Species::capacity)"
             )));
         };
-        for &(v, c) in updates {
-            if v >= n {
-                return Err(TransportError::InvalidValue {
-                    field: format!("species '{name}' capacity update voxel index"),
-                    value: v as f64,
-                    allowed: "< number of voxels",
-                });
-            }
-            if !(c.is_finite() && c > 0.0) {
-                return Err(TransportError::InvalidValue {
-                    field: format!("species '{name}' capacity at voxel {v}"),
-                    value: c,
-                    allowed: "finite and > 0",
-                });
-            }
-        }
+        check_voxel_updates(
+            &name,
+            ("capacity", "capacity"),
+            updates,
+            n,
+            |c| c > 0.0,
+            "finite and > 0",
+        )?;
         let drift = super::operator::drift_of(updates.iter().map(|&(v, c)| (cap[v], c)));
         let field = &mut self.fields.as_mut_slice()[s * n..(s + 1) * n];
         let mut changed = false;
@@ -1689,6 +1673,36 @@ fn extrapolate_guess(
                 }
             }
         });
+}
+
+/// Checks per-voxel updates `(voxel, value)` of a species' coefficient: every voxel index is
+/// below `n` and every value finite and `ok`. `what` names the coefficient in the index error
+/// and, with its unit, in the value error.
+fn check_voxel_updates(
+    name: &str,
+    what: (&str, &str),
+    updates: &[(usize, f64)],
+    n: usize,
+    ok: impl Fn(f64) -> bool,
+    allowed: &'static str,
+) -> Result<(), TransportError> {
+    for &(v, x) in updates {
+        if v >= n {
+            return Err(TransportError::InvalidValue {
+                field: format!("species '{name}' {} update voxel index", what.0),
+                value: v as f64,
+                allowed: "< number of voxels",
+            });
+        }
+        if !(x.is_finite() && ok(x)) {
+            return Err(TransportError::InvalidValue {
+                field: format!("species '{name}' {} at voxel {v}", what.1),
+                value: x,
+                allowed,
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
