@@ -234,6 +234,19 @@ pub fn coefficients(
     coefficients_at(c, model, p, 1.0)
 }
 
+/// The warning for a compound too large for the intact-skin permeability routes' fitted domain
+/// (`None` inside it), with what the model then does. The input check gives it before any run
+/// and [`coefficients_at`] with the coefficients: one text, so a run reports it once.
+pub fn mw_domain_warning(c: &Compound) -> Option<String> {
+    let (mw_lo, mw_hi) = ROUTES_MW_DOMAIN;
+    (c.mw_g_mol > mw_hi).then(|| {
+        format!(
+            "{}: MW {:.0} g/mol is outside the fitted domain of the intact-skin permeability routes (MW {mw_lo:.0}-{mw_hi:.0}); the stratum corneum is treated as impermeable (intact-skin kp = 0)",
+            c.name, c.mw_g_mol
+        )
+    })
+}
+
 /// Derives all coefficients of a compound on skin whose follicle area is `follicle_factor`
 /// times the reference's (site × species).
 pub fn coefficients_at(
@@ -246,13 +259,9 @@ pub fn coefficients_at(
     let (r, src) = stokes_radius(c, p);
     let d_free = stokes_einstein(r, p);
     let log_k = c.log_k_for_permeability();
-    let (mw_lo, mw_hi) = ROUTES_MW_DOMAIN;
     let (lp_lo, lp_hi) = ROUTES_LOG_P_DOMAIN;
-    let routes = if c.mw_g_mol > mw_hi {
-        warnings.push(format!(
-            "{}: MW {:.0} g/mol is outside the fitted domain of the intact-skin permeability routes (MW {mw_lo:.0}-{mw_hi:.0}); the stratum corneum is treated as impermeable (intact-skin kp = 0)",
-            c.name, c.mw_g_mol
-        ));
+    let routes = if let Some(w) = mw_domain_warning(c) {
+        warnings.push(w);
         RouteKp {
             lipid_m_s: 0.0,
             polar_m_s: 0.0,

@@ -439,16 +439,12 @@ pub fn deliver(
         &plan.physchem,
         follicle_factor,
     );
-    // The input check warns about a compound outside the routes' fitted domain before any run;
-    // the routes restate it with what the model then does. Keep one: theirs.
-    if co
-        .warnings
-        .iter()
-        .any(|w| w.contains("outside the fitted domain"))
-    {
-        warnings.retain(|w| !w.contains("outside the fitted domain"));
+    // The input check already gave some of these (physchem::mw_domain_warning): once each.
+    for w in &co.warnings {
+        if !warnings.contains(w) {
+            warnings.push(w.clone());
+        }
     }
-    warnings.extend(co.warnings.iter().cloned());
     let t0 = plan
         .schedule
         .applications

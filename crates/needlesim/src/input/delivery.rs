@@ -682,13 +682,7 @@ pub fn validate(raw: &scenario::ScenarioFile) -> Result<DeliveryPlan, Vec<FieldE
             "see examples/deliver_*.toml",
         )]);
     };
-    let mw_max = crate::delivery::physchem::ROUTES_MW_DOMAIN.1;
-    if compound.mw_g_mol > mw_max {
-        warnings.push(format!(
-            "{} (MW {:.0}) is outside the fitted domain of the intact-skin permeability routes (MW up to {mw_max:.0}); see coefficients in the output",
-            compound.name, compound.mw_g_mol
-        ));
-    }
+    warnings.extend(crate::delivery::physchem::mw_domain_warning(&compound));
     Ok(DeliveryPlan {
         zone,
         product_name,
