@@ -76,6 +76,7 @@ ANCHORED = [
     "healing.collagen_output_activated",  # V08
     "healing.epidermis_matrix_coupling",  # V08-epi
     "healing.erythema_reference_downtime",  # V14
+    "healing.wrinkle_score_gain",  # V01 (issue 19 point 3: the wrinkle mapping)
 ]
 
 
@@ -194,7 +195,7 @@ def main(argv=None) -> int:
     # 6: the five anchored entries and the PIH phototype ratio. With 8 (adding collagen_half_life
     # and fibroblast_max_ratio, ranked 2nd and 3rd) the run had not converged after 9000 steps
     # (autocorrelation time 238 steps and growing; docs/CALIBRATION.md).
-    ap.add_argument("--max-params", type=int, default=6)
+    ap.add_argument("--max-params", type=int, default=7)
     ap.add_argument("--min-st", type=float, default=0.05)
     ap.add_argument("--params", nargs="*", help="calibrate these entries instead of the ranking's")
     ap.add_argument("--ranking", default=str(C.ROOT / "docs" / "data" / "ranking.csv"))
@@ -450,10 +451,11 @@ def write_doc(s: dict, path: Path) -> None:
         "",
         f"* Sampler: {pv['sampler']}; {d['walkers']} walkers, {d['steps']} steps, burn-in {d['burn_in']} steps,",
         f"  {len(s['posterior'])} parameters; {len(pv['calibration_cases'])} cases; {d['model_runs']} model runs.",
-        "* Parameters: the five entries that were each fitted to one calibration case on their own",
+        "* Parameters: the entries that were each fitted to one calibration case on their own",
         "  before (scar_score_gain: V02; pih_hazard: V02-PIH and R2-C10a; collagen_output_activated: V08;",
-        "  epidermis_matrix_coupling: V08-epi; erythema_reference_downtime: V14), so that no band perturbs",
-        "  a fitted entry on its own, then the entries that matter most to the calibration cases' outputs",
+        "  epidermis_matrix_coupling: V08-epi; erythema_reference_downtime: V14) and the wrinkle mapping's",
+        "  gain (wrinkle_score_gain: V01, session 14), so that no band perturbs a fitted entry on its",
+        "  own, then the entries that matter most to the calibration cases' outputs",
         "  by the sensitivity ranking (docs/SENSITIVITY.md), round robin over those outputs.",
         "* Priors: uniform (log-uniform where the range spans more than a factor 4) over each entry's",
         "  range (listed below with its basis): an assumed or literature entry's registry range; a",

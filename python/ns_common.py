@@ -145,6 +145,7 @@ METRIC_COLUMN = {
     "healing.elastin_change_pct": "elastin_change_pct@{day}",
     "healing.dermal_thickness_change_pct": "dermal_thickness_change_pct@{day}",
     "healing.acne_scar_score_reduction_pct": "acne_scar_score_reduction_pct@{day}",
+    "healing.wrinkle_improvement_pct": "wrinkle_improvement_pct@{day}",
     "healing.downtime_days": "downtime_mean_days",
     "healing.pih_risk_pct": "pih_risk_pct",
 }

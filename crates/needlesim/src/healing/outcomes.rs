@@ -14,7 +14,8 @@
 //!   F(t) = the dermal thickening seen through the maturation lag of new matrix (first order,
 //!   time constant collagen3_remodel_half_life/ln 2): improvement keeps growing for months after
 //!   the last session and has no cap but 100 %;
-//! * wrinkle improvement: the same fill with the wrinkle depth (not predicted: uncalibrated);
+//! * wrinkle improvement (relative reduction of the wrinkle grade) = 1 − exp(−γ_w·F(t)/d_w), the
+//!   same fill over the wrinkle depth with its own gain, calibrated on V01 (Ablon 2018);
 //! * laxity, texture, pores, stretch marks, pigment and melasma: not predicted (no published
 //!   data to calibrate a mapping on), listed in `ZoneOutcomes::not_predicted`.
 
@@ -87,7 +88,8 @@ pub struct TimepointOutcomes {
     pub dermal_thickening_um: Band,
     /// Predicted reduction of the acne-scar score, % (when acne_scars is a concern).
     pub acne_scar_score_reduction_pct: Option<Band>,
-    /// Predicted wrinkle improvement, % (when wrinkles or fine_lines is a concern; uncalibrated).
+    /// Predicted wrinkle improvement: relative reduction of the wrinkle grade, % (when wrinkles
+    /// or fine_lines is a concern; calibrated on V01, Ablon 2018).
     pub wrinkle_improvement_pct: Option<Band>,
 }
 
@@ -144,16 +146,13 @@ pub struct NotPredicted {
 /// Why a concern is not predicted (`None`: it is).
 pub fn not_predicted_reason(c: Concern) -> Option<&'static str> {
     match c {
-        Concern::AcneScars => None,
-        Concern::Wrinkles | Concern::FineLines => Some(
-            "no published wrinkle depth or score change after plain microneedling was readable (biology.md 4.2); the wrinkle fill shown is uncalibrated",
-        ),
+        Concern::AcneScars | Concern::Wrinkles | Concern::FineLines => None,
         Concern::Laxity => Some(
-            "no Cutometer (R2/R7) data after plain microneedling were found (round2.md); elasticity did not differ from sham after weekly shallow needling (Xu, round2.md D4)",
+            "laxity was graded after 4 monthly sessions (Ablon 2018: -1.09 grades, modified Alexiades-Armenakas) and elasticity measured (Kenkel 2021: +28.2 %, BTC-2000), but no mapping from the modelled collagen and elastin to a laxity grade or to elasticity has been built; elasticity did not differ from sham after weekly shallow needling (Xu, round2.md D4)",
         ),
-        Concern::Texture => {
-            Some("roughness/pore data after plain microneedling give no numbers (round2.md D4-D6)")
-        }
+        Concern::Texture => Some(
+            "texture was graded once (Ablon 2018: -1.54 grades, modified Alexiades-Armenakas) with no second study to test a mapping on; roughness/pore data give no numbers (round2.md D4-D6)",
+        ),
         Concern::StretchMarks => Some(
             "striae data are responder fractions on a 5-point scale without geometry (Alster 2020, round2.md D1); no mapping from tissue change was calibrated",
         ),
@@ -416,7 +415,7 @@ fn summarise(
             f64::NAN
         };
         let wrinkle = if wr {
-            100.0 * (1.0 - (-p.scar_score_gain * f / protocol.wrinkle_depth_m).exp())
+            100.0 * (1.0 - (-p.wrinkle_score_gain * f.max(0.0) / protocol.wrinkle_depth_m).exp())
         } else {
             f64::NAN
         };

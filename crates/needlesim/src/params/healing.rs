@@ -201,14 +201,14 @@ params! {
 
     // --- matrix ------------------------------------------------------------------------------
     /// Half-life of mature dermal collagen at rest (young adult).
-    collagen_half_life = 15.0 * YEAR, "s", Assumed, 0.3, Range::between(1.0 * YEAR, 100.0 * YEAR, "skin collagen turnover from years to the near-permanent cross-linked pool"), "",
-        "skin collagen half-life of ~15 years is widely quoted (Verzijl et al. 2000, J Biol Chem) but the paper was not read";
+    collagen_half_life = 15.0 * YEAR, "s", Literature, 0.3, Range::between(7.5 * YEAR, 30.0 * YEAR, "a factor 2 either way: one method (racemization), no interval published"), "Verzijl et al. 2000 J Biol Chem 275:39027 (grade A, abstract): skin collagen half-life 15 years from the age-related rise of D-aspartate",
+        "human skin, aspartic-acid racemization (cartilage 117 y by the same method); a mean over the mature pool: newly made collagen turns over far faster (rat skin: Mays et al. 1991 Biochem J 276:307)";
     /// Collagen output of an activated fibroblast relative to a quiescent one.
     collagen_output_activated = 2.585535e+01, "1", Calibrated, 0.25, Range::between(1.0, 500.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries by python/calibrate.py (before issue 19: scripts/calibrate_healing.sh on one case)";
     /// Type III share of collagen made by proliferating (early) fibroblasts.
-    collagen3_share_early = 0.3, "1", Assumed, 0.3, Range::between(0.05, 0.9, "a share of the synthesis, kept away from 0 and 1"), "",
-        "collagen III 'may account for 30 % of collagen in a healing wound' (seekhealthz, grade C; biology.md 2) used as the early synthesis share";
+    collagen3_share_early = 0.2, "1", Literature, 0.3, Range::between(0.15, 0.34, "adult skin's 15 % to wounded fetal skin's 33.8 % of new collagen (Hallock et al. 1988 Ann Plast Surg 21:310, rat)"), "Clore, Cohen & Diegelmann 1979 Proc Soc Exp Biol Med 161:337 (grade A, rat, abstract): type III 20 % of newly made collagen in open wounds from 24 h to day 12",
+        "rat wounds, [3H]proline-labelled new collagen: III raised only at 10 h, then at the normal skin value of 20 % through day 12; transferred to human skin (assumption), where the resting content share is 12.5 %";
     /// Half-life of excess (immature) collagen III before it is remodelled into collagen I.
     collagen3_remodel_half_life = 60.0 * DAY, "s", Assumed, 0.4, ASSUMED, "",
         "remodelling runs weeks to ~1 year (ARS 2008 legend, grade B); III replaced by I";
@@ -229,8 +229,8 @@ params! {
     elastin_residence_time = 74.0 * YEAR, "s", Literature, 0.3, Range::between(40.0 * YEAR, 174.0 * YEAR, "the source's 95 % CI"), "Shapiro et al. 1991 J Clin Invest 87:1828 (grade A, lung parenchyma)",
         "74 y (95 % CI 40-174); transferred from lung to skin elastin (assumption)";
     /// Elastin (tropoelastin) output of an activated fibroblast relative to a quiescent one.
-    elastin_output_activated = 20.0, "1", Assumed, 0.5, ASSUMED, "",
-        "tropoelastin rises after needling (El-Domyati 2015, direction only)";
+    elastin_output_activated = 10.0, "1", Literature, 0.5, Range::between(2.0, 10.0, "2-fold (TGF-beta, rat lung fibroblasts in vitro, McGowan 1990) to about 10-fold (in vivo)"), "Biochem Biophys Res Commun 1994;203:485 (doi 10.1006/bbrc.1994.2208; grade A, abstract): human elastin promoter activity in transgenic mouse skin up to about 10-fold after one TGF-beta1 injection",
+        "the in vivo skin value (IL-1beta gave about 10-fold in the same model, PMID 8575260); tropoelastin rises after needling (El-Domyati 2015) while total elastin protein was unchanged 3 months after 4 monthly sessions (Kenkel et al. 2021, Aesthet Surg J, PMID 33656167)";
     /// Elastin degradation rate per tissue neutrophil (neutrophil elastase).
     elastase_per_neutrophil = 6e-22, "m3/s", Assumed, 0.5, ASSUMED, "",
         "about 0.3 % of elastin per 1.5 mm session at the modelled neutrophil burden: elastase acts only while neutrophils are in the tissue (1-2 days), so it is kept below the tropoelastin made by activated fibroblasts over weeks; elastic fibres rose after series (Aust 2008 grade A, 6 months; striae RCT NCT03390439 grade A, after 3 and 5 sessions); El-Domyati 2015 (abstract only) saw total elastin fall at the end of 6 bi-weekly sessions: not reproduced (docs/MODEL.md)";
@@ -308,6 +308,10 @@ params! {
     /// Scar-score gain per unit of visible fill relative to the scar depth (times coverage).
     scar_score_gain = 3.739030e+00, "1", Calibrated, 0.25, Range::between(0.01, 50.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries by python/calibrate.py (before issue 19: scripts/calibrate_healing.sh on V02 alone): each scar type's residual depth falls as exp(-gain x visible fill x coverage / depth)";
+    /// Wrinkle-grade gain per unit of visible fill relative to the wrinkle depth: the relative
+    /// reduction of a wrinkle grade (Lemperle) is 1 - exp(-gain x visible fill / wrinkle depth).
+    wrinkle_score_gain = 1.5, "1", Calibrated, 0.25, Range::between(0.01, 50.0, CAL), "joint calibration (python/calibrate.py; case V01, Ablon 2018)",
+        "fitted jointly with the other calibrated entries on V01 (Ablon 2018: Lemperle global wrinkle score -1.23 grades at day 150 after 4 monthly sessions, on an assumed baseline grade of 3); the scar mapping's form with the wrinkle depth in place of a scar's, without coverage (a wrinkle is a line the channels cross)";
     /// PIH hazard per session at the reference injury dose, at Fitzpatrick type 4.5.
     pih_hazard = 1.105600e-02, "1", Calibrated, 0.5, Range::between(1e-4, 1.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V02, V02-PIH, V08-epi, V08, V14)",
         "the joint calibration's binomial likelihoods of both cohorts, with pih_ratio_per_phototype (before: maximum likelihood, scripts/fit_pih.py); the other published cohorts (0/25, 0/30, 0/32) are kept out as predictions";
@@ -337,7 +341,7 @@ params! {
     rolling_share = 0.15, "1", Literature, 0.0, FRACTION, "as icepick_share (grade C)", "default scar mix only";
     /// Depth of a facial wrinkle (fine line) treated by default.
     wrinkle_depth = 0.2e-3, "m", Assumed, 0.4, ASSUMED, "",
-        "no wrinkle-depth case; the wrinkle mapping is uncalibrated";
+        "no wrinkle depth by grade was read; wrinkle_score_gain is calibrated with this depth (V01), so a protocol's wrinkle_depth_mm scales the fill relative to it";
 }
 
 impl Group for HealingParams {

@@ -5,7 +5,7 @@
 //! `injury::channels` -> `healing::lumped::InjuryInput`; cached per setting, passes, device and skin column), runs
 //! `healing::outcomes::run_zone` through the sessions and a follow-up of 90 days after the last,
 //! and maps its outcomes: the clinical score the model has for the concern (acne-scar score
-//! reduction; wrinkle improvement, marked uncalibrated by the healing model), otherwise the
+//! reduction; wrinkle improvement, calibrated on V01), otherwise the
 //! dermal collagen I change, named as such. Downtime per session and PIH risk come from the
 //! model. Bands are the 5-95 % range over sampled parameters (only when asked: the optimiser
 //! searches on nominal values).
@@ -106,7 +106,7 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
         calibrated,
         calibration,
     };
-    let wrinkle = "NOT PREDICTED (UNCALIBRATED): the wrinkle fill of the healing model has no clinical calibration; no published wrinkle change with numbers after plain microneedling was readable (docs/MODEL.md)";
+    let wrinkle = "wrinkle gain calibrated on V01 (Ablon 2018: Lemperle global wrinkle score -1.23 grades at day 150 after 4 monthly sessions, baseline grade 3 assumed); the visible fill of new matrix over the wrinkle depth and its maturation lag set the rest; tested on neck wrinkles (Alqam 2022, docs/VALIDATION.md)";
     Some(match k {
         ConcernKind::AcneScars => m(
             HConcern::AcneScars,
@@ -118,15 +118,15 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
         ConcernKind::Wrinkles => m(
             HConcern::Wrinkles,
             "wrinkle improvement",
-            "% of the wrinkle depth filled",
-            false,
+            "% of the baseline wrinkle grade",
+            true,
             wrinkle,
         ),
         ConcernKind::FineLines => m(
             HConcern::FineLines,
             "fine-line improvement",
-            "% of the line depth filled",
-            false,
+            "% of the baseline line grade",
+            true,
             wrinkle,
         ),
         ConcernKind::Laxity => m(

@@ -14,6 +14,7 @@ pub const METRICS: &[&str] = &[
     "healing.collagen_iii_change_pct",
     "healing.downtime_days",
     "healing.acne_scar_score_reduction_pct",
+    "healing.wrinkle_improvement_pct",
     "healing.pih_risk_pct",
     "healing.collagen_content_ratio",
 ];
@@ -79,6 +80,9 @@ pub fn evaluate_banded(
         "healing.acne_scar_score_reduction_pct" => tp
             .acne_scar_score_reduction_pct
             .ok_or("acne_scars is not a concern of the scenario")?,
+        "healing.wrinkle_improvement_pct" => tp
+            .wrinkle_improvement_pct
+            .ok_or("neither wrinkles nor fine_lines is a concern of the scenario")?,
         "healing.pih_risk_pct" => o.pih_risk_pct,
         other => return Err(format!("unknown healing metric `{other}`")),
     })
