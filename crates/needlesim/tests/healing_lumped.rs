@@ -416,15 +416,18 @@ fn healing_resealing_is_the_delivery_closure_law() {
     );
 }
 
-/// Issue 19: elastin rises after a series (nominal and median; the 5 % band stays near 0), and collagen III rises during
-/// it, then falls after its peak as new matrix matures to the adult share.
+/// Issue 19: elastin rises after a series (nominal and median; the 5 % band stays within a few per
+/// cent of 0: with the literature tropoelastin output of 10x (session 14) the rise is small, as
+/// total elastin protein was unchanged 3 months after 4 monthly sessions in Kenkel et al. 2021),
+/// and collagen III rises during it, then falls after its peak as new matrix matures to the adult
+/// share.
 #[test]
 fn elastin_rises_and_collagen_iii_rises_then_falls_after_a_series() {
     let pr = protocol(4, 30.0, 365.0);
     let r = run(35.0, 3, deep_injury(), &pr);
     let e = &end(&r).elastin_change_pct;
     assert!(
-        e.nominal > 0.0 && e.p50 > 0.0 && e.p5 > -2.0,
+        e.nominal > 0.0 && e.p50 > 0.0 && e.p5 > -5.0,
         "elastin after 4 sessions: {e:?}"
     );
     let s = &r.nominal;
