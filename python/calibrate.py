@@ -192,8 +192,9 @@ def split_rhat(chain: np.ndarray) -> np.ndarray:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    # 6: the five anchored entries and the PIH phototype ratio. With 8 (adding collagen_half_life
-    # and fibroblast_max_ratio, ranked 2nd and 3rd) the run had not converged after 9000 steps
+    # 7: the six anchored entries (the wrinkle gain among them, session 14) and the PIH phototype
+    # ratio. With 8 in session 12 (adding collagen_half_life and fibroblast_max_ratio, then ranked
+    # 2nd and 3rd) the run had not converged after 9000 steps
     # (autocorrelation time 238 steps and growing; docs/CALIBRATION.md).
     ap.add_argument("--max-params", type=int, default=7)
     ap.add_argument("--min-st", type=float, default=0.05)
@@ -418,7 +419,10 @@ def figure(sampler, params, burn, img: Path) -> None:
         ax = axes[j, 1]
         post = vals[burn:].ravel()
         bins = np.geomspace(p["lo"], p["hi"], 40) if p["log"] else np.linspace(p["lo"], p["hi"], 40)
-        ax.hist(post, bins=bins, density=True, color="tab:blue", alpha=0.8, label="posterior")
+        # Bar height = share of the draws in the bin (bins of equal width on the axis's scale):
+        # `density=True` divides by the bin width in value units, which on geometric bins
+        # inflates the narrow low bins and drew a spurious mode at a log prior's lower bound.
+        ax.hist(post, bins=bins, weights=np.full(post.size, 1.0 / post.size), color="tab:blue", alpha=0.8, label="posterior")
         ax.axvline(p["value"], color="tab:red", lw=1, label="registry value before")
         if p["log"]:
             ax.set_xscale("log")
@@ -427,7 +431,7 @@ def figure(sampler, params, burn, img: Path) -> None:
         if j == 0:
             ax.legend(fontsize=7)
     axes[-1, 0].set_xlabel("step (dashed: burn-in)")
-    axes[-1, 1].set_xlabel("value (prior: the whole axis, uniform / log-uniform)")
+    axes[-1, 1].set_xlabel("value (prior: the whole axis, uniform / log-uniform); bars: share of the draws per bin")
     fig.suptitle("Joint calibration (emcee): walkers and marginal posteriors", fontsize=11)
     fig.tight_layout()
     fig.savefig(img / "calibration.png", dpi=100)

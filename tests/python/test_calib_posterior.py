@@ -26,10 +26,10 @@ def test_batch_rows_equal_single_runs_of_the_study():
     name = "healing.collagen_half_life"
     b = needlesim.Batch(study, [name], days=[90])
     base = study.params[name]
-    df = b.run([[base], [base / 3]])
+    df = b.run([[base], [base / 1.5]])
     assert "collagen_i_change_pct@90" in b.columns and "pih_risk_pct" in b.columns
     # The same numbers as a run of the study with the value set (its own samples aside).
-    study.params[name] = base / 3
+    study.params[name] = base / 1.5
     one = study.run()
     tp = [t for t in one.data["zones"][0]["outcomes"]["timepoints"] if t["day"] == 90]
     if tp:

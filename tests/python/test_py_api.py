@@ -104,7 +104,7 @@ def test_params_get_set_list_and_reach_the_run():
     csv_rows = (ROOT / "docs" / "parameters.csv").read_text().count("\n") - 1
     assert len(listing) == len(s.params) == csv_rows
     row = s.params.info("healing.collagen_half_life")
-    assert row["unit"] == "s" and row["min"] == pytest.approx(YEAR) and row["max"] == pytest.approx(100 * YEAR)
+    assert row["unit"] == "s" and row["min"] == pytest.approx(7.5 * YEAR) and row["max"] == pytest.approx(30 * YEAR)
     assert row["kind"] in ("literature", "calibrated", "assumed") and row["range_reason"]
     assert s.params["healing.collagen_half_life"] == listing.loc["healing.collagen_half_life", "value"] == pytest.approx(15 * YEAR)
     assert "healing.collagen_half_life" in s.params and "healing.nope" not in s.params

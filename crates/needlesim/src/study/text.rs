@@ -145,7 +145,11 @@ fn simulate(run: &SimulateRun, out: &Path) -> String {
                 );
             }
             if let Some(b) = &t.wrinkle_improvement_pct {
-                let _ = write!(s, ", wrinkles -{:.0} % (uncalibrated)", b.nominal);
+                let _ = write!(
+                    s,
+                    ", wrinkle grade -{:.0} % [{:.0}-{:.0}]",
+                    b.nominal, b.p5, b.p95
+                );
             }
             let _ = writeln!(s);
         }
