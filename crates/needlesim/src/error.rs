@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use crate::delivery::DeliveryError;
 use crate::device::DeviceError;
 use crate::healing::simulate::SimulateError;
-use crate::plan::{PatientError, PlanError};
 use crate::input::{FileError, ScenarioError};
+use crate::plan::{PatientError, PlanError};
 use crate::validate::ValidateError;
 
 /// Why a study, a validation run or writing their outputs failed.

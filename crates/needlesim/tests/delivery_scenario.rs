@@ -182,10 +182,7 @@ fn an_endpoint_that_does_not_fit_the_setup_is_refused() {
         has(&e, "delivery.endpoint", "Franz cell has no blood or plasma"),
         "{e:?}"
     );
-    assert!(
-        has(&e, "delivery.endpoint", "setup = \"in_vivo\""),
-        "{e:?}"
-    );
+    assert!(has(&e, "delivery.endpoint", "setup = \"in_vivo\""), "{e:?}");
     // In vivo with a receptor.
     let e = errors(&format!("{sol}endpoint = \"receptor_flux\"\n"));
     assert!(

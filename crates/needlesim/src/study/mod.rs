@@ -342,11 +342,8 @@ impl Study {
             .medications
             .iter()
             .any(|m| m.class == plan::patient::MedicationClass::Minoxidil && m.stopped.is_none());
-        let scalp = plan::hair_predictor::ScalpPredictor::new(
-            &healing,
-            &patient.params,
-            on_minoxidil,
-        );
+        let scalp =
+            plan::hair_predictor::ScalpPredictor::new(&healing, &patient.params, on_minoxidil);
         let counting = CountingPredictor {
             inner: &scalp,
             progress,
