@@ -496,3 +496,63 @@ fn downtime_is_continuous_in_dose_with_a_narrow_band() {
     let b = &deep.outcomes.downtime_mean_days;
     assert!(b.p95 - b.p5 <= 4.0 && b.p95 > b.p5, "{b:?}");
 }
+
+/// Issue 19 point 3 (session 14): wrinkles are predicted, with their own calibrated gain: no
+/// longer listed as not predicted, the score is 1 - exp(-gain x fill / depth) of the scar
+/// mapping's fill, it moves with `wrinkle_score_gain` and not with the scar gain (and the scar
+/// score the other way round), and deeper wrinkles fill less.
+#[test]
+fn wrinkles_are_predicted_with_their_own_gain() {
+    let pr = protocol(4, 30.0, 180.0);
+    let col = column(50.0);
+    let closure = needlesim::params::ClosureParams::default();
+    let zone = |pr: &Protocol, p: &HealingParams| {
+        let z = ZoneRun {
+            column: &col,
+            age_years: 50.0,
+            phototype: 3,
+            sessions: pr
+                .session_times_s
+                .iter()
+                .map(|&t_s| SessionInput {
+                    t_s,
+                    injury: deep_injury(),
+                })
+                .collect(),
+            protocol: pr,
+            spacing_m: 1.0 / deep_injury().density_m2.sqrt(),
+            closure: &closure,
+        };
+        outcomes::run_zone(&z, p, 42).unwrap()
+    };
+    let p = HealingParams::default();
+    let base = zone(&pr, &p);
+    assert!(
+        base.outcomes
+            .not_predicted
+            .iter()
+            .all(|n| n.concern != "wrinkles" && n.concern != "fine_lines"),
+        "{:?}",
+        base.outcomes.not_predicted
+    );
+    let w = |r: &outcomes::ZoneResult| end(r).wrinkle_improvement_pct.unwrap().nominal;
+    let sc = |r: &outcomes::ZoneResult| end(r).acne_scar_score_reduction_pct.unwrap().nominal;
+    let w0 = w(&base);
+    assert!(w0 > 1.0 && w0 < 100.0, "{w0}");
+    // The gain's effect is the mapping's: 1 - (1 - w0)^2 when the gain doubles.
+    let mut p2 = p.clone();
+    p2.wrinkle_score_gain *= 2.0;
+    let doubled = zone(&pr, &p2);
+    let want = 100.0 * (1.0 - (1.0 - w0 / 100.0).powi(2));
+    assert!((w(&doubled) - want).abs() < 1e-9 * want, "{} vs {want}", w(&doubled));
+    assert_eq!(sc(&doubled), sc(&base));
+    let mut p3 = p.clone();
+    p3.scar_score_gain *= 2.0;
+    let scar2 = zone(&pr, &p3);
+    assert_eq!(w(&scar2), w0);
+    assert!(sc(&scar2) > sc(&base));
+    // Deeper wrinkles fill less.
+    let mut deep = pr.clone();
+    deep.wrinkle_depth_m *= 2.0;
+    assert!(w(&zone(&deep, &p)) < w0);
+}
