@@ -459,6 +459,9 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
                     t.acne_scar_score_reduction_pct
                         .as_ref()
                         .map_or("-".into(), |b| band_text(b, 0)),
+                    t.wrinkle_improvement_pct
+                        .as_ref()
+                        .map_or("-".into(), |b| band_text(b, 0)),
                 ]
             })
             .collect();
@@ -471,6 +474,7 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
                 "epidermis (%)",
                 "dermis (%)",
                 "scar score reduction (%)",
+                "wrinkle grade reduction (%)",
             ],
             &rows,
         ));
