@@ -544,7 +544,11 @@ fn wrinkles_are_predicted_with_their_own_gain() {
     p2.wrinkle_score_gain *= 2.0;
     let doubled = zone(&pr, &p2);
     let want = 100.0 * (1.0 - (1.0 - w0 / 100.0).powi(2));
-    assert!((w(&doubled) - want).abs() < 1e-9 * want, "{} vs {want}", w(&doubled));
+    assert!(
+        (w(&doubled) - want).abs() < 1e-9 * want,
+        "{} vs {want}",
+        w(&doubled)
+    );
     assert_eq!(sc(&doubled), sc(&base));
     let mut p3 = p.clone();
     p3.scar_score_gain *= 2.0;
