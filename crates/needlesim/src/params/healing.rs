@@ -207,7 +207,7 @@ params! {
     collagen_output_activated = 2.533400e+01, "1", Calibrated, 0.25, Range::between(1.0, 500.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries by python/calibrate.py (before issue 19: scripts/calibrate_healing.sh on one case)";
     /// Type III share of collagen made by proliferating (early) fibroblasts.
-    collagen3_share_early = 0.2, "1", Literature, 0.3, Range::between(0.15, 0.34, "adult skin's 15 % to wounded fetal skin's 33.8 % of new collagen (Hallock et al. 1988 Ann Plast Surg 21:310, rat)"), "Clore, Cohen & Diegelmann 1979 Proc Soc Exp Biol Med 161:337 (grade A, rat, abstract): type III 20 % of newly made collagen in open wounds from 24 h to day 12",
+    collagen3_share_early = 0.2, "1", Literature, 0.3, Range::between(0.15, 0.34, "type III share of skin collagen, adult 15 % to wounded fetal skin 33.8 % (Hallock et al. 1988 Ann Plast Surg 21:310, rat)"), "Clore, Cohen & Diegelmann 1979 Proc Soc Exp Biol Med 161:337 (grade A, rat, abstract): type III 20 % of newly made collagen in open wounds from 24 h to day 12",
         "rat wounds, [3H]proline-labelled new collagen: III raised only at 10 h, then at the normal skin value of 20 % through day 12; transferred to human skin (assumption), where the resting content share is 12.5 %";
     /// Half-life of excess (immature) collagen III before it is remodelled into collagen I.
     collagen3_remodel_half_life = 60.0 * DAY, "s", Assumed, 0.4, ASSUMED, "",
