@@ -54,9 +54,13 @@ def needlesim_side():
     return json.loads(line[len("COMPARE "):])
 
 
-def fipy_side(p, h=2.5e-6, dt_max=30.0, k_sc=1.0):
+def fipy_cell(p, h):
+    """The problem on FiPy's uniform grid of spacing h, shared by the transient and steady runs:
+    the mesh, depths z, cell diffusivities d (channel inside), the channel mask, harmonic face
+    diffusivities, the concentration with its surface (1) and sink (0) conditions, cell volumes
+    per 2 pi (FiPy's cylindrical volumes are r dr dz) and the cells next to the sink."""
     import numpy as np
-    from fipy import CellVariable, CylindricalGrid2D, DiffusionTerm, TransientTerm, FaceVariable
+    from fipy import CellVariable, CylindricalGrid2D
     R, L = p["radius_m"], p["depth_m"]
     nr, nz = int(round(R / h)), int(round(L / h))
     mesh = CylindricalGrid2D(dr=h, dz=h, nr=nr, nz=nz)  # x = r, y = depth
@@ -65,18 +69,31 @@ def fipy_side(p, h=2.5e-6, dt_max=30.0, k_sc=1.0):
     d = np.where(z < sc, p["d_sc"], np.where(z < ve, p["d_ve"], p["d_dermis"]))
     inside = (r < p["channel_radius_m"]) & (z < p["channel_depth_m"])
     d = np.where(inside, p["d_channel"], d)
-    dcell = CellVariable(mesh=mesh, value=d)
-    dface = dcell.harmonicFaceValue
-    # Storage capacity: k_sc in the stratum corneum outside the channel (same conductance d).
-    cap = np.where((z < sc) & ~inside, k_sc, 1.0)
     c = CellVariable(mesh=mesh, value=0.0)
     c.constrain(1.0, mesh.facesBottom)   # skin surface (y = 0)
     c.constrain(0.0, mesh.facesTop)      # sink at 1 mm
-    eq = TransientTerm(coeff=CellVariable(mesh=mesh, value=cap)) == DiffusionTerm(coeff=dface)
-    area = np.pi * R * R
-    # FiPy's cylindrical cell volumes are r*dr*dz (no 2*pi): restore it for amounts per area.
-    vol = 2.0 * np.pi * np.asarray(mesh.cellVolumes)
-    last_row = np.asarray(z) > L - h
+    return {
+        "mesh": mesh, "nr": nr, "nz": nz, "z": z, "d": d, "inside": inside,
+        "dface": CellVariable(mesh=mesh, value=d).harmonicFaceValue, "c": c,
+        # FiPy's cylindrical cell volumes are r*dr*dz (no 2*pi): restore it for amounts per area.
+        "vol": 2.0 * np.pi * np.asarray(mesh.cellVolumes),
+        "last_row": np.asarray(z) > L - h,
+    }
+
+
+def fipy_side(p, h=2.5e-6, dt_max=30.0, k_sc=1.0):
+    import numpy as np
+    from fipy import CellVariable, DiffusionTerm, TransientTerm
+    cell = fipy_cell(p, h)
+    mesh, z, d, inside, c, vol, last_row = (
+        cell[k] for k in ("mesh", "z", "d", "inside", "c", "vol", "last_row")
+    )
+    nr, nz = cell["nr"], cell["nz"]
+    sc = p["layers_m"][0]
+    # Storage capacity: k_sc in the stratum corneum outside the channel (same conductance d).
+    cap = np.where((z < sc) & ~inside, k_sc, 1.0)
+    eq = TransientTerm(coeff=CellVariable(mesh=mesh, value=cap)) == DiffusionTerm(coeff=cell["dface"])
+    area = np.pi * p["radius_m"] ** 2
     # Flux into the sink per cell of the last row: D (c - 0) / (h/2) * face area.
     face_area = vol[last_row] / h
     targets = [s[0] for s in p["default"]["samples"]]
@@ -101,21 +118,11 @@ def fipy_steady_flux(p, h):
     flux per skin area, per second. A converged reference for the late times, where the transient
     runs carry FiPy's own step and solver error."""
     import numpy as np
-    from fipy import CellVariable, CylindricalGrid2D, DiffusionTerm
-    R, L = p["radius_m"], p["depth_m"]
-    nr, nz = int(round(R / h)), int(round(L / h))
-    mesh = CylindricalGrid2D(dr=h, dz=h, nr=nr, nz=nz)
-    r, z = mesh.cellCenters
-    sc, ve, _ = p["layers_m"]
-    d = np.where(z < sc, p["d_sc"], np.where(z < ve, p["d_ve"], p["d_dermis"]))
-    d = np.where((r < p["channel_radius_m"]) & (z < p["channel_depth_m"]), p["d_channel"], d)
-    c = CellVariable(mesh=mesh, value=0.0)
-    c.constrain(1.0, mesh.facesBottom)
-    c.constrain(0.0, mesh.facesTop)
-    DiffusionTerm(coeff=CellVariable(mesh=mesh, value=d).harmonicFaceValue).solve(var=c)
-    vol = 2.0 * np.pi * np.asarray(mesh.cellVolumes)
-    last = np.asarray(z) > L - h
-    return float(np.sum(d[last] * np.asarray(c.value)[last] / (h / 2) * vol[last] / h)) / (np.pi * R * R)
+    from fipy import DiffusionTerm
+    cell = fipy_cell(p, h)
+    c, d, vol, last = cell["c"], cell["d"], cell["vol"], cell["last_row"]
+    DiffusionTerm(coeff=cell["dface"]).solve(var=c)
+    return float(np.sum(d[last] * np.asarray(c.value)[last] / (h / 2) * vol[last] / h)) / (np.pi * p["radius_m"] ** 2)
 
 
 def steady_check(p):
