@@ -36,6 +36,12 @@ EXCLUDED = {
 CAL_FACTOR = 3.0
 
 
+def log_scaled(lo: float, hi: float) -> bool:
+    """Whether a range is sampled in log space: positive and spanning more than a factor 4
+    (the rule docs/SENSITIVITY.md and docs/CALIBRATION.md state)."""
+    return lo > 0 and hi / lo > 4.0
+
+
 def registry() -> list[dict]:
     """The registry rows (defaults) of the healing, injury and closure groups."""
     return [r for r in needlesim.parameters(as_frame=False) if r["group"] in ("healing", "injury", "closure")]
@@ -62,7 +68,7 @@ def studied() -> tuple[list[dict], dict[str, str]]:
         if not (hi > lo):
             excluded[name] = "empty range"
             continue
-        log = lo > 0 and hi / lo > 4.0
+        log = log_scaled(lo, hi)
         out.append({**r, "lo": lo, "hi": hi, "log": log, "basis": basis})
     return out, excluded
 
@@ -78,7 +84,7 @@ def calibration_prior(p: dict) -> dict:
     if p["kind"] != "calibrated":
         return p
     lo, hi = p["min"], p["max"]
-    log = lo > 0 and hi / lo > 4.0
+    log = log_scaled(lo, hi)
     basis = f"the registry's search interval, fixed before any fit ({p['range_reason']})"
     return {**p, "lo": lo, "hi": hi, "log": log, "basis": basis}
 
