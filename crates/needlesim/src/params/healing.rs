@@ -111,14 +111,14 @@ params! {
 
     // --- inflammation ------------------------------------------------------------------------
     /// Half-life of the pro-inflammatory cytokine signal (IL-1/TNF-like) in tissue.
-    cytokine_half_life = 1.0 * HOUR, "s", Assumed, 0.5, ASSUMED, "",
-        "soluble cytokines are cleared within hours; sets how fast redness follows the signal";
+    cytokine_half_life = 1.0 * HOUR, "s", Literature, 0.5, Range::between(10.0 * 60.0, 4.0 * HOUR, "in vivo half-lives of TNF-alpha and IL-1beta: about 20 min in blood, 0.5-2.4 h after an infusion, 1.6 h from a subcutaneous site"), "J Clin Oncol 1987;5:1942 (PMID 3681377, grade A, abstract): human recombinant TNF, half-life in blood 20 min; Cancer Res 1990;50:5751 (grade A, abstract): rat IL-1beta, 19 min i.v., 1.59 h after s.c. injection",
+        "between clearance from blood (about 20 min) and residence at a subcutaneous site (1.6 h, absorption-limited); no half-life in skin itself was found; sets how fast redness follows the signal";
     /// Cytokine release per unit damaged volume fraction (alarmins such as IL-1alpha).
     cytokine_from_damage = 8e-10, "kg/m3/s", Assumed, 0.5, ASSUMED, "",
         "scaled so that 5 % damaged tissue sustains ~200 pg/mL, the order of wound-fluid IL-1beta";
     /// Cytokine output of one tissue neutrophil.
-    cytokine_per_neutrophil = 5e-25, "kg/s", Assumed, 0.3, ASSUMED, "",
-        "1e13 neutrophils/m3 sustain ~25 pg/mL; must keep the leukocyte-cytokine loop gain below 1 or inflammation never resolves";
+    cytokine_per_neutrophil = 5e-25, "kg/s", Literature, 0.3, Range::between(2e-25, 2e-24, "160-190 pg/mL in 24 h (Dubravec 1990) at 1-10 million cells/mL, the usual culture densities (the study's density was not in the abstract)"), "Dubravec et al. 1990 PNAS 87:6758 (PMID 1697688, grade B: abstract, per-cell rate derived): LPS-stimulated human blood neutrophils secreted 160-190 pg/mL TNF-alpha in 24 h",
+        "4e-25 kg/s per cell at an assumed 5 million cells/mL; 1e13 neutrophils/m3 sustain ~25 pg/mL; must keep the leukocyte-cytokine loop gain below 1 or inflammation never resolves";
     /// Cytokine output of one debris-activated (M1-like) macrophage.
     cytokine_per_macrophage = 5e-25, "kg/s", Assumed, 0.3, ASSUMED, "",
         "as neutrophils";
@@ -210,12 +210,12 @@ params! {
     collagen3_share_early = 0.2, "1", Literature, 0.3, Range::between(0.15, 0.34, "type III share of skin collagen, adult 15 % to wounded fetal skin 33.8 % (Hallock et al. 1988 Ann Plast Surg 21:310, rat)"), "Clore, Cohen & Diegelmann 1979 Proc Soc Exp Biol Med 161:337 (grade A, rat, abstract): type III 20 % of newly made collagen in open wounds from 24 h to day 12",
         "rat wounds, [3H]proline-labelled new collagen: III raised only at 10 h, then at the normal skin value of 20 % through day 12; transferred to human skin (assumption), where the resting content share is 12.5 %";
     /// Half-life of excess (immature) collagen III before it is remodelled into collagen I.
-    collagen3_remodel_half_life = 60.0 * DAY, "s", Assumed, 0.4, ASSUMED, "",
-        "remodelling runs weeks to ~1 year (ARS 2008 legend, grade B); III replaced by I";
+    collagen3_remodel_half_life = 120.0 * DAY, "s", Literature, 0.4, Range::between(60.0 * DAY, 730.0 * DAY, "the same decay from a peak share 4x (60 d) to 1.8x (730 d) the baseline"), "J Invest Dermatol 2003 (PMID 12880417, grade B: abstract, half-life derived): in human excisional wounds the type III share of collagen rose for 6 weeks and was still 70 % above baseline at 6 months",
+        "half-life of the excess III share between 6 weeks and 6 months if it peaked at 2.5x the baseline share (early wounds about 30 % type III against 12 %): 140 d x ln 2 / ln(1.5/0.7) = 127 d, rounded to 120 d; large excisional wounds transferred to needle channels (assumption); III replaced by I";
     /// Type III share of collagen that remodelling (collagenase activity above rest) drives the
     /// matrix towards: excess III is converted into I while MMP activity is raised.
     collagen3_share_remodelled = 0.095, "1", Assumed, 0.2, Range::between(0.05, 0.125, "adult type III 8-11 % of collagen (Reilly 2021), at most the resting share"), "value: Reilly et al. Plast Aesthet Res 2021;8:2 (grade B): adult skin type III 8-11 % of total collagen (midpoint)",
-        "assumed mechanism: remodelling replaces new III-rich matrix with I until the III share is the adult one; the resting share (12.5 %, from the 85-90 % type I of the same review) is slightly higher, so collagen III rises during a series and falls below rest after it (Zeitter 2014: III down at 10 weeks; El-Domyati 2015: III up at the end of the series)";
+        "assumed mechanism: remodelling replaces new III-rich matrix with I until the III share is the adult one; the resting share (12.5 %, from the 85-90 % type I of the same review) is slightly higher, so the new matrix ends with less III than the resting one; the resting matrix keeps its share, so III content rises during a series and falls back towards rest after it, never below it while the matrix is above rest (Zeitter 2014, rat: III mRNA down at 10 weeks, not reached; El-Domyati 2015 and Kenkel 2021: III up)";
     /// Half-life of collagenase (MMP) activity.
     mmp_half_life = LN2 / (0.875 / DAY), "s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (MMP-9 decay, grade B)",
         "0.875 per day";
