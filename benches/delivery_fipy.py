@@ -11,13 +11,18 @@ at 1 mm, zero flux at the outer radius. Quantity: cumulative amount into the sin
 stratum corneum that stores the solute (capacity K_SC = 20 outside the channel, the same
 conductance: a lipophilic compound's SC partitioning), needlesim's rows `capacity_*` against it.
 
-FiPy solves it on a uniform grid (2.5 um) with implicit (backward Euler) steps and harmonic-mean
-face diffusivities; needlesim at its default and a fine resolution, and with the split (LOD) and
-unsplit implicit schemes at steps of at most 300, 30, 10 and 3 s. The script installs FiPy into a
-virtual environment under target/ (never needed by the test suite).
+FiPy solves it on a uniform grid (2.5 um) with implicit (backward Euler) steps growing from 0.05 s
+to at most 30 s and harmonic-mean face diffusivities, each step solved directly (SciPy LU, residual
+below 1e-12 of the right-hand side; FiPy's default acceptance of 1e-5 had left the late-time
+transient unconverged). Its 30 s steps are converged from 1 h on; the 0.25 and 0.5 h samples need
+smaller ones (--dt-max). needlesim runs at its default and a fine resolution, and with the split
+(LOD) and unsplit implicit schemes at steps of at most 300, 30, 10 and 3 s. The script installs
+FiPy into a virtual environment under target/ (never needed by the test suite).
 
 Run: python3 benches/delivery_fipy.py            (from the repository root)
      python3 benches/delivery_fipy.py --fipy-h 1.25e-6   (FiPy on a grid twice as fine)
+     python3 benches/delivery_fipy.py --dt-max 10 --dt0 0.005 --until 0.5 --only plain
+                                                  (FiPy's step-size error at the early samples)
      python3 benches/delivery_fipy.py --steady           (late-time flux against FiPy's steady state)
 """
 import json
@@ -81,36 +86,60 @@ def fipy_cell(p, h):
     }
 
 
-def fipy_side(p, h=2.5e-6, dt_max=30.0, k_sc=1.0):
+def fipy_solver(name):
+    """The linear solver for each implicit step. 'lu' (default): FiPy's SciPy LU factorisation with
+    iterative refinement down to a residual of 1e-12 of the right-hand side, i.e. a direct solve.
+    'fipy-default': what eq.solve picks without a solver (with only SciPy installed also LU, but
+    accepting a residual of 1e-5 of the right-hand side, and skipping the solve when the previous
+    step's values already meet that: late in a run, when a step changes little, the concentration
+    then stops being updated)."""
+    if name == "fipy-default":
+        return None
+    from fipy.solvers.scipy import LinearLUSolver
+    return LinearLUSolver(tolerance=1e-12, criterion="RHS", iterations=10)
+
+
+def fipy_side(p, h=2.5e-6, dt_max=30.0, k_sc=1.0, dt0=0.05, solver="lu", until_s=None):
+    """FiPy's transient (backward Euler, steps growing by 10 % from dt0 to dt_max) up to each of
+    needlesim's sample times (those up to until_s if given): cumulative sink amount, amount held
+    and the sink flux (per skin area) at each sample."""
     import numpy as np
     from fipy import CellVariable, DiffusionTerm, TransientTerm
     cell = fipy_cell(p, h)
     mesh, z, d, inside, c, vol, last_row = (
         cell[k] for k in ("mesh", "z", "d", "inside", "c", "vol", "last_row")
     )
-    nr, nz = cell["nr"], cell["nz"]
     sc = p["layers_m"][0]
     # Storage capacity: k_sc in the stratum corneum outside the channel (same conductance d).
     cap = np.where((z < sc) & ~inside, k_sc, 1.0)
     eq = TransientTerm(coeff=CellVariable(mesh=mesh, value=cap)) == DiffusionTerm(coeff=cell["dface"])
+    lin = fipy_solver(solver)
     area = np.pi * p["radius_m"] ** 2
-    # Flux into the sink per cell of the last row: D (c - 0) / (h/2) * face area.
+    # Flux into the sink from the last row: D (c - 0) / (h/2) * face area.
     face_area = vol[last_row] / h
-    targets = [s[0] for s in p["default"]["samples"]]
-    t, out, dt = 0.0, [], 0.05
-    sink = 0.0
+    targets = [s[0] for s in p["default"]["samples"] if until_s is None or s[0] <= until_s + 1e-9]
+    t, out, dt, steps, worst = 0.0, [], dt0, 0, 0.0
+    sink = flux = 0.0
     t0 = time.perf_counter()
     for target in targets:
         while t < target - 1e-9:
             step = min(dt, target - t)
-            eq.solve(var=c, dt=step)
+            eq.solve(var=c, dt=step, solver=lin)
+            if lin is not None:
+                worst = max(worst, lin.convergence.iterations)
             cv = np.asarray(c.value)
-            sink += step * float(np.sum(d[last_row] * cv[last_row] / (h / 2) * face_area))
+            flux = float(np.sum(d[last_row] * cv[last_row] / (h / 2) * face_area)) / area
+            sink += step * flux
             t += step
+            steps += 1
             dt = min(dt * 1.1, dt_max)
         cv = np.asarray(c.value)
-        out.append([t, sink / area, float(np.sum(cap * cv * vol)) / area])
-    return {"wall_s": time.perf_counter() - t0, "cells": nr * nz, "samples": out}
+        out.append([t, sink, float(np.sum(cap * cv * vol)) / area, flux])
+    return {"wall_s": time.perf_counter() - t0, "cells": cell["nr"] * cell["nz"], "steps": steps,
+            "h": h, "dt_max": dt_max, "dt0": dt0, "solver": solver,
+            # FiPy's count of passes (residual check, then an LU solve if not met) in the longest
+            # step: 2 is one solve; under 10, every step met the tolerance
+            "max_lu_passes": worst, "samples": out}
 
 
 def fipy_steady_flux(p, h):
@@ -121,7 +150,7 @@ def fipy_steady_flux(p, h):
     from fipy import DiffusionTerm
     cell = fipy_cell(p, h)
     c, d, vol, last = cell["c"], cell["d"], cell["vol"], cell["last_row"]
-    DiffusionTerm(coeff=cell["dface"]).solve(var=c)
+    DiffusionTerm(coeff=cell["dface"]).solve(var=c, solver=fipy_solver("lu"))
     return float(np.sum(d[last] * np.asarray(c.value)[last] / (h / 2) * vol[last] / h)) / (np.pi * p["radius_m"] ** 2)
 
 
@@ -140,30 +169,61 @@ def steady_check(p):
         print(f"  needlesim {k:8s}: {slope:.5e}  ({slope / ref:.4f} of FiPy's finer steady state)")
 
 
+def parse_args():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--steady", action="store_true",
+                    help="needlesim's late-time flux against FiPy's steady state (2.5 and 1.25 um)")
+    # Halving the grid checks whether the reference is grid-converged (1.25e-6: 128 000 cells).
+    ap.add_argument("--fipy-h", type=float, default=2.5e-6, help="FiPy's grid spacing, m (2.5e-6)")
+    ap.add_argument("--dt-max", type=float, default=30.0, help="FiPy's largest step, s (30)")
+    ap.add_argument("--dt0", type=float, default=0.05, help="FiPy's first step, s (0.05)")
+    ap.add_argument("--fipy-solver", choices=("lu", "fipy-default"), default="lu",
+                    help="linear solver per step (see fipy_solver)")
+    ap.add_argument("--until", type=float, default=None,
+                    help="stop FiPy after the sample at this many hours (step-size checks of early times)")
+    ap.add_argument("--only", choices=("plain", "capacity"), default=None,
+                    help="run FiPy only without (K_SC = 1) or only with the SC capacity (rows 'capacity_*')")
+    return ap.parse_args()
+
+
 def main():
     ensure_fipy()
-    if "--steady" in sys.argv:
+    args = parse_args()
+    if args.steady:
         steady_check(needlesim_side())
         return
-    # --fipy-h H: FiPy's grid spacing in metres (default 2.5e-6). Halving it checks whether the
-    # reference itself is grid-converged (1.25e-6: 128 000 cells, about 8 min per run here).
-    h = float(sys.argv[sys.argv.index("--fipy-h") + 1]) if "--fipy-h" in sys.argv else 2.5e-6
     p = needlesim_side()
-    f = fipy_side(p, h=h)
+    opts = dict(h=args.fipy_h, dt_max=args.dt_max, dt0=args.dt0, solver=args.fipy_solver,
+                until_s=None if args.until is None else args.until * 3600.0)
+    f = None if args.only == "capacity" else fipy_side(p, **opts)
     # The stratum corneum with a storage capacity (lipophilic solute): its own FiPy reference.
-    fk = fipy_side(p, h=h, k_sc=p["k_sc"])
-    labels = [k for k, v in p.items() if isinstance(v, dict) and "samples" in v]
-    hours = [f"{a[0]/3600:g} h" for a in f["samples"]]
-    print("needlesim / FiPy, cumulative amount into the sink (and amount held in the skin at the end)")
-    print(f"{'setting':16s} {'voxels':>6s} {'steps':>6s} {'wall s':>7s}  " + "  ".join(f"{h:>7s}" for h in hours) + "   held")
+    fk = None if args.only == "plain" else fipy_side(p, k_sc=p["k_sc"], **opts)
+    labels = [k for k, v in p.items() if isinstance(v, dict) and "samples" in v
+              and (fk if k.startswith("capacity") else f) is not None]
+    hours = [f"{s[0]/3600:g} h" for s in (f or fk)["samples"]]
+    print("needlesim / FiPy, cumulative amount into the sink (and amount held in the skin at the last sample)")
+    w = max(len(k) for k in labels)
+    print(f"{'setting':{w}s} {'voxels':>6s} {'steps':>6s} {'wall s':>7s}  " + "  ".join(f"{h:>7s}" for h in hours) + "   held")
     for k in labels:
         q = p[k]
         ref = fk if k.startswith("capacity") else f
         ratios = [b[1] / a[1] if a[1] else float("nan") for a, b in zip(ref["samples"], q["samples"])]  # noqa: B905
-        held = q["samples"][-1][2] / ref["samples"][-1][2]
-        print(f"{k:16s} {q['voxels']:6d} {q['steps']:6d} {q['wall_s']:7.3f}  " + "  ".join(f"{r:7.3f}" for r in ratios) + f"  {held:6.3f}")
-    print(f"FiPy: {f['cells']} cells, {f['wall_s']:.2f} s (steps <= 30 s); with the SC capacity "
-          f"K_SC = {p['k_sc']:g} (rows 'capacity_*' against it): {fk['wall_s']:.2f} s")
+        held = q["samples"][len(ref["samples"]) - 1][2] / ref["samples"][-1][2]
+        print(f"{k:{w}s} {q['voxels']:6d} {q['steps']:6d} {q['wall_s']:7.3f}  " + "  ".join(f"{r:7.3f}" for r in ratios) + f"  {held:6.3f}")
+    for name, r in (("FiPy", f), (f"FiPy, K_SC = {p['k_sc']:g}", fk)):
+        if r is not None:
+            print(f"{name}: {r['cells']} cells, {r['steps']} steps ({r['dt0']:g} s growing to <= {r['dt_max']:g} s), "
+                  f"solver {r['solver']}" + (f" (at most {r['max_lu_passes']} LU passes a step)" if r["solver"] == "lu" else "")
+                  + f", {r['wall_s']:.1f} s; "
+                  "sink amounts " + ", ".join(f"{s[1]:.5e}" for s in r["samples"]))
+    if args.until is None and f is not None:
+        # The late-time sink flux of the transient against FiPy's own steady state on the same grid.
+        st = fipy_steady_flux(p, args.fipy_h)
+        s = f["samples"]
+        slope = (s[-1][1] - s[-2][1]) / (s[-1][0] - s[-2][0])
+        print(f"FiPy steady flux {st * 3600:.5e} per h; transient at {s[-1][0] / 3600:g} h: "
+              f"{s[-1][3] / st:.5f} of it, mean over {s[-2][0] / 3600:g}-{s[-1][0] / 3600:g} h: {slope / st:.5f}")
     print("RESULT " + json.dumps({"fipy": f, "fipy_capacity": fk, "needlesim": p}))
 
 
