@@ -468,10 +468,10 @@ impl Block {
         let ra_a = kr * (1.0 - drive) * pfa;
         let rm_t = -kr * sig_t1 * fm;
         let rm_m = kr * (1.0 - sig_t) * pfm;
-        // dFQ = -act + rev_a + rev_m
+        // dFQ = -act + rev_a + rev_m - apop fq
         set(FQ, P, -act_p + ra_p);
         set(FQ, T, -act_t + ra_t + rm_t);
-        set(FQ, FQ, -act_q);
+        set(FQ, FQ, -act_q - apop * pfq);
         set(FQ, FA, ra_a);
         set(FQ, FM, rm_m);
         // dFA = act + prolif - diff - rev_a - apop fa
@@ -481,6 +481,7 @@ impl Block {
         set(FA, FA, -dif_a - ra_a - apop * pfa);
         for (j, pj) in fs {
             // ∂prolif/∂F_j and ∂(apop fa)/∂F_j through the totals.
+            set(FQ, j, -apop1 * pj * fq);
             set(FA, j, r.rho_f * drive * fa * g1 * pj - apop1 * pj * fa);
             set(FM, j, -apop1 * pj * fm);
         }
@@ -627,7 +628,10 @@ impl System for Block {
         } else {
             0.0
         };
-        dy[FQ] = -act + rev_a + rev_m;
+        // Excess cells of every state die at the same per-cell rate, quiescent ones included:
+        // scars lose their cellularity by apoptosis (Desmoulière et al. 1995), so the cells
+        // that reverted to quiescence do not keep the density above rest.
+        dy[FQ] = -act + rev_a + rev_m - apop * fq;
         dy[FA] = act + prolif - diff - rev_a - apop * fa;
         dy[FM] = diff - rev_m - apop * fm;
         // Collagen: quiescent output balances turnover at rest (per-cell output from the

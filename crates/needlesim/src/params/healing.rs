@@ -197,7 +197,7 @@ params! {
         "proliferative phase lasts weeks";
     /// Apoptosis rate of excess fibroblasts.
     fibroblast_apoptosis_rate = 0.12 / DAY, "1/s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (grade B)",
-        "0.12 per day";
+        "0.12 per day, times the excess share (F - F0)/F, for cells of every state (quiescent included since session 15: scars lose their cellularity by apoptosis, Desmouliere et al. 1995 Am J Pathol 146:56)";
 
     // --- matrix ------------------------------------------------------------------------------
     /// Half-life of mature dermal collagen at rest (young adult).

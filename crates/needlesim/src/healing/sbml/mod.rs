@@ -926,7 +926,7 @@ fn block_rates(b: &mut Builder, kind: LayerKind) {
     );
     b.rate(
         &state_id(kind, FQ),
-        -act.clone() + rev_a.clone() + rev_m.clone(),
+        -act.clone() + rev_a.clone() + rev_m.clone() - apop.clone() * fq.clone(),
     );
     b.rate(
         &state_id(kind, FA),
