@@ -253,8 +253,11 @@ fn no_transport() -> HealingParams {
 
 /// The 3-D patch (ROS2 pointwise integrator, 2 sub-steps per half-step) with a layer-uniform
 /// injury and no transport is the lumped model in every voxel: the planning outcome within
-/// 1 %, every layer mean within 2 % of its excursion (TGF-β at its day-4 peak is the worst,
-/// 1.6 %; the unit cell's SDIRK2 reaches 0.3 %, ROS2 with 4 sub-steps 0.45 %).
+/// 1 %, every layer mean within 2.5 % of its excursion (TGF-β at its day-4 peak, 1.6 %, and
+/// papillary elastin at day 90, 2.1 %, are the worst; the unit cell's SDIRK2 reaches 0.3 %, ROS2
+/// with 4 sub-steps 0.45 %). The bound was 2 % until session 15: elastin's excursion shrank when
+/// the excess quiescent fibroblasts stopped persisting, and the same step error became 2.1 % of it
+/// (1.9 % before).
 #[test]
 fn patch_uniform_injury_without_transport_matches_lumped() {
     let (res, cl, cs) = worst_of(&no_transport(), &DAYS, Res::Patch);
@@ -264,7 +267,7 @@ fn patch_uniform_injury_without_transport_matches_lumped() {
     );
     for (l, s, w, at) in res {
         assert!(
-            w < 0.02,
+            w < 0.025,
             "patch layer {l} {}: off the lumped model by {:.1} % of its excursion at day {at}",
             model::NAMES[s],
             100.0 * w
