@@ -55,6 +55,16 @@ fn protocol(sessions: usize, interval_days: f64, follow_up_days: f64) -> Protoco
 }
 
 fn run(age: f64, phototype: u8, inj: InjuryInput, pr: &Protocol) -> outcomes::ZoneResult {
+    run_with(age, phototype, inj, pr, &HealingParams::default())
+}
+
+fn run_with(
+    age: f64,
+    phototype: u8,
+    inj: InjuryInput,
+    pr: &Protocol,
+    p: &HealingParams,
+) -> outcomes::ZoneResult {
     let col = column(age);
     let closure = needlesim::params::ClosureParams::default();
     let z = ZoneRun {
@@ -70,7 +80,7 @@ fn run(age: f64, phototype: u8, inj: InjuryInput, pr: &Protocol) -> outcomes::Zo
         spacing_m: 1.0 / inj.density_m2.sqrt(),
         closure: &closure,
     };
-    outcomes::run_zone(&z, &HealingParams::default(), 42).unwrap()
+    outcomes::run_zone(&z, p, 42).unwrap()
 }
 
 fn end(r: &outcomes::ZoneResult) -> &outcomes::TimepointOutcomes {
@@ -537,27 +547,7 @@ fn downtime_is_continuous_in_dose_with_a_narrow_band() {
 #[test]
 fn wrinkles_are_predicted_with_their_own_gain() {
     let pr = protocol(4, 30.0, 180.0);
-    let col = column(50.0);
-    let closure = needlesim::params::ClosureParams::default();
-    let zone = |pr: &Protocol, p: &HealingParams| {
-        let z = ZoneRun {
-            column: &col,
-            age_years: 50.0,
-            phototype: 3,
-            sessions: pr
-                .session_times_s
-                .iter()
-                .map(|&t_s| SessionInput {
-                    t_s,
-                    injury: deep_injury(),
-                })
-                .collect(),
-            protocol: pr,
-            spacing_m: 1.0 / deep_injury().density_m2.sqrt(),
-            closure: &closure,
-        };
-        outcomes::run_zone(&z, p, 42).unwrap()
-    };
+    let zone = |pr: &Protocol, p: &HealingParams| run_with(50.0, 3, deep_injury(), pr, p);
     let p = HealingParams::default();
     let base = zone(&pr, &p);
     assert!(

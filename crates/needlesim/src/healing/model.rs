@@ -480,7 +480,7 @@ impl Block {
         set(FA, FQ, act_q);
         set(FA, FA, -dif_a - ra_a - apop * pfa);
         for (j, pj) in fs {
-            // ∂prolif/∂F_j and ∂(apop fa)/∂F_j through the totals.
+            // ∂prolif/∂F_j and ∂(apop f)/∂F_j (f = fq, fa, fm) through the totals.
             set(FQ, j, -apop1 * pj * fq);
             set(FA, j, r.rho_f * drive * fa * g1 * pj - apop1 * pj * fa);
             set(FM, j, -apop1 * pj * fm);
