@@ -199,6 +199,8 @@ def write_doc(res, rank, excluded, prov, path: Path) -> None:
     kind_now = {n: now[n]["kind"] if n in now else "?" for n in rank.index}
     matters = [n for n in rank.index if rank.loc[n, "max_ST"] >= MATTERS_ST]
     share = {k: sum(1 for n in matters if kind_now[n] == k) for k in ("assumed", "literature", "calibrated")}
+    # Entries within 10 % of the threshold, where sampling noise decides which side they fall on.
+    near = [float(rank.loc[n, "max_ST"]) for n in rank.index if 0.9 * MATTERS_ST <= rank.loc[n, "max_ST"] < 1.1 * MATTERS_ST]
 
     lines = [
         "# Global sensitivity of the healing model",
@@ -223,8 +225,9 @@ def write_doc(res, rank, excluded, prov, path: Path) -> None:
         "and 15 of them assumed: the share, about 60 %, held). Read the ranking and the confidence",
         "intervals, not the third digit. Session 15 found sources for three more entries",
         "(`cytokine_half_life`, `cytokine_per_neutrophil`, `collagen3_remodel_half_life`); over their",
-        "literature ranges the last two fell below 0.1. Six entries lie between 0.099 and 0.110, so",
-        "the count at the 0.1 threshold moves by one or two with sampling noise alone.",
+        f"literature ranges the last two fell below {MATTERS_ST:g}. {len(near)} entries lie within 10 % of that",
+        f"threshold ({min(near, default=0):.3f} to {max(near, default=0):.3f}), so the count of parameters that matter",
+        "moves by one or two with sampling noise alone.",
         "",
         "**Reference protocol.** Acne scars on the cheek of a 30-year-old woman, phototype IV; a 1.5 mm",
         "192-needle roller, 15 passes in 3 directions, 4 sessions 30 days apart; outputs at 91 and 182",
