@@ -127,10 +127,10 @@ params! {
         "same scale as the fibroblast half-activation";
     /// Cytokine level of half-maximal leukocyte recruitment and vasodilation.
     cytokine_half_effect = 50.0 * PG_ML, "kg/m3", Assumed, 0.5, ASSUMED, "",
-        "effective lumped constant";
+        "effective lumped constant; no half-maximal TNF/IL-1 level of endothelial activation was read: neutrophil adhesion to TNF-treated endothelium under flow rose up to 5 U/mL and little above (roughly 20-500 pg/mL at 1e7-5e7 U/mg, specific activity not given), and TNF-alpha's half-maximal IL-1 release from endothelium was at 80 pM, about 1.4 ng/mL (J Immunol 1987;139:1891), so 50 pg/mL lies inside that bracket";
     /// Neutrophil influx per unit blood volume fraction at maximal signal.
     neutrophil_influx = 2e10, "1/(m3 s)", Assumed, 0.5, ASSUMED, "",
-        "per unit perfused blood volume fraction, so vascular layers recruit more; scaled to ~1e13/m3 peaks";
+        "per unit perfused blood volume fraction, so vascular layers recruit more; scaled to ~1e13/m3 peaks; not sourced: at full signal and full vasodilation the papillary dermis recruits 2e10 x 0.002 x 7.9 = 3e8 per m3 per s, while a human suction-blister chamber collected 7.4e7 leucocytes per cm2 in 24 h (Wandall 1980 Acta Pathol Microbiol Scand C 88:255), 0.9-3e10 per m3 per s over an assumed 0.3-1 mm of supplying dermis: 30-100x more under a maximal stimulus; the model's layer-averaged peak after needling, ~1e4 per mm3, is of the order of mouse excisional-wound densities (Kim et al. 2008 J Invest Dermatol 128:1812: 5e6 cells in a 28 mm2 wound) times an injured volume fraction of a few %";
     /// Neutrophil density of half-maximal monocyte/macrophage recruitment.
     neutrophil_half_macrophage_recruit = 5e12, "1/m3", Assumed, 0.5, ASSUMED, "",
         "neutrophil-derived chemoattractants recruit monocytes; makes the macrophage wave follow the neutrophil wave (neutrophils 24-48 h, macrophages day 3-5: biology.md 2, grade C)";
@@ -187,11 +187,11 @@ params! {
     fibroblast_doubling_time = LN2 / (0.924 / DAY), "s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (grade B)",
         "growth rate 0.924 per day";
     /// Maximal fibroblast density relative to the resting density.
-    fibroblast_max_ratio = 3.0, "1", Assumed, 0.3, ASSUMED, "",
-        "granulation tissue is hypercellular; contact inhibition above this";
+    fibroblast_max_ratio = 3.0, "1", Assumed, 0.3, Range::between(2.0, 30.0, "a measured lower bound: parts of hypertrophic-scar dermis hold more than twice the fibroblast density of the near-normal parts (Exp Dermatol 2003;12:403, n = 2); a cap at or below the resting density (ratio 1) would forbid any proliferation; an order of magnitude above the assumed value"), "range only: Exp Dermatol 2003;12:403 (doi:10.1034/j.1600-0625.2003.00023.x, abstract): young normal mid-dermis 2100-4100 fibroblasts per mm3, hypertrophic scars more than twice that in parts",
+        "granulation tissue is hypercellular; contact inhibition above this; the value (3) is not measured: no peak density of granulation tissue against dermis was found";
     /// Maximal TGF-beta-driven differentiation rate into matrix-synthesising (myo)fibroblasts.
-    myofibroblast_rate = 0.5 / DAY, "1/s", Assumed, 0.4, ASSUMED, "",
-        "sets the delay between fibroblast proliferation and collagen I deposition";
+    myofibroblast_rate = 0.231 / DAY, "1/s", Literature, 0.3, Range::between(0.172 / DAY, 1.0 / DAY, "0.17/d (70 % converted at day 7) to 1/d (mouse wounds: first myofibroblasts at day 5, peak at day 7, Fan et al. 2011 J Forensic Med 27:246, conversion within 1-3 days)"), "Masur et al. 1996 PNAS 93:4219 (grade B: abstract, rate derived): fibroblasts plated at low density became 70-80 % alpha-SMA-positive myofibroblasts 5-7 days after seeding",
+        "first-order conversion from none: k = ln 4 / 6 d = 0.23 per day (half-time 3 d); the culture was induced by the loss of cell contact in TGF-beta-rich media (added TGF-beta: a non-significant trend), transferred to the model's TGF-beta-gated term at full signal (assumption); sets the delay between fibroblast proliferation and collagen I deposition (0.5/d assumed until session 16)";
     /// Reversion rate of activated fibroblasts to quiescence without signals.
     fibroblast_reversion_rate = 0.1 / DAY, "1/s", Assumed, 0.4, ASSUMED, "",
         "proliferative phase lasts weeks";

@@ -106,7 +106,7 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
         calibrated,
         calibration,
     };
-    let wrinkle = "wrinkle gain calibrated on V01 (Ablon 2018: Lemperle global wrinkle score -1.23 grades at day 150 after 4 monthly sessions, baseline grade 3 assumed); the visible fill of new matrix over the wrinkle depth and its maturation lag set the rest; its one test, neck wrinkles (Alqam 2022: -25.9 %), is predicted too high (about 40 %; docs/VALIDATION.md, ALQ22)";
+    let wrinkle = "wrinkle gain calibrated on V01 (Ablon 2018: Lemperle global wrinkle score -1.23 grades at day 150 after 4 monthly sessions, baseline grade 3 assumed); the visible fill of new matrix over the wrinkle depth and its maturation lag set the rest; its one test, neck wrinkles (Alqam 2022: -25.9 %), is predicted too high (the predicted and measured values: docs/VALIDATION.md, ALQ22)";
     Some(match k {
         ConcernKind::AcneScars => m(
             HConcern::AcneScars,
