@@ -187,7 +187,14 @@ def likelihood_of(c: dict) -> dict:
     if m and "binomial" in d:
         return {"kind": "binomial", "k": int(m.group(1)), "n": int(m.group(2))}
     sigma = (c["high"] - c["low"]) / 4.0
-    basis = "published SE/SD (tolerance = +/- 2 SE)" if "none published" not in d else "no dispersion published: tolerance read as +/- 2 sigma"
+    if "none published" in d:
+        basis = "no dispersion published: tolerance read as +/- 2 sigma"
+    elif "CI" in d:
+        # A confidence interval, possibly widened by the case's own assumptions (V01: a 99 % CI
+        # over an unpublished baseline grade): its tolerance_basis says how.
+        basis = "published CI and the case's tolerance_basis (tolerance read as +/- 2 sigma)"
+    else:
+        basis = "published SE/SD (tolerance = +/- 2 SE)"
     return {"kind": "normal", "mu": c["expected"], "sigma": sigma, "basis": basis}
 
 

@@ -176,8 +176,8 @@ params! {
     tgfb_half_life = LN2 / (15.0 / DAY), "s", Literature, 0.3, LIT, "Jin et al. 2011 Table 4 (grade B)",
         "decay 15 per day";
     /// Excess TGF-beta of half-maximal fibroblast activation / differentiation.
-    tgfb_half_effect = 10.0 * NG_ML, "kg/m3", Assumed, 0.5, ASSUMED, "",
-        "about a third of the resting level computed from the Jin 2011 rates";
+    tgfb_half_effect = 1.0 * NG_ML, "kg/m3", Literature, 0.4, Range::between(0.25 * NG_ML, 3.0 * NG_ML, "active half-maximum 0.1-0.5 ng/mL over an active share of 38 % (1 h) to 17 % (day 5) of wound TGF-beta: 0.26-2.9 ng/mL of total TGF-beta"), "human embryonic lung fibroblasts (Fine & Goldstein 1987 J Biol Chem 262:3897; grade B: abstract, half-maximum derived): collagen production raised selectively at 0.1 ng/mL of TGF-beta and maximally (2-3-fold) at 1.0 ng/mL; Yang et al. 1999 Am J Pathol 154:105 (grade A, rat wounds, abstract): active TGF-beta 38 % of the total 1 h after wounding and 17 % at day 5",
+        "the model's TGF-beta is total (latent + active), so the active half-maximum (about 0.1-0.5 ng/mL, between the first selective effect and the maximum) is divided by the active share in wounds: about 1 ng/mL of excess total TGF-beta; culture potency transferred to tissue (assumption: binding to matrix may raise it); 10 ng/mL assumed until session 16";
 
     // --- fibroblasts -------------------------------------------------------------------------
     /// Maximal activation rate of quiescent fibroblasts.
@@ -223,8 +223,8 @@ params! {
     mmp_induction_cytokine = 4.0, "1", Assumed, 0.5, ASSUMED, "",
         "IL-1/TNF induce MMP-1 in fibroblasts and keratinocytes; no fold change read";
     /// Collagenase activity added per activated fibroblast (per resting fibroblast density).
-    mmp_induction_fibroblast = 1.0, "1", Assumed, 0.5, ASSUMED, "",
-        "remodelling fibroblasts secrete MMPs";
+    mmp_induction_fibroblast = 1.5, "1", Literature, 0.4, Range::between(0.5, 4.5, "a factor 3 around a single literature value"), "Bauer et al. 1985 PNAS 82:4132 (grade B: abstract, in vitro, derived): PDGF raised collagenase synthesis of normal human skin fibroblasts 2.5-fold (total protein +20 %, DNA synthesis unchanged)",
+        "collagenase is 1 + k f_act/F0 relative to rest, so a culture of fibroblasts all activated by PDGF (the model's activation signal) at 2.5x gives k = 1.5; granulation-tissue fibroblasts up-regulate MMP-1 mRNA strongly at days 3 and 14 (Petri et al. 1997 Exp Dermatol 6:133, no fold in the abstract); 1 assumed until session 16";
     /// Mean residence time of elastin.
     elastin_residence_time = 74.0 * YEAR, "s", Literature, 0.3, Range::between(40.0 * YEAR, 174.0 * YEAR, "the source's 95 % CI"), "Shapiro et al. 1991 J Clin Invest 87:1828 (grade A, lung parenchyma)",
         "74 y (95 % CI 40-174); transferred from lung to skin elastin (assumption)";
