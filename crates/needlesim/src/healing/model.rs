@@ -9,7 +9,7 @@
 //! | 2 | S | pro-inflammatory cytokine signal (IL-1/TNF-like) | kg/m³ |
 //! | 3 | N | neutrophils | 1/m³ |
 //! | 4 | M | macrophages | 1/m³ |
-//! | 5 | T | active TGF-β1 | kg/m³ |
+//! | 5 | T | TGF-β1 (not split into latent and active) | kg/m³ |
 //! | 6 | Fq | quiescent fibroblasts | 1/m³ |
 //! | 7 | Fa | activated (proliferating) fibroblasts | 1/m³ |
 //! | 8 | Fm | matrix-synthesising (myo)fibroblasts | 1/m³ |
@@ -128,7 +128,7 @@ pub struct LayerBase {
     pub e0: f64,
     /// Resting blood volume fraction.
     pub v0: f64,
-    /// Resting active TGF-β, kg/m³ (steady state of the production terms).
+    /// Resting TGF-β (not split into latent and active), kg/m³ (steady state of the production terms).
     pub t0: f64,
 }
 

@@ -566,7 +566,7 @@ fn block_constants(b: &mut Builder, column: &SkinColumn, kind: LayerKind) {
     );
     b.derived(
         &bl.v("t0"),
-        &format!("{layer}: resting active TGF-beta (steady state of its production)"),
+        &format!("{layer}: resting TGF-beta (not split into latent and active; steady state of its production)"),
         Unit::KgPerM3,
         (id("tgfb_per_macrophage") * m0 + id("tgfb_per_fibroblast") * f0.clone())
             / (ln2() / id("tgfb_half_life")),
@@ -642,7 +642,7 @@ fn block_states(b: &mut Builder, kind: LayerKind) {
         ),
         (N, "neutrophils", Unit::ItemPerM3, comp, zero_n()),
         (M, "macrophages", Unit::ItemPerM3, comp, bl.x("m0")),
-        (T, "active TGF-beta1", Unit::KgPerM3, comp, bl.x("t0")),
+        (T, "TGF-beta1 (latent and active)", Unit::KgPerM3, comp, bl.x("t0")),
         (
             FQ,
             "quiescent fibroblasts",
