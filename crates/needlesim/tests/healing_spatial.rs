@@ -217,19 +217,22 @@ fn uniform_injury_without_transport_matches_lumped() {
 
 /// With the diffusivities of the parameter set, a uniform injury still differs from the lumped
 /// model only by exchange across the papillary/reticular interface (the lumped layers do not
-/// exchange): the planning outcome (matrix content change per area) agrees within 5 %, and
-/// every layer mean stays within 25 % of its lumped excursion (TGF-β is the most affected:
-/// the bleeding reticular dermis releases more of it, and it diffuses up).
+/// exchange): the planning outcome (matrix content change per area) agrees within 8 %, and
+/// every layer mean stays within 35 % of its lumped excursion. The bleeding reticular dermis
+/// releases more TGF-β, and it diffuses up; since session 16 the papillary fibroblasts answer
+/// it more strongly (`tgfb_half_effect` 1 ng/mL, was 10), so the observed differences grew from
+/// 3.2 % to 6.6 % on the content and from 20 % (reticular TGF-β) to 30 % (papillary activated
+/// fibroblasts at day 60; papillary elastin 33 % at day 90). The bounds were 5 % and 25 %.
 #[test]
 fn uniform_injury_with_transport_matches_lumped() {
     let (res, cl, cs) = worst(&HealingParams::default(), &DAYS);
     assert!(
-        (cs - cl).abs() < 0.05 * cl.abs(),
+        (cs - cl).abs() < 0.08 * cl.abs(),
         "content change {cs} vs {cl}"
     );
     for (l, s, w, at) in res {
         assert!(
-            w < 0.25,
+            w < 0.35,
             "layer {l} {}: spatial mean off the lumped model by {:.1} % of its excursion at day {at}",
             model::NAMES[s],
             100.0 * w
@@ -252,22 +255,25 @@ fn no_transport() -> HealingParams {
 }
 
 /// The 3-D patch (ROS2 pointwise integrator, 2 sub-steps per half-step) with a layer-uniform
-/// injury and no transport is the lumped model in every voxel: the planning outcome within
-/// 1 %, every layer mean within 2.5 % of its excursion (TGF-β at its day-4 peak, 1.6 %, and
-/// papillary elastin at day 90, 2.1 %, are the worst; the unit cell's SDIRK2 reaches 0.3 %, ROS2
-/// with 4 sub-steps 0.45 %). The bound was 2 % until session 15: elastin's excursion shrank when
-/// the excess quiescent fibroblasts stopped persisting, and the same step error became 2.1 % of it
-/// (1.9 % before).
+/// injury and no transport is the lumped model in every voxel up to the ROS2 time error: the
+/// planning outcome within 2.5 % (observed 1.7 %), every layer mean within 5 % of its excursion
+/// (observed worst: papillary activated fibroblasts at day 28, 3.4 %). The drive's TGF-β gate
+/// has a kink where the excess TGF-β crosses zero, about 1.5 days after each session, and since
+/// session 16 (`tgfb_half_effect` 1 ng/mL instead of 10) that kink is ten times sharper; the
+/// fixed step ladder pays for it. Until then the bounds were 1 % and 2.5 % (observed 0.8 % and
+/// 2.1 %). With 4 sub-steps the same test gives 0.5 % and 1.2 %, at about 1.5× the patch's
+/// cost, which would put the 1 cm² run (9 min 58 s with 2) at its 15-minute target; the default
+/// stays 2 (docs/BENCHMARKS.md, session 16).
 #[test]
 fn patch_uniform_injury_without_transport_matches_lumped() {
     let (res, cl, cs) = worst_of(&no_transport(), &DAYS, Res::Patch);
     assert!(
-        (cs - cl).abs() < 0.01 * cl.abs(),
+        (cs - cl).abs() < 0.025 * cl.abs(),
         "content change {cs} vs {cl}"
     );
     for (l, s, w, at) in res {
         assert!(
-            w < 0.025,
+            w < 0.05,
             "patch layer {l} {}: off the lumped model by {:.1} % of its excursion at day {at}",
             model::NAMES[s],
             100.0 * w
@@ -275,17 +281,18 @@ fn patch_uniform_injury_without_transport_matches_lumped() {
     }
 }
 
-/// With transport, the patch holds to the lumped model as the unit cell does: 5 % on the
-/// planning outcome, and each layer mean within 30 % of its excursion (exchange across the
-/// papillary/reticular interface, which the lumped layers do not have). Reticular TGF-β at
-/// day 4 is the worst: 27.8 % here, 25.0 % with a converged pointwise integrator (ROS2, 8
-/// sub-steps, on the patch or on the unit cell alike), 19.7 % with the unit cell's SDIRK2 —
-/// so the unit cell's 25 % bound holds partly by its own time-discretisation error.
+/// With transport, the patch holds to the lumped model as the unit cell does: 8 % on the
+/// planning outcome (observed 6.0 %; the bound was 5 % until session 16, when the papillary
+/// fibroblasts began to answer the TGF-β diffusing up from the reticular dermis more strongly),
+/// and each layer mean within 30 % of its excursion (exchange across the papillary/reticular
+/// interface, which the lumped layers do not have; observed worst: papillary elastin 24 % at
+/// day 90). Until session 16 reticular TGF-β at day 4 was the worst: 27.8 %, 25.0 % with a
+/// converged pointwise integrator (ROS2, 8 sub-steps), 19.7 % with the unit cell's SDIRK2.
 #[test]
 fn patch_uniform_injury_with_transport_matches_lumped() {
     let (res, cl, cs) = worst_of(&HealingParams::default(), &DAYS, Res::Patch);
     assert!(
-        (cs - cl).abs() < 0.05 * cl.abs(),
+        (cs - cl).abs() < 0.08 * cl.abs(),
         "content change {cs} vs {cl}"
     );
     for (l, s, w, at) in res {
