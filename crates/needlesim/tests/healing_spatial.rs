@@ -258,8 +258,8 @@ fn no_transport() -> HealingParams {
 /// injury and no transport is the lumped model in every voxel up to the ROS2 time error: the
 /// planning outcome within 2.5 % (observed 1.7 %), every layer mean within 5 % of its excursion
 /// (observed worst: papillary activated fibroblasts at day 28, 3.4 %). The drive's TGF-β gate
-/// has a kink where the excess TGF-β crosses zero, about 1.5 days after each session, and since
-/// session 16 (`tgfb_half_effect` 1 ng/mL instead of 10) that kink is ten times sharper; the
+/// opens where the excess TGF-β rises through zero, about 1.5 days after each session, with
+/// slope 1/K, ten times steeper since session 16 (`tgfb_half_effect` 1 ng/mL instead of 10); the
 /// fixed step ladder pays for it. Until then the bounds were 1 % and 2.5 % (observed 0.8 % and
 /// 2.1 %). With 4 sub-steps the same test gives 0.5 % and 1.2 %, at about 1.5× the patch's
 /// cost, which would put the 1 cm² run (9 min 58 s with 2) at its 15-minute target; the default
