@@ -86,6 +86,15 @@ def fipy_cell(p, h):
     }
 
 
+def sink_flux(p, cell, h):
+    """Flux into the sink per skin area, per second, from the current concentration: D (c - 0) /
+    (h/2) through the top face of each cell of the last row (face area = volume / h)."""
+    import numpy as np
+    d, vol, last = cell["d"], cell["vol"], cell["last_row"]
+    cv = np.asarray(cell["c"].value)
+    return float(np.sum(d[last] * cv[last] / (h / 2) * (vol[last] / h))) / (np.pi * p["radius_m"] ** 2)
+
+
 def fipy_solver(name):
     """The linear solver for each implicit step. 'lu' (default): FiPy's SciPy LU factorisation with
     iterative refinement down to a residual of 1e-12 of the right-hand side, i.e. a direct solve.
@@ -106,17 +115,13 @@ def fipy_side(p, h=2.5e-6, dt_max=30.0, k_sc=1.0, dt0=0.05, solver="lu", until_s
     import numpy as np
     from fipy import CellVariable, DiffusionTerm, TransientTerm
     cell = fipy_cell(p, h)
-    mesh, z, d, inside, c, vol, last_row = (
-        cell[k] for k in ("mesh", "z", "d", "inside", "c", "vol", "last_row")
-    )
+    mesh, z, inside, c, vol = (cell[k] for k in ("mesh", "z", "inside", "c", "vol"))
     sc = p["layers_m"][0]
     # Storage capacity: k_sc in the stratum corneum outside the channel (same conductance d).
     cap = np.where((z < sc) & ~inside, k_sc, 1.0)
     eq = TransientTerm(coeff=CellVariable(mesh=mesh, value=cap)) == DiffusionTerm(coeff=cell["dface"])
     lin = fipy_solver(solver)
     area = np.pi * p["radius_m"] ** 2
-    # Flux into the sink from the last row: D (c - 0) / (h/2) * face area.
-    face_area = vol[last_row] / h
     targets = [s[0] for s in p["default"]["samples"] if until_s is None or s[0] <= until_s + 1e-9]
     t, out, dt, steps, worst = 0.0, [], dt0, 0, 0.0
     sink = flux = 0.0
@@ -127,8 +132,7 @@ def fipy_side(p, h=2.5e-6, dt_max=30.0, k_sc=1.0, dt0=0.05, solver="lu", until_s
             eq.solve(var=c, dt=step, solver=lin)
             if lin is not None:
                 worst = max(worst, lin.convergence.iterations)
-            cv = np.asarray(c.value)
-            flux = float(np.sum(d[last_row] * cv[last_row] / (h / 2) * face_area)) / area
+            flux = sink_flux(p, cell, h)
             sink += step * flux
             t += step
             steps += 1
@@ -146,12 +150,10 @@ def fipy_steady_flux(p, h):
     """FiPy's steady state of the same cell (one sparse solve of the diffusion equation): the sink
     flux per skin area, per second. A converged reference for the late times, where the transient
     runs carry FiPy's own step and solver error."""
-    import numpy as np
     from fipy import DiffusionTerm
     cell = fipy_cell(p, h)
-    c, d, vol, last = cell["c"], cell["d"], cell["vol"], cell["last_row"]
-    DiffusionTerm(coeff=cell["dface"]).solve(var=c, solver=fipy_solver("lu"))
-    return float(np.sum(d[last] * np.asarray(c.value)[last] / (h / 2) * vol[last] / h)) / (np.pi * p["radius_m"] ** 2)
+    DiffusionTerm(coeff=cell["dface"]).solve(var=cell["c"], solver=fipy_solver("lu"))
+    return sink_flux(p, cell, h)
 
 
 def steady_check(p):
