@@ -642,7 +642,13 @@ fn block_states(b: &mut Builder, kind: LayerKind) {
         ),
         (N, "neutrophils", Unit::ItemPerM3, comp, zero_n()),
         (M, "macrophages", Unit::ItemPerM3, comp, bl.x("m0")),
-        (T, "TGF-beta1 (latent and active)", Unit::KgPerM3, comp, bl.x("t0")),
+        (
+            T,
+            "TGF-beta1 (latent and active)",
+            Unit::KgPerM3,
+            comp,
+            bl.x("t0"),
+        ),
         (
             FQ,
             "quiescent fibroblasts",
