@@ -137,7 +137,7 @@ fields! {
         "caffeine's follicular share 20 % (Kattou et al. 2017 model): tools/fit_intact_routes.py", "";
     nerve_block_t_half_s, "s", Assumed,
         Range::between(0.0, 900.0, "immediate (intradermal lidocaine numbs at once) to a sheathed nerve's ~10 min to peak block"),
-        "", "bracketed by Gupta et al. 2012 (Clin J Pain 28:129) and Nakamura et al. 2003 (Anesthesiology 99:1189); free nerve endings have no perineurium";
+        "", "no measurement at unsheathed endings near the EC50; bracketed: at a bare node of Ranvier lidocaine blocks with a half-time under 2 s, usually under 1 s (Hille 1977, J Gen Physiol 69:475, pH 8.3; slower at pH 6); superficial intradermal lidocaine numbs to pinprick immediately, deep injection in 5-6 min (Plast Reconstr Surg 1983;72:676); numb at once after intradermal injection through hollow microneedles (Gupta et al. 2012, Clin J Pain 28:129); a sheathed nerve peaks 10 min after injection beside it (Nakamura et al. 2003, Anesthesiology 99:1189). Free endings have no perineurium: seconds to about a minute, the assumed 60 s at the slow end";
     sc_partition_exponent, "1", Literature,
         Range::between(0.0, 1.0, "0 (the SC stores like water, as before) to K_ow itself"),
         "Mitragotri 2003 J Control Release 86:69 (bilayer/water K = K_ow^0.7; read secondhand, grade S); Potts & Guy 1992 Pharm Res 9:663 (slope 0.71)",

@@ -61,11 +61,14 @@ pub struct PhysChemParams {
     pub appendage_path_length_m: f64,
     /// Half-time of the nerve block's development at the nerve endings, s: the level at the
     /// blocking site follows the tissue level with first-order kinetics of this half-time
-    /// (`delivery::nerve`). **Assumed** 60 s: the project's literature brackets it only, from
-    /// numbness right after intradermal lidocaine (Gupta et al. 2012, Clin J Pain 28:129:
-    /// 0 min) to a peak block 10 min after injection next to the sheathed rat sciatic nerve
-    /// (Nakamura et al. 2003, Anesthesiology 99:1189); the endings in the papillary dermis have
-    /// no perineurium.
+    /// (`delivery::nerve`). **Assumed** 60 s: no study measures it at unsheathed endings near
+    /// the EC50. It is bracketed from below by the membrane step (lidocaine blocks a bare node
+    /// of Ranvier with a half-time under 2 s at pH 8.3, Hille 1977, J Gen Physiol 69:475) and
+    /// by numbness to pinprick at once after superficial intradermal lidocaine (Plast Reconstr
+    /// Surg 1983;72:676; Gupta et al. 2012, Clin J Pain 28:129), and from above by a sheathed
+    /// nerve's peak block 10 min after injection beside it (Nakamura et al. 2003,
+    /// Anesthesiology 99:1189); the endings in the papillary dermis have no perineurium, so
+    /// 60 s sits at the slow end of what they allow.
     #[serde(default = "default_nerve_block_t_half_s")]
     pub nerve_block_t_half_s: f64,
     /// Exponent `f` of the stratum corneum's partition coefficient, `K_SC = max(1, K_ow^f)`
