@@ -210,11 +210,19 @@ def main(argv=None) -> int:
     ap.add_argument("--posterior", default=str(POSTERIOR))
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--docs-only", action="store_true", help="rewrite docs/CALIBRATION.md from docs/data/calibration.json (no sampling)")
+    ap.add_argument(
+        "--predictions-only",
+        action="store_true",
+        help="recompute the prediction and validation cases from the committed posterior draws (no sampling; "
+        "after cases were added or the model's numerics changed), then rewrite docs/CALIBRATION.md",
+    )
     args = ap.parse_args(argv)
     if args.docs_only:
         summary = json.loads((C.ROOT / "docs" / "data" / "calibration.json").read_text())
         write_doc(summary, C.ROOT / "docs" / "CALIBRATION.md")
         return 0
+    if args.predictions_only:
+        return refresh_predictions(Path(args.posterior))
     command = "python python/calibrate.py " + " ".join(argv if argv is not None else sys.argv[1:])
 
     import emcee
@@ -376,6 +384,41 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def refresh_predictions(posterior: Path) -> int:
+    """Predicts every prediction and validation case from the committed posterior's draws (the
+    same draws the Rust core reads) and rewrites the predictions in docs/data/calibration.json
+    and docs/CALIBRATION.md; the posterior, its provenance and the calibration fit are kept."""
+    doc = json.loads(posterior.read_text())
+    needlesim.check_posterior(posterior.read_text())  # refuses a file that does not match the registry
+    studied, _ = C.studied()
+    meta = {p["name"]: C.calibration_prior(p) for p in studied}
+    missing = [n for n in doc["parameters"] if n not in meta]
+    if missing:
+        raise SystemExit(f"{posterior}: entries not among the studied ones: {missing}")
+    params = [meta[n] for n in doc["parameters"]]
+    draws_u = np.array([[_unit(p, v) for p, v in zip(params, row)] for row in doc["draws"]])
+    val = [c for role in ("prediction", "validation") for c in C.healing_cases(role) if c["metric"] in C.METRIC_COLUMN]
+    preds = []
+    for c in val:
+        y = Model(params, [c]).simulate(draws_u)[:, 0]
+        preds.append(_summary(c, y))
+        f = preds[-1]
+        print(f"  prediction {f['id']}: {f['median']:.3g} [{f['p5']:.3g}, {f['p95']:.3g}] vs {f['expected']} ({f['low']}-{f['high']}) {'in' if f['inside'] else 'OUT'}")
+    path = C.ROOT / "docs" / "data" / "calibration.json"
+    summary = json.loads(path.read_text())
+    summary["validation_predictions"] = preds
+    summary["validation_predictions_refreshed"] = {
+        "command": "python python/calibrate.py --predictions-only",
+        "git_commit": _git_commit(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "draws": len(draws_u),
+    }
+    path.write_text(json.dumps(summary, indent=1) + "\n")
+    write_doc(summary, C.ROOT / "docs" / "CALIBRATION.md")
+    print(f"{len(preds)} cases predicted from {len(draws_u)} draws; wrote {path} and docs/CALIBRATION.md")
+    return 0
+
+
 def _unit(p: dict, v: float) -> float:
     if p["log"]:
         return (math.log(v) - math.log(p["lo"])) / (math.log(p["hi"]) - math.log(p["lo"]))
@@ -534,6 +577,16 @@ def write_doc(s: dict, path: Path) -> None:
         "",
         "## Predictions of the prediction and validation cases (never in the likelihood)",
         "",
+    ]
+    rf = s.get("validation_predictions_refreshed")
+    if rf:
+        L += [
+            f"Recomputed from the {rf['draws']} committed draws by `{rf['command']}` at commit "
+            f"{rf['git_commit']} ({rf['date']}), after the calibration run above: the same posterior, "
+            "the cases and the model's numerics of that commit.",
+            "",
+        ]
+    L += [
         "| case | metric | published (accepted range) | posterior median | 5–95 % | median inside |",
         "|---|---|---|---:|---|---|",
     ]
