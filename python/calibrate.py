@@ -4,7 +4,9 @@
 emcee (affine-invariant ensemble sampler) on every calibration-tagged healing case at once
 (validation/**.toml with role = "calibration" and an inline scenario); cases tagged
 "prediction" or "validation" never enter the likelihood: they are predicted from the posterior
-afterwards.
+afterwards. `--predictions-only` predicts them again from the committed draws without sampling
+(after a case was added or the model's numerics changed); `--docs-only` rewrites
+docs/CALIBRATION.md from docs/data/calibration.json.
 
 * Parameters: the entries each calibration case was fitted to on its own before (ANCHORED), then
   the healing entries with the largest total Sobol index (docs/data/sensitivity.csv, written by
@@ -384,10 +386,9 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def refresh_predictions(posterior: Path) -> int:
-    """Predicts every prediction and validation case from the committed posterior's draws (the
-    same draws the Rust core reads) and rewrites the predictions in docs/data/calibration.json
-    and docs/CALIBRATION.md; the posterior, its provenance and the calibration fit are kept."""
+def predict_cases(posterior: Path) -> tuple[list[dict], int]:
+    """Every prediction and validation case predicted from a posterior file's draws (the same
+    draws the Rust core reads): the summaries of docs/data/calibration.json and the draw count."""
     doc = json.loads(posterior.read_text())
     needlesim.check_posterior(posterior.read_text())  # refuses a file that does not match the registry
     studied, _ = C.studied()
@@ -398,11 +399,16 @@ def refresh_predictions(posterior: Path) -> int:
     params = [meta[n] for n in doc["parameters"]]
     draws_u = np.array([[_unit(p, v) for p, v in zip(params, row)] for row in doc["draws"]])
     val = [c for role in ("prediction", "validation") for c in C.healing_cases(role) if c["metric"] in C.METRIC_COLUMN]
-    preds = []
-    for c in val:
-        y = Model(params, [c]).simulate(draws_u)[:, 0]
-        preds.append(_summary(c, y))
-        f = preds[-1]
+    preds = [_summary(c, Model(params, [c]).simulate(draws_u)[:, 0]) for c in val]
+    return preds, len(draws_u)
+
+
+def refresh_predictions(posterior: Path) -> int:
+    """Rewrites the predictions in docs/data/calibration.json and docs/CALIBRATION.md from the
+    committed posterior ([`predict_cases`]); the posterior, its provenance and the calibration
+    fit are kept."""
+    preds, ndraws = predict_cases(posterior)
+    for f in preds:
         print(f"  prediction {f['id']}: {f['median']:.3g} [{f['p5']:.3g}, {f['p95']:.3g}] vs {f['expected']} ({f['low']}-{f['high']}) {'in' if f['inside'] else 'OUT'}")
     path = C.ROOT / "docs" / "data" / "calibration.json"
     summary = json.loads(path.read_text())
@@ -411,11 +417,11 @@ def refresh_predictions(posterior: Path) -> int:
         "command": "python python/calibrate.py --predictions-only",
         "git_commit": _git_commit(),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "draws": len(draws_u),
+        "draws": ndraws,
     }
     path.write_text(json.dumps(summary, indent=1) + "\n")
     write_doc(summary, C.ROOT / "docs" / "CALIBRATION.md")
-    print(f"{len(preds)} cases predicted from {len(draws_u)} draws; wrote {path} and docs/CALIBRATION.md")
+    print(f"{len(preds)} cases predicted from {ndraws} draws; wrote {path} and docs/CALIBRATION.md")
     return 0
 
 

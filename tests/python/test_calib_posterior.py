@@ -148,3 +148,20 @@ def test_calibrated_entries_prior_is_their_fixed_search_interval_not_their_value
     # calibrate.py's chosen parameters carry that prior, not the sensitivity's value x/÷ 3.
     chosen = calibrate.choose(6, 0.05, ROOT / "docs" / "data" / "ranking.csv", ["healing.collagen_output_activated"])
     assert (chosen[0]["lo"], chosen[0]["hi"]) == (row["min"], row["max"])
+
+
+def test_calibration_doc_predictions_are_current():
+    """docs/CALIBRATION.md's prediction table (docs/data/calibration.json) is what the committed
+    posterior predicts for today's prediction and validation cases: adding a case or changing the
+    model's numerics without `python python/calibrate.py --predictions-only` fails here."""
+    sys.path.insert(0, str(ROOT / "python"))
+    import calibrate
+
+    fresh, ndraws = calibrate.predict_cases(calibrate.POSTERIOR)
+    committed = json.loads((ROOT / "docs" / "data" / "calibration.json").read_text())["validation_predictions"]
+    assert ndraws >= 100
+    assert [f["id"] for f in fresh] == [f["id"] for f in committed], "cases added or removed: rerun --predictions-only"
+    for f, g in zip(fresh, committed):
+        for k in ("median", "p5", "p95"):
+            assert abs(f[k] - g[k]) <= 1e-6 * max(1.0, abs(g[k])), (f["id"], k, f[k], g[k])
+        assert f["inside"] == g["inside"], f["id"]
