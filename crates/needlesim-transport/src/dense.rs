@@ -7,10 +7,11 @@
 //!   reciprocals `1/U_kk`** so the solves multiply instead of divide;
 //! * `piv[k]` is the row swapped with row `k` at step `k`.
 //!
-//! Two solves share these factors: [`lu_solve`], column-oriented (axpy) substitutions whose
-//! updates of different rows are independent (no long chain of dependent multiply-adds), and
-//! [`lu_solve_envelope`], row-oriented within each row's non-zero envelope ([`lu_envelope`]),
-//! for sparse Jacobians whose factors keep many rows short.
+//! Two solves share these factors: [`lu_solve_columns`], column-oriented (axpy) substitutions
+//! on the factors transposed once by [`lu_transpose`], whose updates of different rows are
+//! independent (no long chain of dependent multiply-adds), and [`lu_solve_envelope`],
+//! row-oriented within each row's non-zero envelope ([`lu_envelope`]), for sparse Jacobians
+//! whose factors keep many rows short.
 
 /// Factorises `a` in place (see the module documentation for the layout). Returns false, with
 /// `a` partly overwritten, when a pivot is not finite or its magnitude is at most `tiny`
@@ -65,10 +66,12 @@ pub fn lu_transpose(a: &[f64], n: usize, at: &mut [f64]) {
     }
 }
 
-/// [`lu_solve`] on the transposed factors of [`lu_transpose`]: the same operations in the same
-/// order (so the same result to the last bit), but each substitution step is a contiguous
-/// `axpy` over a column, which vectorises, where the row-major walk is strided. For solves
-/// repeated with one factorisation (the stiff integrators' Newton iterations).
+/// Solves `A x = b` in place with the factors of [`lu_factor`], transposed by [`lu_transpose`]:
+/// column-oriented substitutions (each known unknown updates the unknowns after it, then the
+/// ones before it), each step a contiguous `axpy` over a column of the transposed factors, which
+/// vectorises where a walk down a column of the row-major factors would be strided. The
+/// transpose is paid once per factorisation; the Newton iterations of the stiff integrators
+/// (healing, reaction) solve several times with each.
 pub fn lu_solve_columns(at: &[f64], piv: &[usize], n: usize, b: &mut [f64]) {
     for k in 0..n {
         b.swap(k, piv[k]);
@@ -89,31 +92,6 @@ pub fn lu_solve_columns(at: &[f64], piv: &[usize], n: usize, b: &mut [f64]) {
             let col = &at[k * n..k * n + k];
             for (x, &u) in b[..k].iter_mut().zip(col) {
                 *x -= u * bk;
-            }
-        }
-    }
-}
-
-/// Solves `A x = b` in place with the factors of [`lu_factor`]: column-oriented substitutions
-/// (each known unknown updates the rows after it, then the rows before it).
-pub fn lu_solve(a: &[f64], piv: &[usize], n: usize, b: &mut [f64]) {
-    for k in 0..n {
-        b.swap(k, piv[k]);
-    }
-    for k in 0..n {
-        let bk = b[k];
-        if bk != 0.0 {
-            for i in k + 1..n {
-                b[i] -= a[i * n + k] * bk;
-            }
-        }
-    }
-    for k in (0..n).rev() {
-        let bk = b[k] * a[k * n + k];
-        b[k] = bk;
-        if bk != 0.0 {
-            for i in 0..k {
-                b[i] -= a[i * n + k] * bk;
             }
         }
     }
@@ -189,14 +167,11 @@ mod tests {
         let mut a = a0.clone();
         let mut piv = vec![0; n];
         assert!(lu_factor(&mut a, &mut piv, n, 0.0));
-        let mut x = b0.clone();
-        lu_solve(&a, &piv, n, &mut x);
-        assert!(residual(&a0, &x, &b0, n) < 1e-14);
         let mut at = vec![0.0; n * n];
         lu_transpose(&a, n, &mut at);
-        let mut z = b0.clone();
-        lu_solve_columns(&at, &piv, n, &mut z);
-        assert_eq!(x, z, "the column solve is the row solve, bit for bit");
+        let mut x = b0.clone();
+        lu_solve_columns(&at, &piv, n, &mut x);
+        assert!(residual(&a0, &x, &b0, n) < 1e-14);
         let mut env = vec![(0, 0); n];
         lu_envelope(&a, n, &mut env);
         let mut y = b0.clone();

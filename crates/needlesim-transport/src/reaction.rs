@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::dense::{lu_factor, lu_solve};
+use super::dense::{lu_factor, lu_solve_columns, lu_transpose};
 use super::problem::{Coefficient, Reactions};
 
 /// The local ODE at one voxel: `dc/dt = R(c) + S − λ c`.
@@ -36,6 +36,8 @@ struct Work {
     n: usize,
     jac: Vec<f64>,
     lu: Vec<f64>,
+    /// `lu` transposed for the solves ([`lu_solve_columns`]).
+    lut: Vec<f64>,
     piv: Vec<usize>,
     f: Vec<f64>,
     y: Vec<f64>,
@@ -51,6 +53,7 @@ impl Work {
             n,
             jac: vec![0.0; n * n],
             lu: vec![0.0; n * n],
+            lut: vec![0.0; n * n],
             piv: vec![0; n],
             f: vec![0.0; n],
             y: vec![0.0; n],
@@ -77,6 +80,7 @@ fn sdirk2_step(ode: &LocalOde<'_>, v: usize, c: &mut [f64], h: f64, w: &mut Work
     if !lu_factor(&mut w.lu, &mut w.piv, n, 0.0) {
         return false;
     }
+    lu_transpose(&w.lu, n, &mut w.lut);
     w.y.copy_from_slice(c);
     // Stage 1: Y = c + γh f(Y); stage 2: Y = c + (1−γ)h k1 + γh f(Y).
     for stage in 0..2 {
@@ -99,7 +103,7 @@ fn sdirk2_step(ode: &LocalOde<'_>, v: usize, c: &mut [f64], h: f64, w: &mut Work
                     };
                 w.res[i] = -(w.y[i] - base - gh * w.f[i]);
             }
-            lu_solve(&w.lu, &w.piv, n, &mut w.res);
+            lu_solve_columns(&w.lut, &w.piv, n, &mut w.res);
             let mut finite = true;
             for i in 0..n {
                 w.y[i] += w.res[i];
