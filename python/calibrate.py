@@ -79,6 +79,8 @@ ANCHORED = [
     "healing.epidermis_matrix_coupling",  # V08-epi
     "healing.erythema_reference_downtime",  # V14
     "healing.wrinkle_score_gain",  # V01 (issue 19 point 3: the wrinkle mapping)
+    "healing.laxity_score_gain",  # V01-LAX (session 18: the laxity mapping)
+    "healing.texture_score_gain",  # V01-TEX (session 18: the texture mapping)
 ]
 
 
@@ -194,11 +196,11 @@ def split_rhat(chain: np.ndarray) -> np.ndarray:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    # 7: the six anchored entries (the wrinkle gain among them, session 14) and the PIH phototype
-    # ratio. With 8 in session 12 (adding collagen_half_life and fibroblast_max_ratio, then ranked
+    # 9: the eight anchored entries (the wrinkle gain among them, session 14; the laxity and
+    # texture gains, session 18, each informed by its own case only) and the PIH phototype ratio. With 8 in session 12 (adding collagen_half_life and fibroblast_max_ratio, then ranked
     # 2nd and 3rd) the run had not converged after 9000 steps
     # (autocorrelation time 238 steps and growing; docs/CALIBRATION.md).
-    ap.add_argument("--max-params", type=int, default=7)
+    ap.add_argument("--max-params", type=int, default=9)
     ap.add_argument("--min-st", type=float, default=0.05)
     ap.add_argument("--params", nargs="*", help="calibrate these entries instead of the ranking's")
     ap.add_argument("--ranking", default=str(C.ROOT / "docs" / "data" / "ranking.csv"))

@@ -152,6 +152,8 @@ METRIC_COLUMN = {
     "healing.dermal_thickness_change_pct": "dermal_thickness_change_pct@{day}",
     "healing.acne_scar_score_reduction_pct": "acne_scar_score_reduction_pct@{day}",
     "healing.wrinkle_improvement_pct": "wrinkle_improvement_pct@{day}",
+    "healing.laxity_improvement_pct": "laxity_improvement_pct@{day}",
+    "healing.texture_improvement_pct": "texture_improvement_pct@{day}",
     "healing.downtime_days": "downtime_mean_days",
     "healing.pih_risk_pct": "pih_risk_pct",
 }

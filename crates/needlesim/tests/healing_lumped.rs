@@ -588,3 +588,62 @@ fn wrinkles_are_predicted_with_their_own_gain() {
     deep.wrinkle_depth_m *= 2.0;
     assert!(w(&zone(&deep, &p)) < w0);
 }
+
+/// Issue 19 point 3 (session 18): laxity and texture are predicted with their own calibrated
+/// gains and tissue quantities. Laxity reads the reticular dermis (collagen I + elastin), so a
+/// 0.25 mm injury that stops in the papillary dermis leaves it nearly unmoved while texture,
+/// read from the papillary dermis's collagen, still improves; each gain moves only its own score.
+#[test]
+fn laxity_and_texture_have_their_own_mappings() {
+    let raw = ProtocolFile {
+        sessions: Some(4),
+        interval_days: Some(30.0),
+        follow_up_days: 150.0,
+        concerns: Some(vec!["laxity".into(), "texture".into(), "wrinkles".into()]),
+        uncertainty_samples: Some(0),
+        ..ProtocolFile::default()
+    };
+    let mut errors = Vec::new();
+    let pr = protocol::validate(&raw, &mut errors).unwrap();
+    let p = HealingParams::default();
+    let zone = |inj: InjuryInput, p: &HealingParams| run_with(55.0, 3, inj, &pr, p);
+    let deep = zone(deep_injury(), &p);
+    let shallow = zone(shallow_injury(), &p);
+    assert!(
+        deep.outcomes
+            .not_predicted
+            .iter()
+            .all(|n| n.concern != "laxity" && n.concern != "texture"),
+        "{:?}",
+        deep.outcomes.not_predicted
+    );
+    let lax = |r: &outcomes::ZoneResult| end(r).laxity_improvement_pct.unwrap().nominal;
+    let tex = |r: &outcomes::ZoneResult| end(r).texture_improvement_pct.unwrap().nominal;
+    let wr = |r: &outcomes::ZoneResult| end(r).wrinkle_improvement_pct.unwrap().nominal;
+    let (l0, t0) = (lax(&deep), tex(&deep));
+    assert!(l0 > 5.0 && l0 < 100.0, "{l0}");
+    assert!(t0 > 5.0 && t0 < 100.0, "{t0}");
+    // Depth: the shallow injury moves laxity far less than texture, relative to the deep one.
+    let (ls, ts) = (lax(&shallow), tex(&shallow));
+    assert!(ls < 0.25 * l0, "laxity {ls} (shallow) vs {l0} (deep)");
+    assert!(ts > 0.25 * t0, "texture {ts} (shallow) vs {t0} (deep)");
+    assert!(ls / l0 < ts / t0, "{ls}/{l0} vs {ts}/{t0}");
+    // Each gain is its mapping's: 1 - (1 - x)^2 when it doubles; the others do not move.
+    let mut p2 = p.clone();
+    p2.laxity_score_gain *= 2.0;
+    let r2 = zone(deep_injury(), &p2);
+    let want = 100.0 * (1.0 - (1.0 - l0 / 100.0).powi(2));
+    assert!((lax(&r2) - want).abs() < 1e-9 * want, "{} vs {want}", lax(&r2));
+    assert_eq!(tex(&r2), t0);
+    assert_eq!(wr(&r2), wr(&deep));
+    let mut p3 = p.clone();
+    p3.texture_score_gain *= 2.0;
+    let r3 = zone(deep_injury(), &p3);
+    let want = 100.0 * (1.0 - (1.0 - t0 / 100.0).powi(2));
+    assert!((tex(&r3) - want).abs() < 1e-9 * want, "{} vs {want}", tex(&r3));
+    assert_eq!(lax(&r3), l0);
+    // Without the concern, no score (and no column in a batch).
+    let plain = run_with(55.0, 3, deep_injury(), &protocol(4, 30.0, 150.0), &p);
+    assert!(end(&plain).laxity_improvement_pct.is_none());
+    assert!(end(&plain).texture_improvement_pct.is_none());
+}

@@ -271,12 +271,18 @@ fn check_prediction(name: &str, p: &patient::Patient, pl: &plan::Plan, text: &st
                 pr.calibration
             );
         }
+        if zp.concern == ConcernKind::Laxity {
+            assert!(
+                pr.calibrated && pr.calibration.contains("V01-LAX") && pr.metric.contains("laxity"),
+                "{name}: the laxity score is calibrated on V01-LAX: {}",
+                pr.calibration
+            );
+        }
         // Concerns without a calibrated clinical mapping are reported as not predicted, never
         // as a calibrated collagen-I score (issue 19).
         if matches!(
             zp.concern,
-            ConcernKind::Laxity
-                | ConcernKind::StretchMarks
+            ConcernKind::StretchMarks
                 | ConcernKind::EnlargedPores
                 | ConcernKind::SunDamage
                 | ConcernKind::Hyperpigmentation

@@ -16,8 +16,14 @@
 //!   the last session and has no cap but 100 %;
 //! * wrinkle improvement (relative reduction of the wrinkle grade) = 1 − exp(−γ_w·F(t)/d_w), the
 //!   same fill over the wrinkle depth with its own gain, calibrated on V01 (Ablon 2018);
-//! * laxity, texture, pores, stretch marks, pigment and melasma: not predicted (no published
-//!   data to calibrate a mapping on), listed in `ZoneOutcomes::not_predicted`.
+//! * laxity improvement (relative reduction of the laxity grade) = 1 − exp(−γ_l·ΔM_ret), ΔM_ret the
+//!   relative change of the reticular dermis's collagen I + elastin (the deep, load-bearing
+//!   matrix), calibrated on V01-LAX (Ablon 2018);
+//! * texture improvement (relative reduction of the texture grade) = 1 − exp(−γ_t·ΔC_pap), ΔC_pap
+//!   the relative change of the papillary dermis's collagen concentration (the surface's
+//!   support), calibrated on V01-TEX (Ablon 2018);
+//! * pores, stretch marks, pigment and melasma: not predicted (no published data to calibrate a
+//!   mapping on), listed in `ZoneOutcomes::not_predicted`.
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -91,6 +97,15 @@ pub struct TimepointOutcomes {
     /// Predicted wrinkle improvement: relative reduction of the wrinkle grade, % (when wrinkles
     /// or fine_lines is a concern; calibrated on V01, Ablon 2018).
     pub wrinkle_improvement_pct: Option<Band>,
+    /// Predicted laxity improvement: relative reduction of the laxity grade, % (when laxity is a
+    /// concern; from the reticular dermis's collagen I + elastin, calibrated on V01-LAX, Ablon
+    /// 2018).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub laxity_improvement_pct: Option<Band>,
+    /// Predicted texture improvement: relative reduction of the texture grade, % (when texture is
+    /// a concern; from the papillary dermis's collagen, calibrated on V01-TEX, Ablon 2018).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texture_improvement_pct: Option<Band>,
 }
 
 /// Per-session response.
@@ -146,13 +161,11 @@ pub struct NotPredicted {
 /// Why a concern is not predicted (`None`: it is).
 pub fn not_predicted_reason(c: Concern) -> Option<&'static str> {
     match c {
-        Concern::AcneScars | Concern::Wrinkles | Concern::FineLines => None,
-        Concern::Laxity => Some(
-            "laxity was graded after 4 monthly sessions (Ablon 2018: -1.09 grades, modified Alexiades-Armenakas) and elasticity measured (Kenkel 2021: +28.2 %, BTC-2000), but no mapping from the modelled collagen and elastin to a laxity grade or to elasticity has been built; elasticity did not differ from sham after weekly shallow needling (Xu, round2.md D4)",
-        ),
-        Concern::Texture => Some(
-            "texture was graded once (Ablon 2018: -1.54 grades, modified Alexiades-Armenakas) with no second study to test a mapping on; roughness/pore data give no numbers (round2.md D4-D6)",
-        ),
+        Concern::AcneScars
+        | Concern::Wrinkles
+        | Concern::FineLines
+        | Concern::Laxity
+        | Concern::Texture => None,
         Concern::StretchMarks => Some(
             "striae data are responder fractions on a 5-point scale without geometry (Alster 2020, round2.md D1); no mapping from tissue change was calibrated",
         ),
@@ -197,6 +210,9 @@ pub struct Series {
     pub epidermis_pct: Vec<f64>,
     pub dermis_pct: Vec<f64>,
     pub dermal_thickening_m: Vec<f64>,
+    /// Change of the reticular dermis's collagen I + elastin content (its elastic, load-bearing
+    /// matrix), % (the laxity mapping's tissue quantity).
+    pub reticular_matrix_pct: Vec<f64>,
     pub redness_ratio: Vec<f64>,
     pub swelling_pct: Vec<f64>,
     pub open_surface: Vec<f64>,
@@ -248,6 +264,13 @@ pub fn series(model: &LumpedModel, tr: &Trajectory, p: &HealingParams) -> Series
             }
             w += h * y[model::W];
         }
+        let r = &blocks[1].base;
+        let rm0 = r.c1_0 + r.e0;
+        s.reticular_matrix_pct.push(if rm0 > 0.0 {
+            100.0 * ((rows[1][model::C1] + rows[1][model::E]) / rm0 - 1.0)
+        } else {
+            0.0
+        });
         let y = rows[0];
         s.collagen_i_pct.push(100.0 * (c1 / c1_0 - 1.0));
         s.collagen_iii_pct.push(100.0 * (c3 / c3_0 - 1.0));
@@ -280,8 +303,8 @@ struct RunSummary {
     swell_peak: Vec<f64>,
     reseal_h: Vec<f64>,
     pih: f64,
-    /// Per report time: [c1, c3, el, pap, epi, derm, thick_um, scar, wrinkle].
-    at: Vec<[f64; 9]>,
+    /// Per report time: [c1, c3, el, pap, epi, derm, thick_um, scar, wrinkle, laxity, texture].
+    at: Vec<[f64; 11]>,
 }
 
 fn interp(t: &[f64], v: &[f64], x: f64) -> f64 {
@@ -311,6 +334,22 @@ pub fn scar_reduction(fill_m: f64, scars: &[Scar], spacing_m: f64, p: &HealingPa
                 * (1.0 - (-p.scar_score_gain * fill_m.max(0.0) * cover / s.depth_m).exp())
         })
         .sum()
+}
+
+/// Laxity improvement (relative reduction of the laxity grade, fraction) for a relative change
+/// `dm` of the reticular dermis's collagen I + elastin content: 1 − exp(−γ_l·max(dm, 0)). Laxity
+/// is read as a property of the deep, load-bearing dermis (its coarse collagen I bundles and
+/// elastic fibres), so channels that stop in the papillary dermis barely move it.
+pub fn laxity_improvement(dm: f64, p: &HealingParams) -> f64 {
+    1.0 - (-p.laxity_score_gain * dm.max(0.0)).exp()
+}
+
+/// Texture improvement (relative reduction of the texture grade, fraction) for a relative change
+/// `dc` of the papillary dermis's collagen concentration: 1 − exp(−γ_t·max(dc, 0)). Texture (fine
+/// surface irregularity) is read as a property of the surface's support, the papillary dermis,
+/// which shallow needles reach too.
+pub fn texture_improvement(dc: f64, p: &HealingParams) -> f64 {
+    1.0 - (-p.texture_score_gain * dc.max(0.0)).exp()
 }
 
 /// The visible fill on the grid: the dermal thickening through a first-order maturation lag of
@@ -406,6 +445,8 @@ fn summarise(
     let acne = protocol.concerns.contains(&Concern::AcneScars);
     let wr = protocol.concerns.contains(&Concern::Wrinkles)
         || protocol.concerns.contains(&Concern::FineLines);
+    let lax = protocol.concerns.contains(&Concern::Laxity);
+    let tex = protocol.concerns.contains(&Concern::Texture);
     for &t in report_times {
         let dh = interp(&s.t_s, &s.dermal_thickening_m, t);
         let f = interp(&s.t_s, &fill, t);
@@ -419,6 +460,16 @@ fn summarise(
         } else {
             f64::NAN
         };
+        let laxity = if lax {
+            100.0 * laxity_improvement(interp(&s.t_s, &s.reticular_matrix_pct, t) / 100.0, p)
+        } else {
+            f64::NAN
+        };
+        let texture = if tex {
+            100.0 * texture_improvement(interp(&s.t_s, &s.papillary_collagen_pct, t) / 100.0, p)
+        } else {
+            f64::NAN
+        };
         out.at.push([
             interp(&s.t_s, &s.collagen_i_pct, t),
             interp(&s.t_s, &s.collagen_iii_pct, t),
@@ -429,6 +480,8 @@ fn summarise(
             dh * 1e6,
             scar,
             wrinkle,
+            laxity,
+            texture,
         ]);
     }
     out
@@ -698,6 +751,8 @@ pub fn run_zone_with(
     let acne = z.protocol.concerns.contains(&Concern::AcneScars);
     let wr = z.protocol.concerns.contains(&Concern::Wrinkles)
         || z.protocol.concerns.contains(&Concern::FineLines);
+    let lax = z.protocol.concerns.contains(&Concern::Laxity);
+    let tex = z.protocol.concerns.contains(&Concern::Texture);
     let timepoints = report_times
         .iter()
         .enumerate()
@@ -714,6 +769,8 @@ pub fn run_zone_with(
                 dermal_thickening_um: b(6),
                 acne_scar_score_reduction_pct: acne.then(|| b(7)),
                 wrinkle_improvement_pct: wr.then(|| b(8)),
+                laxity_improvement_pct: lax.then(|| b(9)),
+                texture_improvement_pct: tex.then(|| b(10)),
             }
         })
         .collect();

@@ -312,6 +312,14 @@ params! {
     /// reduction of a wrinkle grade (Lemperle) is 1 - exp(-gain x visible fill / wrinkle depth).
     wrinkle_score_gain = 2.364425e+00, "1", Calibrated, 0.25, Range::between(0.01, 50.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries on V01 (Ablon 2018: Lemperle global wrinkle score -1.23 grades at day 150 after 4 monthly sessions, on an assumed baseline grade of 3); the scar mapping's form with the wrinkle depth in place of a scar's, without coverage (a wrinkle is a line the channels cross)";
+    /// Laxity-grade gain per unit relative change of the reticular dermis's collagen I + elastin:
+    /// the relative reduction of a laxity grade (Alexiades-Armenakas) is 1 - exp(-gain x change).
+    laxity_score_gain = 1.83, "1", Calibrated, 0.25, Range::between(0.01, 100.0, CAL), "joint calibration (docs/CALIBRATION.md)",
+        "fitted jointly with the other calibrated entries on V01-LAX (Ablon 2018: modified Alexiades-Armenakas laxity grade -1.09 at day 150 after 4 monthly sessions, on an assumed baseline grade of 2.5); laxity is read as a property of the deep, load-bearing dermis (coarse collagen I bundles and elastic fibres of the reticular dermis; assumed)";
+    /// Texture-grade gain per unit relative change of the papillary dermis's collagen
+    /// concentration: the relative reduction of a texture grade is 1 - exp(-gain x change).
+    texture_score_gain = 2.73, "1", Calibrated, 0.25, Range::between(0.01, 100.0, CAL), "joint calibration (docs/CALIBRATION.md)",
+        "fitted jointly with the other calibrated entries on V01-TEX (Ablon 2018: modified Alexiades-Armenakas texture grade -1.54 at day 150 after 4 monthly sessions, on an assumed baseline grade of 2.5); texture (fine surface irregularity) is read as a property of the surface's support, the papillary dermis (assumed)";
     /// PIH hazard per session at the reference injury dose, at Fitzpatrick type 4.5.
     pih_hazard = 1.075210e-02, "1", Calibrated, 0.5, Range::between(1e-4, 1.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "the joint calibration's binomial likelihoods of both cohorts, with pih_ratio_per_phototype (before: maximum likelihood, scripts/fit_pih.py); the other published cohorts (0/25, 0/30, 0/32) are kept out as predictions";

@@ -131,10 +131,10 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
         ),
         ConcernKind::Laxity => m(
             HConcern::Laxity,
-            "not predicted (laxity): dermal collagen I change shown",
-            COLLAGEN_UNIT,
-            false,
-            COLLAGEN_CAL,
+            "laxity improvement",
+            "% of the baseline laxity grade",
+            true,
+            "laxity gain calibrated on V01-LAX (Ablon 2018: modified Alexiades-Armenakas laxity grade -1.09 at day 150 after 4 monthly sessions, baseline grade 2.5 assumed); read from the reticular dermis's collagen I + elastin, so channels that stop in the papillary dermis barely move it; no second laxity study tests it",
         ),
         ConcernKind::StretchMarks => m(
             HConcern::StretchMarks,
@@ -356,6 +356,8 @@ impl Predictor for HealingPredictor {
                 HConcern::Wrinkles | HConcern::FineLines => {
                     t.wrinkle_improvement_pct.as_ref().map(band)
                 }
+                HConcern::Laxity => t.laxity_improvement_pct.as_ref().map(band),
+                // Enlarged pores run as texture but stay not predicted: texture is not pores.
                 _ => None,
             }
             .unwrap_or_else(|| band(&t.collagen_i_change_pct))

@@ -465,19 +465,32 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
                 ]
             })
             .collect();
-        h.push_str(&html::table(
-            &[
-                "day",
-                "collagen I (%)",
-                "collagen III (%)",
-                "elastin (%)",
-                "epidermis (%)",
-                "dermis (%)",
-                "scar score reduction (%)",
-                "wrinkle grade reduction (%)",
-            ],
-            &rows,
-        ));
+        let mut head = vec![
+            "day",
+            "collagen I (%)",
+            "collagen III (%)",
+            "elastin (%)",
+            "epidermis (%)",
+            "dermis (%)",
+            "scar score reduction (%)",
+            "wrinkle grade reduction (%)",
+        ];
+        // Laxity and texture columns only where the scenario has those concerns.
+        let mut rows = rows;
+        type Pick = fn(&crate::healing::outcomes::TimepointOutcomes) -> Option<&crate::healing::outcomes::Band>;
+        let extra: [(&str, Pick); 2] = [
+            ("laxity grade reduction (%)", |t| t.laxity_improvement_pct.as_ref()),
+            ("texture grade reduction (%)", |t| t.texture_improvement_pct.as_ref()),
+        ];
+        for (name, pick) in extra {
+            if o.timepoints.iter().any(|t| pick(t).is_some()) {
+                head.push(name);
+                for (row, t) in rows.iter_mut().zip(&o.timepoints) {
+                    row.push(pick(t).map_or("-".into(), |b| band_text(b, 0)));
+                }
+            }
+        }
+        h.push_str(&html::table(&head, &rows));
     }
     for w in &r.warnings {
         h.push_str(&format!("<p class=\"open\">Warning: {}</p>", html::esc(w)));

@@ -151,6 +151,20 @@ fn simulate(run: &SimulateRun, out: &Path) -> String {
                     b.nominal, b.p5, b.p95
                 );
             }
+            if let Some(b) = &t.laxity_improvement_pct {
+                let _ = write!(
+                    s,
+                    ", laxity grade -{:.0} % [{:.0}-{:.0}]",
+                    b.nominal, b.p5, b.p95
+                );
+            }
+            if let Some(b) = &t.texture_improvement_pct {
+                let _ = write!(
+                    s,
+                    ", texture grade -{:.0} % [{:.0}-{:.0}]",
+                    b.nominal, b.p5, b.p95
+                );
+            }
             let _ = writeln!(s);
         }
     }

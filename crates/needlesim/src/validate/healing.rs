@@ -15,6 +15,8 @@ pub const METRICS: &[&str] = &[
     "healing.downtime_days",
     "healing.acne_scar_score_reduction_pct",
     "healing.wrinkle_improvement_pct",
+    "healing.laxity_improvement_pct",
+    "healing.texture_improvement_pct",
     "healing.pih_risk_pct",
     "healing.collagen_content_ratio",
 ];
@@ -83,6 +85,12 @@ pub fn evaluate_banded(
         "healing.wrinkle_improvement_pct" => tp
             .wrinkle_improvement_pct
             .ok_or("neither wrinkles nor fine_lines is a concern of the scenario")?,
+        "healing.laxity_improvement_pct" => tp
+            .laxity_improvement_pct
+            .ok_or("laxity is not a concern of the scenario")?,
+        "healing.texture_improvement_pct" => tp
+            .texture_improvement_pct
+            .ok_or("texture is not a concern of the scenario")?,
         "healing.pih_risk_pct" => o.pih_risk_pct,
         other => return Err(format!("unknown healing metric `{other}`")),
     })
