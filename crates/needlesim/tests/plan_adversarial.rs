@@ -634,6 +634,63 @@ fn zones_ready_a_day_apart_share_one_visit() {
     assert!(f.schedule_notes.iter().any(|n| n.contains("share a visit")));
 }
 
+/// The bundled fine-lines example (session 18): the neck's chart protocol (0.25 mm) meets the
+/// limits but is predicted to leave laxity unmoved, while the best protocol within the limits
+/// (deeper) is not: the zone says so and keeps the chart protocol. The cheeks' note that the
+/// chart protocol was replaced survives the packing of the new dates (it was lost before).
+#[test]
+fn decision_notes_survive_packing_and_flag_a_chart_protocol_that_does_little() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/patients/fine_lines_type2.toml");
+    let mut p = patient::load(&path).unwrap();
+    cheap(&mut p);
+    let pl = plan_with(&p, true);
+    let PredictionSection::Done { zones, .. } = &pl.prediction else {
+        panic!()
+    };
+    let zp = zones.iter().find(|z| z.zone == "neck").unwrap();
+    assert_eq!(zp.decision, Decision::ChartProtocol);
+    let chart = zp.prediction.improvement_pct.mean;
+    let best = zp.best_prediction.as_ref().unwrap().improvement_pct.mean;
+    assert!(best >= chart + plan::MUCH_MORE_PP, "{chart} vs {best}");
+    let neck = pl.zones.iter().find(|z| z.name == "neck").unwrap();
+    assert!(
+        neck.schedule_notes
+            .iter()
+            .any(|n| n.starts_with("laxity: the model predicts") && n.contains("keeps the chart protocol")),
+        "{:?}",
+        neck.schedule_notes
+    );
+    let text = flat(&plan::render::text(&pl));
+    assert!(text.contains("from the best protocol within the same limits"));
+    let cheeks = pl.zones.iter().find(|z| z.name == "cheeks").unwrap();
+    let replaced: Vec<_> = cheeks
+        .schedule_notes
+        .iter()
+        .filter(|n| n.contains("the plan uses the optimiser's protocol"))
+        .collect();
+    assert_eq!(replaced.len(), 1, "{:?}", cheeks.schedule_notes);
+    assert_eq!(
+        replaced[0].matches("downtime").count(),
+        1,
+        "a limit broken by two concerns is named once: {}",
+        replaced[0]
+    );
+    // Zones whose chart protocol is close to the best say nothing.
+    for z in ["eyes", "forehead"] {
+        let zp = zones.iter().find(|x| x.zone == z).unwrap();
+        let best = zp.best_prediction.as_ref().map_or(0.0, |b| b.improvement_pct.mean);
+        let zn = pl.zones.iter().find(|x| x.name == z).unwrap();
+        let noted = zn.schedule_notes.iter().any(|n| n.contains("within the same limits"));
+        assert_eq!(
+            noted,
+            best >= zp.prediction.improvement_pct.mean + plan::MUCH_MORE_PP
+                && best >= 2.0 * zp.prediction.improvement_pct.mean,
+            "{z}"
+        );
+    }
+}
+
 #[test]
 fn icepick_note_and_prediction_agree() {
     let path =

@@ -111,6 +111,10 @@ pub enum Decision {
     NoneMeetsLimits,
 }
 
+/// Percentage points by which the best protocol within the limits must beat the chart
+/// protocol's calibrated score (and at least double it) for the zone to mention it.
+pub const MUCH_MORE_PP: f64 = 10.0;
+
 /// A protocol with its prediction and the limits it breaks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PredictedProtocol {
@@ -671,6 +675,9 @@ fn predict_all(
     let mut failures = Vec::new();
     let gentle = rules::gentle(p);
     let mut changed = false;
+    // Notes on each zone's decision, added after the dates are packed (packing starts every
+    // zone's schedule notes afresh).
+    let mut decision_notes: Vec<(usize, String)> = Vec::new();
     for zi in 0..zones.len() {
         let z = &zones[zi];
         if !matches!(
@@ -814,19 +821,46 @@ fn predict_all(
         }
         let zm = &mut zones[zi];
         match decision {
-            Decision::ChartProtocol => {}
+            Decision::ChartProtocol => {
+                // The chart protocol meets the limits and stays the plan; where a calibrated
+                // score predicts much more from the best protocol within the same limits, the
+                // zone says so (the practitioner decides).
+                for r in &rows {
+                    let chart = &r.1.prediction;
+                    let (Some(b), Some(bp)) = (r.2.best.as_ref(), r.3.as_ref()) else {
+                        continue;
+                    };
+                    let (c, m) = (chart.improvement_pct, bp.improvement_pct);
+                    if chart.calibrated
+                        && bp.calibrated
+                        && b.meets_limits
+                        && m.mean >= c.mean + MUCH_MORE_PP
+                        && m.mean >= 2.0 * c.mean
+                    {
+                        let label = zm.concerns[r.0].concern.kind.label();
+                        decision_notes.push((zi, format!(
+                            "{}: the model predicts {} {:.0} % (band {:.0}-{:.0}) from the chart protocol and {:.0} % (band {:.0}-{:.0}) from the best protocol within the same limits ({:.2} mm, {} passes, {} sessions every {} d); the plan keeps the chart protocol, which meets the limits; the score is calibrated on one study (see the prediction section)",
+                            label,
+                            chart.metric, c.mean, c.lo, c.hi, m.mean, m.lo, m.hi,
+                            b.protocol.setting_mm, b.protocol.passes, b.protocol.sessions, b.protocol.interval_days
+                        )));
+                    }
+                }
+            }
             Decision::Optimised => {
                 changed = true;
                 let proto = &planned[0].protocol;
-                let why: Vec<String> = rows
+                let mut why: Vec<String> = rows
                     .iter()
                     .flat_map(|r| r.1.violations.iter().cloned())
                     .collect();
-                zm.schedule_notes.push(format!(
+                // Two concerns of one zone break the same limit with the same protocol.
+                why.dedup();
+                decision_notes.push((zi, format!(
                     "the chart protocol ({:.2} mm, {} passes, {} sessions every {} d) breaks a stated limit ({}); the plan uses the optimiser's protocol that meets them all: {:.2} mm, {} passes, {} sessions every {} d",
                     zm.setting_mm, zm.passes, zm.sessions, zm.interval_days, why.join("; "),
                     proto.setting_mm, proto.passes, proto.sessions, proto.interval_days
-                ));
+                )));
                 zm.setting_mm = proto.setting_mm;
                 zm.passes = proto.passes;
                 zm.sessions = proto.sessions;
@@ -939,6 +973,12 @@ fn predict_all(
                 zm.dates.clear();
                 zp.decision = Decision::NoneMeetsLimits;
             }
+        }
+    }
+    for (zi, n) in decision_notes {
+        // A zone the plan no longer recommends (no dates) says why in its status instead.
+        if !zones[zi].dates.is_empty() {
+            zones[zi].schedule_notes.push(n);
         }
     }
     PredictionSection::Done {
