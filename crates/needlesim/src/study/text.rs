@@ -137,33 +137,19 @@ fn simulate(run: &SimulateRun, out: &Path) -> String {
                 t.epidermal_thickness_change_pct.nominal,
                 t.dermal_thickness_change_pct.nominal
             );
-            if let Some(b) = &t.acne_scar_score_reduction_pct {
-                let _ = write!(
-                    s,
-                    ", scar score -{:.0} % [{:.0}-{:.0}]",
-                    b.nominal, b.p5, b.p95
-                );
-            }
-            if let Some(b) = &t.wrinkle_improvement_pct {
-                let _ = write!(
-                    s,
-                    ", wrinkle grade -{:.0} % [{:.0}-{:.0}]",
-                    b.nominal, b.p5, b.p95
-                );
-            }
-            if let Some(b) = &t.laxity_improvement_pct {
-                let _ = write!(
-                    s,
-                    ", laxity grade -{:.0} % [{:.0}-{:.0}]",
-                    b.nominal, b.p5, b.p95
-                );
-            }
-            if let Some(b) = &t.texture_improvement_pct {
-                let _ = write!(
-                    s,
-                    ", texture grade -{:.0} % [{:.0}-{:.0}]",
-                    b.nominal, b.p5, b.p95
-                );
+            for (name, score) in [
+                ("scar score", &t.acne_scar_score_reduction_pct),
+                ("wrinkle grade", &t.wrinkle_improvement_pct),
+                ("laxity grade", &t.laxity_improvement_pct),
+                ("texture grade", &t.texture_improvement_pct),
+            ] {
+                if let Some(b) = score {
+                    let _ = write!(
+                        s,
+                        ", {name} -{:.0} % [{:.0}-{:.0}]",
+                        b.nominal, b.p5, b.p95
+                    );
+                }
             }
             let _ = writeln!(s);
         }
