@@ -37,6 +37,29 @@ def test_batch_rows_equal_single_runs_of_the_study():
     assert df["collagen_i_change_pct@90"][1] != df["collagen_i_change_pct@90"][0]
 
 
+def test_batch_has_laxity_and_texture_columns_moved_by_their_own_gains():
+    """Session 18: the V01 cohort's scenario (wrinkles, laxity, texture) gives the laxity and
+    texture scores as batch columns, the calibration's inputs; each gain moves only its score."""
+    case = tomllib.loads((ROOT / "validation" / "biology" / "V01-LAX_laxity_face.toml").read_text())
+    study = needlesim.Study.from_dict(case["inputs"]["scenario"], name="V01-LAX")
+    names = ["healing.laxity_score_gain", "healing.texture_score_gain"]
+    b = needlesim.Batch(study, names, days=[150])
+    cols = ["laxity_improvement_pct@150", "texture_improvement_pct@150", "wrinkle_improvement_pct@150"]
+    assert all(c in b.columns for c in cols), b.columns
+    lax, tex = (study.params[n] for n in names)
+    df = b.run([[lax, tex], [2 * lax, tex], [lax, 2 * tex]])
+    l0, t0, w0 = (df[c][0] for c in cols)
+    assert 0 < l0 < 100 and 0 < t0 < 100
+    # 1 - (1 - x)^2 when the gain doubles; the other scores do not move.
+    assert df[cols[0]][1] == pytest.approx(100 * (1 - (1 - l0 / 100) ** 2), rel=1e-9)
+    assert df[cols[1]][1] == t0 and df[cols[2]][1] == w0
+    assert df[cols[1]][2] == pytest.approx(100 * (1 - (1 - t0 / 100) ** 2), rel=1e-9)
+    assert df[cols[0]][2] == l0
+    # Without the concerns there are no such columns.
+    plain = needlesim.Batch(needlesim.Study.from_path(FINE_LINES), names, days=[90])
+    assert not any(c.startswith(("laxity_", "texture_")) for c in plain.columns)
+
+
 def test_batch_marks_a_bad_row_and_names_the_parameter():
     study = needlesim.Study.from_path(FINE_LINES)
     b = needlesim.Batch(study, ["healing.collagen_half_life"])

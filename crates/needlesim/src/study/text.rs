@@ -144,11 +144,13 @@ fn simulate(run: &SimulateRun, out: &Path) -> String {
                 ("texture grade", &t.texture_improvement_pct),
             ] {
                 if let Some(b) = score {
-                    let _ = write!(
-                        s,
-                        ", {name} -{:.0} % [{:.0}-{:.0}]",
-                        b.nominal, b.p5, b.p95
-                    );
+                    // A reduction: "-12 %"; one that rounds to nothing: "0 %", not "-0 %".
+                    let v = if b.nominal < 0.5 {
+                        "0".to_string()
+                    } else {
+                        format!("-{:.0}", b.nominal)
+                    };
+                    let _ = write!(s, ", {name} {v} % [{:.0}-{:.0}]", b.p5, b.p95);
                 }
             }
             let _ = writeln!(s);
