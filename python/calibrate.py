@@ -197,9 +197,10 @@ def split_rhat(chain: np.ndarray) -> np.ndarray:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     # 9: the eight anchored entries (the wrinkle gain among them, session 14; the laxity and
-    # texture gains, session 18, each informed by its own case only) and the PIH phototype ratio. With 8 in session 12 (adding collagen_half_life and fibroblast_max_ratio, then ranked
-    # 2nd and 3rd) the run had not converged after 9000 steps
-    # (autocorrelation time 238 steps and growing; docs/CALIBRATION.md).
+    # texture gains, session 18, each informed by its own case only) and the PIH phototype
+    # ratio. With 8 in session 12 (adding collagen_half_life and fibroblast_max_ratio, then
+    # ranked 2nd and 3rd) the run had not converged after 9000 steps (autocorrelation time 238
+    # steps and growing; docs/CALIBRATION.md).
     ap.add_argument("--max-params", type=int, default=9)
     ap.add_argument("--min-st", type=float, default=0.05)
     ap.add_argument("--params", nargs="*", help="calibrate these entries instead of the ranking's")
@@ -314,11 +315,7 @@ def main(argv=None) -> int:
     for k, c in enumerate(cal):
         y = sim_cal[:, k]
         case_fit.append(_summary(c, y))
-    preds = []
-    for c in val:
-        m = Model(params, [c])
-        y = m.simulate(draws_u)[:, 0]
-        preds.append(_summary(c, y))
+    preds = _predict(params, val, draws_u)
     diag["burn_in"] = burn
     diag["draws_from"] = len(flat)
     provenance = {
@@ -401,8 +398,14 @@ def predict_cases(posterior: Path) -> tuple[list[dict], int]:
     params = [meta[n] for n in doc["parameters"]]
     draws_u = np.array([[_unit(p, v) for p, v in zip(params, row)] for row in doc["draws"]])
     val = [c for role in ("prediction", "validation") for c in C.healing_cases(role) if c["metric"] in C.METRIC_COLUMN]
-    preds = [_summary(c, Model(params, [c]).simulate(draws_u)[:, 0]) for c in val]
-    return preds, len(draws_u)
+    return _predict(params, val, draws_u), len(draws_u)
+
+
+def _predict(params: list[dict], cases: list[dict], draws_u: np.ndarray) -> list[dict]:
+    """Each case's summary over the draws (unit cube): one model for all of them, so cases of
+    one scenario and day share their runs."""
+    sim = Model(params, cases).simulate(draws_u)
+    return [_summary(c, sim[:, k]) for k, c in enumerate(cases)]
 
 
 def refresh_predictions(posterior: Path) -> int:

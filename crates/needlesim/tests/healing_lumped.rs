@@ -87,6 +87,11 @@ fn end(r: &outcomes::ZoneResult) -> &outcomes::TimepointOutcomes {
     r.outcomes.timepoints.last().unwrap()
 }
 
+/// A score 1 − exp(−gain·x), in %, after its gain doubles: 1 − (1 − score)².
+fn doubled_gain(score_pct: f64) -> f64 {
+    100.0 * (1.0 - (1.0 - score_pct / 100.0).powi(2))
+}
+
 #[test]
 fn phases_emerge_in_order() {
     let pr = protocol(1, 30.0, 120.0);
@@ -571,7 +576,7 @@ fn wrinkles_are_predicted_with_their_own_gain() {
     let mut p2 = p.clone();
     p2.wrinkle_score_gain *= 2.0;
     let doubled = zone(&pr, &p2);
-    let want = 100.0 * (1.0 - (1.0 - w0 / 100.0).powi(2));
+    let want = doubled_gain(w0);
     assert!(
         (w(&doubled) - want).abs() < 1e-9 * want,
         "{} vs {want}",
@@ -632,15 +637,23 @@ fn laxity_and_texture_have_their_own_mappings() {
     let mut p2 = p.clone();
     p2.laxity_score_gain *= 2.0;
     let r2 = zone(deep_injury(), &p2);
-    let want = 100.0 * (1.0 - (1.0 - l0 / 100.0).powi(2));
-    assert!((lax(&r2) - want).abs() < 1e-9 * want, "{} vs {want}", lax(&r2));
+    let want = doubled_gain(l0);
+    assert!(
+        (lax(&r2) - want).abs() < 1e-9 * want,
+        "{} vs {want}",
+        lax(&r2)
+    );
     assert_eq!(tex(&r2), t0);
     assert_eq!(wr(&r2), wr(&deep));
     let mut p3 = p.clone();
     p3.texture_score_gain *= 2.0;
     let r3 = zone(deep_injury(), &p3);
-    let want = 100.0 * (1.0 - (1.0 - t0 / 100.0).powi(2));
-    assert!((tex(&r3) - want).abs() < 1e-9 * want, "{} vs {want}", tex(&r3));
+    let want = doubled_gain(t0);
+    assert!(
+        (tex(&r3) - want).abs() < 1e-9 * want,
+        "{} vs {want}",
+        tex(&r3)
+    );
     assert_eq!(lax(&r3), l0);
     // Without the concern, no score (and no column in a batch).
     let plain = run_with(55.0, 3, deep_injury(), &protocol(4, 30.0, 150.0), &p);

@@ -43,6 +43,14 @@ fn load(name: &str) -> patient::Patient {
     patient::load(&dir().join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A bundled example patient (`examples/patients/<file>`).
+fn bundled(file: &str) -> patient::Patient {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/patients")
+        .join(file);
+    patient::load(&path).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
 /// A cheaper healing model for the sweep (fewer band samples and settings; the properties do
 /// not depend on them).
 fn cheap(p: &mut patient::Patient) {
@@ -544,10 +552,7 @@ fn bundled_darker_skin_examples_meet_their_pih_limit_on_the_band() {
         ("acne_scars_type5.toml", 0.20),
         ("melasma_type4_keloid.toml", 0.10),
     ] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../examples/patients")
-            .join(file);
-        let mut p = patient::load(&path).unwrap();
+        let mut p = bundled(file);
         cheap(&mut p);
         assert_eq!(plan::pih_limit(&p), Some(limit));
         let pl = plan_with(&p, true);
@@ -618,9 +623,7 @@ fn no_protocol_within_the_limits_means_no_sessions_said_plainly() {
 fn zones_ready_a_day_apart_share_one_visit() {
     // The bundled fine-lines example: the forehead's toxin deferral ends the day before the
     // other zones' third session; the old plan had two visits a day apart, each with numbing.
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/patients/fine_lines_type2.toml");
-    let p = patient::load(&path).unwrap();
+    let p = bundled("fine_lines_type2.toml");
     let pl = plan_with(&p, false);
     for w in pl.visits.windows(2) {
         assert!(
@@ -640,9 +643,7 @@ fn zones_ready_a_day_apart_share_one_visit() {
 /// chart protocol was replaced survives the packing of the new dates (it was lost before).
 #[test]
 fn decision_notes_survive_packing_and_flag_a_chart_protocol_that_does_little() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/patients/fine_lines_type2.toml");
-    let mut p = patient::load(&path).unwrap();
+    let mut p = bundled("fine_lines_type2.toml");
     cheap(&mut p);
     let pl = plan_with(&p, true);
     let PredictionSection::Done { zones, .. } = &pl.prediction else {
@@ -657,7 +658,8 @@ fn decision_notes_survive_packing_and_flag_a_chart_protocol_that_does_little() {
     assert!(
         neck.schedule_notes
             .iter()
-            .any(|n| n.starts_with("laxity: the model predicts") && n.contains("keeps the chart protocol")),
+            .any(|n| n.starts_with("laxity: the model predicts")
+                && n.contains("keeps the chart protocol")),
         "{:?}",
         neck.schedule_notes
     );
@@ -679,9 +681,15 @@ fn decision_notes_survive_packing_and_flag_a_chart_protocol_that_does_little() {
     // Zones whose chart protocol is close to the best say nothing.
     for z in ["eyes", "forehead"] {
         let zp = zones.iter().find(|x| x.zone == z).unwrap();
-        let best = zp.best_prediction.as_ref().map_or(0.0, |b| b.improvement_pct.mean);
+        let best = zp
+            .best_prediction
+            .as_ref()
+            .map_or(0.0, |b| b.improvement_pct.mean);
         let zn = pl.zones.iter().find(|x| x.name == z).unwrap();
-        let noted = zn.schedule_notes.iter().any(|n| n.contains("within the same limits"));
+        let noted = zn
+            .schedule_notes
+            .iter()
+            .any(|n| n.contains("within the same limits"));
         assert_eq!(
             noted,
             best >= zp.prediction.improvement_pct.mean + plan::MUCH_MORE_PP
@@ -693,9 +701,7 @@ fn decision_notes_survive_packing_and_flag_a_chart_protocol_that_does_little() {
 
 #[test]
 fn icepick_note_and_prediction_agree() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/patients/acne_scars_type5.toml");
-    let mut p = patient::load(&path).unwrap();
+    let mut p = bundled("acne_scars_type5.toml");
     cheap(&mut p);
     let pl = plan_with(&p, true);
     let PredictionSection::Done { zones, .. } = &pl.prediction else {

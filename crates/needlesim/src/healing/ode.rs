@@ -226,7 +226,8 @@ pub fn integrate<S: System + ?Sized>(
     let mut jac_fresh = false;
     let mut have_jac = false;
     let mut h_lu = f64::NAN;
-    // The previous accepted step (`yp`, `fp` in the workspace) for the stage-2 predictor.
+    // The previous accepted step (`yp`, `fp` in the workspace) for the predictor of the first
+    // implicit stage (`Y2`).
     let mut h_prev = 0.0;
 
     while t < t1 {

@@ -244,6 +244,8 @@ pub fn series(model: &LumpedModel, tr: &Trajectory, p: &HealingParams) -> Series
     let h_tot: f64 = hs.iter().sum();
     let pb = &model.papillary.base;
     let he0 = model.papillary.epi.map_or(1.0, |e| e.he0);
+    let rb = &model.reticular.base;
+    let rm0 = rb.c1_0 + rb.e0;
     let mut s = Series {
         t_s: tr.times_s.clone(),
         ..Default::default()
@@ -264,8 +266,6 @@ pub fn series(model: &LumpedModel, tr: &Trajectory, p: &HealingParams) -> Series
             }
             w += h * y[model::W];
         }
-        let r = &blocks[1].base;
-        let rm0 = r.c1_0 + r.e0;
         s.reticular_matrix_pct.push(if rm0 > 0.0 {
             100.0 * ((rows[1][model::C1] + rows[1][model::E]) / rm0 - 1.0)
         } else {

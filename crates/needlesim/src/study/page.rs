@@ -445,7 +445,7 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
             o.pih_risk_pct.p5,
             o.pih_risk_pct.p95
         ));
-        let rows: Vec<Vec<String>> = o
+        let mut rows: Vec<Vec<String>> = o
             .timepoints
             .iter()
             .map(|t| {
@@ -476,11 +476,16 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
             "wrinkle grade reduction (%)",
         ];
         // Laxity and texture columns only where the scenario has those concerns.
-        let mut rows = rows;
-        type Pick = fn(&crate::healing::outcomes::TimepointOutcomes) -> Option<&crate::healing::outcomes::Band>;
+        type Pick = fn(
+            &crate::healing::outcomes::TimepointOutcomes,
+        ) -> Option<&crate::healing::outcomes::Band>;
         let extra: [(&str, Pick); 2] = [
-            ("laxity grade reduction (%)", |t| t.laxity_improvement_pct.as_ref()),
-            ("texture grade reduction (%)", |t| t.texture_improvement_pct.as_ref()),
+            ("laxity grade reduction (%)", |t| {
+                t.laxity_improvement_pct.as_ref()
+            }),
+            ("texture grade reduction (%)", |t| {
+                t.texture_improvement_pct.as_ref()
+            }),
         ];
         for (name, pick) in extra {
             if o.timepoints.iter().any(|t| pick(t).is_some()) {
