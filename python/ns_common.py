@@ -154,6 +154,7 @@ METRIC_COLUMN = {
     "healing.wrinkle_improvement_pct": "wrinkle_improvement_pct@{day}",
     "healing.laxity_improvement_pct": "laxity_improvement_pct@{day}",
     "healing.texture_improvement_pct": "texture_improvement_pct@{day}",
+    "healing.stretch_marks_improvement_pct": "stretch_marks_improvement_pct@{day}",
     "healing.downtime_days": "downtime_mean_days",
     "healing.pih_risk_pct": "pih_risk_pct",
 }

@@ -22,8 +22,12 @@
 //! * texture improvement (relative reduction of the texture grade) = 1 − exp(−γ_t·ΔC_pap), ΔC_pap
 //!   the relative change of the papillary dermis's collagen concentration (the surface's
 //!   support), calibrated on V01-TEX (Ablon 2018);
-//! * pores, stretch marks, pigment and melasma: not predicted (no published data to calibrate a
-//!   mapping on), listed in `ZoneOutcomes::not_predicted`.
+//! * stretch-mark improvement (relative reduction of the striae grade) = 1 − exp(−γ·F(t)·w/(w + s)/d),
+//!   a stria read as a linear atrophic dermal scar of depth d and width w (`striae_depth`,
+//!   `striae_width`) filled like an acne scar, with the scar gain γ calibrated on V02: no gain of
+//!   its own, so striae cases are predictions;
+//! * pores, pigment and melasma: not predicted (no published data to calibrate a mapping on),
+//!   listed in `ZoneOutcomes::not_predicted`.
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -106,6 +110,11 @@ pub struct TimepointOutcomes {
     /// a concern; from the papillary dermis's collagen, calibrated on V01-TEX, Ablon 2018).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub texture_improvement_pct: Option<Band>,
+    /// Predicted stretch-mark improvement: relative reduction of the striae grade, % (when
+    /// stretch_marks is a concern; a stria filled as a linear atrophic scar with the scar gain
+    /// calibrated on V02, no gain of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stretch_marks_improvement_pct: Option<Band>,
 }
 
 /// Per-session response.
@@ -165,10 +174,8 @@ pub fn not_predicted_reason(c: Concern) -> Option<&'static str> {
         | Concern::Wrinkles
         | Concern::FineLines
         | Concern::Laxity
-        | Concern::Texture => None,
-        Concern::StretchMarks => Some(
-            "striae data are responder fractions on a 5-point scale without geometry (Alster 2020, round2.md D1); no mapping from tissue change was calibrated",
-        ),
+        | Concern::Texture
+        | Concern::StretchMarks => None,
         Concern::Rejuvenation => Some(
             "no objective rejuvenation or pigment score with numbers after plain microneedling (round2.md D5-D6; melasma data involve co-treatments)",
         ),
@@ -303,8 +310,9 @@ struct RunSummary {
     swell_peak: Vec<f64>,
     reseal_h: Vec<f64>,
     pih: f64,
-    /// Per report time: [c1, c3, el, pap, epi, derm, thick_um, scar, wrinkle, laxity, texture].
-    at: Vec<[f64; 11]>,
+    /// Per report time: [c1, c3, el, pap, epi, derm, thick_um, scar, wrinkle, laxity, texture,
+    /// striae].
+    at: Vec<[f64; 12]>,
 }
 
 fn interp(t: &[f64], v: &[f64], x: f64) -> f64 {
@@ -318,6 +326,15 @@ fn interp(t: &[f64], v: &[f64], x: f64) -> f64 {
     }
 }
 
+/// Fraction of an atrophic depression's depth `depth_m` (width `width_m`) filled by a visible fill
+/// `fill_m` (m, the matured dermal thickening) reached by channels `spacing_m` apart, with fill
+/// gain `gain`: 1 − exp(−gain·fill·coverage/depth), coverage = w/(w + s), the share of the
+/// depression's width the channels reach.
+fn depression_filled(fill_m: f64, depth_m: f64, width_m: f64, spacing_m: f64, gain: f64) -> f64 {
+    let cover = width_m / (width_m + spacing_m);
+    1.0 - (-gain * fill_m.max(0.0) * cover / depth_m).exp()
+}
+
 /// Scar-score reduction (fraction) for a visible fill `fill_m` (m, the matured dermal
 /// thickening): each scar type's residual depth falls as exp(−γ·fill·coverage/depth), coverage
 /// = w/(w + s), the share of the scar's width the channels (spacing s) reach.
@@ -329,11 +346,24 @@ pub fn scar_reduction(fill_m: f64, scars: &[Scar], spacing_m: f64, p: &HealingPa
     scars
         .iter()
         .map(|s| {
-            let cover = s.width_m / (s.width_m + spacing_m);
             s.share / total
-                * (1.0 - (-p.scar_score_gain * fill_m.max(0.0) * cover / s.depth_m).exp())
+                * depression_filled(fill_m, s.depth_m, s.width_m, spacing_m, p.scar_score_gain)
         })
         .sum()
+}
+
+/// Stretch-mark improvement (relative reduction of the striae grade, fraction) for a visible fill
+/// `fill_m`: a stria is read as a linear atrophic dermal scar (thinned dermis under a depressed
+/// surface) of depth `depth_m` and width `width_m`, filled as [`scar_reduction`] fills an acne
+/// scar, with the same calibrated gain (no gain of its own).
+pub fn striae_improvement(
+    fill_m: f64,
+    depth_m: f64,
+    width_m: f64,
+    spacing_m: f64,
+    p: &HealingParams,
+) -> f64 {
+    depression_filled(fill_m, depth_m, width_m, spacing_m, p.scar_score_gain)
 }
 
 /// Laxity improvement (relative reduction of the laxity grade, fraction) for a relative change
@@ -447,6 +477,7 @@ fn summarise(
         || protocol.concerns.contains(&Concern::FineLines);
     let lax = protocol.concerns.contains(&Concern::Laxity);
     let tex = protocol.concerns.contains(&Concern::Texture);
+    let sd = protocol.concerns.contains(&Concern::StretchMarks);
     for &t in report_times {
         let dh = interp(&s.t_s, &s.dermal_thickening_m, t);
         let f = interp(&s.t_s, &fill, t);
@@ -470,6 +501,18 @@ fn summarise(
         } else {
             f64::NAN
         };
+        let striae = if sd {
+            100.0
+                * striae_improvement(
+                    f,
+                    protocol.striae_depth_m,
+                    protocol.striae_width_m,
+                    injury_spacing_m,
+                    p,
+                )
+        } else {
+            f64::NAN
+        };
         out.at.push([
             interp(&s.t_s, &s.collagen_i_pct, t),
             interp(&s.t_s, &s.collagen_iii_pct, t),
@@ -482,6 +525,7 @@ fn summarise(
             wrinkle,
             laxity,
             texture,
+            striae,
         ]);
     }
     out
@@ -753,6 +797,7 @@ pub fn run_zone_with(
         || z.protocol.concerns.contains(&Concern::FineLines);
     let lax = z.protocol.concerns.contains(&Concern::Laxity);
     let tex = z.protocol.concerns.contains(&Concern::Texture);
+    let sd = z.protocol.concerns.contains(&Concern::StretchMarks);
     let timepoints = report_times
         .iter()
         .enumerate()
@@ -771,6 +816,7 @@ pub fn run_zone_with(
                 wrinkle_improvement_pct: wr.then(|| b(8)),
                 laxity_improvement_pct: lax.then(|| b(9)),
                 texture_improvement_pct: tex.then(|| b(10)),
+                stretch_marks_improvement_pct: sd.then(|| b(11)),
             }
         })
         .collect();

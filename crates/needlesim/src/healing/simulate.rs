@@ -51,6 +51,11 @@ pub struct ProtocolOut {
     pub concerns: Vec<Concern>,
     pub scars: Vec<ScarOut>,
     pub wrinkle_depth_mm: f64,
+    /// Depth and width of the stretch marks, mm (when stretch_marks is a concern).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub striae_depth_mm: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub striae_width_mm: Option<f64>,
 }
 
 /// A scar type as reported.
@@ -230,6 +235,9 @@ pub fn heal_zone(
 
 /// The content of `outcomes.json` (resolution `lumped`; the spatial stages rename it).
 pub fn report(s: &Scenario, protocol: &Protocol, zones: Vec<ZoneHealing>) -> SimulateReport {
+    let striae = protocol
+        .concerns
+        .contains(&crate::protocol::Concern::StretchMarks);
     SimulateReport {
         schema_version: crate::SCHEMA_VERSION.into(),
         needlesim_version: env!("CARGO_PKG_VERSION").into(),
@@ -243,6 +251,8 @@ pub fn report(s: &Scenario, protocol: &Protocol, zones: Vec<ZoneHealing>) -> Sim
             concerns: protocol.concerns.clone(),
             scars: protocol.scars.iter().map(scar_out).collect(),
             wrinkle_depth_mm: protocol.wrinkle_depth_m * 1e3,
+            striae_depth_mm: striae.then(|| protocol.striae_depth_m * 1e3),
+            striae_width_mm: striae.then(|| protocol.striae_width_m * 1e3),
         },
         zones,
         warnings: s.warnings.clone(),

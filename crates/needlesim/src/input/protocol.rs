@@ -31,6 +31,10 @@ pub struct ProtocolFile {
     pub scars: Option<Vec<ScarFile>>,
     /// Depth of the wrinkles treated, mm (0.02-2; default from the parameters).
     pub wrinkle_depth_mm: Option<f64>,
+    /// Depth of the stretch marks' dermal depression, mm (0.02-2; default from the parameters).
+    pub striae_depth_mm: Option<f64>,
+    /// Width of the stretch marks, mm (0.2-20; default from the parameters).
+    pub striae_width_mm: Option<f64>,
     /// Extra days (from the first session) at which outcomes are reported.
     pub report_days: Option<Vec<f64>>,
     /// Parameter samples for the uncertainty bands (0-1000, default 32; 0 = nominal only).
@@ -370,6 +374,34 @@ pub fn validate_with(
         }
         None => p.wrinkle_depth,
     };
+    let striae_depth = match raw.striae_depth_mm {
+        Some(d) if d.is_finite() && (0.02..=2.0).contains(&d) => d * MM,
+        Some(d) => {
+            err(
+                errors,
+                "protocol.striae_depth_mm",
+                d,
+                "must be within 0.02-2 mm",
+                "the depth of the stretch marks' depression below the surrounding skin",
+            );
+            p.striae_depth
+        }
+        None => p.striae_depth,
+    };
+    let striae_width = match raw.striae_width_mm {
+        Some(w) if w.is_finite() && (0.2..=20.0).contains(&w) => w * MM,
+        Some(w) => {
+            err(
+                errors,
+                "protocol.striae_width_mm",
+                w,
+                "must be within 0.2-20 mm",
+                "the width of one stretch mark across its length",
+            );
+            p.striae_width
+        }
+        None => p.striae_width,
+    };
     let mut report = Vec::new();
     for (i, &d) in raw
         .report_days
@@ -461,6 +493,8 @@ pub fn validate_with(
         concerns,
         scars,
         wrinkle_depth_m: wrinkle,
+        striae_depth_m: striae_depth,
+        striae_width_m: striae_width,
         report_times_s: report,
         samples,
     })

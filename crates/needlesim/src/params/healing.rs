@@ -350,6 +350,13 @@ params! {
     /// Depth of a facial wrinkle (fine line) treated by default.
     wrinkle_depth = 0.2e-3, "m", Assumed, 0.4, ASSUMED, "",
         "no wrinkle depth by grade was read; wrinkle_score_gain is calibrated with this depth (V01), so a protocol's wrinkle_depth_mm scales the fill relative to it";
+    /// Depth of the dermal deficit of a stretch mark (stria) treated by default: how much thinner
+    /// the dermis is under the stria than beside it, the depth the new matrix has to fill.
+    striae_depth = 0.52e-3, "m", Literature, 0.3, Range::between(0.1e-3, 1.3e-3, "the dermal deficits the ultrasound ranges allow (normal 1.07-1.65 mm, striae 0.35-1.33 mm)"), "high-resolution ultrasound of striae, Skin Res Technol 2020;26(4):465-475, doi:10.1111/srt.12832 (n = 10, 20/30 MHz; abstract read)",
+        "dermis 1.07-1.65 mm thick in normal skin and 0.35-1.33 mm within striae (ranges over subjects, no paired values in the abstract): the difference of the midpoints, 1.36 - 0.84 mm = 0.52 mm";
+    /// Width of a stretch mark treated by default.
+    striae_width = 3.0e-3, "m", Assumed, 0.3, Range::between(1.0e-3, 10.0e-3, "linear bands of about 1 mm to 1 cm (assumed)"), "",
+        "no stria width in mm was read (Dermatol Ther 2022 e15212 measured the largest stria's cross-section; its numbers are not in the abstract); with channels about 0.6 mm apart the coverage w/(w + s) is 0.83 at 3 mm and 0.63-0.94 over 1-10 mm";
 }
 
 impl Group for HealingParams {

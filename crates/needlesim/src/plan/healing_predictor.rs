@@ -138,10 +138,10 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
         ),
         ConcernKind::StretchMarks => m(
             HConcern::StretchMarks,
-            "not predicted (stretch marks): dermal collagen I change shown",
-            COLLAGEN_UNIT,
-            false,
-            COLLAGEN_CAL,
+            "stretch-mark improvement",
+            "% of the baseline striae grade",
+            true,
+            "a stria read as a linear atrophic dermal scar (default depth and width: `needlesim params --filter striae`) and filled like an acne scar with the scar gain calibrated on V02 (Dogra 2014), no gain of its own; tested by ALSTER20-SD (docs/VALIDATION.md)",
         ),
         ConcernKind::EnlargedPores => m(
             HConcern::Texture,
@@ -280,6 +280,8 @@ impl HealingPredictor {
             concerns: vec![hc],
             scars,
             wrinkle_depth_m: self.params.wrinkle_depth,
+            striae_depth_m: self.params.striae_depth,
+            striae_width_m: self.params.striae_width,
             report_times_s: report,
             samples: if input.bands {
                 self.planner.band_samples as u32
@@ -357,6 +359,7 @@ impl Predictor for HealingPredictor {
                     t.wrinkle_improvement_pct.as_ref().map(band)
                 }
                 HConcern::Laxity => t.laxity_improvement_pct.as_ref().map(band),
+                HConcern::StretchMarks => t.stretch_marks_improvement_pct.as_ref().map(band),
                 // Enlarged pores run as texture but stay not predicted: texture is not pores.
                 _ => None,
             }

@@ -475,16 +475,19 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
             "scar score reduction (%)",
             "wrinkle grade reduction (%)",
         ];
-        // Laxity and texture columns only where the scenario has those concerns.
+        // Laxity, texture and stretch-mark columns only where the scenario has those concerns.
         type Pick = fn(
             &crate::healing::outcomes::TimepointOutcomes,
         ) -> Option<&crate::healing::outcomes::Band>;
-        let extra: [(&str, Pick); 2] = [
+        let extra: [(&str, Pick); 3] = [
             ("laxity grade reduction (%)", |t| {
                 t.laxity_improvement_pct.as_ref()
             }),
             ("texture grade reduction (%)", |t| {
                 t.texture_improvement_pct.as_ref()
+            }),
+            ("striae grade reduction (%)", |t| {
+                t.stretch_marks_improvement_pct.as_ref()
             }),
         ];
         for (name, pick) in extra {

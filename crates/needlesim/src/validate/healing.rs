@@ -17,6 +17,7 @@ pub const METRICS: &[&str] = &[
     "healing.wrinkle_improvement_pct",
     "healing.laxity_improvement_pct",
     "healing.texture_improvement_pct",
+    "healing.stretch_marks_improvement_pct",
     "healing.pih_risk_pct",
     "healing.collagen_content_ratio",
 ];
@@ -91,6 +92,9 @@ pub fn evaluate_banded(
         "healing.texture_improvement_pct" => tp
             .texture_improvement_pct
             .ok_or("texture is not a concern of the scenario")?,
+        "healing.stretch_marks_improvement_pct" => tp
+            .stretch_marks_improvement_pct
+            .ok_or("stretch_marks is not a concern of the scenario")?,
         "healing.pih_risk_pct" => o.pih_risk_pct,
         other => return Err(format!("unknown healing metric `{other}`")),
     })
