@@ -60,6 +60,24 @@ def test_batch_has_laxity_and_texture_columns_moved_by_their_own_gains():
     assert not any(c.startswith(("laxity_", "texture_")) for c in plain.columns)
 
 
+def test_batch_has_the_stretch_mark_column_set_by_the_striae_geometry():
+    """Session 19: a striae case's scenario gives the stretch-mark score as a batch column; the
+    stria's dermal deficit is a registry entry settable by name, and twice the deficit gives
+    1 - sqrt(1 - x), the fill mapping's answer, while the tissue change does not move."""
+    case = tomllib.loads((ROOT / "validation" / "biology" / "ALSTER20-SD_striae.toml").read_text())
+    study = needlesim.Study.from_dict(case["inputs"]["scenario"], name="ALSTER20-SD")
+    name = "healing.striae_depth"
+    b = needlesim.Batch(study, [name], days=[210])
+    col = "stretch_marks_improvement_pct@210"
+    assert col in b.columns, b.columns
+    d = study.params[name]
+    df = b.run([[d], [2 * d]])
+    s0 = df[col][0]
+    assert 0 < s0 < 100
+    assert df[col][1] == pytest.approx(100 * (1 - (1 - s0 / 100) ** 0.5), rel=1e-9)
+    assert df["collagen_i_change_pct@210"][1] == df["collagen_i_change_pct@210"][0]
+
+
 def test_batch_marks_a_bad_row_and_names_the_parameter():
     study = needlesim.Study.from_path(FINE_LINES)
     b = needlesim.Batch(study, ["healing.collagen_half_life"])

@@ -118,10 +118,11 @@ pub struct Protocol {
     pub concerns: Vec<Concern>,
     pub scars: Vec<Scar>,
     pub wrinkle_depth_m: f64,
-    /// Depth of the dermal depression of the stretch marks treated, m (for stretch_marks).
-    pub striae_depth_m: f64,
-    /// Width of the stretch marks treated, m (for stretch_marks).
-    pub striae_width_m: f64,
+    /// Dermal deficit (depth) of the stretch marks treated, m (for stretch_marks); `None`: the
+    /// parameters' `striae_depth`, read at run time, so a batch or a band draw can vary it.
+    pub striae_depth_m: Option<f64>,
+    /// Width of the stretch marks treated, m; `None`: the parameters' `striae_width`.
+    pub striae_width_m: Option<f64>,
     pub report_times_s: Vec<f64>,
     pub samples: u32,
     /// The scenario's resolution (`None`: not given; `simulate` then uses lumped).

@@ -370,6 +370,30 @@ fn bad_protocols_name_the_field() {
                 && m.contains("acne_scars")),
         "{e:?}"
     );
+    for (e, field, value) in [
+        (
+            proto_errors(ProtocolFile {
+                striae_depth_mm: Some(5.0),
+                ..base.clone()
+            }),
+            "protocol.striae_depth_mm",
+            "5",
+        ),
+        (
+            proto_errors(ProtocolFile {
+                striae_width_mm: Some(f64::NAN),
+                ..base.clone()
+            }),
+            "protocol.striae_width_mm",
+            "NaN",
+        ),
+    ] {
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with(&format!("{field} = {value}")) && m.contains("mm")),
+            "{e:?}"
+        );
+    }
     assert!(proto_errors(base).is_empty());
 }
 
@@ -659,4 +683,71 @@ fn laxity_and_texture_have_their_own_mappings() {
     let plain = run_with(55.0, 3, deep_injury(), &protocol(4, 30.0, 150.0), &p);
     assert!(end(&plain).laxity_improvement_pct.is_none());
     assert!(end(&plain).texture_improvement_pct.is_none());
+}
+
+/// Issue 19 point 3 (session 19): stretch marks are scored as linear atrophic dermal scars, the
+/// acne-scar fill over the stria's dermal deficit with the scar gain (no gain of their own): a
+/// scar of the stria's depth and width scores the same; the scar gain moves the score as the
+/// mapping says; a deeper deficit fills less and a wider stria more; no concern, no score.
+#[test]
+fn stretch_marks_are_filled_like_a_scar_of_their_geometry() {
+    let raw = ProtocolFile {
+        sessions: Some(3),
+        interval_days: Some(30.0),
+        follow_up_days: 240.0,
+        concerns: Some(vec!["stretch_marks".into(), "acne_scars".into()]),
+        uncertainty_samples: Some(0),
+        ..ProtocolFile::default()
+    };
+    let mut errors = Vec::new();
+    let mut pr = protocol::validate(&raw, &mut errors).unwrap();
+    let p = HealingParams::default();
+    // Not given: the parameters' values, read at run time.
+    assert_eq!((pr.striae_depth_m, pr.striae_width_m), (None, None));
+    // One scar type with the stria's geometry.
+    pr.scars = vec![needlesim::protocol::Scar {
+        kind: needlesim::protocol::ScarKind::Rolling,
+        share: 1.0,
+        depth_m: p.striae_depth,
+        width_m: p.striae_width,
+    }];
+    let zone = |pr: &Protocol, p: &HealingParams| run_with(32.0, 3, deep_injury(), pr, p);
+    let base = zone(&pr, &p);
+    assert!(
+        base.outcomes
+            .not_predicted
+            .iter()
+            .all(|n| n.concern != "stretch_marks"),
+        "{:?}",
+        base.outcomes.not_predicted
+    );
+    let sd = |r: &outcomes::ZoneResult| end(r).stretch_marks_improvement_pct.unwrap().nominal;
+    let sc = |r: &outcomes::ZoneResult| end(r).acne_scar_score_reduction_pct.unwrap().nominal;
+    let s0 = sd(&base);
+    assert!(s0 > 1.0 && s0 < 100.0, "{s0}");
+    assert_eq!(s0, sc(&base));
+    // The scar gain is the striae's: 1 - (1 - s0)^2 when it doubles.
+    let mut p2 = p.clone();
+    p2.scar_score_gain *= 2.0;
+    let want = doubled_gain(s0);
+    let got = sd(&zone(&pr, &p2));
+    assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
+    // Twice the deficit, in the protocol or in the parameters: exp(-x/2), i.e. 1 - sqrt(1 - s0);
+    // the acne score does not move.
+    let mut deeper = pr.clone();
+    deeper.striae_depth_m = Some(2.0 * p.striae_depth);
+    let r = zone(&deeper, &p);
+    let mut p4 = p.clone();
+    p4.striae_depth *= 2.0;
+    assert_eq!(sd(&zone(&pr, &p4)), sd(&r));
+    let want = 100.0 * (1.0 - (1.0 - s0 / 100.0).sqrt());
+    assert!((sd(&r) - want).abs() < 1e-9 * want, "{} vs {want}", sd(&r));
+    assert_eq!(sc(&r), sc(&base));
+    // A wider stria is reached by more channels.
+    let mut wider = pr.clone();
+    wider.striae_width_m = Some(3.0 * p.striae_width);
+    assert!(sd(&zone(&wider, &p)) > s0);
+    // Without the concern, no score.
+    let plain = run_with(32.0, 3, deep_injury(), &protocol(3, 30.0, 240.0), &p);
+    assert!(end(&plain).stretch_marks_improvement_pct.is_none());
 }

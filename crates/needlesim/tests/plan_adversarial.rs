@@ -286,12 +286,24 @@ fn check_prediction(name: &str, p: &patient::Patient, pl: &plan::Plan, text: &st
                 pr.calibration
             );
         }
-        // Concerns without a calibrated clinical mapping are reported as not predicted, never
-        // as a calibrated collagen-I score (issue 19).
+        // Stretch marks: the scar fill over a stria's geometry, shown UNCALIBRATED (the gain is
+        // fitted on acne scars, not striae; session 19).
+        if zp.concern == ConcernKind::StretchMarks {
+            assert!(
+                !pr.calibrated
+                    && pr.calibration.starts_with("UNCALIBRATED")
+                    && pr.calibration.contains("ALSTER20-SD")
+                    && pr.metric.contains("stretch-mark"),
+                "{name}: the stretch-mark score is shown uncalibrated: {} / {}",
+                pr.metric,
+                pr.calibration
+            );
+        }
+        // Concerns without a clinical mapping are reported as not predicted, never as a
+        // calibrated collagen-I score (issue 19).
         if matches!(
             zp.concern,
-            ConcernKind::StretchMarks
-                | ConcernKind::EnlargedPores
+            ConcernKind::EnlargedPores
                 | ConcernKind::SunDamage
                 | ConcernKind::Hyperpigmentation
                 | ConcernKind::Melasma

@@ -505,8 +505,8 @@ fn summarise(
             100.0
                 * striae_improvement(
                     f,
-                    protocol.striae_depth_m,
-                    protocol.striae_width_m,
+                    protocol.striae_depth_m.unwrap_or(p.striae_depth),
+                    protocol.striae_width_m.unwrap_or(p.striae_width),
                     injury_spacing_m,
                     p,
                 )

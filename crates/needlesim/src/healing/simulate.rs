@@ -251,8 +251,16 @@ pub fn report(s: &Scenario, protocol: &Protocol, zones: Vec<ZoneHealing>) -> Sim
             concerns: protocol.concerns.clone(),
             scars: protocol.scars.iter().map(scar_out).collect(),
             wrinkle_depth_mm: protocol.wrinkle_depth_m * 1e3,
-            striae_depth_mm: striae.then(|| protocol.striae_depth_m * 1e3),
-            striae_width_mm: striae.then(|| protocol.striae_width_m * 1e3),
+            striae_depth_mm: striae.then(|| {
+                1e3 * protocol
+                    .striae_depth_m
+                    .unwrap_or(s.params.healing.striae_depth)
+            }),
+            striae_width_mm: striae.then(|| {
+                1e3 * protocol
+                    .striae_width_m
+                    .unwrap_or(s.params.healing.striae_width)
+            }),
         },
         zones,
         warnings: s.warnings.clone(),

@@ -375,21 +375,21 @@ pub fn validate_with(
         None => p.wrinkle_depth,
     };
     let striae_depth = match raw.striae_depth_mm {
-        Some(d) if d.is_finite() && (0.02..=2.0).contains(&d) => d * MM,
+        Some(d) if d.is_finite() && (0.02..=2.0).contains(&d) => Some(d * MM),
         Some(d) => {
             err(
                 errors,
                 "protocol.striae_depth_mm",
                 d,
                 "must be within 0.02-2 mm",
-                "the depth of the stretch marks' depression below the surrounding skin",
+                "how much thinner the dermis is under the stretch marks than beside them",
             );
-            p.striae_depth
+            None
         }
-        None => p.striae_depth,
+        None => None,
     };
     let striae_width = match raw.striae_width_mm {
-        Some(w) if w.is_finite() && (0.2..=20.0).contains(&w) => w * MM,
+        Some(w) if w.is_finite() && (0.2..=20.0).contains(&w) => Some(w * MM),
         Some(w) => {
             err(
                 errors,
@@ -398,9 +398,9 @@ pub fn validate_with(
                 "must be within 0.2-20 mm",
                 "the width of one stretch mark across its length",
             );
-            p.striae_width
+            None
         }
-        None => p.striae_width,
+        None => None,
     };
     let mut report = Vec::new();
     for (i, &d) in raw

@@ -140,8 +140,8 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
             HConcern::StretchMarks,
             "stretch-mark improvement",
             "% of the baseline striae grade",
-            true,
-            "a stria read as a linear atrophic dermal scar (default depth and width: `needlesim params --filter striae`) and filled like an acne scar with the scar gain calibrated on V02 (Dogra 2014), no gain of its own; tested by ALSTER20-SD (docs/VALIDATION.md)",
+            false,
+            "UNCALIBRATED for stretch marks: a stria is read as a linear atrophic dermal scar (dermal deficit 0.52 mm from ultrasound, width 3 mm assumed) and filled like an acne scar with the scar gain calibrated on acne scars (V02, Dogra 2014), none fitted on striae; its two tests (ALSTER20-SD, ADR23-SD in docs/VALIDATION.md) are open, the trials improving more and sooner than predicted: expect more than this",
         ),
         ConcernKind::EnlargedPores => m(
             HConcern::Texture,
@@ -280,8 +280,8 @@ impl HealingPredictor {
             concerns: vec![hc],
             scars,
             wrinkle_depth_m: self.params.wrinkle_depth,
-            striae_depth_m: self.params.striae_depth,
-            striae_width_m: self.params.striae_width,
+            striae_depth_m: None,
+            striae_width_m: None,
             report_times_s: report,
             samples: if input.bands {
                 self.planner.band_samples as u32

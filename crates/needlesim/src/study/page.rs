@@ -456,12 +456,6 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
                     band_text(&t.elastin_change_pct, 1),
                     band_text(&t.epidermal_thickness_change_pct, 1),
                     band_text(&t.dermal_thickness_change_pct, 1),
-                    t.acne_scar_score_reduction_pct
-                        .as_ref()
-                        .map_or("-".into(), |b| band_text(b, 0)),
-                    t.wrinkle_improvement_pct
-                        .as_ref()
-                        .map_or("-".into(), |b| band_text(b, 0)),
                 ]
             })
             .collect();
@@ -472,21 +466,25 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
             "elastin (%)",
             "epidermis (%)",
             "dermis (%)",
-            "scar score reduction (%)",
-            "wrinkle grade reduction (%)",
         ];
-        // Laxity, texture and stretch-mark columns only where the scenario has those concerns.
+        // A clinical score's column only where the scenario has its concern.
         type Pick = fn(
             &crate::healing::outcomes::TimepointOutcomes,
         ) -> Option<&crate::healing::outcomes::Band>;
-        let extra: [(&str, Pick); 3] = [
+        let extra: [(&str, Pick); 5] = [
+            ("scar score reduction (%)", |t| {
+                t.acne_scar_score_reduction_pct.as_ref()
+            }),
+            ("wrinkle grade reduction (%)", |t| {
+                t.wrinkle_improvement_pct.as_ref()
+            }),
             ("laxity grade reduction (%)", |t| {
                 t.laxity_improvement_pct.as_ref()
             }),
             ("texture grade reduction (%)", |t| {
                 t.texture_improvement_pct.as_ref()
             }),
-            ("striae grade reduction (%)", |t| {
+            ("striae grade reduction (%; uncalibrated: the acne-scar gain)", |t| {
                 t.stretch_marks_improvement_pct.as_ref()
             }),
         ];
