@@ -116,8 +116,13 @@ pub struct Protocol {
     pub session_times_s: Vec<f64>,
     pub follow_up_s: f64,
     pub concerns: Vec<Concern>,
-    pub scars: Vec<Scar>,
-    pub wrinkle_depth_m: f64,
+    /// Atrophic scars of the treated area; `None`: the parameters' default mix
+    /// (`icepick_share`, `icepick_depth`, ...), read at run time like every model parameter, so a
+    /// batch or a band draw varies it.
+    pub scars: Option<Vec<Scar>>,
+    /// Depth of the wrinkles treated, m; `None`: the parameters' `wrinkle_depth`, read at run
+    /// time.
+    pub wrinkle_depth_m: Option<f64>,
     /// Dermal deficit (depth) of the stretch marks treated, m (for stretch_marks); `None`: the
     /// parameters' `striae_depth`, read at run time, so a batch or a band draw can vary it.
     pub striae_depth_m: Option<f64>,

@@ -531,7 +531,8 @@ fn elastin_rises_and_collagen_iii_rises_then_falls_after_a_series() {
 fn scar_score_keeps_growing_with_sessions_and_after_the_last_session() {
     let p = HealingParams::default();
     let pr = protocol(5, 30.0, 300.0);
-    let scars = &pr.scars;
+    assert!(pr.scars.is_none(), "no scars in the file: the parameters' mix");
+    let scars = &needlesim::input::protocol::default_scars(&p);
     let s = 0.6e-3;
     let r = |fill: f64| outcomes::scar_reduction(fill, scars, s, &p);
     // Fills beyond the shallow scars' depth still improve the score.
@@ -614,8 +615,13 @@ fn wrinkles_are_predicted_with_their_own_gain() {
     assert!(sc(&scar2) > sc(&base));
     // Deeper wrinkles fill less.
     let mut deep = pr.clone();
-    deep.wrinkle_depth_m *= 2.0;
-    assert!(w(&zone(&deep, &p)) < w0);
+    deep.wrinkle_depth_m = Some(2.0 * p.wrinkle_depth);
+    let deeper_w = w(&zone(&deep, &p));
+    // The same through the parameter: the protocol reads it at run time.
+    let mut p5 = p.clone();
+    p5.wrinkle_depth *= 2.0;
+    assert_eq!(w(&zone(&pr, &p5)), deeper_w);
+    assert!(deeper_w < w0);
 }
 
 /// Issue 19 point 3 (session 18): laxity and texture are predicted with their own calibrated
@@ -705,12 +711,12 @@ fn stretch_marks_are_filled_like_a_scar_of_their_geometry() {
     // Not given: the parameters' values, read at run time.
     assert_eq!((pr.striae_depth_m, pr.striae_width_m), (None, None));
     // One scar type with the stria's geometry.
-    pr.scars = vec![needlesim::protocol::Scar {
+    pr.scars = Some(vec![needlesim::protocol::Scar {
         kind: needlesim::protocol::ScarKind::Rolling,
         share: 1.0,
         depth_m: p.striae_depth,
         width_m: p.striae_width,
-    }];
+    }]);
     let zone = |pr: &Protocol, p: &HealingParams| run_with(32.0, 3, deep_injury(), pr, p);
     let base = zone(&pr, &p);
     assert!(

@@ -478,16 +478,22 @@ fn summarise(
     let lax = protocol.concerns.contains(&Concern::Laxity);
     let tex = protocol.concerns.contains(&Concern::Texture);
     let sd = protocol.concerns.contains(&Concern::StretchMarks);
+    // The protocol's geometry, or the parameters' defaults (this draw's, in a band sample).
+    let scars = protocol
+        .scars
+        .clone()
+        .unwrap_or_else(|| crate::input::protocol::default_scars(p));
+    let wrinkle_depth = protocol.wrinkle_depth_m.unwrap_or(p.wrinkle_depth);
     for &t in report_times {
         let dh = interp(&s.t_s, &s.dermal_thickening_m, t);
         let f = interp(&s.t_s, &fill, t);
         let scar = if acne {
-            100.0 * scar_reduction(f, &protocol.scars, injury_spacing_m, p)
+            100.0 * scar_reduction(f, &scars, injury_spacing_m, p)
         } else {
             f64::NAN
         };
         let wrinkle = if wr {
-            100.0 * (1.0 - (-p.wrinkle_score_gain * f.max(0.0) / protocol.wrinkle_depth_m).exp())
+            100.0 * (1.0 - (-p.wrinkle_score_gain * f.max(0.0) / wrinkle_depth).exp())
         } else {
             f64::NAN
         };

@@ -249,8 +249,17 @@ pub fn report(s: &Scenario, protocol: &Protocol, zones: Vec<ZoneHealing>) -> Sim
             session_days: protocol.session_times_s.iter().map(|t| t / DAY).collect(),
             follow_up_days: protocol.follow_up_s / DAY,
             concerns: protocol.concerns.clone(),
-            scars: protocol.scars.iter().map(scar_out).collect(),
-            wrinkle_depth_mm: protocol.wrinkle_depth_m * 1e3,
+            scars: protocol
+                .scars
+                .clone()
+                .unwrap_or_else(|| crate::input::protocol::default_scars(&s.params.healing))
+                .iter()
+                .map(scar_out)
+                .collect(),
+            wrinkle_depth_mm: 1e3
+                * protocol
+                    .wrinkle_depth_m
+                    .unwrap_or(s.params.healing.wrinkle_depth),
             striae_depth_mm: striae.then(|| {
                 1e3 * protocol
                     .striae_depth_m

@@ -291,7 +291,7 @@ pub fn validate_with(
     }
     // Scars.
     let scars = match &raw.scars {
-        None => default_scars(p),
+        None => None,
         Some(list) => {
             let mut out = Vec::new();
             for (i, s) in list.iter().enumerate() {
@@ -357,11 +357,11 @@ pub fn validate_with(
                     s.share /= total;
                 }
             }
-            out
+            Some(out)
         }
     };
     let wrinkle = match raw.wrinkle_depth_mm {
-        Some(d) if d.is_finite() && (0.02..=2.0).contains(&d) => d * MM,
+        Some(d) if d.is_finite() && (0.02..=2.0).contains(&d) => Some(d * MM),
         Some(d) => {
             err(
                 errors,
@@ -370,9 +370,9 @@ pub fn validate_with(
                 "must be within 0.02-2 mm",
                 "fine lines are ~0.1-0.2 mm deep",
             );
-            p.wrinkle_depth
+            None
         }
-        None => p.wrinkle_depth,
+        None => None,
     };
     let striae_depth = match raw.striae_depth_mm {
         Some(d) if d.is_finite() && (0.02..=2.0).contains(&d) => Some(d * MM),

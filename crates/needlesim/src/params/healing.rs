@@ -204,7 +204,7 @@ params! {
     collagen_half_life = 15.0 * YEAR, "s", Literature, 0.3, Range::between(7.5 * YEAR, 30.0 * YEAR, "a factor 2 either way: one method (racemization), no interval published"), "Verzijl et al. 2000 J Biol Chem 275:39027 (grade A, abstract): skin collagen half-life 15 years from the age-related rise of D-aspartate",
         "human skin, aspartic-acid racemization (cartilage 117 y by the same method); a mean over the mature pool: newly made collagen turns over far faster (rat skin: Mays et al. 1991 Biochem J 276:307)";
     /// Collagen output of an activated fibroblast relative to a quiescent one.
-    collagen_output_activated = 1.950675e+01, "1", Calibrated, 0.25, Range::between(1.0, 500.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
+    collagen_output_activated = 1.936705e+01, "1", Calibrated, 0.25, Range::between(1.0, 500.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries by python/calibrate.py (before issue 19: scripts/calibrate_healing.sh on one case)";
     /// Type III share of collagen made by proliferating (early) fibroblasts.
     collagen3_share_early = 0.2, "1", Literature, 0.3, Range::between(0.15, 0.34, "type III share of skin collagen, adult 15 % to wounded fetal skin 33.8 % (Hallock et al. 1988 Ann Plast Surg 21:310, rat)"), "Clore, Cohen & Diegelmann 1979 Proc Soc Exp Biol Med 161:337 (grade A, rat, abstract): type III 20 % of newly made collagen in open wounds from 24 h to day 12",
@@ -255,7 +255,7 @@ params! {
     erythema_decay_time = 1.0 * DAY, "s", Assumed, 0.35, Range::between(0.25 * DAY, 3.0 * DAY, "visible redness after needling resolves within hours to days"), "",
         "order of the measured bounds: red-blood-cell content raised up to 24 h after 0.3-0.75 mm arrays (Hackethal 2021, P), minor erythema resolved within 48 h after ~300 um arrays (PMC4119956, A); no time constant was measured (round2.md B)";
     /// Downtime of the reference session (the erythema clock's anchor).
-    erythema_reference_downtime = 2.531970e+05, "s", Calibrated, 0.12, Range::between(1.0 * DAY, 7.0 * DAY, "adverse-event durations reported after microneedling"), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
+    erythema_reference_downtime = 2.550140e+05, "s", Calibrated, 0.12, Range::between(1.0 * DAY, 7.0 * DAY, "adverse-event durations reported after microneedling"), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "bands draw it from the joint posterior (docs/CALIBRATION.md), which the trial's SE informs; the spread (SE/mean) serves only a study that overrides the value";
     /// Injury dose of the reference session (V14's set-up: 1.5 mm roller, 15 passes, abdomen).
     erythema_reference_dose = 1.906e-4, "m", Calibrated, 0.0, Range::between(1e-6, 1e-3, "needle-displaced plus bleeding volume per skin area"), "V14 set-up (computed by the injury model for the case's assumed 1.5 mm roller, 15 passes, abdomen)",
@@ -273,7 +273,7 @@ params! {
     epidermis_fibroblast_drive = 0.3, "1", Assumed, 0.5, ASSUMED, "",
         "activated fibroblasts release KGF (Aust 2011 rat: FGF7 up, direction only)";
     /// Epidermal thickening per relative gain of papillary matrix (dermal support of rete ridges).
-    epidermis_matrix_coupling = 5.033205e-01, "1", Calibrated, 0.3, Range::between(0.01, 10.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
+    epidermis_matrix_coupling = 4.931585e-01, "1", Calibrated, 0.3, Range::between(0.01, 10.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries by python/calibrate.py (before issue 19: scripts/calibrate_healing.sh on one case)";
 
     // --- spatial resolutions (unit cell, 3D patch): transport --------------------------------
@@ -306,25 +306,25 @@ params! {
 
     // --- outcome mappings --------------------------------------------------------------------
     /// Scar-score gain per unit of visible fill relative to the scar depth (times coverage).
-    scar_score_gain = 6.211040e+00, "1", Calibrated, 0.25, Range::between(0.01, 50.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
+    scar_score_gain = 5.938490e+00, "1", Calibrated, 0.25, Range::between(0.01, 50.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries by python/calibrate.py (before issue 19: scripts/calibrate_healing.sh on V02 alone): each scar type's residual depth falls as exp(-gain x visible fill x coverage / depth)";
     /// Wrinkle-grade gain per unit of visible fill relative to the wrinkle depth: the relative
     /// reduction of a wrinkle grade (Lemperle) is 1 - exp(-gain x visible fill / wrinkle depth).
-    wrinkle_score_gain = 2.312015e+00, "1", Calibrated, 0.25, Range::between(0.01, 50.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
+    wrinkle_score_gain = 2.306190e+00, "1", Calibrated, 0.25, Range::between(0.01, 50.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries on V01 (Ablon 2018: Lemperle global wrinkle score -1.23 grades at day 150 after 4 monthly sessions, on an assumed baseline grade of 3); the scar mapping's form with the wrinkle depth in place of a scar's, without coverage (a wrinkle is a line the channels cross)";
     /// Laxity-grade gain per unit relative change of the reticular dermis's collagen I + elastin:
     /// the relative reduction of a laxity grade (Alexiades-Armenakas) is 1 - exp(-gain x change).
-    laxity_score_gain = 1.751245e+00, "1", Calibrated, 0.25, Range::between(0.01, 100.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
+    laxity_score_gain = 1.894285e+00, "1", Calibrated, 0.25, Range::between(0.01, 100.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries on V01-LAX (Ablon 2018: modified Alexiades-Armenakas laxity grade -1.09 at day 150 after 4 monthly sessions, on an assumed baseline grade of 2.5); laxity is read as a property of the deep, load-bearing dermis (coarse collagen I bundles and elastic fibres of the reticular dermis; assumed)";
     /// Texture-grade gain per unit relative change of the papillary dermis's collagen
     /// concentration: the relative reduction of a texture grade is 1 - exp(-gain x change).
-    texture_score_gain = 2.747275e+00, "1", Calibrated, 0.25, Range::between(0.01, 100.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
+    texture_score_gain = 2.848225e+00, "1", Calibrated, 0.25, Range::between(0.01, 100.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "fitted jointly with the other calibrated entries on V01-TEX (Ablon 2018: modified Alexiades-Armenakas texture grade -1.54 at day 150 after 4 monthly sessions, on an assumed baseline grade of 2.5); texture (fine surface irregularity) is read as a property of the surface's support, the papillary dermis (assumed)";
     /// PIH hazard per session at the reference injury dose, at Fitzpatrick type 4.5.
-    pih_hazard = 1.017640e-02, "1", Calibrated, 0.5, Range::between(1e-4, 1.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
+    pih_hazard = 1.048375e-02, "1", Calibrated, 0.5, Range::between(1e-4, 1.0, CAL), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "the joint calibration's binomial likelihoods of both cohorts, with pih_ratio_per_phototype (before: maximum likelihood, scripts/fit_pih.py); the other published cohorts (0/25, 0/30, 0/32) are kept out as predictions";
     /// PIH hazard ratio per Fitzpatrick type step.
-    pih_ratio_per_phototype = 7.690880e+00, "1", Calibrated, 0.4, Range::between(2.000000e-01, 2.000000e+01, "the joint calibration's prior: the registry's plausible range before calibration"), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
+    pih_ratio_per_phototype = 8.716800e+00, "1", Calibrated, 0.4, Range::between(2.000000e-01, 2.000000e+01, "the joint calibration's prior: the registry's plausible range before calibration"), "joint calibration, posterior median (docs/CALIBRATION.md; cases R2-C10a, V01-LAX, V01-TEX, V01, V02, V02-PIH, V08-epi, V08, V14)",
         "darker skin carries higher PIH risk (Chu 2021 review, grade B, direction only); the value is informed only by the two calibration cohorts' phototypes (V vs IV) and rests on its prior's upper bound";
     /// Depth of an icepick scar.
     icepick_depth = 1.0e-3, "m", Assumed, 0.3, Range::between(0.3e-3, 3.0e-3, "deep dermis to subcutis"), "Fabbrocini 2010 Dermatol Res Pract (Table 1 after Jacob 2001, grade B)",

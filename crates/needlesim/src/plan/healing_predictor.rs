@@ -256,8 +256,10 @@ impl HealingPredictor {
             .take_while(|d| *d < follow)
             .map(|d| d * DAY)
             .collect();
-        let mut scars = crate::input::protocol::default_scars(&self.params);
+        // The parameters' default mix (read at run time), or its kinds the patient has.
+        let mut scars = None;
         if hc == HConcern::AcneScars && !input.concern.scar_types.is_empty() {
+            let mut chosen = crate::input::protocol::default_scars(&self.params);
             let want = |k: ScarKind| {
                 input.concern.scar_types.iter().any(|t| {
                     matches!(
@@ -268,18 +270,19 @@ impl HealingPredictor {
                     )
                 })
             };
-            scars.retain(|s| want(s.kind));
-            let total: f64 = scars.iter().map(|s| s.share).sum();
-            for s in &mut scars {
+            chosen.retain(|s| want(s.kind));
+            let total: f64 = chosen.iter().map(|s| s.share).sum();
+            for s in &mut chosen {
                 s.share /= total.max(1e-12);
             }
+            scars = Some(chosen);
         }
         let hp = HProtocol {
             session_times_s: session_days.iter().map(|d| d * DAY).collect(),
             follow_up_s: follow * DAY,
             concerns: vec![hc],
             scars,
-            wrinkle_depth_m: self.params.wrinkle_depth,
+            wrinkle_depth_m: None,
             striae_depth_m: None,
             striae_width_m: None,
             report_times_s: report,

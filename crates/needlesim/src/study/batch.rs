@@ -291,6 +291,39 @@ mod tests {
         assert_eq!(single, r.values[0]);
     }
 
+    /// The protocol's default geometry (here the wrinkle depth) is a parameter like the others:
+    /// a batch that varies it moves the score it enters (session 19: it used to be fixed when the
+    /// scenario was read, so the sensitivity analysis saw no effect) and leaves the tissue alone.
+    #[test]
+    fn the_default_wrinkle_depth_is_varied_like_any_parameter() {
+        // The example sets the depth in its [protocol]: the file's value holds.
+        let names = vec!["healing.wrinkle_depth".to_string()];
+        let fixed = Batch::new(&study(), &names, &[90.0]).unwrap();
+        let d = study().params().get(&names[0]).unwrap();
+        let r = fixed.run(&[vec![d], vec![2.0 * d]]);
+        assert_eq!(r.values[0], r.values[1]);
+        // Without it, the parameter's.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/simulate_fine_lines.toml"
+        ))
+        .unwrap()
+        .replace("wrinkle_depth_mm = 0.15\n", "");
+        let st = Study::from_toml_str(&text, "fine_lines.toml").unwrap();
+        let b = Batch::new(&st, &names, &[90.0]).unwrap();
+        let d = st.params().get(&names[0]).unwrap();
+        let r = b.run(&[vec![d], vec![2.0 * d]]);
+        let col = |name: &str| r.columns.iter().position(|c| c == name).unwrap();
+        let (w, c1) = (
+            col("wrinkle_improvement_pct@90"),
+            col("collagen_i_change_pct@90"),
+        );
+        let w0 = r.values[0][w] / 100.0;
+        let want = 100.0 * (1.0 - (1.0 - w0).sqrt());
+        assert!((r.values[1][w] - want).abs() < 1e-9 * want, "{} vs {want}", r.values[1][w]);
+        assert_eq!(r.values[1][c1], r.values[0][c1]);
+    }
+
     #[test]
     fn refuses_groups_baked_into_the_scenario_and_days_past_the_follow_up() {
         let st = study();
