@@ -109,6 +109,31 @@ pub struct Scar {
     pub width_m: f64,
 }
 
+/// The default scar mix from the parameters.
+pub fn default_scars(p: &crate::params::HealingParams) -> Vec<Scar> {
+    let total = p.icepick_share + p.boxcar_share + p.rolling_share;
+    vec![
+        Scar {
+            kind: ScarKind::Icepick,
+            share: p.icepick_share / total,
+            depth_m: p.icepick_depth,
+            width_m: p.icepick_width,
+        },
+        Scar {
+            kind: ScarKind::Boxcar,
+            share: p.boxcar_share / total,
+            depth_m: p.boxcar_depth,
+            width_m: p.boxcar_width,
+        },
+        Scar {
+            kind: ScarKind::Rolling,
+            share: p.rolling_share / total,
+            depth_m: p.rolling_depth,
+            width_m: p.rolling_width,
+        },
+    ]
+}
+
 /// A validated protocol (SI).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Protocol {

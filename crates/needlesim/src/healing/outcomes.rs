@@ -482,7 +482,7 @@ fn summarise(
     let scars = protocol
         .scars
         .clone()
-        .unwrap_or_else(|| crate::input::protocol::default_scars(p));
+        .unwrap_or_else(|| crate::protocol::default_scars(p));
     let wrinkle_depth = protocol.wrinkle_depth_m.unwrap_or(p.wrinkle_depth);
     for &t in report_times {
         let dh = interp(&s.t_s, &s.dermal_thickening_m, t);

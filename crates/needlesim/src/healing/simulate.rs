@@ -252,7 +252,7 @@ pub fn report(s: &Scenario, protocol: &Protocol, zones: Vec<ZoneHealing>) -> Sim
             scars: protocol
                 .scars
                 .clone()
-                .unwrap_or_else(|| crate::input::protocol::default_scars(&s.params.healing))
+                .unwrap_or_else(|| crate::protocol::default_scars(&s.params.healing))
                 .iter()
                 .map(scar_out)
                 .collect(),

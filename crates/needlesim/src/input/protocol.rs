@@ -62,30 +62,7 @@ pub struct ScarFile {
     pub width_mm: Option<f64>,
 }
 
-/// The default scar mix from the parameters.
-pub fn default_scars(p: &HealingParams) -> Vec<Scar> {
-    let total = p.icepick_share + p.boxcar_share + p.rolling_share;
-    vec![
-        Scar {
-            kind: ScarKind::Icepick,
-            share: p.icepick_share / total,
-            depth_m: p.icepick_depth,
-            width_m: p.icepick_width,
-        },
-        Scar {
-            kind: ScarKind::Boxcar,
-            share: p.boxcar_share / total,
-            depth_m: p.boxcar_depth,
-            width_m: p.boxcar_width,
-        },
-        Scar {
-            kind: ScarKind::Rolling,
-            share: p.rolling_share / total,
-            depth_m: p.rolling_depth,
-            width_m: p.rolling_width,
-        },
-    ]
-}
+pub use crate::protocol::default_scars;
 
 fn err(
     errors: &mut Vec<FieldError>,
