@@ -337,48 +337,40 @@ pub fn validate_with(
             Some(out)
         }
     };
-    let wrinkle = match raw.wrinkle_depth_mm {
-        Some(d) if d.is_finite() && (0.02..=2.0).contains(&d) => Some(d * MM),
-        Some(d) => {
+    // An optional length in mm within its range, in metres; out of range: an error and the
+    // parameters' default (None).
+    let mut length_mm = |field: &str, v: Option<f64>, (lo, hi): (f64, f64), hint: &str| match v {
+        Some(x) if x.is_finite() && (lo..=hi).contains(&x) => Some(x * MM),
+        Some(x) => {
             err(
                 errors,
-                "protocol.wrinkle_depth_mm",
-                d,
-                "must be within 0.02-2 mm",
-                "fine lines are ~0.1-0.2 mm deep",
+                &format!("protocol.{field}"),
+                x,
+                &format!("must be within {lo}-{hi} mm"),
+                hint,
             );
             None
         }
         None => None,
     };
-    let striae_depth = match raw.striae_depth_mm {
-        Some(d) if d.is_finite() && (0.02..=2.0).contains(&d) => Some(d * MM),
-        Some(d) => {
-            err(
-                errors,
-                "protocol.striae_depth_mm",
-                d,
-                "must be within 0.02-2 mm",
-                "how much thinner the dermis is under the stretch marks than beside them",
-            );
-            None
-        }
-        None => None,
-    };
-    let striae_width = match raw.striae_width_mm {
-        Some(w) if w.is_finite() && (0.2..=20.0).contains(&w) => Some(w * MM),
-        Some(w) => {
-            err(
-                errors,
-                "protocol.striae_width_mm",
-                w,
-                "must be within 0.2-20 mm",
-                "the width of one stretch mark across its length",
-            );
-            None
-        }
-        None => None,
-    };
+    let wrinkle = length_mm(
+        "wrinkle_depth_mm",
+        raw.wrinkle_depth_mm,
+        (0.02, 2.0),
+        "fine lines are ~0.1-0.2 mm deep",
+    );
+    let striae_depth = length_mm(
+        "striae_depth_mm",
+        raw.striae_depth_mm,
+        (0.02, 2.0),
+        "how much thinner the dermis is under the stretch marks than beside them",
+    );
+    let striae_width = length_mm(
+        "striae_width_mm",
+        raw.striae_width_mm,
+        (0.2, 20.0),
+        "the width of one stretch mark across its length",
+    );
     let mut report = Vec::new();
     for (i, &d) in raw
         .report_days
