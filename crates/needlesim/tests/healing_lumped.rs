@@ -531,7 +531,10 @@ fn elastin_rises_and_collagen_iii_rises_then_falls_after_a_series() {
 fn scar_score_keeps_growing_with_sessions_and_after_the_last_session() {
     let p = HealingParams::default();
     let pr = protocol(5, 30.0, 300.0);
-    assert!(pr.scars.is_none(), "no scars in the file: the parameters' mix");
+    assert!(
+        pr.scars.is_none(),
+        "no scars in the file: the parameters' mix"
+    );
     let scars = &needlesim::input::protocol::default_scars(&p);
     let s = 0.6e-3;
     let r = |fill: f64| outcomes::scar_reduction(fill, scars, s, &p);

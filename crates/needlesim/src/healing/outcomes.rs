@@ -479,10 +479,11 @@ fn summarise(
     let tex = protocol.concerns.contains(&Concern::Texture);
     let sd = protocol.concerns.contains(&Concern::StretchMarks);
     // The protocol's geometry, or the parameters' defaults (this draw's, in a band sample).
-    let scars = protocol
-        .scars
-        .clone()
-        .unwrap_or_else(|| crate::protocol::default_scars(p));
+    let scars = match (&protocol.scars, acne) {
+        (Some(own), true) => own.clone(),
+        (None, true) => crate::protocol::default_scars(p),
+        (_, false) => Vec::new(),
+    };
     let wrinkle_depth = protocol.wrinkle_depth_m.unwrap_or(p.wrinkle_depth);
     for &t in report_times {
         let dh = interp(&s.t_s, &s.dermal_thickening_m, t);

@@ -320,7 +320,11 @@ mod tests {
         );
         let w0 = r.values[0][w] / 100.0;
         let want = 100.0 * (1.0 - (1.0 - w0).sqrt());
-        assert!((r.values[1][w] - want).abs() < 1e-9 * want, "{} vs {want}", r.values[1][w]);
+        assert!(
+            (r.values[1][w] - want).abs() < 1e-9 * want,
+            "{} vs {want}",
+            r.values[1][w]
+        );
         assert_eq!(r.values[1][c1], r.values[0][c1]);
     }
 

@@ -484,9 +484,10 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
             ("texture grade reduction (%)", |t| {
                 t.texture_improvement_pct.as_ref()
             }),
-            ("striae grade reduction (%; uncalibrated: the acne-scar gain)", |t| {
-                t.stretch_marks_improvement_pct.as_ref()
-            }),
+            (
+                "striae grade reduction (%; uncalibrated: the acne-scar gain)",
+                |t| t.stretch_marks_improvement_pct.as_ref(),
+            ),
         ];
         for (name, pick) in extra {
             if o.timepoints.iter().any(|t| pick(t).is_some()) {

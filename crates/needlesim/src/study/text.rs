@@ -142,7 +142,10 @@ fn simulate(run: &SimulateRun, out: &Path) -> String {
                 ("wrinkle grade", &t.wrinkle_improvement_pct),
                 ("laxity grade", &t.laxity_improvement_pct),
                 ("texture grade", &t.texture_improvement_pct),
-                ("striae grade (uncalibrated: the acne-scar gain)", &t.stretch_marks_improvement_pct),
+                (
+                    "striae grade (uncalibrated: the acne-scar gain)",
+                    &t.stretch_marks_improvement_pct,
+                ),
             ] {
                 if let Some(b) = score {
                     // A reduction: "-12 %"; one that rounds to nothing: "0 %", not "-0 %".
