@@ -80,3 +80,44 @@ fn unit_cell_resolution_writes_cross_sections() {
     assert!(json.contains("\"resolution\": \"unit_cell\""));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The bundled stretch-marks example simulates too (session 19): the stretch-mark score is in
+/// outcomes.json (not listed as not predicted), with its geometry in the protocol block, and the
+/// terminal labels it uncalibrated.
+#[test]
+fn the_stretch_marks_example_gets_its_score() {
+    let dir = std::env::temp_dir().join(format!("needlesim_sim_sd_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let ex = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/abdomen_roller_striae.toml"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_needlesim"))
+        .args(["simulate", ex, "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("striae grade (uncalibrated"), "{stdout}");
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("outcomes.json")).unwrap()).unwrap();
+    let mm = |k: &str| j["protocol"][k].as_f64().unwrap();
+    assert!((mm("striae_depth_mm") - 0.52).abs() < 1e-12);
+    assert!((mm("striae_width_mm") - 3.0).abs() < 1e-12);
+    let z = &j["zones"][0]["outcomes"];
+    assert!(
+        z["not_predicted"].as_array().unwrap().is_empty(),
+        "{}",
+        z["not_predicted"]
+    );
+    let last = z["timepoints"].as_array().unwrap().last().unwrap();
+    let b = &last["stretch_marks_improvement_pct"];
+    let (lo, mid, hi) = (
+        b["p5"].as_f64().unwrap(),
+        b["nominal"].as_f64().unwrap(),
+        b["p95"].as_f64().unwrap(),
+    );
+    assert!(0.0 < lo && lo <= mid && mid <= hi && hi < 100.0, "{b}");
+    assert!(last["acne_scar_score_reduction_pct"].is_null());
+}
