@@ -141,7 +141,7 @@ fn concern_of(k: ConcernKind) -> Option<Metric> {
             "stretch-mark improvement",
             "% of the baseline striae grade",
             false,
-            "UNCALIBRATED for stretch marks: a stria is read as a linear atrophic dermal scar (dermal deficit 0.52 mm from ultrasound, width 3 mm assumed) and filled like an acne scar with the scar gain calibrated on acne scars (V02, Dogra 2014), none fitted on striae; its two tests (ALSTER20-SD, ADR23-SD in docs/VALIDATION.md) are open, the trials improving more and sooner than predicted: expect more than this",
+            "UNCALIBRATED for stretch marks: a stria is read as a linear atrophic dermal scar (dermal deficit 0.52 mm from ultrasound, width 3 mm assumed) and filled like an acne scar with the scar gain calibrated on acne scars (V02, Dogra 2014), none fitted on striae; of its three tests (docs/VALIDATION.md) the two after 1-3 sessions are open with the trials improving more and sooner than predicted (ALSTER20-SD, ADR23-SD), the one after 6 sessions passes (MA17-SD): after few sessions, expect more than this",
         ),
         ConcernKind::EnlargedPores => m(
             HConcern::Texture,
