@@ -109,6 +109,29 @@ pub struct Scar {
     pub width_m: f64,
 }
 
+impl Protocol {
+    /// The scars treated: the file's, or the default mix of `p` (the parameters of this run or
+    /// band draw).
+    pub fn scars_with(&self, p: &crate::params::HealingParams) -> Vec<Scar> {
+        self.scars.clone().unwrap_or_else(|| default_scars(p))
+    }
+
+    /// Depth of the wrinkles treated, m: the file's, or `p.wrinkle_depth`.
+    pub fn wrinkle_depth_with(&self, p: &crate::params::HealingParams) -> f64 {
+        self.wrinkle_depth_m.unwrap_or(p.wrinkle_depth)
+    }
+
+    /// Dermal deficit of the stretch marks treated, m: the file's, or `p.striae_depth`.
+    pub fn striae_depth_with(&self, p: &crate::params::HealingParams) -> f64 {
+        self.striae_depth_m.unwrap_or(p.striae_depth)
+    }
+
+    /// Width of the stretch marks treated, m: the file's, or `p.striae_width`.
+    pub fn striae_width_with(&self, p: &crate::params::HealingParams) -> f64 {
+        self.striae_width_m.unwrap_or(p.striae_width)
+    }
+}
+
 /// The default scar mix from the parameters.
 pub fn default_scars(p: &crate::params::HealingParams) -> Vec<Scar> {
     let total = p.icepick_share + p.boxcar_share + p.rolling_share;

@@ -117,6 +117,45 @@ pub struct TimepointOutcomes {
     pub stretch_marks_improvement_pct: Option<Band>,
 }
 
+/// A clinical score of a time point, as the terminal and the study page list it.
+pub struct ClinicalScore<'a> {
+    /// Its name ("scar score", "wrinkle grade", ...).
+    pub name: &'static str,
+    /// A qualifier shown with the name (the stretch-mark score is uncalibrated for striae).
+    pub note: Option<&'static str>,
+    /// The score (a relative reduction, %), when the protocol has its concern.
+    pub band: Option<&'a Band>,
+}
+
+impl TimepointOutcomes {
+    /// The clinical scores, in the order they are shown; `band` is None for a concern the
+    /// protocol does not have.
+    pub fn clinical_scores(&self) -> [ClinicalScore<'_>; 5] {
+        fn s<'a>(
+            name: &'static str,
+            note: Option<&'static str>,
+            band: &'a Option<Band>,
+        ) -> ClinicalScore<'a> {
+            ClinicalScore {
+                name,
+                note,
+                band: band.as_ref(),
+            }
+        }
+        [
+            s("scar score", None, &self.acne_scar_score_reduction_pct),
+            s("wrinkle grade", None, &self.wrinkle_improvement_pct),
+            s("laxity grade", None, &self.laxity_improvement_pct),
+            s("texture grade", None, &self.texture_improvement_pct),
+            s(
+                "striae grade",
+                Some("uncalibrated: the acne-scar gain"),
+                &self.stretch_marks_improvement_pct,
+            ),
+        ]
+    }
+}
+
 /// Per-session response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SessionOutcomes {
@@ -315,6 +354,31 @@ struct RunSummary {
     at: Vec<[f64; 12]>,
 }
 
+/// Which clinical scores a protocol's concerns ask for.
+#[derive(Clone, Copy)]
+struct Scored {
+    acne: bool,
+    /// Wrinkles or fine lines.
+    wr: bool,
+    lax: bool,
+    tex: bool,
+    /// Stretch marks.
+    sd: bool,
+}
+
+impl Scored {
+    fn of(protocol: &Protocol) -> Scored {
+        let has = |c: Concern| protocol.concerns.contains(&c);
+        Scored {
+            acne: has(Concern::AcneScars),
+            wr: has(Concern::Wrinkles) || has(Concern::FineLines),
+            lax: has(Concern::Laxity),
+            tex: has(Concern::Texture),
+            sd: has(Concern::StretchMarks),
+        }
+    }
+}
+
 fn interp(t: &[f64], v: &[f64], x: f64) -> f64 {
     match t.iter().position(|&ti| ti >= x) {
         Some(0) => v[0],
@@ -472,19 +536,20 @@ fn summarise(
         &s.dermal_thickening_m,
         p.collagen3_remodel_half_life / std::f64::consts::LN_2,
     );
-    let acne = protocol.concerns.contains(&Concern::AcneScars);
-    let wr = protocol.concerns.contains(&Concern::Wrinkles)
-        || protocol.concerns.contains(&Concern::FineLines);
-    let lax = protocol.concerns.contains(&Concern::Laxity);
-    let tex = protocol.concerns.contains(&Concern::Texture);
-    let sd = protocol.concerns.contains(&Concern::StretchMarks);
+    let Scored {
+        acne,
+        wr,
+        lax,
+        tex,
+        sd,
+    } = Scored::of(protocol);
     // The protocol's geometry, or the parameters' defaults (this draw's, in a band sample).
-    let scars = match (&protocol.scars, acne) {
-        (Some(own), true) => own.clone(),
-        (None, true) => crate::protocol::default_scars(p),
-        (_, false) => Vec::new(),
+    let scars = if acne {
+        protocol.scars_with(p)
+    } else {
+        Vec::new()
     };
-    let wrinkle_depth = protocol.wrinkle_depth_m.unwrap_or(p.wrinkle_depth);
+    let wrinkle_depth = protocol.wrinkle_depth_with(p);
     for &t in report_times {
         let dh = interp(&s.t_s, &s.dermal_thickening_m, t);
         let f = interp(&s.t_s, &fill, t);
@@ -512,8 +577,8 @@ fn summarise(
             100.0
                 * striae_improvement(
                     f,
-                    protocol.striae_depth_m.unwrap_or(p.striae_depth),
-                    protocol.striae_width_m.unwrap_or(p.striae_width),
+                    protocol.striae_depth_with(p),
+                    protocol.striae_width_with(p),
                     injury_spacing_m,
                     p,
                 )
@@ -799,12 +864,13 @@ pub fn run_zone_with(
         })
         .collect();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let acne = z.protocol.concerns.contains(&Concern::AcneScars);
-    let wr = z.protocol.concerns.contains(&Concern::Wrinkles)
-        || z.protocol.concerns.contains(&Concern::FineLines);
-    let lax = z.protocol.concerns.contains(&Concern::Laxity);
-    let tex = z.protocol.concerns.contains(&Concern::Texture);
-    let sd = z.protocol.concerns.contains(&Concern::StretchMarks);
+    let Scored {
+        acne,
+        wr,
+        lax,
+        tex,
+        sd,
+    } = Scored::of(z.protocol);
     let timepoints = report_times
         .iter()
         .enumerate()

@@ -238,6 +238,7 @@ pub fn report(s: &Scenario, protocol: &Protocol, zones: Vec<ZoneHealing>) -> Sim
     let striae = protocol
         .concerns
         .contains(&crate::protocol::Concern::StretchMarks);
+    let hp = &s.params.healing;
     SimulateReport {
         schema_version: crate::SCHEMA_VERSION.into(),
         needlesim_version: env!("CARGO_PKG_VERSION").into(),
@@ -249,27 +250,10 @@ pub fn report(s: &Scenario, protocol: &Protocol, zones: Vec<ZoneHealing>) -> Sim
             session_days: protocol.session_times_s.iter().map(|t| t / DAY).collect(),
             follow_up_days: protocol.follow_up_s / DAY,
             concerns: protocol.concerns.clone(),
-            scars: protocol
-                .scars
-                .clone()
-                .unwrap_or_else(|| crate::protocol::default_scars(&s.params.healing))
-                .iter()
-                .map(scar_out)
-                .collect(),
-            wrinkle_depth_mm: 1e3
-                * protocol
-                    .wrinkle_depth_m
-                    .unwrap_or(s.params.healing.wrinkle_depth),
-            striae_depth_mm: striae.then(|| {
-                1e3 * protocol
-                    .striae_depth_m
-                    .unwrap_or(s.params.healing.striae_depth)
-            }),
-            striae_width_mm: striae.then(|| {
-                1e3 * protocol
-                    .striae_width_m
-                    .unwrap_or(s.params.healing.striae_width)
-            }),
+            scars: protocol.scars_with(hp).iter().map(scar_out).collect(),
+            wrinkle_depth_mm: 1e3 * protocol.wrinkle_depth_with(hp),
+            striae_depth_mm: striae.then(|| 1e3 * protocol.striae_depth_with(hp)),
+            striae_width_mm: striae.then(|| 1e3 * protocol.striae_width_with(hp)),
         },
         zones,
         warnings: s.warnings.clone(),

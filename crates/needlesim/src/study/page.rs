@@ -459,44 +459,33 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
                 ]
             })
             .collect();
-        let mut head = vec![
+        let mut head: Vec<String> = [
             "day",
             "collagen I (%)",
             "collagen III (%)",
             "elastin (%)",
             "epidermis (%)",
             "dermis (%)",
-        ];
+        ]
+        .map(String::from)
+        .to_vec();
         // A clinical score's column only where the scenario has its concern.
-        type Pick = fn(
-            &crate::healing::outcomes::TimepointOutcomes,
-        ) -> Option<&crate::healing::outcomes::Band>;
-        let extra: [(&str, Pick); 5] = [
-            ("scar score reduction (%)", |t| {
-                t.acne_scar_score_reduction_pct.as_ref()
-            }),
-            ("wrinkle grade reduction (%)", |t| {
-                t.wrinkle_improvement_pct.as_ref()
-            }),
-            ("laxity grade reduction (%)", |t| {
-                t.laxity_improvement_pct.as_ref()
-            }),
-            ("texture grade reduction (%)", |t| {
-                t.texture_improvement_pct.as_ref()
-            }),
-            (
-                "striae grade reduction (%; uncalibrated: the acne-scar gain)",
-                |t| t.stretch_marks_improvement_pct.as_ref(),
-            ),
-        ];
-        for (name, pick) in extra {
-            if o.timepoints.iter().any(|t| pick(t).is_some()) {
-                head.push(name);
-                for (row, t) in rows.iter_mut().zip(&o.timepoints) {
-                    row.push(pick(t).map_or("-".into(), |b| band_text(b, 0)));
+        let scores: Vec<_> = o.timepoints.iter().map(|t| t.clinical_scores()).collect();
+        if let Some(first) = scores.first() {
+            for (k, c) in first.iter().enumerate() {
+                if scores.iter().all(|sc| sc[k].band.is_none()) {
+                    continue;
+                }
+                head.push(match c.note {
+                    Some(n) => format!("{} reduction (%; {n})", c.name),
+                    None => format!("{} reduction (%)", c.name),
+                });
+                for (row, sc) in rows.iter_mut().zip(&scores) {
+                    row.push(sc[k].band.map_or("-".into(), |b| band_text(b, 0)));
                 }
             }
         }
+        let head: Vec<&str> = head.iter().map(String::as_str).collect();
         h.push_str(&html::table(&head, &rows));
     }
     for w in &r.warnings {

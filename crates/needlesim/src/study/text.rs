@@ -137,17 +137,12 @@ fn simulate(run: &SimulateRun, out: &Path) -> String {
                 t.epidermal_thickness_change_pct.nominal,
                 t.dermal_thickness_change_pct.nominal
             );
-            for (name, score) in [
-                ("scar score", &t.acne_scar_score_reduction_pct),
-                ("wrinkle grade", &t.wrinkle_improvement_pct),
-                ("laxity grade", &t.laxity_improvement_pct),
-                ("texture grade", &t.texture_improvement_pct),
-                (
-                    "striae grade (uncalibrated: the acne-scar gain)",
-                    &t.stretch_marks_improvement_pct,
-                ),
-            ] {
-                if let Some(b) = score {
+            for c in t.clinical_scores() {
+                if let Some(b) = c.band {
+                    let name = match c.note {
+                        Some(n) => format!("{} ({n})", c.name),
+                        None => c.name.to_string(),
+                    };
                     // A reduction: "-12 %"; one that rounds to nothing: "0 %", not "-0 %".
                     let v = if b.nominal < 0.5 {
                         "0".to_string()
