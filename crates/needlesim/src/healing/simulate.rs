@@ -147,8 +147,8 @@ fn scar_out(s: &Scar) -> ScarOut {
     ScarOut {
         kind: s.kind,
         share: s.share,
-        depth_mm: s.depth_m * 1e3,
-        width_mm: s.width_m * 1e3,
+        depth_mm: crate::units::mm_out(s.depth_m),
+        width_mm: crate::units::mm_out(s.width_m),
     }
 }
 
@@ -251,9 +251,9 @@ pub fn report(s: &Scenario, protocol: &Protocol, zones: Vec<ZoneHealing>) -> Sim
             follow_up_days: protocol.follow_up_s / DAY,
             concerns: protocol.concerns.clone(),
             scars: protocol.scars_with(hp).iter().map(scar_out).collect(),
-            wrinkle_depth_mm: 1e3 * protocol.wrinkle_depth_with(hp),
-            striae_depth_mm: striae.then(|| 1e3 * protocol.striae_depth_with(hp)),
-            striae_width_mm: striae.then(|| 1e3 * protocol.striae_width_with(hp)),
+            wrinkle_depth_mm: crate::units::mm_out(protocol.wrinkle_depth_with(hp)),
+            striae_depth_mm: striae.then(|| crate::units::mm_out(protocol.striae_depth_with(hp))),
+            striae_width_mm: striae.then(|| crate::units::mm_out(protocol.striae_width_with(hp))),
         },
         zones,
         warnings: s.warnings.clone(),
