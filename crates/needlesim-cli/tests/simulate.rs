@@ -100,10 +100,27 @@ fn the_stretch_marks_example_gets_its_score() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout.contains("striae grade (uncalibrated"), "{stdout}");
+    // The score is a reduction, printed as a change with its band in the same sign and order
+    // (session 20; before, "-48 % [17-72]").
+    let last = stdout
+        .lines()
+        .filter(|l| l.contains("striae grade"))
+        .last()
+        .unwrap();
+    let tail = last.split("acne-scar gain) ").nth(1).unwrap();
+    let nums: Vec<f64> = tail
+        .split(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.'))
+        .filter(|t| !t.is_empty() && *t != "-")
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(nums.len(), 3, "{last}");
+    let (v, lo, hi) = (nums[0], nums[1], nums[2]);
+    assert!(v < 0.0 && lo <= v && v <= hi && hi <= 0.0, "{last}");
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("outcomes.json")).unwrap()).unwrap();
     let mm = |k: &str| j["protocol"][k].as_f64().unwrap();
-    assert!((mm("striae_depth_mm") - 0.52).abs() < 1e-12);
+    // Printed as written in the registry (0.52e-3 m), not 0.5199999999999999.
+    assert_eq!(mm("striae_depth_mm"), 0.52);
     assert!((mm("striae_width_mm") - 3.0).abs() < 1e-12);
     let z = &j["zones"][0]["outcomes"];
     assert!(

@@ -143,13 +143,15 @@ fn simulate(run: &SimulateRun, out: &Path) -> String {
                         Some(n) => format!("{} ({n})", c.name),
                         None => c.name.to_string(),
                     };
-                    // A reduction: "-12 %"; one that rounds to nothing: "0 %", not "-0 %".
-                    let v = if b.nominal < 0.5 {
-                        "0".to_string()
-                    } else {
-                        format!("-{:.0}", b.nominal)
-                    };
-                    let _ = write!(s, ", {name} {v} % [{:.0}-{:.0}]", b.p5, b.p95);
+                    // A reduction, with its band in the same sign and order as the tissue
+                    // changes: "-48 % [-72, -17]".
+                    let _ = write!(
+                        s,
+                        ", {name} {} % [{}, {}]",
+                        reduction(b.nominal),
+                        reduction(b.p95),
+                        reduction(b.p5)
+                    );
                 }
             }
             let _ = writeln!(s);
@@ -157,6 +159,16 @@ fn simulate(run: &SimulateRun, out: &Path) -> String {
     }
     let _ = writeln!(s, "wrote {}", out.display());
     s
+}
+
+/// A score's reduction (a positive percentage) as a change: "-12"; one that rounds to nothing
+/// is "0", not "-0".
+fn reduction(pct: f64) -> String {
+    if pct < 0.5 {
+        "0".to_string()
+    } else {
+        format!("-{pct:.0}")
+    }
 }
 
 fn short(kind: LayerKind) -> &'static str {
