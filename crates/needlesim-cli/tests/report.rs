@@ -167,6 +167,32 @@ fn every_command_writes_one_self_contained_report() {
     assert!(sim.contains("healing and outcomes") && sim.contains("V02"));
     let pun = std::fs::read_to_string(dir.join("punctures.html")).unwrap();
     assert!(pun.contains("skin columns") && !pun.contains("healing and outcomes"));
+    // The deliver report's summary says what the terminal says, in plain words and units
+    // (session 20: it printed `InVivo`, `5.3700e2` and no permeation report or study endpoint).
+    let del = std::fs::read_to_string(dir.join("deliver.html")).unwrap();
+    let summary = del
+        .split("<h2>Summary</h2>")
+        .nth(1)
+        .and_then(|t| t.split("<h2>Figures</h2>").next())
+        .expect("deliver: summary section");
+    for want in [
+        "living skin (in vivo)",
+        "time to effect",
+        "permeation (OECD TG 428 style",
+        "total recovery of the dose",
+        "study endpoint",
+    ] {
+        assert!(
+            summary.contains(want),
+            "deliver summary lacks {want}: {summary}"
+        );
+    }
+    assert!(!summary.contains("InVivo") && !summary.contains("FranzCell"));
+    let b = summary.as_bytes();
+    let e_notation = (1..b.len().saturating_sub(1)).any(|i| {
+        b[i] == b'e' && b[i - 1].is_ascii_digit() && (b[i + 1].is_ascii_digit() || b[i + 1] == b'-')
+    });
+    assert!(!e_notation, "deliver summary in e-notation: {summary}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

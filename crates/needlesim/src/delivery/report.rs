@@ -213,7 +213,11 @@ pub fn time_svg(r: &DeliverReport) -> std::io::Result<String> {
             * 1.1;
         let (top, caption) = crate::report::chart_caption(
             &top,
-            format!("{}: cumulative amount per area ({})", r.product, r.zone),
+            format!(
+                "{}: cumulative amount per area ({})",
+                r.product.replace('_', " "),
+                r.zone
+            ),
             16,
         )?;
         let top = legend_below(&top, &top_legend)?;
@@ -338,7 +342,10 @@ pub fn profile_svg(r: &DeliverReport) -> std::io::Result<String> {
         let floor = log_floor(cmax);
         let (root, caption) = crate::report::chart_caption(
             &root,
-            format!("{}: depth profile (laterally averaged)", r.product),
+            format!(
+                "{}: depth profile (laterally averaged)",
+                r.product.replace('_', " ")
+            ),
             16,
         )?;
         let root = legend_below(&root, &legend)?;

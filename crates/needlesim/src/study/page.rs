@@ -495,68 +495,44 @@ fn simulate_summary_html(r: &SimulateReport) -> String {
 }
 
 fn delivery_summary_html(r: &DeliverReport) -> String {
-    let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
-    let mut h = format!(
-        "<p>Zone {} ({}, {}), {:?}; product {} ({}), compound {} (MW {:.0} g/mol, log K {:.2}). Channels: {:.0} /cm², mean depth {:.0} µm, open radius {:.1} µm at the surface; barrier recovery {} h.</p>",
-        html::esc(&r.zone),
-        html::esc(&r.site),
-        html::esc(&r.device),
-        r.setup,
-        html::esc(&r.product),
-        html::esc(&r.vehicle),
-        html::esc(&r.compound.name),
-        r.compound.mw_g_mol,
-        r.coefficients.log_k_used,
-        r.channels.density_per_cm2,
-        r.channels.mean_depth_um,
-        r.channels.surface_open_radius_um,
-        f(r.closure.barrier_recovery_h)
-    );
-    let t_end = r.series.last().map_or(0.0, |p| p.t_h);
-    let rows: Vec<Vec<String>> = [
-        (
-            "entered the skin (µg/cm²)",
-            r.needled.entered_ug_cm2,
-            r.intact.entered_ug_cm2,
-        ),
-        (
-            "reached the dermis (µg/cm²)",
-            r.needled.reached_dermis_ug_cm2,
-            r.intact.reached_dermis_ug_cm2,
-        ),
-        (
-            "blood + receptor (µg/cm²)",
-            r.needled.receptor_blood_ug_cm2,
-            r.intact.receptor_blood_ug_cm2,
-        ),
-        (
-            "held in the skin (µg/cm²)",
-            r.needled.held_in_skin_ug_cm2,
-            r.intact.held_in_skin_ug_cm2,
-        ),
-        (
-            "peak flux out (µg/cm²/h)",
-            r.needled.peak_flux_out_ug_cm2_h,
-            r.intact.peak_flux_out_ug_cm2_h,
-        ),
-    ]
-    .iter()
-    .map(|(n, a, b)| vec![n.to_string(), format!("#{a:.4e}"), format!("#{b:.4e}")])
-    .chain(std::iter::once(vec![
-        "lag time (h)".to_string(),
-        format!("#{}", f(r.needled.lag_time_h)),
-        format!("#{}", f(r.intact.lag_time_h)),
-    ]))
-    .collect();
-    h.push_str(&html::table(
-        &[&format!("after {t_end:.2} h"), "needled", "intact"],
-        &rows,
+    // The terminal's words and units (`text::delivery_summary`), as paragraphs and tables.
+    let d = super::text::delivery_summary(r);
+    let mut h = String::new();
+    for line in [&d.zone, &d.channels, &d.coefficients, &d.numerics] {
+        // A sentence on the page: "Zone cheek (…)", where the terminal prints "zone cheek (…)".
+        let mut c = line.chars();
+        let line: String = c
+            .next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default();
+        h.push_str(&format!("<p>{}</p>", html::esc(&line)));
+    }
+    let table = |head: &str, rows: &[super::text::SummaryRow]| {
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let name = match &r.note {
+                    Some(n) => format!("{} ({})", html::esc(&r.name), html::esc(n)),
+                    None => html::esc(&r.name),
+                };
+                vec![
+                    name,
+                    format!("#{}", html::esc(&r.needled)),
+                    format!("#{}", html::esc(&r.intact)),
+                ]
+            })
+            .collect();
+        html::table(&[&html::esc(head), "needled", "intact"], &rows)
+    };
+    h.push_str(&table(
+        &format!("{} (per cm² of skin)", d.after),
+        &d.amounts,
     ));
-    h.push_str(&format!(
-        "<p>Enhancement (needled / intact): blood + receptor {}, reached dermis {}.</p>",
-        f(r.enhancement_receptor_blood),
-        f(r.enhancement_reached_dermis)
+    h.push_str(&table(
+        &format!("permeation ({})", d.permeation_head),
+        &d.permeation,
     ));
+    h.push_str(&format!("<p><b>{}</b></p>", html::esc(&d.endpoint)));
     for w in &r.warnings {
         h.push_str(&format!("<p class=\"open\">Warning: {}</p>", html::esc(w)));
     }

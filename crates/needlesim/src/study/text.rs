@@ -350,16 +350,55 @@ fn hours_words(h: f64) -> String {
     }
 }
 
-fn delivery(r: &DeliverReport, out: &Path) -> String {
+/// A delivery run in plain words, shared by the terminal ([`summary`]) and the study page
+/// (`page.rs`), so that both say the same thing in the same units.
+pub(crate) struct DeliverySummary {
+    /// Zone, experiment ("Franz diffusion cell (…)", "living skin (in vivo)"), product and
+    /// compound.
+    pub zone: String,
+    /// Channels and closure.
+    pub channels: String,
+    /// Transport coefficients.
+    pub coefficients: String,
+    /// Grid and steps.
+    pub numerics: String,
+    /// "after 3.00 h".
+    pub after: String,
+    /// Amounts per cm² and the time to effect: (name, needled, intact, note).
+    pub amounts: Vec<SummaryRow>,
+    /// "OECD TG 428 style, steady window 1.50-3.00 h".
+    pub permeation_head: String,
+    /// The permeation report per arm.
+    pub permeation: Vec<SummaryRow>,
+    /// The study endpoint and its enhancement, one sentence.
+    pub endpoint: String,
+}
+
+/// One row of a [`DeliverySummary`] table.
+pub(crate) struct SummaryRow {
+    pub name: String,
+    pub needled: String,
+    pub intact: String,
+    /// Said after the row (the time to effect's criterion).
+    pub note: Option<String>,
+}
+
+fn row(name: impl Into<String>, needled: String, intact: String) -> SummaryRow {
+    SummaryRow {
+        name: name.into(),
+        needled,
+        intact,
+        note: None,
+    }
+}
+
+pub(crate) fn delivery_summary(r: &DeliverReport) -> DeliverySummary {
     use crate::delivery::model::Setup;
-    let mut s = String::new();
-    let _ = writeln!(s, "needlesim deliver: {} (seed {})", r.title, r.seed);
     let setup = match r.setup {
         Setup::InVivo => "living skin (in vivo)",
         Setup::FranzCell => "Franz diffusion cell (excised skin on a receptor, in vitro)",
     };
-    let _ = writeln!(
-        s,
+    let zone = format!(
         "zone {} ({}, {}), {setup}; product {} ({}), compound {} (molecular weight {} g/mol, log P {})",
         r.zone,
         r.site.replace('_', " "),
@@ -371,8 +410,7 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
         sig3(r.coefficients.log_k_used)
     );
     let c = &r.channels;
-    let _ = writeln!(
-        s,
+    let channels = format!(
         "channels: {} per cm², mean depth {} µm, open radius {} µm at the surface; {}",
         sig3(c.density_per_cm2),
         sig3(c.mean_depth_um),
@@ -383,8 +421,7 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
         }
     );
     let k = &r.coefficients;
-    let _ = writeln!(
-        s,
+    let coefficients = format!(
         "coefficients: molecule radius {} nm; diffusivity in water {}, epidermis {}, dermis {} µm²/s; intact-skin permeability {} cm/h",
         sig3(k.r_h_nm),
         sig3(k.d_free_um2_s),
@@ -401,22 +438,16 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
         ),
         _ => "axisymmetric unit cell".to_string(),
     };
-    let _ = writeln!(
-        s,
+    let numerics = format!(
         "numerics: {grid}, {} voxels, {} steps (needled arm)",
         n.voxels_needled, n.steps_needled
     );
     let t_end = r.series.last().map_or(0.0, |p| p.t_h);
-    let _ = writeln!(
-        s,
-        "after {} (per cm² of skin):          needled              intact",
-        hours_words(t_end)
-    );
     let absorbed = match r.setup {
         Setup::InVivo => "absorbed into the blood",
         Setup::FranzCell => "in the receptor",
     };
-    for (name, a, b) in [
+    let mut amounts: Vec<SummaryRow> = [
         (
             "entered the skin",
             r.needled.entered_ug_cm2,
@@ -437,21 +468,15 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
             r.needled.held_in_skin_ug_cm2,
             r.intact.held_in_skin_ug_cm2,
         ),
-    ] {
-        let _ = writeln!(
-            s,
-            "  {name:<32} {:>20} {:>20}",
-            amount_cm2(a),
-            amount_cm2(b)
-        );
-    }
-    let _ = writeln!(
-        s,
-        "  {:<32} {:>20} {:>20}",
+    ]
+    .into_iter()
+    .map(|(name, a, b)| row(name, amount_cm2(a), amount_cm2(b)))
+    .collect();
+    amounts.push(row(
         "fastest flow out of the skin",
         format!("{} per h", amount_cm2(r.needled.peak_flux_out_ug_cm2_h)),
-        format!("{} per h", amount_cm2(r.intact.peak_flux_out_ug_cm2_h))
-    );
+        format!("{} per h", amount_cm2(r.intact.peak_flux_out_ug_cm2_h)),
+    ));
     if let Some(th) = r.effect_threshold_ug_cm2 {
         let t =
             |v: Option<f64>| v.map_or("not reached".to_string(), |m| format!("{} min", sig3(m)));
@@ -461,47 +486,42 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
             }
             _ => format!("effect at {} in the living skin", amount_cm2(th)),
         };
-        let _ = writeln!(
-            s,
-            "  {:<32} {:>20} {:>20}   ({what})",
-            "time to effect",
-            t(r.needled.time_to_effect_min),
-            t(r.intact.time_to_effect_min),
-        );
+        amounts.push(SummaryRow {
+            note: Some(what),
+            ..row(
+                "time to effect",
+                t(r.needled.time_to_effect_min),
+                t(r.intact.time_to_effect_min),
+            )
+        });
     }
     // Permeation report (OECD TG 428 style).
     let p = &r.permeation;
-    let _ = writeln!(
-        s,
-        "permeation (OECD TG 428 style, steady window {}-{} h):",
+    let permeation_head = format!(
+        "OECD TG 428 style, steady window {}-{} h",
         sig3(p.window_h[0]),
         sig3(p.window_h[1])
     );
     let cell = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_string(), f);
-    let rows: Vec<(String, String, String)> = vec![
-        (
-            "steady flux Jss".into(),
-            cell(p.needled.jss_ug_cm2_h, &|x| {
-                format!("{} per h", amount_cm2(x))
-            }),
-            cell(p.intact.jss_ug_cm2_h, &|x| {
-                format!("{} per h", amount_cm2(x))
-            }),
+    let flux = |x: f64| format!("{} per h", amount_cm2(x));
+    let kp = |x: f64| format!("{} cm/h", plain_num(x));
+    let mut permeation = vec![
+        row(
+            "steady flux Jss",
+            cell(p.needled.jss_ug_cm2_h, &flux),
+            cell(p.intact.jss_ug_cm2_h, &flux),
         ),
-        (
-            "permeability kp = Jss / C".into(),
-            cell(p.needled.kp_cm_h, &|x| format!("{} cm/h", plain_num(x))),
-            cell(p.intact.kp_cm_h, &|x| format!("{} cm/h", plain_num(x))),
+        row(
+            "permeability kp = Jss / C",
+            cell(p.needled.kp_cm_h, &kp),
+            cell(p.intact.kp_cm_h, &kp),
         ),
-        (
-            "lag time".into(),
+        row(
+            "lag time",
             cell(p.needled.lag_time_h, &hours_words),
             cell(p.intact.lag_time_h, &hours_words),
         ),
     ];
-    for (name, a, b) in rows {
-        let _ = writeln!(s, "  {name:<32} {a:>20} {b:>20}");
-    }
     for (i, c) in p.needled.compartments.iter().enumerate() {
         let ci = &p.intact.compartments[i];
         let name = match c.compartment.as_str() {
@@ -515,16 +535,14 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
             Some(pc) => format!("{} ({} %)", amount_cm2(c.amount_ug_cm2), sig3(pc)),
             None => amount_cm2(c.amount_ug_cm2),
         };
-        let _ = writeln!(s, "  {name:<32} {:>20} {:>20}", f(c), f(ci));
+        permeation.push(row(name, f(c), f(ci)));
     }
     if let (Some(a), Some(b)) = (p.needled.recovery_percent, p.intact.recovery_percent) {
-        let _ = writeln!(
-            s,
-            "  {:<32} {:>20} {:>20}",
+        permeation.push(row(
             "total recovery of the dose",
             format!("{} %", sig3(a)),
-            format!("{} %", sig3(b))
-        );
+            format!("{} %", sig3(b)),
+        ));
     }
     let e = &r.experiment;
     let when = match e.window_h {
@@ -540,8 +558,7 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
         (Some(x), "µg/(cm²·h)") => format!("{}/cm² per h", amount_cm2(x)),
         (Some(x), u) => format!("{} {u}", plain_num(x)),
     };
-    let _ = writeln!(
-        s,
+    let endpoint = format!(
         "study endpoint, {} {when}: needled {}, intact {}: {}",
         e.description,
         val(e.needled),
@@ -551,6 +568,44 @@ fn delivery(r: &DeliverReport, out: &Path) -> String {
             None => "enhancement undefined (nothing crosses intact skin)".into(),
         }
     );
+    DeliverySummary {
+        zone,
+        channels,
+        coefficients,
+        numerics,
+        after: format!("after {}", hours_words(t_end)),
+        amounts,
+        permeation_head,
+        permeation,
+        endpoint,
+    }
+}
+
+fn delivery(r: &DeliverReport, out: &Path) -> String {
+    let d = delivery_summary(r);
+    let mut s = String::new();
+    let _ = writeln!(s, "needlesim deliver: {} (seed {})", r.title, r.seed);
+    for line in [&d.zone, &d.channels, &d.coefficients, &d.numerics] {
+        let _ = writeln!(s, "{line}");
+    }
+    let _ = writeln!(
+        s,
+        "{} (per cm² of skin):          needled              intact",
+        d.after
+    );
+    let print = |s: &mut String, rows: &[SummaryRow]| {
+        for r in rows {
+            let _ = write!(s, "  {:<32} {:>20} {:>20}", r.name, r.needled, r.intact);
+            if let Some(n) = &r.note {
+                let _ = write!(s, "   ({n})");
+            }
+            let _ = writeln!(s);
+        }
+    };
+    print(&mut s, &d.amounts);
+    let _ = writeln!(s, "permeation ({}):", d.permeation_head);
+    print(&mut s, &d.permeation);
+    let _ = writeln!(s, "{}", d.endpoint);
     for w in &r.warnings {
         let _ = writeln!(s, "warning: {w}");
     }
