@@ -144,6 +144,21 @@ def test_sensitivity_script_smoke(tmp_path):
     assert len(rank) > 50 and {"max_ST", "top_output", "range_basis"} <= set(rank.columns)
 
 
+def test_scar_scan_refits_the_gain_and_tables_every_case():
+    # docs/MODEL.md's scan of the scar and striae cases: one entry, both ends of its range.
+    r = _run("scar_scan.py", "healing.fibroblast_max_ratio")
+    assert r.returncode == 0, r.stderr + r.stdout
+    rows = [l for l in r.stdout.splitlines() if l.startswith("| ")]
+    # header, accepted ranges, nominal, two ends
+    assert len(rows) == 5, r.stdout
+    assert "MINH19-d77" in rows[0] and "MA17-SD" in rows[0]
+    gains = [float(l.split("|")[2]) for l in rows[2:]]
+    # The gain is refitted per row: the ends of the fibroblast ceiling need different gains.
+    assert len(set(gains)) == 3 and all(g > 0 for g in gains), gains
+    bad = _run("scar_scan.py", "healing.no_such_entry")
+    assert bad.returncode != 0 and "unknown registry entries" in (bad.stdout + bad.stderr)
+
+
 def test_calibration_that_does_not_converge_writes_nothing(tmp_path):
     target = tmp_path / "posterior.json"
     target.write_text("the committed posterior\n")
