@@ -113,7 +113,19 @@ impl Protocol {
     /// The scars treated: the file's, or the default mix of `p` (the parameters of this run or
     /// band draw).
     pub fn scars_with(&self, p: &crate::params::HealingParams) -> Vec<Scar> {
-        self.scars.clone().unwrap_or_else(|| default_scars(p))
+        if let Some(s) = &self.scars {
+            return s.clone();
+        }
+        let mut mix = default_scars(p);
+        if let Some(kinds) = &self.scar_kinds {
+            // The kinds a patient has: their share of the default mix, renormalised.
+            mix.retain(|s| kinds.contains(&s.kind));
+            let total: f64 = mix.iter().map(|s| s.share).sum();
+            for s in &mut mix {
+                s.share /= total.max(1e-12);
+            }
+        }
+        mix
     }
 
     /// Depth of the wrinkles treated, m: the file's, or `p.wrinkle_depth`.
@@ -168,6 +180,10 @@ pub struct Protocol {
     /// (`icepick_share`, `icepick_depth`, ...), read at run time like every model parameter, so a
     /// batch or a band draw varies it.
     pub scars: Option<Vec<Scar>>,
+    /// With `scars` `None`: only these kinds of the default mix (the planner's scar types of a
+    /// patient), their shares renormalised and their geometry read at run time like the mix's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scar_kinds: Option<Vec<ScarKind>>,
     /// Depth of the wrinkles treated, m; `None`: the parameters' `wrinkle_depth`, read at run
     /// time.
     pub wrinkle_depth_m: Option<f64>,

@@ -760,3 +760,36 @@ fn stretch_marks_are_filled_like_a_scar_of_their_geometry() {
     let plain = run_with(32.0, 3, deep_injury(), &protocol(3, 30.0, 240.0), &p);
     assert!(end(&plain).stretch_marks_improvement_pct.is_none());
 }
+
+/// Session 20: the scar kinds a patient has (the planner's `scar_types`) take their geometry from
+/// the parameters at run time, like the whole default mix, so a band draw or a batch that moves
+/// `boxcar_depth` moves them (before, the planner copied the nominal geometry at plan time and
+/// its bands never varied it); shares are those of the mix, renormalised.
+#[test]
+fn chosen_scar_kinds_read_their_geometry_at_run_time() {
+    use needlesim::protocol::ScarKind;
+    let mut pr = protocol(3, 30.0, 150.0);
+    pr.concerns = vec![needlesim::protocol::Concern::AcneScars];
+    pr.scar_kinds = Some(vec![ScarKind::Boxcar, ScarKind::Rolling]);
+    let p = HealingParams::default();
+    let mix = pr.scars_with(&p);
+    assert_eq!(mix.len(), 2);
+    let total = p.boxcar_share + p.rolling_share;
+    assert!((mix[0].share - p.boxcar_share / total).abs() < 1e-12);
+    assert!((mix.iter().map(|s| s.share).sum::<f64>() - 1.0).abs() < 1e-12);
+    assert_eq!(mix[0].depth_m, p.boxcar_depth);
+    let mut deeper = p.clone();
+    deeper.boxcar_depth *= 2.0;
+    assert_eq!(pr.scars_with(&deeper)[0].depth_m, 2.0 * p.boxcar_depth);
+    // So the score moves with it: deeper box-car scars fill less.
+    let score = |p: &HealingParams| {
+        end(&run_with(28.0, 5, deep_injury(), &pr, p))
+            .acne_scar_score_reduction_pct
+            .unwrap()
+            .nominal
+    };
+    assert!(score(&deeper) < score(&p));
+    // Scars written out still win over the kinds.
+    pr.scars = Some(needlesim::protocol::default_scars(&p));
+    assert_eq!(pr.scars_with(&deeper).len(), 3);
+}

@@ -464,6 +464,7 @@ pub fn validate_with(
         wrinkle_depth_m: wrinkle,
         striae_depth_m: striae_depth,
         striae_width_m: striae_width,
+        scar_kinds: None,
         report_times_s: report,
         samples,
     })

@@ -256,32 +256,27 @@ impl HealingPredictor {
             .take_while(|d| *d < follow)
             .map(|d| d * DAY)
             .collect();
-        // The parameters' default mix (read at run time), or its kinds the patient has.
-        let mut scars = None;
-        if hc == HConcern::AcneScars && !input.concern.scar_types.is_empty() {
-            let mut chosen = crate::input::protocol::default_scars(&self.params);
-            let want = |k: ScarKind| {
-                input.concern.scar_types.iter().any(|t| {
-                    matches!(
-                        (t, k),
-                        (ScarType::Icepick, ScarKind::Icepick)
-                            | (ScarType::Boxcar, ScarKind::Boxcar)
-                            | (ScarType::Rolling, ScarKind::Rolling)
-                    )
-                })
-            };
-            chosen.retain(|s| want(s.kind));
-            let total: f64 = chosen.iter().map(|s| s.share).sum();
-            for s in &mut chosen {
-                s.share /= total.max(1e-12);
-            }
-            scars = Some(chosen);
-        }
+        // The parameters' default mix, or its kinds the patient has: both read at run time, so
+        // every band draw takes its own scar depths and widths.
+        let scar_kinds =
+            (hc == HConcern::AcneScars && !input.concern.scar_types.is_empty()).then(|| {
+                input
+                    .concern
+                    .scar_types
+                    .iter()
+                    .map(|t| match t {
+                        ScarType::Icepick => ScarKind::Icepick,
+                        ScarType::Boxcar => ScarKind::Boxcar,
+                        ScarType::Rolling => ScarKind::Rolling,
+                    })
+                    .collect::<Vec<_>>()
+            });
         let hp = HProtocol {
             session_times_s: session_days.iter().map(|d| d * DAY).collect(),
             follow_up_s: follow * DAY,
             concerns: vec![hc],
-            scars,
+            scars: None,
+            scar_kinds,
             wrinkle_depth_m: None,
             striae_depth_m: None,
             striae_width_m: None,
