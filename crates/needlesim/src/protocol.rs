@@ -117,7 +117,7 @@ impl Protocol {
             return s.clone();
         }
         let mut mix = default_scars(p);
-        if let Some(kinds) = &self.scar_kinds {
+        if let Some(kinds) = self.scar_kinds.as_ref().filter(|k| !k.is_empty()) {
             // The kinds a patient has: their share of the default mix, renormalised.
             mix.retain(|s| kinds.contains(&s.kind));
             let total: f64 = mix.iter().map(|s| s.share).sum();
@@ -181,7 +181,8 @@ pub struct Protocol {
     /// batch or a band draw varies it.
     pub scars: Option<Vec<Scar>>,
     /// With `scars` `None`: only these kinds of the default mix (the planner's scar types of a
-    /// patient), their shares renormalised and their geometry read at run time like the mix's.
+    /// patient), their shares renormalised and their geometry read at run time like the mix's;
+    /// an empty list is the whole mix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scar_kinds: Option<Vec<ScarKind>>,
     /// Depth of the wrinkles treated, m; `None`: the parameters' `wrinkle_depth`, read at run
