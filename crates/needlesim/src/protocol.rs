@@ -120,10 +120,7 @@ impl Protocol {
         if let Some(kinds) = self.scar_kinds.as_ref().filter(|k| !k.is_empty()) {
             // The kinds a patient has: their share of the default mix, renormalised.
             mix.retain(|s| kinds.contains(&s.kind));
-            let total: f64 = mix.iter().map(|s| s.share).sum();
-            for s in &mut mix {
-                s.share /= total.max(1e-12);
-            }
+            normalise_shares(&mut mix);
         }
         mix
     }
@@ -141,6 +138,16 @@ impl Protocol {
     /// Width of the stretch marks treated, m: the file's, or `p.striae_width`.
     pub fn striae_width_with(&self, p: &crate::params::HealingParams) -> f64 {
         self.striae_width_m.unwrap_or(p.striae_width)
+    }
+}
+
+/// Scales the scars' shares to sum to 1 (left as they are when they sum to 0).
+pub fn normalise_shares(scars: &mut [Scar]) {
+    let total: f64 = scars.iter().map(|s| s.share).sum();
+    if total > 0.0 {
+        for s in scars {
+            s.share /= total;
+        }
     }
 }
 

@@ -328,12 +328,7 @@ pub fn validate_with(
                     width_m: width,
                 });
             }
-            let total: f64 = out.iter().map(|s| s.share).sum();
-            if total > 0.0 {
-                for s in &mut out {
-                    s.share /= total;
-                }
-            }
+            crate::protocol::normalise_shares(&mut out);
             Some(out)
         }
     };
